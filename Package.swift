@@ -1,0 +1,58 @@
+// swift-tools-version:6.0
+// FastBroker: a WAMP v2 broker over libuv. Layers, bottom up:
+//   CUV / COpenSSL / CJemalloc  C modules (libuv, the one OpenSSL shim, the allocator)
+//   BrokerLoop                  thin Swift wrapper over libuv (loop, TCP, timers, async, signals)
+//   BrokerSecurity              crypto primitives, WAMP-CRA, user database
+//   BrokerWire                  ring buffers, RawSocket/WebSocket framing, HTTP upgrade
+//   BrokerSerialization         WAMP message views over raw bytes: JSON scanner and writer
+//   BrokerConfig                JSON configuration with path-naming errors
+//   FilterVM                    filter expressions → bytecode → VM
+//   FastBroker                  connections, sessions, realms, routing
+//   fastbroker                  the executable
+import PackageDescription
+
+let package = Package(
+    name: "FastBroker",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "fastbroker", targets: ["FastBrokerCLI"]),
+        .executable(name: "filter-eval", targets: ["FilterEvalTool"]),
+        .library(name: "FastBroker", targets: ["FastBroker"]),
+        .library(name: "FilterVM", targets: ["FilterVM"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CUV", path: "Sources/CUV", pkgConfig: "libuv"),
+        .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl"),
+        .systemLibrary(name: "CJemalloc", path: "Sources/CJemalloc"),
+
+        .target(name: "BrokerLoop", dependencies: ["CUV"], path: "Sources/FastBroker/Loop"),
+        .target(name: "BrokerSecurity", dependencies: ["COpenSSL"], path: "Sources/FastBroker/Security"),
+        .target(name: "BrokerWire", dependencies: ["BrokerSecurity"], path: "Sources/FastBroker/Wire"),
+        .target(name: "BrokerSerialization", path: "Sources/FastBroker/Serialization"),
+        .target(name: "BrokerConfig", path: "Sources/FastBroker/Config"),
+        .target(name: "FilterVM", path: "Sources/FilterVM"),
+        .target(
+            name: "FastBroker",
+            dependencies: [
+                "BrokerLoop", "BrokerSecurity", "BrokerWire", "BrokerSerialization", "BrokerConfig", "FilterVM", "CJemalloc",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/FastBroker/Core"),
+        .executableTarget(
+            name: "FastBrokerCLI",
+            dependencies: ["FastBroker", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "FilterEvalTool", dependencies: ["FilterVM"]),
+
+        .testTarget(name: "LoopTests", dependencies: ["BrokerLoop"]),
+        .testTarget(name: "SecurityTests", dependencies: ["BrokerSecurity"]),
+        .testTarget(name: "WireTests", dependencies: ["BrokerWire"]),
+        .testTarget(name: "SerializationTests", dependencies: ["BrokerSerialization"]),
+        .testTarget(name: "ConfigTests", dependencies: ["BrokerConfig"]),
+        .testTarget(name: "FilterVMTests", dependencies: ["FilterVM"]),
+        .testTarget(name: "FastBrokerTests", dependencies: ["FastBroker"]),
+    ]
+)

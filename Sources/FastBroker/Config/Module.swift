@@ -1,0 +1,1 @@
+// BrokerConfig: configuration model and parser.

@@ -1,0 +1,1 @@
+// BrokerWire: ring buffers, framing, JSON — see files in this folder.
