@@ -46,6 +46,7 @@ let package = Package(
             name: "FastBrokerCLI",
             dependencies: ["FastBroker", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "FilterEvalTool", dependencies: ["FilterVM"]),
+        .executableTarget(name: "FilterBench", dependencies: ["FilterVM"], path: "bench/FilterBench"),
 
         .testTarget(name: "LoopTests", dependencies: ["BrokerLoop"]),
         .testTarget(name: "SecurityTests", dependencies: ["BrokerSecurity"]),
