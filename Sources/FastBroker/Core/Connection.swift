@@ -1,0 +1,383 @@
+// One client connection on one loop: socket → receive ring → transport framing (RawSocket, or
+// HTTP upgrade then WebSocket) → JSON scan → session; and the way back: session/router →
+// outbound queue → vectored writes. Owned by its loop thread for its whole life.
+
+import BrokerConfig
+import BrokerLoop
+import BrokerSerialization
+import BrokerWire
+
+final class Connection: TCPStreamDelegate {
+    enum Phase {
+        case rawSocketHello, rawSocket, httpHead, webSocket, closed
+    }
+
+    let context: LoopContext
+    let stream: TCPStream
+    let listener: ListenerConfig
+    let peer: String
+    // All fields below: owned by the loop thread.
+    private let ring = RingBuffer(capacity: 16 * 1024)
+    private var phase: Phase
+    private var rawSocketDecoder: RawSocketDecoder?
+    private var webSocketDecoder: WebSocketDecoder?
+    private var httpParser: HTTPRequestParser?
+    private let outbound = OutboundQueue()
+    private(set) var session: Session!
+    private var isDirty = false
+    private var closeRequested = false
+    private var handshakeTimer: LoopTimer?
+    private var closeTimer: LoopTimer?
+    /// The peer's RawSocket receive limit (from its hello); EVENTs larger than this are dropped.
+    private var peerMaxMessageBytes = Int.max
+
+    private var limits: LimitsConfig { context.server.configuration.limits }
+
+    init(context: LoopContext, stream: TCPStream, listener: ListenerConfig) {
+        self.context = context
+        self.stream = stream
+        self.listener = listener
+        self.peer = stream.peerDescription
+        switch listener.transport {
+        case .rawsocket:
+            phase = .rawSocketHello
+            rawSocketDecoder = RawSocketDecoder(maxMessageBytes: context.server.configuration.limits.maxMessageBytes)
+        case .websocket:
+            phase = .httpHead
+            httpParser = HTTPRequestParser()
+        }
+        session = Session(connection: self)
+    }
+
+    func start() {
+        context.register(self)
+        stream.delegate = self
+        let timer = LoopTimer(loop: context.loop)
+        timer.start(milliseconds: UInt64(limits.handshakeTimeoutMs)) { [unowned self] in self.handshakeTimedOut() }
+        handshakeTimer = timer
+        stream.startReading()
+    }
+
+    // MARK: - Input
+
+    func streamReadBuffer(_ stream: TCPStream) -> UnsafeMutableRawBufferPointer {
+        ring.writableRegion()
+    }
+
+    func stream(_ stream: TCPStream, didRead count: Int) {
+        ring.didWrite(count)
+        context.metrics.bytesIn.increment(by: count)
+        processInput()
+    }
+
+    private func processInput() {
+        while !closeRequested {
+            switch phase {
+            case .rawSocketHello, .rawSocket:
+                if !processRawSocket() { return }
+            case .httpHead:
+                if !processHTTPHead() { return }
+            case .webSocket:
+                if !processWebSocket() { return }
+            case .closed:
+                return
+            }
+        }
+    }
+
+    /// Returns false when it needs more bytes.
+    private func processRawSocket() -> Bool {
+        switch rawSocketDecoder!.next(ring) {
+        case .needMore:
+            return false
+        case .hello(let hello):
+            guard hello.serializer == 1, listener.serializers.contains(.json) else {
+                sendRaw(RawSocketFraming.helloError(.serializerUnsupported))
+                closeAfterFlush()
+                return false
+            }
+            peerMaxMessageBytes = hello.maxMessageBytes
+            sendRaw(RawSocketFraming.helloReply(
+                serializer: hello.serializer,
+                lengthExponent: RawSocketFraming.lengthExponent(forMaxMessageBytes: limits.maxMessageBytes)))
+            phase = .rawSocket
+        case .message(let payload):
+            receiveWampMessage(UnsafeRawBufferPointer(payload))
+        case .ping(let payload):
+            let pong = MessageBuffer(capacity: payload.count)
+            pong.bytes.append(contentsOf: UnsafeRawBufferPointer(payload))
+            enqueue(pong, rawSocketType: .pong)
+        case .pong:
+            break
+        case .failure(let failure):
+            if phase == .rawSocketHello {
+                if case .reservedBits = failure { sendRaw(RawSocketFraming.helloError(.reservedBitsUsed)) }
+                context.log.debug("rawsocket handshake failed: \(failure.description)", metadata: ["peer": "\(peer)"])
+                closeAfterFlush()
+            } else {
+                session.protocolViolation("RawSocket framing: \(failure.description)")
+            }
+            return false
+        }
+        return true
+    }
+
+    private func processHTTPHead() -> Bool {
+        switch httpParser!.next(ring) {
+        case .needMore:
+            return false
+        case .failure(let message):
+            respondHTTP(status: 400, reason: "Bad Request", body: "\(message)\n")
+            return false
+        case .head(let head):
+            httpParser = nil
+            handleHTTPRequest(head)
+            return phase == .webSocket
+        }
+    }
+
+    private func handleHTTPRequest(_ head: HTTPRequestHead) {
+        let path = String(head.target.prefix { $0 != "?" })
+        if let metrics = context.server.configuration.metrics, path == metrics.path, head.header("upgrade") == nil {
+            guard head.method == "GET" || head.method == "HEAD" else {
+                return respondHTTP(status: 405, reason: "Method Not Allowed", body: "use GET\n")
+            }
+            return respondHTTP(status: 200, reason: "OK", contentType: "text/plain; version=0.0.4",
+                               body: context.server.metricsText())
+        }
+        guard path == listener.path else {
+            return respondHTTP(status: 404, reason: "Not Found", body: "no WebSocket endpoint at \(path); WAMP is served at \(listener.path)\n")
+        }
+        let upgrade: WebSocketUpgradeRequest
+        switch WebSocketHandshake.parseUpgrade(head) {
+        case .failure(let error):
+            return respondHTTP(status: 400, reason: "Bad Request", body: "\(error)\n")
+        case .success(let request):
+            upgrade = request
+        }
+        let supported = listener.serializers.contains(.json) ? ["wamp.2.json"] : []
+        guard let chosen = upgrade.subprotocols.first(where: { supported.contains($0) }) else {
+            let offered = upgrade.subprotocols.isEmpty ? "none" : upgrade.subprotocols.joined(separator: ", ")
+            return respondHTTP(status: 400, reason: "Bad Request",
+                               body: "no supported WebSocket subprotocol offered (offered: \(offered)); supported: \(supported.joined(separator: ", "))\n")
+        }
+        sendRaw(WebSocketHandshake.switchingProtocols(accept: WebSocketHandshake.acceptValue(forKey: upgrade.key), subprotocol: chosen))
+        webSocketDecoder = WebSocketDecoder(maxMessageBytes: limits.maxMessageBytes)
+        phase = .webSocket
+    }
+
+    private func respondHTTP(status: Int, reason: String, contentType: String = "text/plain; charset=utf-8", body: String) {
+        sendRaw(HTTPResponse.make(status: status, reason: reason, contentType: contentType, body: Array(body.utf8)))
+        closeAfterFlush()
+    }
+
+    private func processWebSocket() -> Bool {
+        switch webSocketDecoder!.next(ring) {
+        case .needMore:
+            return false
+        case .message(_, let payload):
+            receiveWampMessage(UnsafeRawBufferPointer(payload))
+        case .ping(let payload):
+            let pong = MessageBuffer(capacity: payload.count)
+            pong.bytes.append(contentsOf: UnsafeRawBufferPointer(payload))
+            enqueue(pong, webSocketOpcode: .pong)
+        case .pong:
+            break
+        case .close(let code, _):
+            session.transportClosed(reason: "websocket close\(code.map { " \($0)" } ?? "")")
+            closeAfterFlush(webSocketCloseCode: 1000)
+            return false
+        case .failure(let code, let reason):
+            if code == 1009 {
+                session.protocolViolation("message too large: \(reason)")
+            } else {
+                session.transportClosed(reason: "websocket protocol error: \(reason)")
+            }
+            closeAfterFlush(webSocketCloseCode: code, reason: reason)
+            return false
+        }
+        return true
+    }
+
+    private func receiveWampMessage(_ bytes: UnsafeRawBufferPointer) {
+        switch JSONScanner.scanMessage(bytes) {
+        case .success(let view):
+            session.receive(view)
+        case .failure(let error):
+            session.protocolViolation("malformed JSON message: \(error)")
+        }
+    }
+
+    func streamDidEnd(_ stream: TCPStream, error: UVError?) {
+        session.transportClosed(reason: error.map { "read error: \($0)" } ?? "connection closed by peer")
+        closeNow()
+    }
+
+    // MARK: - Session events
+
+    func didEstablishSession() {
+        handshakeTimer?.close()
+        handshakeTimer = nil
+    }
+
+    private func handshakeTimedOut() {
+        handshakeTimer?.close()
+        handshakeTimer = nil
+        context.metrics.handshakeTimeouts.increment()
+        if phase == .rawSocket || phase == .webSocket {
+            session.abort(message: "handshake not completed within \(limits.handshakeTimeoutMs) ms", reason: WampURI.handshakeTimeout)
+        } else {
+            context.log.debug("handshake timeout", metadata: ["peer": "\(peer)"])
+            closeNow()
+        }
+    }
+
+    /// Broker shutdown: GOODBYE to an established session, otherwise close.
+    func shutdown() {
+        if phase == .rawSocket || phase == .webSocket {
+            session.shutdown()
+        } else {
+            closeAfterFlush()
+        }
+    }
+
+    // MARK: - Output
+
+    /// Encodes one message for this connection only (replies, WELCOME, ERROR, ...).
+    func send(_ encode: (inout [UInt8]) -> Void) {
+        guard phase != .closed else { return }
+        let message = MessageBuffer()
+        encode(&message.bytes)
+        enqueue(message)
+    }
+
+    /// Queues a shared EVENT. Returns false when it was not queued: the connection is closing,
+    /// the event is larger than the peer accepts, or the outbound limit was hit.
+    func enqueueEvent(_ message: MessageBuffer) -> Bool {
+        guard !closeRequested, phase != .closed else { return false }
+        if message.count > peerMaxMessageBytes {
+            context.metrics.dropsOversize.increment()
+            return false
+        }
+        if outbound.queuedBytes + message.count > limits.maxSessionOutboundBytes {
+            switch limits.slowConsumer {
+            case .drop:
+                context.metrics.dropsSlowConsumer.increment()
+            case .disconnect:
+                context.metrics.slowConsumerDisconnects.increment()
+                context.metrics.dropsSlowConsumer.increment()
+                session.abort(message: "outbound queue over \(limits.maxSessionOutboundBytes) bytes: the client reads too slowly", reason: WampURI.slowConsumer)
+            }
+            return false
+        }
+        enqueue(message)
+        return true
+    }
+
+    private func enqueue(_ message: MessageBuffer, rawSocketType: RawSocketFrameType = .message,
+                         webSocketOpcode: WebSocketOpcode = .text) {
+        var header: (UInt64, UInt64) = (0, 0)
+        let headerLength = withUnsafeMutableBytes(of: &header) { h -> Int in
+            switch phase {
+            case .rawSocket:
+                RawSocketFraming.writeHeader(type: rawSocketType, length: message.count, to: h.baseAddress!)
+                return RawSocketFraming.headerSize
+            case .webSocket:
+                return WebSocketFraming.writeHeader(opcode: webSocketOpcode, payloadLength: message.count, to: h.baseAddress!)
+            default:
+                return 0
+            }
+        }
+        withUnsafeBytes(of: &header) { outbound.append(header: UnsafeRawBufferPointer(rebasing: $0[0..<headerLength]), message: message) }
+        context.metrics.outboundQueuedBytes.increment(by: headerLength + message.count)
+        scheduleFlush()
+    }
+
+    /// Bytes sent without WAMP framing (handshake replies, HTTP responses).
+    private func sendRaw(_ bytes: [UInt8]) {
+        let message = MessageBuffer(capacity: 0)
+        message.bytes = bytes
+        outbound.append(header: UnsafeRawBufferPointer(start: nil, count: 0), message: message)
+        context.metrics.outboundQueuedBytes.increment(by: bytes.count)
+        scheduleFlush()
+    }
+
+    private func scheduleFlush() {
+        if !isDirty {
+            isDirty = true
+            context.markDirty(self)
+        }
+    }
+
+    /// Called by the loop's prepare hook: one vectored write of everything queued.
+    func flush() {
+        isDirty = false
+        guard phase != .closed else { return }
+        let before = outbound.queuedBytes
+        let error = outbound.flush(to: stream)
+        let written = before - outbound.queuedBytes
+        context.metrics.bytesOut.increment(by: written)
+        context.metrics.outboundQueuedBytes.increment(by: -written)
+        if let error {
+            session.transportClosed(reason: "write error: \(error)")
+            closeNow()
+            return
+        }
+        if closeRequested && outbound.isEmpty && !stream.writeInFlight {
+            closeNow()
+        }
+    }
+
+    func streamDidFinishWrite(_ stream: TCPStream, error: UVError?) {
+        let before = outbound.queuedBytes
+        outbound.writeDidFinish()
+        let written = before - outbound.queuedBytes
+        context.metrics.bytesOut.increment(by: written)
+        context.metrics.outboundQueuedBytes.increment(by: -written)
+        if let error {
+            if phase != .closed {
+                session.transportClosed(reason: "write error: \(error)")
+                closeNow()
+            }
+            return
+        }
+        flush()
+    }
+
+    // MARK: - Closing
+
+    /// Stops reading, writes what is queued (plus a WebSocket close frame), then closes. A peer
+    /// that does not read is cut off after a few seconds.
+    func closeAfterFlush(webSocketCloseCode: UInt16 = 1000, reason: String = "") {
+        guard !closeRequested, phase != .closed else { return }
+        closeRequested = true
+        stream.stopReading()
+        if phase == .webSocket {
+            sendRaw(WebSocketFraming.closeFrame(code: webSocketCloseCode, reason: reason))
+        }
+        let timer = LoopTimer(loop: context.loop)
+        timer.start(milliseconds: 5_000) { [unowned self] in self.closeNow() }
+        closeTimer = timer
+        scheduleFlush()
+    }
+
+    func closeNow() {
+        guard phase != .closed else { return }
+        phase = .closed
+        closeRequested = true
+        session.transportClosed(reason: "connection closed")
+        handshakeTimer?.close(); handshakeTimer = nil
+        closeTimer?.close(); closeTimer = nil
+        stream.close()
+    }
+
+    func streamDidClose(_ stream: TCPStream) {
+        phase = .closed
+        handshakeTimer?.close(); handshakeTimer = nil
+        closeTimer?.close(); closeTimer = nil
+        context.metrics.outboundQueuedBytes.increment(by: -outbound.queuedBytes)
+        outbound.removeAll()
+        session.transportClosed(reason: "connection closed")
+        context.unregister(self)
+    }
+}

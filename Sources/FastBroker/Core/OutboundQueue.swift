@@ -1,0 +1,162 @@
+// Per-connection queue of outgoing frames: a small inline transport header plus a shared
+// MessageBuffer. Flushed as vectored writes: try-write first, then one queued uv_write for what
+// the socket did not take. Owned by the connection's loop thread.
+//
+// Header bytes must stay at a fixed address while a write that points at them is in flight, so
+// frames live in a ring of fixed slots that is only reallocated when no write is in flight.
+
+import BrokerLoop
+
+struct OutboundFrame {
+    /// Transport header (RawSocket: 4 bytes, WebSocket: 2…10 bytes), stored inline.
+    var header: (UInt64, UInt64) = (0, 0)
+    var headerLength: Int = 0
+    var message: MessageBuffer?
+    var byteCount: Int { headerLength + (message?.count ?? 0) }
+}
+
+final class OutboundQueue {
+    // All fields: owned by the connection's loop thread.
+    private var slots: UnsafeMutablePointer<OutboundFrame>
+    private var capacity: Int
+    private var head = 0          // index of the oldest frame
+    private(set) var count = 0
+    /// Frames [head, head + inFlight) are part of the queued uv_write.
+    private(set) var inFlightFrames = 0
+    /// Bytes queued (including those in flight), for the slow-consumer limit.
+    private(set) var queuedBytes = 0
+    /// Bytes of the first frame already written by a partial try-write.
+    private var writtenOfFirst = 0
+    private let vector = WriteVector(capacity: 256)
+
+    init(capacity: Int = 64) {
+        self.capacity = capacity
+        slots = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        removeAll()
+        slots.deallocate()
+    }
+
+    var isEmpty: Bool { count == 0 }
+
+    func append(header: UnsafeRawBufferPointer, message: MessageBuffer) {
+        if count == capacity { grow() }
+        let slot = slots + ((head + count) & (capacity - 1))
+        slot.initialize(to: OutboundFrame())
+        withUnsafeMutableBytes(of: &slot.pointee.header) { $0.copyMemory(from: header) }
+        slot.pointee.headerLength = header.count
+        slot.pointee.message = message
+        count += 1
+        queuedBytes += header.count + message.count
+    }
+
+    private func grow() {
+        precondition(inFlightFrames == 0, "cannot move frames while a write points at them")
+        let newCapacity = capacity * 2
+        let newSlots = UnsafeMutablePointer<OutboundFrame>.allocate(capacity: newCapacity)
+        for i in 0..<count {
+            (newSlots + i).moveInitialize(from: slots + ((head + i) & (capacity - 1)), count: 1)
+        }
+        slots.deallocate()
+        slots = newSlots
+        capacity = newCapacity
+        head = 0
+    }
+
+    /// True when new frames can be added without moving the ring (no write in flight, or room).
+    var canAppend: Bool { inFlightFrames == 0 || count < capacity }
+
+    /// Writes what it can: one try-write of as many frames as fit in the vector, repeated while
+    /// the socket takes everything; the remainder goes out as one queued write. Returns an error
+    /// when the socket failed.
+    func flush(to stream: TCPStream) -> UVError? {
+        guard inFlightFrames == 0 else { return nil }   // resumes in writeDidFinish
+        while count > 0 {
+            let framesInVector = fillVector()
+            switch stream.tryWrite(vector) {
+            case .failure(let error):
+                return error
+            case .success(let written):
+                let complete = written == vector.totalBytes
+                let countBefore = count
+                consume(bytes: written)
+                if !complete {
+                    // The socket is full: hand the rest of these frames to libuv.
+                    vector.dropFirst(bytes: written)
+                    do { try stream.write(vector) } catch { return error }
+                    inFlightFrames = framesInVector - (countBefore - count)
+                    return nil
+                }
+            }
+        }
+        return nil
+    }
+
+    /// The queued write finished: its frames are done.
+    func writeDidFinish() {
+        let frames = inFlightFrames
+        inFlightFrames = 0
+        for _ in 0..<frames { popFirst() }
+        writtenOfFirst = 0
+    }
+
+    func removeAll() {
+        while count > 0 { popFirst() }
+        inFlightFrames = 0
+        writtenOfFirst = 0
+    }
+
+    // MARK: - Internals
+
+    private func fillVector() -> Int {
+        vector.removeAll()
+        var i = 0
+        while i < count && vector.count + 2 <= vector.capacity {
+            let slot = slots + ((head + i) & (capacity - 1))
+            var skip = i == 0 ? writtenOfFirst : 0
+            let headerLength = slot.pointee.headerLength
+            if skip < headerLength {
+                withUnsafeBytes(of: &slot.pointee.header) { h in
+                    vector.append(h.baseAddress! + skip, headerLength - skip)
+                }
+                skip = 0
+            } else {
+                skip -= headerLength
+            }
+            if let message = slot.pointee.message, message.count > skip {
+                message.bytes.withUnsafeBytes { vector.append($0.baseAddress! + skip, message.count - skip) }
+            }
+            i += 1
+        }
+        return i
+    }
+
+    /// Drops fully written frames from the front and remembers a partly written one.
+    private func consume(bytes: Int) {
+        var remaining = bytes
+        while remaining > 0 && count > 0 {
+            let slot = slots + (head & (capacity - 1))
+            let left = slot.pointee.byteCount - writtenOfFirst
+            if remaining >= left {
+                remaining -= left
+                writtenOfFirst = 0
+                popFirst()
+            } else {
+                writtenOfFirst += remaining
+                queuedBytes -= remaining
+                remaining = 0
+            }
+        }
+    }
+
+    private func popFirst() {
+        let slot = slots + (head & (capacity - 1))
+        queuedBytes -= slot.pointee.byteCount - writtenOfFirst
+        writtenOfFirst = 0
+        slot.deinitialize(count: 1)
+        head = (head + 1) & (capacity - 1)
+        count -= 1
+    }
+}

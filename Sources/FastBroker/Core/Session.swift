@@ -1,0 +1,342 @@
+// One WAMP session: the SPEC §4 state machine (HELLO → [CHALLENGE → AUTHENTICATE] → WELCOME →
+// pub/sub → GOODBYE) over messages the connection has already framed and scanned. Owned by its
+// connection's loop thread for its whole life. Output goes back through the connection; pub/sub
+// goes to the realm's router on this loop.
+
+import BrokerConfig
+import BrokerSecurity
+import BrokerSerialization
+import Logging
+
+final class Session {
+    enum State {
+        case awaitingHello
+        case challenged(WampCRAChallenge)
+        case established
+        /// The broker sent GOODBYE (shutdown) and waits for the client's reply.
+        case closing
+        case closed
+    }
+
+    /// Session id, chosen at HELLO (the CHALLENGE already carries it).
+    private(set) var id: UInt64 = 0
+    // All fields below: owned by the connection's loop thread.
+    unowned let connection: Connection
+    private(set) var state = State.awaitingHello
+    private(set) var realm: Realm?
+    private var router: Router?
+    private(set) var identity = SessionIdentity(authid: "", authrole: "", authmethod: "", authprovider: "")
+    private var subscriptions: [UInt64: Subscription] = [:]
+
+    init(connection: Connection) {
+        self.connection = connection
+    }
+
+    var context: LoopContext { connection.context }
+    var isEstablished: Bool { if case .established = state { true } else { false } }
+
+    // MARK: - Receiving
+
+    /// Handles one message; the view's bytes are valid only during this call.
+    func receive(_ message: WampMessageView) {
+        guard message.count >= 1, let code = message.unsignedInteger(0) else {
+            return protocolViolation("a WAMP message must be a JSON array starting with an integer message type")
+        }
+        switch state {
+        case .awaitingHello:
+            guard code == WampCode.hello else {
+                return protocolViolation("\(WampCode.name(code)) before WELCOME: the first message must be HELLO")
+            }
+            handleHello(message)
+        case .challenged(let challenge):
+            guard code == WampCode.authenticate else {
+                return protocolViolation("\(WampCode.name(code)) while authenticating: expected AUTHENTICATE")
+            }
+            handleAuthenticate(message, challenge)
+        case .established:
+            switch code {
+            case WampCode.publish: handlePublish(message)
+            case WampCode.subscribe: handleSubscribe(message)
+            case WampCode.unsubscribe: handleUnsubscribe(message)
+            case WampCode.goodbye: handleGoodbye(message)
+            case WampCode.hello: protocolViolation("HELLO on an established session")
+            default:
+                protocolViolation("\(WampCode.name(code)) is not a message a client sends to a broker")
+            }
+        case .closing:
+            if code == WampCode.goodbye { finish(reason: "goodbye after shutdown") }
+        case .closed:
+            break
+        }
+    }
+
+    // MARK: - Opening
+
+    private func handleHello(_ m: WampMessageView) {
+        guard m.count == 3, m.kind(1) == .string, let details = m.object(2) else {
+            return protocolViolation("HELLO must be [1, Realm|uri, Details|dict]")
+        }
+        let realmName = m.string(1)!
+        id = context.server.newSessionID()
+        guard let realm = context.server.realms[realmName] else {
+            return abort(message: "The realm does not exist.", reason: WampURI.noSuchRealm)
+        }
+        self.realm = realm
+        let methods = details.stringArray(forKey: "authmethods")
+        if details.value(forKey: "authmethods") != nil && methods == nil {
+            return protocolViolation("HELLO.Details.authmethods must be a list of strings")
+        }
+        let authid = details.string(forKey: "authid")
+        if details.value(forKey: "authid") != nil && authid == nil {
+            return protocolViolation("HELLO.Details.authid must be a string")
+        }
+
+        if let methods, methods.contains("wampcra"), let database = realm.userDatabase {
+            guard let authid else {
+                return abort(message: "wampcra needs an authid in HELLO.Details", reason: WampURI.notAuthorized)
+            }
+            let challenge = WampCRA.makeChallenge(authid: authid, session: id, user: database.lookup(authid), database: database)
+            state = .challenged(challenge)
+            identity = SessionIdentity(authid: authid, authrole: challenge.authrole, authmethod: "wampcra", authprovider: "userdb")
+            connection.send { out in
+                WampEncoder.challenge(ChallengeDetails(challenge: challenge.challenge, salt: challenge.salt,
+                                                       keyLength: challenge.keyLength, iterations: challenge.iterations), into: &out)
+            }
+            return
+        }
+        let wantsAnonymous = methods == nil || methods!.contains("anonymous")
+        guard wantsAnonymous, let role = realm.config.anonymousRole else {
+            let offered = methods?.joined(separator: ", ") ?? "anonymous"
+            return abort(message: "realm \(realm.name) does not accept authentication by \(offered)", reason: WampURI.notAuthorized)
+        }
+        identity = SessionIdentity(authid: authid ?? "anonymous", authrole: role, authmethod: "anonymous", authprovider: "static")
+        welcome()
+    }
+
+    private func handleAuthenticate(_ m: WampMessageView, _ challenge: WampCRAChallenge) {
+        guard m.count == 3, m.kind(1) == .string, m.object(2) != nil else {
+            return protocolViolation("AUTHENTICATE must be [5, Signature|string, Extra|dict]")
+        }
+        guard challenge.knownUser, WampCRA.verify(signature: m.string(1)!, challenge: challenge) else {
+            context.log.info("session \(id) authentication failed", metadata: ["authid": "\(identity.authid)"])
+            return abort(message: "WAMP-CRA signature is invalid (wrong secret or unknown authid)", reason: WampURI.notAuthorized)
+        }
+        welcome()
+    }
+
+    private func welcome() {
+        guard let realm else { return }
+        router = realm.routers[context.index]
+        state = .established
+        connection.didEstablishSession()
+        context.metrics.sessionsOpened.increment()
+        context.log.info("session \(id) opened", metadata: [
+            "realm": "\(realm.name)", "authid": "\(identity.authid)", "authrole": "\(identity.authrole)",
+            "authmethod": "\(identity.authmethod)", "peer": "\(connection.peer)",
+        ])
+        let (id, identity) = (self.id, self.identity)
+        connection.send { out in WampEncoder.welcome(session: id, identity: identity, into: &out) }
+    }
+
+    // MARK: - Pub/sub
+
+    private func handleSubscribe(_ m: WampMessageView) {
+        guard m.count == 4, let request = requestID(m), let options = m.object(2), m.kind(3) == .string else {
+            return protocolViolation("SUBSCRIBE must be [32, Request|id, Options|dict, Topic|uri]")
+        }
+        let topic = m.string(3)!
+        var match = MatchPolicy.exact
+        if options.value(forKey: "match") != nil {
+            guard let text = options.string(forKey: "match"), let policy = MatchPolicy(rawValue: text) else {
+                return sendError(WampCode.subscribe, request, "options.match must be \"exact\", \"prefix\" or \"wildcard\"", WampURI.invalidArgument)
+            }
+            match = policy
+        }
+        for unsupported: StaticString in ["filter", "_filter", "type", "_type", "group", "_group"] where options.value(forKey: unsupported) != nil {
+            return sendError(WampCode.subscribe, request, "subscription option \(unsupported) is not supported by this broker version", WampURI.invalidArgument)
+        }
+        guard URIPattern.isValidPattern(topic, policy: match) else {
+            return sendError(WampCode.subscribe, request, "invalid topic URI \"\(topic)\" for match \(match.rawValue)", WampURI.invalidURI)
+        }
+        guard realm!.isAllowed(role: identity.authrole, action: .subscribe, uri: topic) else {
+            return sendError(WampCode.subscribe, request, "role \(identity.authrole) may not subscribe to \(topic)", WampURI.notAuthorized)
+        }
+        let subscription = router!.subscribe(self, key: SubscriptionKey(topic: topic, match: match))
+        subscriptions[subscription.id] = subscription
+        connection.send { out in WampEncoder.acknowledgement(code: WampCode.subscribed, request: request, id: subscription.id, into: &out) }
+    }
+
+    private func handleUnsubscribe(_ m: WampMessageView) {
+        guard m.count == 3, let request = requestID(m), let subscriptionID = m.unsignedInteger(2) else {
+            return protocolViolation("UNSUBSCRIBE must be [34, Request|id, SUBSCRIBED.Subscription|id]")
+        }
+        guard let subscription = subscriptions.removeValue(forKey: subscriptionID) else {
+            return sendError(WampCode.unsubscribe, request, "no subscription \(subscriptionID) on this session", WampURI.noSuchSubscription)
+        }
+        router!.unsubscribe(self, from: subscription)
+        connection.send { out in WampEncoder.unsubscribed(request: request, into: &out) }
+    }
+
+    private func handlePublish(_ m: WampMessageView) {
+        guard (4...6).contains(m.count), let request = requestID(m), let options = m.object(2), m.kind(3) == .string else {
+            return protocolViolation("PUBLISH must be [16, Request|id, Options|dict, Topic|uri, Arguments|list?, ArgumentsKw|dict?]")
+        }
+        if m.count >= 5 && m.kind(4) != .array {
+            return protocolViolation("PUBLISH.Arguments must be a list")
+        }
+        if m.count == 6 && m.kind(5) != .object {
+            return protocolViolation("PUBLISH.ArgumentsKw must be a dict")
+        }
+        let acknowledge = options.bool(forKey: "acknowledge") ?? false
+        let topic = m.string(3)!
+        context.metrics.publicationsReceived.increment()
+        guard URIPattern.isValidTopic(topic) else {
+            return refusePublish(acknowledge, request, "invalid topic URI \"\(topic)\"", WampURI.invalidURI)
+        }
+        guard realm!.isAllowed(role: identity.authrole, action: .publish, uri: topic) else {
+            return refusePublish(acknowledge, request, "role \(identity.authrole) may not publish to \(topic)", WampURI.notAuthorized)
+        }
+        var rules: EligibilityRules? = nil
+        if let parsed = eligibilityRules(options) {
+            rules = parsed
+        } else if hasEligibilityOptions(options) {
+            return refusePublish(acknowledge, request, "exclude/eligible options must be lists of session ids or strings", WampURI.invalidArgument)
+        }
+        let publication = Publication(
+            id: Crypto.randomID(), topic: topic,
+            args: m.count >= 5 ? m.bytes(4) : UnsafeRawBufferPointer(start: nil, count: 0),
+            kwargs: m.count == 6 ? m.bytes(5) : UnsafeRawBufferPointer(start: nil, count: 0),
+            excludedSession: (options.bool(forKey: "exclude_me") ?? true) ? self : nil,
+            disclosedPublisher: (options.bool(forKey: "disclose_me") ?? false)
+                ? PublisherInfo(session: id, authid: identity.authid, authrole: identity.authrole) : nil,
+            rules: rules)
+        let delivered = router!.publish(publication)
+        context.metrics.eventsDelivered.increment(by: delivered)
+        if acknowledge {
+            connection.send { out in WampEncoder.acknowledgement(code: WampCode.published, request: request, id: publication.id, into: &out) }
+        }
+    }
+
+    private func hasEligibilityOptions(_ options: JSONObjectView) -> Bool {
+        for key: StaticString in ["exclude", "eligible", "exclude_authid", "eligible_authid", "exclude_authrole", "eligible_authrole"]
+        where options.value(forKey: key) != nil { return true }
+        return false
+    }
+
+    /// nil when no list is present or one is malformed (hasEligibilityOptions tells which).
+    private func eligibilityRules(_ options: JSONObjectView) -> EligibilityRules? {
+        guard hasEligibilityOptions(options) else { return nil }
+        var rules = EligibilityRules()
+        func ids(_ key: StaticString) -> [UInt64]?? {
+            guard options.value(forKey: key) != nil else { return .some(nil) }
+            guard let list = options.unsignedIntegerArray(forKey: key) else { return nil }
+            return .some(list)
+        }
+        func strings(_ key: StaticString) -> [String]?? {
+            guard options.value(forKey: key) != nil else { return .some(nil) }
+            guard let list = options.stringArray(forKey: key) else { return nil }
+            return .some(list)
+        }
+        guard let exclude = ids("exclude"), let eligible = ids("eligible"),
+              let excludeAuthid = strings("exclude_authid"), let eligibleAuthid = strings("eligible_authid"),
+              let excludeAuthrole = strings("exclude_authrole"), let eligibleAuthrole = strings("eligible_authrole")
+        else { return nil }
+        rules.exclude = exclude ?? []
+        rules.eligible = eligible
+        rules.excludeAuthid = excludeAuthid ?? []
+        rules.eligibleAuthid = eligibleAuthid
+        rules.excludeAuthrole = excludeAuthrole ?? []
+        rules.eligibleAuthrole = eligibleAuthrole
+        return rules
+    }
+
+    private func refusePublish(_ acknowledge: Bool, _ request: UInt64, _ message: String, _ uri: String) {
+        context.metrics.publicationsRefused.increment()
+        if acknowledge { sendError(WampCode.publish, request, message, uri) }
+    }
+
+    /// Queues an EVENT; false when the connection refused it (slow consumer).
+    func deliver(_ message: MessageBuffer) -> Bool {
+        connection.enqueueEvent(message)
+    }
+
+    // MARK: - Closing
+
+    private func handleGoodbye(_ m: WampMessageView) {
+        guard m.count == 3, m.object(1) != nil, m.kind(2) == .string else {
+            return protocolViolation("GOODBYE must be [6, Details|dict, Reason|uri]")
+        }
+        connection.send { out in WampEncoder.goodbye(message: nil, reason: WampURI.goodbyeAndOut, into: &out) }
+        finish(reason: "client goodbye (\(m.string(2)!))")
+    }
+
+    /// Broker shutdown: say GOODBYE and wait for the reply (the server bounds the wait).
+    func shutdown() {
+        switch state {
+        case .established:
+            detach()
+            state = .closing
+            connection.send { out in WampEncoder.goodbye(message: "Broker shutting down", reason: WampURI.systemShutdown, into: &out) }
+        case .closing, .closed:
+            break
+        case .awaitingHello, .challenged:
+            abort(message: "Broker shutting down", reason: WampURI.systemShutdown)
+        }
+    }
+
+    func protocolViolation(_ message: String) {
+        context.metrics.protocolViolations.increment()
+        abort(message: message, reason: WampURI.protocolViolation)
+    }
+
+    /// Sends ABORT and closes the connection once it is written.
+    func abort(message: String, reason: String) {
+        if case .closed = state { return }
+        connection.send { out in WampEncoder.abort(message: message, reason: reason, into: &out) }
+        finish(reason: "\(reason): \(message)")
+    }
+
+    /// Ends the session: leaves the router, closes the connection after pending output.
+    func finish(reason: String) {
+        if case .closed = state { return }
+        let wasOpen = router != nil
+        detach()
+        state = .closed
+        if wasOpen || id != 0 {
+            context.log.info("session \(id) closed", metadata: ["reason": "\(reason)", "peer": "\(connection.peer)"])
+        }
+        if wasOpen { context.metrics.sessionsClosed.increment() }
+        connection.closeAfterFlush()
+    }
+
+    /// The transport went away under the session (disconnect, transport error).
+    func transportClosed(reason: String) {
+        if case .closed = state { return }
+        let wasOpen = router != nil
+        detach()
+        state = .closed
+        if wasOpen {
+            context.metrics.sessionsClosed.increment()
+            context.log.info("session \(id) closed", metadata: ["reason": "\(reason)", "peer": "\(connection.peer)"])
+        }
+    }
+
+    /// Leaves every subscription; after this, no event reaches the session.
+    private func detach() {
+        guard let router else { return }
+        for subscription in subscriptions.values { router.unsubscribe(self, from: subscription) }
+        subscriptions.removeAll()
+        self.router = nil
+    }
+
+    // MARK: - Helpers
+
+    private func requestID(_ m: WampMessageView) -> UInt64? {
+        guard let value = m.unsignedInteger(1), value >= 1, value <= maxWampID else { return nil }
+        return value
+    }
+
+    private func sendError(_ type: UInt64, _ request: UInt64, _ message: String, _ uri: String) {
+        connection.send { out in WampEncoder.error(requestType: type, request: request, message: message, uri: uri, into: &out) }
+    }
+}

@@ -1,0 +1,53 @@
+// A reusable array of (pointer, length) pairs handed to one vectored write. Callers fill it
+// with frames that stay alive until the write completes; it never allocates once grown.
+// Owned by one stream's loop thread.
+
+import CUV
+
+public final class WriteVector {
+    var buffers: UnsafeMutablePointer<uv_buf_t>
+    public private(set) var capacity: Int
+    public private(set) var count = 0
+    public private(set) var totalBytes = 0
+
+    public init(capacity: Int = 64) {
+        self.capacity = capacity
+        buffers = .allocate(capacity: capacity)
+    }
+
+    deinit { buffers.deallocate() }
+
+    public var isFull: Bool { count == capacity }
+
+    public func append(_ base: UnsafeRawPointer, _ length: Int) {
+        precondition(count < capacity, "WriteVector is full")
+        buffers[count] = uv_buf_init(UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: CChar.self)), UInt32(length))
+        count += 1
+        totalBytes += length
+    }
+
+    public func removeAll() {
+        count = 0
+        totalBytes = 0
+    }
+
+    /// Drops the first `bytes` bytes (after a partial write): whole buffers go, a partly
+    /// written buffer is advanced in place.
+    public func dropFirst(bytes: Int) {
+        var remaining = bytes
+        var first = 0
+        while first < count && remaining >= buffers[first].len {
+            remaining -= Int(buffers[first].len)
+            first += 1
+        }
+        if first < count && remaining > 0 {
+            buffers[first].base += remaining
+            buffers[first].len -= remaining
+        }
+        if first > 0 {
+            (buffers).update(from: buffers + first, count: count - first)
+            count -= first
+        }
+        totalBytes -= bytes
+    }
+}

@@ -1,0 +1,116 @@
+// The `fastbroker` command line: run the broker, validate a config, manage the user database.
+
+import ArgumentParser
+import BrokerConfig
+import BrokerSecurity
+import FastBroker
+import Foundation
+import Logging
+
+@main
+struct FastBrokerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fastbroker",
+        abstract: "A fast WAMP v2 broker.",
+        subcommands: [UserCommand.self, CheckConfigCommand.self])
+
+    @Option(name: .long, help: "JSON configuration file (default: the embedded default configuration).")
+    var config: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let log = Logger(label: "fastbroker")
+        let configuration: BrokerConfiguration
+        if let config {
+            do {
+                configuration = try BrokerConfiguration.load(path: config)
+            } catch {
+                FileHandle.standardError.write(Data("fastbroker: invalid configuration \(config):\n\(error)\n".utf8))
+                throw ExitCode(2)
+            }
+            print("fastbroker: configuration \(config)\n\(configuration.summary)")
+        } else {
+            configuration = .default
+            print("fastbroker: no --config given; using the embedded default configuration:\n\(BrokerConfiguration.defaultJSON)")
+        }
+        print("allocator: \(Allocator.jemallocVersion.map { "jemalloc \($0)" } ?? "system malloc (jemalloc NOT in use)")")
+        fflush(nil)
+        let server = try BrokerServer(configuration: configuration, log: log)
+        do {
+            try server.start()
+        } catch {
+            FileHandle.standardError.write(Data("fastbroker: cannot start: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        server.run()
+    }
+}
+
+struct CheckConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config", abstract: "Validate a configuration file; print every error with its JSON path.")
+
+    @Argument(help: "The configuration file.")
+    var path: String
+
+    func run() throws {
+        do {
+            let configuration = try BrokerConfiguration.load(path: path)
+            print("\(path): OK\n\(configuration.summary)")
+        } catch {
+            print("\(path): invalid\n\(error)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct UserCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "user", abstract: "Manage a WAMP-CRA user database.", subcommands: [AddUser.self])
+
+    struct AddUser: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "add",
+            abstract: "Add or replace a user; stores a salted PBKDF2 key, never the password.")
+
+        @Option(name: .long, help: "The user database file (created if missing).") var userdb: String
+        @Option(name: .long, help: "The user's authid.") var authid: String
+        @Option(name: .long, help: "The user's role.") var role: String
+        @Flag(name: .long, help: "Read the password from the first line of standard input.") var passwordStdin = false
+        @Option(name: .long, help: "PBKDF2 iterations.") var iterations: Int = 10_000
+
+        func validate() throws {
+            guard iterations >= 1 && iterations <= 10_000_000 else {
+                throw ValidationError("--iterations must be between 1 and 10000000")
+            }
+            guard !authid.isEmpty else { throw ValidationError("--authid must not be empty") }
+            guard !role.isEmpty else { throw ValidationError("--role must not be empty") }
+        }
+
+        func run() throws {
+            let password: String
+            if passwordStdin {
+                guard let line = readLine(strippingNewline: true) else {
+                    throw ValidationError("no password on standard input")
+                }
+                password = line
+            } else {
+                guard let entered = getpass("Password for \(authid): ") else {
+                    throw ValidationError("cannot read a password; use --password-stdin")
+                }
+                password = String(cString: entered)
+            }
+            guard !password.isEmpty else { throw ValidationError("the password must not be empty") }
+            try UserDatabase.addUser(path: userdb, authid: authid, role: role, password: password, iterations: iterations)
+            print("user \(authid) (role \(role)) written to \(userdb)")
+        }
+    }
+}
