@@ -1,1 +1,0 @@
-// BrokerWire: ring buffers, framing, JSON — see files in this folder.

@@ -1,0 +1,103 @@
+// A ByteToMessageDecoderVerifier-style harness (after SwiftNIO's NIOTestUtils): feeds one byte
+// stream to a fresh decoder in many ways (all at once, byte by byte, seeded random splits, with the
+// ring's cursors started at every offset so frames straddle the seam) and checks that every way
+// yields exactly the expected events.
+
+import XCTest
+@testable import BrokerWire
+
+/// SplitMix64: a tiny seeded generator so random splits are reproducible.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+struct DecoderVerifier<Output: Equatable> {
+    /// Makes a fresh decoder and returns its step: the next decoded output (payload copied out), or
+    /// nil for needMore.
+    let makeStep: () -> (RingBuffer) -> Output?
+    /// Outputs after which the stream is dead (failures, close).
+    let isTerminal: (Output) -> Bool
+
+    /// Decodes `stream` written into `ring` in chunks of the given sizes (the last one repeats).
+    func decode(_ stream: [UInt8], ring: RingBuffer, chunkSizes: [Int],
+                file: StaticString = #filePath, line: UInt = #line) -> [Output] {
+        let step = makeStep()
+        var outputs: [Output] = []
+        var stopped = false
+        func drain() {
+            while !stopped, let output = step(ring) {
+                outputs.append(output)
+                if isTerminal(output) { stopped = true }
+            }
+        }
+        var position = 0
+        var chunkIndex = 0
+        while position < stream.count && !stopped {
+            let want = min(max(chunkSizes[min(chunkIndex, chunkSizes.count - 1)], 1), stream.count - position)
+            chunkIndex += 1
+            var written = 0
+            while written < want && !stopped {
+                let region = ring.writableRegion()
+                if region.count == 0 {
+                    drain()
+                    if stopped { break }
+                    if ring.writableRegion().count == 0 {
+                        XCTFail("decoder said needMore with a full ring (\(ring.capacity) bytes): it would stall",
+                                file: file, line: line)
+                        return outputs
+                    }
+                    continue
+                }
+                let n = min(region.count, want - written)
+                stream.withUnsafeBytes { source in
+                    region.baseAddress!.copyMemory(from: source.baseAddress! + position + written, byteCount: n)
+                }
+                ring.didWrite(n)
+                written += n
+            }
+            position += want
+            drain()
+        }
+        return outputs
+    }
+
+    /// Runs every feeding strategy and asserts each yields `expected`.
+    func verify(_ stream: [UInt8], expected: [Output], seamRingCapacity: Int = 256, randomRuns: Int = 40,
+                file: StaticString = #filePath, line: UInt = #line) {
+        func check(_ got: [Output], _ how: String) {
+            if got != expected {
+                XCTFail("\(how): got \(got), expected \(expected)", file: file, line: line)
+            }
+        }
+        check(decode(stream, ring: RingBuffer(capacity: 1 << 20), chunkSizes: [stream.count]), "all at once, large ring")
+        check(decode(stream, ring: RingBuffer(capacity: 64), chunkSizes: [stream.count]), "all at once, 64-byte ring")
+        check(decode(stream, ring: RingBuffer(capacity: 64), chunkSizes: [1]), "one byte at a time")
+        var generator = SeededGenerator(seed: 0x5EED_0001)
+        for run in 0..<randomRuns {
+            var sizes: [Int] = []
+            var total = 0
+            while total < stream.count {
+                let size = Int.random(in: 1...max(1, min(97, stream.count)), using: &generator)
+                sizes.append(size)
+                total += size
+            }
+            let capacity = [64, 128, 4096].randomElement(using: &generator)!
+            check(decode(stream, ring: RingBuffer(capacity: capacity), chunkSizes: sizes),
+                  "random split run \(run) (ring \(capacity), chunks \(sizes))")
+        }
+        for start in 0..<seamRingCapacity {
+            check(decode(stream, ring: RingBuffer(capacity: seamRingCapacity, startingAt: start), chunkSizes: [stream.count]),
+                  "seam at offset \(start), all at once")
+            check(decode(stream, ring: RingBuffer(capacity: seamRingCapacity, startingAt: start), chunkSizes: [7]),
+                  "seam at offset \(start), chunks of 7")
+        }
+    }
+}
