@@ -162,9 +162,10 @@ struct JSONValidator {
                     elements.append(JSONSpan(start: elementStart, end: i, kind: kind))
                 }
                 if depth == 0 {
+                    let topEnd = i
                     skipWhitespace()
                     guard i == n else { throw fail(i, "unexpected data after the top-level value") }
-                    return JSONSpan(start: topStart, end: i, kind: kind)
+                    return JSONSpan(start: topStart, end: topEnd, kind: kind)
                 }
                 skipWhitespace()
                 let inObject = (stack &>> UInt64(depth - 1)) & 1 == 1
