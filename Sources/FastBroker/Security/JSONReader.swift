@@ -63,9 +63,10 @@ struct JSONReader {
                     ? "unexpected character \(describe(bytes[position])), expected a key string"
                     : "unexpected end of input inside an object")
             }
+            let keyStart = position
             let key = try readString(path: path)
             let memberPath = path.key(key)
-            if members.contains(where: { $0.key == key }) { throw error(memberPath, "duplicate key") }
+            if members.contains(where: { $0.key == key }) { throw error(memberPath, "duplicate key", at: keyStart) }
             skipWhitespace()
             guard position < bytes.count, bytes[position] == UInt8(ascii: ":") else {
                 throw error(memberPath, "expected ':' after the key")
@@ -106,6 +107,7 @@ struct JSONReader {
     }
 
     private mutating func readString(path: JSONPath) throws(JSONReadError) -> String {
+        let start = position
         position += 1   // opening quote
         var utf8: [UInt8] = []
         while true {
@@ -115,7 +117,7 @@ struct JSONReader {
             case UInt8(ascii: "\""):
                 position += 1
                 guard let text = String(validating: utf8, as: UTF8.self) else {
-                    throw error(path, "string is not valid UTF-8")
+                    throw error(path, "string is not valid UTF-8", at: start)
                 }
                 return text
             case UInt8(ascii: "\\"):
@@ -237,11 +239,12 @@ struct JSONReader {
         return "0x" + (hex.count == 1 ? "0" + hex : hex)
     }
 
-    /// Builds the error at the current position, counting lines and columns (only on failure).
-    private func error(_ path: JSONPath, _ reason: String) -> JSONReadError {
+    /// Builds the error at `offset` (default: the current position), counting lines and columns
+    /// (only on failure).
+    private func error(_ path: JSONPath, _ reason: String, at offset: Int? = nil) -> JSONReadError {
         var line = 1
         var column = 1
-        for c in bytes[0..<min(position, bytes.count)] {
+        for c in bytes[0..<min(offset ?? position, bytes.count)] {
             if c == 0x0A {
                 line += 1
                 column = 1
