@@ -5,44 +5,49 @@
 import COpenSSL
 
 public enum Crypto {
-    /// HMAC-SHA256(key, message), 32 bytes.
+    /// HMAC-SHA256(key, message), 32 bytes. An empty key or message is valid.
     public static func hmacSHA256(key: [UInt8], message: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 32)
         var outLength: UInt32 = 0
-        key.withUnsafeBufferPointer { k in
-            message.withUnsafeBufferPointer { m in
+        let result = withNonNullBytes(key) { k, kCount in
+            withNonNullBytes(message) { m, mCount in
                 out.withUnsafeMutableBufferPointer { o in
-                    _ = HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), m.baseAddress, m.count,
-                             o.baseAddress, &outLength)
+                    HMAC(EVP_sha256(), k, Int32(kCount), m, mCount, o.baseAddress, &outLength)
                 }
             }
         }
+        // A silent failure would leave 32 zero bytes, a MAC anyone can forge: trap instead.
+        precondition(result != nil && outLength == 32, "OpenSSL HMAC failed")
         return out
     }
 
     /// PBKDF2-HMAC-SHA256(password, salt, iterations, keyLength bytes).
+    /// `iterations` and `keyLength` must be in 1...Int32.max (callers validate user input first).
     public static func pbkdf2SHA256(password: [UInt8], salt: [UInt8], iterations: Int, keyLength: Int) -> [UInt8] {
-        precondition(iterations > 0 && keyLength > 0)
+        precondition(iterations > 0 && iterations <= Int(Int32.max), "PBKDF2 iterations out of range")
+        precondition(keyLength > 0 && keyLength <= Int(Int32.max), "PBKDF2 key length out of range")
         var out = [UInt8](repeating: 0, count: keyLength)
-        password.withUnsafeBufferPointer { p in
-            salt.withUnsafeBufferPointer { s in
+        let ok = withNonNullBytes(password) { p, pCount in
+            withNonNullBytes(salt) { s, sCount in
                 out.withUnsafeMutableBufferPointer { o in
-                    p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(p.count, 1)) { pc in
-                        _ = PKCS5_PBKDF2_HMAC(pc, Int32(p.count), s.baseAddress, Int32(s.count),
-                                              Int32(iterations), EVP_sha256(), Int32(keyLength), o.baseAddress)
+                    p.withMemoryRebound(to: CChar.self, capacity: max(pCount, 1)) { pc in
+                        PKCS5_PBKDF2_HMAC(pc, Int32(pCount), s, Int32(sCount),
+                                          Int32(iterations), EVP_sha256(), Int32(keyLength), o.baseAddress)
                     }
                 }
             }
         }
+        precondition(ok == 1, "OpenSSL PKCS5_PBKDF2_HMAC failed")
         return out
     }
 
     /// SHA-1 digest, 20 bytes (WebSocket Sec-WebSocket-Accept).
     public static func sha1(_ data: [UInt8]) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: 20)
-        data.withUnsafeBufferPointer { d in
-            out.withUnsafeMutableBufferPointer { o in _ = SHA1(d.baseAddress, d.count, o.baseAddress) }
+        let result = withNonNullBytes(data) { d, count in
+            out.withUnsafeMutableBufferPointer { o in SHA1(d, count, o.baseAddress) }
         }
+        precondition(result != nil, "OpenSSL SHA1 failed")
         return out
     }
 
@@ -56,18 +61,19 @@ public enum Crypto {
         return String(decoding: out[0..<Int(n)], as: UTF8.self)
     }
 
-    /// Decodes standard base64 (padding required, no whitespace); nil when malformed.
+    /// Decodes standard base64 (padding required, no whitespace, no URL-safe alphabet); nil when
+    /// malformed. Like Python's `b64decode(validate=True)`, unused low bits of the last symbol are
+    /// not checked.
     public static func base64Decode(_ text: String) -> [UInt8]? {
         let input = Array(text.utf8)
         if input.isEmpty { return [] }
         guard input.count % 4 == 0 else { return nil }
-        let alphabet = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
         var padding = 0
         for (i, c) in input.enumerated() {
             if c == UInt8(ascii: "=") {
                 guard i >= input.count - 2 else { return nil }
                 padding += 1
-            } else if padding > 0 || !alphabet.contains(c) {
+            } else if padding > 0 || !isBase64Symbol(c) {
                 return nil
             }
         }
@@ -75,14 +81,17 @@ public enum Crypto {
         let n = input.withUnsafeBufferPointer { i in
             out.withUnsafeMutableBufferPointer { o in EVP_DecodeBlock(o.baseAddress, i.baseAddress, Int32(i.count)) }
         }
-        guard n >= 0 else { return nil }
+        // EVP_DecodeBlock counts the zero bytes standing for the padding; drop them.
+        guard n >= padding else { return nil }
         return Array(out[0..<(Int(n) - padding)])
     }
 
     /// `count` bytes from OpenSSL's CSPRNG. Traps if the RNG fails: running without
     /// randomness would make nonces and session ids guessable.
     public static func randomBytes(_ count: Int) -> [UInt8] {
+        precondition(count >= 0 && count <= Int(Int32.max))
         var out = [UInt8](repeating: 0, count: count)
+        if count == 0 { return out }
         let ok = out.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32(count)) }
         precondition(ok == 1, "OpenSSL RAND_bytes failed")
         return out
@@ -90,20 +99,39 @@ public enum Crypto {
 
     /// A uniformly random id in [1, 2^53] (WAMP global-scope ids).
     public static func randomID() -> UInt64 {
-        while true {
-            var raw: UInt64 = 0
-            let ok = withUnsafeMutableBytes(of: &raw) { RAND_bytes($0.baseAddress!.assumingMemoryBound(to: UInt8.self), 8) }
-            precondition(ok == 1, "OpenSSL RAND_bytes failed")
-            let id = raw & ((1 << 53) - 1)   // [0, 2^53 - 1]
-            return id + 1                     // [1, 2^53], uniform
-        }
+        var raw: UInt64 = 0
+        let ok = withUnsafeMutableBytes(of: &raw) { RAND_bytes($0.baseAddress!.assumingMemoryBound(to: UInt8.self), 8) }
+        precondition(ok == 1, "OpenSSL RAND_bytes failed")
+        // The low 53 bits are uniform over [0, 2^53 - 1]; shifting by one gives [1, 2^53] without rejection.
+        return (raw & ((1 << 53) - 1)) + 1
     }
 
     /// Compares in time that depends only on the lengths, not on where the bytes differ.
     public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
+        if a.isEmpty { return true }
         return a.withUnsafeBufferPointer { x in
             b.withUnsafeBufferPointer { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, x.count) == 0 }
         }
+    }
+
+    private static func isBase64Symbol(_ c: UInt8) -> Bool {
+        switch c {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "/"):
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Calls `body` with a pointer that is never nil: an empty Swift array may hand out a nil base
+    /// address, and OpenSSL's treatment of (NULL, 0) differs between functions and versions.
+    private static func withNonNullBytes<R>(_ bytes: [UInt8], _ body: (UnsafePointer<UInt8>, Int) -> R) -> R {
+        if bytes.isEmpty {
+            var zero: UInt8 = 0
+            return withUnsafePointer(to: &zero) { body($0, 0) }
+        }
+        return bytes.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
     }
 }

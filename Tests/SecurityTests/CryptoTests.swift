@@ -1,0 +1,101 @@
+// Crypto primitives against vectors computed independently with Python's hashlib, hmac and
+// base64 (the expression that produced each value is in the comment beside it).
+
+import Foundation
+import XCTest
+@testable import BrokerSecurity
+
+final class CryptoTests: XCTestCase {
+    func testHMACSHA256MatchesPython() {
+        // hmac.new(b"key", b"The quick brown fox jumps over the lazy dog", hashlib.sha256).hexdigest()
+        XCTAssertEqual(hex(Crypto.hmacSHA256(key: Array("key".utf8),
+                                             message: Array("The quick brown fox jumps over the lazy dog".utf8))),
+                       "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8")
+        // hmac.new(b"", b"", hashlib.sha256).hexdigest()
+        XCTAssertEqual(hex(Crypto.hmacSHA256(key: [], message: [])),
+                       "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad")
+    }
+
+    func testPBKDF2MatchesPython() {
+        // hashlib.pbkdf2_hmac('sha256', b'password', b'salt', 1, 32).hex()
+        XCTAssertEqual(hex(Crypto.pbkdf2SHA256(password: Array("password".utf8), salt: Array("salt".utf8),
+                                               iterations: 1, keyLength: 32)),
+                       "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b")
+        // hashlib.pbkdf2_hmac('sha256', b'password', b'salt', 4096, 20).hex()
+        XCTAssertEqual(hex(Crypto.pbkdf2SHA256(password: Array("password".utf8), salt: Array("salt".utf8),
+                                               iterations: 4096, keyLength: 20)),
+                       "c5e478d59288c841aa530db6845c4c8d962893a0")
+        // hashlib.pbkdf2_hmac('sha256', b'', b'salt', 2, 16).hex()  (empty password must not crash)
+        XCTAssertEqual(hex(Crypto.pbkdf2SHA256(password: [], salt: Array("salt".utf8), iterations: 2, keyLength: 16)),
+                       "62384466264daadc4144018c6bd86464")
+    }
+
+    func testSHA1WebSocketAccept() {
+        // base64.b64encode(hashlib.sha1(b"dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
+        let digest = Crypto.sha1(Array("dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11".utf8))
+        XCTAssertEqual(Crypto.base64Encode(digest), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+    }
+
+    func testBase64RoundTripMatchesPython() {
+        // [base64.b64encode(s) for s in (b"", b"f", b"fo", b"foo", b"foob", b"fooba", b"foobar", bytes([0,255,254,1]))]
+        let cases: [([UInt8], String)] = [
+            ([], ""), (Array("f".utf8), "Zg=="), (Array("fo".utf8), "Zm8="), (Array("foo".utf8), "Zm9v"),
+            (Array("foob".utf8), "Zm9vYg=="), (Array("fooba".utf8), "Zm9vYmE="), (Array("foobar".utf8), "Zm9vYmFy"),
+            ([0, 255, 254, 1], "AP/+AQ=="),
+        ]
+        for (bytes, text) in cases {
+            XCTAssertEqual(Crypto.base64Encode(bytes), text)
+            XCTAssertEqual(Crypto.base64Decode(text), bytes, text)
+        }
+        let random = Crypto.randomBytes(1000)
+        XCTAssertEqual(Crypto.base64Decode(Crypto.base64Encode(random)), random)
+    }
+
+    func testBase64DecodeRejectsMalformedInput() {
+        let malformed = [
+            "Zg", "Zg=", "Zm9vY", "Z===", "====", "Zg==Zg==", "Zm=v", "Zm9v\n", " Zm9v", "Zm9v ", "Zm 9v",
+            "Zm9-", "Zm9_", "Zm9*", "Zm9vÿ=", "\u{0}\u{0}\u{0}\u{0}", "Zm9vYg=A",
+        ]
+        for text in malformed {
+            XCTAssertNil(Crypto.base64Decode(text), "accepted \(text.debugDescription)")
+        }
+    }
+
+    func testRandomBytesAreFreshAndSized() {
+        XCTAssertEqual(Crypto.randomBytes(0), [])
+        let a = Crypto.randomBytes(32)
+        let b = Crypto.randomBytes(32)
+        XCTAssertEqual(a.count, 32)
+        XCTAssertNotEqual(a, b)
+    }
+
+    func testRandomIDRangeCoversTheWholeInterval() {
+        let top: UInt64 = 1 << 53
+        var sawUpperHalf = false
+        var sawLowerHalf = false
+        var ids = Set<UInt64>()
+        for _ in 0..<2000 {
+            let id = Crypto.randomID()
+            XCTAssertGreaterThanOrEqual(id, 1)
+            XCTAssertLessThanOrEqual(id, top)
+            if id > top / 2 { sawUpperHalf = true } else { sawLowerHalf = true }
+            ids.insert(id)
+        }
+        // Each half is missed with probability 2^-2000; a generator using fewer bits fails here.
+        XCTAssertTrue(sawUpperHalf)
+        XCTAssertTrue(sawLowerHalf)
+        XCTAssertEqual(ids.count, 2000)
+    }
+
+    func testConstantTimeEqual() {
+        XCTAssertTrue(Crypto.constantTimeEqual([], []))
+        XCTAssertTrue(Crypto.constantTimeEqual([1, 2, 3], [1, 2, 3]))
+        XCTAssertFalse(Crypto.constantTimeEqual([1, 2, 3], [1, 2, 4]))
+        XCTAssertFalse(Crypto.constantTimeEqual([1, 2, 3], [1, 2]))
+        XCTAssertFalse(Crypto.constantTimeEqual([], [0]))
+    }
+}
+
+func hex(_ bytes: [UInt8]) -> String {
+    bytes.map { String(format: "%02x", $0) }.joined()
+}

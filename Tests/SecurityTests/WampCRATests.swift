@@ -1,0 +1,219 @@
+// WAMP-CRA: key derivation and signatures against vectors from Autobahn|Python and hashlib
+// (expressions in the comments), the challenge text, verification and the decoy challenge for
+// unknown authids.
+
+import Foundation
+import XCTest
+@testable import BrokerSecurity
+
+final class WampCRATests: XCTestCase {
+    // autobahn.wamp.auth.derive_key('secret1', 'salt123', 100, 16)  == the SPEC §4 / Crossbar vector
+    // also base64.b64encode(hashlib.pbkdf2_hmac('sha256', b'secret1', b'salt123', 100, 16))
+    func testDeriveKeySpecVector() {
+        XCTAssertEqual(WampCRA.deriveKey(password: "secret1", salt: "salt123", iterations: 100, keyLength: 16),
+                       "prq7+YkJ1/KlW1X0YczMHw==")
+    }
+
+    func testDeriveKeyMatchesAutobahn() {
+        // autobahn.wamp.auth.derive_key('secret1', 'salt123', 1000, 32)
+        XCTAssertEqual(WampCRA.deriveKey(password: "secret1", salt: "salt123", iterations: 1000, keyLength: 32),
+                       "64xfzBvZhGDT7PB0bQwDeI8/WR1M9x6Cw5dt0yP9koc=")
+        // autobahn.wamp.auth.derive_key('pässwörd', 'salt123', 1000, 32)  (password as UTF-8)
+        XCTAssertEqual(WampCRA.deriveKey(password: "pässwörd", salt: "salt123", iterations: 1000, keyLength: 32),
+                       "WtE/grYZUB4fEy9U6QI5JMHbIMM9gKRNzoN1rzKkOvE=")
+    }
+
+    /// The challenge text Autobahn signed for the vectors below, with an escaped quote and a
+    /// non-ASCII character in the authid.
+    static let fixedChallenge =
+        #"{"nonce":"abc","authprovider":"userdb","authid":"peter \"q\" ü","timestamp":"2026-11-25T17:22:19.123Z","authrole":"user","authmethod":"wampcra","session":4711}"#
+
+    func testChallengeTextIsByteExact() {
+        let text = WampCRA.challengeText(nonce: "abc", authid: "peter \"q\" ü", timestamp: "2026-11-25T17:22:19.123Z",
+                                         authrole: "user", session: 4711)
+        XCTAssertEqual(text, Self.fixedChallenge)
+    }
+
+    func testSignatureMatchesAutobahnComputeWCS() {
+        // compute_wcs(derive_key('secret1', 'salt123', 100, 16), fixedChallenge)
+        let salted = WampCRA.signingKey(for: .salted(salt: "salt123", iterations: 100, keyLength: 16,
+                                                     derivedKey: "prq7+YkJ1/KlW1X0YczMHw=="))
+        XCTAssertEqual(salted, Array("prq7+YkJ1/KlW1X0YczMHw==".utf8))
+        XCTAssertEqual(WampCRA.signature(key: salted, challenge: Self.fixedChallenge),
+                       "8VgJgHAQib0UhJZJ8WEuOAXuSQex00vhcqovrMgHsWY=")
+        // compute_wcs(b'plain-secret', fixedChallenge)
+        let plain = WampCRA.signingKey(for: .plain(secret: "plain-secret"))
+        XCTAssertEqual(WampCRA.signature(key: plain, challenge: Self.fixedChallenge),
+                       "DgsklxnzRxlzIXM+ozNo4REsmAgSys+s+0B1mzbfI1U=")
+    }
+
+    func testChallengeObjectForSaltedUser() throws {
+        let dir = try TemporaryDirectory()
+        let db = try UserDatabase(path: dir.write("users.json", Self.saltedAndPlainUsers))
+        let bob = try XCTUnwrap(db.lookup("bob"))
+        let now = Date(timeIntervalSince1970: 1_795_627_339.123)
+        let c = WampCRA.makeChallenge(authid: "bob", session: 9_007_199_254_740_992, user: bob, database: db, now: now)
+        XCTAssertTrue(c.knownUser)
+        XCTAssertEqual(c.salt, "salt123")
+        XCTAssertEqual(c.iterations, 100)
+        XCTAssertEqual(c.keyLength, 16)
+        XCTAssertEqual(c.authrole, "admin")
+        XCTAssertEqual(c.expectedSignatureKey, Array("prq7+YkJ1/KlW1X0YczMHw==".utf8))
+
+        let object = try jsonObject(c.challenge)
+        XCTAssertEqual(Set(object.keys), Self.challengeKeys)
+        XCTAssertEqual(object["authid"] as? String, "bob")
+        XCTAssertEqual(object["authrole"] as? String, "admin")
+        XCTAssertEqual(object["authmethod"] as? String, "wampcra")
+        XCTAssertEqual(object["authprovider"] as? String, "userdb")
+        XCTAssertEqual((object["session"] as? NSNumber)?.uint64Value, 9_007_199_254_740_992)
+        // 1795627339123 ms == datetime(2026,11,25,17,22,19,123000, tzinfo=utc) (Python)
+        XCTAssertEqual(object["timestamp"] as? String, "2026-11-25T17:22:19.123Z")
+        let nonce = try XCTUnwrap(Crypto.base64Decode(try XCTUnwrap(object["nonce"] as? String)))
+        XCTAssertGreaterThanOrEqual(nonce.count, 16)
+    }
+
+    func testChallengeForPlainUserHasNoSaltFields() throws {
+        let dir = try TemporaryDirectory()
+        let db = try UserDatabase(path: dir.write("users.json", Self.saltedAndPlainUsers))
+        let c = WampCRA.makeChallenge(authid: "alice", session: 1, user: db.lookup("alice"), database: db)
+        XCTAssertNil(c.salt)
+        XCTAssertNil(c.iterations)
+        XCTAssertNil(c.keyLength)
+        XCTAssertEqual(c.expectedSignatureKey, Array("plain-secret".utf8))
+        let signature = WampCRA.signature(key: Array("plain-secret".utf8), challenge: c.challenge)
+        XCTAssertTrue(WampCRA.verify(signature: signature, challenge: c))
+    }
+
+    func testChallengeEscapesAwkwardAuthids() throws {
+        let dir = try TemporaryDirectory()
+        let db = try UserDatabase(path: dir.write("users.json", "[]"))
+        for authid in ["quote\"d", "back\\slash", "new\nline\u{1}\u{1f}", "ünïcødé 😀", "</script>"] {
+            let c = WampCRA.makeChallenge(authid: authid, session: 42, user: nil, database: db)
+            XCTAssertEqual(try jsonObject(c.challenge)["authid"] as? String, authid)
+            XCTAssertFalse(c.challenge.utf8.contains { $0 < 0x20 }, "raw control character in \(c.challenge)")
+        }
+    }
+
+    func testNoncesDiffer() throws {
+        let dir = try TemporaryDirectory()
+        let db = try UserDatabase(path: dir.write("users.json", Self.saltedAndPlainUsers))
+        var nonces = Set<String>()
+        for _ in 0..<50 {
+            let c = WampCRA.makeChallenge(authid: "alice", session: 1, user: db.lookup("alice"), database: db)
+            nonces.insert(try XCTUnwrap(try jsonObject(c.challenge)["nonce"] as? String))
+        }
+        XCTAssertEqual(nonces.count, 50)
+    }
+
+    func testTimestampFormatOfCurrentTime() throws {
+        let dir = try TemporaryDirectory()
+        let db = try UserDatabase(path: dir.write("users.json", "[]"))
+        let c = WampCRA.makeChallenge(authid: "x", session: 1, user: nil, database: db)
+        let stamp = try XCTUnwrap(try jsonObject(c.challenge)["timestamp"] as? String)
+        let pattern = #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"#
+        XCTAssertNotNil(stamp.range(of: pattern, options: .regularExpression), stamp)
+    }
+
+    func testVerifyAcceptsRightAndRefusesWrongSignatures() throws {
+        let dir = try TemporaryDirectory()
+        let db = try UserDatabase(path: dir.write("users.json", Self.saltedAndPlainUsers))
+        let c = WampCRA.makeChallenge(authid: "bob", session: 77, user: db.lookup("bob"), database: db)
+        let key = WampCRA.deriveKey(password: "secret1", salt: "salt123", iterations: 100, keyLength: 16)
+        let right = WampCRA.signature(key: Array(key.utf8), challenge: c.challenge)
+        XCTAssertTrue(WampCRA.verify(signature: right, challenge: c))
+
+        let wrongPassword = WampCRA.deriveKey(password: "secret2", salt: "salt123", iterations: 100, keyLength: 16)
+        XCTAssertFalse(WampCRA.verify(signature: WampCRA.signature(key: Array(wrongPassword.utf8), challenge: c.challenge),
+                                      challenge: c))
+        // The raw PBKDF2 bytes are not the key; signing with them must fail.
+        let rawKey = Crypto.pbkdf2SHA256(password: Array("secret1".utf8), salt: Array("salt123".utf8), iterations: 100,
+                                         keyLength: 16)
+        XCTAssertFalse(WampCRA.verify(signature: WampCRA.signature(key: rawKey, challenge: c.challenge), challenge: c))
+        // Signature over another challenge (replay).
+        let other = WampCRA.makeChallenge(authid: "bob", session: 77, user: db.lookup("bob"), database: db)
+        XCTAssertFalse(WampCRA.verify(signature: WampCRA.signature(key: Array(key.utf8), challenge: other.challenge),
+                                      challenge: c))
+        // One flipped bit, truncation, garbage, empty.
+        var flipped = try XCTUnwrap(Crypto.base64Decode(right))
+        flipped[31] ^= 1
+        for bad in [Crypto.base64Encode(flipped), String(right.dropLast(4)), "not base64!", "", right + "AAAA"] {
+            XCTAssertFalse(WampCRA.verify(signature: bad, challenge: c), bad)
+        }
+    }
+
+    func testDecoyLooksLikeARealSaltedChallengeAndIsStable() throws {
+        let dir = try TemporaryDirectory()
+        // Mostly salted (2 of 3), usual parameters 1000/32, most common role "user".
+        let addPath = dir.file("users.json")
+        try UserDatabase.addUser(path: addPath, authid: "carol", role: "user", password: "pw-c", iterations: 1000)
+        try UserDatabase.addUser(path: addPath, authid: "dave", role: "user", password: "pw-d", iterations: 1000)
+        let db = try UserDatabase(path: addPath)
+        let real = WampCRA.makeChallenge(authid: "carol", session: 5, user: db.lookup("carol"), database: db)
+        let decoy1 = WampCRA.makeChallenge(authid: "mallory", session: 5, user: nil, database: db)
+        let decoy2 = WampCRA.makeChallenge(authid: "mallory", session: 6, user: nil, database: db)
+        let other = WampCRA.makeChallenge(authid: "trudy", session: 5, user: nil, database: db)
+
+        XCTAssertFalse(decoy1.knownUser)
+        XCTAssertEqual(Set(try jsonObject(decoy1.challenge).keys), Set(try jsonObject(real.challenge).keys))
+        XCTAssertEqual(decoy1.iterations, real.iterations)
+        XCTAssertEqual(decoy1.keyLength, real.keyLength)
+        XCTAssertEqual(decoy1.authrole, "user")
+        let realSalt = try XCTUnwrap(real.salt)
+        let decoySalt = try XCTUnwrap(decoy1.salt)
+        XCTAssertEqual(decoySalt.utf8.count, realSalt.utf8.count)
+        XCTAssertEqual(Crypto.base64Decode(decoySalt)?.count, 16)
+        XCTAssertEqual(decoy2.salt, decoySalt, "decoy salt must be stable for an authid")
+        XCTAssertNotEqual(other.salt, decoySalt, "decoy salts must differ between authids")
+        XCTAssertNotEqual(decoy1.expectedSignatureKey, decoy2.expectedSignatureKey)
+
+        // Even a signature made with the decoy's own key is refused.
+        XCTAssertFalse(WampCRA.verify(signature: WampCRA.signature(key: decoy1.expectedSignatureKey,
+                                                                   challenge: decoy1.challenge),
+                                      challenge: decoy1))
+    }
+
+    func testDecoyFollowsAMostlyPlainDatabase() throws {
+        let dir = try TemporaryDirectory()
+        let db = try UserDatabase(path: dir.write("users.json", """
+            [{"authid": "a", "role": "ops", "secret": "s1"},
+             {"authid": "b", "role": "ops", "secret": "s2"},
+             {"authid": "c", "role": "admin", "salt": "salt123", "iterations": 100, "keylen": 16,
+              "derived_key": "prq7+YkJ1/KlW1X0YczMHw=="}]
+            """))
+        let decoy = WampCRA.makeChallenge(authid: "nobody", session: 1, user: nil, database: db)
+        XCTAssertNil(decoy.salt)
+        XCTAssertNil(decoy.iterations)
+        XCTAssertNil(decoy.keyLength)
+        XCTAssertEqual(decoy.authrole, "ops")
+        XCTAssertEqual(try jsonObject(decoy.challenge)["authrole"] as? String, "ops")
+    }
+
+    func testISO8601TimestampMatchesPython() {
+        // (datetime(1970,1,1,tzinfo=timezone.utc) + timedelta(milliseconds=ms)).isoformat(timespec='milliseconds')
+        let cases: [(Int64, String)] = [
+            (0, "1970-01-01T00:00:00.000Z"), (1, "1970-01-01T00:00:00.001Z"), (-1, "1969-12-31T23:59:59.999Z"),
+            (951_782_400_000, "2000-02-29T00:00:00.000Z"), (1_709_251_199_999, "2024-02-29T23:59:59.999Z"),
+            (1_795_627_339_123, "2026-11-25T17:22:19.123Z"), (4_107_542_400_000, "2100-03-01T00:00:00.000Z"),
+            (253_402_300_799_999, "9999-12-31T23:59:59.999Z"),
+        ]
+        for (ms, text) in cases {
+            XCTAssertEqual(ISO8601Timestamp.format(millisecondsSince1970: ms), text, "\(ms)")
+        }
+    }
+
+    static let challengeKeys: Set<String> = ["nonce", "authprovider", "authid", "timestamp", "authrole", "authmethod",
+                                             "session"]
+
+    static let saltedAndPlainUsers = """
+        [{"authid": "alice", "role": "user", "secret": "plain-secret"},
+         {"authid": "bob", "role": "admin", "salt": "salt123", "iterations": 100, "keylen": 16,
+          "derived_key": "prq7+YkJ1/KlW1X0YczMHw=="}]
+        """
+}
+
+/// Parses challenge text with Foundation's JSON reader (independent of the broker's writer).
+func jsonObject(_ text: String) throws -> [String: Any] {
+    let value = try JSONSerialization.jsonObject(with: Data(text.utf8))
+    return try XCTUnwrap(value as? [String: Any], "not an object: \(text)")
+}
