@@ -1,0 +1,440 @@
+// ConfigDecoder: turns the JSON tree into a BrokerConfiguration, checking every rule of SPEC §3
+// and §6. It never stops at the first problem: each one is recorded with its JSON path, a value
+// that is wrong is skipped, and checks that span several values (duplicates, role references,
+// metrics vs WebSocket paths) run on whatever parsed cleanly.
+
+import Foundation
+
+/// An object's members by key (first occurrence), with the object's own path.
+struct ConfigObject {
+    let path: String
+    private let members: [String: ConfigJSONNode]
+
+    init(path: String, members: [String: ConfigJSONNode]) {
+        self.path = path
+        self.members = members
+    }
+
+    subscript(key: String) -> ConfigJSONNode? { members[key] }
+
+    func path(_ key: String) -> String { ConfigPath.member(path, key) }
+}
+
+struct ConfigDecoder {
+    let baseDirectory: String
+    private(set) var issues: [ConfigIssue] = []
+
+    init(baseDirectory: String) { self.baseDirectory = baseDirectory }
+
+    private mutating func report(_ path: String, _ message: String) {
+        issues.append(ConfigIssue(path: path, message: message))
+    }
+
+    // MARK: - Top level
+
+    mutating func decodeConfiguration(_ root: ConfigJSONNode) -> BrokerConfiguration? {
+        guard let object = self.object(root, at: "$", allowed: ["loops", "listeners", "realms", "limits", "metrics"]) else {
+            return nil
+        }
+        let issuesBefore = issues.count
+
+        var loops = 0
+        if let node = object["loops"] {
+            loops = integer(node, at: object.path("loops"), in: 0...256, "an integer from 0 to 256 (0 = one per core)") ?? 0
+        }
+
+        var listeners: [(ListenerConfig, String)] = []
+        if let node = require(object, "listeners"), let elements = array(node, at: object.path("listeners")) {
+            if elements.isEmpty { report(object.path("listeners"), "at least one listener is required") }
+            for (i, element) in elements.enumerated() {
+                let path = ConfigPath.element(object.path("listeners"), i)
+                if let listener = decodeListener(element, at: path) { listeners.append((listener, path)) }
+            }
+            checkAddressConflicts(listeners)
+        }
+
+        var realms: [RealmConfig] = []
+        if let node = require(object, "realms"), let elements = array(node, at: object.path("realms")) {
+            if elements.isEmpty { report(object.path("realms"), "at least one realm is required") }
+            var firstPathByName: [String: String] = [:]
+            for (i, element) in elements.enumerated() {
+                let path = ConfigPath.element(object.path("realms"), i)
+                guard let realm = decodeRealm(element, at: path) else { continue }
+                if let first = firstPathByName[realm.name] {
+                    report(ConfigPath.member(path, "name"), "duplicate realm name \(ConfigValueText.quoted(realm.name)) (first at \(first))")
+                } else {
+                    firstPathByName[realm.name] = path
+                }
+                realms.append(realm)
+            }
+        }
+
+        var limits = LimitsConfig()
+        if let node = object["limits"] { limits = decodeLimits(node, at: object.path("limits")) ?? limits }
+
+        var metrics: MetricsConfig? = nil
+        if let node = object["metrics"] {
+            metrics = decodeMetrics(node, at: object.path("metrics"))
+            if let metrics {
+                for (listener, path) in listeners where listener.transport == .websocket && listener.path == metrics.path {
+                    report(
+                        ConfigPath.member(object.path("metrics"), "path"),
+                        "\(ConfigValueText.quoted(metrics.path)) is also the WebSocket path of \(path); metrics need a path of their own"
+                    )
+                }
+            }
+        }
+
+        guard issues.count == issuesBefore else { return nil }
+        return BrokerConfiguration(
+            loops: loops, listeners: listeners.map(\.0), realms: realms, limits: limits, metrics: metrics)
+    }
+
+    // MARK: - Listeners
+
+    private mutating func decodeListener(_ node: ConfigJSONNode, at path: String) -> ListenerConfig? {
+        guard let object = self.object(node, at: path, allowed: ["transport", "host", "port", "path", "serializers", "tls"]) else {
+            return nil
+        }
+        let issuesBefore = issues.count
+        let transport = require(object, "transport").flatMap { choice($0, at: object.path("transport"), TransportKind.self) }
+        let host = require(object, "host").flatMap { decodeHost($0, at: object.path("host")) }
+        let port = require(object, "port").flatMap { integer($0, at: object.path("port"), in: 1...65535, "an integer from 1 to 65535") }
+
+        var wsPath = "/ws"
+        if let pathNode = object["path"] {
+            if let transport, transport != .websocket {
+                report(object.path("path"), "only websocket listeners have a path (this one is \(transport.rawValue))")
+            } else if let value = string(pathNode, at: object.path("path")) {
+                if !value.hasPrefix("/") {
+                    report(object.path("path"), "must start with \"/\", got \(ConfigValueText.quoted(value))")
+                } else if value.contains(where: { $0 == "?" || $0 == "#" || $0.isWhitespace }) {
+                    report(object.path("path"), "must be a plain HTTP path without spaces, '?' or '#', got \(ConfigValueText.quoted(value))")
+                } else {
+                    wsPath = value
+                }
+            }
+        }
+
+        var serializers: [SerializerKind] = [.json, .msgpack]
+        if let serializersNode = object["serializers"] {
+            serializers = decodeSerializers(serializersNode, at: object.path("serializers")) ?? serializers
+        }
+
+        var tls: TLSConfig? = nil
+        if let tlsNode = object["tls"] { tls = decodeTLS(tlsNode, at: object.path("tls")) }
+
+        guard issues.count == issuesBefore, let transport, let host, let port else { return nil }
+        return ListenerConfig(transport: transport, host: host, port: port, path: wsPath, serializers: serializers, tls: tls)
+    }
+
+    /// libuv binds numeric addresses (uv_ip4_addr / uv_ip6_addr), so names are refused here rather
+    /// than failing at start-up.
+    private mutating func decodeHost(_ node: ConfigJSONNode, at path: String) -> String? {
+        guard let host = string(node, at: path) else { return nil }
+        guard ListenerAddress(host: host) != nil else {
+            report(path, "expected a numeric IPv4 or IPv6 address (e.g. \"127.0.0.1\", \"0.0.0.0\", \"::1\"), got \(ConfigValueText.quoted(host))")
+            return nil
+        }
+        return host
+    }
+
+    private mutating func decodeSerializers(_ node: ConfigJSONNode, at path: String) -> [SerializerKind]? {
+        guard let elements = array(node, at: path) else { return nil }
+        if elements.isEmpty {
+            report(path, "at least one serializer is required (\(ConfigValueText.list(SerializerKind.allCases.map(\.rawValue))))")
+            return nil
+        }
+        var serializers: [SerializerKind] = []
+        var ok = true
+        for (i, element) in elements.enumerated() {
+            let elementPath = ConfigPath.element(path, i)
+            guard let serializer = choice(element, at: elementPath, SerializerKind.self) else {
+                ok = false
+                continue
+            }
+            if serializers.contains(serializer) {
+                report(elementPath, "\(ConfigValueText.quoted(serializer.rawValue)) is listed twice")
+                ok = false
+            }
+            serializers.append(serializer)
+        }
+        return ok ? serializers : nil
+    }
+
+    private mutating func decodeTLS(_ node: ConfigJSONNode, at path: String) -> TLSConfig? {
+        guard let object = self.object(node, at: path, allowed: ["certificate", "key", "ca", "client_auth"]) else { return nil }
+        let issuesBefore = issues.count
+        let together = "(certificate and key go together)"
+        if object["certificate"] == nil { report(path, "missing required key \"certificate\" \(together)") }
+        if object["key"] == nil { report(path, "missing required key \"key\" \(together)") }
+        let certificate = object["certificate"].flatMap { file($0, at: object.path("certificate")) }
+        let key = object["key"].flatMap { file($0, at: object.path("key")) }
+        let ca = object["ca"].flatMap { file($0, at: object.path("ca")) }
+        let clientAuth = object["client_auth"].flatMap { bool($0, at: object.path("client_auth")) } ?? false
+        if clientAuth && object["ca"] == nil {
+            report(object.path("client_auth"), "true requires \"ca\", the PEM bundle that client certificates must be signed by")
+        }
+        guard issues.count == issuesBefore, let certificate, let key else { return nil }
+        return TLSConfig(certificate: certificate, key: key, ca: ca, clientAuth: clientAuth)
+    }
+
+    /// Two listeners cannot bind overlapping addresses on one port: the same address, or a
+    /// wildcard ("0.0.0.0" covers every IPv4 address, "::" every address) and anything else.
+    private mutating func checkAddressConflicts(_ listeners: [(ListenerConfig, String)]) {
+        for j in listeners.indices {
+            for i in 0..<j {
+                let (a, aPath) = listeners[i]
+                let (b, bPath) = listeners[j]
+                guard a.port == b.port, let addressA = ListenerAddress(host: a.host),
+                    let addressB = ListenerAddress(host: b.host), addressA.overlaps(addressB)
+                else { continue }
+                report(
+                    ConfigPath.member(bPath, "port"),
+                    "\(b.address) conflicts with \(aPath) (\(a.address)): two listeners cannot share an address and port")
+                break  // one report per listener is enough
+            }
+        }
+    }
+
+    // MARK: - Realms
+
+    private mutating func decodeRealm(_ node: ConfigJSONNode, at path: String) -> RealmConfig? {
+        guard let object = self.object(node, at: path, allowed: ["name", "auth", "roles"]) else { return nil }
+        let issuesBefore = issues.count
+
+        let name = require(object, "name").flatMap { string($0, at: object.path("name")) }
+        if let name, !WAMPURIRule.isLooseNonEmpty(name) {
+            report(
+                object.path("name"),
+                "\(ConfigValueText.quoted(name)) is not a valid realm URI: expected dot-separated non-empty components "
+                    + "without whitespace or '#' (e.g. \"realm1\", \"com.example.app\")")
+        }
+
+        var roles: [RoleConfig] = []
+        var rolesParsed = false
+        if let rolesNode = require(object, "roles"), let elements = array(rolesNode, at: object.path("roles")) {
+            rolesParsed = true
+            if elements.isEmpty { report(object.path("roles"), "at least one role is required (a realm without roles grants nothing)") }
+            var firstPathByName: [String: String] = [:]
+            for (i, element) in elements.enumerated() {
+                let rolePath = ConfigPath.element(object.path("roles"), i)
+                guard let role = decodeRole(element, at: rolePath) else {
+                    rolesParsed = false
+                    continue
+                }
+                if let first = firstPathByName[role.name] {
+                    report(ConfigPath.member(rolePath, "name"), "duplicate role name \(ConfigValueText.quoted(role.name)) (first at \(first))")
+                } else {
+                    firstPathByName[role.name] = rolePath
+                }
+                roles.append(role)
+            }
+        }
+
+        var userDB: String? = nil
+        var anonymousRole: String? = nil
+        let noAuth = "a realm needs at least one authentication method: \"anonymous\" and/or \"wampcra\""
+        if object["auth"] == nil {
+            report(path, "missing required key \"auth\" (\(noAuth))")
+        } else if let auth = self.object(object["auth"]!, at: object.path("auth"), allowed: ["anonymous", "wampcra"]) {
+            if auth["anonymous"] == nil && auth["wampcra"] == nil { report(auth.path, noAuth) }
+            if let node = auth["wampcra"], let wampcra = self.object(node, at: auth.path("wampcra"), allowed: ["userdb"]) {
+                userDB = require(wampcra, "userdb").flatMap { file($0, at: wampcra.path("userdb")) }
+            }
+            if let node = auth["anonymous"], let anonymous = self.object(node, at: auth.path("anonymous"), allowed: ["role"]) {
+                anonymousRole = require(anonymous, "role").flatMap { string($0, at: anonymous.path("role"), nonEmpty: true) }
+                // Only judged against a role list that parsed completely, so one typo is not reported twice.
+                if let role = anonymousRole, rolesParsed, !roles.contains(where: { $0.name == role }) {
+                    let known = roles.isEmpty ? "none" : ConfigValueText.list(roles.map(\.name))
+                    report(anonymous.path("role"), "no role named \(ConfigValueText.quoted(role)) in this realm (roles: \(known))")
+                }
+            }
+        }
+
+        guard issues.count == issuesBefore, let name else { return nil }
+        return RealmConfig(name: name, wampcraUserDB: userDB, anonymousRole: anonymousRole, roles: roles)
+    }
+
+    private mutating func decodeRole(_ node: ConfigJSONNode, at path: String) -> RoleConfig? {
+        guard let object = self.object(node, at: path, allowed: ["name", "permissions"]) else { return nil }
+        let issuesBefore = issues.count
+        let name = require(object, "name").flatMap { string($0, at: object.path("name"), nonEmpty: true) }
+        var permissions: [Permission] = []
+        if let node = require(object, "permissions"), let elements = array(node, at: object.path("permissions")) {
+            for (i, element) in elements.enumerated() {
+                if let permission = decodePermission(element, at: ConfigPath.element(object.path("permissions"), i)) {
+                    permissions.append(permission)
+                }
+            }
+        }
+        guard issues.count == issuesBefore, let name else { return nil }
+        return RoleConfig(name: name, permissions: permissions)
+    }
+
+    private mutating func decodePermission(_ node: ConfigJSONNode, at path: String) -> Permission? {
+        guard let object = self.object(node, at: path, allowed: ["uri", "match", "publish", "subscribe"]) else { return nil }
+        let issuesBefore = issues.count
+        let uri = require(object, "uri").flatMap { string($0, at: object.path("uri")) }
+        let match = object["match"].map { choice($0, at: object.path("match"), MatchPolicy.self) } ?? .exact
+        let publish = object["publish"].flatMap { bool($0, at: object.path("publish")) } ?? false
+        let subscribe = object["subscribe"].flatMap { bool($0, at: object.path("subscribe")) } ?? false
+        if let uri {
+            if !WAMPURIRule.isLooseAllowingEmpty(uri) {
+                report(object.path("uri"), "\(ConfigValueText.quoted(uri)) is not a valid URI pattern: whitespace and '#' are not allowed")
+            } else if uri.isEmpty && match == .exact {
+                report(
+                    object.path("uri"),
+                    "an empty URI with \"match\": \"exact\" matches nothing; use \"match\": \"prefix\" to match every URI")
+            }
+        }
+        guard issues.count == issuesBefore, let uri, let match else { return nil }
+        return Permission(uri: uri, match: match, publish: publish, subscribe: subscribe)
+    }
+
+    // MARK: - Limits and metrics
+
+    private mutating func decodeLimits(_ node: ConfigJSONNode, at path: String) -> LimitsConfig? {
+        let keys = ["max_message_bytes", "max_session_outbound_bytes", "slow_consumer", "handshake_timeout_ms"]
+        guard let object = self.object(node, at: path, allowed: keys) else { return nil }
+        let issuesBefore = issues.count
+        var limits = LimitsConfig()
+        let ceiling = LimitsConfig.maxMessageBytesCeiling
+        if let node = object["max_message_bytes"],
+            let value = integer(node, at: object.path("max_message_bytes"), in: 1...ceiling,
+                                "an integer from 1 to \(ceiling) (16 MiB, the RawSocket ceiling)")
+        {
+            limits.maxMessageBytes = value
+        }
+        if let node = object["max_session_outbound_bytes"],
+            let value = integer(node, at: object.path("max_session_outbound_bytes"), in: 1...Int.max, "a positive integer")
+        {
+            limits.maxSessionOutboundBytes = value
+        }
+        if let node = object["slow_consumer"], let value = choice(node, at: object.path("slow_consumer"), SlowConsumerPolicy.self) {
+            limits.slowConsumer = value
+        }
+        if let node = object["handshake_timeout_ms"],
+            let value = integer(node, at: object.path("handshake_timeout_ms"), in: 1...Int.max, "a positive integer")
+        {
+            limits.handshakeTimeoutMs = value
+        }
+        if issues.count == issuesBefore && limits.maxSessionOutboundBytes < limits.maxMessageBytes {
+            // Otherwise a single maximal event would overflow an idle session's buffer.
+            report(
+                object.path("max_session_outbound_bytes"),
+                "\(limits.maxSessionOutboundBytes) is less than max_message_bytes (\(limits.maxMessageBytes)); "
+                    + "a session must be able to hold at least one message")
+        }
+        return issues.count == issuesBefore ? limits : nil
+    }
+
+    private mutating func decodeMetrics(_ node: ConfigJSONNode, at path: String) -> MetricsConfig? {
+        guard let object = self.object(node, at: path, allowed: ["path"]) else { return nil }
+        guard let pathNode = object["path"] else { return MetricsConfig() }
+        guard let value = string(pathNode, at: object.path("path")) else { return nil }
+        if !value.hasPrefix("/") {
+            report(object.path("path"), "must start with \"/\", got \(ConfigValueText.quoted(value))")
+            return nil
+        }
+        if value.contains(where: { $0 == "?" || $0 == "#" || $0.isWhitespace }) {
+            report(object.path("path"), "must be a plain HTTP path without spaces, '?' or '#', got \(ConfigValueText.quoted(value))")
+            return nil
+        }
+        return MetricsConfig(path: value)
+    }
+
+    // MARK: - Typed accessors (each reports its own problem and returns nil)
+
+    /// The node as an object whose keys are all in `allowed`; unknown and duplicate keys are reported.
+    private mutating func object(_ node: ConfigJSONNode, at path: String, allowed: [String]) -> ConfigObject? {
+        guard case .object(let members) = node.value else {
+            report(path, "expected an object, got \(ConfigValueText.describe(node.value))")
+            return nil
+        }
+        var byKey: [String: ConfigJSONNode] = [:]
+        for member in members {
+            let memberPath = ConfigPath.member(path, member.key)
+            guard allowed.contains(member.key) else {
+                var message = "unknown key \(ConfigValueText.quoted(member.key))"
+                if let guess = ConfigKeySuggestion.closest(to: member.key, in: allowed) {
+                    message += " (did you mean \(ConfigValueText.quoted(guess))?)"
+                }
+                message += "; allowed keys: " + allowed.joined(separator: ", ")
+                report(memberPath, message)
+                continue
+            }
+            if byKey[member.key] != nil {
+                report(memberPath, "duplicate key \(ConfigValueText.quoted(member.key)) (each key may appear once)")
+                continue
+            }
+            byKey[member.key] = member.node
+        }
+        return ConfigObject(path: path, members: byKey)
+    }
+
+    private mutating func require(_ object: ConfigObject, _ key: String) -> ConfigJSONNode? {
+        guard let node = object[key] else {
+            report(object.path, "missing required key \(ConfigValueText.quoted(key))")
+            return nil
+        }
+        return node
+    }
+
+    private mutating func array(_ node: ConfigJSONNode, at path: String) -> [ConfigJSONNode]? {
+        guard case .array(let elements) = node.value else {
+            report(path, "expected an array, got \(ConfigValueText.describe(node.value))")
+            return nil
+        }
+        return elements
+    }
+
+    private mutating func string(_ node: ConfigJSONNode, at path: String, nonEmpty: Bool = false) -> String? {
+        guard case .string(let value) = node.value else {
+            report(path, "expected a string, got \(ConfigValueText.describe(node.value))")
+            return nil
+        }
+        if nonEmpty && value.isEmpty {
+            report(path, "expected a non-empty string")
+            return nil
+        }
+        return value
+    }
+
+    private mutating func bool(_ node: ConfigJSONNode, at path: String) -> Bool? {
+        guard case .bool(let value) = node.value else {
+            report(path, "expected true or false, got \(ConfigValueText.describe(node.value))")
+            return nil
+        }
+        return value
+    }
+
+    /// An integer within `range`; `expected` describes the range in the message.
+    private mutating func integer(_ node: ConfigJSONNode, at path: String, in range: ClosedRange<Int>, _ expected: String) -> Int? {
+        guard case .number(let text, let isInteger) = node.value, isInteger, let value = Int(text), range.contains(value) else {
+            report(path, "expected \(expected), got \(ConfigValueText.describe(node.value))")
+            return nil
+        }
+        return value
+    }
+
+    /// One of an enumeration's raw values.
+    private mutating func choice<E: RawRepresentable & CaseIterable>(
+        _ node: ConfigJSONNode, at path: String, _ type: E.Type
+    ) -> E? where E.RawValue == String {
+        if case .string(let text) = node.value, let value = E(rawValue: text) { return value }
+        report(path, "expected \(ConfigValueText.list(E.allCases.map(\.rawValue))), got \(ConfigValueText.describe(node.value))")
+        return nil
+    }
+
+    /// A non-empty path string, resolved against the configuration's directory, naming a readable file.
+    private mutating func file(_ node: ConfigJSONNode, at path: String) -> String? {
+        guard let written = string(node, at: path, nonEmpty: true) else { return nil }
+        let resolved = ConfigFilePath.resolve(written, against: baseDirectory)
+        if let problem = ConfigFilePath.problemReading(resolved) {
+            report(path, "cannot use \(ConfigValueText.quoted(written)): \(problem)")
+            return nil
+        }
+        return resolved
+    }
+}

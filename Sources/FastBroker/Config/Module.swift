@@ -1,1 +1,0 @@
-// BrokerConfig: configuration model and parser.
