@@ -17,12 +17,14 @@ let package = Package(
     products: [
         .executable(name: "fastbroker", targets: ["FastBrokerCLI"]),
         .executable(name: "filter-eval", targets: ["FilterEvalTool"]),
+        .executable(name: "fastbench", targets: ["FastBench"]),
         .library(name: "FastBroker", targets: ["FastBroker"]),
         .library(name: "FilterVM", targets: ["FilterVM"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(name: "CUV", path: "Sources/CUV", pkgConfig: "libuv"),
@@ -47,6 +49,10 @@ let package = Package(
             dependencies: ["FastBroker", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "FilterEvalTool", dependencies: ["FilterVM"]),
         .executableTarget(name: "FilterBench", dependencies: ["FilterVM"], path: "bench/FilterBench"),
+        .executableTarget(
+            name: "FastBench",
+            dependencies: ["BrokerLoop", "BrokerWire", "BrokerSerialization", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            path: "bench/FastBench"),
 
         .testTarget(name: "LoopTests", dependencies: ["BrokerLoop"]),
         .testTarget(name: "SecurityTests", dependencies: ["BrokerSecurity"]),
