@@ -309,6 +309,13 @@ final class ValidationTests: XCTestCase {
             configIssues(Doc.withRealm(#"{"name": "realm1", "auth": {"anonymous": {"role": "guest"}}, "roles": [{"name": "anon", "permissions": []}]}"#)),
             [ConfigIssue(path: "$.realms[0].auth.anonymous.role", message: "no role named \"guest\" in this realm (roles: \"anon\")")])
         XCTAssertEqual(
+            configIssues(Doc.withRealm(#"{"name": "realm1", "auth": {"anonymous": {"role": "gest"}}, "roles": [{"name": "admin", "permissions": []}, {"name": "guest", "permissions": []}]}"#)),
+            [
+                ConfigIssue(
+                    path: "$.realms[0].auth.anonymous.role",
+                    message: "no role named \"gest\" in this realm (roles: \"admin\", \"guest\"); did you mean \"guest\"?")
+            ])
+        XCTAssertEqual(
             configIssues(Doc.withRealm(#"{"name": "realm1", "auth": {"anonymous": {}}, "roles": [{"name": "anon", "permissions": []}]}"#)),
             [ConfigIssue(path: "$.realms[0].auth.anonymous", message: "missing required key \"role\"")])
         XCTAssertEqual(
@@ -364,6 +371,12 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(
             configIssues(Doc.withPermissions(#"[{"uri": "com.a", "match": "glob"}]"#)),
             [ConfigIssue(path: at + ".match", message: "expected \"exact\", \"prefix\" or \"wildcard\", got \"glob\"")])
+        XCTAssertEqual(
+            configIssues(Doc.withPermissions(#"[{"uri": "com.a", "match": "prefx"}]"#)),
+            [
+                ConfigIssue(
+                    path: at + ".match", message: "expected \"exact\", \"prefix\" or \"wildcard\", got \"prefx\" (did you mean \"prefix\"?)")
+            ])
         XCTAssertEqual(
             configIssues(Doc.withPermissions(#"[{"uri": "com.a", "publish": "true", "subscribe": 1}]"#)),
             [

@@ -273,8 +273,12 @@ struct ConfigDecoder {
 
         // Judged only against a complete list of role names, so one typo is not reported twice.
         if let anonymousRole, allRoleNamesKnown, !roleNames.contains(anonymousRole.name) {
-            let known = roleNames.isEmpty ? "none" : ConfigValueText.list(roleNames)
-            report(anonymousRole.jsonPath, "no role named \(ConfigValueText.quoted(anonymousRole.name)) in this realm (roles: \(known))")
+            let known = roleNames.isEmpty ? "none" : roleNames.map { ConfigValueText.quoted($0) }.joined(separator: ", ")
+            var message = "no role named \(ConfigValueText.quoted(anonymousRole.name)) in this realm (roles: \(known))"
+            if let guess = ConfigKeySuggestion.closest(to: anonymousRole.name, in: roleNames) {
+                message += "; did you mean \(ConfigValueText.quoted(guess))?"
+            }
+            report(anonymousRole.jsonPath, message)
         }
 
         guard issues.count == issuesBefore, let name else { return nil }
@@ -449,7 +453,12 @@ struct ConfigDecoder {
         _ node: ConfigJSONNode, at path: String, _ type: E.Type
     ) -> E? where E.RawValue == String {
         if case .string(let text) = node.value, let value = E(rawValue: text) { return value }
-        report(path, "expected \(ConfigValueText.list(E.allCases.map(\.rawValue))), got \(ConfigValueText.describe(node.value))")
+        let names = E.allCases.map(\.rawValue)
+        var message = "expected \(ConfigValueText.list(names)), got \(ConfigValueText.describe(node.value))"
+        if case .string(let text) = node.value, let guess = ConfigKeySuggestion.closest(to: text, in: names) {
+            message += " (did you mean \(ConfigValueText.quoted(guess))?)"
+        }
+        report(path, message)
         return nil
     }
 
