@@ -43,12 +43,12 @@ struct ConfigDecoder {
             loops = integer(node, at: object.path("loops"), in: 0...256, "an integer from 0 to 256 (0 = one per core)") ?? 0
         }
 
-        var listeners: [(ListenerConfig, String)] = []
+        // Every listener as far as it parsed: cross-checks also see listeners with other mistakes.
+        var listeners: [ListenerDraft] = []
         if let node = require(object, "listeners"), let elements = array(node, at: object.path("listeners")) {
             if elements.isEmpty { report(object.path("listeners"), "at least one listener is required") }
             for (i, element) in elements.enumerated() {
-                let path = ConfigPath.element(object.path("listeners"), i)
-                if let listener = decodeListener(element, at: path) { listeners.append((listener, path)) }
+                if let draft = decodeListener(element, at: ConfigPath.element(object.path("listeners"), i)) { listeners.append(draft) }
             }
             checkAddressConflicts(listeners)
         }
@@ -76,23 +76,33 @@ struct ConfigDecoder {
         if let node = object["metrics"] {
             metrics = decodeMetrics(node, at: object.path("metrics"))
             if let metrics {
-                for (listener, path) in listeners where listener.transport == .websocket && listener.path == metrics.path {
+                for listener in listeners where listener.transport == .websocket && listener.path == metrics.path {
                     report(
                         ConfigPath.member(object.path("metrics"), "path"),
-                        "\(ConfigValueText.quoted(metrics.path)) is also the WebSocket path of \(path); metrics need a path of their own"
-                    )
+                        "\(ConfigValueText.quoted(metrics.path)) is also the WebSocket path of \(listener.jsonPath); "
+                            + "metrics need a path of their own")
                 }
             }
         }
 
         guard issues.count == issuesBefore else { return nil }
         return BrokerConfiguration(
-            loops: loops, listeners: listeners.map(\.0), realms: realms, limits: limits, metrics: metrics)
+            loops: loops, listeners: listeners.compactMap(\.config), realms: realms, limits: limits, metrics: metrics)
     }
 
     // MARK: - Listeners
 
-    private mutating func decodeListener(_ node: ConfigJSONNode, at path: String) -> ListenerConfig? {
+    /// A listener as far as it parsed; `config` is set only when all of it is valid.
+    private struct ListenerDraft {
+        var jsonPath: String
+        var transport: TransportKind?
+        var host: String?
+        var port: Int?
+        var path: String?  // nil when the given path is invalid
+        var config: ListenerConfig?
+    }
+
+    private mutating func decodeListener(_ node: ConfigJSONNode, at path: String) -> ListenerDraft? {
         guard let object = self.object(node, at: path, allowed: ["transport", "host", "port", "path", "serializers", "tls"]) else {
             return nil
         }
@@ -101,8 +111,9 @@ struct ConfigDecoder {
         let host = require(object, "host").flatMap { decodeHost($0, at: object.path("host")) }
         let port = require(object, "port").flatMap { integer($0, at: object.path("port"), in: 1...65535, "an integer from 1 to 65535") }
 
-        var wsPath = "/ws"
+        var wsPath: String? = "/ws"
         if let pathNode = object["path"] {
+            wsPath = nil
             if let transport, transport != .websocket {
                 report(object.path("path"), "only websocket listeners have a path (this one is \(transport.rawValue))")
             } else if let value = string(pathNode, at: object.path("path")) {
@@ -124,8 +135,11 @@ struct ConfigDecoder {
         var tls: TLSConfig? = nil
         if let tlsNode = object["tls"] { tls = decodeTLS(tlsNode, at: object.path("tls")) }
 
-        guard issues.count == issuesBefore, let transport, let host, let port else { return nil }
-        return ListenerConfig(transport: transport, host: host, port: port, path: wsPath, serializers: serializers, tls: tls)
+        var draft = ListenerDraft(jsonPath: path, transport: transport, host: host, port: port, path: wsPath)
+        if issues.count == issuesBefore, let transport, let host, let port, let wsPath {
+            draft.config = ListenerConfig(transport: transport, host: host, port: port, path: wsPath, serializers: serializers, tls: tls)
+        }
+        return draft
     }
 
     /// libuv binds numeric addresses (uv_ip4_addr / uv_ip6_addr), so names are refused here rather
@@ -181,17 +195,20 @@ struct ConfigDecoder {
 
     /// Two listeners cannot bind overlapping addresses on one port: the same address, or a
     /// wildcard ("0.0.0.0" covers every IPv4 address, "::" every address) and anything else.
-    private mutating func checkAddressConflicts(_ listeners: [(ListenerConfig, String)]) {
+    private mutating func checkAddressConflicts(_ listeners: [ListenerDraft]) {
         for j in listeners.indices {
             for i in 0..<j {
-                let (a, aPath) = listeners[i]
-                let (b, bPath) = listeners[j]
-                guard a.port == b.port, let addressA = ListenerAddress(host: a.host),
-                    let addressB = ListenerAddress(host: b.host), addressA.overlaps(addressB)
+                let a = listeners[i]
+                let b = listeners[j]
+                guard let port = a.port, port == b.port, let hostA = a.host, let hostB = b.host,
+                    let addressA = ListenerAddress(host: hostA), let addressB = ListenerAddress(host: hostB),
+                    addressA.overlaps(addressB)
                 else { continue }
+                let shownA = ListenerConfig.address(host: hostA, port: port)
+                let shownB = ListenerConfig.address(host: hostB, port: port)
                 report(
-                    ConfigPath.member(bPath, "port"),
-                    "\(b.address) conflicts with \(aPath) (\(a.address)): two listeners cannot share an address and port")
+                    ConfigPath.member(b.jsonPath, "port"),
+                    "\(shownB) conflicts with \(a.jsonPath) (\(shownA)): two listeners cannot share an address and port")
                 break  // one report per listener is enough
             }
         }
@@ -211,53 +228,66 @@ struct ConfigDecoder {
                     + "without whitespace or '#' (e.g. \"realm1\", \"com.example.app\")")
         }
 
+        var userDB: String? = nil
+        var anonymousRole: (name: String, jsonPath: String)? = nil
+        let noAuth = "a realm needs at least one authentication method: \"anonymous\" and/or \"wampcra\""
+        if let authNode = object["auth"] {
+            if let auth = self.object(authNode, at: object.path("auth"), allowed: ["anonymous", "wampcra"]) {
+                if auth["anonymous"] == nil && auth["wampcra"] == nil { report(auth.path, noAuth) }
+                if let node = auth["wampcra"], let wampcra = self.object(node, at: auth.path("wampcra"), allowed: ["userdb"]) {
+                    userDB = require(wampcra, "userdb").flatMap { file($0, at: wampcra.path("userdb")) }
+                }
+                if let node = auth["anonymous"], let anonymous = self.object(node, at: auth.path("anonymous"), allowed: ["role"]) {
+                    if let role = require(anonymous, "role").flatMap({ string($0, at: anonymous.path("role"), nonEmpty: true) }) {
+                        anonymousRole = (role, anonymous.path("role"))
+                    }
+                }
+            }
+        } else {
+            report(path, "missing required key \"auth\" (\(noAuth))")
+        }
+
         var roles: [RoleConfig] = []
-        var rolesParsed = false
+        var roleNames: [String] = []
+        var allRoleNamesKnown = false  // false while some role's name is missing or malformed
         if let rolesNode = require(object, "roles"), let elements = array(rolesNode, at: object.path("roles")) {
-            rolesParsed = true
+            allRoleNamesKnown = true
             if elements.isEmpty { report(object.path("roles"), "at least one role is required (a realm without roles grants nothing)") }
             var firstPathByName: [String: String] = [:]
             for (i, element) in elements.enumerated() {
                 let rolePath = ConfigPath.element(object.path("roles"), i)
-                guard let role = decodeRole(element, at: rolePath) else {
-                    rolesParsed = false
+                let (roleName, role) = decodeRole(element, at: rolePath)
+                guard let roleName else {
+                    allRoleNamesKnown = false
                     continue
                 }
-                if let first = firstPathByName[role.name] {
-                    report(ConfigPath.member(rolePath, "name"), "duplicate role name \(ConfigValueText.quoted(role.name)) (first at \(first))")
+                if let first = firstPathByName[roleName] {
+                    report(ConfigPath.member(rolePath, "name"), "duplicate role name \(ConfigValueText.quoted(roleName)) (first at \(first))")
                 } else {
-                    firstPathByName[role.name] = rolePath
+                    firstPathByName[roleName] = rolePath
+                    roleNames.append(roleName)
                 }
-                roles.append(role)
+                if let role { roles.append(role) }
             }
         }
 
-        var userDB: String? = nil
-        var anonymousRole: String? = nil
-        let noAuth = "a realm needs at least one authentication method: \"anonymous\" and/or \"wampcra\""
-        if object["auth"] == nil {
-            report(path, "missing required key \"auth\" (\(noAuth))")
-        } else if let auth = self.object(object["auth"]!, at: object.path("auth"), allowed: ["anonymous", "wampcra"]) {
-            if auth["anonymous"] == nil && auth["wampcra"] == nil { report(auth.path, noAuth) }
-            if let node = auth["wampcra"], let wampcra = self.object(node, at: auth.path("wampcra"), allowed: ["userdb"]) {
-                userDB = require(wampcra, "userdb").flatMap { file($0, at: wampcra.path("userdb")) }
+        // Judged only against a complete list of role names, so one typo is not reported twice.
+        if let anonymousRole, allRoleNamesKnown, !roleNames.contains(anonymousRole.name) {
+            let known = roleNames.isEmpty ? "none" : roleNames.map { ConfigValueText.quoted($0) }.joined(separator: ", ")
+            var message = "no role named \(ConfigValueText.quoted(anonymousRole.name)) in this realm (roles: \(known))"
+            if let guess = ConfigKeySuggestion.closest(to: anonymousRole.name, in: roleNames) {
+                message += "; did you mean \(ConfigValueText.quoted(guess))?"
             }
-            if let node = auth["anonymous"], let anonymous = self.object(node, at: auth.path("anonymous"), allowed: ["role"]) {
-                anonymousRole = require(anonymous, "role").flatMap { string($0, at: anonymous.path("role"), nonEmpty: true) }
-                // Only judged against a role list that parsed completely, so one typo is not reported twice.
-                if let role = anonymousRole, rolesParsed, !roles.contains(where: { $0.name == role }) {
-                    let known = roles.isEmpty ? "none" : ConfigValueText.list(roles.map(\.name))
-                    report(anonymous.path("role"), "no role named \(ConfigValueText.quoted(role)) in this realm (roles: \(known))")
-                }
-            }
+            report(anonymousRole.jsonPath, message)
         }
 
         guard issues.count == issuesBefore, let name else { return nil }
-        return RealmConfig(name: name, wampcraUserDB: userDB, anonymousRole: anonymousRole, roles: roles)
+        return RealmConfig(name: name, wampcraUserDB: userDB, anonymousRole: anonymousRole?.name, roles: roles)
     }
 
-    private mutating func decodeRole(_ node: ConfigJSONNode, at path: String) -> RoleConfig? {
-        guard let object = self.object(node, at: path, allowed: ["name", "permissions"]) else { return nil }
+    /// The role's name (when valid, even if its permissions are not) and the role (when all valid).
+    private mutating func decodeRole(_ node: ConfigJSONNode, at path: String) -> (String?, RoleConfig?) {
+        guard let object = self.object(node, at: path, allowed: ["name", "permissions"]) else { return (nil, nil) }
         let issuesBefore = issues.count
         let name = require(object, "name").flatMap { string($0, at: object.path("name"), nonEmpty: true) }
         var permissions: [Permission] = []
@@ -268,8 +298,8 @@ struct ConfigDecoder {
                 }
             }
         }
-        guard issues.count == issuesBefore, let name else { return nil }
-        return RoleConfig(name: name, permissions: permissions)
+        guard issues.count == issuesBefore, let name else { return (name, nil) }
+        return (name, RoleConfig(name: name, permissions: permissions))
     }
 
     private mutating func decodePermission(_ node: ConfigJSONNode, at path: String) -> Permission? {
@@ -423,7 +453,12 @@ struct ConfigDecoder {
         _ node: ConfigJSONNode, at path: String, _ type: E.Type
     ) -> E? where E.RawValue == String {
         if case .string(let text) = node.value, let value = E(rawValue: text) { return value }
-        report(path, "expected \(ConfigValueText.list(E.allCases.map(\.rawValue))), got \(ConfigValueText.describe(node.value))")
+        let names = E.allCases.map(\.rawValue)
+        var message = "expected \(ConfigValueText.list(names)), got \(ConfigValueText.describe(node.value))"
+        if case .string(let text) = node.value, let guess = ConfigKeySuggestion.closest(to: text, in: names) {
+            message += " (did you mean \(ConfigValueText.quoted(guess))?)"
+        }
+        report(path, message)
         return nil
     }
 

@@ -13,7 +13,6 @@ struct ConfigJSONNode: Sendable {
 /// An object member; members keep document order and duplicates (the decoder reports those).
 struct ConfigJSONMember: Sendable {
     var key: String
-    var keyOffset: Int
     var node: ConfigJSONNode
 }
 
@@ -104,8 +103,6 @@ struct ConfigJSONReader {
         case UInt8(ascii: "n"):
             try expectLiteral("null", path: path)
             return ConfigJSONNode(value: .null, offset: start)
-        case UInt8(ascii: "/"):
-            throw error("comments are not allowed in JSON", path: path)
         default:
             throw error("expected a value, found \(describeCurrent())", path: path)
         }
@@ -127,7 +124,6 @@ struct ConfigJSONReader {
                 }
                 throw error("expected a key in double quotes, found \(describeCurrent())", path: path)
             }
-            let keyOffset = index
             let key = try readString(path: path)
             skipWhitespace()
             guard peek(UInt8(ascii: ":")) else {
@@ -137,7 +133,7 @@ struct ConfigJSONReader {
             skipWhitespace()
             let memberPath = ConfigPath.member(path, key)
             let node = try readValue(path: memberPath, depth: depth + 1)
-            members.append(ConfigJSONMember(key: key, keyOffset: keyOffset, node: node))
+            members.append(ConfigJSONMember(key: key, node: node))
             skipWhitespace()
             if peek(UInt8(ascii: ",")) {
                 index += 1
@@ -325,7 +321,13 @@ struct ConfigJSONReader {
         return "\\x" + (b < 0x10 ? "0" : "") + String(b, radix: 16, uppercase: true)
     }
 
+    /// Wherever the reader stumbles on "//" or "/*", the likely cause is a comment: say so.
     private func error(_ message: String, path: String) -> ConfigJSONSyntaxError {
-        ConfigJSONSyntaxError(message: message, offset: index, path: path)
+        if index + 1 < bytes.count && bytes[index] == UInt8(ascii: "/")
+            && (bytes[index + 1] == UInt8(ascii: "/") || bytes[index + 1] == UInt8(ascii: "*"))
+        {
+            return ConfigJSONSyntaxError(message: "comments are not allowed in JSON", offset: index, path: path)
+        }
+        return ConfigJSONSyntaxError(message: message, offset: index, path: path)
     }
 }

@@ -1,7 +1,8 @@
-// ConfigKeySuggestion: "did you mean ...?" for a mistyped configuration key, by edit distance.
+// ConfigKeySuggestion: "did you mean ...?" for a mistyped configuration key, enumeration value or
+// role name, by edit distance.
 
 enum ConfigKeySuggestion {
-    /// The allowed key closest to `key`, if it is within a couple of edits (a typo, not a different word).
+    /// The allowed name closest to `key`, if it is within a couple of edits (a typo, not a different word).
     static func closest(to key: String, in allowed: [String]) -> String? {
         let typed = Array(key.lowercased().unicodeScalars)
         var best: (key: String, distance: Int)? = nil

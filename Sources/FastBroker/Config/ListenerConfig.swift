@@ -53,5 +53,7 @@ public struct ListenerConfig: Sendable, Equatable {
     }
 
     /// "127.0.0.1:8080", "[::1]:8080".
-    public var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    public var address: String { Self.address(host: host, port: port) }
+
+    static func address(host: String, port: Int) -> String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
