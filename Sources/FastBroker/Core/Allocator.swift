@@ -13,11 +13,12 @@ public enum Allocator {
         return String(validatingCString: version)
     }
 
-    /// Bytes allocated so far by the calling thread (jemalloc's `thread.allocated`).
-    public static func threadAllocatedBytes() -> UInt64 {
-        var value: UInt64 = 0
-        var size = MemoryLayout<UInt64>.size
-        _ = mallctl("thread.allocated", &value, &size, nil, 0)
-        return value
+    /// The calling thread's allocated-bytes counter (jemalloc's `thread.allocatedp`): read it
+    /// through the pointer as often as wanted, at no cost and with no allocation.
+    public static func threadAllocatedCounter() -> UnsafePointer<UInt64>? {
+        var pointer: UnsafeMutablePointer<UInt64>? = nil
+        var size = MemoryLayout<UnsafeMutablePointer<UInt64>?>.size
+        guard mallctl("thread.allocatedp", &pointer, &size, nil, 0) == 0, let pointer else { return nil }
+        return UnsafePointer(pointer)
     }
 }

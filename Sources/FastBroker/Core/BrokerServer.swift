@@ -1,10 +1,12 @@
-// The broker process: builds realms, loops and listeners from the configuration, runs the loops,
-// handles signals (SIGTERM/SIGINT: graceful shutdown; SIGHUP: reload user databases) and serves
-// the metrics text.
+// The broker process: builds realms, one event loop per configured thread, and listeners on
+// every loop (SO_REUSEPORT: the kernel spreads connections across loops); runs the loops,
+// handles signals on loop 0 (SIGTERM/SIGINT: graceful shutdown; SIGHUP: reload user databases)
+// and serves the metrics text.
 
 import BrokerConfig
 import BrokerLoop
 import BrokerSecurity
+import CUV
 import Glibc
 import Logging
 
@@ -12,13 +14,13 @@ public final class BrokerServer: @unchecked Sendable {
     public let configuration: BrokerConfiguration
     let realms: [String: Realm]
     let log: Logger
-    // Owned by loop 0's thread (the process's main thread).
-    private var contexts: [LoopContext] = []
-    private var listeners: [TCPListener] = []
+    /// One per loop; fixed after init, so any thread may read the array.
+    private(set) var contexts: [LoopContext] = []
+    private let loops: [EventLoop]
+    // Owned by loop 0's thread (the thread that calls `run`).
     private var signalWatchers: [SignalWatcher] = []
     private var shuttingDown = false
-    private var shutdownTimer: LoopTimer?
-    private let mainLoop: EventLoop
+    private var threads: [uv_thread_t] = []
 
     /// How long shutdown waits for sessions to answer GOODBYE and for output to drain.
     static let shutdownGraceMilliseconds: UInt64 = 3_000
@@ -26,52 +28,59 @@ public final class BrokerServer: @unchecked Sendable {
     public init(configuration: BrokerConfiguration, log: Logger) throws {
         self.configuration = configuration
         self.log = log
-        // One loop for now; the throughput work adds one per core (configuration.loops).
-        let loopCount = 1
+        let loopCount = configuration.loops > 0 ? configuration.loops : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         var realms: [String: Realm] = [:]
         for realmConfig in configuration.realms {
             realms[realmConfig.name] = try Realm(config: realmConfig, loopCount: loopCount)
         }
         self.realms = realms
-        mainLoop = try EventLoop(index: 0)
+        loops = try (0..<loopCount).map { try EventLoop(index: $0) }
+        contexts = loops.map { LoopContext(loop: $0, server: self, log: log, loopCount: loopCount) }
     }
 
-    /// Binds every listener; throws (naming the address) when one cannot be bound.
+    public var loopCount: Int { loops.count }
+
+    /// Binds every listener on every loop; throws (naming the address) when one cannot be bound.
     public func start() throws {
         signal(SIGPIPE, SIG_IGN)
-        let context = LoopContext(loop: mainLoop, server: self, log: log)
-        contexts = [context]
         for listenerConfig in configuration.listeners {
-            let listener = try TCPListener(loop: mainLoop, host: listenerConfig.host, port: listenerConfig.port,
-                                           reusePort: true) { stream in
-                Connection(context: context, stream: stream, listener: listenerConfig).start()
+            var port = listenerConfig.port
+            for context in contexts {
+                let listener = try TCPListener(loop: context.loop, host: listenerConfig.host, port: port,
+                                               reusePort: true) { [unowned context] stream in
+                    Connection(context: context, stream: stream, listener: listenerConfig).start()
+                }
+                port = listener.boundPort   // port 0: the other loops join the port loop 0 got
+                context.listeners.append(listener)
             }
-            listeners.append(listener)
             let url = listenerConfig.transport == .websocket
-                ? "ws://\(listenerConfig.host):\(listener.boundPort)\(listenerConfig.path)"
-                : "rs://\(listenerConfig.host):\(listener.boundPort)"
-            log.info("listening", metadata: ["transport": "\(listenerConfig.transport.rawValue)", "url": "\(url)"])
+                ? "ws://\(listenerConfig.address.replacingPort(with: port))\(listenerConfig.path)"
+                : "rs://\(listenerConfig.address.replacingPort(with: port))"
+            log.info("listening", metadata: ["transport": "\(listenerConfig.transport.rawValue)", "url": "\(url)", "loops": "\(loops.count)"])
         }
-        signalWatchers.append(SignalWatcher(loop: mainLoop, signal: SIGTERM) { [unowned self] in self.beginShutdown(signal: "SIGTERM") })
-        signalWatchers.append(SignalWatcher(loop: mainLoop, signal: SIGINT) { [unowned self] in self.beginShutdown(signal: "SIGINT") })
-        signalWatchers.append(SignalWatcher(loop: mainLoop, signal: SIGHUP) { [unowned self] in self.reloadUserDatabases() })
+        let main = loops[0]
+        signalWatchers.append(SignalWatcher(loop: main, signal: SIGTERM) { [unowned self] in self.beginShutdown(signal: "SIGTERM") })
+        signalWatchers.append(SignalWatcher(loop: main, signal: SIGINT) { [unowned self] in self.beginShutdown(signal: "SIGINT") })
+        signalWatchers.append(SignalWatcher(loop: main, signal: SIGHUP) { [unowned self] in self.reloadUserDatabases() })
     }
 
     /// Ports actually bound, in listener order (for tests that bind port 0).
-    public var boundPorts: [Int] { listeners.map(\.boundPort) }
+    public var boundPorts: [Int] { contexts[0].listeners.map(\.boundPort) }
 
-    /// Runs until shutdown completes.
+    /// Runs loop 0 on the calling thread and the others on their own threads, until shutdown
+    /// completes on all of them.
     public func run() {
-        mainLoop.run()
-        for context in contexts { context.close() }
-        mainLoop.close()
+        for loop in loops.dropFirst() {
+            threads.append(startThread { loop.run() })
+        }
+        loops[0].run()
+        for thread in threads { joinThread(thread) }
+        for loop in loops { loop.close() }
         log.info("broker stopped")
     }
 
-    func newSessionID() -> UInt64 { Crypto.randomID() }
-
     func metricsText() -> String {
-        PrometheusText.render(loops: contexts.map(\.metrics))
+        PrometheusText.render(loops: contexts.map(\.metrics), inboxDepths: contexts.map(\.inbox.approximateCount))
     }
 
     private func reloadUserDatabases() {
@@ -86,31 +95,41 @@ public final class BrokerServer: @unchecked Sendable {
         }
     }
 
-    /// GOODBYE to every session, stop accepting, wait (bounded) for replies and flushes, stop.
+    /// GOODBYE to every session on every loop, stop accepting, wait (bounded) for replies and
+    /// flushes, stop. Callable from loop 0's thread.
     public func beginShutdown(signal: String) {
         guard !shuttingDown else { return }
         shuttingDown = true
         log.info("shutting down", metadata: ["signal": "\(signal)"])
-        for listener in listeners { listener.close() }
-        listeners.removeAll()
         for watcher in signalWatchers { watcher.close() }
         signalWatchers.removeAll()
         for context in contexts {
-            for connection in context.connections.values { connection.shutdown() }
-        }
-        let started = mainLoop.now
-        let timer = LoopTimer(loop: mainLoop)
-        timer.start(milliseconds: 10, repeatMilliseconds: 10) { [unowned self] in
-            let open = self.contexts.reduce(0) { $0 + $1.connections.count }
-            if open == 0 || self.mainLoop.now - started >= Self.shutdownGraceMilliseconds {
-                for context in self.contexts {
-                    for connection in context.connections.values { connection.closeNow() }
-                }
-                self.shutdownTimer?.close()
-                self.shutdownTimer = nil
-                self.mainLoop.stop()
+            if context.index == 0 {
+                context.beginShutdown(graceMilliseconds: Self.shutdownGraceMilliseconds)
+            } else {
+                context.loop.execute { context.beginShutdown(graceMilliseconds: Self.shutdownGraceMilliseconds) }
             }
         }
-        shutdownTimer = timer
+    }
+
+    /// Test hook: shut down from any thread.
+    public func requestShutdown() {
+        loops[0].execute { [self] in self.beginShutdown(signal: "request") }
+    }
+
+    /// Test hook: sample each loop thread's allocation counter once per loop iteration.
+    public func sampleAllocations() {
+        for context in contexts { context.loop.execute { context.samplesAllocations = true } }
+    }
+
+    /// Test hook: the latest allocation sample of loop `index` (bytes allocated by that thread).
+    public func allocatedBytes(loop index: Int) -> Int { contexts[index].allocatedBytesSample.current }
+}
+
+private extension String {
+    /// "127.0.0.1:0" → "127.0.0.1:54321".
+    func replacingPort(with port: Int) -> String {
+        guard let colon = lastIndex(of: ":") else { return self }
+        return "\(self[..<colon]):\(port)"
     }
 }

@@ -68,6 +68,16 @@ final class Connection: TCPStreamDelegate {
         ring.didWrite(count)
         context.metrics.bytesIn.increment(by: count)
         processInput()
+        context.pauseReadingIfBackedUp(self)
+    }
+
+    /// Backpressure: stop reading this client until other loops catch up.
+    func pauseReading() { stream.stopReading() }
+
+    func resumeReading() {
+        guard phase != .closed, !closeRequested else { return }
+        stream.startReading()
+        processInput()   // frames already in the ring
     }
 
     private func processInput() {
@@ -104,7 +114,7 @@ final class Connection: TCPStreamDelegate {
         case .message(let payload):
             receiveWampMessage(UnsafeRawBufferPointer(payload))
         case .ping(let payload):
-            let pong = MessageBuffer(capacity: payload.count)
+            let pong = context.bufferPool.take(capacity: payload.count)
             pong.bytes.append(contentsOf: UnsafeRawBufferPointer(payload))
             enqueue(pong, rawSocketType: .pong)
         case .pong:
@@ -178,7 +188,7 @@ final class Connection: TCPStreamDelegate {
         case .message(_, let payload):
             receiveWampMessage(UnsafeRawBufferPointer(payload))
         case .ping(let payload):
-            let pong = MessageBuffer(capacity: payload.count)
+            let pong = context.bufferPool.take(capacity: payload.count)
             pong.bytes.append(contentsOf: UnsafeRawBufferPointer(payload))
             enqueue(pong, webSocketOpcode: .pong)
         case .pong:
@@ -246,7 +256,7 @@ final class Connection: TCPStreamDelegate {
     /// Encodes one message for this connection only (replies, WELCOME, ERROR, ...).
     func send(_ encode: (inout [UInt8]) -> Void) {
         guard phase != .closed else { return }
-        let message = MessageBuffer()
+        let message = context.bufferPool.take()
         encode(&message.bytes)
         enqueue(message)
     }
@@ -288,16 +298,16 @@ final class Connection: TCPStreamDelegate {
                 return 0
             }
         }
-        withUnsafeBytes(of: &header) { outbound.append(header: UnsafeRawBufferPointer(rebasing: $0[0..<headerLength]), message: message) }
+        outbound.append(header: header, headerLength: headerLength, message: message)
         context.metrics.outboundQueuedBytes.increment(by: headerLength + message.count)
         scheduleFlush()
     }
 
     /// Bytes sent without WAMP framing (handshake replies, HTTP responses).
     private func sendRaw(_ bytes: [UInt8]) {
-        let message = MessageBuffer(capacity: 0)
-        message.bytes = bytes
-        outbound.append(header: UnsafeRawBufferPointer(start: nil, count: 0), message: message)
+        let message = context.bufferPool.take(capacity: bytes.count)
+        message.bytes.append(contentsOf: bytes)
+        outbound.append(header: (0, 0), headerLength: 0, message: message)
         context.metrics.outboundQueuedBytes.increment(by: bytes.count)
         scheduleFlush()
     }

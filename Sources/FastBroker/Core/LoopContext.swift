@@ -1,26 +1,48 @@
-// Per-loop broker state: the loop, its metrics and connections, and the list of connections
-// with output waiting, flushed once per loop iteration from a prepare hook.
+// Per-loop broker state: the loop, its listeners, connections, metrics, message-buffer pool and
+// id source; the inbox through which other loops hand it publications (lock-free MPSC queue +
+// coalescing uv_async wake-up); and the list of connections with output waiting, flushed once
+// per loop iteration from a prepare hook.
 
 import BrokerLoop
 import Logging
 
-final class LoopContext {
+final class LoopContext: @unchecked Sendable {
     let loop: EventLoop
     var index: Int { loop.index }
     unowned let server: BrokerServer
     let metrics = LoopMetrics()
     let log: Logger
-    // Owned by the loop thread.
+    /// Publications from other loops. Any loop enqueues; only this loop dequeues.
+    let inbox = MPSCQueue<RemotePublication>(capacity: 8192)
+    private(set) var inboxWakeup: AsyncWakeup!
+    // All fields below: owned by the loop thread.
+    let bufferPool = MessageBufferPool()
+    let ids = IDSource()
     private(set) var connections: [ObjectIdentifier: Connection] = [:]
+    var listeners: [TCPListener] = []
     private var dirty: [Connection] = []
     private var flushing: [Connection] = []
     private var flushHook: PrepareHook?
+    /// Publications for other loops whose inbox was full, per destination loop, in order.
+    private var overflow: [[RemotePublication]] = []
+    /// Connections whose reading is paused until the overflow drains (publisher backpressure).
+    private var pausedReaders: [Connection] = []
+    private var shutdownTimer: LoopTimer?
+    /// When set (tests), the loop thread's jemalloc allocation counter is sampled into
+    /// `allocatedBytesSample` once per iteration.
+    var samplesAllocations = false {
+        didSet { allocatedCounter = Allocator.threadAllocatedCounter() }
+    }
+    private var allocatedCounter: UnsafePointer<UInt64>?
+    let allocatedBytesSample = Counter()
 
-    init(loop: EventLoop, server: BrokerServer, log: Logger) {
+    init(loop: EventLoop, server: BrokerServer, log: Logger, loopCount: Int) {
         self.loop = loop
         self.server = server
         self.log = log
-        flushHook = PrepareHook(loop: loop) { [unowned self] in self.flushDirty() }
+        overflow = Array(repeating: [], count: loopCount)
+        flushHook = PrepareHook(loop: loop) { [unowned self] in self.beforeBlocking() }
+        inboxWakeup = AsyncWakeup(loop: loop) { [unowned self] in self.drainInbox() }
     }
 
     func register(_ connection: Connection) {
@@ -39,17 +61,117 @@ final class LoopContext {
         dirty.append(connection)
     }
 
+    private func beforeBlocking() {
+        retryOverflow()
+        flushDirty()
+        if let allocatedCounter {
+            allocatedBytesSample.set(Int(truncatingIfNeeded: allocatedCounter.pointee))
+        }
+    }
+
     func flushDirty() {
         // Flushing can mark connections again; swap the two lists (no allocation once grown).
         while !dirty.isEmpty {
             swap(&dirty, &flushing)
-            for connection in flushing { connection.flush() }
+            var i = 0
+            while i < flushing.count { flushing[i].flush(); i += 1 }
             flushing.removeAll(keepingCapacity: true)
         }
     }
 
-    func close() {
+    // MARK: - Cross-loop fan-out
+
+    /// Hands a publication received on this loop to every other loop that has subscriptions in
+    /// its realm. The bytes are copied once, shared by all destinations.
+    func forwardToOtherLoops(_ publication: Publication, realm: Realm) {
+        let loops = server.contexts
+        guard loops.count > 1 else { return }
+        var shared: RemotePublication? = nil
+        for destination in loops where destination !== self
+            && realm.subscriptionsPerLoop[destination.index].current > 0 {
+            if shared == nil { shared = RemotePublication(realm: realm, publication) }
+            if overflow[destination.index].isEmpty && destination.inbox.enqueue(shared!) {
+                destination.inboxWakeup.signal()
+            } else {
+                // Full: keep it (in order) and retry before this loop next blocks; meanwhile
+                // stop reading from publishers on this loop so the backlog stays bounded.
+                overflow[destination.index].append(shared!)
+                metrics.crossLoopOverflows.increment()
+            }
+        }
+    }
+
+    var hasOverflow: Bool {
+        var i = 0
+        while i < overflow.count { if !overflow[i].isEmpty { return true }; i += 1 }
+        return false
+    }
+
+    /// A connection that just published while other loops' inboxes were full stops reading until
+    /// they drain, so the backlog stays bounded.
+    func pauseReadingIfBackedUp(_ connection: Connection) {
+        guard hasOverflow else { return }
+        connection.pauseReading()
+        pausedReaders.append(connection)
+    }
+
+    private func retryOverflow() {
+        guard hasOverflow else { return }
+        let loops = server.contexts
+        for destination in loops where !overflow[destination.index].isEmpty {
+            var sent = 0
+            for publication in overflow[destination.index] {
+                guard destination.inbox.enqueue(publication) else { break }
+                sent += 1
+            }
+            if sent > 0 {
+                overflow[destination.index].removeFirst(sent)
+                destination.inboxWakeup.signal()
+            }
+        }
+        if hasOverflow {
+            // Try again on the next iteration even if no I/O arrives.
+            loop.execute { [unowned self] in self.retryOverflow() }
+        } else if !pausedReaders.isEmpty {
+            for connection in pausedReaders { connection.resumeReading() }
+            pausedReaders.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Runs publications other loops handed to this one. One wake-up drains everything queued.
+    private func drainInbox() {
+        while let remote = inbox.dequeue() {
+            let router = remote.realm.routers[index]
+            let delivered = router.publish(remote.publication, pool: bufferPool)
+            metrics.eventsDelivered.increment(by: delivered)
+        }
+    }
+
+    // MARK: - Shutdown
+
+    /// Stops accepting, says GOODBYE to every session, and stops the loop once every connection
+    /// is closed or the grace period is over.
+    func beginShutdown(graceMilliseconds: UInt64) {
+        for listener in listeners { listener.close() }
+        listeners.removeAll()
+        for connection in connections.values { connection.shutdown() }
+        let started = loop.now
+        let timer = LoopTimer(loop: loop)
+        timer.start(milliseconds: 10, repeatMilliseconds: 10) { [unowned self] in
+            if self.connections.isEmpty || self.loop.now - started >= graceMilliseconds {
+                for connection in self.connections.values { connection.closeNow() }
+                self.shutdownTimer?.close()
+                self.shutdownTimer = nil
+                self.close()
+                self.loop.stop()
+            }
+        }
+        shutdownTimer = timer
+    }
+
+    private func close() {
         flushHook?.close()
         flushHook = nil
+        inboxWakeup.close()
     }
 }

@@ -13,6 +13,9 @@ final class Counter: Sendable {
         value.store(value.load(ordering: .relaxed) &+ n, ordering: .relaxed)
     }
 
+    /// Only the owning loop thread calls this.
+    func set(_ n: Int) { value.store(n, ordering: .relaxed) }
+
     var current: Int { value.load(ordering: .relaxed) }
 }
 
@@ -29,6 +32,7 @@ final class LoopMetrics: Sendable {
     let slowConsumerDisconnects = Counter()
     let protocolViolations = Counter()
     let handshakeTimeouts = Counter()
+    let crossLoopOverflows = Counter()
     let bytesIn = Counter()
     let bytesOut = Counter()
     /// Bytes queued on this loop's connections and not yet written (a gauge).
@@ -36,7 +40,7 @@ final class LoopMetrics: Sendable {
 }
 
 enum PrometheusText {
-    static func render(loops: [LoopMetrics]) -> String {
+    static func render(loops: [LoopMetrics], inboxDepths: [Int]) -> String {
         func sum(_ key: KeyPath<LoopMetrics, Counter>) -> Int { loops.reduce(0) { $0 + $1[keyPath: key].current } }
         var out = ""
         func metric(_ name: String, _ type: String, _ help: String, _ value: Int, labels: String = "") {
@@ -60,6 +64,11 @@ enum PrometheusText {
         for (i, loop) in loops.enumerated() {
             out += "fastbroker_loop_outbound_queued_bytes{loop=\"\(i)\"} \(loop.outboundQueuedBytes.current)\n"
         }
+        out += "# HELP fastbroker_loop_inbox_depth Publications queued for a loop by other loops.\n# TYPE fastbroker_loop_inbox_depth gauge\n"
+        for (i, depth) in inboxDepths.enumerated() {
+            out += "fastbroker_loop_inbox_depth{loop=\"\(i)\"} \(depth)\n"
+        }
+        metric("fastbroker_cross_loop_overflows_total", "counter", "Publications that found another loop's inbox full and waited.", sum(\.crossLoopOverflows))
         return out
     }
 }

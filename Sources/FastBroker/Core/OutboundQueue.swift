@@ -28,6 +28,8 @@ final class OutboundQueue {
     /// Bytes of the first frame already written by a partial try-write.
     private var writtenOfFirst = 0
     private let vector = WriteVector(capacity: 256)
+    /// Slot storage replaced while a write pointed into it; freed when that write finishes.
+    private var retired: [UnsafeMutablePointer<OutboundFrame>] = []
 
     init(capacity: Int = 64) {
         self.capacity = capacity
@@ -37,36 +39,37 @@ final class OutboundQueue {
     deinit {
         removeAll()
         slots.deallocate()
+        freeRetired()
     }
 
     var isEmpty: Bool { count == 0 }
 
-    func append(header: UnsafeRawBufferPointer, message: MessageBuffer) {
+    /// Queues `message` behind the first `headerLength` bytes of `header`.
+    func append(header: (UInt64, UInt64), headerLength: Int, message: MessageBuffer) {
         if count == capacity { grow() }
         let slot = slots + ((head + count) & (capacity - 1))
-        slot.initialize(to: OutboundFrame())
-        withUnsafeMutableBytes(of: &slot.pointee.header) { $0.copyMemory(from: header) }
-        slot.pointee.headerLength = header.count
-        slot.pointee.message = message
+        slot.initialize(to: OutboundFrame(header: header, headerLength: headerLength, message: message))
+        message.retainUse()
         count += 1
-        queuedBytes += header.count + message.count
+        queuedBytes += headerLength + message.count
     }
 
     private func grow() {
-        precondition(inFlightFrames == 0, "cannot move frames while a write points at them")
         let newCapacity = capacity * 2
         let newSlots = UnsafeMutablePointer<OutboundFrame>.allocate(capacity: newCapacity)
         for i in 0..<count {
             (newSlots + i).moveInitialize(from: slots + ((head + i) & (capacity - 1)), count: 1)
         }
-        slots.deallocate()
+        if inFlightFrames > 0 {
+            // The queued write still points at headers in the old slots: free them afterwards.
+            retired.append(slots)
+        } else {
+            slots.deallocate()
+        }
         slots = newSlots
         capacity = newCapacity
         head = 0
     }
-
-    /// True when new frames can be added without moving the ring (no write in flight, or room).
-    var canAppend: Bool { inFlightFrames == 0 || count < capacity }
 
     /// Writes what it can: one try-write of as many frames as fit in the vector, repeated while
     /// the socket takes everything; the remainder goes out as one queued write. Returns an error
@@ -100,6 +103,12 @@ final class OutboundQueue {
         inFlightFrames = 0
         for _ in 0..<frames { popFirst() }
         writtenOfFirst = 0
+        freeRetired()
+    }
+
+    private func freeRetired() {
+        for storage in retired { storage.deallocate() }
+        retired.removeAll(keepingCapacity: true)
     }
 
     func removeAll() {
@@ -155,7 +164,9 @@ final class OutboundQueue {
         let slot = slots + (head & (capacity - 1))
         queuedBytes -= slot.pointee.byteCount - writtenOfFirst
         writtenOfFirst = 0
+        let message = slot.pointee.message
         slot.deinitialize(count: 1)
+        message?.releaseUse()
         head = (head + 1) & (capacity - 1)
         count -= 1
     }

@@ -1,5 +1,6 @@
-// A realm at run time: its configuration (roles, permissions, auth methods), its user database
-// and its routers — one per event loop, each holding the pub/sub state of that loop's sessions.
+// A realm at run time: its configuration (roles, permissions, auth methods), its user database,
+// the subscription ids shared by all loops, and its routers — one per event loop, each holding
+// the pub/sub state of that loop's sessions.
 
 import BrokerConfig
 import BrokerSecurity
@@ -8,8 +9,12 @@ final class Realm: @unchecked Sendable {
     let config: RealmConfig
     /// Thread-safe; reloaded on SIGHUP.
     let userDatabase: UserDatabase?
+    let subscriptionIDs = SubscriptionRegistry()
     /// routers[i] is owned by loop i's thread.
     let routers: [Router]
+    /// Subscriptions held by each loop's router; written by that loop, read by publishers on
+    /// other loops to skip loops with nobody to deliver to.
+    let subscriptionsPerLoop: [Counter]
 
     init(config: RealmConfig, loopCount: Int) throws(UserDatabaseError) {
         self.config = config
@@ -18,10 +23,12 @@ final class Realm: @unchecked Sendable {
         } else {
             userDatabase = nil
         }
-        var routers: [Router] = []
-        for _ in 0..<loopCount { routers.append(Router()) }
-        self.routers = routers
-        for router in routers { router.realm = self }
+        routers = (0..<loopCount).map { _ in Router() }
+        subscriptionsPerLoop = (0..<loopCount).map { _ in Counter() }
+        for (i, router) in routers.enumerated() {
+            router.realm = self
+            router.loopIndex = i
+        }
     }
 
     var name: String { config.name }

@@ -27,6 +27,10 @@ final class Session {
     private var router: Router?
     private(set) var identity = SessionIdentity(authid: "", authrole: "", authmethod: "", authprovider: "")
     private var subscriptions: [UInt64: Subscription] = [:]
+    /// Publish permission per topic, so the per-PUBLISH check is one hash lookup on the topic's
+    /// bytes. Bounded: cleared when it grows past `permissionCacheLimit`.
+    private var publishPermissions: [TopicKey: Bool] = [:]
+    private static let permissionCacheLimit = 1024
 
     init(connection: Connection) {
         self.connection = connection
@@ -77,7 +81,7 @@ final class Session {
             return protocolViolation("HELLO must be [1, Realm|uri, Details|dict]")
         }
         let realmName = m.string(1)!
-        id = context.server.newSessionID()
+        id = context.ids.next()
         guard let realm = context.server.realms[realmName] else {
             return abort(message: "The realm does not exist.", reason: WampURI.noSuchRealm)
         }
@@ -155,7 +159,8 @@ final class Session {
         for unsupported: StaticString in ["filter", "_filter", "type", "_type", "group", "_group"] where options.value(forKey: unsupported) != nil {
             return sendError(WampCode.subscribe, request, "subscription option \(unsupported) is not supported by this broker version", WampURI.invalidArgument)
         }
-        guard URIPattern.isValidPattern(topic, policy: match) else {
+        var topicText = topic
+        guard topicText.withUTF8({ URIPattern.isValidPattern(UnsafeRawBufferPointer($0), policy: match) }) else {
             return sendError(WampCode.subscribe, request, "invalid topic URI \"\(topic)\" for match \(match.rawValue)", WampURI.invalidURI)
         }
         guard realm!.isAllowed(role: identity.authrole, action: .subscribe, uri: topic) else {
@@ -187,14 +192,17 @@ final class Session {
         if m.count == 6 && m.kind(5) != .object {
             return protocolViolation("PUBLISH.ArgumentsKw must be a dict")
         }
-        let acknowledge = options.bool(forKey: "acknowledge") ?? false
-        let topic = m.string(3)!
         context.metrics.publicationsReceived.increment()
+        withStringBytes(m, 3) { topic in publish(m, request: request, options: options, topic: topic) }
+    }
+
+    private func publish(_ m: WampMessageView, request: UInt64, options: JSONObjectView, topic: UnsafeRawBufferPointer) {
+        let acknowledge = options.bool(forKey: "acknowledge") ?? false
         guard URIPattern.isValidTopic(topic) else {
-            return refusePublish(acknowledge, request, "invalid topic URI \"\(topic)\"", WampURI.invalidURI)
+            return refusePublish(acknowledge, request, "invalid topic URI \"\(String(decoding: topic, as: UTF8.self))\"", WampURI.invalidURI)
         }
-        guard realm!.isAllowed(role: identity.authrole, action: .publish, uri: topic) else {
-            return refusePublish(acknowledge, request, "role \(identity.authrole) may not publish to \(topic)", WampURI.notAuthorized)
+        guard mayPublish(topic) else {
+            return refusePublish(acknowledge, request, "role \(identity.authrole) may not publish to \(String(decoding: topic, as: UTF8.self))", WampURI.notAuthorized)
         }
         var rules: EligibilityRules? = nil
         if let parsed = eligibilityRules(options) {
@@ -203,24 +211,48 @@ final class Session {
             return refusePublish(acknowledge, request, "exclude/eligible options must be lists of session ids or strings", WampURI.invalidArgument)
         }
         let publication = Publication(
-            id: Crypto.randomID(), topic: topic,
+            id: context.ids.next(), topic: topic,
             args: m.count >= 5 ? m.bytes(4) : UnsafeRawBufferPointer(start: nil, count: 0),
             kwargs: m.count == 6 ? m.bytes(5) : UnsafeRawBufferPointer(start: nil, count: 0),
-            excludedSession: (options.bool(forKey: "exclude_me") ?? true) ? self : nil,
+            excludedSession: (options.bool(forKey: "exclude_me") ?? true) ? id : 0,
             disclosedPublisher: (options.bool(forKey: "disclose_me") ?? false)
                 ? PublisherInfo(session: id, authid: identity.authid, authrole: identity.authrole) : nil,
             rules: rules)
-        let delivered = router!.publish(publication)
+        let delivered = router!.publish(publication, pool: context.bufferPool)
         context.metrics.eventsDelivered.increment(by: delivered)
+        context.forwardToOtherLoops(publication, realm: realm!)
         if acknowledge {
             connection.send { out in WampEncoder.acknowledgement(code: WampCode.published, request: request, id: publication.id, into: &out) }
         }
     }
 
+    /// One hash lookup per PUBLISH; the permission rules run once per distinct topic.
+    private func mayPublish(_ topic: UnsafeRawBufferPointer) -> Bool {
+        if let allowed = publishPermissions[TopicKey(borrowing: topic)] { return allowed }
+        let allowed = realm!.isAllowed(role: identity.authrole, action: .publish, uri: String(decoding: topic, as: UTF8.self))
+        if publishPermissions.count >= Self.permissionCacheLimit { publishPermissions.removeAll(keepingCapacity: true) }
+        publishPermissions[TopicKey(copying: topic)] = allowed
+        return allowed
+    }
+
+    /// Calls `body` with the decoded UTF-8 of string element `index`: the message's own bytes when
+    /// the string has no escapes (the common case, no allocation), else a decoded copy.
+    private func withStringBytes(_ m: WampMessageView, _ index: Int, _ body: (UnsafeRawBufferPointer) -> Void) {
+        let span = m.span(index)
+        let inner = UnsafeRawBufferPointer(rebasing: m.buffer[(span.start + 1)..<(span.end - 1)])
+        if !inner.contains(UInt8(ascii: "\\")) {
+            body(inner)
+        } else {
+            var decoded = m.string(index)!
+            decoded.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        }
+    }
+
     private func hasEligibilityOptions(_ options: JSONObjectView) -> Bool {
-        for key: StaticString in ["exclude", "eligible", "exclude_authid", "eligible_authid", "exclude_authrole", "eligible_authrole"]
-        where options.value(forKey: key) != nil { return true }
-        return false
+        // Spelled out rather than looped over an array literal: this runs on every PUBLISH.
+        options.value(forKey: "exclude") != nil || options.value(forKey: "eligible") != nil
+            || options.value(forKey: "exclude_authid") != nil || options.value(forKey: "eligible_authid") != nil
+            || options.value(forKey: "exclude_authrole") != nil || options.value(forKey: "eligible_authrole") != nil
     }
 
     /// nil when no list is present or one is malformed (hasEligibilityOptions tells which).

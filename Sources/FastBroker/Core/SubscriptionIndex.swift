@@ -1,37 +1,42 @@
 // Finds the subscriptions whose topic pattern matches a publication's topic. Exact topics hash
-// straight to their subscriptions; prefix and wildcard patterns are scanned (a trie with a match
-// cache replaces the scan when pattern subscriptions grow — see the consumer-groups issue).
-// Owned by the router's loop thread.
+// straight to their subscriptions by the topic's bytes; prefix and wildcard patterns are scanned
+// (a trie with a match cache replaces the scan when pattern subscriptions grow — see the
+// consumer-groups issue). Owned by the router's loop thread.
 
 import BrokerConfig
 
 final class Subscription {
     let id: UInt64
     let key: SubscriptionKey
+    /// The topic or pattern, as bytes.
+    let topic: TopicKey
     /// Sessions in the order they subscribed. Owned by the router's loop thread.
     var subscribers: [Session] = []
 
     init(id: UInt64, key: SubscriptionKey) {
         self.id = id
         self.key = key
+        self.topic = TopicKey(owning: key.topic)
     }
 }
 
 /// What makes two SUBSCRIBEs the same subscription (SPEC §5: identical topic, match, and later
 /// type, group, filter and filter values).
-struct SubscriptionKey: Hashable {
+struct SubscriptionKey: Hashable, Sendable {
     var topic: String
     var match: MatchPolicy
 }
 
 final class SubscriptionIndex {
     // Owned by the router's loop thread.
-    private var exact: [String: [Subscription]] = [:]
+    private var exact: [TopicKey: [Subscription]] = [:]
     private var patterns: [Subscription] = []
+
+    var isEmpty: Bool { exact.isEmpty && patterns.isEmpty }
 
     func insert(_ subscription: Subscription) {
         if subscription.key.match == .exact {
-            exact[subscription.key.topic, default: []].append(subscription)
+            exact[subscription.topic, default: []].append(subscription)
         } else {
             patterns.append(subscription)
         }
@@ -39,19 +44,26 @@ final class SubscriptionIndex {
 
     func remove(_ subscription: Subscription) {
         if subscription.key.match == .exact {
-            exact[subscription.key.topic]?.removeAll { $0 === subscription }
-            if exact[subscription.key.topic]?.isEmpty == true { exact[subscription.key.topic] = nil }
+            exact[subscription.topic]?.removeAll { $0 === subscription }
+            if exact[subscription.topic]?.isEmpty == true { exact[subscription.topic] = nil }
         } else {
             patterns.removeAll { $0 === subscription }
         }
     }
 
-    func forEachMatch(_ topic: String, _ body: (Subscription) -> Void) {
-        if let subscriptions = exact[topic] {
-            for s in subscriptions { body(s) }
+    /// Calls `body` for each subscription matching `topic` (UTF-8 bytes); allocates nothing.
+    @inline(__always)
+    func forEachMatch(_ topic: UnsafeRawBufferPointer, _ body: (Subscription) -> Void) {
+        // Index loops, not for-in: an unspecialized (debug) IndexingIterator allocates.
+        if let subscriptions = exact[TopicKey(borrowing: topic)] {
+            var i = 0
+            while i < subscriptions.count { body(subscriptions[i]); i += 1 }
         }
-        for s in patterns where URIPattern.matches(pattern: s.key.topic, policy: s.key.match, uri: topic) {
-            body(s)
+        var i = 0
+        while i < patterns.count {
+            let s = patterns[i]
+            i += 1
+            if URIPattern.matches(pattern: s.topic.bytes, policy: s.key.match, uri: topic) { body(s) }
         }
     }
 }

@@ -1,33 +1,33 @@
-// WAMP URI checks and pattern matching shared by subscriptions: the URI rules a broker enforces
-// on topics (WAMP basic profile, "loose" rules as Crossbar applies them) and the exact / prefix /
-// wildcard policies.
+// WAMP URI checks and pattern matching for topics, on UTF-8 bytes: the URI rules a broker
+// enforces (WAMP basic profile, "loose" rules as Crossbar applies them) and the exact / prefix /
+// wildcard match policies. Runs per publication, so nothing here allocates.
 
 import BrokerConfig
 
 enum URIPattern {
     /// A topic to publish to, or an exact subscription: non-empty dot-separated components with
     /// no whitespace and no '#'.
-    static func isValidTopic(_ uri: String) -> Bool {
+    static func isValidTopic(_ uri: UnsafeRawBufferPointer) -> Bool {
         validate(uri, allowEmptyComponents: false)
     }
 
     /// A subscription pattern: wildcard patterns may have empty components, prefix patterns may
     /// end with a dot.
-    static func isValidPattern(_ uri: String, policy: MatchPolicy) -> Bool {
+    static func isValidPattern(_ uri: UnsafeRawBufferPointer, policy: MatchPolicy) -> Bool {
         switch policy {
         case .exact: return isValidTopic(uri)
         case .wildcard: return validate(uri, allowEmptyComponents: true)
         case .prefix:
             if uri.isEmpty { return true }
-            let trimmed = uri.hasSuffix(".") ? String(uri.dropLast()) : uri
-            return trimmed.isEmpty ? false : validate(trimmed, allowEmptyComponents: false)
+            let trimmed = uri.last == UInt8(ascii: ".") ? UnsafeRawBufferPointer(rebasing: uri.dropLast()) : uri
+            return !trimmed.isEmpty && validate(trimmed, allowEmptyComponents: false)
         }
     }
 
-    private static func validate(_ uri: String, allowEmptyComponents: Bool) -> Bool {
+    private static func validate(_ uri: UnsafeRawBufferPointer, allowEmptyComponents: Bool) -> Bool {
         if uri.isEmpty { return false }
         var componentLength = 0
-        for byte in uri.utf8 {
+        for byte in uri {
             switch byte {
             case UInt8(ascii: "."):
                 if componentLength == 0 && !allowEmptyComponents { return false }
@@ -41,20 +41,23 @@ enum URIPattern {
         return componentLength > 0 || allowEmptyComponents
     }
 
-    static func matches(pattern: String, policy: MatchPolicy, uri: String) -> Bool {
+    static func matches(pattern: UnsafeRawBufferPointer, policy: MatchPolicy, uri: UnsafeRawBufferPointer) -> Bool {
         switch policy {
-        case .exact: return pattern == uri
-        case .prefix: return uri.utf8.starts(with: pattern.utf8)
+        case .exact:
+            return pattern.elementsEqual(uri)
+        case .prefix:
+            return uri.count >= pattern.count && uri.starts(with: pattern)
         case .wildcard:
-            var p = pattern.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).makeIterator()
-            var u = uri.utf8.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false).makeIterator()
+            // Same number of components; an empty pattern component matches any one component.
+            var p = 0, u = 0
             while true {
-                switch (p.next(), u.next()) {
-                case (nil, nil): return true
-                case (let pc?, let uc?):
-                    if !pc.isEmpty && !pc.elementsEqual(uc) { return false }
-                default: return false
-                }
+                let pEnd = pattern[p...].firstIndex(of: UInt8(ascii: ".")) ?? pattern.count
+                let uEnd = uri[u...].firstIndex(of: UInt8(ascii: ".")) ?? uri.count
+                if pEnd > p && !pattern[p..<pEnd].elementsEqual(uri[u..<uEnd]) { return false }
+                let pDone = pEnd == pattern.count, uDone = uEnd == uri.count
+                if pDone || uDone { return pDone && uDone }
+                p = pEnd + 1
+                u = uEnd + 1
             }
         }
     }

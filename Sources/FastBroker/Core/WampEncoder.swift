@@ -115,7 +115,7 @@ enum WampEncoder {
         var first = true
         if includeTopic {
             out.append(contentsOf: "\"topic\":".utf8)
-            JSONWriter.appendString(publication.topic, to: &out)
+            JSONWriter.appendString(publication.topic, to: &out)   // UTF-8 bytes, escaped as needed
             first = false
         }
         if let publisher = publication.disclosedPublisher {

@@ -97,6 +97,13 @@ public enum Crypto {
         return out
     }
 
+    /// Fills `buffer` from OpenSSL's CSPRNG without allocating. Traps if the RNG fails.
+    public static func fillRandom(_ buffer: UnsafeMutableRawBufferPointer) {
+        guard let base = buffer.baseAddress, buffer.count > 0 else { return }
+        let ok = RAND_bytes(base.assumingMemoryBound(to: UInt8.self), Int32(buffer.count))
+        precondition(ok == 1, "OpenSSL RAND_bytes failed")
+    }
+
     /// A uniformly random id in [1, 2^53] (WAMP global-scope ids).
     public static func randomID() -> UInt64 {
         var raw: UInt64 = 0
