@@ -100,4 +100,13 @@ struct DecoderVerifier<Output: Equatable> {
                   "seam at offset \(start), chunks of 7")
         }
     }
+
+    /// For inputs without a known answer (garbage, fuzz seeds): every strategy must agree with the
+    /// all-at-once decoding, which is returned.
+    @discardableResult
+    func verifyConsistent(_ stream: [UInt8], file: StaticString = #filePath, line: UInt = #line) -> [Output] {
+        let reference = decode(stream, ring: RingBuffer(capacity: 1 << 20), chunkSizes: [max(stream.count, 1)])
+        verify(stream, expected: reference, seamRingCapacity: 64, randomRuns: 4, file: file, line: line)
+        return reference
+    }
 }

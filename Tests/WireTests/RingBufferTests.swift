@@ -84,6 +84,18 @@ final class RingBufferTests: XCTestCase {
         XCTAssertEqual(ring.capacity, 128, "never shrinks")
     }
 
+    func testShrinkKeepsReadableBytesOnlyWhenTheyFit() {
+        let ring = RingBuffer(capacity: 64)
+        ring.reserveCapacity(1000)
+        write((0..<100).map { UInt8($0) }, to: ring)
+        ring.shrink(toCapacity: 64)
+        XCTAssertEqual(ring.capacity, 1024, "100 readable bytes do not fit in 64")
+        ring.consume(60)
+        ring.shrink(toCapacity: 64)
+        XCTAssertEqual(ring.capacity, 64)
+        XCTAssertEqual(readable(ring), (60..<100).map { UInt8($0) })
+    }
+
     func testRandomisedAgainstAnArrayModel() {
         var generator = SeededGenerator(seed: 42)
         let ring = RingBuffer(capacity: 64, startingAt: 17)

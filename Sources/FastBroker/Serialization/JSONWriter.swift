@@ -47,7 +47,7 @@ public enum JSONWriter {
     }
 
     /// The shortest text that reads back as the same Double (Swift's `description` algorithm).
-    /// Integral values keep a ".0" ("3.0", but "1e+16" past 2^53), so a reader can tell a double from
+    /// Integral values keep a ".0" ("3.0"; large magnitudes use exponent form, "1e+16"), so a reader can tell a double from
     /// an integer; -0.0 is written "-0.0". NaN and infinities have no JSON form: written as null.
     public static func appendDouble(_ v: Double, to out: inout [UInt8]) {
         guard v.isFinite else {

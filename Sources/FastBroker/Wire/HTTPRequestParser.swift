@@ -36,6 +36,7 @@ public enum HTTPHeadEvent {
     case failure(String)
 }
 
+/// One per connection, held by it and used only on its loop thread.
 public struct HTTPRequestParser {
     /// Limit on request line + headers + the blank line, counted in bytes as received.
     public let maxHeadBytes: Int

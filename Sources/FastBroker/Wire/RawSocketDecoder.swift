@@ -53,6 +53,7 @@ public enum RawSocketEvent {
     case failure(RawSocketFailure)
 }
 
+/// One per connection, held by it and used only on its loop thread (copies would share the scratch buffer).
 public struct RawSocketDecoder {
     /// Our receive limit for frame payloads (all frame types).
     public let maxMessageBytes: Int

@@ -123,4 +123,18 @@ public final class RingBuffer {
         mask = newCapacity - 1
         readPosition = 0
     }
+
+    /// Shrinks back to `targetCapacity` (rounded as in `init`) once a large frame has gone, if the
+    /// readable bytes fit; otherwise does nothing. Invalidates every pointer handed out before.
+    public func shrink(toCapacity targetCapacity: Int) {
+        let newCapacity = RingBuffer.roundedCapacity(targetCapacity)
+        guard newCapacity < capacity && count <= newCapacity else { return }
+        let newStorage = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
+        copyBytes(at: 0, count: count, into: newStorage)
+        storage.deallocate()
+        storage = newStorage
+        capacity = newCapacity
+        mask = newCapacity - 1
+        readPosition = 0
+    }
 }

@@ -20,6 +20,7 @@ public enum WebSocketEvent {
     case failure(closeCode: UInt16, reason: String)
 }
 
+/// One per connection, held by it and used only on its loop thread (copies would share the scratch buffers).
 public struct WebSocketDecoder {
     /// Limit on a whole message (the sum of its fragments).
     public let maxMessageBytes: Int
