@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "LoopTests", dependencies: ["BrokerLoop"]),
         .testTarget(name: "SecurityTests", dependencies: ["BrokerSecurity"]),
         .testTarget(name: "WireTests", dependencies: ["BrokerWire"]),
-        .testTarget(name: "SerializationTests", dependencies: ["BrokerSerialization"]),
+        .testTarget(name: "SerializationTests", dependencies: ["BrokerSerialization"], exclude: ["Fixtures", "generate_differential.py"]),
         .testTarget(name: "ConfigTests", dependencies: ["BrokerConfig"]),
         .testTarget(name: "FilterVMTests", dependencies: ["FilterVM"]),
         .testTarget(name: "FastBrokerTests", dependencies: ["FastBroker"]),
