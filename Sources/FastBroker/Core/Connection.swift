@@ -185,7 +185,11 @@ final class Connection: TCPStreamDelegate {
         switch webSocketDecoder!.next(ring) {
         case .needMore:
             return false
-        case .message(_, let payload):
+        case .message(let opcode, let payload):
+            guard opcode == .text else {
+                session.protocolViolation("wamp.2.json messages must be WebSocket text frames, got a binary frame")
+                return false
+            }
             receiveWampMessage(UnsafeRawBufferPointer(payload))
         case .ping(let payload):
             let pong = context.bufferPool.take(capacity: payload.count)

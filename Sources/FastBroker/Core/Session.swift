@@ -108,7 +108,7 @@ final class Session {
             }
             return
         }
-        let wantsAnonymous = methods == nil || methods!.contains("anonymous")
+        let wantsAnonymous = methods == nil || methods!.isEmpty || methods!.contains("anonymous")
         guard wantsAnonymous, let role = realm.config.anonymousRole else {
             let offered = methods?.joined(separator: ", ") ?? "anonymous"
             return abort(message: "realm \(realm.name) does not accept authentication by \(offered)", reason: WampURI.notAuthorized)
