@@ -67,17 +67,18 @@ struct Parser {
         return lhs
     }
 
-    mutating func nest() throws(FilterError) {
+    /// Enters one level of NOT or parentheses opened at `column`.
+    mutating func nest(_ column: Int) throws(FilterError) {
         depth += 1
         if depth > Parser.maxDepth {
-            throw FilterError("expression nested deeper than \(Parser.maxDepth) levels", column: current.column)
+            throw FilterError("expression nested deeper than \(Parser.maxDepth) levels", column: column)
         }
     }
 
     mutating func parseNot() throws(FilterError) -> ConditionSyntax {
         guard current.kind == .keyword(.not) else { return try parsePrimary() }
         let column = advance().column
-        try nest()
+        try nest(column)
         defer { depth -= 1 }
         return .not(try parseNot(), column: column)
     }
@@ -85,7 +86,7 @@ struct Parser {
     mutating func parsePrimary() throws(FilterError) -> ConditionSyntax {
         if current.kind == .leftParen {
             let open = advance()
-            try nest()
+            try nest(open.column)
             defer { depth -= 1 }
             let inner = try parseOr()
             guard current.kind == .rightParen else {
@@ -128,10 +129,10 @@ struct Parser {
             var list = [try parseOperand()]
             while current.kind == .comma {
                 _ = advance()
+                let column = current.column
                 list.append(try parseOperand())
                 if list.count > Parser.maxInOperands {
-                    throw FilterError(
-                        "IN list has more than \(Parser.maxInOperands) operands", column: current.column)
+                    throw FilterError("IN list has more than \(Parser.maxInOperands) operands", column: column)
                 }
             }
             guard current.kind == .rightParen else { throw expected("',' or ')' in the IN list") }
