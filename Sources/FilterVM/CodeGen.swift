@@ -1,0 +1,188 @@
+// CodeGen: folded BoundCondition → bytecode, constant table and path table. Paths are interned
+// as a trie (each slot names its parent and one step) with keys pre-split into a byte pool and
+// pre-hashed, so the VM resolves every distinct prefix at most once per event. AND/OR compile
+// to short-circuit jumps over the accumulator; a final pass threads jumps that land on jumps.
+
+/// One step of an interned path: parent slot (or -1 for the top-level map) plus a key or index.
+struct PathSlot {
+    var parent: Int32
+    /// List index, or -1 when this step is a member key.
+    var index: Int32
+    var keyStart: Int32
+    var keyCount: Int32
+    var hash: UInt64
+}
+
+/// A constant, pre-digested for the VM: scalars unpacked, string bytes in the program's pool.
+struct ProgramConstant {
+    var kind: FilterKind
+    var bool: Bool
+    var number: FilterNumber
+    var bytesStart: Int32
+    var bytesCount: Int32
+    var value: FilterValue
+}
+
+struct CodeGen {
+    var code: [Instruction] = []
+    var constants: [ProgramConstant] = []
+    var constantIndex: [String: Int] = [:]
+    var paths: [PathSlot] = []
+    var pathIndex: [PathTrieKey: Int] = [:]
+    var pathTexts: [String] = []
+    var bytes: [UInt8] = []
+
+    struct PathTrieKey: Hashable {
+        var parent: Int
+        var step: PathKey
+    }
+
+    static let limitError = FilterError("expression too large to compile (too many paths, constants or instructions)")
+
+    mutating func path(_ steps: BoundPath) throws(FilterError) -> Int {
+        var parent = -1
+        for step in steps {
+            let key = PathTrieKey(parent: parent, step: step)
+            if let existing = pathIndex[key] {
+                parent = existing
+                continue
+            }
+            guard paths.count < UInt16.operandIndexLimit else { throw CodeGen.limitError }
+            var slot = PathSlot(parent: Int32(parent), index: -1, keyStart: 0, keyCount: 0, hash: 0)
+            let parentText = parent < 0 ? "" : pathTexts[parent]
+            switch step {
+            case .index(let i):
+                slot.index = Int32(i)
+                pathTexts.append(parentText + "[\(i)]")
+            case .key(let name):
+                slot.keyStart = Int32(bytes.count)
+                slot.keyCount = Int32(name.count)
+                slot.hash = name.withUnsafeBytes { FilterKeyHash.hash($0) }
+                bytes += name
+                let text = String(decoding: name, as: UTF8.self)
+                let simple =
+                    !name.isEmpty && name.allSatisfy { Lexer.isNameScalar(Unicode.Scalar($0)) }
+                    && !(name[0] >= 0x30 && name[0] <= 0x39)
+                let rendered = simple ? text : FilterValue.quoted(text)
+                pathTexts.append(parent < 0 ? rendered : parentText + "." + rendered)
+            }
+            pathIndex[key] = paths.count
+            paths.append(slot)
+            parent = paths.count - 1
+        }
+        return parent
+    }
+
+    mutating func constant(_ value: FilterValue) throws(FilterError) -> Int {
+        let text = value.canonicalText
+        if let existing = constantIndex[text] { return existing }
+        let index = try appendConstant(value)
+        constantIndex[text] = index
+        return index
+    }
+
+    mutating func appendConstant(_ value: FilterValue) throws(FilterError) -> Int {
+        guard constants.count < UInt16.operandIndexLimit else { throw CodeGen.limitError }
+        var constant = ProgramConstant(
+            kind: value.kind, bool: false, number: .zero, bytesStart: 0, bytesCount: 0, value: value)
+        switch value {
+        case .bool(let b): constant.bool = b
+        case .number(let n): constant.number = n
+        case .string(let s):
+            constant.bytesStart = Int32(bytes.count)
+            constant.bytesCount = Int32(s.utf8.count)
+            bytes += Array(s.utf8)
+        default: break
+        }
+        constants.append(constant)
+        return constants.count - 1
+    }
+
+    mutating func operand(_ o: BoundOperand) throws(FilterError) -> UInt16 {
+        switch o {
+        case .constant(let v): return .operand(.constant, try constant(v))
+        case .path(let p): return .operand(.path, try path(p))
+        case .size(let p): return .operand(.size, try path(p))
+        }
+    }
+
+    @discardableResult
+    mutating func emit(_ op: Opcode, _ a: UInt16 = 0, _ b: UInt16 = 0, _ c: UInt16 = 0) throws(FilterError) -> Int {
+        guard code.count < Int(UInt16.max) else { throw CodeGen.limitError }
+        code.append(Instruction(op: op, a: a, b: b, c: c))
+        return code.count - 1
+    }
+
+    mutating func generate(_ condition: BoundCondition) throws(FilterError) {
+        try gen(condition)
+        try emit(.ret)
+        threadJumps()
+    }
+
+    mutating func gen(_ condition: BoundCondition) throws(FilterError) {
+        switch condition {
+        case .constant(let b): try emit(.loadBool, b ? 1 : 0)
+        case .exists(let p): try emit(.exists, UInt16(try path(p)))
+        case .isType(let p, let kind): try emit(.isType, UInt16(try path(p)), UInt16(kind.rawValue))
+        case .eq(let a, let b): try emit(.eq, try operand(a), try operand(b))
+        case .lt(let a, let b): try emit(.lt, try operand(a), try operand(b))
+        case .le(let a, let b): try emit(.le, try operand(a), try operand(b))
+        case .between(let a, let l, let h): try emit(.between, try operand(a), try operand(l), try operand(h))
+        case .beginsWith(let a, let b): try emit(.beginsWith, try operand(a), try operand(b))
+        case .contains(let a, let b): try emit(.contains, try operand(a), try operand(b))
+        case .in(let a, let list):
+            let lhs = try operand(a)
+            // The IN set occupies a contiguous run of K (reused if an identical run exists).
+            let values = list.compactMap { if case .constant(let v) = $0 { return v } else { return nil } }
+            let start = try constantRun(values)
+            try emit(.inConsts, lhs, UInt16(start), UInt16(values.count))
+        case .not(let e):
+            try gen(e)
+            try emit(.not)
+        case .and(let l, let r):
+            try gen(l)
+            let jump = try emit(.jumpIfFalse)
+            try gen(r)
+            code[jump].b = UInt16(code.count)
+        case .or(let l, let r):
+            try gen(l)
+            let jump = try emit(.jumpIfTrue)
+            try gen(r)
+            code[jump].b = UInt16(code.count)
+        }
+    }
+
+    mutating func constantRun(_ values: [FilterValue]) throws(FilterError) -> Int {
+        let texts = values.map(\.canonicalText)
+        if constants.count >= values.count {
+            for start in 0...(constants.count - values.count)
+            where (0..<values.count).allSatisfy({ constants[start + $0].value.canonicalText == texts[$0] }) {
+                return start
+            }
+        }
+        let start = constants.count
+        for value in values { _ = try appendConstant(value) }
+        return start
+    }
+
+    /// A jump landing on a jump of the same sense can go straight to that one's target (the
+    /// accumulator is unchanged); landing on the opposite sense, it can skip past it.
+    mutating func threadJumps() {
+        for i in code.indices where code[i].op == .jumpIfFalse || code[i].op == .jumpIfTrue {
+            var target = Int(code[i].b)
+            var hops = 0
+            while target < code.count && hops < code.count {
+                let landing = code[target]
+                if landing.op == code[i].op {
+                    target = Int(landing.b)
+                } else if landing.op == .jumpIfFalse || landing.op == .jumpIfTrue {
+                    target += 1
+                } else {
+                    break
+                }
+                hops += 1
+            }
+            code[i].b = UInt16(target)
+        }
+    }
+}

@@ -1,0 +1,317 @@
+// FilterValue: a constant bound into a filter (a filter_values entry or a literal), and the
+// mapping from JSON onto DynamoDB's attribute types used everywhere in FilterVM:
+//
+//   JSON number        → N     exact decimal (FilterNumber); > 38 significant digits or outside
+//                              1E-130…9.9E+125 is not an N: in filter_values that is an error,
+//                              in a document such a number compares false with everything
+//   JSON string        → S     compared by UTF-8 bytes; size() counts Unicode code points
+//   JSON true / false  → BOOL
+//   JSON null          → NULL
+//   JSON array         → L     size() counts elements; contains() looks for an equal element
+//   JSON object        → M     size() counts members
+//   SS, NS, BS, B      never produced by JSON: attribute_type(p, 'SS'|'NS'|'BS'|'B') is false
+//
+// A MessagePack document maps the same way (bin would be B, which we do not produce either).
+
+/// A plain JSON (or MessagePack) value, as given in `filter_values` or written as a literal.
+/// Equality here is Swift's (strings by canonical equivalence); the VM compares by UTF-8 bytes.
+public indirect enum FilterValue: Hashable, Sendable {
+    case null
+    case bool(Bool)
+    case number(FilterNumber)
+    case string(String)
+    case list([FilterValue])
+    case map([String: FilterValue])
+
+    /// The DynamoDB type of this value.
+    public var kind: FilterKind {
+        switch self {
+        case .null: return .null
+        case .bool: return .bool
+        case .number: return .number
+        case .string: return .string
+        case .list: return .list
+        case .map: return .map
+        }
+    }
+}
+
+extension FilterValue {
+    /// Nesting limit for values, as DynamoDB's 32 levels of document nesting.
+    static let maxDepth = 32
+
+    /// Parses exactly one JSON value (surrounding whitespace allowed). Errors name the byte column.
+    public init(json: [UInt8]) throws(FilterError) {
+        var parser = JSONValueParser(bytes: json)
+        parser.skipWhitespace()
+        let value = try parser.parseValue(depth: 0)
+        parser.skipWhitespace()
+        if parser.index < json.count {
+            throw FilterError("unexpected data after the JSON value", column: parser.index + 1)
+        }
+        self = value
+    }
+
+    /// Canonical JSON-like text (map keys sorted by UTF-8 bytes); used in fingerprints and
+    /// disassembly. Distinct values (by the VM's byte semantics) give distinct text.
+    public var canonicalText: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let n): return n.description
+        case .string(let s): return FilterValue.quoted(s)
+        case .list(let items): return "[" + items.map(\.canonicalText).joined(separator: ",") + "]"
+        case .map(let members):
+            let keys = members.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            return "{" + keys.map { FilterValue.quoted($0) + ":" + members[$0]!.canonicalText }.joined(separator: ",")
+                + "}"
+        }
+    }
+
+    /// JSON string syntax with every non-printable-ASCII scalar escaped, so the text is ASCII.
+    static func quoted(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case " "..."~": out.unicodeScalars.append(scalar)
+            default:
+                for unit in String(scalar).utf16 {
+                    let hex = String(unit, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    /// Byte-wise (DynamoDB) equality: strings by UTF-8 bytes, numbers by value, maps by key bytes.
+    func sameValue(as other: FilterValue) -> Bool {
+        switch (self, other) {
+        case (.null, .null): return true
+        case (.bool(let a), .bool(let b)): return a == b
+        case (.number(let a), .number(let b)): return a == b
+        case (.string(let a), .string(let b)): return a.utf8.elementsEqual(b.utf8)
+        case (.list(let a), .list(let b)):
+            return a.count == b.count && zip(a, b).allSatisfy { $0.sameValue(as: $1) }
+        case (.map(let a), .map(let b)):
+            guard a.count == b.count else { return false }
+            // Keys are compared as Swift strings by the dictionary; fall back to bytes.
+            for (key, value) in a {
+                guard let match = b.first(where: { $0.key.utf8.elementsEqual(key.utf8) }) else { return false }
+                if !value.sameValue(as: match.value) { return false }
+            }
+            return true
+        default: return false
+        }
+    }
+}
+
+/// Recursive-descent JSON parser for filter_values entries (compile time only: may allocate).
+struct JSONValueParser {
+    let bytes: [UInt8]
+    var index = 0
+
+    init(bytes: [UInt8]) {
+        self.bytes = bytes
+    }
+
+    mutating func skipWhitespace() {
+        while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0A
+            || bytes[index] == 0x0D
+        {
+            index += 1
+        }
+    }
+
+    func error(_ what: String, at position: Int? = nil) -> FilterError {
+        FilterError(what, column: (position ?? index) + 1)
+    }
+
+    mutating func parseValue(depth: Int) throws(FilterError) -> FilterValue {
+        guard index < bytes.count else { throw error("expected a JSON value, found the end") }
+        switch bytes[index] {
+        case UInt8(ascii: "{"):
+            guard depth < FilterValue.maxDepth else { throw error("value nested deeper than 32 levels") }
+            index += 1
+            var members: [String: FilterValue] = [:]
+            skipWhitespace()
+            if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return .map(members)
+            }
+            while true {
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
+                    throw error("expected '\"' starting an object key")
+                }
+                let key = try parseString()
+                skipWhitespace()
+                guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                index += 1
+                skipWhitespace()
+                let value = try parseValue(depth: depth + 1)
+                // First occurrence wins, as in JSONFilterDocument's member lookup.
+                if members[key] == nil { members[key] = value }
+                skipWhitespace()
+                guard index < bytes.count else { throw error("expected ',' or '}', found the end") }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                guard bytes[index] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
+                index += 1
+                return .map(members)
+            }
+        case UInt8(ascii: "["):
+            guard depth < FilterValue.maxDepth else { throw error("value nested deeper than 32 levels") }
+            index += 1
+            var items: [FilterValue] = []
+            skipWhitespace()
+            if index < bytes.count && bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .list(items)
+            }
+            while true {
+                skipWhitespace()
+                items.append(try parseValue(depth: depth + 1))
+                skipWhitespace()
+                guard index < bytes.count else { throw error("expected ',' or ']', found the end") }
+                if bytes[index] == UInt8(ascii: ",") {
+                    index += 1
+                    continue
+                }
+                guard bytes[index] == UInt8(ascii: "]") else { throw error("expected ',' or ']'") }
+                index += 1
+                return .list(items)
+            }
+        case UInt8(ascii: "\""):
+            return .string(try parseString())
+        case UInt8(ascii: "t"):
+            try expectWord("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectWord("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectWord("null")
+            return .null
+        case UInt8(ascii: "-"), 0x30...0x39:
+            let start = index
+            let scanned = bytes.withUnsafeBytes { FilterNumber.scan($0, from: start) }
+            guard let (number, used) = scanned else { throw error("malformed number") }
+            index += used
+            guard let number else {
+                throw error(
+                    "number is not a DynamoDB number (more than 38 significant digits or outside 1E-130…9.9E+125)",
+                    at: start)
+            }
+            return .number(number)
+        default:
+            throw error("expected a JSON value")
+        }
+    }
+
+    mutating func expectWord(_ word: String) throws(FilterError) {
+        let w = Array(word.utf8)
+        guard index + w.count <= bytes.count, Array(bytes[index..<index + w.count]) == w else {
+            throw error("expected a JSON value")
+        }
+        index += w.count
+    }
+
+    /// Parses a JSON string at `index` (which holds the opening quote); returns it decoded.
+    mutating func parseString() throws(FilterError) -> String {
+        let start = index
+        index += 1
+        var out: [UInt8] = []
+        while true {
+            guard index < bytes.count else { throw error("unterminated string", at: start) }
+            let b = bytes[index]
+            if b == UInt8(ascii: "\"") {
+                index += 1
+                break
+            }
+            if b < 0x20 { throw error("control character in string") }
+            if b != UInt8(ascii: "\\") {
+                out.append(b)
+                index += 1
+                continue
+            }
+            index += 1
+            guard index < bytes.count else { throw error("unterminated string", at: start) }
+            let e = bytes[index]
+            index += 1
+            switch e {
+            case UInt8(ascii: "\""): out.append(0x22)
+            case UInt8(ascii: "\\"): out.append(0x5C)
+            case UInt8(ascii: "/"): out.append(0x2F)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0C)
+            case UInt8(ascii: "n"): out.append(0x0A)
+            case UInt8(ascii: "r"): out.append(0x0D)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "u"):
+                var scalar = try hex4()
+                if scalar >= 0xD800 && scalar < 0xDC00 {
+                    guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                        bytes[index + 1] == UInt8(ascii: "u")
+                    else { throw error("unpaired surrogate in \\u escape") }
+                    index += 2
+                    let low = try hex4()
+                    guard low >= 0xDC00 && low < 0xE000 else { throw error("unpaired surrogate in \\u escape") }
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                } else if scalar >= 0xDC00 && scalar < 0xE000 {
+                    throw error("unpaired surrogate in \\u escape")
+                }
+                appendUTF8(scalar, to: &out)
+            default:
+                throw error("invalid escape '\\\(Character(Unicode.Scalar(e)))'", at: index - 2)
+            }
+        }
+        guard let text = String(validating: out, as: UTF8.self) else {
+            throw error("string is not valid UTF-8", at: start)
+        }
+        return text
+    }
+
+    mutating func hex4() throws(FilterError) -> UInt32 {
+        guard index + 4 <= bytes.count else { throw error("expected 4 hex digits after \\u") }
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            guard let digit = hexDigitValue(bytes[index]) else { throw error("expected 4 hex digits after \\u") }
+            value = value << 4 | UInt32(digit)
+            index += 1
+        }
+        return value
+    }
+}
+
+@inline(__always)
+func hexDigitValue(_ b: UInt8) -> UInt8? {
+    switch b {
+    case 0x30...0x39: return b - 0x30
+    case 0x41...0x46: return b - 0x41 + 10
+    case 0x61...0x66: return b - 0x61 + 10
+    default: return nil
+    }
+}
+
+func appendUTF8(_ scalar: UInt32, to out: inout [UInt8]) {
+    if scalar < 0x80 {
+        out.append(UInt8(scalar))
+    } else if scalar < 0x800 {
+        out.append(UInt8(0xC0 | scalar >> 6))
+        out.append(UInt8(0x80 | scalar & 0x3F))
+    } else if scalar < 0x10000 {
+        out.append(UInt8(0xE0 | scalar >> 12))
+        out.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+        out.append(UInt8(0x80 | scalar & 0x3F))
+    } else {
+        out.append(UInt8(0xF0 | scalar >> 18))
+        out.append(UInt8(0x80 | scalar >> 12 & 0x3F))
+        out.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+        out.append(UInt8(0x80 | scalar & 0x3F))
+    }
+}

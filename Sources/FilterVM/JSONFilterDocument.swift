@@ -1,0 +1,282 @@
+// JSONFilterDocument: FilterDocument over the raw bytes of a JSON kwargs object. Nothing is
+// decoded up front: member lookup scans keys in place, skipping unread values by bracket
+// counting, and only the values a filter touches are ever read. The broker hands over validated
+// JSON; malformed bytes still never crash or loop (every read is bounds-checked and every scan
+// advances), they just give unspecified matches. Duplicate keys: the first occurrence wins.
+
+/// A kwargs object in JSON. An empty buffer means `{}` (an event without kwargs).
+public struct JSONFilterDocument: FilterDocument {
+    @usableFromInline let bytes: UnsafeRawBufferPointer
+
+    @inlinable public init(_ kwargs: UnsafeRawBufferPointer) {
+        // Positions are Int32 offsets; a payload beyond that is treated as having no kwargs.
+        self.bytes = kwargs.count < Int(Int32.max) ? kwargs : UnsafeRawBufferPointer(start: nil, count: 0)
+    }
+
+    @inline(__always) func byte(_ i: Int) -> UInt8 {
+        i < bytes.count ? bytes[i] : 0
+    }
+
+    @inline(__always) func skipWhitespace(_ i: Int) -> Int {
+        var i = i
+        while i < bytes.count {
+            let b = bytes[i]
+            if b != 0x20 && b != 0x0A && b != 0x0D && b != 0x09 { break }
+            i += 1
+        }
+        return i
+    }
+
+    /// Index just past the string whose opening quote is at `i`.
+    @inline(__always) func skipString(_ i: Int) -> Int {
+        var i = i + 1
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == 0x22 { return i + 1 }
+            i += b == 0x5C ? 2 : 1
+        }
+        return bytes.count
+    }
+
+    /// Index just past the value starting at `i`.
+    func skipValue(_ i: Int) -> Int {
+        let b = byte(i)
+        if b == 0x22 { return skipString(i) }
+        if b == 0x7B || b == 0x5B {
+            var depth = 0
+            var j = i
+            while j < bytes.count {
+                let c = bytes[j]
+                switch c {
+                case 0x22:
+                    j = skipString(j)
+                    continue
+                case 0x7B, 0x5B:
+                    depth += 1
+                case 0x7D, 0x5D:
+                    depth -= 1
+                    if depth == 0 { return j + 1 }
+                default: break
+                }
+                j += 1
+            }
+            return bytes.count
+        }
+        var j = i
+        while j < bytes.count {
+            let c = bytes[j]
+            if c == 0x2C || c == 0x7D || c == 0x5D || c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { break }
+            j += 1
+        }
+        return max(j, i + 1)
+    }
+
+    public var root: FilterPosition? {
+        let i = skipWhitespace(0)
+        guard byte(i) == 0x7B else { return nil }
+        return FilterPosition(offset: Int32(i), aux: -1)
+    }
+
+    public func kind(at position: FilterPosition) -> FilterKind {
+        switch byte(Int(position.offset)) {
+        case 0x7B: return .map
+        case 0x5B: return .list
+        case 0x22: return .string
+        case 0x74, 0x66: return .bool
+        case 0x2D, 0x30...0x39: return .number
+        default: return .null
+        }
+    }
+
+    public func bool(at position: FilterPosition) -> Bool {
+        byte(Int(position.offset)) == 0x74
+    }
+
+    public func number(at position: FilterPosition) -> FilterNumber? {
+        guard let (number, _) = FilterNumber.scan(bytes, from: Int(position.offset)) else { return nil }
+        return number
+    }
+
+    public func stringBytes(at position: FilterPosition) -> JSONStringBytes {
+        JSONStringBytes(bytes: bytes, index: Int(position.offset) + 1)
+    }
+
+    public func keyBytes(of member: FilterPosition) -> JSONStringBytes {
+        JSONStringBytes(bytes: bytes, index: member.aux < 0 ? bytes.count : Int(member.aux) + 1)
+    }
+
+    /// Position of the member whose key's opening quote is at `keyStart` (value after the colon).
+    @inline(__always) func memberAt(_ keyStart: Int) -> FilterPosition? {
+        guard byte(keyStart) == 0x22 else { return nil }
+        var i = skipWhitespace(skipString(keyStart))
+        guard byte(i) == 0x3A else { return nil }
+        i = skipWhitespace(i + 1)
+        guard i < bytes.count else { return nil }
+        return FilterPosition(offset: Int32(i), aux: Int32(keyStart))
+    }
+
+    /// Does the key whose opening quote is at `keyStart` equal `key`? Bytes before the first
+    /// escape are the decoded bytes verbatim, so the fast path needs no decoding.
+    @inline(__always) func keyMatches(_ keyStart: Int, _ key: UnsafeRawBufferPointer) -> Bool {
+        let start = keyStart + 1
+        let n = key.count
+        var k = 0
+        while k < n && start + k < bytes.count {
+            let b = bytes[start + k]
+            if b == 0x5C { return keyMatchesDecoding(start, key) }
+            if b == 0x22 || b != key[k] { return false }
+            k += 1
+        }
+        // All n bytes matched: equal only if the raw key ends right here.
+        return k == n && byte(start + n) == 0x22
+    }
+
+    func keyMatchesDecoding(_ start: Int, _ key: UnsafeRawBufferPointer) -> Bool {
+        var raw = JSONStringBytes(bytes: bytes, index: start)
+        var k = 0
+        while let b = raw.next() {
+            if k >= key.count || b != key[k] { return false }
+            k += 1
+        }
+        return k == key.count
+    }
+
+    public func member(of map: FilterPosition, key: UnsafeRawBufferPointer, hash: UInt64) -> FilterPosition? {
+        var i = Int(map.offset)
+        guard byte(i) == 0x7B else { return nil }
+        i = skipWhitespace(i + 1)
+        while i < bytes.count && bytes[i] == 0x22 {
+            guard let member = memberAt(i) else { return nil }
+            if keyMatches(i, key) { return member }
+            i = skipWhitespace(skipValue(Int(member.offset)))
+            guard byte(i) == 0x2C else { return nil }
+            i = skipWhitespace(i + 1)
+        }
+        return nil
+    }
+
+    public func firstChild(of container: FilterPosition) -> FilterPosition? {
+        let open = Int(container.offset)
+        let b = byte(open)
+        let i = skipWhitespace(open + 1)
+        if b == 0x5B {
+            guard i < bytes.count, bytes[i] != 0x5D else { return nil }
+            return FilterPosition(offset: Int32(i), aux: -1)
+        }
+        if b == 0x7B { return memberAt(i) }
+        return nil
+    }
+
+    public func nextChild(after child: FilterPosition) -> FilterPosition? {
+        var i = skipWhitespace(skipValue(Int(child.offset)))
+        guard byte(i) == 0x2C else { return nil }
+        i = skipWhitespace(i + 1)
+        if child.aux >= 0 { return memberAt(i) }
+        guard i < bytes.count else { return nil }
+        return FilterPosition(offset: Int32(i), aux: -1)
+    }
+
+    public func element(_ index: Int, of list: FilterPosition) -> FilterPosition? {
+        guard byte(Int(list.offset)) == 0x5B else { return nil }
+        var child = firstChild(of: list)
+        var remaining = index
+        while let current = child, remaining > 0 {
+            child = nextChild(after: current)
+            remaining -= 1
+        }
+        return child
+    }
+}
+
+/// The decoded UTF-8 bytes of a JSON string, produced lazily from the raw bytes (escapes and
+/// surrogate pairs decoded on the fly; a lone surrogate yields U+FFFD). Stops at the closing quote.
+public struct JSONStringBytes: IteratorProtocol {
+    @usableFromInline let bytes: UnsafeRawBufferPointer
+    @usableFromInline var index: Int
+    /// Pending bytes of a decoded escape, least significant byte first.
+    @usableFromInline var pending: UInt32 = 0
+    @usableFromInline var pendingCount: UInt8 = 0
+
+    @usableFromInline init(bytes: UnsafeRawBufferPointer, index: Int) {
+        self.bytes = bytes
+        self.index = index
+    }
+
+    @inline(__always)
+    public mutating func next() -> UInt8? {
+        if pendingCount > 0 {
+            let b = UInt8(truncatingIfNeeded: pending)
+            pending >>= 8
+            pendingCount -= 1
+            return b
+        }
+        guard index < bytes.count else { return nil }
+        let b = bytes[index]
+        if b == 0x22 { return nil }
+        if b != 0x5C {
+            index += 1
+            return b
+        }
+        return decodeEscape()
+    }
+
+    @usableFromInline mutating func hex4(at i: Int) -> UInt32? {
+        guard i + 4 <= bytes.count else { return nil }
+        var value: UInt32 = 0
+        for k in 0..<4 {
+            guard let d = hexDigitValue(bytes[i + k]) else { return nil }
+            value = value << 4 | UInt32(d)
+        }
+        return value
+    }
+
+    @usableFromInline mutating func decodeEscape() -> UInt8? {
+        guard index + 1 < bytes.count else {
+            index = bytes.count
+            return nil
+        }
+        let e = bytes[index + 1]
+        index += 2
+        switch e {
+        case 0x6E: return 0x0A  // n
+        case 0x74: return 0x09  // t
+        case 0x72: return 0x0D  // r
+        case 0x62: return 0x08  // b
+        case 0x66: return 0x0C  // f
+        case 0x75:  // u
+            guard var scalar = hex4(at: index) else { return 0x3F }
+            index += 4
+            if scalar >= 0xD800 && scalar < 0xDC00 {
+                if index + 6 <= bytes.count && bytes[index] == 0x5C && bytes[index + 1] == 0x75,
+                    let low = hex4(at: index + 2), low >= 0xDC00 && low < 0xE000
+                {
+                    index += 6
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                } else {
+                    scalar = 0xFFFD
+                }
+            } else if scalar >= 0xDC00 && scalar < 0xE000 {
+                scalar = 0xFFFD
+            }
+            return emit(scalar)
+        default: return e  // \" \\ \/ and, for robustness, anything else verbatim
+        }
+    }
+
+    @usableFromInline mutating func emit(_ scalar: UInt32) -> UInt8 {
+        if scalar < 0x80 { return UInt8(scalar) }
+        if scalar < 0x800 {
+            pending = 0x80 | scalar & 0x3F
+            pendingCount = 1
+            return UInt8(0xC0 | scalar >> 6)
+        }
+        if scalar < 0x10000 {
+            pending = (0x80 | scalar >> 6 & 0x3F) | (0x80 | scalar & 0x3F) << 8
+            pendingCount = 2
+            return UInt8(0xE0 | scalar >> 12)
+        }
+        pending = (0x80 | scalar >> 12 & 0x3F) | (0x80 | scalar >> 6 & 0x3F) << 8 | (0x80 | scalar & 0x3F) << 16
+        pendingCount = 3
+        return UInt8(0xF0 | scalar >> 18)
+    }
+}
