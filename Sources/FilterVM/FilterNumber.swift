@@ -82,44 +82,27 @@ public struct FilterNumber: Hashable, Sendable, Comparable, CustomStringConverti
             i += 1
         }
         guard i < end, bytes[i] >= 0x30 && bytes[i] <= 0x39 else { return nil }
-        var high: UInt64 = 0
-        var low: UInt64 = 0
-        var significant = 0  // digits taken since the first non-zero digit
-        var tooPrecise = false
-        var seenNonZero = false
-
-        @inline(__always) func take(_ digit: UInt64) {
-            if !seenNonZero {
-                if digit == 0 { return }
-                seenNonZero = true
-            }
-            if significant < 19 {
-                high = high &* 10 &+ digit
-            } else if significant < 38 {
-                low = low &* 10 &+ digit
-            } else if digit != 0 {
-                tooPrecise = true
-            }
-            significant += 1
-        }
+        // A struct, not a nested func capturing locals: captured vars are heap boxes in
+        // unoptimized builds, and this runs per event.
+        var digits = DigitAccumulator()
 
         // Integer part: a lone 0, or digits not starting with 0.
         if bytes[i] == 0x30 {
             i += 1
         } else {
             while i < end, bytes[i] >= 0x30 && bytes[i] <= 0x39 {
-                take(UInt64(bytes[i] &- 0x30))
+                digits.take(UInt64(bytes[i] &- 0x30))
                 i += 1
             }
         }
-        var pointExponent = significant  // adjusted exponent before e±x
+        var pointExponent = digits.significant  // adjusted exponent before e±x
         if i < end && bytes[i] == UInt8(ascii: ".") {
             i += 1
             guard i < end, bytes[i] >= 0x30 && bytes[i] <= 0x39 else { return nil }
             while i < end, bytes[i] >= 0x30 && bytes[i] <= 0x39 {
                 let digit = UInt64(bytes[i] &- 0x30)
-                if !seenNonZero && digit == 0 { pointExponent -= 1 }
-                take(digit)
+                if !digits.seenNonZero && digit == 0 { pointExponent -= 1 }
+                digits.take(digit)
                 i += 1
             }
         }
@@ -140,18 +123,43 @@ public struct FilterNumber: Hashable, Sendable, Comparable, CustomStringConverti
             if expNegative { exponentValue = -exponentValue }
         }
         let used = i - start
-        if !seenNonZero { return (.zero, used) }
-        if tooPrecise { return (nil, used) }
+        if !digits.seenNonZero { return (.zero, used) }
+        if digits.tooPrecise { return (nil, used) }
         let adjusted = pointExponent + exponentValue
         guard adjusted >= minExponent && adjusted <= maxExponent else { return (nil, used) }
         // Left-align both halves to 19 digits so that trailing zeros do not matter.
-        let taken = min(significant, 38)
+        let taken = min(digits.significant, 38)
         if taken < 19 {
-            high = high &* pow10(19 - taken)
+            digits.high = digits.high &* pow10(19 - taken)
         } else {
-            low = low &* pow10(38 - taken)
+            digits.low = digits.low &* pow10(38 - taken)
         }
-        return (FilterNumber(sign: negative ? -1 : 1, exponent: Int16(adjusted), high: high, low: low), used)
+        return (FilterNumber(sign: negative ? -1 : 1, exponent: Int16(adjusted), high: digits.high, low: digits.low), used)
+    }
+
+    /// Significant digits of a literal: the first 19 in `high`, the next 19 in `low`.
+    private struct DigitAccumulator {
+        var high: UInt64 = 0
+        var low: UInt64 = 0
+        var significant = 0   // digits taken since the first non-zero digit
+        var tooPrecise = false
+        var seenNonZero = false
+
+        @inline(__always)
+        mutating func take(_ digit: UInt64) {
+            if !seenNonZero {
+                if digit == 0 { return }
+                seenNonZero = true
+            }
+            if significant < 19 {
+                high = high &* 10 &+ digit
+            } else if significant < 38 {
+                low = low &* 10 &+ digit
+            } else if digit != 0 {
+                tooPrecise = true
+            }
+            significant += 1
+        }
     }
 
     public static func < (lhs: FilterNumber, rhs: FilterNumber) -> Bool {

@@ -4,6 +4,7 @@
 // every subscriber's connection.
 
 import BrokerConfig
+import FilterVM
 
 final class Router {
     unowned(unsafe) var realm: Realm!
@@ -11,15 +12,23 @@ final class Router {
     // All fields below: owned by this router's loop thread.
     private let index = SubscriptionIndex()
     private var byKey: [SubscriptionKey: Subscription] = [:]
+    /// Filter memo: each distinct program (by fingerprint) gets a slot; during one publication
+    /// a program runs at most once, however many subscriptions (topics, patterns) share it.
+    private var filterSlots: [String: (slot: Int, users: Int)] = [:]
+    private var freeFilterSlots: [Int] = []
+    private var filterGeneration: [UInt64] = []
+    private var filterResult: [Bool] = []
+    private var publicationGeneration: UInt64 = 0
 
     /// Adds `session` to the subscription for `key`, creating it if needed. A session subscribing
     /// twice gets the same subscription back.
-    func subscribe(_ session: Session, key: SubscriptionKey) -> Subscription {
+    func subscribe(_ session: Session, key: SubscriptionKey, filter: FilterProgram? = nil) -> Subscription {
         let subscription: Subscription
         if let existing = byKey[key] {
             subscription = existing
         } else {
-            subscription = Subscription(id: realm.subscriptionIDs.acquire(key), key: key)
+            let slot = filter.map { _ in acquireFilterSlot(key.filterFingerprint!) } ?? -1
+            subscription = Subscription(id: realm.subscriptionIDs.acquire(key), key: key, filter: filter, filterSlot: slot)
             byKey[key] = subscription
             index.insert(subscription)
             realm.subscriptionsPerLoop[loopIndex].increment()
@@ -36,6 +45,7 @@ final class Router {
             index.remove(subscription)
             byKey[subscription.key] = nil
             realm.subscriptionIDs.release(subscription.key)
+            if let fingerprint = subscription.key.filterFingerprint { releaseFilterSlot(fingerprint) }
             realm.subscriptionsPerLoop[loopIndex].increment(by: -1)
         }
     }
@@ -45,7 +55,11 @@ final class Router {
     @discardableResult
     func publish(_ publication: Publication, pool: MessageBufferPool) -> Int {
         var delivered = 0
+        publicationGeneration &+= 1
         index.forEachMatch(publication.topic) { subscription in
+            if let filter = subscription.filter, !passes(filter, slot: subscription.filterSlot, publication.kwargs) {
+                return
+            }
             var message: MessageBuffer? = nil
             let subscribers = subscription.subscribers
             // Index loops, not for-in: an unspecialized (debug) IndexingIterator allocates.
@@ -69,5 +83,43 @@ final class Router {
             message?.recycleIfUnused()
         }
         return delivered
+    }
+
+    /// The filter's verdict on this publication's kwargs, computed at most once per publication.
+    @inline(__always)
+    private func passes(_ filter: FilterProgram, slot: Int, _ kwargs: UnsafeRawBufferPointer) -> Bool {
+        if filterGeneration[slot] == publicationGeneration { return filterResult[slot] }
+        let result = filter.evaluate(JSONFilterDocument(kwargs))
+        filterGeneration[slot] = publicationGeneration
+        filterResult[slot] = result
+        return result
+    }
+
+    private func acquireFilterSlot(_ fingerprint: String) -> Int {
+        if let entry = filterSlots[fingerprint] {
+            filterSlots[fingerprint] = (entry.slot, entry.users + 1)
+            return entry.slot
+        }
+        let slot: Int
+        if let reused = freeFilterSlots.popLast() {
+            slot = reused
+        } else {
+            slot = filterGeneration.count
+            filterGeneration.append(0)
+            filterResult.append(false)
+        }
+        filterGeneration[slot] = 0
+        filterSlots[fingerprint] = (slot, 1)
+        return slot
+    }
+
+    private func releaseFilterSlot(_ fingerprint: String) {
+        guard let entry = filterSlots[fingerprint] else { return }
+        if entry.users == 1 {
+            filterSlots[fingerprint] = nil
+            freeFilterSlots.append(entry.slot)
+        } else {
+            filterSlots[fingerprint] = (entry.slot, entry.users - 1)
+        }
     }
 }

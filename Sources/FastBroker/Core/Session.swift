@@ -6,6 +6,7 @@
 import BrokerConfig
 import BrokerSecurity
 import BrokerSerialization
+import FilterVM
 import Logging
 
 final class Session {
@@ -156,8 +157,17 @@ final class Session {
             }
             match = policy
         }
-        for unsupported: StaticString in ["filter", "_filter", "type", "_type", "group", "_group"] where options.value(forKey: unsupported) != nil {
+        for unsupported: StaticString in ["type", "_type", "group", "_group"] where options.value(forKey: unsupported) != nil {
             return sendError(WampCode.subscribe, request, "subscription option \(unsupported) is not supported by this broker version", WampURI.invalidArgument)
+        }
+        var filter: FilterProgram? = nil
+        switch SubscriptionFilter.compile(from: options) {
+        case .failure(let refusal)?:
+            return sendError(WampCode.subscribe, request, refusal.message, refusal.uri)
+        case .success(let program)?:
+            filter = program
+        case nil:
+            break
         }
         var topicText = topic
         guard topicText.withUTF8({ URIPattern.isValidPattern(UnsafeRawBufferPointer($0), policy: match) }) else {
@@ -166,7 +176,8 @@ final class Session {
         guard realm!.isAllowed(role: identity.authrole, action: .subscribe, uri: topic) else {
             return sendError(WampCode.subscribe, request, "role \(identity.authrole) may not subscribe to \(topic)", WampURI.notAuthorized)
         }
-        let subscription = router!.subscribe(self, key: SubscriptionKey(topic: topic, match: match))
+        let key = SubscriptionKey(topic: topic, match: match, filterFingerprint: filter?.fingerprint)
+        let subscription = router!.subscribe(self, key: key, filter: filter)
         subscriptions[subscription.id] = subscription
         connection.send { out in WampEncoder.acknowledgement(code: WampCode.subscribed, request: request, id: subscription.id, into: &out) }
     }

@@ -4,6 +4,7 @@
 // consumer-groups issue). Owned by the router's loop thread.
 
 import BrokerConfig
+import FilterVM
 
 final class Subscription {
     let id: UInt64
@@ -12,19 +13,27 @@ final class Subscription {
     let topic: TopicKey
     /// Sessions in the order they subscribed. Owned by the router's loop thread.
     var subscribers: [Session] = []
+    /// The content filter, shared by every subscription with the same bound program.
+    let filter: FilterProgram?
+    /// The router's memo slot for `filter`'s result during one publication.
+    let filterSlot: Int
 
-    init(id: UInt64, key: SubscriptionKey) {
+    init(id: UInt64, key: SubscriptionKey, filter: FilterProgram?, filterSlot: Int) {
         self.id = id
         self.key = key
         self.topic = TopicKey(owning: key.topic)
+        self.filter = filter
+        self.filterSlot = filterSlot
     }
 }
 
-/// What makes two SUBSCRIBEs the same subscription (SPEC §5: identical topic, match, and later
-/// type, group, filter and filter values).
+/// What makes two SUBSCRIBEs the same subscription (SPEC §5: identical topic, match, filter
+/// with its bound values — compared by the compiled program's canonical fingerprint — and, with
+/// consumer groups, type and group).
 struct SubscriptionKey: Hashable, Sendable {
     var topic: String
     var match: MatchPolicy
+    var filterFingerprint: String? = nil
 }
 
 final class SubscriptionIndex {

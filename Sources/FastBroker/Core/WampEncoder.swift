@@ -74,6 +74,8 @@ enum WampEncoder {
         out.append(contentsOf: "}]".utf8)
     }
 
+    /// `[8, type, request, {"message": m}, uri, [m]]`: the message also goes in Arguments, where
+    /// Autobahn and most clients surface it (ApplicationError.args), as Crossbar does.
     static func error(requestType: UInt64, request: UInt64, message: String, uri: String, into out: inout [UInt8]) {
         out.append(contentsOf: "[8,".utf8)
         JSONWriter.appendUInt(requestType, to: &out)
@@ -83,7 +85,9 @@ enum WampEncoder {
         JSONWriter.appendString(message, to: &out)
         out.append(contentsOf: "},".utf8)
         JSONWriter.appendString(uri, to: &out)
-        out.append(UInt8(ascii: "]"))
+        out.append(contentsOf: ",[".utf8)
+        JSONWriter.appendString(message, to: &out)
+        out.append(contentsOf: "]]".utf8)
     }
 
     /// `[code, request, id]` — SUBSCRIBED and PUBLISHED.
