@@ -1,0 +1,386 @@
+# Malformed input on the raw wire (SPEC §4 "Anything malformed …", RawSocket and WebSocket
+# handshakes, §6 limits): each case must end in ABORT wamp.error.protocol_violation (with a
+# message) and a closed connection, never a crash or hang, while a healthy Autobahn session
+# on the same broker keeps publishing and receiving.
+
+import asyncio
+import json
+
+import pytest
+
+from conftest import MAX_MESSAGE_BYTES
+from rawwire import Closed, RawSocketClient, RawWebSocketClient
+from wampclient import Healthy, run
+
+PV = "wamp.error.protocol_violation"
+
+
+def expect_protocol_violation(client, what):
+    """Reads until the ABORT; then the broker must close the connection."""
+    try:
+        msg = client.recv_msg(timeout=3)
+    except Closed as exc:
+        raise AssertionError(f"{what}: connection closed without ABORT ({exc})") from None
+    assert msg[0] == 3 and len(msg) == 3, f"{what}: expected ABORT, got {msg!r}"
+    assert msg[2] == PV, f"{what}: ABORT reason {msg[2]!r}"
+    assert isinstance(msg[1], dict) and isinstance(msg[1].get("message"), str) and msg[1]["message"], \
+        f"{what}: ABORT needs a message saying what was wrong: {msg!r}"
+    try:
+        client.wait_closed(timeout=3)
+    except TimeoutError:
+        raise AssertionError(f"{what}: connection left open after ABORT") from None
+    return msg
+
+
+def with_healthy(broker, raw_case):
+    """Runs the raw case (blocking, in a thread) while healthy sessions are open, then checks
+    they still work."""
+    async def body():
+        healthy = await Healthy(broker).open()
+        await asyncio.to_thread(raw_case)
+        await healthy.roundtrip()
+    run(body())
+
+
+# Messages sent after WELCOME that must each be a protocol violation.
+AFTER_WELCOME = {
+    "bad json: trailing comma": b'[16, 1, {}, "com.example.raw", [1,]]',
+    "bad json: leading zero": b'[16, 1, {}, "com.example.raw", [01]]',
+    "bad json: NaN": b'[16, 1, {}, "com.example.raw", [NaN]]',
+    "bad json: Infinity": b'[16, 1, {}, "com.example.raw", [Infinity]]',
+    "bad json: unterminated string": b'[16, 1, {}, "com.example.raw", ["abc]]',
+    "bad json: missing colon": b'[16, 1, {}, "com.example.raw", [1], {"a" 1}]',
+    "bad json: truncated": b'[16, 1, {}, "com.example.raw", [1], {"a": 1}',
+    "bad json: bad literal": b'[16, 1, {}, "com.example.raw", [tru]]',
+    "bad json: bad escape": b'[16, 1, {}, "com.example.raw", ["\\x41"]]',
+    "bad json: raw control char in string": b'[16, 1, {}, "com.example.raw", ["a\x01b"]]',
+    "bad json: invalid utf-8": b'[16, 1, {}, "com.example.raw", ["\xff\xfe"]]',
+    "bad json: trailing garbage": b'[16, 1, {}, "com.example.raw", [1]] xyz',
+    "bad json: single quotes": b"[16, 1, {}, 'com.example.raw']",
+    "bad json: empty frame": b"",
+    "bad json: not even json": b"hello broker",
+    "not a list": b'{"16": 1}',
+    "empty list": b"[]",
+    "unknown message code 99": b"[99]",
+    "unknown message code 99 with fields": b'[99, 1, {}, "x"]',
+    "message code is a string": b'["16", 1, {}, "com.example.raw"]',
+    "args not a list": b'[16, 1, {}, "com.example.raw", {"a": 1}]',
+    "kwargs not a dict": b'[16, 1, {}, "com.example.raw", [1], [2]]',
+    "options not a dict": b'[16, 1, [], "com.example.raw"]',
+    "topic not a string": b'[32, 1, {}, 42]',
+    "request id a string": b'[32, "1", {}, "com.example.raw"]',
+    "request id a float": b'[32, 1.5, {}, "com.example.raw"]',
+    "request id 0": b'[32, 0, {}, "com.example.raw"]',
+    "request id negative": b'[32, -1, {}, "com.example.raw"]',
+    "request id 2^53+1": b'[32, 9007199254740993, {}, "com.example.raw"]',
+    "request id huge": b'[16, 100000000000000000000000, {}, "com.example.raw"]',
+    "publish missing topic": b"[16, 1, {}]",
+    "HELLO after WELCOME": b'[1, "realm1", {"roles": {"subscriber": {}}}]',
+    "WELCOME from a client": b"[2, 1, {}]",
+}
+
+
+@pytest.mark.parametrize("case", list(AFTER_WELCOME))
+def test_rawsocket_malformed_after_welcome(broker, case):
+    def raw():
+        with RawSocketClient(broker.rs_port) as c:
+            c.hello("realm1")
+            c.send_msg(AFTER_WELCOME[case])
+            expect_protocol_violation(c, case)
+    with_healthy(broker, raw)
+
+
+BEFORE_WELCOME = {
+    "bad json as first message": b'[1, "realm1", {]',
+    "SUBSCRIBE before HELLO": b'[32, 1, {}, "com.example.raw"]',
+    "PUBLISH before HELLO": b'[16, 1, {}, "com.example.raw", [1]]',
+    "GOODBYE before HELLO": b'[6, {}, "wamp.close.normal"]',
+    "AUTHENTICATE without CHALLENGE": b'[5, "c2lnbmF0dXJl", {}]',
+    "HELLO realm not a string": b'[1, 42, {}]',
+    "HELLO details not a dict": b'[1, "realm1", []]',
+}
+
+
+def test_rawsocket_message_while_challenge_pending(broker):
+    """After a CHALLENGE only AUTHENTICATE (or ABORT) may come: a SUBSCRIBE is a violation."""
+    def raw():
+        with RawSocketClient(broker.rs_port) as c:
+            c.handshake()
+            c.send_msg([1, "com.example.secure", {"authmethods": ["wampcra"], "authid": "alice",
+                                                  "roles": {"subscriber": {}}}])
+            assert c.recv_msg()[0] == 4
+            c.send_msg([32, 1, {}, "com.example.sneaky"])
+            expect_protocol_violation(c, "SUBSCRIBE while CHALLENGE pending")
+    with_healthy(broker, raw)
+
+
+@pytest.mark.parametrize("case", list(BEFORE_WELCOME))
+def test_rawsocket_malformed_before_welcome(broker, case):
+    def raw():
+        with RawSocketClient(broker.rs_port) as c:
+            c.handshake()
+            c.send_msg(BEFORE_WELCOME[case])
+            expect_protocol_violation(c, case)
+    with_healthy(broker, raw)
+
+
+def test_rawsocket_request_ids_edge_values_accepted(broker):
+    # Non-sequential request ids are accepted (SPEC §4: any value in [1, 2^53]).
+    def raw3():
+        with RawSocketClient(broker.rs_port) as c:
+            c.hello("realm1")
+            for req in (2**53, 7, 7, 123456789012345, 1):
+                c.send_msg([32, req, {}, "com.example.maxid"])
+                reply = c.recv_msg()
+                assert reply[:2] == [33, req], (req, reply)
+            c.send_msg([16, 2**53, {"acknowledge": True}, "com.example.maxid", [1]])
+            reply = c.recv_msg()
+            assert reply[:2] == [17, 2**53] and 1 <= reply[2] <= 2**53, reply
+    with_healthy(broker, raw3)
+
+
+def test_rawsocket_oversize_frame(broker):
+    def raw():
+        with RawSocketClient(broker.rs_port, timeout=5) as c:
+            c.handshake(0xF1)  # we accept up to 16 MiB
+            c.hello("realm1")
+            big = b'[16, 1, {}, "com.example.big", ["' + b"x" * (MAX_MESSAGE_BYTES + 1024) + b'"]]'
+            c.send_msg(big)
+            # SPEC §4: oversize frame -> ABORT protocol_violation, then close.
+            expect_protocol_violation(c, "oversize RawSocket frame")
+    with_healthy(broker, raw)
+
+
+def test_rawsocket_just_under_limit_is_fine(broker):
+    """The limit applies to the message size: a publication a bit under it goes through."""
+    def raw():
+        with RawSocketClient(broker.rs_port, timeout=5) as c:
+            c.hello("realm1")
+            c.send_msg([32, 1, {}, "com.example.nearlimit"])
+            assert c.recv_msg()[0] == 33
+            payload = "y" * (MAX_MESSAGE_BYTES - 1024)
+            c.send_msg([16, 2, {"acknowledge": True, "exclude_me": False}, "com.example.nearlimit", [payload]])
+            got = {}
+            for _ in range(2):
+                m = c.recv_msg()
+                got[m[0]] = m
+            assert 17 in got and 36 in got, got.keys()
+            assert got[36][4] == [payload]
+    with_healthy(broker, raw)
+
+
+def test_rawsocket_handshake_reply(broker):
+    def raw():
+        with RawSocketClient(broker.rs_port) as c:
+            reply = c.handshake(0xF1)
+            assert reply[0] == 0x7F and reply[1] & 0x0F == 1 and reply[2:] == b"\x00\x00", reply.hex()
+            length = 2 ** (9 + (reply[1] >> 4))
+            assert length <= MAX_MESSAGE_BYTES, \
+                f"broker advertises {length} bytes but max_message_bytes is {MAX_MESSAGE_BYTES}"
+    with_healthy(broker, raw)
+
+
+def test_rawsocket_bad_magic(broker):
+    def raw():
+        with RawSocketClient(broker.rs_port) as c:
+            c.send_bytes(b"\x00\xf1\x00\x00")
+            seen = c.wait_closed(3)
+            assert seen == b"", f"bad magic must be closed without a reply, got {seen.hex()}"
+    with_healthy(broker, raw)
+
+
+@pytest.mark.parametrize("byte1,expected,what", [
+    (0xF5, b"\x7f\x10\x00\x00", "serializer 5 (FlatBuffers) unsupported"),
+    (0xF0, b"\x7f\x10\x00\x00", "serializer 0 is illegal"),
+    (0xF2, b"\x7f\x10\x00\x00", "MessagePack not enabled on this listener"),
+])
+def test_rawsocket_unsupported_serializer(broker, byte1, expected, what):
+    def raw():
+        with RawSocketClient(broker.rs_port) as c:
+            reply = c.handshake(byte1)
+            assert reply == expected, f"{what}: got {reply.hex()}"
+            c.wait_closed(3)
+    with_healthy(broker, raw)
+
+
+def test_rawsocket_reserved_bytes(broker):
+    def raw():
+        with RawSocketClient(broker.rs_port) as c:
+            reply = c.handshake(0xF1, 0x01, 0x00)
+            assert reply == b"\x7f\x30\x00\x00", f"use of reserved bits: got {reply.hex()}"
+            c.wait_closed(3)
+    with_healthy(broker, raw)
+
+
+def test_rawsocket_ping_pong(broker):
+    def raw():
+        with RawSocketClient(broker.rs_port) as c:
+            c.hello("realm1")
+            c.send_frame(b"ping-payload-\x00\xff", ftype=1)
+            ftype, payload = c.recv_frame()
+            assert (ftype, payload) == (2, b"ping-payload-\x00\xff")
+            # Still a working session afterwards.
+            c.send_msg([32, 5, {}, "com.example.pingpong"])
+            assert c.recv_msg()[:2] == [33, 5]
+    with_healthy(broker, raw)
+
+
+def test_rawsocket_split_writes(broker):
+    """A message arriving one byte at a time is still one message (resumable parsing)."""
+    def raw():
+        import time
+        with RawSocketClient(broker.rs_port) as c:
+            for b in b"\x7f\xf1\x00\x00":
+                c.send_bytes(bytes([b]))
+                time.sleep(0.002)
+            c.handshake_reply = c.sock.recv(4)
+            msg = json.dumps([1, "realm1", {"roles": {"subscriber": {}}}]).encode()
+            frame = b"\x00" + len(msg).to_bytes(3, "big") + msg
+            for i in range(len(frame)):
+                c.send_bytes(frame[i:i + 1])
+                time.sleep(0.001)
+            assert c.recv_msg()[0] == 2
+    with_healthy(broker, raw)
+
+
+def test_rawsocket_pipelined_messages(broker):
+    """Several frames in one TCP write are all processed, in order."""
+    def raw():
+        with RawSocketClient(broker.rs_port) as c:
+            c.handshake()
+            frames = b""
+            for m in ([1, "realm1", {"roles": {"subscriber": {}, "publisher": {}}}],
+                      [32, 1, {}, "com.example.pipe"],
+                      [16, 2, {"acknowledge": True, "exclude_me": False}, "com.example.pipe", ["p"]],
+                      [16, 3, {"acknowledge": True}, "com.example.pipe", ["q"]]):
+                payload = json.dumps(m).encode()
+                frames += b"\x00" + len(payload).to_bytes(3, "big") + payload
+            c.send_bytes(frames)
+            codes = [c.recv_msg()[0] for _ in range(5)]
+            assert codes[0] == 2 and codes[1] == 33, codes
+            assert sorted(codes[2:]) == [17, 17, 36], codes
+    with_healthy(broker, raw)
+
+
+# --- WebSocket raw wire ---------------------------------------------------------------------
+
+def test_websocket_bad_json(broker):
+    def raw():
+        with RawWebSocketClient(broker.ws_port) as c:
+            assert c.response.status == 101, c.response
+            c.hello("realm1")
+            c.send_text(b'[16, 1, {}, "com.example.ws", [1,]]')
+            expect_protocol_violation(c, "bad json over WebSocket")
+    with_healthy(broker, raw)
+
+
+def test_websocket_unknown_code(broker):
+    def raw():
+        with RawWebSocketClient(broker.ws_port) as c:
+            c.hello("realm1")
+            c.send_text(b"[99]")
+            expect_protocol_violation(c, "unknown code over WebSocket")
+    with_healthy(broker, raw)
+
+
+def test_websocket_subscribe_before_hello(broker):
+    def raw():
+        with RawWebSocketClient(broker.ws_port) as c:
+            c.send_text(b'[32, 1, {}, "com.example.ws"]')
+            expect_protocol_violation(c, "SUBSCRIBE before HELLO over WebSocket")
+    with_healthy(broker, raw)
+
+
+def test_websocket_oversize_message(broker):
+    def raw():
+        with RawWebSocketClient(broker.ws_port, timeout=5) as c:
+            c.hello("realm1")
+            big = b'[16, 1, {}, "com.example.big", ["' + b"x" * (MAX_MESSAGE_BYTES + 1024) + b'"]]'
+            c.send_text(big)
+            expect_protocol_violation(c, "oversize WebSocket message")
+    with_healthy(broker, raw)
+
+
+def test_websocket_oversize_fragmented_message(broker):
+    """The limit is on the reassembled message, not on each fragment."""
+    def raw():
+        with RawWebSocketClient(broker.ws_port, timeout=5) as c:
+            c.hello("realm1")
+            big = b'[16, 1, {}, "com.example.big", ["' + b"x" * (MAX_MESSAGE_BYTES + 1024) + b'"]]'
+            chunk = 16384
+            pieces = [big[i:i + chunk] for i in range(0, len(big), chunk)]
+            for i, piece in enumerate(pieces):
+                opcode = 0x1 if i == 0 else 0x0
+                if not c.send_bytes(c.frame(opcode, piece, fin=(i == len(pieces) - 1))):
+                    break
+            expect_protocol_violation(c, "oversize fragmented WebSocket message")
+    with_healthy(broker, raw)
+
+
+def test_websocket_fragmented_and_interleaved_ping(broker):
+    def raw():
+        with RawWebSocketClient(broker.ws_port) as c:
+            hello = json.dumps([1, "realm1", {"roles": {"subscriber": {}, "publisher": {}}}]).encode()
+            a, b, d = hello[:5], hello[5:11], hello[11:]
+            c.send_bytes(c.frame(0x1, a, fin=False))
+            c.send_bytes(c.frame(0x9, b"mid-ping"))  # control frames may interleave fragments
+            c.send_bytes(c.frame(0x0, b, fin=False))
+            c.send_bytes(c.frame(0x0, d, fin=True))
+            # A PONG with the ping's payload, and the WELCOME, in either order.
+            seen_pong = seen_welcome = False
+            for _ in range(2):
+                fin, opcode, masked, payload = c.recv_frame()
+                if opcode == 0xA:
+                    assert payload == b"mid-ping"
+                    seen_pong = True
+                elif opcode == 0x1:
+                    assert json.loads(payload)[0] == 2
+                    seen_welcome = True
+            assert seen_pong and seen_welcome
+    with_healthy(broker, raw)
+
+
+def test_websocket_unmasked_client_frame_fails_connection(broker):
+    """RFC 6455 5.1: a server MUST close the connection on an unmasked client frame."""
+    def raw():
+        with RawWebSocketClient(broker.ws_port) as c:
+            c.hello("realm1")
+            c.send_bytes(c.frame(0x1, b'[32, 1, {}, "com.example.unmasked"]', mask=False))
+            try:
+                kind, payload = c.recv_message(timeout=3)
+            except Closed:
+                return
+            if kind == "close":
+                assert payload[0] == 1002, payload
+                return
+            msg = json.loads(payload)
+            assert msg[0] == 3, f"unmasked frame was processed: {msg!r}"
+    with_healthy(broker, raw)
+
+
+def test_websocket_close_handshake(broker):
+    def raw():
+        with RawWebSocketClient(broker.ws_port) as c:
+            c.hello("realm1")
+            c.send_bytes(c.frame(0x8, (1000).to_bytes(2, "big") + b"bye"))
+            kind, payload = c.recv_message(timeout=3)
+            assert kind == "close" and payload[0] == 1000, (kind, payload)
+            c.wait_closed(3)
+    with_healthy(broker, raw)
+
+
+def test_websocket_binary_frame_on_json_is_violation(broker):
+    """wamp.2.json uses text frames; a binary frame is not a JSON WAMP message."""
+    def raw():
+        with RawWebSocketClient(broker.ws_port) as c:
+            c.hello("realm1")
+            c.send_bytes(c.frame(0x2, b'[32, 1, {}, "com.example.binary"]'))
+            try:
+                kind, payload = c.recv_message(timeout=3)
+            except Closed:
+                return
+            if kind == "close":
+                return
+            msg = json.loads(payload)
+            assert msg[0] == 3 and msg[2] == PV, msg
+    with_healthy(broker, raw)
