@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "fastbroker", targets: ["FastBrokerCLI"]),
         .executable(name: "filter-eval", targets: ["FilterEvalTool"]),
         .executable(name: "fastbench", targets: ["FastBench"]),
+        .executable(name: "index-bench", targets: ["IndexBench"]),
         .library(name: "FastBroker", targets: ["FastBroker"]),
         .library(name: "FilterVM", targets: ["FilterVM"]),
     ],
@@ -49,6 +50,7 @@ let package = Package(
             dependencies: ["FastBroker", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "FilterEvalTool", dependencies: ["FilterVM"]),
         .executableTarget(name: "FilterBench", dependencies: ["FilterVM"], path: "bench/FilterBench"),
+        .executableTarget(name: "IndexBench", dependencies: ["FastBroker", "BrokerConfig"], path: "bench/IndexBench"),
         .executableTarget(
             name: "FastBench",
             dependencies: ["BrokerLoop", "BrokerWire", "BrokerSerialization", .product(name: "Histogram", package: "hdrhistogram-swift")],

@@ -1,7 +1,6 @@
-// Finds the subscriptions whose topic pattern matches a publication's topic. Exact topics hash
-// straight to their subscriptions by the topic's bytes; prefix and wildcard patterns are scanned
-// (a trie with a match cache replaces the scan when pattern subscriptions grow — see the
-// consumer-groups issue). Owned by the router's loop thread.
+// A subscription (one per distinct topic pattern, match policy, filter and group on a loop) and
+// what makes two SUBSCRIBEs the same subscription. The index that finds them by topic is
+// TopicIndex. Owned by the router's loop thread.
 
 import BrokerConfig
 import FilterVM
@@ -36,43 +35,15 @@ struct SubscriptionKey: Hashable, Sendable {
     var filterFingerprint: String? = nil
 }
 
-final class SubscriptionIndex {
-    // Owned by the router's loop thread.
-    private var exact: [TopicKey: [Subscription]] = [:]
-    private var patterns: [Subscription] = []
+/// The router's index of its subscriptions, by topic pattern.
+typealias SubscriptionIndex = TopicIndex<Subscription>
 
-    var isEmpty: Bool { exact.isEmpty && patterns.isEmpty }
-
+extension TopicIndex where Entry == Subscription {
     func insert(_ subscription: Subscription) {
-        if subscription.key.match == .exact {
-            exact[subscription.topic, default: []].append(subscription)
-        } else {
-            patterns.append(subscription)
-        }
+        insert(subscription, pattern: subscription.key.topic, policy: subscription.key.match)
     }
 
     func remove(_ subscription: Subscription) {
-        if subscription.key.match == .exact {
-            exact[subscription.topic]?.removeAll { $0 === subscription }
-            if exact[subscription.topic]?.isEmpty == true { exact[subscription.topic] = nil }
-        } else {
-            patterns.removeAll { $0 === subscription }
-        }
-    }
-
-    /// Calls `body` for each subscription matching `topic` (UTF-8 bytes); allocates nothing.
-    @inline(__always)
-    func forEachMatch(_ topic: UnsafeRawBufferPointer, _ body: (Subscription) -> Void) {
-        // Index loops, not for-in: an unspecialized (debug) IndexingIterator allocates.
-        if let subscriptions = exact[TopicKey(borrowing: topic)] {
-            var i = 0
-            while i < subscriptions.count { body(subscriptions[i]); i += 1 }
-        }
-        var i = 0
-        while i < patterns.count {
-            let s = patterns[i]
-            i += 1
-            if URIPattern.matches(pattern: s.topic.bytes, policy: s.key.match, uri: topic) { body(s) }
-        }
+        remove(subscription, pattern: subscription.key.topic, policy: subscription.key.match)
     }
 }

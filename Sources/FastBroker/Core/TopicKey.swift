@@ -2,7 +2,7 @@
 // that borrows the bytes of the message being dispatched (no String, no allocation); stored
 // keys own a copy made at SUBSCRIBE time.
 
-struct TopicKey: Hashable, @unchecked Sendable {
+public struct TopicKey: Hashable, @unchecked Sendable {
     /// The bytes; valid as long as `storage` (stored keys) or the borrowed message (lookups).
     let bytes: UnsafeRawBufferPointer
     private let storage: Storage?
@@ -37,11 +37,11 @@ struct TopicKey: Hashable, @unchecked Sendable {
         self.bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage.pointer)[0..<bytes.count])
     }
 
-    static func == (a: TopicKey, b: TopicKey) -> Bool {
+    public static func == (a: TopicKey, b: TopicKey) -> Bool {
         a.bytes.count == b.bytes.count && (a.bytes.count == 0 || memcmp(a.bytes.baseAddress!, b.bytes.baseAddress!, a.bytes.count) == 0)
     }
 
-    func hash(into hasher: inout Hasher) {
+    public func hash(into hasher: inout Hasher) {
         hasher.combine(bytes: bytes)
     }
 
