@@ -1,7 +1,18 @@
 // FilterBench: ns and heap allocations per evaluation of 1-, 3- and 10-clause filters over a
 // ~300-byte JSON kwargs, FilterVM on the raw bytes vs. a full Foundation JSONSerialization decode
 // followed by the same predicates hand-written over the decoded dictionary (the "obvious"
-// implementation). Run: swift run -c release FilterBench [iterations]
+// implementation). Heap allocations are counted by interposing malloc & co. (MallocCounter.swift),
+// which only works when the executable exports those symbols, hence the linker flag:
+//
+//   swift build -c release --product FilterBench -Xlinker --export-dynamic
+//   .build/release/FilterBench [iterations]
+//
+// Without the flag the allocation columns print n/a. Wall-clock numbers swing on shared 2-core
+// VMs (PLATFORM-NOTES): the table is best of 5 rounds; compare runs interleaved.
+//
+// Measured 2026-11 on the project VM (Swift 6.3.1, release): const 5.6 ns, 1 clause 28 ns,
+// 3 clauses 155 ns, 10 clauses 930 ns, all 0 allocations; Foundation decode + check ~6.5 µs and
+// 19 allocations. The cost is the linear scan of the raw JSON for each looked-up key.
 
 import FilterVM
 import Foundation
@@ -26,6 +37,7 @@ struct Case {
 func number(_ any: Any?) -> Double? { (any as? NSNumber)?.doubleValue }
 
 let cases: [Case] = [
+    Case(name: "0 (const)", expression: "1 = 1", values: [:], foundation: { _ in true }),
     Case(
         name: "1 clause", expression: "kind = :k", values: [":k": .string("order")],
         foundation: { ($0["kind"] as? String) == "order" }),
@@ -87,7 +99,7 @@ let iterations = CommandLine.arguments.count > 1 ? Int(CommandLine.arguments[1])
 let data = Data(kwargsBytes)
 
 // Check that the counter sees allocations at all: the interposed malloc only takes effect when
-// the executable exports it (link with -Xlinker --export-dynamic, see bench/FilterBench/README.md).
+// the executable exports it (link with -Xlinker --export-dynamic, see the header).
 @inline(never) func allocateSomething(_ n: Int) -> [Int] { [Int](repeating: 1, count: n) }
 let before = allocationCalls
 let probe = allocateSomething(Int.random(in: 100...200))
