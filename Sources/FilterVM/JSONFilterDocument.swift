@@ -21,24 +21,60 @@ public struct JSONFilterDocument: FilterDocument {
         var i = i
         while i < bytes.count {
             let b = bytes[i]
-            if b != 0x20 && b != 0x0A && b != 0x0D && b != 0x09 { break }
+            if b > 0x20 || (b != 0x20 && b != 0x0A && b != 0x0D && b != 0x09) { break }
             i += 1
         }
         return i
     }
 
-    /// Index just past the string whose opening quote is at `i`.
-    @inline(__always) func skipString(_ i: Int) -> Int {
-        var i = i + 1
-        while i < bytes.count {
-            let b = bytes[i]
-            if b == 0x22 { return i + 1 }
-            i += b == 0x5C ? 2 : 1
-        }
-        return bytes.count
+    /// Eight bytes at `i` as a little-endian word (caller guarantees i + 8 <= count).
+    @inline(__always) func word(_ i: Int) -> UInt64 {
+        UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
     }
 
-    /// Index just past the value starting at `i`.
+    /// SWAR: high bit set in each byte of `w` equal to `b` (the lowest set bit is exact; bits
+    /// above a match may be false positives, so only the lowest is used).
+    @inline(__always) static func bytesEqual(_ w: UInt64, _ b: UInt8) -> UInt64 {
+        let x = w ^ (0x0101_0101_0101_0101 &* UInt64(b))
+        return (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
+    }
+
+    /// Index just past the string whose opening quote is at `i`, and whether it holds escapes.
+    /// Scans eight bytes at a time for '"' or '\\'.
+    @inline(__always) func scanString(_ i: Int) -> (end: Int, escaped: Bool) {
+        var j = i + 1
+        var escaped = false
+        while j + 8 <= bytes.count {
+            let w = word(j)
+            let hits = JSONFilterDocument.bytesEqual(w, 0x22) | JSONFilterDocument.bytesEqual(w, 0x5C)
+            if hits == 0 {
+                j += 8
+                continue
+            }
+            let k = j + hits.trailingZeroBitCount >> 3
+            if bytes[k] == 0x22 { return (k + 1, escaped) }
+            escaped = true
+            j = k + 2
+        }
+        while j < bytes.count {
+            let b = bytes[j]
+            if b == 0x22 { return (j + 1, escaped) }
+            if b == 0x5C {
+                escaped = true
+                j += 2
+            } else {
+                j += 1
+            }
+        }
+        return (bytes.count, escaped)
+    }
+
+    @inline(__always) func skipString(_ i: Int) -> Int {
+        scanString(i).end
+    }
+
+    /// Index just past the value starting at `i`. Containers are skipped by bracket counting,
+    /// eight bytes at a time while no quote or bracket is in sight.
     func skipValue(_ i: Int) -> Int {
         let b = byte(i)
         if b == 0x22 { return skipString(i) }
@@ -46,8 +82,18 @@ public struct JSONFilterDocument: FilterDocument {
             var depth = 0
             var j = i
             while j < bytes.count {
-                let c = bytes[j]
-                switch c {
+                if j + 8 <= bytes.count {
+                    // '[' | 0x20 == '{' and ']' | 0x20 == '}', so two probes find all brackets.
+                    let w = word(j) | 0x2020_2020_2020_2020
+                    let hits = JSONFilterDocument.bytesEqual(w, 0x22) | JSONFilterDocument.bytesEqual(w, 0x7B)
+                        | JSONFilterDocument.bytesEqual(w, 0x7D)
+                    if hits == 0 {
+                        j += 8
+                        continue
+                    }
+                    j += hits.trailingZeroBitCount >> 3
+                }
+                switch bytes[j] {
                 case 0x22:
                     j = skipString(j)
                     continue
@@ -65,7 +111,7 @@ public struct JSONFilterDocument: FilterDocument {
         var j = i
         while j < bytes.count {
             let c = bytes[j]
-            if c == 0x2C || c == 0x7D || c == 0x5D || c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 { break }
+            if c == 0x2C || c == 0x7D || c == 0x5D || c <= 0x20 { break }
             j += 1
         }
         return max(j, i + 1)
@@ -145,14 +191,44 @@ public struct JSONFilterDocument: FilterDocument {
         var i = Int(map.offset)
         guard byte(i) == 0x7B else { return nil }
         i = skipWhitespace(i + 1)
+        let n = key.count
+        let first: UInt8 = n > 0 ? key[0] : 0x22
         while i < bytes.count && bytes[i] == 0x22 {
-            guard let member = memberAt(i) else { return nil }
-            if keyMatches(i, key) { return member }
-            i = skipWhitespace(skipValue(Int(member.offset)))
+            let keyStart = i
+            var matched = false
+            let afterKey: Int
+            if i + 1 + n < bytes.count && bytes[i + 1] == first && bytes[i + 1 + n] == 0x22
+                && rawKeyEquals(i + 1, key)
+            {
+                matched = true
+                afterKey = i + n + 2
+            } else {
+                let (end, escaped) = scanString(i)
+                afterKey = end
+                if escaped { matched = keyMatchesDecoding(i + 1, key) }
+            }
+            i = skipWhitespace(afterKey)
+            guard byte(i) == 0x3A else { return nil }
+            i = skipWhitespace(i + 1)
+            guard i < bytes.count else { return nil }
+            if matched { return FilterPosition(offset: Int32(i), aux: Int32(keyStart)) }
+            i = skipWhitespace(skipValue(i))
             guard byte(i) == 0x2C else { return nil }
             i = skipWhitespace(i + 1)
         }
         return nil
+    }
+
+    /// The n raw bytes at `start` equal `key`, and none is a quote or backslash (so the raw key
+    /// has no escapes and really ends where the caller saw its closing quote).
+    @inline(__always) func rawKeyEquals(_ start: Int, _ key: UnsafeRawBufferPointer) -> Bool {
+        var k = 0
+        while k < key.count {
+            let b = bytes[start + k]
+            if b != key[k] || b == 0x22 || b == 0x5C { return false }
+            k += 1
+        }
+        return true
     }
 
     public func firstChild(of container: FilterPosition) -> FilterPosition? {
