@@ -36,6 +36,9 @@ public final class BrokerServer: @unchecked Sendable {
         self.realms = realms
         loops = try (0..<loopCount).map { try EventLoop(index: $0) }
         contexts = loops.map { LoopContext(loop: $0, server: self, log: log, loopCount: loopCount) }
+        for realm in realms.values {
+            for (i, router) in realm.routers.enumerated() { router.context = contexts[i] }
+        }
     }
 
     public var loopCount: Int { loops.count }

@@ -30,6 +30,9 @@ final class Connection: TCPStreamDelegate {
     private var closeTimer: LoopTimer?
     /// The peer's RawSocket receive limit (from its hello); EVENTs larger than this are dropped.
     private var peerMaxMessageBytes = Int.max
+    /// Queued outbound bytes, published for consumer-group homes on other loops (shared groups
+    /// skip members that are full). Written only by this loop.
+    let outboundBytes = Counter()
 
     private var limits: LimitsConfig { context.server.configuration.limits }
 
@@ -288,8 +291,48 @@ final class Connection: TCPStreamDelegate {
         return true
     }
 
+    /// Queues a consumer-group EVENT, tagged so it can be re-dispatched if it never reaches the
+    /// kernel. Over the outbound limit it follows `slow_consumer` like any EVENT, except that a
+    /// disconnecting member's event is queued first, so the leave carries it to another member.
+    func enqueueGroupEvent(_ message: MessageBuffer, delivery: GroupDelivery) -> Bool {
+        guard !closeRequested, phase != .closed else { return false }
+        if message.count > peerMaxMessageBytes {
+            context.metrics.dropsOversize.increment()
+            return false
+        }
+        let overLimit = outbound.queuedBytes + message.count > limits.maxSessionOutboundBytes
+        if overLimit && limits.slowConsumer == .drop {
+            context.metrics.dropsSlowConsumer.increment()
+            return false
+        }
+        enqueue(message, groupDelivery: delivery)
+        if overLimit {
+            context.metrics.slowConsumerDisconnects.increment()
+            session.abort(message: "outbound queue over \(limits.maxSessionOutboundBytes) bytes: the client reads too slowly", reason: WampURI.slowConsumer)
+        }
+        return true
+    }
+
+    /// Group EVENTs for `member` that have not reached the kernel, taken back for re-dispatch:
+    /// on a live connection the untouched ones leave the queue; on a dying one, everything the
+    /// kernel did not take completely.
+    func takeBackGroupEvents(of member: GroupMember, connectionDying: Bool) -> [GroupDelivery] {
+        let matches: (GroupDelivery) -> Bool = { $0.member === member }
+        if connectionDying && phase != .closed {
+            return outbound.takeGroupDeliveriesNotHandedToKernel(pendingWriteBytes: stream.pendingWriteBytes, where: matches)
+        }
+        if connectionDying {
+            return outbound.takeGroupDeliveriesNotHandedToKernel(pendingWriteBytes: Int.max, where: matches)
+        }
+        let before = outbound.queuedBytes
+        let taken = outbound.removeUntouchedGroupFrames(where: matches)
+        context.metrics.outboundQueuedBytes.increment(by: outbound.queuedBytes - before)
+        outboundBytes.set(outbound.queuedBytes)
+        return taken
+    }
+
     private func enqueue(_ message: MessageBuffer, rawSocketType: RawSocketFrameType = .message,
-                         webSocketOpcode: WebSocketOpcode = .text) {
+                         webSocketOpcode: WebSocketOpcode = .text, groupDelivery: GroupDelivery? = nil) {
         var header: (UInt64, UInt64) = (0, 0)
         let headerLength = withUnsafeMutableBytes(of: &header) { h -> Int in
             switch phase {
@@ -302,8 +345,9 @@ final class Connection: TCPStreamDelegate {
                 return 0
             }
         }
-        outbound.append(header: header, headerLength: headerLength, message: message)
+        outbound.append(header: header, headerLength: headerLength, message: message, groupDelivery: groupDelivery)
         context.metrics.outboundQueuedBytes.increment(by: headerLength + message.count)
+        outboundBytes.set(outbound.queuedBytes)
         scheduleFlush()
     }
 
@@ -332,6 +376,7 @@ final class Connection: TCPStreamDelegate {
         let written = before - outbound.queuedBytes
         context.metrics.bytesOut.increment(by: written)
         context.metrics.outboundQueuedBytes.increment(by: -written)
+        outboundBytes.set(outbound.queuedBytes)
         if let error {
             session.transportClosed(reason: "write error: \(error)")
             closeNow()
@@ -377,9 +422,9 @@ final class Connection: TCPStreamDelegate {
 
     func closeNow() {
         guard phase != .closed else { return }
-        phase = .closed
         closeRequested = true
-        session.transportClosed(reason: "connection closed")
+        session.transportClosed(reason: "connection closed")   // while libuv still knows what it wrote
+        phase = .closed
         handshakeTimer?.close(); handshakeTimer = nil
         closeTimer?.close(); closeTimer = nil
         stream.close()

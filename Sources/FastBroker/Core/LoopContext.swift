@@ -12,8 +12,9 @@ final class LoopContext: @unchecked Sendable {
     unowned let server: BrokerServer
     let metrics = LoopMetrics()
     let log: Logger
-    /// Publications from other loops. Any loop enqueues; only this loop dequeues.
-    let inbox = MPSCQueue<RemotePublication>(capacity: 8192)
+    /// Messages from other loops (publications, consumer-group traffic). Any loop enqueues;
+    /// only this loop dequeues.
+    let inbox = MPSCQueue<LoopMessage>(capacity: 8192)
     private(set) var inboxWakeup: AsyncWakeup!
     // All fields below: owned by the loop thread.
     let bufferPool = MessageBufferPool()
@@ -23,8 +24,8 @@ final class LoopContext: @unchecked Sendable {
     private var dirty: [Connection] = []
     private var flushing: [Connection] = []
     private var flushHook: PrepareHook?
-    /// Publications for other loops whose inbox was full, per destination loop, in order.
-    private var overflow: [[RemotePublication]] = []
+    /// Messages for other loops whose inbox was full, per destination loop, in order.
+    private var overflow: [[LoopMessage]] = []
     /// Connections whose reading is paused until the overflow drains (publisher backpressure).
     private var pausedReaders: [Connection] = []
     private var shutdownTimer: LoopTimer?
@@ -90,14 +91,22 @@ final class LoopContext: @unchecked Sendable {
         for destination in loops where destination !== self
             && realm.subscriptionsPerLoop[destination.index].current > 0 {
             if shared == nil { shared = RemotePublication(realm: realm, publication) }
-            if overflow[destination.index].isEmpty && destination.inbox.enqueue(shared!) {
-                destination.inboxWakeup.signal()
-            } else {
-                // Full: keep it (in order) and retry before this loop next blocks; meanwhile
-                // stop reading from publishers on this loop so the backlog stays bounded.
-                overflow[destination.index].append(shared!)
-                metrics.crossLoopOverflows.increment()
-            }
+            send(shared!, to: destination.index)
+        }
+    }
+
+    /// Queues `message` for loop `index` (which may be this loop: then it is queued too, so the
+    /// order of messages is the same whether or not the destination is local). Keeps the message
+    /// and retries later if that loop's inbox is full.
+    func send(_ message: LoopMessage, to index: Int) {
+        let destination = server.contexts[index]
+        if overflow[index].isEmpty && destination.inbox.enqueue(message) {
+            destination.inboxWakeup.signal()
+        } else {
+            // Full: keep it (in order) and retry before this loop next blocks; meanwhile
+            // publishers on this loop stop being read so the backlog stays bounded.
+            overflow[index].append(message)
+            metrics.crossLoopOverflows.increment()
         }
     }
 
@@ -120,8 +129,8 @@ final class LoopContext: @unchecked Sendable {
         let loops = server.contexts
         for destination in loops where !overflow[destination.index].isEmpty {
             var sent = 0
-            for publication in overflow[destination.index] {
-                guard destination.inbox.enqueue(publication) else { break }
+            for message in overflow[destination.index] {
+                guard destination.inbox.enqueue(message) else { break }
                 sent += 1
             }
             if sent > 0 {
@@ -138,12 +147,31 @@ final class LoopContext: @unchecked Sendable {
         }
     }
 
-    /// Runs publications other loops handed to this one. One wake-up drains everything queued.
+    /// Runs what other loops handed to this one. One wake-up drains everything queued.
     private func drainInbox() {
-        while let remote = inbox.dequeue() {
-            let router = remote.realm.routers[index]
-            let delivered = router.publish(remote.publication, pool: bufferPool)
-            metrics.eventsDelivered.increment(by: delivered)
+        while let message = inbox.dequeue() {
+            switch message.kind {
+            case .publication:
+                let remote = unsafeDowncast(message, to: RemotePublication.self)
+                let router = remote.realm.routers[index]
+                let delivered = router.publish(remote.publication, pool: bufferPool, remote: remote)
+                metrics.eventsDelivered.increment(by: delivered)
+            case .groupJoin:
+                let join = unsafeDowncast(message, to: GroupJoin.self)
+                join.realm.routers[index].handleJoin(join)
+            case .groupJoinResult:
+                let result = unsafeDowncast(message, to: GroupJoinResult.self)
+                result.session.groupJoinCompleted(result)
+            case .groupLeave:
+                let leave = unsafeDowncast(message, to: GroupLeave.self)
+                leave.realm.routers[index].handleLeave(leave)
+            case .groupDelivery:
+                let delivery = unsafeDowncast(message, to: GroupDelivery.self)
+                delivery.member.session.receiveGroupDelivery(delivery)
+            case .groupReturn:
+                let returned = unsafeDowncast(message, to: GroupReturn.self)
+                returned.realm.routers[index].handleReturn(returned)
+            }
         }
     }
 

@@ -33,6 +33,8 @@ final class LoopMetrics: Sendable {
     let protocolViolations = Counter()
     let handshakeTimeouts = Counter()
     let crossLoopOverflows = Counter()
+    let groupEventsRedispatched = Counter()
+    let groupEventsDropped = Counter()
     let bytesIn = Counter()
     let bytesOut = Counter()
     /// Bytes queued on this loop's connections and not yet written (a gauge).
@@ -68,6 +70,8 @@ enum PrometheusText {
         for (i, depth) in inboxDepths.enumerated() {
             out += "fastbroker_loop_inbox_depth{loop=\"\(i)\"} \(depth)\n"
         }
+        metric("fastbroker_group_events_redispatched_total", "counter", "Consumer-group events re-dispatched after their member left.", sum(\.groupEventsRedispatched))
+        metric("fastbroker_group_events_dropped_total", "counter", "Consumer-group events no member accepted.", sum(\.groupEventsDropped))
         metric("fastbroker_cross_loop_overflows_total", "counter", "Publications that found another loop's inbox full and waited.", sum(\.crossLoopOverflows))
         return out
     }

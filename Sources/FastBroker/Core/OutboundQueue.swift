@@ -12,6 +12,8 @@ struct OutboundFrame {
     var header: (UInt64, UInt64) = (0, 0)
     var headerLength: Int = 0
     var message: MessageBuffer?
+    /// Set on a consumer-group EVENT: what to re-dispatch if the frame never reaches the kernel.
+    var groupDelivery: GroupDelivery?
     var byteCount: Int { headerLength + (message?.count ?? 0) }
 }
 
@@ -45,10 +47,10 @@ final class OutboundQueue {
     var isEmpty: Bool { count == 0 }
 
     /// Queues `message` behind the first `headerLength` bytes of `header`.
-    func append(header: (UInt64, UInt64), headerLength: Int, message: MessageBuffer) {
+    func append(header: (UInt64, UInt64), headerLength: Int, message: MessageBuffer, groupDelivery: GroupDelivery? = nil) {
         if count == capacity { grow() }
         let slot = slots + ((head + count) & (capacity - 1))
-        slot.initialize(to: OutboundFrame(header: header, headerLength: headerLength, message: message))
+        slot.initialize(to: OutboundFrame(header: header, headerLength: headerLength, message: message, groupDelivery: groupDelivery))
         message.retainUse()
         count += 1
         queuedBytes += headerLength + message.count
@@ -115,6 +117,54 @@ final class OutboundQueue {
         while count > 0 { popFirst() }
         inFlightFrames = 0
         writtenOfFirst = 0
+    }
+
+    // MARK: - Consumer-group recovery
+
+    /// Removes the frames no write has touched yet (after the in-flight or partly written ones)
+    /// whose group delivery satisfies `matches`; returns those deliveries in queue order.
+    func removeUntouchedGroupFrames(where matches: (GroupDelivery) -> Bool) -> [GroupDelivery] {
+        let firstUntouched = max(inFlightFrames, writtenOfFirst > 0 ? 1 : 0)
+        var removed: [GroupDelivery] = []
+        var write = firstUntouched
+        for read in firstUntouched..<count {
+            let slot = slots + ((head + read) & (capacity - 1))
+            if let delivery = slot.pointee.groupDelivery, matches(delivery) {
+                removed.append(delivery)
+                queuedBytes -= slot.pointee.byteCount
+                let message = slot.pointee.message
+                slot.deinitialize(count: 1)
+                message?.releaseUse()
+            } else {
+                if write != read { (slots + ((head + write) & (capacity - 1))).moveInitialize(from: slot, count: 1) }
+                write += 1
+            }
+        }
+        count = write
+        return removed
+    }
+
+    /// The socket is dying: deliveries (satisfying `matches`) of frames whose bytes the kernel
+    /// never took completely — untouched frames, and in-flight frames beyond what libuv wrote
+    /// (`pendingWriteBytes` is what it still held). Their tags are cleared so no frame is
+    /// returned twice.
+    func takeGroupDeliveriesNotHandedToKernel(pendingWriteBytes: Int, where matches: (GroupDelivery) -> Bool) -> [GroupDelivery] {
+        var inFlightBytes = 0
+        for i in 0..<inFlightFrames { inFlightBytes += (slots + ((head + i) & (capacity - 1))).pointee.byteCount }
+        inFlightBytes -= writtenOfFirst
+        let handed = max(0, inFlightBytes - pendingWriteBytes)   // bytes of the in-flight write the kernel took
+        var taken: [GroupDelivery] = []
+        var end = -writtenOfFirst   // cumulative end of each frame, counted from the in-flight start
+        for i in 0..<count {
+            let slot = slots + ((head + i) & (capacity - 1))
+            end += slot.pointee.byteCount
+            let reachedKernel = i < inFlightFrames && end <= handed
+            if !reachedKernel, let delivery = slot.pointee.groupDelivery, matches(delivery) {
+                taken.append(delivery)
+                slot.pointee.groupDelivery = nil
+            }
+        }
+        return taken
     }
 
     // MARK: - Internals

@@ -46,7 +46,7 @@ struct Publication {
 
 /// A publication handed to other loops: its bytes copied once, shared (reference-counted) by
 /// every destination loop's inbox. Immutable after creation, so any thread may read it.
-final class RemotePublication: @unchecked Sendable {
+final class RemotePublication: LoopMessage, @unchecked Sendable {
     let realm: Realm
     let id: UInt64
     let excludedSession: UInt64
@@ -66,6 +66,7 @@ final class RemotePublication: @unchecked Sendable {
         argsCount = publication.args.count
         kwargsCount = publication.kwargs.count
         storage = .allocate(byteCount: max(1, topicCount + argsCount + kwargsCount), alignment: 8)
+        super.init(kind: .publication)
         var offset = 0
         for part in [publication.topic, publication.args, publication.kwargs] where part.count > 0 {
             UnsafeMutableRawBufferPointer(rebasing: storage[offset..<offset + part.count]).copyMemory(from: part)
@@ -74,6 +75,9 @@ final class RemotePublication: @unchecked Sendable {
     }
 
     deinit { storage.deallocate() }
+
+    /// Bytes of topic, args and kwargs together.
+    var byteCount: Int { topicCount + argsCount + kwargsCount }
 
     var publication: Publication {
         let base = UnsafeRawBufferPointer(storage)

@@ -9,16 +9,20 @@ import FilterVM
 final class Router {
     unowned(unsafe) var realm: Realm!
     var loopIndex = 0
+    /// This router's loop; set once at start-up.
+    unowned(unsafe) var context: LoopContext!
     // All fields below: owned by this router's loop thread.
-    private let index = SubscriptionIndex()
+    let index = SubscriptionIndex()
     private var byKey: [SubscriptionKey: Subscription] = [:]
+    /// Consumer groups whose home is this loop.
+    var groups: [GroupKey: ConsumerGroup] = [:]
     /// Filter memo: each distinct program (by fingerprint) gets a slot; during one publication
     /// a program runs at most once, however many subscriptions (topics, patterns) share it.
     private var filterSlots: [String: (slot: Int, users: Int)] = [:]
     private var freeFilterSlots: [Int] = []
     private var filterGeneration: [UInt64] = []
     private var filterResult: [Bool] = []
-    private var publicationGeneration: UInt64 = 0
+    var publicationGeneration: UInt64 = 0
 
     /// Adds `session` to the subscription for `key`, creating it if needed. A session subscribing
     /// twice gets the same subscription back.
@@ -53,10 +57,15 @@ final class Router {
     /// Delivers `publication` to every matching subscriber on this loop; returns the number of
     /// EVENTs queued.
     @discardableResult
-    func publish(_ publication: Publication, pool: MessageBufferPool) -> Int {
+    func publish(_ publication: Publication, pool: MessageBufferPool, remote: RemotePublication? = nil) -> Int {
         var delivered = 0
+        var shared = remote
         publicationGeneration &+= 1
         index.forEachMatch(publication.topic) { subscription in
+            if let group = subscription.group {
+                dispatch(publication, to: group, shared: &shared)
+                return
+            }
             if let filter = subscription.filter, !passes(filter, slot: subscription.filterSlot, publication.kwargs) {
                 return
             }
@@ -87,7 +96,7 @@ final class Router {
 
     /// The filter's verdict on this publication's kwargs, computed at most once per publication.
     @inline(__always)
-    private func passes(_ filter: FilterProgram, slot: Int, _ kwargs: UnsafeRawBufferPointer) -> Bool {
+    func passes(_ filter: FilterProgram, slot: Int, _ kwargs: UnsafeRawBufferPointer) -> Bool {
         if filterGeneration[slot] == publicationGeneration { return filterResult[slot] }
         let result = filter.evaluate(JSONFilterDocument(kwargs))
         filterGeneration[slot] = publicationGeneration
@@ -95,7 +104,7 @@ final class Router {
         return result
     }
 
-    private func acquireFilterSlot(_ fingerprint: String) -> Int {
+    func acquireFilterSlot(_ fingerprint: String) -> Int {
         if let entry = filterSlots[fingerprint] {
             filterSlots[fingerprint] = (entry.slot, entry.users + 1)
             return entry.slot
@@ -113,7 +122,7 @@ final class Router {
         return slot
     }
 
-    private func releaseFilterSlot(_ fingerprint: String) {
+    func releaseFilterSlot(_ fingerprint: String) {
         guard let entry = filterSlots[fingerprint] else { return }
         if entry.users == 1 {
             filterSlots[fingerprint] = nil

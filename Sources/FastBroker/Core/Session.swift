@@ -28,6 +28,9 @@ final class Session {
     private var router: Router?
     private(set) var identity = SessionIdentity(authid: "", authrole: "", authmethod: "", authprovider: "")
     private var subscriptions: [UInt64: Subscription] = [:]
+    /// Consumer-group memberships by subscription id, and by member for deliveries.
+    private var memberships: [UInt64: GroupMembership] = [:]
+    private var membershipsByMember: [ObjectIdentifier: GroupMembership] = [:]
     /// Publish permission per topic, so the per-PUBLISH check is one hash lookup on the topic's
     /// bytes. Bounded: cleared when it grows past `permissionCacheLimit`.
     private var publishPermissions: [TopicKey: Bool] = [:]
@@ -157,8 +160,22 @@ final class Session {
             }
             match = policy
         }
-        for unsupported: StaticString in ["type", "_type", "group", "_group"] where options.value(forKey: unsupported) != nil {
-            return sendError(WampCode.subscribe, request, "subscription option \(unsupported) is not supported by this broker version", WampURI.invalidArgument)
+        var groupType: GroupType? = nil
+        if let typeSpan = options.value(forKey: "type") ?? options.value(forKey: "_type") {
+            guard typeSpan.kind == .string, let type = GroupType(rawValue: JSONScanner.decodeString(options.buffer, typeSpan)) else {
+                return sendError(WampCode.subscribe, request, "options.type must be \"exclusive\", \"shared\" or \"failover\"", WampURI.invalidArgument)
+            }
+            groupType = type
+        }
+        var groupName = ""
+        if let groupSpan = options.value(forKey: "group") ?? options.value(forKey: "_group") {
+            guard groupSpan.kind == .string else {
+                return sendError(WampCode.subscribe, request, "options.group must be a string", WampURI.invalidArgument)
+            }
+            guard groupType != nil else {
+                return sendError(WampCode.subscribe, request, "options.group needs options.type (exclusive, shared or failover)", WampURI.invalidArgument)
+            }
+            groupName = JSONScanner.decodeString(options.buffer, groupSpan)
         }
         var filter: FilterProgram? = nil
         switch SubscriptionFilter.compile(from: options) {
@@ -176,6 +193,13 @@ final class Session {
         guard realm!.isAllowed(role: identity.authrole, action: .subscribe, uri: topic) else {
             return sendError(WampCode.subscribe, request, "role \(identity.authrole) may not subscribe to \(topic)", WampURI.notAuthorized)
         }
+        if let groupType {
+            let key = SubscriptionKey(topic: topic, match: match, filterFingerprint: filter?.fingerprint, groupType: groupType, group: groupName)
+            let group = GroupKey(topic: topic, match: match, group: groupName)
+            let member = GroupMember(session: self, realm: realm!, key: key, group: group, filter: filter)
+            context.send(GroupJoin(realm: realm!, group: group, type: groupType, member: member, request: request), to: member.home)
+            return   // SUBSCRIBED or ERROR when the group's home loop answers (groupJoinCompleted)
+        }
         let key = SubscriptionKey(topic: topic, match: match, filterFingerprint: filter?.fingerprint)
         let subscription = router!.subscribe(self, key: key, filter: filter)
         subscriptions[subscription.id] = subscription
@@ -185,6 +209,11 @@ final class Session {
     private func handleUnsubscribe(_ m: WampMessageView) {
         guard m.count == 3, let request = requestID(m), let subscriptionID = m.unsignedInteger(2) else {
             return protocolViolation("UNSUBSCRIBE must be [34, Request|id, SUBSCRIBED.Subscription|id]")
+        }
+        if let membership = memberships[subscriptionID] {
+            leave(membership, reason: "unsubscribe", connectionDying: false)
+            connection.send { out in WampEncoder.unsubscribed(request: request, into: &out) }
+            return
         }
         guard let subscription = subscriptions.removeValue(forKey: subscriptionID) else {
             return sendError(WampCode.unsubscribe, request, "no subscription \(subscriptionID) on this session", WampURI.noSuchSubscription)
@@ -303,6 +332,59 @@ final class Session {
         connection.enqueueEvent(message)
     }
 
+    // MARK: - Consumer groups (member side)
+
+    /// The group's home loop answered a SUBSCRIBE with a type.
+    func groupJoinCompleted(_ result: GroupJoinResult) {
+        switch result.outcome {
+        case .refused(let message, let uri):
+            if isEstablished { sendError(WampCode.subscribe, result.request, message, uri) }
+        case .joined(let member):
+            guard isEstablished else {
+                // The session ended while the join travelled: leave again at once.
+                context.send(GroupLeave(realm: member.realm, group: member.group, member: member, processed: 0,
+                                        unwritten: [], reason: "session closed before the join completed"), to: member.home)
+                return
+            }
+            if membershipsByMember[ObjectIdentifier(member)] == nil {
+                let membership = GroupMembership(member: member)
+                memberships[member.subscriptionID] = membership
+                membershipsByMember[ObjectIdentifier(member)] = membership
+            }
+            let id = member.subscriptionID
+            connection.send { out in WampEncoder.acknowledgement(code: WampCode.subscribed, request: result.request, id: id, into: &out) }
+        }
+    }
+
+    /// An event the group's home chose this session for. Sent back if the membership is over.
+    func receiveGroupDelivery(_ delivery: GroupDelivery) {
+        let member = delivery.member
+        guard isEstablished, let membership = membershipsByMember[ObjectIdentifier(member)] else {
+            context.send(GroupReturn(realm: member.realm, group: member.group, member: member, event: delivery.event), to: member.home)
+            return
+        }
+        membership.processed += 1
+        let message = context.bufferPool.take(capacity: 96 + delivery.event.publication.byteCount)
+        WampEncoder.event(subscription: delivery.member.subscriptionID, publication: delivery.event.publication.publication,
+                          includeTopic: delivery.member.includeTopic, into: &message.bytes)
+        if connection.enqueueGroupEvent(message, delivery: delivery) {
+            context.metrics.eventsDelivered.increment()
+        }
+        message.recycleIfUnused()
+    }
+
+    /// Ends a membership: events not yet handed to the kernel go back to the group's home with
+    /// the leave, and later deliveries bounce (receiveGroupDelivery).
+    private func leave(_ membership: GroupMembership, reason: String, connectionDying: Bool) {
+        memberships[membership.member.subscriptionID] = nil
+        membershipsByMember[ObjectIdentifier(membership.member)] = nil
+        let unwritten = connection.takeBackGroupEvents(of: membership.member, connectionDying: connectionDying)
+            .map(\.event).sorted { $0.sequence < $1.sequence }
+        let member = membership.member
+        context.send(GroupLeave(realm: member.realm, group: member.group, member: member,
+                                processed: membership.processed, unwritten: unwritten, reason: reason), to: member.home)
+    }
+
     // MARK: - Closing
 
     private func handleGoodbye(_ m: WampMessageView) {
@@ -356,7 +438,7 @@ final class Session {
     func transportClosed(reason: String) {
         if case .closed = state { return }
         let wasOpen = router != nil
-        detach()
+        detach(connectionDying: true, reason: reason)
         state = .closed
         if wasOpen {
             context.metrics.sessionsClosed.increment()
@@ -364,11 +446,12 @@ final class Session {
         }
     }
 
-    /// Leaves every subscription; after this, no event reaches the session.
-    private func detach() {
+    /// Leaves every subscription and group; after this, no event reaches the session.
+    private func detach(connectionDying: Bool = false, reason: String = "session closed") {
         guard let router else { return }
         for subscription in subscriptions.values { router.unsubscribe(self, from: subscription) }
         subscriptions.removeAll()
+        for membership in Array(memberships.values) { leave(membership, reason: reason, connectionDying: connectionDying) }
         self.router = nil
     }
 

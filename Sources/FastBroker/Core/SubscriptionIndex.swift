@@ -16,6 +16,8 @@ final class Subscription {
     let filter: FilterProgram?
     /// The router's memo slot for `filter`'s result during one publication.
     let filterSlot: Int
+    /// Set on the index entry of a consumer group (on the group's home loop).
+    var group: ConsumerGroup?
 
     init(id: UInt64, key: SubscriptionKey, filter: FilterProgram?, filterSlot: Int) {
         self.id = id
@@ -33,6 +35,8 @@ struct SubscriptionKey: Hashable, Sendable {
     var topic: String
     var match: MatchPolicy
     var filterFingerprint: String? = nil
+    var groupType: GroupType? = nil
+    var group: String? = nil
 }
 
 /// The router's index of its subscriptions, by topic pattern.

@@ -40,6 +40,8 @@ enum WampURI {
     static let systemShutdown = "wamp.close.system_shutdown"
     static let slowConsumer = "fastbroker.error.slow_consumer"
     static let handshakeTimeout = "fastbroker.error.handshake_timeout"
+    static let exclusiveSubscriptionTaken = "fastbroker.error.exclusive_subscription_taken"
+    static let subscriptionTypeMismatch = "fastbroker.error.subscription_type_mismatch"
 }
 
 /// The largest id WAMP allows: 2^53.

@@ -128,3 +128,8 @@ public final class TCPStream {
         return SocketAddress.describe(&storage)
     }
 }
+
+extension TCPStream {
+    /// Bytes handed to `write` that libuv has not yet passed to the kernel.
+    public var pendingWriteBytes: Int { Int(uv_stream_get_write_queue_size(stream)) }
+}

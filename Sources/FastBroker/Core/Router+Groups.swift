@@ -1,0 +1,176 @@
+// The home-loop side of consumer groups: joins, leaves, returned events, and choosing the
+// member for each event (exclusive: the holder; shared: round-robin over accepting members with
+// room; failover: the longest-standing accepting member). See ConsumerGroup.swift.
+
+import BrokerConfig
+import FilterVM
+
+extension Router {
+    // MARK: - Membership
+
+    func handleJoin(_ join: GroupJoin) {
+        let member = join.member
+        let outcome: GroupJoinResult.Outcome
+        if let group = groups[join.group] {
+            if group.type != join.type {
+                outcome = .refused(
+                    message: "group \"\(join.group.group)\" on \(join.group.topic) is \(group.type.rawValue), not \(join.type.rawValue)",
+                    uri: WampURI.subscriptionTypeMismatch)
+            } else if group.type == .exclusive, let holder = group.members.first, holder.sessionID != member.sessionID {
+                outcome = .refused(
+                    message: "exclusive group \"\(join.group.group)\" on \(join.group.topic) is held by another session",
+                    uri: WampURI.exclusiveSubscriptionTaken)
+            } else if let existing = group.members.first(where: { $0.sessionID == member.sessionID && $0.key == member.key }) {
+                outcome = .joined(existing)   // the same SUBSCRIBE again: same subscription
+            } else {
+                addMember(member, to: group)
+                outcome = .joined(member)
+            }
+        } else {
+            let entry = Subscription(id: 0, key: SubscriptionKey(topic: join.group.topic, match: join.group.match), filter: nil, filterSlot: -1)
+            let group = ConsumerGroup(key: join.group, type: join.type, entry: entry)
+            entry.group = group
+            groups[join.group] = group
+            index.insert(entry)
+            realm.subscriptionsPerLoop[loopIndex].increment()
+            addMember(member, to: group)
+            outcome = .joined(member)
+        }
+        post(GroupJoinResult(session: member.session, request: join.request, outcome: outcome), to: member.loop)
+    }
+
+    private func addMember(_ member: GroupMember, to group: ConsumerGroup) {
+        member.subscriptionID = realm.subscriptionIDs.acquire(member.key)
+        if member.filter != nil, let fingerprint = member.key.filterFingerprint {
+            member.filterSlot = acquireFilterSlot(fingerprint)
+        }
+        group.members.append(member)
+    }
+
+    func handleLeave(_ leave: GroupLeave) {
+        guard let group = groups[leave.group], let position = group.members.firstIndex(where: { $0 === leave.member }) else {
+            // Never joined here (refused) or already gone: re-dispatch what it carried, if anyone is left.
+            if let group = groups[leave.group] { for event in leave.unwritten { route(event, in: group) } }
+            return
+        }
+        let member = leave.member
+        group.members.remove(at: position)
+        if position < group.cursor { group.cursor -= 1 }
+        realm.subscriptionIDs.release(member.key)
+        if let fingerprint = member.key.filterFingerprint { releaseFilterSlot(fingerprint) }
+        let inFlight = member.sent - leave.processed
+        context.metrics.groupEventsRedispatched.increment(by: leave.unwritten.count)
+        context.log.info("group member left", metadata: [
+            "group": "\(group.key.group)", "topic": "\(group.key.topic)", "type": "\(group.type.rawValue)",
+            "session": "\(member.sessionID)", "reason": "\(leave.reason)",
+            "redispatched": "\(leave.unwritten.count)", "returning": "\(inFlight)",
+            "members_left": "\(group.members.count)",
+        ])
+        if group.type == .failover && inFlight > 0 {
+            // Hold new events until the ones still travelling to the departed member are back,
+            // so the next member gets everything in sequence order.
+            group.awaiting[ObjectIdentifier(member)] = inFlight
+            group.recovered.append(contentsOf: leave.unwritten)
+        } else {
+            for event in leave.unwritten { route(event, in: group) }
+        }
+        removeIfIdle(group)
+    }
+
+    func handleReturn(_ returned: GroupReturn) {
+        guard let group = groups[returned.group] else {
+            context.metrics.groupEventsDropped.increment()   // nobody left to take it
+            return
+        }
+        context.metrics.groupEventsRedispatched.increment()
+        let id = ObjectIdentifier(returned.member)
+        if let expected = group.awaiting[id] {
+            group.recovered.append(returned.event)
+            group.awaiting[id] = expected > 1 ? expected - 1 : nil
+            if group.awaiting.isEmpty { releaseHeld(group) }
+        } else {
+            route(returned.event, in: group)
+        }
+        removeIfIdle(group)
+    }
+
+    private func releaseHeld(_ group: ConsumerGroup) {
+        let recovered = group.recovered.sorted { $0.sequence < $1.sequence }
+        let held = group.held
+        group.recovered.removeAll()
+        group.held.removeAll()
+        for event in recovered { route(event, in: group) }
+        for event in held { route(event, in: group) }
+    }
+
+    private func removeIfIdle(_ group: ConsumerGroup) {
+        guard group.members.isEmpty, group.awaiting.isEmpty else { return }
+        context.metrics.groupEventsDropped.increment(by: group.held.count + group.recovered.count)
+        groups[group.key] = nil
+        index.remove(group.entry)
+        realm.subscriptionsPerLoop[loopIndex].increment(by: -1)
+    }
+
+    // MARK: - Dispatch
+
+    /// A publication matched the group's topic pattern: give it a sequence number and route it
+    /// (or hold it while a failover recovery is under way).
+    func dispatch(_ publication: Publication, to group: ConsumerGroup, shared: inout RemotePublication?) {
+        if shared == nil { shared = RemotePublication(realm: realm, publication) }
+        let event = GroupEvent(publication: shared!, sequence: group.nextSequence)
+        group.nextSequence += 1
+        if !group.awaiting.isEmpty {
+            group.held.append(event)
+        } else {
+            route(event, in: group)
+        }
+    }
+
+    /// Sends `event` to the member that should get it; counts a drop when no member accepts it.
+    private func route(_ event: GroupEvent, in group: ConsumerGroup) {
+        publicationGeneration &+= 1   // each routed event gets fresh filter verdicts
+        let publication = event.publication.publication
+        guard let member = choose(in: group, publication) else {
+            context.metrics.groupEventsDropped.increment()
+            return
+        }
+        member.sent += 1
+        post(GroupDelivery(member: member, event: event), to: member.loop)
+    }
+
+    private func choose(in group: ConsumerGroup, _ publication: Publication) -> GroupMember? {
+        let members = group.members
+        func accepts(_ m: GroupMember) -> Bool {
+            if m.sessionID == publication.excludedSession { return false }
+            if let rules = publication.rules, !rules.admits(session: m.sessionID, authid: m.authid, authrole: m.authrole) { return false }
+            if let filter = m.filter, !passes(filter, slot: m.filterSlot, publication.kwargs) { return false }
+            return true
+        }
+        switch group.type {
+        case .exclusive, .failover:
+            return members.first(where: accepts)
+        case .shared:
+            guard !members.isEmpty else { return nil }
+            let limit = context.server.configuration.limits.maxSessionOutboundBytes
+            var fallback: Int? = nil
+            for step in 0..<members.count {
+                let i = (group.cursor + step) % members.count
+                guard accepts(members[i]) else { continue }
+                if members[i].outboundBytes.current < limit {
+                    group.cursor = i + 1
+                    return members[i]
+                }
+                if fallback == nil { fallback = i }   // full: use only if nobody has room
+            }
+            guard let i = fallback else { return nil }
+            group.cursor = i + 1
+            return members[i]
+        }
+    }
+
+    /// Sends a group message to loop `index` through its inbox — even to this loop, so handlers
+    /// never re-enter each other and the order is the same whatever the loop.
+    func post(_ message: LoopMessage, to index: Int) {
+        context.send(message, to: index)
+    }
+}
