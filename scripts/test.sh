@@ -21,3 +21,7 @@ if [ ${#suites[@]} -gt 0 ]; then
   echo "== pytest ${suites[*]}"
   python3 -m pytest -q -p no:cacheprovider "${suites[@]}"
 fi
+# The interop suite again with two event loops, so sessions of one test sit on different loops
+# and every feature crosses the lock-free inter-loop queues.
+echo "== pytest Tests/interop with loops: 2"
+FASTBROKER_TEST_LOOPS=2 python3 -m pytest -q -p no:cacheprovider Tests/interop

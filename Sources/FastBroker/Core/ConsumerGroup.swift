@@ -148,10 +148,14 @@ final class GroupLeave: LoopMessage, @unchecked Sendable {
     let processed: Int
     /// Accepted but never handed to the kernel: to re-dispatch, in sequence order.
     let unwritten: [GroupEvent]
+    /// When the connection died: publication ids (the last few hundred) handed to its socket,
+    /// which the client may never have read.
+    let handedToDeadSocket: [UInt64]
     let reason: String
-    init(realm: Realm, group: GroupKey, member: GroupMember, processed: Int, unwritten: [GroupEvent], reason: String) {
+    init(realm: Realm, group: GroupKey, member: GroupMember, processed: Int, unwritten: [GroupEvent],
+         handedToDeadSocket: [UInt64] = [], reason: String) {
         self.realm = realm; self.group = group; self.member = member; self.processed = processed
-        self.unwritten = unwritten; self.reason = reason
+        self.unwritten = unwritten; self.handedToDeadSocket = handedToDeadSocket; self.reason = reason
         super.init(kind: .groupLeave)
     }
 }

@@ -6,8 +6,24 @@ final class GroupMembership {
     /// Deliveries accepted from the home loop; the home loop compares it with what it sent to
     /// know how many deliveries are still on their way back after a leave.
     var processed = 0
+    /// Publication ids of the last deliveries accepted (a ring): when the connection dies, those
+    /// not taken back are the ones handed to the dead socket — reported, since they may be lost.
+    private var recent = [UInt64](repeating: 0, count: GroupMembership.recentLimit)
+    private var recentCount = 0
+    static let recentLimit = 256
 
     init(member: GroupMember) {
         self.member = member
+    }
+
+    func recordAccepted(_ publication: UInt64) {
+        recent[recentCount % Self.recentLimit] = publication
+        recentCount += 1
+    }
+
+    /// The recently accepted publications, oldest first.
+    var recentlyAccepted: [UInt64] {
+        let n = min(recentCount, Self.recentLimit)
+        return (recentCount - n..<recentCount).map { recent[$0 % Self.recentLimit] }
     }
 }

@@ -66,6 +66,10 @@ enum PrometheusText {
         for (i, loop) in loops.enumerated() {
             out += "fastbroker_loop_outbound_queued_bytes{loop=\"\(i)\"} \(loop.outboundQueuedBytes.current)\n"
         }
+        out += "# HELP fastbroker_loop_sessions Open WAMP sessions, per loop.\n# TYPE fastbroker_loop_sessions gauge\n"
+        for (i, loop) in loops.enumerated() {
+            out += "fastbroker_loop_sessions{loop=\"\(i)\"} \(loop.sessionsOpened.current - loop.sessionsClosed.current)\n"
+        }
         out += "# HELP fastbroker_loop_inbox_depth Publications queued for a loop by other loops.\n# TYPE fastbroker_loop_inbox_depth gauge\n"
         for (i, depth) in inboxDepths.enumerated() {
             out += "fastbroker_loop_inbox_depth{loop=\"\(i)\"} \(depth)\n"

@@ -4,6 +4,7 @@
 
 import BrokerConfig
 import FilterVM
+import Logging
 
 extension Router {
     // MARK: - Membership
@@ -60,12 +61,17 @@ extension Router {
         if let fingerprint = member.key.filterFingerprint { releaseFilterSlot(fingerprint) }
         let inFlight = member.sent - leave.processed
         context.metrics.groupEventsRedispatched.increment(by: leave.unwritten.count)
-        context.log.info("group member left", metadata: [
+        var metadata: Logger.Metadata = [
             "group": "\(group.key.group)", "topic": "\(group.key.topic)", "type": "\(group.type.rawValue)",
             "session": "\(member.sessionID)", "reason": "\(leave.reason)",
             "redispatched": "\(leave.unwritten.count)", "returning": "\(inFlight)",
             "members_left": "\(group.members.count)",
-        ])
+        ]
+        if !leave.handedToDeadSocket.isEmpty {
+            // These reached the kernel for a socket that then died: the client may not have read them.
+            metadata["handed_to_dead_socket"] = "\(leave.handedToDeadSocket.map(String.init).joined(separator: ","))"
+        }
+        context.log.info("group member left", metadata: metadata)
         if group.type == .failover && inFlight > 0 {
             // Hold new events until the ones still travelling to the departed member are back,
             // so the next member gets everything in sequence order.

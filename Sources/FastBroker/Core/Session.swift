@@ -364,6 +364,7 @@ final class Session {
             return
         }
         membership.processed += 1
+        membership.recordAccepted(delivery.event.publication.id)
         let message = context.bufferPool.take(capacity: 96 + delivery.event.publication.byteCount)
         WampEncoder.event(subscription: delivery.member.subscriptionID, publication: delivery.event.publication.publication,
                           includeTopic: delivery.member.includeTopic, into: &message.bytes)
@@ -381,8 +382,13 @@ final class Session {
         let unwritten = connection.takeBackGroupEvents(of: membership.member, connectionDying: connectionDying)
             .map(\.event).sorted { $0.sequence < $1.sequence }
         let member = membership.member
-        context.send(GroupLeave(realm: member.realm, group: member.group, member: member,
-                                processed: membership.processed, unwritten: unwritten, reason: reason), to: member.home)
+        var handed: [UInt64] = []
+        if connectionDying {
+            let returned = Set(unwritten.map(\.publication.id))
+            handed = membership.recentlyAccepted.filter { !returned.contains($0) }
+        }
+        context.send(GroupLeave(realm: member.realm, group: member.group, member: member, processed: membership.processed,
+                                unwritten: unwritten, handedToDeadSocket: handed, reason: reason), to: member.home)
     }
 
     // MARK: - Closing
