@@ -7,6 +7,7 @@
 # sentinel publication from the same publisher, and the first event that arrives must be the
 # sentinel (a broker delivers one publisher's events to one subscriber in order).
 
+import re
 import asyncio
 
 import pytest
@@ -468,4 +469,22 @@ def test_unicode_topic_uri(broker):
         await publish(pub, topic, "😀")
         ev = await inbox.get()
         assert ev.args == ["😀"]
+    run(body())
+
+
+def test_anonymous_sessions_get_distinct_authids_usable_in_exclude_authid(broker):
+    async def body():
+        topic = unique("com.example.anonids")
+        a = await connect(broker, "ws", "realm1")
+        b = await connect(broker, "rs", "realm1")
+        ida, idb = a.welcome()[2]["authid"], b.welcome()[2]["authid"]
+        assert ida != idb and re.fullmatch(r"([A-Z2-9]{4}-){5}[A-Z2-9]{4}", ida), (ida, idb)
+        got_a, got_b = Inbox(a), Inbox(b)
+        await got_a.subscribe(topic)
+        await got_b.subscribe(topic)
+        pub = await connect(broker, "ws", "realm1")
+        await publish(pub, topic, "x", options=PublishOptions(acknowledge=True, exclude_authid=[ida]))
+        await publish(pub, topic, "end")
+        assert [e.args for e in await got_a.until("end")] == []
+        assert [e.args for e in await got_b.until("end")] == [["x"]]
     run(body())

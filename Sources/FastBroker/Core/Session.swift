@@ -117,7 +117,7 @@ final class Session {
             let offered = methods?.joined(separator: ", ") ?? "anonymous"
             return abort(message: "realm \(realm.name) does not accept authentication by \(offered)", reason: WampURI.notAuthorized)
         }
-        identity = SessionIdentity(authid: authid ?? "anonymous", authrole: role, authmethod: "anonymous", authprovider: "static")
+        identity = SessionIdentity(authid: authid ?? Self.anonymousAuthid(), authrole: role, authmethod: "anonymous", authprovider: "static")
         welcome()
     }
 
@@ -144,6 +144,19 @@ final class Session {
         ])
         let (id, identity) = (self.id, self.identity)
         connection.send { out in WampEncoder.welcome(session: id, identity: identity, into: &out) }
+    }
+
+    /// A random authid for an anonymous session that gave none, in Crossbar's style
+    /// ("XXXX-XXXX-XXXX-XXXX-XXXX-XXXX"), so exclude_authid/eligible_authid can tell them apart.
+    private static func anonymousAuthid() -> String {
+        let alphabet = Array("ABCDEFGHJKLMNPQRSTUVWXYZ23456789".utf8)   // no 0/O, 1/I
+        let random = Crypto.randomBytes(24)
+        var text = [UInt8]()
+        for (i, byte) in random.enumerated() {
+            if i > 0 && i % 4 == 0 { text.append(UInt8(ascii: "-")) }
+            text.append(alphabet[Int(byte) % alphabet.count])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     // MARK: - Pub/sub
