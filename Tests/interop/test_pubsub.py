@@ -7,8 +7,8 @@
 # sentinel publication from the same publisher, and the first event that arrives must be the
 # sentinel (a broker delivers one publisher's events to one subscriber in order).
 
-import re
 import asyncio
+import re
 
 import pytest
 from autobahn.wamp.exception import ApplicationError
