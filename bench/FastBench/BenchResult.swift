@@ -60,7 +60,7 @@ struct BenchResult {
             // ignored the shared-group or filter options and broadcast.
             status = "unsupported"
             note = "broker ignored the subscribe options \(options.workload.subscribeOptions(subscriberIndex: 0)): "
-                + "\(run.received) deliveries for \(run.expected) expected (×\(String(format1: Double(run.received) / Double(max(1, run.expected)))))"
+                + "\(run.received) deliveries for \(run.expected) expected when the run stopped (×\(String(format1: Double(run.received) / Double(max(1, run.expected)))))"
         }
         if status == "ok" && publishErrors > 0 { note = "\(publishErrors) publications refused: \(run.lastPublishErrorText)" }
 
