@@ -22,6 +22,9 @@ struct BenchOptions {
     var ackEvery = 64
     /// Seconds to wait after the last publication for outstanding events before counting them lost.
     var drainSeconds = 3.0
+    /// A fixed number of publications instead of a timed window (for callgrind): measuring starts
+    /// with the first publication, without warm-up, and ends when all are delivered or given up.
+    var publications: Int?
     var jsonPath: String?
     var brokerPID: Int32?
     var label = ""
@@ -32,9 +35,11 @@ struct BenchOptions {
                      [--workload 1to1|fanout|nton|shared|filters|latency]
                      [--publishers N] [--subscribers N] [--payload BYTES] [--duration SECONDS]
                      [--warmup SECONDS] [--rate EVENTS_PER_S] [--window EVENTS] [--ack-every N]
-                     [--drain SECONDS] [--topic URI] [--broker-pid PID] [--label NAME] [--json OUT.json]
+                     [--drain SECONDS] [--publications N] [--topic URI] [--broker-pid PID] [--label NAME]
+                     [--json OUT.json]
     Defaults: 1to1 1/1, fanout 1/100, nton 16/16, shared 1/10, filters 1/100, latency 1/1 at --rate 5000;
-    --payload 64, --duration 5, --warmup 1, --window 8192, --ack-every 64.
+    --payload 64, --duration 5, --warmup 1, --window 8192, --ack-every 64, --drain 3.
+    --publications N publishes exactly N (no warm-up, no timed window) and measures until they are delivered.
     """
 
     static func parse(_ arguments: [String]) -> Result<BenchOptions, BenchUsageError> {
@@ -50,7 +55,7 @@ struct BenchOptions {
             index += 2
         }
         let known: Set<String> = ["url", "workload", "publishers", "subscribers", "payload", "duration", "warmup",
-                                  "rate", "window", "ack-every", "drain", "json", "broker-pid", "label", "topic"]
+                                  "rate", "window", "ack-every", "drain", "publications", "json", "broker-pid", "label", "topic"]
         if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
             return .failure(BenchUsageError("--\(unknown): unknown option\n\(usage)"))
         }
@@ -78,6 +83,7 @@ struct BenchOptions {
             if let v = values["rate"] { options.rate = try integer("rate", v, 1...100_000_000) }
             if let v = values["window"] { options.window = try integer("window", v, 1...100_000_000) }
             if let v = values["ack-every"] { options.ackEvery = try integer("ack-every", v, 1...1_000_000) }
+            if let v = values["publications"] { options.publications = try integer("publications", v, 0...Int(Int32.max)) }
             if let v = values["drain"] { options.drainSeconds = try seconds("drain", v) }
             if let v = values["broker-pid"] { options.brokerPID = Int32(try integer("broker-pid", v, 1...Int(Int32.max))) }
         } catch {

@@ -136,6 +136,10 @@ final class BenchRun {
         phaseTimer?.close()
         let timer = LoopTimer(loop: loop)
         phaseTimer = timer
+        if options.publications != nil {
+            beginMeasuring()
+            return
+        }
         timer.start(milliseconds: UInt64(options.warmupSeconds * 1000)) { [unowned self] in
             beginMeasuring()
         }
@@ -145,15 +149,17 @@ final class BenchRun {
         histogram.reset()
         windowStart = snapshot()
         phase = .measuring
+        if options.publications != nil { return }   // ends when the count is reached (publishToWindow)
         phaseTimer?.start(milliseconds: UInt64(options.durationSeconds * 1000)) { [unowned self] in
             endMeasuring()
         }
     }
 
+    /// In --publications mode the window runs through the drain: it ends in `finish`.
     private func endMeasuring() {
-        windowEnd = snapshot()
+        if options.publications == nil { windowEnd = snapshot() }
         phase = .draining
-        lastProgressAt = windowEnd.time
+        lastProgressAt = MonotonicClock.nanoseconds()
         receivedAtLastCheck = received
     }
 
@@ -199,6 +205,13 @@ final class BenchRun {
     private func publishToWindow() {
         let outstanding = expected - received - writtenOff
         var budget = deliveriesPerPublication > 0 ? (options.window - outstanding) / deliveriesPerPublication : 0
+        if let limit = options.publications {
+            budget = min(budget, limit - published)
+            if published == limit {
+                endMeasuring()
+                return
+            }
+        }
         guard budget > 0 else { return }
         let share = max(1, min(1024, budget / publishers.count))
         let now = MonotonicClock.nanoseconds()
@@ -238,7 +251,14 @@ final class BenchRun {
     /// Rate-paced publishing: whatever is due since pacing began, still capped by the window.
     private func pace() {
         let now = MonotonicClock.nanoseconds()
-        let due = Int(Double(now - pacingStartedAt) * Double(options.rate) / 1e9) - pacedCount
+        var due = Int(Double(now - pacingStartedAt) * Double(options.rate) / 1e9) - pacedCount
+        if let limit = options.publications {
+            if published == limit {
+                endMeasuring()
+                return
+            }
+            due = min(due, limit - published)
+        }
         guard due > 0 else { return }
         for _ in 0..<due {
             if expected - received - writtenOff >= options.window { break }
