@@ -27,6 +27,7 @@ CB_RS_PORT=${CB_RS_PORT:-28081}
 OUT=$HERE/results/$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$OUT"
 started=$(date +%s)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 log() { echo "[compare] $*" >&2; }
 
@@ -100,6 +101,15 @@ wait_port() {   # wait_port PORT WHAT
     exit 1
 }
 
+# A port already listening would be shared silently: FastBroker binds with SO_REUSEPORT, so a
+# leftover broker would take half the connections and publishers and subscribers would not meet.
+for port in "$FB_RS_PORT" "$FB_WS_PORT" "$CB_RS_PORT" "$CB_WS_PORT"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        log "port $port is already in use (a leftover broker?); stop it or set FB_*_PORT / CB_*_PORT"
+        exit 1
+    fi
+done
+
 log "starting FastBroker (loops=$FB_LOOPS) on rs:$FB_RS_PORT ws:$FB_WS_PORT"
 "${PIN_BROKER[@]}" "$FASTBROKER" --config "$OUT/fastbroker.json" > "$OUT/fastbroker.log" 2>&1 &
 FB_PID=$!
@@ -170,11 +180,12 @@ done
 cleanup
 trap - EXIT
 elapsed=$(( $(date +%s) - started ))
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # --- Table and RESULTS.md -------------------------------------------------------------------------
 CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 SWIFT_VERSION=$(swift --version 2>&1 | head -1)
-export OUT RESULTS NPROC PINNING CB_VERSION PY_VERSION FB_LOOPS DURATION WARMUP PAYLOAD REPEATS CPU_MODEL SWIFT_VERSION elapsed
+export LOAD_START LOAD_END OUT RESULTS NPROC PINNING CB_VERSION PY_VERSION FB_LOOPS DURATION WARMUP PAYLOAD REPEATS CPU_MODEL SWIFT_VERSION elapsed
 python3 - <<'EOF'
 import glob, json, os, re, statistics, sys
 env = os.environ
@@ -283,6 +294,8 @@ machine = f"""- Date: {datetime.datetime.now(datetime.timezone.utc).strftime("%Y
 - Swift: {env["SWIFT_VERSION"]}
 - Crossbar.io {env["CB_VERSION"]} on CPython {env["PY_VERSION"]} (PyPI, in bench/.venv); FastBroker release build, loops: {env["FB_LOOPS"]}
 - Pinning: {env["PINNING"]}
+- Load average (1, 5, 15 min) at the start: {env["LOAD_START"]}; at the end: {env["LOAD_END"]} — on a shared 2-CPU
+  VM anything above ~2 means other processes competed for the pinned CPUs during the runs
 - Each run: {env["WARMUP"]} s warm-up, {env["DURATION"]} s measured, {env["PAYLOAD"]}-byte payload, JSON serializer;
   {env["REPEATS"]} interleaved rounds, the median run shown (median delivered/s; for latency rows, median p99).
   Whole script: {env["elapsed"]} s."""

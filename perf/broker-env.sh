@@ -70,4 +70,12 @@ wait_port() {   # wait_port PORT SECONDS
     exit 1
 }
 
+# A port already listening would be shared silently (the broker binds with SO_REUSEPORT): refuse.
+for port in "$RS_PORT" "$WS_PORT"; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "[perf] port $port is already in use (a leftover broker?); stop it or set RS_PORT / WS_PORT" >&2
+        exit 1
+    fi
+done
+
 port_of_url() { if [ "$TRANSPORT" = rs ]; then echo "$RS_PORT"; else echo "$WS_PORT"; fi; }
