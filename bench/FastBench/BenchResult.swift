@@ -1,0 +1,171 @@
+// What a run measured, computed from the window snapshots and the latency histogram: the figures
+// printed on one line and written as JSON (--json) for bench/compare.sh.
+
+import Glibc
+import Histogram
+
+struct BenchResult {
+    var status = "ok"
+    var note = ""
+    var label: String
+    var url: String
+    var workload: String
+    var publishers: Int
+    var subscribers: Int
+    var payloadBytes: Int
+    var rate: Int?
+    var window: Int
+    var seconds = 0.0
+    var published = 0
+    var expected = 0
+    var received = 0
+    var loss = 0
+    var windowPublished = 0
+    var windowDelivered = 0
+    var deliveredPerSecond = 0.0
+    var publishedPerSecond = 0.0
+    var latencyCount: UInt64 = 0
+    var p50 = 0.0, p99 = 0.0, p999 = 0.0, maxLatency = 0.0, meanLatency = 0.0   // microseconds
+    var toolCPUPercent = 0.0
+    var toolNanosecondsPerEvent = 0.0
+    var brokerCPUPercent: Double?
+    var brokerNanosecondsPerEvent: Double?
+    var stalls = 0
+    var publishErrors = 0
+
+    init(run: BenchRun) {
+        let options = run.options
+        label = options.label
+        url = options.url.text
+        workload = options.workload.rawValue
+        publishers = options.publishers
+        subscribers = options.subscribers
+        payloadBytes = options.payloadBytes
+        rate = options.workload.isRatePaced ? options.rate : nil
+        window = options.window
+        published = run.published
+        expected = run.expected
+        received = run.received
+        loss = run.expected - run.received
+        stalls = run.stalls
+        publishErrors = run.publishErrors
+
+        switch run.outcome ?? .failed("the run did not finish") {
+        case .completed: break
+        case .unsupported(let why): status = "unsupported"; note = why
+        case .failed(let why): status = "error"; note = why
+        }
+        if status == "ok" && run.received > run.expected {
+            // Each publication reached more subscribers than the workload's options allow: the broker
+            // ignored the shared-group or filter options and broadcast.
+            status = "unsupported"
+            note = "broker ignored the subscribe options \(options.workload.subscribeOptions(subscriberIndex: 0)): "
+                + "\(run.received) deliveries for \(run.expected) expected when the run stopped (×\(String(format1: Double(run.received) / Double(max(1, run.expected)))))"
+        }
+        if status == "ok" && publishErrors > 0 { note = "\(publishErrors) publications refused: \(run.lastPublishErrorText)" }
+
+        let start = run.windowStart, end = run.windowEnd
+        guard start.time != 0, end.time > start.time else { return }
+        seconds = Double(end.time - start.time) / 1e9
+        windowPublished = end.published - start.published
+        windowDelivered = end.received - start.received
+        deliveredPerSecond = Double(windowDelivered) / seconds
+        publishedPerSecond = Double(windowPublished) / seconds
+        let histogram = run.histogram
+        latencyCount = histogram.totalCount
+        if latencyCount > 0 {
+            p50 = Double(histogram.valueAtPercentile(50)) / 1000
+            p99 = Double(histogram.valueAtPercentile(99)) / 1000
+            p999 = Double(histogram.valueAtPercentile(99.9)) / 1000
+            maxLatency = Double(histogram.max) / 1000
+            meanLatency = histogram.mean / 1000
+        }
+        let toolCPU = (end.toolCPU - start.toolCPU).total
+        toolCPUPercent = 100 * toolCPU / seconds
+        toolNanosecondsPerEvent = windowDelivered > 0 ? toolCPU * 1e9 / Double(windowDelivered) : 0
+        if let brokerEnd = end.brokerCPU, let brokerStart = start.brokerCPU {
+            let brokerCPU = (brokerEnd - brokerStart).total
+            brokerCPUPercent = 100 * brokerCPU / seconds
+            brokerNanosecondsPerEvent = windowDelivered > 0 ? brokerCPU * 1e9 / Double(windowDelivered) : 0
+        }
+    }
+
+    var summary: String {
+        var line = "\(label.isEmpty ? "" : label + " ")\(workload) \(url) pubs=\(publishers) subs=\(subscribers) payload=\(payloadBytes)"
+        if let rate { line += " rate=\(rate)/s" }
+        guard status != "unsupported" else { return line + ": UNSUPPORTED — \(note)" }
+        line += ": delivered \(Int(deliveredPerSecond.rounded()))/s, published \(Int(publishedPerSecond.rounded()))/s"
+        line += ", loss \(loss) of \(expected)"
+        line += ", latency p50 \(String(format1: p50)) µs p99 \(String(format1: p99)) µs p99.9 \(String(format1: p999)) µs"
+        line += " | tool CPU \(String(format1: toolCPUPercent))% (\(Int(toolNanosecondsPerEvent.rounded())) ns/event)"
+        if let brokerCPUPercent, let brokerNanosecondsPerEvent {
+            line += " | broker CPU \(String(format1: brokerCPUPercent))% (\(Int(brokerNanosecondsPerEvent.rounded())) ns/event)"
+        }
+        if stalls > 0 { line += " | \(stalls) stalls" }
+        if status != "ok" || !note.isEmpty { line += " | \(status.uppercased()): \(note)" }
+        return line
+    }
+
+    var json: String {
+        var fields: [(String, String)] = [
+            ("status", quoted(status)), ("note", quoted(note)), ("label", quoted(label)), ("url", quoted(url)),
+            ("workload", quoted(workload)), ("publishers", "\(publishers)"), ("subscribers", "\(subscribers)"),
+            ("payload_bytes", "\(payloadBytes)"), ("rate", rate.map { "\($0)" } ?? "null"), ("window", "\(window)"),
+            ("seconds", number(seconds)), ("delivered_per_s", number(deliveredPerSecond)),
+            ("published_per_s", number(publishedPerSecond)), ("window_delivered", "\(windowDelivered)"),
+            ("window_published", "\(windowPublished)"), ("published_total", "\(published)"),
+            ("expected_total", "\(expected)"), ("received_total", "\(received)"), ("loss", "\(loss)"),
+            ("stalls", "\(stalls)"), ("publish_errors", "\(publishErrors)"),
+            ("latency_us", "{\"count\": \(latencyCount), \"p50\": \(number(p50)), \"p99\": \(number(p99)), "
+                + "\"p99_9\": \(number(p999)), \"max\": \(number(maxLatency)), \"mean\": \(number(meanLatency))}"),
+            ("tool_cpu_percent", number(toolCPUPercent)), ("tool_ns_per_event", number(toolNanosecondsPerEvent)),
+            ("broker_cpu_percent", brokerCPUPercent.map(number) ?? "null"),
+            ("broker_ns_per_event", brokerNanosecondsPerEvent.map(number) ?? "null"),
+        ]
+        fields = fields.map { ("\"\($0.0)\"", $0.1) }
+        return "{\n" + fields.map { "  \($0.0): \($0.1)" }.joined(separator: ",\n") + "\n}\n"
+    }
+
+    private func number(_ value: Double) -> String {
+        value.isFinite ? String(format3: value) : "null"
+    }
+
+    private func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+}
+
+extension String {
+    /// Fixed-point with one decimal, without Foundation.
+    init(format1 value: Double) { self = fixedPoint(value, decimals: 1) }
+    init(format3 value: Double) { self = fixedPoint(value, decimals: 3) }
+}
+
+private func fixedPoint(_ value: Double, decimals: Int) -> String {
+    var scale = 1.0
+    for _ in 0..<decimals { scale *= 10 }
+    let scaled = (abs(value) * scale).rounded()
+    guard scaled < 9e18 else { return "\(value)" }
+    let whole = UInt64(scaled)
+    let unit = UInt64(scale)
+    let fraction = String(whole % unit)
+    let sign = value < 0 && whole != 0 ? "-" : ""
+    return "\(sign)\(whole / unit).\(String(repeating: "0", count: decimals - fraction.count))\(fraction)"
+}

@@ -1,0 +1,69 @@
+// Writes the text of one WAMP JSON message into a connection's scratch memory: static pieces,
+// decimal integers and padding, without allocating. The connection then frames it (RawSocket
+// header, or masked WebSocket frame) into its output buffer.
+
+struct MessageWriter {
+    let base: UnsafeMutableRawPointer
+    let capacity: Int
+    private(set) var count = 0
+
+    init(base: UnsafeMutableRawPointer, capacity: Int) {
+        self.base = base
+        self.capacity = capacity
+    }
+
+    @inline(__always)
+    private func ensure(_ extra: Int) {
+        precondition(count + extra <= capacity, "message of more than \(capacity) bytes does not fit the scratch buffer")
+    }
+
+    @inline(__always)
+    mutating func append(_ text: StaticString) {
+        ensure(text.utf8CodeUnitCount)
+        (base + count).copyMemory(from: text.utf8Start, byteCount: text.utf8CodeUnitCount)
+        count += text.utf8CodeUnitCount
+    }
+
+    @inline(__always)
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        ensure(bytes.count)
+        if let source = bytes.baseAddress { (base + count).copyMemory(from: source, byteCount: bytes.count) }
+        count += bytes.count
+    }
+
+    /// Set-up messages only: a String's UTF-8 (may allocate for a non-native string).
+    mutating func append(_ text: String) {
+        var copy = text
+        copy.withUTF8 { append(UnsafeRawBufferPointer($0)) }
+    }
+
+    @inline(__always)
+    mutating func append(decimal value: UInt64) {
+        let digits = MessageWriter.decimalDigits(value)
+        ensure(digits)
+        var rest = value
+        var position = count + digits
+        repeat {
+            position -= 1
+            base.storeBytes(of: UInt8(truncatingIfNeeded: 48 + rest % 10), toByteOffset: position, as: UInt8.self)
+            rest /= 10
+        } while rest > 0
+        count += digits
+    }
+
+    @inline(__always)
+    mutating func append(repeating byte: UInt8, count repeats: Int) {
+        guard repeats > 0 else { return }
+        ensure(repeats)
+        (base + count).initializeMemory(as: UInt8.self, repeating: byte, count: repeats)
+        count += repeats
+    }
+
+    @inline(__always)
+    static func decimalDigits(_ value: UInt64) -> Int {
+        var digits = 1
+        var rest = value
+        while rest >= 10 { rest /= 10; digits += 1 }
+        return digits
+    }
+}
