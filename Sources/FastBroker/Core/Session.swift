@@ -22,7 +22,7 @@ final class Session {
     /// Session id, chosen at HELLO (the CHALLENGE already carries it).
     private(set) var id: UInt64 = 0
     // All fields below: owned by the connection's loop thread.
-    unowned let connection: Connection
+    unowned(unsafe) let connection: Connection   // the connection owns the session and outlives it
     private(set) var state = State.awaitingHello
     private(set) var realm: Realm?
     private var router: Router?
