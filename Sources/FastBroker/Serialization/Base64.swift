@@ -1,6 +1,7 @@
 // Base64: the standard alphabet with '=' padding (RFC 4648 §4), as WAMP uses for binary values in
 // JSON ("\u0000" + base64). Encoding appends to the caller's array without allocating; decoding is
-// strict (length a multiple of 4, padding only at the end) so only canonical-looking text converts.
+// strict (length a multiple of 4, padding only at the end, zero unused bits) so only canonical text
+// converts, and bytes → text → bytes → text gives the same text.
 
 enum Base64 {
     private static let alphabet: StaticString = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -61,13 +62,14 @@ enum Base64 {
             guard let c1 = text.next(), let c2 = text.next(), let c3 = text.next() else { return nil }
             guard let v0 = value(c0), let v1 = value(c1) else { return nil }
             if c2 == UInt8(ascii: "=") {
-                guard c3 == UInt8(ascii: "="), text.next() == nil else { return nil }
+                // Canonical only: unused low bits must be zero, so re-encoding gives the same text.
+                guard c3 == UInt8(ascii: "="), v1 & 0x0F == 0, text.next() == nil else { return nil }
                 sink(UInt8(truncatingIfNeeded: (v0 << 18 | v1 << 12) >> 16))
                 return count + 1
             }
             guard let v2 = value(c2) else { return nil }
             if c3 == UInt8(ascii: "=") {
-                guard text.next() == nil else { return nil }
+                guard v2 & 0x03 == 0, text.next() == nil else { return nil }
                 let group = v0 << 18 | v1 << 12 | v2 << 6
                 sink(UInt8(truncatingIfNeeded: group >> 16))
                 sink(UInt8(truncatingIfNeeded: group >> 8))
