@@ -26,8 +26,11 @@
 //     - array and map → array and object, same order; map keys are always str (the scanner refuses
 //       any other key type).
 //   Round trips: msgpack → JSON → msgpack gives back the same values (ints in their smallest
-//   encoding, float 32 as the equal float 64); JSON → msgpack → JSON gives the same values, integer
-//   literals unchanged, other numbers in their shortest form ("1E2" → "100.0").
+//   encoding, float 32 as the equal float 64), except NaN/±infinity (→ nil) and a str that itself
+//   starts with U+0000 followed by canonical base64, which comes back as bin (the WAMP rule cannot
+//   tell the two apart; Autobahn's JSON serializer reads it the same way). JSON → msgpack → JSON
+//   gives the same values, integer literals unchanged, other numbers in their shortest form
+//   ("1E2" → "100.0"), a literal beyond double range ("1e400") as null (it became infinity).
 // Cost: JSON → MessagePack walks the input twice (first to count each container's members, since a
 // MessagePack header needs the count up front); the counts live in a temporary buffer (on the stack
 // when small). MessagePack → JSON is a single pass. Nesting is bounded by the scanners' depth limit.

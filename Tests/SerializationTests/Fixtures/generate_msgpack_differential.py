@@ -24,7 +24,9 @@ depth <= 64. Line format:
 Canonical form (mirrored in the Swift test): n t f | i<decimal> | d<16 hex digits of the float64
 bits> | s<hex utf8>; | b<hex>; | [a,b] | {k<hex utf8>=v,...}.
 JSON image (the WAMP rules, see PayloadTranscoder.swift): bytes -> str "\\0" + base64; NaN and
-infinities -> null. Back image: NaN and infinities -> null (binary comes back as bytes).
+infinities -> null. Back image: NaN and infinities -> null (binary comes back as bytes), and a str
+that starts with U+0000 followed by canonical base64 comes back as bytes (the WAMP rule cannot tell it
+from a binary: Autobahn's JSON serializer decodes it the same way).
 
 Lives in Fixtures/ so SwiftPM ignores it (the folder is excluded from the test target).
 Run: python3 Fixtures/generate_msgpack_differential.py  (deterministic: fixed seed)
@@ -248,9 +250,22 @@ def json_image(v):
     return v
 
 
+def strict_b64(text):
+    """The bytes of canonical padded base64 text (what re-encodes to the same text), else None."""
+    try:
+        data = base64.b64decode(text, validate=True)
+    except Exception:
+        return None
+    return data if base64.b64encode(data).decode() == text else None
+
+
 def back_image(v):
     if isinstance(v, float) and not math.isfinite(v):
         return None
+    if isinstance(v, str) and v.startswith("\x00") and strict_b64(v[1:]) is not None:
+        return strict_b64(v[1:])  # the WAMP rule cannot tell such a str from a binary
+    if isinstance(v, str):
+        return v
     if isinstance(v, Pairs):
         return Pairs((k, back_image(x)) for k, x in v)
     if isinstance(v, list):
