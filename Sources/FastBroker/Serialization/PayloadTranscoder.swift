@@ -101,8 +101,21 @@ private struct JSONContainerCounter {
         let n = json.count
         let open = json[i]
         guard open == UInt8(ascii: "[") || open == UInt8(ascii: "{") else {
+            // Light checks only (validation is the scanner's job): enough that pass 2 sees a value.
             let span = ValidatedJSON.value(json, i, n)
-            return span.end > i ? span.end : nil
+            switch open {
+            case UInt8(ascii: "\""):
+                return span.count >= 2 && json[span.end - 1] == UInt8(ascii: "\"") ? span.end : nil
+            case UInt8(ascii: "t"), UInt8(ascii: "f"), UInt8(ascii: "n"):
+                let literal: StaticString = open == UInt8(ascii: "t") ? "true" : open == UInt8(ascii: "f") ? "false" : "null"
+                guard span.end <= n, span.count == literal.utf8CodeUnitCount else { return nil }
+                for k in 0..<span.count where json[i + k] != literal.utf8Start[k] { return nil }
+                return span.end
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                return span.end
+            default:
+                return nil
+            }
         }
         guard depth <= JSONScanner.maxDepth, next < counts.count else { return nil }
         let slot = next
