@@ -65,6 +65,7 @@ final class JSONDifferentialTests: XCTestCase {
         case .bool(let b): return b ? "t" : "f"
         case .number(let n): return "#" + n.text
         case .string(let s): return "s" + hex(s) + ";"
+        case .binary(let b): return "b" + b.map { String(format: "%02x", $0) }.joined() + ";"
         case .array(let elements): return "[" + elements.map(canonical).joined(separator: ",") + "]"
         case .object(let members):
             return "{" + members.map { "k" + hex($0.key) + "=" + canonical($0.value) }.joined(separator: ",") + "}"

@@ -1,6 +1,7 @@
-// JSONObjectView: lookups in one validated JSON object without decoding it. Members are found by
-// walking the bytes on each lookup (options and details objects are small), keys are compared in
-// place, escapes included. With duplicate keys the last one wins, as in Python's and JS's parsers.
+// JSONObjectView: lookups in one validated JSON object or MessagePack map without decoding it.
+// Members are found by walking the bytes on each lookup (options and details objects are small), keys
+// are compared in place, escapes included. With duplicate keys the last one wins, as in Python's and
+// JS's parsers. The span's format picks the walk; every accessor works for both.
 
 public struct JSONObjectView: Sequence {
     public let buffer: UnsafeRawBufferPointer
@@ -12,13 +13,31 @@ public struct JSONObjectView: Sequence {
         self.span = span
     }
 
-    /// Iterates members in order: `key` is the string token (quotes included), `value` its value.
+    /// The encoding of the object's bytes.
+    @inlinable public var format: WireFormat { span.format }
+
+    /// Iterates members in order: `key` is the string token (JSON: quotes included; MessagePack: the
+    /// str value), `value` its value.
     public struct Iterator: IteratorProtocol {
         let buffer: UnsafeRawBufferPointer
         var i: Int
-        let limit: Int  // index of the closing brace
+        let limit: Int  // JSON: index of the closing brace; MessagePack: end of the map
+        var remaining: Int  // MessagePack: members not yet returned
+        let format: WireFormat
 
         public mutating func next() -> (key: JSONSpan, value: JSONSpan)? {
+            if format == .msgpack {
+                guard remaining > 0, i < limit else { return nil }
+                remaining -= 1
+                let key = ValidatedMessagePack.value(buffer, i, limit)
+                guard key.end < limit else {
+                    i = limit
+                    return nil
+                }
+                let value = ValidatedMessagePack.value(buffer, key.end, limit)
+                i = value.end
+                return (key, value)
+            }
             i = ValidatedJSON.skipWhitespace(buffer, i, limit)
             if i < limit && buffer[i] == UInt8(ascii: ",") {
                 i = ValidatedJSON.skipWhitespace(buffer, i + 1, limit)
@@ -36,7 +55,13 @@ public struct JSONObjectView: Sequence {
     }
 
     public func makeIterator() -> Iterator {
-        Iterator(buffer: buffer, i: span.start + 1, limit: Swift.max(span.start + 1, span.end - 1))
+        if span.format == .msgpack {
+            let h = ValidatedMessagePack.header(buffer, span.start, span.end)
+            return Iterator(buffer: buffer, i: h?.dataStart ?? span.end, limit: span.end,
+                            remaining: h?.kind == .object ? h!.length : 0, format: .msgpack)
+        }
+        return Iterator(buffer: buffer, i: span.start + 1, limit: Swift.max(span.start + 1, span.end - 1),
+                        remaining: 0, format: .json)
     }
 
     /// Whether the object has no members.
@@ -61,6 +86,26 @@ public struct JSONObjectView: Sequence {
     public func value(forKey key: String) -> JSONSpan? {
         var key = key
         return key.withUTF8 { value(forKey: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The decoded string of a key or value span of this object (allocates).
+    public func decodeString(_ span: JSONSpan) -> String {
+        JSONScanner.decodeString(buffer, span)
+    }
+
+    /// The allocating tree of a value span of this object.
+    public func decodeValue(_ span: JSONSpan) -> JSONValue {
+        JSONScanner.decodeValue(buffer, span)
+    }
+
+    /// The raw bytes of a value span of this object (in its format).
+    public func bytes(_ span: JSONSpan) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: buffer[span.start..<span.end])
+    }
+
+    /// The value of member `key` as a view, when it is an object.
+    public func object(_ span: JSONSpan) -> JSONObjectView? {
+        span.kind == .object ? JSONObjectView(buffer: buffer, span: span) : nil
     }
 
     public func bool(forKey key: StaticString) -> Bool? {
@@ -125,12 +170,24 @@ public struct JSONArrayView: Sequence {
         self.span = span
     }
 
+    /// The encoding of the array's bytes.
+    @inlinable public var format: WireFormat { span.format }
+
     public struct Iterator: IteratorProtocol {
         let buffer: UnsafeRawBufferPointer
         var i: Int
-        let limit: Int  // index of the closing bracket
+        let limit: Int  // JSON: index of the closing bracket; MessagePack: end of the array
+        var remaining: Int  // MessagePack: elements not yet returned
+        let format: WireFormat
 
         public mutating func next() -> JSONSpan? {
+            if format == .msgpack {
+                guard remaining > 0, i < limit else { return nil }
+                remaining -= 1
+                let value = ValidatedMessagePack.value(buffer, i, limit)
+                i = value.end
+                return value
+            }
             i = ValidatedJSON.skipWhitespace(buffer, i, limit)
             if i < limit && buffer[i] == UInt8(ascii: ",") {
                 i = ValidatedJSON.skipWhitespace(buffer, i + 1, limit)
@@ -143,11 +200,21 @@ public struct JSONArrayView: Sequence {
     }
 
     public func makeIterator() -> Iterator {
-        Iterator(buffer: buffer, i: span.start + 1, limit: Swift.max(span.start + 1, span.end - 1))
+        if span.format == .msgpack {
+            let h = ValidatedMessagePack.header(buffer, span.start, span.end)
+            return Iterator(buffer: buffer, i: h?.dataStart ?? span.end, limit: span.end,
+                            remaining: h?.kind == .array ? h!.length : 0, format: .msgpack)
+        }
+        return Iterator(buffer: buffer, i: span.start + 1, limit: Swift.max(span.start + 1, span.end - 1),
+                        remaining: 0, format: .json)
     }
 
-    /// Number of elements (walks the array).
+    /// Number of elements (JSON: walks the array; MessagePack: read from the header).
     public var count: Int {
+        if span.format == .msgpack {
+            guard let h = ValidatedMessagePack.header(buffer, span.start, span.end), h.kind == .array else { return 0 }
+            return h.length
+        }
         var n = 0
         for _ in self { n += 1 }
         return n

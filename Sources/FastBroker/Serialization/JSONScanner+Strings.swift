@@ -1,6 +1,7 @@
 // JSONScanner+Strings: reading string and integer tokens that the scanner has already validated.
 // Comparison walks the escapes in place so option keys and URIs can be matched without allocating;
-// decoding allocates exactly one String.
+// decoding allocates exactly one String. Each function also reads MessagePack spans (span.format):
+// there a str is its UTF-8 payload and an integer is any int type, so callers need not care.
 //
 // Lone surrogate escapes (`"\ud800"`) are valid per RFC 8259's grammar (§8.2 only warns that their
 // meaning is unpredictable), Python's json and JS accept them, and JS clients can legitimately emit
@@ -10,6 +11,10 @@
 extension JSONScanner {
     /// The decoded value of the string token `span` (quotes included) of a validated buffer.
     public static func decodeString(_ buffer: UnsafeRawBufferPointer, _ span: JSONSpan) -> String {
+        if span.format == .msgpack {
+            guard span.kind == .string else { return "" }
+            return String(decoding: ValidatedMessagePack.payload(buffer, span), as: UTF8.self)
+        }
         guard let base = buffer.baseAddress, span.count >= 2 else { return "" }
         let inner = UnsafeRawBufferPointer(rebasing: buffer[(span.start + 1)..<(span.end - 1)])
         if inner.firstIndex(of: UInt8(ascii: "\\")) == nil {
@@ -31,6 +36,12 @@ extension JSONScanner {
     /// Does not allocate.
     public static func stringEquals(_ buffer: UnsafeRawBufferPointer, _ span: JSONSpan,
                                     _ bytes: UnsafeRawBufferPointer) -> Bool {
+        if span.format == .msgpack {
+            guard span.kind == .string else { return false }
+            let payload = ValidatedMessagePack.payload(buffer, span)
+            guard payload.count == bytes.count else { return false }
+            return payload.count == 0 || memcmpEqual(payload, bytes)
+        }
         guard let base = buffer.baseAddress, span.kind == .string, span.count >= 2 else { return false }
         // Escapes only shrink text, so a shorter token can never match.
         if span.count - 2 < bytes.count { return false }
@@ -46,8 +57,41 @@ extension JSONScanner {
         key.withUTF8Buffer { stringEquals(buffer, span, UnsafeRawBufferPointer($0)) }
     }
 
-    /// An exact non-negative integer literal (digits only) that fits in UInt64, else nil.
+    /// The string's UTF-8 bytes in place when no decoding is needed (MessagePack str always, JSON
+    /// when the token has no escapes), else nil. No allocation.
+    public static func rawStringContent(_ buffer: UnsafeRawBufferPointer, _ span: JSONSpan) -> UnsafeRawBufferPointer? {
+        guard span.kind == .string else { return nil }
+        if span.format == .msgpack { return ValidatedMessagePack.payload(buffer, span) }
+        guard span.count >= 2 else { return nil }
+        let inner = UnsafeRawBufferPointer(rebasing: buffer[(span.start + 1)..<(span.end - 1)])
+        return inner.contains(UInt8(ascii: "\\")) ? nil : inner
+    }
+
+    /// Byte equality of two buffers of the same non-zero length.
+    @inline(__always)
+    static func memcmpEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        var k = 0
+        let n = a.count
+        while n - k >= 8 {
+            if a.loadUnaligned(fromByteOffset: k, as: UInt64.self) != b.loadUnaligned(fromByteOffset: k, as: UInt64.self) {
+                return false
+            }
+            k += 8
+        }
+        while k < n {
+            if a[k] != b[k] { return false }
+            k += 1
+        }
+        return true
+    }
+
+    /// An exact non-negative integer that fits in UInt64, else nil: in JSON a literal of digits
+    /// only; in MessagePack any int type holding a value ≥ 0 (never a float).
     public static func unsignedInteger(_ buffer: UnsafeRawBufferPointer, _ span: JSONSpan) -> UInt64? {
+        if span.format == .msgpack {
+            if case .unsigned(let v)? = ValidatedMessagePack.integer(buffer, span) { return v }
+            return nil
+        }
         guard span.kind == .number, span.count > 0, span.count <= 20 else { return nil }
         var value: UInt64 = 0
         for k in span.start..<span.end {
@@ -61,8 +105,16 @@ extension JSONScanner {
         return value
     }
 
-    /// An exact integer literal (digits with an optional '-') that fits in Int64, else nil.
+    /// An exact integer that fits in Int64, else nil: in JSON a literal of digits with an optional
+    /// '-'; in MessagePack any int type (never a float).
     public static func integer(_ buffer: UnsafeRawBufferPointer, _ span: JSONSpan) -> Int64? {
+        if span.format == .msgpack {
+            switch ValidatedMessagePack.integer(buffer, span) {
+            case .unsigned(let v)?: return Int64(exactly: v)
+            case .signed(let v)?: return v
+            case nil: return nil
+            }
+        }
         guard span.kind == .number, span.count > 0 else { return nil }
         if buffer[span.start] != UInt8(ascii: "-") {
             guard let u = unsignedInteger(buffer, span), u <= UInt64(Int64.max) else { return nil }

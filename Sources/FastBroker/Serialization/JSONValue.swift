@@ -1,11 +1,14 @@
-// JSONValue: an allocating tree of a JSON value, for SUBSCRIBE-time work (filter values, config,
-// meta API), never per event. Objects keep their members in order, duplicates included.
+// JSONValue: an allocating tree of a JSON or MessagePack value, for SUBSCRIBE-time work (filter
+// values, config, meta API) and tests, never per event. Objects keep their members in order,
+// duplicates included.
 
 public indirect enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case number(JSONNumber)
     case string(String)
+    /// MessagePack bin. JSONWriter writes it the WAMP way: a string "\u0000" + base64 of the bytes.
+    case binary([UInt8])
     case array([JSONValue])
     case object([(key: String, value: JSONValue)])
 
@@ -15,6 +18,7 @@ public indirect enum JSONValue: Equatable, Sendable {
         case let (.bool(x), .bool(y)): return x == y
         case let (.number(x), .number(y)): return x == y
         case let (.string(x), .string(y)): return x == y
+        case let (.binary(x), .binary(y)): return x == y
         case let (.array(x), .array(y)): return x == y
         case let (.object(x), .object(y)):
             return x.count == y.count && zip(x, y).allSatisfy { $0.key == $1.key && $0.value == $1.value }
@@ -73,7 +77,10 @@ public struct JSONNumber: Equatable, Sendable {
 }
 
 extension JSONScanner {
-    /// Builds the allocating tree of the value `span` in a validated buffer.
+    /// Builds the allocating tree of the value `span` in a validated buffer (JSON or MessagePack).
+    /// MessagePack numbers: ints become exact integers (JSONNumber(Int64) / JSONNumber(UInt64)),
+    /// floats (float32 widened exactly) their shortest round-trip text; NaN and ±infinity, which JSON
+    /// cannot express, get the texts "NaN", "Infinity", "-Infinity" and `double` set accordingly.
     public static func decodeValue(_ buffer: UnsafeRawBufferPointer, _ span: JSONSpan) -> JSONValue {
         switch span.kind {
         case .null: return .null
@@ -81,6 +88,7 @@ extension JSONScanner {
         case .false: return .bool(false)
         case .number: return .number(decodeNumber(buffer, span))
         case .string: return .string(decodeString(buffer, span))
+        case .binary: return .binary(Array(ValidatedMessagePack.payload(buffer, span)))
         case .array:
             return .array(JSONArrayView(buffer: buffer, span: span).map { decodeValue(buffer, $0) })
         case .object:
@@ -91,6 +99,16 @@ extension JSONScanner {
     }
 
     static func decodeNumber(_ buffer: UnsafeRawBufferPointer, _ span: JSONSpan) -> JSONNumber {
+        if span.format == .msgpack {
+            switch ValidatedMessagePack.integer(buffer, span) {
+            case .unsigned(let v)?: return JSONNumber(v)
+            case .signed(let v)?: return JSONNumber(v)
+            case nil:
+                let d = ValidatedMessagePack.float(buffer, span) ?? .nan
+                if let n = JSONNumber(d) { return n }
+                return JSONNumber(text: d.isNaN ? "NaN" : d < 0 ? "-Infinity" : "Infinity", integer: nil, double: d)
+            }
+        }
         let text = String(decoding: UnsafeRawBufferPointer(rebasing: buffer[span.start..<span.end]), as: UTF8.self)
         let double = Double(text) ?? (text.hasPrefix("-") ? -.infinity : .infinity)
         return JSONNumber(text: text, integer: integer(buffer, span), double: double)

@@ -1,6 +1,6 @@
 // JSONWriter: appends JSON to a byte array without Foundation. With capacity reserved, appends do not
-// allocate (except appendDouble for the rare numbers whose shortest form exceeds 15 bytes). The output
-// is always valid JSON: invalid UTF-8 handed to appendString(UnsafeRawBufferPointer) becomes U+FFFD.
+// allocate. The output is always valid JSON: invalid UTF-8 handed to appendString(UnsafeRawBufferPointer)
+// becomes U+FFFD. Binary (JSONValue.binary) is written the WAMP way: "\u0000" + base64 of the bytes.
 
 public enum JSONWriter {
     /// A quoted string; `"` and `\` escaped, control characters as \u00xx, non-ASCII kept as UTF-8.
@@ -54,9 +54,19 @@ public enum JSONWriter {
             appendNull(to: &out)
             return
         }
-        // Up to 15 UTF-8 bytes a String is stored inline, so this allocates only for long forms.
-        var text = v.description
-        text.withUTF8 { out.append(contentsOf: $0) }
+        ShortestDouble.append(v, to: &out)
+    }
+
+    /// A WAMP binary in JSON: the string "\u0000" followed by the standard base64 of `bytes`.
+    public static func appendBinary(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        appendRaw("\"\\u0000", to: &out)
+        Base64.encode(bytes, to: &out)
+        out.append(UInt8(ascii: "\""))
+    }
+
+    /// A quoted string from UTF-8 bytes already known to be valid (e.g. a validated MessagePack str).
+    static func appendValidString(_ utf8: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        appendEscaped(utf8, validate: false, to: &out)
     }
 
     public static func appendValue(_ v: JSONValue, to out: inout [UInt8]) {
@@ -65,6 +75,7 @@ public enum JSONWriter {
         case .bool(let b): appendBool(b, to: &out)
         case .number(let n): appendNumber(n, to: &out)
         case .string(let s): appendString(s, to: &out)
+        case .binary(let bytes): bytes.withUnsafeBytes { appendBinary($0, to: &out) }
         case .array(let elements):
             out.append(UInt8(ascii: "["))
             for (k, e) in elements.enumerated() {

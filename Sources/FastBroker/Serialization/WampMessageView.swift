@@ -1,7 +1,8 @@
-// WampMessageView: the top-level array of one scanned WAMP message. It borrows the receive buffer
-// (valid only while that buffer is, i.e. during dispatch) and keeps the element spans inline, so
-// reading a message's envelope never allocates. Accessors return nil on a type mismatch so the session
-// layer can answer with a protocol violation naming the element.
+// WampMessageView: the top-level array of one scanned WAMP message, JSON or MessagePack. It borrows
+// the receive buffer (valid only while that buffer is, i.e. during dispatch) and keeps the element
+// spans inline, so reading a message's envelope never allocates. Every accessor reads both formats
+// (the spans say which), so the session layer is format-blind. Accessors return nil on a type
+// mismatch so the session layer can answer with a protocol violation naming the element.
 
 public struct WampMessageView {
     /// Inline storage for the spans of up to `JSONScanner.maxMessageElements` elements.
@@ -29,11 +30,14 @@ public struct WampMessageView {
     }
 
     public let buffer: UnsafeRawBufferPointer
+    /// The serializer the message arrived in; `bytes(_:)` are in this format.
+    public let format: WireFormat
     @usableFromInline var elements: Elements
 
-    init(buffer: UnsafeRawBufferPointer, elements: Elements) {
+    init(buffer: UnsafeRawBufferPointer, elements: Elements, format: WireFormat = .json) {
         self.buffer = buffer
         self.elements = elements
+        self.format = format
     }
 
     /// Number of top-level elements.
@@ -50,7 +54,8 @@ public struct WampMessageView {
         index >= 0 && index < elements.count ? elements.span(index).kind : nil
     }
 
-    /// An exact non-negative integer literal (no fraction, exponent or '-') up to UInt64.max.
+    /// An exact non-negative integer up to UInt64.max: in JSON a literal without fraction, exponent or
+    /// '-'; in MessagePack any int type (of any width) holding a value ≥ 0 (never a float).
     public func unsignedInteger(_ index: Int) -> UInt64? {
         guard let kind = kind(index), kind == .number else { return nil }
         return JSONScanner.unsignedInteger(buffer, elements.span(index))
@@ -68,6 +73,13 @@ public struct WampMessageView {
         return JSONScanner.stringEquals(buffer, elements.span(index), bytes)
     }
 
+    /// The string at `index` as UTF-8 bytes in place, when no decoding is needed (MessagePack always,
+    /// JSON when the string has no escapes); nil otherwise (then use `string(_:)`). No allocation.
+    public func rawString(_ index: Int) -> UnsafeRawBufferPointer? {
+        guard let kind = kind(index), kind == .string else { return nil }
+        return JSONScanner.rawStringContent(buffer, elements.span(index))
+    }
+
     public func object(_ index: Int) -> JSONObjectView? {
         guard let kind = kind(index), kind == .object else { return nil }
         return JSONObjectView(buffer: buffer, span: elements.span(index))
@@ -78,8 +90,8 @@ public struct WampMessageView {
         return JSONArrayView(buffer: buffer, span: elements.span(index))
     }
 
-    /// The raw bytes of element `index` (precondition `index < count`), e.g. PUBLISH args/kwargs to
-    /// copy verbatim into EVENT.
+    /// The raw bytes of element `index` (precondition `index < count`), in the message's `format`,
+    /// e.g. PUBLISH args/kwargs to copy verbatim into an EVENT of the same format.
     @inlinable public func bytes(_ index: Int) -> UnsafeRawBufferPointer {
         let s = span(index)
         return UnsafeRawBufferPointer(rebasing: buffer[s.start..<s.end])
