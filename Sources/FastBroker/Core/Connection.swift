@@ -33,6 +33,9 @@ final class Connection: TCPStreamDelegate {
     /// Queued outbound bytes, published for consumer-group homes on other loops (shared groups
     /// skip members that are full). Written only by this loop.
     let outboundBytes = Counter()
+    /// The serializer negotiated by the transport handshake (RawSocket hello or WebSocket
+    /// subprotocol); JSON until then.
+    private(set) var format = WireFormat.json
 
     private var limits: LimitsConfig { context.server.configuration.limits }
 
@@ -104,11 +107,13 @@ final class Connection: TCPStreamDelegate {
         case .needMore:
             return false
         case .hello(let hello):
-            guard hello.serializer == 1, listener.serializers.contains(.json) else {
+            let offered: WireFormat? = hello.serializer == 1 ? .json : hello.serializer == 2 ? .msgpack : nil
+            guard let offered, listener.serializers.contains(offered.serializerKind) else {
                 sendRaw(RawSocketFraming.helloError(.serializerUnsupported))
                 closeAfterFlush()
                 return false
             }
+            format = offered
             peerMaxMessageBytes = hello.maxMessageBytes
             sendRaw(RawSocketFraming.helloReply(
                 serializer: hello.serializer,
@@ -168,7 +173,7 @@ final class Connection: TCPStreamDelegate {
         case .success(let request):
             upgrade = request
         }
-        let supported = listener.serializers.contains(.json) ? ["wamp.2.json"] : []
+        let supported = listener.serializers.map(\.webSocketSubprotocol)
         guard let chosen = upgrade.subprotocols.first(where: { supported.contains($0) }) else {
             let offered = upgrade.subprotocols.isEmpty ? "none" : upgrade.subprotocols.joined(separator: ", ")
             return respondHTTP(status: 400, reason: "Bad Request",
@@ -176,6 +181,7 @@ final class Connection: TCPStreamDelegate {
         }
         sendRaw(WebSocketHandshake.switchingProtocols(accept: WebSocketHandshake.acceptValue(forKey: upgrade.key), subprotocol: chosen))
         webSocketDecoder = WebSocketDecoder(maxMessageBytes: limits.maxMessageBytes)
+        format = chosen == SerializerKind.msgpack.webSocketSubprotocol ? .msgpack : .json
         phase = .webSocket
     }
 
@@ -189,8 +195,10 @@ final class Connection: TCPStreamDelegate {
         case .needMore:
             return false
         case .message(let opcode, let payload):
-            guard opcode == .text else {
-                session.protocolViolation("wamp.2.json messages must be WebSocket text frames, got a binary frame")
+            guard opcode == format.webSocketOpcode else {
+                session.protocolViolation(format == .json
+                    ? "wamp.2.json messages must be WebSocket text frames, got a binary frame"
+                    : "wamp.2.msgpack messages must be WebSocket binary frames, got a text frame")
                 return false
             }
             receiveWampMessage(UnsafeRawBufferPointer(payload))
@@ -217,11 +225,11 @@ final class Connection: TCPStreamDelegate {
     }
 
     private func receiveWampMessage(_ bytes: UnsafeRawBufferPointer) {
-        switch JSONScanner.scanMessage(bytes) {
+        switch format.scanMessage(bytes) {
         case .success(let view):
             session.receive(view)
         case .failure(let error):
-            session.protocolViolation("malformed JSON message: \(error)")
+            session.protocolViolation("malformed \(format.displayName) message: \(error)")
         }
     }
 
@@ -332,7 +340,7 @@ final class Connection: TCPStreamDelegate {
     }
 
     private func enqueue(_ message: MessageBuffer, rawSocketType: RawSocketFrameType = .message,
-                         webSocketOpcode: WebSocketOpcode = .text, groupDelivery: GroupDelivery? = nil) {
+                         webSocketOpcode: WebSocketOpcode? = nil, groupDelivery: GroupDelivery? = nil) {
         var header: (UInt64, UInt64) = (0, 0)
         let headerLength = withUnsafeMutableBytes(of: &header) { h -> Int in
             switch phase {
@@ -340,7 +348,7 @@ final class Connection: TCPStreamDelegate {
                 RawSocketFraming.writeHeader(type: rawSocketType, length: message.count, to: h.baseAddress!)
                 return RawSocketFraming.headerSize
             case .webSocket:
-                return WebSocketFraming.writeHeader(opcode: webSocketOpcode, payloadLength: message.count, to: h.baseAddress!)
+                return WebSocketFraming.writeHeader(opcode: webSocketOpcode ?? format.webSocketOpcode, payloadLength: message.count, to: h.baseAddress!)
             default:
                 return 0
             }
@@ -439,4 +447,14 @@ final class Connection: TCPStreamDelegate {
         session.transportClosed(reason: "connection closed")
         context.unregister(self)
     }
+}
+
+extension WireFormat {
+    /// WAMP over WebSocket: JSON travels in text frames, MessagePack in binary frames.
+    var webSocketOpcode: WebSocketOpcode { self == .json ? .text : .binary }
+    var serializerKind: SerializerKind { self == .json ? .json : .msgpack }
+}
+
+extension SerializerKind {
+    var webSocketSubprotocol: String { self == .json ? "wamp.2.json" : "wamp.2.msgpack" }
 }

@@ -84,13 +84,13 @@ final class LoopContext: @unchecked Sendable {
 
     /// Hands a publication received on this loop to every other loop that has subscriptions in
     /// its realm. The bytes are copied once, shared by all destinations.
-    func forwardToOtherLoops(_ publication: Publication, realm: Realm) {
+    func forwardToOtherLoops(_ publication: Publication, realm: Realm, transcoded: TranscodedPayload?) {
         let loops = server.contexts
         guard loops.count > 1 else { return }
         var shared: RemotePublication? = nil
         for destination in loops where destination !== self
             && realm.subscriptionsPerLoop[destination.index].current > 0 {
-            if shared == nil { shared = RemotePublication(realm: realm, publication) }
+            if shared == nil { shared = RemotePublication(realm: realm, publication, transcoded: transcoded) }
             send(shared!, to: destination.index)
         }
     }

@@ -3,6 +3,8 @@
 // bytes are copied once into a RemotePublication that every destination loop shares.
 
 import BrokerConfig
+import BrokerSerialization
+import Synchronization
 
 struct PublisherInfo: Sendable {
     var session: UInt64
@@ -31,17 +33,60 @@ struct EligibilityRules: Sendable {
     }
 }
 
+/// A publication's args list and kwargs dict as encoded bytes in one format (each empty when the
+/// PUBLISH had none).
+struct Payload {
+    var args: UnsafeRawBufferPointer
+    var kwargs: UnsafeRawBufferPointer
+}
+
 struct Publication {
     var id: UInt64
     /// The topic's UTF-8 bytes (decoded, no quotes).
     var topic: UnsafeRawBufferPointer
-    /// Raw JSON bytes of the args array / kwargs object; empty when the PUBLISH had none.
+    /// The format args/kwargs arrived in.
+    var format: WireFormat
+    /// Raw bytes of the args list / kwargs dict, as they arrived; empty when the PUBLISH had none.
     var args: UnsafeRawBufferPointer
     var kwargs: UnsafeRawBufferPointer
     /// Session id of the publisher, unless it asked to receive its own event (exclude_me = false).
     var excludedSession: UInt64
     var disclosedPublisher: PublisherInfo?
     var rules: EligibilityRules?
+
+    var payload: Payload { Payload(args: args, kwargs: kwargs) }
+}
+
+/// A payload transcoded into the other format, owned: made at most once per publication (per
+/// loop for the publisher's loop, then shared with every other loop through RemotePublication).
+final class TranscodedPayload: @unchecked Sendable {
+    private let storage: UnsafeMutableRawBufferPointer
+    private let argsCount: Int
+    private let kwargsCount: Int
+    let format: WireFormat
+
+    /// Transcodes `payload` from `source` to `format`; nil when the bytes do not transcode
+    /// (they were validated on arrival, so this does not happen in practice).
+    init?(_ payload: Payload, from source: WireFormat, to format: WireFormat) {
+        var args: [UInt8] = [], kwargs: [UInt8] = []
+        guard PayloadTranscoder.transcode(payload.args, from: source, to: format, into: &args),
+              PayloadTranscoder.transcode(payload.kwargs, from: source, to: format, into: &kwargs) else { return nil }
+        self.format = format
+        argsCount = args.count
+        kwargsCount = kwargs.count
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, args.count + kwargs.count), alignment: 8)
+        args.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: storage[0..<args.count]).copyMemory(from: $0) }
+        kwargs.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: storage[args.count..<args.count + kwargs.count]).copyMemory(from: $0) }
+        self.storage = storage
+    }
+
+    deinit { storage.deallocate() }
+
+    var payload: Payload {
+        let base = UnsafeRawBufferPointer(storage)
+        return Payload(args: UnsafeRawBufferPointer(rebasing: base[0..<argsCount]),
+                       kwargs: UnsafeRawBufferPointer(rebasing: base[argsCount..<argsCount + kwargsCount]))
+    }
 }
 
 /// A publication handed to other loops: its bytes copied once, shared (reference-counted) by
@@ -49,6 +94,9 @@ struct Publication {
 final class RemotePublication: LoopMessage, @unchecked Sendable {
     let realm: Realm
     let id: UInt64
+    let format: WireFormat
+    /// The payload in the other format, made by whichever loop first needs it.
+    private let transcoded: Mutex<TranscodedPayload?>
     let excludedSession: UInt64
     let disclosedPublisher: PublisherInfo?
     let rules: EligibilityRules?
@@ -56,9 +104,11 @@ final class RemotePublication: LoopMessage, @unchecked Sendable {
     private let storage: UnsafeMutableRawBufferPointer
     private let topicCount: Int, argsCount: Int, kwargsCount: Int
 
-    init(realm: Realm, _ publication: Publication) {
+    init(realm: Realm, _ publication: Publication, transcoded: TranscodedPayload? = nil) {
         self.realm = realm
         id = publication.id
+        format = publication.format
+        self.transcoded = Mutex(transcoded)
         excludedSession = publication.excludedSession
         disclosedPublisher = publication.disclosedPublisher
         rules = publication.rules
@@ -76,6 +126,19 @@ final class RemotePublication: LoopMessage, @unchecked Sendable {
 
     deinit { storage.deallocate() }
 
+    /// The payload in `target` format: the original bytes, or the transcoding shared by all loops.
+    func payload(in target: WireFormat) -> Payload {
+        if target == format { return publication.payload }
+        let transcoding = transcoded.withLock { cached -> TranscodedPayload? in
+            if cached == nil { cached = TranscodedPayload(publication.payload, from: format, to: target) }
+            return cached
+        }
+        return transcoding?.payload ?? Payload(args: UnsafeRawBufferPointer(start: nil, count: 0), kwargs: UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    /// The transcoding, if some loop made one (to hand on).
+    var existingTranscoding: TranscodedPayload? { transcoded.withLock { $0 } }
+
     /// Bytes of topic, args and kwargs together.
     var byteCount: Int { topicCount + argsCount + kwargsCount }
 
@@ -84,6 +147,7 @@ final class RemotePublication: LoopMessage, @unchecked Sendable {
         return Publication(
             id: id,
             topic: UnsafeRawBufferPointer(rebasing: base[0..<topicCount]),
+            format: format,
             args: UnsafeRawBufferPointer(rebasing: base[topicCount..<topicCount + argsCount]),
             kwargs: UnsafeRawBufferPointer(rebasing: base[topicCount + argsCount..<topicCount + argsCount + kwargsCount]),
             excludedSession: excludedSession, disclosedPublisher: disclosedPublisher, rules: rules)

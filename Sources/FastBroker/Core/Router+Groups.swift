@@ -122,7 +122,7 @@ extension Router {
     /// A publication matched the group's topic pattern: give it a sequence number and route it
     /// (or hold it while a failover recovery is under way).
     func dispatch(_ publication: Publication, to group: ConsumerGroup, shared: inout RemotePublication?) {
-        if shared == nil { shared = RemotePublication(realm: realm, publication) }
+        if shared == nil { shared = RemotePublication(realm: realm, publication, transcoded: transcoding(for: publication.id)) }
         let event = GroupEvent(publication: shared!, sequence: group.nextSequence)
         group.nextSequence += 1
         if !group.awaiting.isEmpty {
@@ -149,7 +149,7 @@ extension Router {
         func accepts(_ m: GroupMember) -> Bool {
             if m.sessionID == publication.excludedSession { return false }
             if let rules = publication.rules, !rules.admits(session: m.sessionID, authid: m.authid, authrole: m.authrole) { return false }
-            if let filter = m.filter, !passes(filter, slot: m.filterSlot, publication.kwargs) { return false }
+            if let filter = m.filter, !passes(filter, slot: m.filterSlot, publication) { return false }
             return true
         }
         switch group.type {

@@ -4,6 +4,7 @@
 // every subscriber's connection.
 
 import BrokerConfig
+import BrokerSerialization
 import FilterVM
 
 final class Router {
@@ -23,6 +24,9 @@ final class Router {
     private var filterGeneration: [UInt64] = []
     private var filterResult: [Bool] = []
     var publicationGeneration: UInt64 = 0
+    /// The current local publication's payload in the other format, made on first need.
+    private(set) var transcoding: TranscodedPayload?
+    private var transcodingPublication: UInt64 = 0
 
     /// Adds `session` to the subscription for `key`, creating it if needed. A session subscribing
     /// twice gets the same subscription back.
@@ -66,10 +70,12 @@ final class Router {
                 dispatch(publication, to: group, shared: &shared)
                 return
             }
-            if let filter = subscription.filter, !passes(filter, slot: subscription.filterSlot, publication.kwargs) {
+            if let filter = subscription.filter, !passes(filter, slot: subscription.filterSlot, publication) {
                 return
             }
-            var message: MessageBuffer? = nil
+            // One encoded EVENT per subscription and subscriber format, shared by its subscribers.
+            var json: MessageBuffer? = nil
+            var msgpack: MessageBuffer? = nil
             let subscribers = subscription.subscribers
             // Index loops, not for-in: an unspecialized (debug) IndexingIterator allocates.
             var i = 0
@@ -81,24 +87,48 @@ final class Router {
                    !rules.admits(session: subscriber.id, authid: subscriber.identity.authid, authrole: subscriber.identity.authrole) {
                     continue
                 }
+                let format = subscriber.format
+                var message = format == .json ? json : msgpack
                 if message == nil {
                     let buffer = pool.take(capacity: 96 + publication.topic.count + publication.args.count + publication.kwargs.count)
                     WampEncoder.event(subscription: subscription.id, publication: publication,
-                                      includeTopic: subscription.key.match != .exact, into: &buffer.bytes)
+                                      payload: payload(publication, in: format, remote: remote),
+                                      includeTopic: subscription.key.match != .exact, format: format, into: &buffer.bytes)
                     message = buffer
+                    if format == .json { json = buffer } else { msgpack = buffer }
                 }
                 if subscriber.deliver(message!) { delivered += 1 }
             }
-            message?.recycleIfUnused()
+            json?.recycleIfUnused()
+            msgpack?.recycleIfUnused()
         }
         return delivered
     }
 
+    /// The publication's args/kwargs in `format`: as they arrived, or transcoded once per
+    /// publication (shared by every subscription here, and handed on to the other loops).
+    func payload(_ publication: Publication, in format: WireFormat, remote: RemotePublication?) -> Payload {
+        if format == publication.format { return publication.payload }
+        if let remote { return remote.payload(in: format) }
+        if transcodingPublication != publication.id || transcoding?.format != format {
+            transcoding = TranscodedPayload(publication.payload, from: publication.format, to: format)
+            transcodingPublication = publication.id
+        }
+        return transcoding?.payload ?? Payload(args: UnsafeRawBufferPointer(start: nil, count: 0), kwargs: UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    /// The transcoding made for publication `id` on this loop, if any.
+    func transcoding(for id: UInt64) -> TranscodedPayload? {
+        transcodingPublication == id ? transcoding : nil
+    }
+
     /// The filter's verdict on this publication's kwargs, computed at most once per publication.
     @inline(__always)
-    func passes(_ filter: FilterProgram, slot: Int, _ kwargs: UnsafeRawBufferPointer) -> Bool {
+    func passes(_ filter: FilterProgram, slot: Int, _ publication: Publication) -> Bool {
         if filterGeneration[slot] == publicationGeneration { return filterResult[slot] }
-        let result = filter.evaluate(JSONFilterDocument(kwargs))
+        let result = publication.format == .json
+            ? filter.evaluate(JSONFilterDocument(publication.kwargs))
+            : filter.evaluate(MessagePackFilterDocument(publication.kwargs))
         filterGeneration[slot] = publicationGeneration
         filterResult[slot] = result
         return result

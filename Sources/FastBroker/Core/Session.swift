@@ -41,6 +41,8 @@ final class Session {
     }
 
     var context: LoopContext { connection.context }
+    /// The serializer this session speaks (negotiated by the transport).
+    var format: WireFormat { connection.format }
     var isEstablished: Bool { if case .established = state { true } else { false } }
 
     // MARK: - Receiving
@@ -48,7 +50,7 @@ final class Session {
     /// Handles one message; the view's bytes are valid only during this call.
     func receive(_ message: WampMessageView) {
         guard message.count >= 1, let code = message.unsignedInteger(0) else {
-            return protocolViolation("a WAMP message must be a JSON array starting with an integer message type")
+            return protocolViolation("a WAMP message must be an array starting with an integer message type")
         }
         switch state {
         case .awaitingHello:
@@ -108,7 +110,8 @@ final class Session {
             identity = SessionIdentity(authid: authid, authrole: challenge.authrole, authmethod: "wampcra", authprovider: "userdb")
             connection.send { out in
                 WampEncoder.challenge(ChallengeDetails(challenge: challenge.challenge, salt: challenge.salt,
-                                                       keyLength: challenge.keyLength, iterations: challenge.iterations), into: &out)
+                                                       keyLength: challenge.keyLength, iterations: challenge.iterations),
+                                      format: format, into: &out)
             }
             return
         }
@@ -143,7 +146,7 @@ final class Session {
             "authmethod": "\(identity.authmethod)", "peer": "\(connection.peer)",
         ])
         let (id, identity) = (self.id, self.identity)
-        connection.send { out in WampEncoder.welcome(session: id, identity: identity, into: &out) }
+        connection.send { out in WampEncoder.welcome(session: id, identity: identity, format: format, into: &out) }
     }
 
     /// A random authid for an anonymous session that gave none, in Crossbar's style
@@ -216,7 +219,7 @@ final class Session {
         let key = SubscriptionKey(topic: topic, match: match, filterFingerprint: filter?.fingerprint)
         let subscription = router!.subscribe(self, key: key, filter: filter)
         subscriptions[subscription.id] = subscription
-        connection.send { out in WampEncoder.acknowledgement(code: WampCode.subscribed, request: request, id: subscription.id, into: &out) }
+        connection.send { out in WampEncoder.acknowledgement(code: WampCode.subscribed, request: request, id: subscription.id, format: format, into: &out) }
     }
 
     private func handleUnsubscribe(_ m: WampMessageView) {
@@ -225,14 +228,14 @@ final class Session {
         }
         if let membership = memberships[subscriptionID] {
             leave(membership, reason: "unsubscribe", connectionDying: false)
-            connection.send { out in WampEncoder.unsubscribed(request: request, into: &out) }
+            connection.send { out in WampEncoder.unsubscribed(request: request, format: format, into: &out) }
             return
         }
         guard let subscription = subscriptions.removeValue(forKey: subscriptionID) else {
             return sendError(WampCode.unsubscribe, request, "no subscription \(subscriptionID) on this session", WampURI.noSuchSubscription)
         }
         router!.unsubscribe(self, from: subscription)
-        connection.send { out in WampEncoder.unsubscribed(request: request, into: &out) }
+        connection.send { out in WampEncoder.unsubscribed(request: request, format: format, into: &out) }
     }
 
     private func handlePublish(_ m: WampMessageView) {
@@ -264,7 +267,7 @@ final class Session {
             return refusePublish(acknowledge, request, "exclude/eligible options must be lists of session ids or strings", WampURI.invalidArgument)
         }
         let publication = Publication(
-            id: context.ids.next(), topic: topic,
+            id: context.ids.next(), topic: topic, format: m.format,
             args: m.count >= 5 ? m.bytes(4) : UnsafeRawBufferPointer(start: nil, count: 0),
             kwargs: m.count == 6 ? m.bytes(5) : UnsafeRawBufferPointer(start: nil, count: 0),
             excludedSession: (options.bool(forKey: "exclude_me") ?? true) ? id : 0,
@@ -273,9 +276,9 @@ final class Session {
             rules: rules)
         let delivered = router!.publish(publication, pool: context.bufferPool)
         context.metrics.eventsDelivered.increment(by: delivered)
-        context.forwardToOtherLoops(publication, realm: realm!)
+        context.forwardToOtherLoops(publication, realm: realm!, transcoded: router!.transcoding(for: publication.id))
         if acknowledge {
-            connection.send { out in WampEncoder.acknowledgement(code: WampCode.published, request: request, id: publication.id, into: &out) }
+            connection.send { out in WampEncoder.acknowledgement(code: WampCode.published, request: request, id: publication.id, format: format, into: &out) }
         }
     }
 
@@ -291,9 +294,7 @@ final class Session {
     /// Calls `body` with the decoded UTF-8 of string element `index`: the message's own bytes when
     /// the string has no escapes (the common case, no allocation), else a decoded copy.
     private func withStringBytes(_ m: WampMessageView, _ index: Int, _ body: (UnsafeRawBufferPointer) -> Void) {
-        let span = m.span(index)
-        let inner = UnsafeRawBufferPointer(rebasing: m.buffer[(span.start + 1)..<(span.end - 1)])
-        if !inner.contains(UInt8(ascii: "\\")) {
+        if let inner = m.rawString(index) {
             body(inner)
         } else {
             var decoded = m.string(index)!
@@ -365,7 +366,7 @@ final class Session {
                 membershipsByMember[ObjectIdentifier(member)] = membership
             }
             let id = member.subscriptionID
-            connection.send { out in WampEncoder.acknowledgement(code: WampCode.subscribed, request: result.request, id: id, into: &out) }
+            connection.send { out in WampEncoder.acknowledgement(code: WampCode.subscribed, request: result.request, id: id, format: format, into: &out) }
         }
     }
 
@@ -379,8 +380,9 @@ final class Session {
         membership.processed += 1
         membership.recordAccepted(delivery.event.publication.id)
         let message = context.bufferPool.take(capacity: 96 + delivery.event.publication.byteCount)
-        WampEncoder.event(subscription: delivery.member.subscriptionID, publication: delivery.event.publication.publication,
-                          includeTopic: delivery.member.includeTopic, into: &message.bytes)
+        let remote = delivery.event.publication
+        WampEncoder.event(subscription: member.subscriptionID, publication: remote.publication, payload: remote.payload(in: format),
+                          includeTopic: member.includeTopic, format: format, into: &message.bytes)
         if connection.enqueueGroupEvent(message, delivery: delivery) {
             context.metrics.eventsDelivered.increment()
         }
@@ -410,7 +412,7 @@ final class Session {
         guard m.count == 3, m.object(1) != nil, m.kind(2) == .string else {
             return protocolViolation("GOODBYE must be [6, Details|dict, Reason|uri]")
         }
-        connection.send { out in WampEncoder.goodbye(message: nil, reason: WampURI.goodbyeAndOut, into: &out) }
+        connection.send { out in WampEncoder.goodbye(message: nil, reason: WampURI.goodbyeAndOut, format: format, into: &out) }
         finish(reason: "client goodbye (\(m.string(2)!))")
     }
 
@@ -420,7 +422,7 @@ final class Session {
         case .established:
             detach()
             state = .closing
-            connection.send { out in WampEncoder.goodbye(message: "Broker shutting down", reason: WampURI.systemShutdown, into: &out) }
+            connection.send { out in WampEncoder.goodbye(message: "Broker shutting down", reason: WampURI.systemShutdown, format: format, into: &out) }
         case .closing, .closed:
             break
         case .awaitingHello, .challenged:
@@ -436,7 +438,7 @@ final class Session {
     /// Sends ABORT and closes the connection once it is written.
     func abort(message: String, reason: String) {
         if case .closed = state { return }
-        connection.send { out in WampEncoder.abort(message: message, reason: reason, into: &out) }
+        connection.send { out in WampEncoder.abort(message: message, reason: reason, format: format, into: &out) }
         finish(reason: "\(reason): \(message)")
     }
 
@@ -482,6 +484,6 @@ final class Session {
     }
 
     private func sendError(_ type: UInt64, _ request: UInt64, _ message: String, _ uri: String) {
-        connection.send { out in WampEncoder.error(requestType: type, request: request, message: message, uri: uri, into: &out) }
+        connection.send { out in WampEncoder.error(requestType: type, request: request, message: message, uri: uri, format: format, into: &out) }
     }
 }

@@ -30,7 +30,14 @@ enum SubscriptionFilter {
             }
             for (keySpan, valueSpan) in JSONObjectView(buffer: buffer, span: valuesSpan) {
                 let key = JSONScanner.decodeString(buffer, keySpan)
-                let bytes = Array(UnsafeRawBufferPointer(rebasing: buffer[valueSpan.start..<valueSpan.end]))
+                var bytes = Array(UnsafeRawBufferPointer(rebasing: buffer[valueSpan.start..<valueSpan.end]))
+                if valueSpan.format == .msgpack {
+                    // FilterValue reads JSON: a MessagePack value goes through the payload transcoder
+                    // (binary becomes the WAMP "\u0000"+base64 string, as it would in a JSON EVENT).
+                    var json: [UInt8] = []
+                    PayloadTranscoder.messagePackToJSON(UnsafeRawBufferPointer(rebasing: buffer[valueSpan.start..<valueSpan.end]), into: &json)
+                    bytes = json
+                }
                 do {
                     values[key] = try FilterValue(json: bytes)
                 } catch {

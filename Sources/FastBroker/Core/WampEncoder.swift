@@ -1,5 +1,8 @@
-// Encodes the messages the broker sends as `wamp.2.json` text. EVENT copies the publication's
-// args/kwargs bytes verbatim: they were validated on arrival and are never re-encoded.
+// Encodes the messages the broker sends, as `wamp.2.json` or `wamp.2.msgpack`. The per-event
+// messages (EVENT, SUBSCRIBED/PUBLISHED, UNSUBSCRIBED) are written directly for each format;
+// the rare ones (WELCOME, ABORT, GOODBYE, CHALLENGE, ERROR) are built as a JSONValue and written
+// by the format's writer. EVENT copies the publication's args/kwargs verbatim when the formats
+// match, or the payload transcoded once per publication (see PublicationPayload).
 
 import BrokerSerialization
 
@@ -8,144 +11,6 @@ struct SessionIdentity {
     var authrole: String
     var authmethod: String
     var authprovider: String
-}
-
-enum WampEncoder {
-    static let agent = "fastbroker-\(FastBrokerVersion.string)"
-
-    /// The advanced broker features this broker implements (announced in WELCOME).
-    static let brokerFeatures = [
-        "pattern_based_subscription", "publisher_exclusion", "publisher_identification",
-        "subscriber_blackwhite_listing",
-    ]
-
-    static func welcome(session: UInt64, identity: SessionIdentity, into out: inout [UInt8]) {
-        out.append(contentsOf: "[2,".utf8)
-        JSONWriter.appendUInt(session, to: &out)
-        out.append(contentsOf: ",{\"authid\":".utf8)
-        JSONWriter.appendString(identity.authid, to: &out)
-        out.append(contentsOf: ",\"authrole\":".utf8)
-        JSONWriter.appendString(identity.authrole, to: &out)
-        out.append(contentsOf: ",\"authmethod\":".utf8)
-        JSONWriter.appendString(identity.authmethod, to: &out)
-        out.append(contentsOf: ",\"authprovider\":".utf8)
-        JSONWriter.appendString(identity.authprovider, to: &out)
-        out.append(contentsOf: ",\"agent\":".utf8)
-        JSONWriter.appendString(agent, to: &out)
-        out.append(contentsOf: ",\"roles\":{\"broker\":{\"features\":{".utf8)
-        for (i, feature) in brokerFeatures.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            JSONWriter.appendString(feature, to: &out)
-            out.append(contentsOf: ":true".utf8)
-        }
-        out.append(contentsOf: "}}}}]".utf8)
-    }
-
-    static func abort(message: String, reason: String, into out: inout [UInt8]) {
-        out.append(contentsOf: "[3,{\"message\":".utf8)
-        JSONWriter.appendString(message, to: &out)
-        out.append(contentsOf: "},".utf8)
-        JSONWriter.appendString(reason, to: &out)
-        out.append(UInt8(ascii: "]"))
-    }
-
-    static func goodbye(message: String?, reason: String, into out: inout [UInt8]) {
-        out.append(contentsOf: "[6,{".utf8)
-        if let message {
-            out.append(contentsOf: "\"message\":".utf8)
-            JSONWriter.appendString(message, to: &out)
-        }
-        out.append(contentsOf: "},".utf8)
-        JSONWriter.appendString(reason, to: &out)
-        out.append(UInt8(ascii: "]"))
-    }
-
-    static func challenge(_ c: ChallengeDetails, into out: inout [UInt8]) {
-        out.append(contentsOf: "[4,\"wampcra\",{\"challenge\":".utf8)
-        JSONWriter.appendString(c.challenge, to: &out)
-        if let salt = c.salt, let keyLength = c.keyLength, let iterations = c.iterations {
-            out.append(contentsOf: ",\"salt\":".utf8)
-            JSONWriter.appendString(salt, to: &out)
-            out.append(contentsOf: ",\"keylen\":".utf8)
-            JSONWriter.appendUInt(UInt64(keyLength), to: &out)
-            out.append(contentsOf: ",\"iterations\":".utf8)
-            JSONWriter.appendUInt(UInt64(iterations), to: &out)
-        }
-        out.append(contentsOf: "}]".utf8)
-    }
-
-    /// `[8, type, request, {"message": m}, uri, [m]]`: the message also goes in Arguments, where
-    /// Autobahn and most clients surface it (ApplicationError.args), as Crossbar does.
-    static func error(requestType: UInt64, request: UInt64, message: String, uri: String, into out: inout [UInt8]) {
-        out.append(contentsOf: "[8,".utf8)
-        JSONWriter.appendUInt(requestType, to: &out)
-        out.append(UInt8(ascii: ","))
-        JSONWriter.appendUInt(request, to: &out)
-        out.append(contentsOf: ",{\"message\":".utf8)
-        JSONWriter.appendString(message, to: &out)
-        out.append(contentsOf: "},".utf8)
-        JSONWriter.appendString(uri, to: &out)
-        out.append(contentsOf: ",[".utf8)
-        JSONWriter.appendString(message, to: &out)
-        out.append(contentsOf: "]]".utf8)
-    }
-
-    /// `[code, request, id]` — SUBSCRIBED and PUBLISHED.
-    static func acknowledgement(code: UInt64, request: UInt64, id: UInt64, into out: inout [UInt8]) {
-        out.append(UInt8(ascii: "["))
-        JSONWriter.appendUInt(code, to: &out)
-        out.append(UInt8(ascii: ","))
-        JSONWriter.appendUInt(request, to: &out)
-        out.append(UInt8(ascii: ","))
-        JSONWriter.appendUInt(id, to: &out)
-        out.append(UInt8(ascii: "]"))
-    }
-
-    static func unsubscribed(request: UInt64, into out: inout [UInt8]) {
-        out.append(contentsOf: "[35,".utf8)
-        JSONWriter.appendUInt(request, to: &out)
-        out.append(UInt8(ascii: "]"))
-    }
-
-    /// `[36, subscription, publication, details, args?, kwargs?]`; args/kwargs are the raw bytes
-    /// that arrived with the PUBLISH.
-    static func event(subscription: UInt64, publication: Publication, includeTopic: Bool, into out: inout [UInt8]) {
-        out.append(contentsOf: "[36,".utf8)
-        JSONWriter.appendUInt(subscription, to: &out)
-        out.append(UInt8(ascii: ","))
-        JSONWriter.appendUInt(publication.id, to: &out)
-        out.append(UInt8(ascii: ","))
-        out.append(UInt8(ascii: "{"))
-        var first = true
-        if includeTopic {
-            out.append(contentsOf: "\"topic\":".utf8)
-            JSONWriter.appendString(publication.topic, to: &out)   // UTF-8 bytes, escaped as needed
-            first = false
-        }
-        if let publisher = publication.disclosedPublisher {
-            if !first { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: "\"publisher\":".utf8)
-            JSONWriter.appendUInt(publisher.session, to: &out)
-            out.append(contentsOf: ",\"publisher_authid\":".utf8)
-            JSONWriter.appendString(publisher.authid, to: &out)
-            out.append(contentsOf: ",\"publisher_authrole\":".utf8)
-            JSONWriter.appendString(publisher.authrole, to: &out)
-        }
-        out.append(UInt8(ascii: "}"))
-        if publication.args.count > 0 || publication.kwargs.count > 0 {
-            out.append(UInt8(ascii: ","))
-            if publication.args.count > 0 {
-                JSONWriter.appendRaw(publication.args, to: &out)
-            } else {
-                out.append(contentsOf: "[]".utf8)
-            }
-            if publication.kwargs.count > 0 {
-                out.append(UInt8(ascii: ","))
-                JSONWriter.appendRaw(publication.kwargs, to: &out)
-            }
-        }
-        out.append(UInt8(ascii: "]"))
-    }
 }
 
 struct ChallengeDetails {
@@ -157,4 +22,154 @@ struct ChallengeDetails {
 
 enum FastBrokerVersion {
     static let string = "0.1.0"
+}
+
+enum WampEncoder {
+    static let agent = "fastbroker-\(FastBrokerVersion.string)"
+
+    /// The advanced broker features this broker implements (announced in WELCOME).
+    static let brokerFeatures = [
+        "pattern_based_subscription", "publisher_exclusion", "publisher_identification",
+        "subscriber_blackwhite_listing",
+    ]
+
+    // MARK: - Rare messages, through JSONValue
+
+    static func welcome(session: UInt64, identity: SessionIdentity, format: WireFormat, into out: inout [UInt8]) {
+        let features = JSONValue.object(brokerFeatures.map { (key: $0, value: .bool(true)) })
+        let details = JSONValue.object([
+            ("authid", .string(identity.authid)), ("authrole", .string(identity.authrole)),
+            ("authmethod", .string(identity.authmethod)), ("authprovider", .string(identity.authprovider)),
+            ("agent", .string(agent)),
+            ("roles", .object([("broker", .object([("features", features)]))])),
+        ])
+        write(.array([.number(JSONNumber(UInt64(2))), .number(JSONNumber(session)), details]), format, &out)
+    }
+
+    static func abort(message: String, reason: String, format: WireFormat, into out: inout [UInt8]) {
+        write(.array([.number(JSONNumber(UInt64(3))), .object([("message", .string(message))]), .string(reason)]), format, &out)
+    }
+
+    static func goodbye(message: String?, reason: String, format: WireFormat, into out: inout [UInt8]) {
+        let details = JSONValue.object(message.map { [("message", .string($0))] } ?? [])
+        write(.array([.number(JSONNumber(UInt64(6))), details, .string(reason)]), format, &out)
+    }
+
+    static func challenge(_ c: ChallengeDetails, format: WireFormat, into out: inout [UInt8]) {
+        var extra: [(key: String, value: JSONValue)] = [("challenge", .string(c.challenge))]
+        if let salt = c.salt, let keyLength = c.keyLength, let iterations = c.iterations {
+            extra += [("salt", .string(salt)), ("keylen", .number(JSONNumber(UInt64(keyLength)))),
+                      ("iterations", .number(JSONNumber(UInt64(iterations))))]
+        }
+        write(.array([.number(JSONNumber(UInt64(4))), .string("wampcra"), .object(extra)]), format, &out)
+    }
+
+    /// `[8, type, request, {"message": m}, uri, [m]]`: the message also goes in Arguments, where
+    /// Autobahn and most clients surface it (ApplicationError.args), as Crossbar does.
+    static func error(requestType: UInt64, request: UInt64, message: String, uri: String, format: WireFormat, into out: inout [UInt8]) {
+        write(.array([.number(JSONNumber(UInt64(8))), .number(JSONNumber(requestType)), .number(JSONNumber(request)),
+                      .object([("message", .string(message))]), .string(uri), .array([.string(message)])]), format, &out)
+    }
+
+    private static func write(_ value: JSONValue, _ format: WireFormat, _ out: inout [UInt8]) {
+        switch format {
+        case .json: JSONWriter.appendValue(value, to: &out)
+        case .msgpack: MessagePackWriter.appendValue(value, to: &out)
+        }
+    }
+
+    // MARK: - Per-event messages, written directly
+
+    /// `[code, request, id]` — SUBSCRIBED and PUBLISHED.
+    static func acknowledgement(code: UInt64, request: UInt64, id: UInt64, format: WireFormat, into out: inout [UInt8]) {
+        switch format {
+        case .json:
+            out.append(UInt8(ascii: "["))
+            JSONWriter.appendUInt(code, to: &out)
+            out.append(UInt8(ascii: ","))
+            JSONWriter.appendUInt(request, to: &out)
+            out.append(UInt8(ascii: ","))
+            JSONWriter.appendUInt(id, to: &out)
+            out.append(UInt8(ascii: "]"))
+        case .msgpack:
+            MessagePackWriter.appendArrayHeader(count: 3, to: &out)
+            MessagePackWriter.appendUInt(code, to: &out)
+            MessagePackWriter.appendUInt(request, to: &out)
+            MessagePackWriter.appendUInt(id, to: &out)
+        }
+    }
+
+    static func unsubscribed(request: UInt64, format: WireFormat, into out: inout [UInt8]) {
+        switch format {
+        case .json:
+            out.append(contentsOf: "[35,".utf8)
+            JSONWriter.appendUInt(request, to: &out)
+            out.append(UInt8(ascii: "]"))
+        case .msgpack:
+            MessagePackWriter.appendArrayHeader(count: 2, to: &out)
+            MessagePackWriter.appendUInt(35, to: &out)
+            MessagePackWriter.appendUInt(request, to: &out)
+        }
+    }
+
+    /// `[36, subscription, publication, details, args?, kwargs?]` in `format`; `payload` is the
+    /// publication's args/kwargs already in that format.
+    static func event(subscription: UInt64, publication: Publication, payload: Payload, includeTopic: Bool,
+                      format: WireFormat, into out: inout [UInt8]) {
+        let hasPayload = payload.args.count > 0 || payload.kwargs.count > 0
+        let publisher = publication.disclosedPublisher
+        switch format {
+        case .json:
+            out.append(contentsOf: "[36,".utf8)
+            JSONWriter.appendUInt(subscription, to: &out)
+            out.append(UInt8(ascii: ","))
+            JSONWriter.appendUInt(publication.id, to: &out)
+            out.append(contentsOf: ",{".utf8)
+            if includeTopic {
+                out.append(contentsOf: "\"topic\":".utf8)
+                JSONWriter.appendString(publication.topic, to: &out)   // UTF-8 bytes, escaped as needed
+            }
+            if let publisher {
+                if includeTopic { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: "\"publisher\":".utf8)
+                JSONWriter.appendUInt(publisher.session, to: &out)
+                out.append(contentsOf: ",\"publisher_authid\":".utf8)
+                JSONWriter.appendString(publisher.authid, to: &out)
+                out.append(contentsOf: ",\"publisher_authrole\":".utf8)
+                JSONWriter.appendString(publisher.authrole, to: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+            if hasPayload {
+                out.append(UInt8(ascii: ","))
+                if payload.args.count > 0 { JSONWriter.appendRaw(payload.args, to: &out) } else { out.append(contentsOf: "[]".utf8) }
+                if payload.kwargs.count > 0 {
+                    out.append(UInt8(ascii: ","))
+                    JSONWriter.appendRaw(payload.kwargs, to: &out)
+                }
+            }
+            out.append(UInt8(ascii: "]"))
+        case .msgpack:
+            MessagePackWriter.appendArrayHeader(count: 4 + (payload.kwargs.count > 0 ? 2 : hasPayload ? 1 : 0), to: &out)
+            MessagePackWriter.appendUInt(36, to: &out)
+            MessagePackWriter.appendUInt(subscription, to: &out)
+            MessagePackWriter.appendUInt(publication.id, to: &out)
+            MessagePackWriter.appendMapHeader(count: (includeTopic ? 1 : 0) + (publisher != nil ? 3 : 0), to: &out)
+            if includeTopic {
+                MessagePackWriter.appendString("topic", to: &out)
+                MessagePackWriter.appendString(publication.topic, to: &out)
+            }
+            if let publisher {
+                MessagePackWriter.appendString("publisher", to: &out)
+                MessagePackWriter.appendUInt(publisher.session, to: &out)
+                MessagePackWriter.appendString("publisher_authid", to: &out)
+                MessagePackWriter.appendString(publisher.authid, to: &out)
+                MessagePackWriter.appendString("publisher_authrole", to: &out)
+                MessagePackWriter.appendString(publisher.authrole, to: &out)
+            }
+            if hasPayload {
+                if payload.args.count > 0 { MessagePackWriter.appendRaw(payload.args, to: &out) } else { MessagePackWriter.appendArrayHeader(count: 0, to: &out) }
+                if payload.kwargs.count > 0 { MessagePackWriter.appendRaw(payload.kwargs, to: &out) }
+            }
+        }
+    }
 }
