@@ -253,31 +253,31 @@ final class Session {
     }
 
     private func publish(_ m: WampMessageView, request: UInt64, options: JSONObjectView, topic: UnsafeRawBufferPointer) {
-        let acknowledge = options.bool(forKey: "acknowledge") ?? false
+        let parsed: PublishOptions
+        switch PublishOptions.parse(options) {
+        case .success(let p):
+            parsed = p
+        case .failure(let invalid):
+            // Silent unless the publisher asked for an acknowledgement (slow path: look it up).
+            return refusePublish(options.bool(forKey: "acknowledge") ?? false, request, invalid.message, WampURI.invalidArgument)
+        }
         guard URIPattern.isValidTopic(topic) else {
-            return refusePublish(acknowledge, request, "invalid topic URI \"\(String(decoding: topic, as: UTF8.self))\"", WampURI.invalidURI)
+            return refusePublish(parsed.acknowledge, request, "invalid topic URI \"\(String(decoding: topic, as: UTF8.self))\"", WampURI.invalidURI)
         }
         guard mayPublish(topic) else {
-            return refusePublish(acknowledge, request, "role \(identity.authrole) may not publish to \(String(decoding: topic, as: UTF8.self))", WampURI.notAuthorized)
-        }
-        var rules: EligibilityRules? = nil
-        if let parsed = eligibilityRules(options) {
-            rules = parsed
-        } else if hasEligibilityOptions(options) {
-            return refusePublish(acknowledge, request, "exclude/eligible options must be lists of session ids or strings", WampURI.invalidArgument)
+            return refusePublish(parsed.acknowledge, request, "role \(identity.authrole) may not publish to \(String(decoding: topic, as: UTF8.self))", WampURI.notAuthorized)
         }
         let publication = Publication(
             id: context.ids.next(), topic: topic, format: m.format,
             args: m.count >= 5 ? m.bytes(4) : UnsafeRawBufferPointer(start: nil, count: 0),
             kwargs: m.count == 6 ? m.bytes(5) : UnsafeRawBufferPointer(start: nil, count: 0),
-            excludedSession: (options.bool(forKey: "exclude_me") ?? true) ? id : 0,
-            disclosedPublisher: (options.bool(forKey: "disclose_me") ?? false)
-                ? PublisherInfo(session: id, authid: identity.authid, authrole: identity.authrole) : nil,
-            rules: rules)
+            excludedSession: parsed.excludeMe ? id : 0,
+            disclosedPublisher: parsed.discloseMe ? PublisherInfo(session: id, authid: identity.authid, authrole: identity.authrole) : nil,
+            rules: parsed.rules)
         let delivered = router!.publish(publication, pool: context.bufferPool)
         context.metrics.eventsDelivered.increment(by: delivered)
         context.forwardToOtherLoops(publication, realm: realm!, transcoded: router!.transcoding(for: publication.id))
-        if acknowledge {
+        if parsed.acknowledge {
             connection.send { out in WampEncoder.acknowledgement(code: WampCode.published, request: request, id: publication.id, format: format, into: &out) }
         }
     }
@@ -300,40 +300,6 @@ final class Session {
             var decoded = m.string(index)!
             decoded.withUTF8 { body(UnsafeRawBufferPointer($0)) }
         }
-    }
-
-    private func hasEligibilityOptions(_ options: JSONObjectView) -> Bool {
-        // Spelled out rather than looped over an array literal: this runs on every PUBLISH.
-        options.value(forKey: "exclude") != nil || options.value(forKey: "eligible") != nil
-            || options.value(forKey: "exclude_authid") != nil || options.value(forKey: "eligible_authid") != nil
-            || options.value(forKey: "exclude_authrole") != nil || options.value(forKey: "eligible_authrole") != nil
-    }
-
-    /// nil when no list is present or one is malformed (hasEligibilityOptions tells which).
-    private func eligibilityRules(_ options: JSONObjectView) -> EligibilityRules? {
-        guard hasEligibilityOptions(options) else { return nil }
-        var rules = EligibilityRules()
-        func ids(_ key: StaticString) -> [UInt64]?? {
-            guard options.value(forKey: key) != nil else { return .some(nil) }
-            guard let list = options.unsignedIntegerArray(forKey: key) else { return nil }
-            return .some(list)
-        }
-        func strings(_ key: StaticString) -> [String]?? {
-            guard options.value(forKey: key) != nil else { return .some(nil) }
-            guard let list = options.stringArray(forKey: key) else { return nil }
-            return .some(list)
-        }
-        guard let exclude = ids("exclude"), let eligible = ids("eligible"),
-              let excludeAuthid = strings("exclude_authid"), let eligibleAuthid = strings("eligible_authid"),
-              let excludeAuthrole = strings("exclude_authrole"), let eligibleAuthrole = strings("eligible_authrole")
-        else { return nil }
-        rules.exclude = exclude ?? []
-        rules.eligible = eligible
-        rules.excludeAuthid = excludeAuthid ?? []
-        rules.eligibleAuthid = eligibleAuthid
-        rules.excludeAuthrole = excludeAuthrole ?? []
-        rules.eligibleAuthrole = eligibleAuthrole
-        return rules
     }
 
     private func refusePublish(_ acknowledge: Bool, _ request: UInt64, _ message: String, _ uri: String) {
