@@ -44,8 +44,8 @@ public final class TLSConnection {
     /// Plaintext not yet sealed into a record (allocated on the first write).
     private var staging: UnsafeMutableRawPointer?
     private var stagedCount = 0
-    /// The first bytes the peer sent, kept to explain a handshake that is not TLS at all.
-    private var firstBytes: UInt64 = 0
+    /// The first 16 bytes the peer sent, kept to explain a handshake that is not TLS at all.
+    private var firstBytes: (UInt64, UInt64) = (0, 0)
     private var firstBytesCount = 0
 
     /// A server-side connection (the broker's accepted sockets).
@@ -138,8 +138,8 @@ public final class TLSConnection {
     /// Ciphertext read from the socket. Copied; the memory may be reused at once.
     public func receive(ciphertext: UnsafeRawBufferPointer) {
         guard let base = ciphertext.baseAddress, ciphertext.count > 0 else { return }
-        if firstBytesCount < 8 {
-            let take = min(8 - firstBytesCount, ciphertext.count)
+        if firstBytesCount < 16 {
+            let take = min(16 - firstBytesCount, ciphertext.count)
             withUnsafeMutableBytes(of: &firstBytes) { $0.baseAddress!.advanced(by: firstBytesCount).copyMemory(from: base, byteCount: take) }
             firstBytesCount += take
         }
@@ -168,7 +168,7 @@ public final class TLSConnection {
         case .closedByPeer: return .closed
         case .handshaking:
             ERR_clear_error()
-            if isServer && firstBytesCount > 0 && UInt8(truncatingIfNeeded: firstBytes) != 0x16 {
+            if isServer && firstBytesCount > 0 && withUnsafeBytes(of: firstBytes, { $0[0] }) != 0x16 {
                 // Not a TLS handshake record. OpenSSL would wait for a 5-byte record header a
                 // 4-byte RawSocket hello never completes; refuse now and answer nothing.
                 return fail(TLSError("TLS handshake failed: " + describeNonTLSInput()))
