@@ -8,7 +8,7 @@ final class TLSConnectionTests: XCTestCase {
     private func makePipe(requireClientCertificate: Bool = false, clientCA: String? = nil,
                           clientCertificate: (String, String)? = nil,
                           minimumVersion: TLSProtocolVersion = .tls1_2, maximumVersion: TLSProtocolVersion? = nil,
-                          readBufferSize: Int = 64 * 1024) throws -> TLSMemoryPipe {
+                          readBufferSize: Int = 64 * 1024, deliveryChunk: Int = .max) throws -> TLSMemoryPipe {
         let certs = try TLSTestCertificates.shared()
         let serverContext = try TLSServerContext(certificatePath: certs.serverCertificate, keyPath: certs.serverKey,
                                                  caPath: requireClientCertificate ? certs.caCertificate : nil,
@@ -17,7 +17,8 @@ final class TLSConnectionTests: XCTestCase {
                                                  certificatePath: clientCertificate?.0, keyPath: clientCertificate?.1,
                                                  minimumVersion: minimumVersion, maximumVersion: maximumVersion)
         return TLSMemoryPipe(client: try TLSConnection(clientContext: clientContext, serverName: "localhost"),
-                             server: try TLSConnection(context: serverContext), readBufferSize: readBufferSize)
+                             server: try TLSConnection(context: serverContext),
+                             readBufferSize: readBufferSize, deliveryChunk: deliveryChunk)
     }
 
     private func failureMessage(_ result: TLSReadResult?) -> String? {
@@ -82,6 +83,35 @@ final class TLSConnectionTests: XCTestCase {
         XCTAssertTrue(pipe.clientReceived == payload, "server → client bytes differ")
         XCTAssertTrue(pipe.serverReceived == payload, "client → server bytes differ")
         XCTAssertNil(pipe.serverEnd); XCTAssertNil(pipe.clientEnd)
+    }
+
+    func testHandshakeAndDataDripFedOneByteAtATime() throws {
+        // Every record arrives split across reads, headers included: the state machine must
+        // resume at any byte (and never spin on a partial record).
+        for maximum in [TLSProtocolVersion.tls1_2, .tls1_3] {
+            let pipe = try makePipe(maximumVersion: maximum, readBufferSize: 7, deliveryChunk: 1)
+            pipe.run()
+            XCTAssertTrue(pipe.handshakeCompleted, "\(maximum)")
+            XCTAssertEqual(pipe.server.negotiatedProtocol, maximum.description)
+            XCTAssertNil(pipe.client.write("drip-fed hello"))
+            XCTAssertNil(pipe.server.write("drip-fed reply"))
+            pipe.run()
+            XCTAssertEqual(String(decoding: pipe.serverReceived, as: UTF8.self), "drip-fed hello")
+            XCTAssertEqual(String(decoding: pipe.clientReceived, as: UTF8.self), "drip-fed reply")
+        }
+    }
+
+    func testDataArrivingWithTheClientFinishedIsDelivered() throws {
+        // TLS 1.3: the client may send its first message right behind its Finished, so one
+        // readPlaintext completes the handshake and returns data.
+        let pipe = try makePipe()
+        pipe.step()   // ClientHello → server; server flight → client, which completes
+        XCTAssertTrue(pipe.client.isHandshakeComplete)
+        XCTAssertFalse(pipe.server.isHandshakeComplete)
+        XCTAssertNil(pipe.client.write("HELLO right away"))
+        pipe.step()
+        XCTAssertTrue(pipe.server.isHandshakeComplete)
+        XCTAssertEqual(String(decoding: pipe.serverReceived, as: UTF8.self), "HELLO right away")
     }
 
     func testSmallWritesAreGatheredIntoOneRecord() throws {

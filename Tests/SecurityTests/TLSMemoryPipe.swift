@@ -18,7 +18,11 @@ final class TLSMemoryPipe {
     private var readBuffer: [UInt8]
     private var outbox: [UInt8] = []
 
-    init(client: TLSConnection, server: TLSConnection, readBufferSize: Int = 64 * 1024) {
+    /// Ciphertext is handed over in pieces of at most this many bytes, each followed by a read.
+    private let deliveryChunk: Int
+
+    init(client: TLSConnection, server: TLSConnection, readBufferSize: Int = 64 * 1024, deliveryChunk: Int = .max) {
+        self.deliveryChunk = deliveryChunk
         self.client = client
         self.server = server
         readBuffer = [UInt8](repeating: 0, count: readBufferSize)
@@ -29,11 +33,7 @@ final class TLSMemoryPipe {
     @discardableResult
     func run(maxRounds: Int = 10_000) -> Int {
         for round in 1...maxRounds {
-            let fromClient = move(from: client, to: server, log: &clientSent)
-            drain(server, into: &serverReceived, end: &serverEnd)
-            let fromServer = move(from: server, to: client, log: &serverSent)
-            drain(client, into: &clientReceived, end: &clientEnd)
-            if fromClient == 0 && fromServer == 0 && !client.hasPendingCiphertext && !server.hasPendingCiphertext {
+            if step() == 0 && !client.hasPendingCiphertext && !server.hasPendingCiphertext {
                 return round
             }
         }
@@ -41,14 +41,29 @@ final class TLSMemoryPipe {
         return maxRounds
     }
 
+    /// One round: client → server, then server → client. Returns the ciphertext bytes moved.
+    @discardableResult
+    func step() -> Int {
+        let fromClient = move(from: client, to: server, log: &clientSent, end: &serverEnd, received: &serverReceived)
+        let fromServer = move(from: server, to: client, log: &serverSent, end: &clientEnd, received: &clientReceived)
+        return fromClient + fromServer
+    }
+
     var handshakeCompleted: Bool { client.isHandshakeComplete && server.isHandshakeComplete }
 
-    private func move(from sender: TLSConnection, to receiver: TLSConnection, log: inout [UInt8]) -> Int {
+    private func move(from sender: TLSConnection, to receiver: TLSConnection, log: inout [UInt8],
+                      end: inout TLSReadResult?, received: inout [UInt8]) -> Int {
         outbox.removeAll(keepingCapacity: true)
         let n = sender.takeCiphertext(into: &outbox)
         XCTAssertEqual(n, outbox.count)
         log.append(contentsOf: outbox)
-        outbox.withUnsafeBytes { receiver.receive(ciphertext: $0) }
+        var offset = 0
+        repeat {
+            let piece = min(deliveryChunk, outbox.count - offset)
+            outbox.withUnsafeBytes { receiver.receive(ciphertext: UnsafeRawBufferPointer(rebasing: $0[offset..<offset + piece])) }
+            offset += piece
+            drain(receiver, into: &received, end: &end)
+        } while offset < outbox.count
         return n
     }
 
@@ -60,7 +75,7 @@ final class TLSMemoryPipe {
             case .bytes(let n):
                 received.append(contentsOf: readBuffer[0..<n])
                 // A full buffer may leave plaintext inside OpenSSL: read again.
-                if n == 0 || (n < readBuffer.count && !tls.hasBufferedInput) { return }
+                if !tls.needsReadAgain { return }
             case .closed, .failed:
                 end = result
                 return

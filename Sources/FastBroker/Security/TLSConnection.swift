@@ -13,7 +13,7 @@ import COpenSSL
 /// What `readPlaintext` did.
 public enum TLSReadResult: Equatable {
     /// Plaintext bytes written into the buffer. 0 = nothing to deliver now: more ciphertext is
-    /// needed (or the buffer was empty; see `hasBufferedInput`).
+    /// needed, or the buffer was empty (see `needsReadAgain`).
     case bytes(Int)
     /// The peer sent close_notify: no more plaintext will come. Answer with `shutdown()`.
     case closed
@@ -34,13 +34,17 @@ public final class TLSConnection {
     static let rfc2253Flags: UInt = 0x1110317
 
     private let ssl: OpaquePointer
-    /// Incoming ciphertext (a memory BIO owned by `ssl`; kept for `hasBufferedInput`).
+    /// Incoming ciphertext (a memory BIO owned by `ssl`; kept to measure its backlog).
     private let readBIO: OpaquePointer
     private let sink = TLSCiphertextSink()
     private let isServer: Bool
     // All fields below: owned by the connection's loop thread.
     private var state: State = .handshaking
     private var shutdownSent = false
+    /// The last `readPlaintext` stopped because its buffer was full (or empty), not because the
+    /// ciphertext ran out: more plaintext may be waiting inside OpenSSL. Call `readPlaintext`
+    /// again once the destination has room, even if no new bytes arrive from the socket.
+    public private(set) var needsReadAgain = false
     /// Plaintext not yet sealed into a record (allocated on the first write).
     private var staging: UnsafeMutableRawPointer?
     private var stagedCount = 0
@@ -121,12 +125,6 @@ public final class TLSConnection {
         return String(decoding: text.prefix(max(Int(n), 0)), as: UTF8.self)
     }
 
-    /// Ciphertext or plaintext is buffered inside: call `readPlaintext` again once the
-    /// destination has room, even if no new bytes arrive from the socket.
-    public var hasBufferedInput: Bool {
-        SSL_has_pending(ssl) == 1 || BIO_ctrl_pending(readBIO) > 0
-    }
-
     /// Bytes of received ciphertext not yet decrypted (for read backpressure).
     public var bufferedCiphertextBytes: Int { Int(BIO_ctrl_pending(readBIO)) }
 
@@ -163,6 +161,7 @@ public final class TLSConnection {
     /// received so far is used up. Afterwards check `hasPendingCiphertext`: the handshake,
     /// session tickets, key updates and alerts all produce output here.
     public func readPlaintext(into buffer: UnsafeMutableRawBufferPointer) -> TLSReadResult {
+        needsReadAgain = false
         switch state {
         case .failed(let error): return .failed(error)
         case .closedByPeer: return .closed
@@ -186,7 +185,10 @@ public final class TLSConnection {
         case .established:
             ERR_clear_error()
         }
-        guard let base = buffer.baseAddress else { return .bytes(0) }
+        guard let base = buffer.baseAddress, buffer.count > 0 else {
+            needsReadAgain = SSL_has_pending(ssl) == 1 || BIO_ctrl_pending(readBIO) > 0
+            return .bytes(0)
+        }
         var total = 0
         while total < buffer.count {
             var n = 0
@@ -206,6 +208,7 @@ public final class TLSConnection {
                 return fail(error)
             }
         }
+        needsReadAgain = true
         return .bytes(total)
     }
 
