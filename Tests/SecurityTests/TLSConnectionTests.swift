@@ -1,6 +1,7 @@
 // TLSConnection against a real OpenSSL client (a client-mode TLSConnection), entirely in memory:
 // versions, data both ways, close_notify, client certificates, old versions and non-TLS input.
 
+import COpenSSL
 import XCTest
 @testable import BrokerSecurity
 
@@ -112,6 +113,32 @@ final class TLSConnectionTests: XCTestCase {
         pipe.step()
         XCTAssertTrue(pipe.server.isHandshakeComplete)
         XCTAssertEqual(String(decoding: pipe.serverReceived, as: UTF8.self), "HELLO right away")
+    }
+
+    func testKeyUpdateFromTheClientIsAnsweredAndDataStillFlows() throws {
+        // A TLS 1.3 KeyUpdate that requests one back: OpenSSL queues the server's own KeyUpdate
+        // and sends it ahead of the server's next data; both directions keep working.
+        let pipe = try makePipe()
+        pipe.run()
+        XCTAssertEqual(SSL_key_update(pipe.client.ssl, SSL_KEY_UPDATE_REQUESTED), 1)
+        XCTAssertNil(pipe.client.write("after key update"))
+        var out: [UInt8] = []
+        _ = pipe.client.takeCiphertext(into: &out)
+        out.withUnsafeBytes { pipe.server.receive(ciphertext: $0) }
+        var buffer = [UInt8](repeating: 0, count: 256)
+        XCTAssertFalse(pipe.server.hasPendingCiphertext)
+        XCTAssertEqual(buffer.withUnsafeMutableBytes { pipe.server.readPlaintext(into: $0) }, .bytes(16))
+        XCTAssertEqual(String(decoding: buffer.prefix(16), as: UTF8.self), "after key update")
+        XCTAssertNil(pipe.server.write("new keys both ways"))
+        out.removeAll()
+        _ = pipe.server.takeCiphertext(into: &out)
+        // Record = 5-byte header + body + content type + 16-byte tag. KeyUpdate body: 4-byte
+        // handshake header + 1 byte; data: 18 bytes. Without the KeyUpdate it would be 40.
+        XCTAssertEqual(out.count, (5 + 5 + 1 + 16) + (5 + 18 + 1 + 16), "a KeyUpdate record, then the data record")
+        out.withUnsafeBytes { pipe.client.receive(ciphertext: $0) }
+        pipe.run()
+        XCTAssertEqual(String(decoding: pipe.clientReceived, as: UTF8.self), "new keys both ways")
+        XCTAssertNil(pipe.clientEnd); XCTAssertNil(pipe.serverEnd)
     }
 
     func testSmallWritesAreGatheredIntoOneRecord() throws {

@@ -10,7 +10,7 @@ final class TLSCiphertextSink {
     // Owned by the connection's loop thread (OpenSSL calls `write` from inside SSL_* calls made there).
     var bytes: [UInt8] = []
 
-    init() { bytes.reserveCapacity(32 * 1024) }
+    init() { bytes.reserveCapacity(4096) }   // a handshake flight; data flushes grow it once
 
     /// A new BIO writing into `sink`. The BIO holds the sink unretained: the owning TLSConnection
     /// keeps the sink alive longer than the SSL object that frees the BIO.

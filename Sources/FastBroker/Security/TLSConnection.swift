@@ -33,7 +33,8 @@ public final class TLSConnection {
     /// XN_FLAG_RFC2253 (a macro of macros Swift does not import), as OpenSSL 3.0 defines it.
     static let rfc2253Flags: UInt = 0x1110317
 
-    private let ssl: OpaquePointer
+    /// The SSL object (internal so tests can drive OpenSSL features directly, e.g. key updates).
+    let ssl: OpaquePointer
     /// Incoming ciphertext (a memory BIO owned by `ssl`; kept to measure its backlog).
     private let readBIO: OpaquePointer
     private let sink = TLSCiphertextSink()
