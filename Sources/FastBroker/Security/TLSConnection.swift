@@ -159,8 +159,9 @@ public final class TLSConnection {
     }
 
     /// Advances the handshake and decrypts into `buffer` until it is full or the ciphertext
-    /// received so far is used up. Afterwards check `hasPendingCiphertext`: the handshake,
-    /// session tickets, key updates and alerts all produce output here.
+    /// received so far is used up. Afterwards check `hasPendingCiphertext`: handshake flights,
+    /// session tickets and alerts are produced here. (A peer's KeyUpdate request is answered
+    /// ahead of our next data, by OpenSSL, inside `takeCiphertext`.)
     public func readPlaintext(into buffer: UnsafeMutableRawBufferPointer) -> TLSReadResult {
         needsReadAgain = false
         switch state {
