@@ -48,17 +48,35 @@ public final class BrokerServer: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN)
         for listenerConfig in configuration.listeners {
             var port = listenerConfig.port
+            let tlsContext: TLSServerContext?
+            if let tls = listenerConfig.tls {
+                do {
+                    tlsContext = try TLSServerContext(certificatePath: tls.certificate, keyPath: tls.key, caPath: tls.ca,
+                                                      requireClientCertificate: tls.clientAuth)
+                } catch {
+                    throw StartError("listener \(listenerConfig.address): \(error)")
+                }
+            } else {
+                tlsContext = nil
+            }
             for context in contexts {
                 let listener = try TCPListener(loop: context.loop, host: listenerConfig.host, port: port,
                                                reusePort: true) { [unowned context] stream in
-                    Connection(context: context, stream: stream, listener: listenerConfig).start()
+                    do {
+                        try Connection(context: context, stream: stream, listener: listenerConfig, tls: tlsContext).start()
+                    } catch {
+                        context.metrics.tlsFailures.increment()
+                        context.log.error("cannot start TLS on a connection", metadata: ["error": "\(error)"])
+                        stream.close()
+                    }
                 }
                 port = listener.boundPort   // port 0: the other loops join the port loop 0 got
                 context.listeners.append(listener)
             }
+            let secure = tlsContext != nil
             let url = listenerConfig.transport == .websocket
-                ? "ws://\(listenerConfig.address.replacingPort(with: port))\(listenerConfig.path)"
-                : "rs://\(listenerConfig.address.replacingPort(with: port))"
+                ? "\(secure ? "wss" : "ws")://\(listenerConfig.address.replacingPort(with: port))\(listenerConfig.path)"
+                : "\(secure ? "rss" : "rs")://\(listenerConfig.address.replacingPort(with: port))"
             log.info("listening", metadata: ["transport": "\(listenerConfig.transport.rawValue)", "url": "\(url)", "loops": "\(loops.count)"])
         }
         let main = loops[0]
@@ -127,6 +145,12 @@ public final class BrokerServer: @unchecked Sendable {
 
     /// Test hook: the latest allocation sample of loop `index` (bytes allocated by that thread).
     public func allocatedBytes(loop index: Int) -> Int { contexts[index].allocatedBytesSample.current }
+}
+
+/// A start-up failure with a message for the operator.
+struct StartError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 private extension String {

@@ -4,6 +4,7 @@
 
 import BrokerConfig
 import BrokerLoop
+import BrokerSecurity
 import BrokerSerialization
 import BrokerWire
 
@@ -23,6 +24,16 @@ final class Connection: TCPStreamDelegate {
     private var webSocketDecoder: WebSocketDecoder?
     private var httpParser: HTTPRequestParser?
     private let outbound = OutboundQueue()
+    /// TLS listeners: the connection's TLS state, the buffer libuv reads ciphertext into, and
+    /// the queue of ciphertext chunks being written. Plaintext frames collect in `outbound` and
+    /// are sealed into records once per loop iteration (flush).
+    private let tls: TLSConnection?
+    private var ciphertextIn: UnsafeMutableRawBufferPointer?
+    private let ciphertextOut: OutboundQueue?
+    /// The queue the socket is written from.
+    private var socketQueue: OutboundQueue { ciphertextOut ?? outbound }
+    /// Bytes waiting to be written, plaintext and ciphertext (the slow-consumer measure).
+    private var queuedBytes: Int { outbound.queuedBytes + (ciphertextOut?.queuedBytes ?? 0) }
     private(set) var session: Session!
     private var isDirty = false
     private var closeRequested = false
@@ -39,11 +50,19 @@ final class Connection: TCPStreamDelegate {
 
     private var limits: LimitsConfig { context.server.configuration.limits }
 
-    init(context: LoopContext, stream: TCPStream, listener: ListenerConfig) {
+    init(context: LoopContext, stream: TCPStream, listener: ListenerConfig, tls tlsContext: TLSServerContext?) throws(TLSError) {
         self.context = context
         self.stream = stream
         self.listener = listener
         self.peer = stream.peerDescription
+        if let tlsContext {
+            tls = try TLSConnection(context: tlsContext)
+            ciphertextIn = .allocate(byteCount: 64 * 1024, alignment: 16)
+            ciphertextOut = OutboundQueue()
+        } else {
+            tls = nil
+            ciphertextOut = nil
+        }
         switch listener.transport {
         case .rawsocket:
             phase = .rawSocketHello
@@ -67,14 +86,47 @@ final class Connection: TCPStreamDelegate {
     // MARK: - Input
 
     func streamReadBuffer(_ stream: TCPStream) -> UnsafeMutableRawBufferPointer {
-        ring.writableRegion()
+        ciphertextIn ?? ring.writableRegion()
     }
 
     func stream(_ stream: TCPStream, didRead count: Int) {
-        ring.didWrite(count)
         context.metrics.bytesIn.increment(by: count)
-        processInput()
+        if let tls, let ciphertextIn {
+            tls.receive(ciphertext: UnsafeRawBufferPointer(rebasing: ciphertextIn[0..<count]))
+            decryptAndProcess(tls)
+        } else {
+            ring.didWrite(count)
+            processInput()
+        }
         context.pauseReadingIfBackedUp(self)
+    }
+
+    /// TLS: advances the handshake and decrypts straight into the receive ring, feeding each
+    /// batch of plaintext to the framing; handshake replies and alerts go out with the flush.
+    private func decryptAndProcess(_ tls: TLSConnection) {
+        while !closeRequested {
+            switch tls.readPlaintext(into: ring.writableRegion()) {
+            case .bytes(let n):
+                if n > 0 {
+                    ring.didWrite(n)
+                    processInput()
+                } else if !tls.needsReadAgain {
+                    if tls.hasPendingCiphertext { scheduleFlush() }
+                    return
+                }
+            case .closed:
+                session.transportClosed(reason: "TLS close_notify from the peer")
+                closeAfterFlush()
+                return
+            case .failed(let error):
+                context.metrics.tlsFailures.increment()
+                context.log.info("TLS failed", metadata: ["peer": "\(peer)", "error": "\(error)"])
+                session.transportClosed(reason: "TLS: \(error)")
+                closeAfterFlush()   // sends the alert OpenSSL produced, if any
+                return
+            }
+        }
+        if tls.hasPendingCiphertext { scheduleFlush() }
     }
 
     /// Backpressure: stop reading this client until other loops catch up.
@@ -83,7 +135,7 @@ final class Connection: TCPStreamDelegate {
     func resumeReading() {
         guard phase != .closed, !closeRequested else { return }
         stream.startReading()
-        processInput()   // frames already in the ring
+        if let tls { decryptAndProcess(tls) } else { processInput() }   // input already buffered
     }
 
     private func processInput() {
@@ -284,7 +336,7 @@ final class Connection: TCPStreamDelegate {
             context.metrics.dropsOversize.increment()
             return false
         }
-        if outbound.queuedBytes + message.count > limits.maxSessionOutboundBytes {
+        if queuedBytes + message.count > limits.maxSessionOutboundBytes {
             switch limits.slowConsumer {
             case .drop:
                 context.metrics.dropsSlowConsumer.increment()
@@ -308,7 +360,7 @@ final class Connection: TCPStreamDelegate {
             context.metrics.dropsOversize.increment()
             return false
         }
-        let overLimit = outbound.queuedBytes + message.count > limits.maxSessionOutboundBytes
+        let overLimit = queuedBytes + message.count > limits.maxSessionOutboundBytes
         if overLimit && limits.slowConsumer == .drop {
             context.metrics.dropsSlowConsumer.increment()
             return false
@@ -375,30 +427,45 @@ final class Connection: TCPStreamDelegate {
         }
     }
 
-    /// Called by the loop's prepare hook: one vectored write of everything queued.
+    /// Called by the loop's prepare hook: one vectored write of everything queued (for TLS,
+    /// after sealing the queued plaintext into records).
     func flush() {
         isDirty = false
         guard phase != .closed else { return }
-        let before = outbound.queuedBytes
-        let error = outbound.flush(to: stream)
-        let written = before - outbound.queuedBytes
+        if let tls, let ciphertextOut { seal(into: ciphertextOut, tls) }
+        let before = queuedBytes
+        let error = socketQueue.flush(to: stream)
+        let written = before - queuedBytes
         context.metrics.bytesOut.increment(by: written)
         context.metrics.outboundQueuedBytes.increment(by: -written)
-        outboundBytes.set(outbound.queuedBytes)
+        outboundBytes.set(queuedBytes)
         if let error {
             session.transportClosed(reason: "write error: \(error)")
             closeNow()
             return
         }
-        if closeRequested && outbound.isEmpty && !stream.writeInFlight {
+        if closeRequested && outbound.isEmpty && socketQueue.isEmpty && !stream.writeInFlight {
             closeNow()
         }
     }
 
+    /// TLS: moves the plaintext frames into records (full-size, gathered across frames) and
+    /// queues the ciphertext; on close, a close_notify goes last.
+    private func seal(into ciphertextOut: OutboundQueue, _ tls: TLSConnection) {
+        if !outbound.isEmpty && tls.isHandshakeComplete {
+            outbound.drain { bytes in _ = tls.write(plaintext: bytes) }
+        }
+        if closeRequested && outbound.isEmpty { tls.shutdown() }
+        guard tls.hasPendingCiphertext else { return }
+        let chunk = context.bufferPool.take(capacity: 0)
+        _ = tls.takeCiphertext(into: &chunk.bytes)
+        ciphertextOut.append(header: (0, 0), headerLength: 0, message: chunk)
+    }
+
     func streamDidFinishWrite(_ stream: TCPStream, error: UVError?) {
-        let before = outbound.queuedBytes
-        outbound.writeDidFinish()
-        let written = before - outbound.queuedBytes
+        let before = queuedBytes
+        socketQueue.writeDidFinish()
+        let written = before - queuedBytes
         context.metrics.bytesOut.increment(by: written)
         context.metrics.outboundQueuedBytes.increment(by: -written)
         if let error {
@@ -442,8 +509,11 @@ final class Connection: TCPStreamDelegate {
         phase = .closed
         handshakeTimer?.close(); handshakeTimer = nil
         closeTimer?.close(); closeTimer = nil
-        context.metrics.outboundQueuedBytes.increment(by: -outbound.queuedBytes)
+        context.metrics.outboundQueuedBytes.increment(by: -queuedBytes)
         outbound.removeAll()
+        ciphertextOut?.removeAll()
+        ciphertextIn?.deallocate()
+        ciphertextIn = nil
         session.transportClosed(reason: "connection closed")
         context.unregister(self)
     }

@@ -33,6 +33,7 @@ final class LoopMetrics: Sendable {
     let protocolViolations = Counter()
     let handshakeTimeouts = Counter()
     let crossLoopOverflows = Counter()
+    let tlsFailures = Counter()
     let groupEventsRedispatched = Counter()
     let groupEventsDropped = Counter()
     let bytesIn = Counter()
@@ -74,6 +75,7 @@ enum PrometheusText {
         for (i, depth) in inboxDepths.enumerated() {
             out += "fastbroker_loop_inbox_depth{loop=\"\(i)\"} \(depth)\n"
         }
+        metric("fastbroker_tls_failures_total", "counter", "TLS handshakes or records that failed (bad client, wrong CA, plaintext on a TLS port).", sum(\.tlsFailures))
         metric("fastbroker_group_events_redispatched_total", "counter", "Consumer-group events re-dispatched after their member left.", sum(\.groupEventsRedispatched))
         metric("fastbroker_group_events_dropped_total", "counter", "Consumer-group events no member accepted.", sum(\.groupEventsDropped))
         metric("fastbroker_cross_loop_overflows_total", "counter", "Publications that found another loop's inbox full and waited.", sum(\.crossLoopOverflows))

@@ -119,6 +119,23 @@ final class OutboundQueue {
         writtenOfFirst = 0
     }
 
+    /// Hands every queued frame (header, then payload bytes) to `body` in order and removes it.
+    /// Only for a queue that never has a write in flight (a TLS connection's plaintext queue).
+    func drain(_ body: (UnsafeRawBufferPointer) -> Void) {
+        precondition(inFlightFrames == 0 && writtenOfFirst == 0, "drain needs a queue with no write in flight")
+        while count > 0 {
+            let slot = slots + (head & (capacity - 1))
+            let headerLength = slot.pointee.headerLength
+            if headerLength > 0 {
+                withUnsafeBytes(of: &slot.pointee.header) { body(UnsafeRawBufferPointer(rebasing: $0[0..<headerLength])) }
+            }
+            if let message = slot.pointee.message, message.count > 0 {
+                message.bytes.withUnsafeBytes { body($0) }
+            }
+            popFirst()
+        }
+    }
+
     // MARK: - Consumer-group recovery
 
     /// Removes the frames no write has touched yet (after the in-flight or partly written ones)
