@@ -286,6 +286,12 @@ final class Connection: TCPStreamDelegate {
     }
 
     func streamDidEnd(_ stream: TCPStream, error: UVError?) {
+        if let tls, !tls.isHandshakeComplete {
+            // The peer gave up on the handshake (e.g. it did not trust our certificate and hung
+            // up without an alert): count and log it like any failed handshake.
+            context.metrics.tlsFailures.increment()
+            context.log.info("TLS failed", metadata: ["peer": "\(peer)", "error": "peer closed the connection during the TLS handshake"])
+        }
         session.transportClosed(reason: error.map { "read error: \($0)" } ?? "connection closed by peer")
         closeNow()
     }
