@@ -9,7 +9,7 @@ bash scripts/setup.sh --test
 echo "== swift build"
 swift build --build-tests
 echo "== swift test"
-swift test --skip-build
+swift test --skip-build --disable-swift-testing
 
 export FASTBROKER_BIN="$PWD/.build/debug/fastbroker"
 export FILTER_EVAL="$PWD/.build/debug/filter-eval"
