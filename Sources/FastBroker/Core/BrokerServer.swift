@@ -96,6 +96,9 @@ public final class BrokerServer: @unchecked Sendable {
         }
         loops[0].run()
         for thread in threads { joinThread(thread) }
+        // Only now that no loop runs can the cross-loop wake-ups go (a late signal to a closed
+        // uv_async_t would touch freed memory).
+        for context in contexts { context.closeInbox() }
         for loop in loops { loop.close() }
         log.info("broker stopped")
     }

@@ -200,6 +200,12 @@ final class LoopContext: @unchecked Sendable {
     private func close() {
         flushHook?.close()
         flushHook = nil
+        // The inbox wake-up stays open: other loops may still signal it until they stop too.
+        // BrokerServer closes it once every loop thread has finished (closeInbox).
+    }
+
+    /// After every loop has stopped: nobody can signal the inbox any more.
+    func closeInbox() {
         inboxWakeup.close()
     }
 }
