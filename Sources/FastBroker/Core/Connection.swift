@@ -105,7 +105,11 @@ final class Connection: TCPStreamDelegate {
     /// batch of plaintext to the framing; handshake replies and alerts go out with the flush.
     private func decryptAndProcess(_ tls: TLSConnection) {
         while !closeRequested {
-            switch tls.readPlaintext(into: ring.writableRegion()) {
+            let region = ring.writableRegion()
+            // The framing reserves room for every frame it has seen a header of, so a full ring
+            // should not happen; if it does, stop rather than spin (resumeReading retries).
+            guard region.count > 0 else { pauseReading(); return }
+            switch tls.readPlaintext(into: region) {
             case .bytes(let n):
                 if n > 0 {
                     ring.didWrite(n)
