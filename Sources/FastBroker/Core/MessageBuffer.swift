@@ -4,7 +4,9 @@
 // outbound queue, so the payload bytes are never copied per subscriber.
 //
 // Buffers come from their loop's pool and go back to it when the last queued frame using them
-// has been written, so steady-state publishing allocates nothing.
+// has been written, so steady-state publishing allocates nothing. Contract: a producer queues a
+// buffer on all its connections before the loop next flushes (as the router does within one
+// publish); one that keeps queuing it across flushes must hold a use (retainUse) meanwhile.
 
 final class MessageBuffer {
     /// Encoded message bytes. Written once by the encoder, then read-only while queued.

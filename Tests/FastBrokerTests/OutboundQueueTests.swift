@@ -1,0 +1,124 @@
+// The outbound queue over a real socket whose reader stalls: thousands of frames (header +
+// shared payload) are queued faster than the peer reads, so writes go partial, the remainder
+// rides a queued uv_write, and the slot ring grows while that write still points into it. The
+// peer then reads everything and checks every frame arrived whole and in order.
+
+@testable import FastBroker
+import BrokerLoop
+import Foundation
+import Glibc
+import XCTest
+
+private final class Writer: TCPStreamDelegate {
+    let queue = OutboundQueue()
+    var finished: (() -> Void)?
+    private var scratch = [UInt8](repeating: 0, count: 4096)
+    func streamReadBuffer(_ stream: TCPStream) -> UnsafeMutableRawBufferPointer {
+        scratch.withUnsafeMutableBytes { $0 }
+    }
+    func stream(_ stream: TCPStream, didRead count: Int) {}
+    func streamDidEnd(_ stream: TCPStream, error: UVError?) {}
+    func streamDidFinishWrite(_ stream: TCPStream, error: UVError?) {
+        XCTAssertNil(error)
+        queue.writeDidFinish()
+        pump(stream)
+    }
+    func streamDidClose(_ stream: TCPStream) {}
+    func pump(_ stream: TCPStream) {
+        XCTAssertNil(queue.flush(to: stream))
+        if queue.isEmpty && !stream.writeInFlight { finished?() }
+    }
+}
+
+final class OutboundQueueTests: XCTestCase {
+    func testPartialAndQueuedWritesDeliverEveryFrameInOrder() throws {
+        let loop = try EventLoop(index: 0)
+        let pool = MessageBufferPool()
+        let frames = 20_000
+        let payloadSize = 700
+        // Three shared payloads, as an EVENT shared by many subscribers would be.
+        let payloads = (0..<3).map { p -> MessageBuffer in
+            let m = pool.take(capacity: payloadSize)
+            m.bytes.append(contentsOf: (0..<payloadSize).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ p) })
+            // The test keeps using these while earlier frames are written: hold a use, as the
+            // router does until it has queued a buffer on every subscriber.
+            m.retainUse()
+            return m
+        }
+        let writer = Writer()
+        var sawPartialWrite = false
+        var server: TCPListener!
+        server = try TCPListener(loop: loop, host: "127.0.0.1", port: 0, reusePort: false) { stream in
+            stream.delegate = writer
+            for i in 0..<frames {
+                var header: (UInt64, UInt64) = (UInt64(i), 0)
+                withUnsafeMutableBytes(of: &header) { $0.storeBytes(of: UInt32(i).bigEndian, toByteOffset: 0, as: UInt32.self) }
+                writer.queue.append(header: header, headerLength: 4, message: payloads[i % 3])
+                if i % 1000 == 999 {
+                    writer.pump(stream)
+                    if stream.writeInFlight { sawPartialWrite = true }
+                }
+            }
+            // Done once everything queued is written.
+            writer.finished = { stream.close(); server.close(); loop.stop() }
+            writer.pump(stream)
+        }
+        let port = server.boundPort
+        let received = Receiver(port: port, expectedBytes: frames * (4 + payloadSize))
+        loop.run()
+        received.thread.join()
+        XCTAssertTrue(sawPartialWrite, "the stalled reader should have forced queued writes")
+        XCTAssertEqual(received.bytes.count, frames * (4 + payloadSize))
+        var offset = 0
+        for i in 0..<frames {
+            let sequence = received.bytes[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
+            XCTAssertEqual(sequence, i, "frame \(i) out of order or torn")
+            XCTAssert(received.bytes[offset + 4..<offset + 4 + payloadSize].elementsEqual(payloads[i % 3].bytes), "payload of frame \(i)")
+            if sequence != i { break }
+            offset += 4 + payloadSize
+        }
+        XCTAssertTrue(writer.queue.isEmpty)
+        XCTAssertEqual(writer.queue.queuedBytes, 0)
+        XCTAssertEqual(pool.pooledCount, 0, "payloads still in use by the test are not recycled")
+        for p in payloads { p.releaseUse() }
+        XCTAssertEqual(pool.pooledCount, 3, "released buffers go back to the pool")
+        loop.close()
+    }
+}
+
+/// A blocking client that connects, waits so the server's writes back up, then reads all.
+private final class Receiver: @unchecked Sendable {
+    var bytes: [UInt8] = []
+    private(set) var thread: JoinableThread!
+    init(port: Int, expectedBytes: Int) {
+        let box = self
+        thread = JoinableThread {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var small: Int32 = 4096
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            usleep(300_000)   // let the server fill the socket buffers
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while box.bytes.count < expectedBytes {
+                let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n <= 0 { break }
+                box.bytes.append(contentsOf: chunk[0..<n])
+            }
+            close(fd)
+        }
+    }
+}
+
+/// A thread the test can wait for.
+final class JoinableThread: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    init(_ body: @escaping @Sendable () -> Void) {
+        let done = self.done
+        Thread { body(); done.signal() }.start()
+    }
+    func join() { done.wait() }
+}
