@@ -5,31 +5,59 @@
 // advances), they just give unspecified matches. Duplicate keys: the first occurrence wins.
 
 /// A kwargs object in JSON. An empty buffer means `{}` (an event without kwargs).
+///
+/// Precondition (not checked, for speed): the bytes are one valid JSON object, as the broker
+/// guarantees by validating every payload before routing it. Invalid bytes are still safe —
+/// every read is bounds-checked and every scan advances — but then which events match is
+/// unspecified.
 public struct JSONFilterDocument: FilterDocument {
-    @usableFromInline let bytes: UnsafeRawBufferPointer
+    /// The payload's first byte. Never nil, so that bounds checks are one comparison with
+    /// `count`; an empty payload points at an address that is never read.
+    @usableFromInline let base: UnsafeRawPointer
+    @usableFromInline let count: Int
 
     @inlinable public init(_ kwargs: UnsafeRawBufferPointer) {
         // Positions are Int32 offsets; a payload beyond that is treated as having no kwargs.
-        self.bytes = kwargs.count < Int(Int32.max) ? kwargs : UnsafeRawBufferPointer(start: nil, count: 0)
+        if let start = kwargs.baseAddress, kwargs.count < Int(Int32.max) {
+            base = start
+            count = kwargs.count
+        } else {
+            base = UnsafeRawPointer(bitPattern: 0x10)!
+            count = 0
+        }
     }
 
+    @inline(__always) var bytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base, count: count)
+    }
+
+    /// The byte at `i` (>= 0), or 0 past the end (0 is never a JSON token byte).
     @inline(__always) func byte(_ i: Int) -> UInt8 {
-        i < bytes.count ? bytes[i] : 0
+        i < count ? base.load(fromByteOffset: i, as: UInt8.self) : 0
     }
 
+    /// Index of the first non-whitespace byte at or after `i`. Inline for the usual cases (no
+    /// space, or one), out of line for runs of whitespace.
     @inline(__always) func skipWhitespace(_ i: Int) -> Int {
         var i = i
-        while i < bytes.count {
-            let b = bytes[i]
-            if b > 0x20 || (b != 0x20 && b != 0x0A && b != 0x0D && b != 0x09) { break }
-            i += 1
+        if byte(i) == 0x20 { i &+= 1 }
+        if byte(i) > 0x20 { return i }
+        return skipWhitespaceRun(i)
+    }
+
+    func skipWhitespaceRun(_ i: Int) -> Int {
+        var i = i
+        while i < count {
+            let b = base.load(fromByteOffset: i, as: UInt8.self)
+            if b != 0x20 && b != 0x0A && b != 0x0D && b != 0x09 { break }
+            i &+= 1
         }
         return i
     }
 
     /// Eight bytes at `i` as a little-endian word (caller guarantees i + 8 <= count).
     @inline(__always) func word(_ i: Int) -> UInt64 {
-        UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+        UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
     }
 
     /// SWAR: high bit set in each byte of `w` equal to `b` (the lowest set bit is exact; bits
@@ -39,82 +67,108 @@ public struct JSONFilterDocument: FilterDocument {
         return (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
     }
 
+    /// SWAR: high bit set in each byte of `w` below `n` (n <= 0x80; lowest set bit exact).
+    @inline(__always) static func bytesBelow(_ w: UInt64, _ n: UInt8) -> UInt64 {
+        (w &- 0x0101_0101_0101_0101 &* UInt64(n)) & ~w & 0x8080_8080_8080_8080
+    }
+
+    /// Flags the bytes of `w` that are '"' or '\\'.
+    @inline(__always) static func quotesOrBackslashes(_ w: UInt64) -> UInt64 {
+        bytesEqual(w, 0x22) | bytesEqual(w, 0x5C)
+    }
+
     /// Index just past the string whose opening quote is at `i`, and whether it holds escapes.
     /// Scans eight bytes at a time for '"' or '\\'.
     @inline(__always) func scanString(_ i: Int) -> (end: Int, escaped: Bool) {
-        var j = i + 1
+        var j = i &+ 1
         var escaped = false
-        while j + 8 <= bytes.count {
-            let w = word(j)
-            let hits = JSONFilterDocument.bytesEqual(w, 0x22) | JSONFilterDocument.bytesEqual(w, 0x5C)
+        while j &+ 8 <= count {
+            let hits = JSONFilterDocument.quotesOrBackslashes(word(j))
             if hits == 0 {
-                j += 8
+                j &+= 8
                 continue
             }
-            let k = j + hits.trailingZeroBitCount >> 3
-            if bytes[k] == 0x22 { return (k + 1, escaped) }
+            let k = j &+ hits.trailingZeroBitCount >> 3
+            if base.load(fromByteOffset: k, as: UInt8.self) == 0x22 { return (k &+ 1, escaped) }
             escaped = true
-            j = k + 2
+            j = k &+ 2
         }
-        while j < bytes.count {
-            let b = bytes[j]
-            if b == 0x22 { return (j + 1, escaped) }
+        while j < count {
+            let b = base.load(fromByteOffset: j, as: UInt8.self)
+            if b == 0x22 { return (j &+ 1, escaped) }
             if b == 0x5C {
                 escaped = true
-                j += 2
+                j &+= 2
             } else {
-                j += 1
+                j &+= 1
             }
         }
-        return (bytes.count, escaped)
+        return (count, escaped)
     }
 
     @inline(__always) func skipString(_ i: Int) -> Int {
         scanString(i).end
     }
 
-    /// Index just past the value starting at `i`. Containers are skipped by bracket counting,
-    /// eight bytes at a time while no quote or bracket is in sight.
-    func skipValue(_ i: Int) -> Int {
+    /// Index just past the value starting at `i` (at least i + 1).
+    @inline(__always) func skipValue(_ i: Int) -> Int {
         let b = byte(i)
         if b == 0x22 { return skipString(i) }
-        if b == 0x7B || b == 0x5B {
-            var depth = 0
-            var j = i
-            while j < bytes.count {
-                if j + 8 <= bytes.count {
-                    // '[' | 0x20 == '{' and ']' | 0x20 == '}', so two probes find all brackets.
-                    let w = word(j) | 0x2020_2020_2020_2020
-                    let hits = JSONFilterDocument.bytesEqual(w, 0x22) | JSONFilterDocument.bytesEqual(w, 0x7B)
-                        | JSONFilterDocument.bytesEqual(w, 0x7D)
-                    if hits == 0 {
-                        j += 8
-                        continue
-                    }
-                    j += hits.trailingZeroBitCount >> 3
-                }
-                switch bytes[j] {
-                case 0x22:
-                    j = skipString(j)
-                    continue
-                case 0x7B, 0x5B:
-                    depth += 1
-                case 0x7D, 0x5D:
-                    depth -= 1
-                    if depth == 0 { return j + 1 }
-                default: break
-                }
-                j += 1
-            }
-            return bytes.count
-        }
+        if b == 0x7B || b == 0x5B { return skipContainer(i) }
+        return skipScalar(i)
+    }
+
+    /// A number, true, false or null (or junk): up to the next ',', '}', ']' or whitespace,
+    /// eight bytes at a time.
+    @inline(__always) func skipScalar(_ i: Int) -> Int {
         var j = i
-        while j < bytes.count {
-            let c = bytes[j]
-            if c == 0x2C || c == 0x7D || c == 0x5D || c <= 0x20 { break }
-            j += 1
+        while j &+ 8 <= count {
+            let w = word(j)
+            // ']' | 0x20 == '}', and no scalar byte turns into '}' that way.
+            let stops = JSONFilterDocument.bytesBelow(w, 0x21) | JSONFilterDocument.bytesEqual(w, 0x2C)
+                | JSONFilterDocument.bytesEqual(w | 0x2020_2020_2020_2020, 0x7D)
+            if stops != 0 { return max(j &+ stops.trailingZeroBitCount >> 3, i &+ 1) }
+            j &+= 8
         }
-        return max(j, i + 1)
+        while j < count {
+            let c = base.load(fromByteOffset: j, as: UInt8.self)
+            if c == 0x2C || c == 0x7D || c == 0x5D || c <= 0x20 { break }
+            j &+= 1
+        }
+        return max(j, i &+ 1)
+    }
+
+    /// An object or array: by bracket counting, eight bytes at a time while no quote or bracket
+    /// is in sight.
+    func skipContainer(_ i: Int) -> Int {
+        var depth = 0
+        var j = i
+        while j < count {
+            if j &+ 8 <= count {
+                // '[' | 0x20 == '{' and ']' | 0x20 == '}', so two probes find all brackets.
+                let w = word(j) | 0x2020_2020_2020_2020
+                let hits = JSONFilterDocument.bytesEqual(w, 0x22) | JSONFilterDocument.bytesEqual(w, 0x7B)
+                    | JSONFilterDocument.bytesEqual(w, 0x7D)
+                if hits == 0 {
+                    j &+= 8
+                    continue
+                }
+                j &+= hits.trailingZeroBitCount >> 3
+            }
+            switch base.load(fromByteOffset: j, as: UInt8.self) {
+            case 0x22:
+                j = skipString(j)
+                continue
+            case 0x7B, 0x5B:
+                depth &+= 1
+            case 0x7D, 0x5D:
+                depth &-= 1
+                if depth == 0 { return j &+ 1 }
+            default: break
+            }
+            j &+= 1
+        }
+        return count
     }
 
     public var root: FilterPosition? {
