@@ -1,8 +1,11 @@
 // JSONFilterDocument: FilterDocument over the raw bytes of a JSON kwargs object. Nothing is
-// decoded up front: member lookup scans keys in place, skipping unread values by bracket
-// counting, and only the values a filter touches are ever read. The broker hands over validated
-// JSON; malformed bytes still never crash or loop (every read is bounds-checked and every scan
-// advances), they just give unspecified matches. Duplicate keys: the first occurrence wins.
+// decoded up front: member lookup scans keys in place (all keys a program reads from one map in
+// one resumable pass, JSONMemberScan.swift), skipping unread values eight bytes at a time
+// (strings and scalars by SWAR search, containers by SWAR bracket counting with a quote-parity
+// mask), and only the values a filter touches are ever read. The broker hands over validated
+// JSON (precondition, not re-checked); malformed bytes still never crash or loop (every read is
+// bounds-checked and every scan advances), they just give unspecified matches. Duplicate keys:
+// the first occurrence wins.
 
 /// A kwargs object in JSON. An empty buffer means `{}` (an event without kwargs).
 ///
@@ -138,46 +141,97 @@ public struct JSONFilterDocument: FilterDocument {
         return max(j, i &+ 1)
     }
 
-    /// An object or array: by bracket counting, eight bytes at a time while no quote or bracket
-    /// is in sight.
+    /// High bit of each byte of `x` that is zero, exactly (no false positives, unlike the
+    /// lowest-hit tests above: no borrow crosses bytes).
+    @inline(__always) static func zeroBytes(_ x: UInt64) -> UInt64 {
+        ~(((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x) & 0x8080_8080_8080_8080
+    }
+
+    /// The high bits of `h` (0x80 per byte) gathered into 8 bits, byte k → bit k.
+    @inline(__always) static func byteMask(_ h: UInt64) -> UInt64 {
+        ((h >> 7) &* 0x0102_0408_1020_4080) >> 56
+    }
+
+    /// An object or array: bracket counting a word at a time. Each word's quotes, opening and
+    /// closing brackets become 8-bit masks; a prefix XOR of the quote mask tells which bytes lie
+    /// inside strings, so brackets in strings are ignored without walking the string. Words
+    /// with a backslash (escapes can hide quotes) and the tail go byte by byte.
     func skipContainer(_ i: Int) -> Int {
         var depth = 0
+        var inString = false
+        var escaped = false  // the previous byte was a backslash inside a string
         var j = i
         while j < count {
-            if j &+ 8 <= count {
-                // '[' | 0x20 == '{' and ']' | 0x20 == '}', so two probes find all brackets.
-                let w = word(j) | 0x2020_2020_2020_2020
-                let hits = JSONFilterDocument.bytesEqual(w, 0x22) | JSONFilterDocument.bytesEqual(w, 0x7B)
-                    | JSONFilterDocument.bytesEqual(w, 0x7D)
-                if hits == 0 {
+            if j &+ 8 <= count && !escaped {
+                let w = word(j)
+                let backslashes = JSONFilterDocument.zeroBytes(w ^ 0x5C5C_5C5C_5C5C_5C5C)
+                if backslashes == 0 {
+                    let folded = w | 0x2020_2020_2020_2020  // '[' → '{', ']' → '}'
+                    let quotes = JSONFilterDocument.byteMask(JSONFilterDocument.zeroBytes(w ^ 0x2222_2222_2222_2222))
+                    var inside = quotes ^ (quotes << 1)
+                    inside ^= inside << 2
+                    inside ^= inside << 4
+                    if inString { inside = ~inside }
+                    inside &= 0xFF
+                    let outside = ~inside & 0xFF
+                    let opens = JSONFilterDocument.byteMask(JSONFilterDocument.zeroBytes(folded ^ 0x7B7B_7B7B_7B7B_7B7B))
+                        & outside
+                    let closes = JSONFilterDocument.byteMask(JSONFilterDocument.zeroBytes(folded ^ 0x7D7D_7D7D_7D7D_7D7D))
+                        & outside
+                    if closes != 0 && depth <= closes.nonzeroBitCount {
+                        // The container may end in this word: walk its brackets in order.
+                        var brackets = opens | closes
+                        while brackets != 0 {
+                            let bit = brackets & (0 &- brackets)
+                            if opens & bit != 0 {
+                                depth &+= 1
+                            } else {
+                                depth &-= 1
+                                if depth == 0 { return j &+ bit.trailingZeroBitCount &+ 1 }
+                            }
+                            brackets &= brackets &- 1
+                        }
+                    } else {
+                        depth &+= opens.nonzeroBitCount &- closes.nonzeroBitCount
+                    }
+                    inString = inside & 0x80 != 0
                     j &+= 8
                     continue
                 }
-                j &+= hits.trailingZeroBitCount >> 3
             }
-            switch base.load(fromByteOffset: j, as: UInt8.self) {
-            case 0x22:
-                j = skipString(j)
-                continue
-            case 0x7B, 0x5B:
-                depth &+= 1
-            case 0x7D, 0x5D:
-                depth &-= 1
-                if depth == 0 { return j &+ 1 }
-            default: break
+            // One byte at a time (a word with a backslash, a pending escape, or the tail).
+            let end = min(j &+ 8, count)
+            while j < end {
+                let b = base.load(fromByteOffset: j, as: UInt8.self)
+                j &+= 1
+                if inString {
+                    if escaped {
+                        escaped = false
+                    } else if b == 0x5C {
+                        escaped = true
+                    } else if b == 0x22 {
+                        inString = false
+                    }
+                } else if b == 0x22 {
+                    inString = true
+                } else if b == 0x7B || b == 0x5B {
+                    depth &+= 1
+                } else if b == 0x7D || b == 0x5D {
+                    depth &-= 1
+                    if depth == 0 { return j }
+                }
             }
-            j &+= 1
         }
         return count
     }
 
-    public var root: FilterPosition? {
+    @inline(__always) public var root: FilterPosition? {
         let i = skipWhitespace(0)
         guard byte(i) == 0x7B else { return nil }
         return FilterPosition(offset: Int32(i), aux: -1)
     }
 
-    public func kind(at position: FilterPosition) -> FilterKind {
+    @inline(__always) public func kind(at position: FilterPosition) -> FilterKind {
         switch byte(Int(position.offset)) {
         case 0x7B: return .map
         case 0x5B: return .list
@@ -188,7 +242,7 @@ public struct JSONFilterDocument: FilterDocument {
         }
     }
 
-    public func bool(at position: FilterPosition) -> Bool {
+    @inline(__always) public func bool(at position: FilterPosition) -> Bool {
         byte(Int(position.offset)) == 0x74
     }
 

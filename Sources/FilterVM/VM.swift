@@ -39,6 +39,7 @@ struct Machine<D: FilterDocument> {
     /// One register per path slot, then one scan state per member group.
     let registers: UnsafeMutablePointer<FilterPosition>
 
+    @inline(__always)
     init(document: D, image: ProgramImage, registers: UnsafeMutablePointer<FilterPosition>) {
         self.document = document
         self.root = (image.paths.isEmpty ? nil : document.root) ?? FilterPosition.missing
@@ -145,6 +146,11 @@ extension FilterProgram {
     @inline(__always)
     func execute<D: FilterDocument>(_ document: D) -> Bool {
         let image = storage.image
+        if image.paths.isEmpty {
+            // A program that reads no path (folded to a constant) needs no registers.
+            var none = FilterPosition.missing
+            return withUnsafeMutablePointer(to: &none) { Machine(document: document, image: image, registers: $0).run() }
+        }
         // Registers live on the stack (a few bytes per path): no heap allocation.
         return withUnsafeTemporaryAllocation(
             of: FilterPosition.self, capacity: max(image.paths.count + image.groups.count, 1)

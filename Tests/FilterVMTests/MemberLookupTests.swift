@@ -146,6 +146,56 @@ final class MemberLookupTests: XCTestCase {
         }
     }
 
+    /// The word-at-a-time container skipper against a byte-at-a-time reference, on containers
+    /// full of brackets inside strings, escaped quotes and backslashes, at every alignment.
+    func testContainerSkippingMatchesAByteLoop() {
+        func reference(_ bytes: [UInt8], _ i: Int) -> Int {
+            var depth = 0
+            var inString = false
+            var escaped = false
+            var j = i
+            while j < bytes.count {
+                let b = bytes[j]
+                j += 1
+                if inString {
+                    if escaped { escaped = false } else if b == 0x5C { escaped = true } else if b == 0x22 { inString = false }
+                } else if b == 0x22 {
+                    inString = true
+                } else if b == 0x7B || b == 0x5B {
+                    depth += 1
+                } else if b == 0x7D || b == 0x5D {
+                    depth -= 1
+                    if depth == 0 { return j }
+                }
+            }
+            return bytes.count
+        }
+        var rng = SeededGenerator(state: 0xB2AC_4E75)
+        let atoms = [
+            "1", "\"a\"", "\"[\"", "\"]}\"", "\"{\\\"}\"", "\"\\\\\"", "\"\\\\\\\"]\"", "[]", "{}", "\"x\\u005d\"", "true", " ", "\n",
+        ]
+        func container(_ depth: Int) -> String {
+            let parts = (0..<Int.random(in: 0...5, using: &rng)).map { _ -> String in
+                if depth < 4 && Int.random(in: 0..<3, using: &rng) == 0 { return container(depth + 1) }
+                return atoms.randomElement(using: &rng)!
+            }
+            return Bool.random(using: &rng)
+                ? "[" + parts.joined(separator: ",") + "]"
+                : "{" + parts.map { "\"k\":" + $0 }.joined(separator: ",") + "}"
+        }
+        for _ in 0..<3000 {
+            let pad = String(repeating: " ", count: Int.random(in: 0...8, using: &rng))
+            var text = pad + container(0)
+            if Bool.random(using: &rng) { text += ", \"after\": [1]}" }  // more input after it
+            if Int.random(in: 0..<5, using: &rng) == 0 { text.removeLast(Int.random(in: 1...min(4, text.count - pad.count), using: &rng)) }
+            let bytes = Array(text.utf8)
+            bytes.withUnsafeBytes { buffer in
+                let document = JSONFilterDocument(buffer)
+                XCTAssertEqual(document.skipContainer(pad.count), reference(bytes, pad.count), text)
+            }
+        }
+    }
+
     func testPlainNumberParserAgreesWithTheGeneralOne() {
         var rng = SeededGenerator(state: 0x5EED_0F_0123)
         var texts = [
@@ -197,6 +247,7 @@ final class MemberLookupDifferentialTests: XCTestCase {
     static let scalars = [
         "0", "1", "-1", "2.5", "2.50", "1E+2", "100", "12345678901234567890123", "-0.000123", "true", "false", "null",
         "\"\"", "\"a\"", "\"ab\"", "\"a\\\"b\"", "\"k\\u0065y\"", "\"xxxxxxxxxxxxxxxxxxxx\"", "\"é\"", "\"b\\\\\"",
+        "\"[{\"", "\"}]\\\"}\"", "\"\\\\\"",
     ]
     static let spaces = ["", "", " ", "  ", "\n  ", "\t", " \r\n"]
 
