@@ -11,6 +11,10 @@ struct PathSlot {
     var keyStart: Int32
     var keyCount: Int32
     var hash: UInt64
+    /// For a key step: its member group (the keys read from the same parent) and its index
+    /// there (see FilterMemberLookup.swift); -1 for an index step.
+    var group: Int32 = -1
+    var member: Int32 = -1
 }
 
 /// A constant, pre-digested for the VM: scalars unpacked, string bytes in the program's pool.
@@ -31,6 +35,8 @@ struct CodeGen {
     var pathIndex: [PathTrieKey: Int] = [:]
     var pathTexts: [String] = []
     var bytes: [UInt8] = []
+    var groups: [MemberGroup] = []
+    var memberKeys: [MemberKey] = []
 
     struct PathTrieKey: Hashable {
         var parent: Int
@@ -117,6 +123,42 @@ struct CodeGen {
         try gen(condition)
         try emit(.ret)
         threadJumps()
+        groupMembers()
+    }
+
+    /// Groups the key steps by parent, so that the VM can resolve all the keys it reads from
+    /// one map in one pass over it. Groups and keys keep the slots' order (first use).
+    mutating func groupMembers() {
+        var groupOfParent: [Int32: Int] = [:]
+        var keysOfGroup: [[Int]] = []
+        for (slot, step) in paths.enumerated() where step.index < 0 {
+            let g: Int
+            if let existing = groupOfParent[step.parent] {
+                g = existing
+            } else {
+                g = keysOfGroup.count
+                groupOfParent[step.parent] = g
+                keysOfGroup.append([])
+            }
+            paths[slot].group = Int32(g)
+            paths[slot].member = Int32(keysOfGroup[g].count)
+            keysOfGroup[g].append(slot)
+        }
+        for slots in keysOfGroup {
+            var group = MemberGroup(
+                parent: paths[slots[0]].parent, keysStart: Int32(memberKeys.count), keysCount: Int32(slots.count),
+                lengthMask: 0)
+            for slot in slots {
+                let step = paths[slot]
+                let key = Array(bytes[Int(step.keyStart)..<Int(step.keyStart + step.keyCount)])
+                group.lengthMask |= 1 << UInt64(min(key.count, 63))
+                memberKeys.append(
+                    MemberKey(
+                        slot: Int32(slot), keyStart: step.keyStart, keyCount: step.keyCount, hash: step.hash,
+                        prefix: MemberKey.word(of: key, from: 0), prefix2: MemberKey.word(of: key, from: 8)))
+            }
+            groups.append(group)
+        }
     }
 
     mutating func gen(_ condition: BoundCondition) throws(FilterError) {

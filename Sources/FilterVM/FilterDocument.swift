@@ -2,6 +2,9 @@
 // opaque positions into its own bytes and answers small questions about them (kind, scalar
 // value, children, member by key). The VM never sees the encoding, so a MessagePack cursor
 // plugs in by conforming here. Every requirement must be allocation-free: it runs per event.
+// Two requirements are optional fast paths with default implementations built on the others:
+// one-pass member lookup (`resolve(_:of:in:)`, see FilterMemberLookup.swift) and contiguous
+// string bytes (`contiguousString(at:)`).
 
 /// DynamoDB attribute types a JSON/MessagePack document can produce (see FilterValue.swift).
 public enum FilterKind: UInt8, Sendable, CaseIterable {
@@ -30,6 +33,10 @@ public struct FilterPosition: Hashable, Sendable {
         self.offset = offset
         self.aux = aux
     }
+
+    /// Register states of the VM (documents only hand out offsets >= 0).
+    static let unresolved = FilterPosition(offset: -2, aux: 0)
+    static let missing = FilterPosition(offset: -1, aux: 0)
 }
 
 /// A read-only view of one event payload (the kwargs map) that the VM evaluates paths against.
@@ -60,6 +67,15 @@ public protocol FilterDocument {
     func element(_ index: Int, of list: FilterPosition) -> FilterPosition?
     /// Number of elements or members (default: walk the children).
     func childCount(of container: FilterPosition) -> Int
+    /// Resolves key `wanted` of `lookup` in the map at `map`: records its value (or its absence)
+    /// with `lookup.record`. A document that scans may record the group's other keys it passes
+    /// on the way and resume later where it stopped (`lookup.resume`), so that all the keys a
+    /// program reads from one map cost one pass. Default: `member(of:key:hash:)` for `wanted`.
+    func resolve(_ wanted: Int, of map: FilterPosition, in lookup: FilterMemberLookup)
+    /// The string value's UTF-8 bytes when the document holds them verbatim (JSON: no escapes),
+    /// else nil (callers then iterate `stringBytes`). Only called when kind is .string.
+    /// The buffer points into the document. Default: nil.
+    func contiguousString(at position: FilterPosition) -> UnsafeRawBufferPointer?
 }
 
 extension FilterDocument {
@@ -72,6 +88,16 @@ extension FilterDocument {
             remaining -= 1
         }
         return child
+    }
+
+    @inline(__always)
+    public func resolve(_ wanted: Int, of map: FilterPosition, in lookup: FilterMemberLookup) {
+        lookup.record(wanted, member(of: map, key: lookup.key(wanted), hash: lookup.hash(wanted)))
+    }
+
+    @inline(__always)
+    public func contiguousString(at position: FilterPosition) -> UnsafeRawBufferPointer? {
+        nil
     }
 
     @inline(__always)

@@ -61,11 +61,39 @@ public struct FilterNumber: Hashable, Sendable, Comparable, CustomStringConverti
         self = number
     }
 
+    /// 10^n for n in 0 ... 19 (a table lookup: the switch compiles to one).
     @inline(__always)
     static func pow10(_ n: Int) -> UInt64 {
-        var result: UInt64 = 1
-        for _ in 0..<n { result &*= 10 }
-        return result
+        switch n {
+        case 0: return 1
+        case 1: return 10
+        case 2: return 100
+        case 3: return 1_000
+        case 4: return 10_000
+        case 5: return 100_000
+        case 6: return 1_000_000
+        case 7: return 10_000_000
+        case 8: return 100_000_000
+        case 9: return 1_000_000_000
+        case 10: return 10_000_000_000
+        case 11: return 100_000_000_000
+        case 12: return 1_000_000_000_000
+        case 13: return 10_000_000_000_000
+        case 14: return 100_000_000_000_000
+        case 15: return 1_000_000_000_000_000
+        case 16: return 10_000_000_000_000_000
+        case 17: return 100_000_000_000_000_000
+        case 18: return 1_000_000_000_000_000_000
+        default: return 10_000_000_000_000_000_000
+        }
+    }
+
+    /// Decimal digits of 0 < v < 10^19.
+    @inline(__always)
+    static func digitCount(_ v: UInt64) -> Int {
+        // bits × 1233/4096 (≈ log10 2) is the digit count or one less; one comparison decides.
+        let t = ((64 &- v.leadingZeroBitCount) &* 1233) >> 12
+        return v >= pow10(t) ? t &+ 1 : t
     }
 
     /// Scans a JSON number starting at `start`. Returns nil when the bytes there are not a JSON
@@ -74,6 +102,60 @@ public struct FilterNumber: Hashable, Sendable, Comparable, CustomStringConverti
     /// Allocation-free: this runs per event on document numbers.
     @inline(__always)
     static func scan(_ bytes: UnsafeRawBufferPointer, from start: Int) -> (FilterNumber?, Int)? {
+        if let fast = scanPlain(bytes, from: start) { return fast }
+        return scanGeneral(bytes, from: start)
+    }
+
+    /// The common case in one tight loop: `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with at most 19 digits
+    /// in all and no exponent. Returns nil for anything else (then scanGeneral decides), and
+    /// otherwise exactly what scanGeneral would.
+    @inline(__always)
+    static func scanPlain(_ bytes: UnsafeRawBufferPointer, from start: Int) -> (FilterNumber?, Int)? {
+        let end = bytes.count
+        var i = start
+        let negative = i < end && bytes[i] == UInt8(ascii: "-")
+        if negative { i &+= 1 }
+        guard i < end else { return nil }
+        var v: UInt64 = 0
+        var digits = 0
+        if bytes[i] == 0x30 {
+            i &+= 1  // a lone 0: no more integer digits may follow (scanGeneral stops there too)
+        } else {
+            while i < end {
+                let d = bytes[i] &- 0x30
+                if d > 9 { break }
+                v = v &* 10 &+ UInt64(d)
+                digits &+= 1
+                i &+= 1
+            }
+            guard digits > 0 else { return nil }
+        }
+        var fraction = 0
+        if i < end && bytes[i] == UInt8(ascii: ".") {
+            i &+= 1
+            while i < end {
+                let d = bytes[i] &- 0x30
+                if d > 9 { break }
+                v = v &* 10 &+ UInt64(d)
+                fraction &+= 1
+                i &+= 1
+            }
+            guard fraction > 0 else { return nil }
+        }
+        guard digits &+ fraction <= 19 else { return nil }
+        if i < end && (bytes[i] | 0x20) == UInt8(ascii: "e") { return nil }
+        if v == 0 { return (.zero, i &- start) }
+        let significant = digitCount(v)
+        return (
+            FilterNumber(
+                sign: negative ? -1 : 1, exponent: Int16(significant &- fraction), high: v &* pow10(19 &- significant),
+                low: 0),
+            i &- start
+        )
+    }
+
+    /// Any JSON number (see `scan`).
+    static func scanGeneral(_ bytes: UnsafeRawBufferPointer, from start: Int) -> (FilterNumber?, Int)? {
         let end = bytes.count
         var i = start
         var negative = false

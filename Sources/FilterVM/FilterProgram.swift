@@ -6,12 +6,19 @@
 public struct FilterProgram: Sendable {
     let storage: Storage
 
-    final class Storage: Sendable {
+    /// Immutable after init, hence safe to share across threads (the unchecked part is the VM
+    /// image's raw pointers, which nothing writes after init).
+    final class Storage: @unchecked Sendable {
         let code: [Instruction]
         let constants: [ProgramConstant]
         let paths: [PathSlot]
         let bytes: [UInt8]
         let pathTexts: [String]
+        let groups: [MemberGroup]
+        let memberKeys: [MemberKey]
+        /// The same tables as plain buffers for the VM: one evaluation then costs no array
+        /// accessors or closures, just pointer loads.
+        let image: ProgramImage
 
         init(_ gen: CodeGen) {
             code = gen.code
@@ -19,6 +26,32 @@ public struct FilterProgram: Sendable {
             paths = gen.paths
             bytes = gen.bytes
             pathTexts = gen.pathTexts
+            groups = gen.groups
+            memberKeys = gen.memberKeys
+            image = ProgramImage(
+                code: Storage.copy(code), constants: Storage.copy(constants), paths: Storage.copy(paths),
+                bytes: UnsafeRawBufferPointer(Storage.copy(bytes)), groups: Storage.copy(groups),
+                memberKeys: Storage.copy(memberKeys))
+        }
+
+        static func copy<T>(_ array: [T]) -> UnsafeBufferPointer<T> {
+            let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(array.count, 1))
+            _ = buffer.initialize(from: array)
+            return UnsafeBufferPointer(start: buffer.baseAddress, count: array.count)
+        }
+
+        static func free<T>(_ buffer: UnsafeBufferPointer<T>) {
+            UnsafeMutableBufferPointer(mutating: buffer).deinitialize()
+            UnsafeMutableRawPointer(mutating: buffer.baseAddress!).deallocate()
+        }
+
+        deinit {
+            Storage.free(image.code)
+            Storage.free(image.constants)
+            Storage.free(image.paths)
+            Storage.free(image.bytes.assumingMemoryBound(to: UInt8.self))
+            Storage.free(image.groups)
+            Storage.free(image.memberKeys)
         }
     }
 

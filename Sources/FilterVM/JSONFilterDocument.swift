@@ -1,35 +1,66 @@
 // JSONFilterDocument: FilterDocument over the raw bytes of a JSON kwargs object. Nothing is
-// decoded up front: member lookup scans keys in place, skipping unread values by bracket
-// counting, and only the values a filter touches are ever read. The broker hands over validated
-// JSON; malformed bytes still never crash or loop (every read is bounds-checked and every scan
-// advances), they just give unspecified matches. Duplicate keys: the first occurrence wins.
+// decoded up front: member lookup scans keys in place (all keys a program reads from one map in
+// one resumable pass, JSONMemberScan.swift), skipping unread values eight bytes at a time
+// (strings and scalars by SWAR search, containers by SWAR bracket counting with a quote-parity
+// mask), and only the values a filter touches are ever read. The broker hands over validated
+// JSON (precondition, not re-checked); malformed bytes still never crash or loop (every read is
+// bounds-checked and every scan advances), they just give unspecified matches. Duplicate keys:
+// the first occurrence wins.
 
 /// A kwargs object in JSON. An empty buffer means `{}` (an event without kwargs).
+///
+/// Precondition (not checked, for speed): the bytes are one valid JSON object, as the broker
+/// guarantees by validating every payload before routing it. Invalid bytes are still safe —
+/// every read is bounds-checked and every scan advances — but then which events match is
+/// unspecified.
 public struct JSONFilterDocument: FilterDocument {
-    @usableFromInline let bytes: UnsafeRawBufferPointer
+    /// The payload's first byte. Never nil, so that bounds checks are one comparison with
+    /// `count`; an empty payload points at an address that is never read.
+    @usableFromInline let base: UnsafeRawPointer
+    @usableFromInline let count: Int
 
     @inlinable public init(_ kwargs: UnsafeRawBufferPointer) {
         // Positions are Int32 offsets; a payload beyond that is treated as having no kwargs.
-        self.bytes = kwargs.count < Int(Int32.max) ? kwargs : UnsafeRawBufferPointer(start: nil, count: 0)
+        if let start = kwargs.baseAddress, kwargs.count < Int(Int32.max) {
+            base = start
+            count = kwargs.count
+        } else {
+            base = UnsafeRawPointer(bitPattern: 0x10)!
+            count = 0
+        }
     }
 
+    @inline(__always) var bytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: base, count: count)
+    }
+
+    /// The byte at `i` (>= 0), or 0 past the end (0 is never a JSON token byte).
     @inline(__always) func byte(_ i: Int) -> UInt8 {
-        i < bytes.count ? bytes[i] : 0
+        i < count ? base.load(fromByteOffset: i, as: UInt8.self) : 0
     }
 
+    /// Index of the first non-whitespace byte at or after `i`. Inline for the usual cases (no
+    /// space, or one), out of line for runs of whitespace.
     @inline(__always) func skipWhitespace(_ i: Int) -> Int {
         var i = i
-        while i < bytes.count {
-            let b = bytes[i]
-            if b > 0x20 || (b != 0x20 && b != 0x0A && b != 0x0D && b != 0x09) { break }
-            i += 1
+        if byte(i) == 0x20 { i &+= 1 }
+        if byte(i) > 0x20 { return i }
+        return skipWhitespaceRun(i)
+    }
+
+    func skipWhitespaceRun(_ i: Int) -> Int {
+        var i = i
+        while i < count {
+            let b = base.load(fromByteOffset: i, as: UInt8.self)
+            if b != 0x20 && b != 0x0A && b != 0x0D && b != 0x09 { break }
+            i &+= 1
         }
         return i
     }
 
     /// Eight bytes at `i` as a little-endian word (caller guarantees i + 8 <= count).
     @inline(__always) func word(_ i: Int) -> UInt64 {
-        UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+        UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
     }
 
     /// SWAR: high bit set in each byte of `w` equal to `b` (the lowest set bit is exact; bits
@@ -39,91 +70,168 @@ public struct JSONFilterDocument: FilterDocument {
         return (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
     }
 
+    /// SWAR: high bit set in each byte of `w` below `n` (n <= 0x80; lowest set bit exact).
+    @inline(__always) static func bytesBelow(_ w: UInt64, _ n: UInt8) -> UInt64 {
+        (w &- 0x0101_0101_0101_0101 &* UInt64(n)) & ~w & 0x8080_8080_8080_8080
+    }
+
+    /// Flags the bytes of `w` that are '"' or '\\'.
+    @inline(__always) static func quotesOrBackslashes(_ w: UInt64) -> UInt64 {
+        bytesEqual(w, 0x22) | bytesEqual(w, 0x5C)
+    }
+
     /// Index just past the string whose opening quote is at `i`, and whether it holds escapes.
     /// Scans eight bytes at a time for '"' or '\\'.
     @inline(__always) func scanString(_ i: Int) -> (end: Int, escaped: Bool) {
-        var j = i + 1
+        var j = i &+ 1
         var escaped = false
-        while j + 8 <= bytes.count {
-            let w = word(j)
-            let hits = JSONFilterDocument.bytesEqual(w, 0x22) | JSONFilterDocument.bytesEqual(w, 0x5C)
+        while j &+ 8 <= count {
+            let hits = JSONFilterDocument.quotesOrBackslashes(word(j))
             if hits == 0 {
-                j += 8
+                j &+= 8
                 continue
             }
-            let k = j + hits.trailingZeroBitCount >> 3
-            if bytes[k] == 0x22 { return (k + 1, escaped) }
+            let k = j &+ hits.trailingZeroBitCount >> 3
+            if base.load(fromByteOffset: k, as: UInt8.self) == 0x22 { return (k &+ 1, escaped) }
             escaped = true
-            j = k + 2
+            j = k &+ 2
         }
-        while j < bytes.count {
-            let b = bytes[j]
-            if b == 0x22 { return (j + 1, escaped) }
+        while j < count {
+            let b = base.load(fromByteOffset: j, as: UInt8.self)
+            if b == 0x22 { return (j &+ 1, escaped) }
             if b == 0x5C {
                 escaped = true
-                j += 2
+                j &+= 2
             } else {
-                j += 1
+                j &+= 1
             }
         }
-        return (bytes.count, escaped)
+        return (count, escaped)
     }
 
     @inline(__always) func skipString(_ i: Int) -> Int {
         scanString(i).end
     }
 
-    /// Index just past the value starting at `i`. Containers are skipped by bracket counting,
-    /// eight bytes at a time while no quote or bracket is in sight.
-    func skipValue(_ i: Int) -> Int {
+    /// Index just past the value starting at `i` (at least i + 1).
+    @inline(__always) func skipValue(_ i: Int) -> Int {
         let b = byte(i)
         if b == 0x22 { return skipString(i) }
-        if b == 0x7B || b == 0x5B {
-            var depth = 0
-            var j = i
-            while j < bytes.count {
-                if j + 8 <= bytes.count {
-                    // '[' | 0x20 == '{' and ']' | 0x20 == '}', so two probes find all brackets.
-                    let w = word(j) | 0x2020_2020_2020_2020
-                    let hits = JSONFilterDocument.bytesEqual(w, 0x22) | JSONFilterDocument.bytesEqual(w, 0x7B)
-                        | JSONFilterDocument.bytesEqual(w, 0x7D)
-                    if hits == 0 {
-                        j += 8
-                        continue
-                    }
-                    j += hits.trailingZeroBitCount >> 3
-                }
-                switch bytes[j] {
-                case 0x22:
-                    j = skipString(j)
-                    continue
-                case 0x7B, 0x5B:
-                    depth += 1
-                case 0x7D, 0x5D:
-                    depth -= 1
-                    if depth == 0 { return j + 1 }
-                default: break
-                }
-                j += 1
-            }
-            return bytes.count
-        }
-        var j = i
-        while j < bytes.count {
-            let c = bytes[j]
-            if c == 0x2C || c == 0x7D || c == 0x5D || c <= 0x20 { break }
-            j += 1
-        }
-        return max(j, i + 1)
+        if b == 0x7B || b == 0x5B { return skipContainer(i) }
+        return skipScalar(i)
     }
 
-    public var root: FilterPosition? {
+    /// A number, true, false or null (or junk): up to the next ',', '}', ']' or whitespace,
+    /// eight bytes at a time.
+    @inline(__always) func skipScalar(_ i: Int) -> Int {
+        var j = i
+        while j &+ 8 <= count {
+            let w = word(j)
+            // ']' | 0x20 == '}', and no scalar byte turns into '}' that way.
+            let stops = JSONFilterDocument.bytesBelow(w, 0x21) | JSONFilterDocument.bytesEqual(w, 0x2C)
+                | JSONFilterDocument.bytesEqual(w | 0x2020_2020_2020_2020, 0x7D)
+            if stops != 0 { return max(j &+ stops.trailingZeroBitCount >> 3, i &+ 1) }
+            j &+= 8
+        }
+        while j < count {
+            let c = base.load(fromByteOffset: j, as: UInt8.self)
+            if c == 0x2C || c == 0x7D || c == 0x5D || c <= 0x20 { break }
+            j &+= 1
+        }
+        return max(j, i &+ 1)
+    }
+
+    /// High bit of each byte of `x` that is zero, exactly (no false positives, unlike the
+    /// lowest-hit tests above: no borrow crosses bytes).
+    @inline(__always) static func zeroBytes(_ x: UInt64) -> UInt64 {
+        ~(((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x) & 0x8080_8080_8080_8080
+    }
+
+    /// The high bits of `h` (0x80 per byte) gathered into 8 bits, byte k → bit k.
+    @inline(__always) static func byteMask(_ h: UInt64) -> UInt64 {
+        ((h >> 7) &* 0x0102_0408_1020_4080) >> 56
+    }
+
+    /// An object or array: bracket counting a word at a time. Each word's quotes, opening and
+    /// closing brackets become 8-bit masks; a prefix XOR of the quote mask tells which bytes lie
+    /// inside strings, so brackets in strings are ignored without walking the string. Words
+    /// with a backslash (escapes can hide quotes) and the tail go byte by byte.
+    func skipContainer(_ i: Int) -> Int {
+        var depth = 0
+        var inString = false
+        var escaped = false  // the previous byte was a backslash inside a string
+        var j = i
+        while j < count {
+            if j &+ 8 <= count && !escaped {
+                let w = word(j)
+                let backslashes = JSONFilterDocument.zeroBytes(w ^ 0x5C5C_5C5C_5C5C_5C5C)
+                if backslashes == 0 {
+                    let folded = w | 0x2020_2020_2020_2020  // '[' → '{', ']' → '}'
+                    let quotes = JSONFilterDocument.byteMask(JSONFilterDocument.zeroBytes(w ^ 0x2222_2222_2222_2222))
+                    var inside = quotes ^ (quotes << 1)
+                    inside ^= inside << 2
+                    inside ^= inside << 4
+                    if inString { inside = ~inside }
+                    inside &= 0xFF
+                    let outside = ~inside & 0xFF
+                    let opens = JSONFilterDocument.byteMask(JSONFilterDocument.zeroBytes(folded ^ 0x7B7B_7B7B_7B7B_7B7B))
+                        & outside
+                    let closes = JSONFilterDocument.byteMask(JSONFilterDocument.zeroBytes(folded ^ 0x7D7D_7D7D_7D7D_7D7D))
+                        & outside
+                    if closes != 0 && depth <= closes.nonzeroBitCount {
+                        // The container may end in this word: walk its brackets in order.
+                        var brackets = opens | closes
+                        while brackets != 0 {
+                            let bit = brackets & (0 &- brackets)
+                            if opens & bit != 0 {
+                                depth &+= 1
+                            } else {
+                                depth &-= 1
+                                if depth == 0 { return j &+ bit.trailingZeroBitCount &+ 1 }
+                            }
+                            brackets &= brackets &- 1
+                        }
+                    } else {
+                        depth &+= opens.nonzeroBitCount &- closes.nonzeroBitCount
+                    }
+                    inString = inside & 0x80 != 0
+                    j &+= 8
+                    continue
+                }
+            }
+            // One byte at a time (a word with a backslash, a pending escape, or the tail).
+            let end = min(j &+ 8, count)
+            while j < end {
+                let b = base.load(fromByteOffset: j, as: UInt8.self)
+                j &+= 1
+                if inString {
+                    if escaped {
+                        escaped = false
+                    } else if b == 0x5C {
+                        escaped = true
+                    } else if b == 0x22 {
+                        inString = false
+                    }
+                } else if b == 0x22 {
+                    inString = true
+                } else if b == 0x7B || b == 0x5B {
+                    depth &+= 1
+                } else if b == 0x7D || b == 0x5D {
+                    depth &-= 1
+                    if depth == 0 { return j }
+                }
+            }
+        }
+        return count
+    }
+
+    @inline(__always) public var root: FilterPosition? {
         let i = skipWhitespace(0)
         guard byte(i) == 0x7B else { return nil }
         return FilterPosition(offset: Int32(i), aux: -1)
     }
 
-    public func kind(at position: FilterPosition) -> FilterKind {
+    @inline(__always) public func kind(at position: FilterPosition) -> FilterKind {
         switch byte(Int(position.offset)) {
         case 0x7B: return .map
         case 0x5B: return .list
@@ -134,7 +242,7 @@ public struct JSONFilterDocument: FilterDocument {
         }
     }
 
-    public func bool(at position: FilterPosition) -> Bool {
+    @inline(__always) public func bool(at position: FilterPosition) -> Bool {
         byte(Int(position.offset)) == 0x74
     }
 

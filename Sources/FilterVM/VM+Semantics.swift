@@ -73,6 +73,75 @@ enum StringAlgorithms {
         }
     }
 
+    // The same operations on contiguous bytes (word at a time where it pays).
+
+    @inline(__always)
+    static func run(_ op: StringOp, _ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        switch op {
+        case .compare: return compare(a, b)
+        case .hasPrefix: return a.count >= b.count && equalBytes(a.baseAddress, b.baseAddress, b.count) ? 1 : 0
+        case .containsSubstring: return containsSubstring(a, b) ? 1 : 0
+        }
+    }
+
+    /// The n bytes at x and y are equal (either may be nil when n is 0).
+    @inline(__always)
+    static func equalBytes(_ x: UnsafeRawPointer?, _ y: UnsafeRawPointer?, _ n: Int) -> Bool {
+        guard n > 0, let x, let y else { return true }
+        var i = 0
+        while i + 8 <= n {
+            if x.loadUnaligned(fromByteOffset: i, as: UInt64.self) != y.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                return false
+            }
+            i += 8
+        }
+        while i < n {
+            if x.load(fromByteOffset: i, as: UInt8.self) != y.load(fromByteOffset: i, as: UInt8.self) { return false }
+            i += 1
+        }
+        return true
+    }
+
+    @inline(__always)
+    static func equal(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+        a.count == b.count && equalBytes(a.baseAddress, b.baseAddress, a.count)
+    }
+
+    /// -1, 0, +1 by unsigned bytes, a shorter prefix first (memcmp order).
+    static func compare(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Int {
+        let n = min(a.count, b.count)
+        if n > 0, let x = a.baseAddress, let y = b.baseAddress {
+            var i = 0
+            while i + 8 <= n {
+                let wx = UInt64(bigEndian: x.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                let wy = UInt64(bigEndian: y.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+                if wx != wy { return wx < wy ? -1 : 1 }
+                i += 8
+            }
+            while i < n {
+                let bx = x.load(fromByteOffset: i, as: UInt8.self)
+                let by = y.load(fromByteOffset: i, as: UInt8.self)
+                if bx != by { return bx < by ? -1 : 1 }
+                i += 1
+            }
+        }
+        return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
+    }
+
+    static func containsSubstring(_ haystack: UnsafeRawBufferPointer, _ needle: UnsafeRawBufferPointer) -> Bool {
+        let n = needle.count
+        guard n > 0 else { return true }
+        guard haystack.count >= n, let h = haystack.baseAddress, let first = needle.first else { return false }
+        var i = 0
+        while i + n <= haystack.count {
+            if h.load(fromByteOffset: i, as: UInt8.self) == first && equalBytes(h + i, needle.baseAddress, n) {
+                return true
+            }
+            i += 1
+        }
+        return false
+    }
+
     static func codePointCount<A: IteratorProtocol>(_ a: A) -> Int where A.Element == UInt8 {
         var a = a
         var count = 0
@@ -127,8 +196,30 @@ extension Machine {
         }
     }
 
+    @inline(__always) func constantBuffer(_ k: Int) -> UnsafeRawBufferPointer {
+        let c = constants[k]
+        return UnsafeRawBufferPointer(rebasing: bytes[Int(c.bytesStart)..<Int(c.bytesStart + c.bytesCount)])
+    }
+
+    /// The bytes of a string value when they are available verbatim (constants always are).
+    @inline(__always) func contiguousString(_ v: Value) -> UnsafeRawBufferPointer? {
+        switch v {
+        case .document(let p): return document.contiguousString(at: p)
+        case .constant(let k): return constantBuffer(k)
+        default: return nil
+        }
+    }
+
     /// A string operation on two values already known to be strings.
+    @inline(__always)
     func strings(_ op: StringOp, _ a: Value, _ b: Value) -> Int {
+        if let x = contiguousString(a), let y = contiguousString(b) { return StringAlgorithms.run(op, x, y) }
+        return iteratedStrings(op, a, b)
+    }
+
+    /// The same through iterators, for strings with escapes (or a document without
+    /// contiguous strings).
+    func iteratedStrings(_ op: StringOp, _ a: Value, _ b: Value) -> Int {
         switch (a, b) {
         case (.document(let pa), .document(let pb)):
             return StringAlgorithms.run(op, document.stringBytes(at: pa), document.stringBytes(at: pb))
@@ -165,7 +256,9 @@ extension Machine {
         case .number:
             guard let x = number(a), let y = number(b) else { return false }
             return x == y
-        case .string: return strings(.compare, a, b) == 0
+        case .string:
+            if let x = contiguousString(a), let y = contiguousString(b) { return StringAlgorithms.equal(x, y) }
+            return iteratedStrings(.compare, a, b) == 0
         case .list, .map:
             switch (a, b) {
             case (.document(let pa), .document(let pb)): return deepEqual(pa, pb, depth: 0)
@@ -192,6 +285,12 @@ extension Machine {
             guard let x = number(a) else { return false }
             for k in start..<start + count where constants[k].kind == .number && constants[k].number == x {
                 return true
+            }
+            return false
+        }
+        if ka == .string, let x = contiguousString(a) {
+            for k in start..<start + count where constants[k].kind == .string {
+                if StringAlgorithms.equal(x, constantBuffer(k)) { return true }
             }
             return false
         }

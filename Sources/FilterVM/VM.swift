@@ -4,8 +4,8 @@
 // strings) live in VM+Semantics.swift; the opcode table in Bytecode.swift.
 
 /// Register states kept in FilterPosition.offset (documents only hand out offsets >= 0).
-let registerUnresolved: Int32 = -2
-let registerMissing: Int32 = -1
+let registerUnresolved: Int32 = FilterPosition.unresolved.offset
+let registerMissing: Int32 = FilterPosition.missing.offset
 
 /// A runtime operand: where its value comes from.
 enum Value {
@@ -15,14 +15,42 @@ enum Value {
     case number(FilterNumber)  // the result of size()
 }
 
-struct Machine<D: FilterDocument> {
-    let document: D
-    let root: FilterPosition?
+/// A compiled program's tables as plain buffers (owned by FilterProgram.Storage).
+struct ProgramImage {
     let code: UnsafeBufferPointer<Instruction>
     let constants: UnsafeBufferPointer<ProgramConstant>
     let paths: UnsafeBufferPointer<PathSlot>
     let bytes: UnsafeRawBufferPointer
-    let registers: UnsafeMutableBufferPointer<FilterPosition>
+    let groups: UnsafeBufferPointer<MemberGroup>
+    let memberKeys: UnsafeBufferPointer<MemberKey>
+}
+
+struct Machine<D: FilterDocument> {
+    let document: D
+    /// The top-level map; offset registerMissing when there is none. (Not an Optional: its
+    /// tag byte would misalign the fields after it.)
+    let root: FilterPosition
+    let code: UnsafeBufferPointer<Instruction>
+    let constants: UnsafeBufferPointer<ProgramConstant>
+    let paths: UnsafeBufferPointer<PathSlot>
+    let bytes: UnsafeRawBufferPointer
+    let groups: UnsafeBufferPointer<MemberGroup>
+    let memberKeys: UnsafeBufferPointer<MemberKey>
+    /// One register per path slot, then one scan state per member group.
+    let registers: UnsafeMutablePointer<FilterPosition>
+
+    @inline(__always)
+    init(document: D, image: ProgramImage, registers: UnsafeMutablePointer<FilterPosition>) {
+        self.document = document
+        self.root = (image.paths.isEmpty ? nil : document.root) ?? FilterPosition.missing
+        self.code = image.code
+        self.constants = image.constants
+        self.paths = image.paths
+        self.bytes = image.bytes
+        self.groups = image.groups
+        self.memberKeys = image.memberKeys
+        self.registers = registers
+    }
 
     /// The main loop. The compiler guarantees every jump target is in range and code ends in RET.
     func run() -> Bool {
@@ -37,9 +65,9 @@ struct Machine<D: FilterDocument> {
             case .jumpIfFalse: if !acc { pc = Int(i.b) }
             case .jumpIfTrue: if acc { pc = Int(i.b) }
             case .not: acc = !acc
-            case .exists: acc = resolve(Int(i.a)) != nil
+            case .exists: acc = position(Int(i.a)) != nil
             case .isType:
-                if let p = resolve(Int(i.a)) { acc = document.kind(at: p).rawValue == UInt8(i.b) } else { acc = false }
+                if let p = position(Int(i.a)) { acc = document.kind(at: p).rawValue == UInt8(i.b) } else { acc = false }
             case .eq: acc = equal(fetch(i.a), fetch(i.b))
             case .lt: acc = (order(fetch(i.a), fetch(i.b)) ?? 1) < 0
             case .le: acc = (order(fetch(i.a), fetch(i.b)) ?? 1) <= 0
@@ -53,25 +81,39 @@ struct Machine<D: FilterDocument> {
         }
     }
 
-    /// The document position of path slot `slot`, resolving (and caching) parents first.
-    func resolve(_ slot: Int) -> FilterPosition? {
+    /// The document position of path slot `slot` (nil: missing), from its register when known.
+    @inline(__always) func position(_ slot: Int) -> FilterPosition? {
         let cached = registers[slot]
         if cached.offset >= 0 { return cached }
         if cached.offset == registerMissing { return nil }
+        return resolve(slot)
+    }
+
+    /// Resolves an unresolved path slot, parents first. Key steps go through the document's
+    /// one-pass lookup of their member group, which may fill in sibling registers on the way.
+    func resolve(_ slot: Int) -> FilterPosition? {
         let step = paths[slot]
-        let parent = step.parent < 0 ? root : resolve(Int(step.parent))
-        var found: FilterPosition? = nil
+        let parent = step.parent < 0 ? (root.offset >= 0 ? root : nil) : position(Int(step.parent))
         if let parent {
             let kind = document.kind(at: parent)
             if step.index >= 0 {
-                if kind == .list { found = document.element(Int(step.index), of: parent) }
+                if kind == .list, let found = document.element(Int(step.index), of: parent) {
+                    registers[slot] = found
+                    return found
+                }
             } else if kind == .map {
-                let key = UnsafeRawBufferPointer(rebasing: bytes[Int(step.keyStart)..<Int(step.keyStart + step.keyCount)])
-                found = document.member(of: parent, key: key, hash: step.hash)
+                let g = Int(step.group)
+                let lookup = FilterMemberLookup(
+                    group: groups[g], keys: memberKeys.baseAddress!, pool: bytes.baseAddress!, registers: registers,
+                    state: registers + paths.count + g)
+                document.resolve(Int(step.member), of: parent, in: lookup)
+                let found = registers[slot]
+                if found.offset >= 0 { return found }
+                // Recorded missing (or, against the contract, left unresolved): missing.
             }
         }
-        registers[slot] = found ?? FilterPosition(offset: registerMissing, aux: 0)
-        return found
+        registers[slot] = FilterPosition.missing
+        return nil
     }
 
     @inline(__always)
@@ -79,10 +121,10 @@ struct Machine<D: FilterDocument> {
         switch ref.operandKind {
         case OperandKind.constant.rawValue: return .constant(ref.operandIndex)
         case OperandKind.path.rawValue:
-            guard let p = resolve(ref.operandIndex) else { return .missing }
+            guard let p = position(ref.operandIndex) else { return .missing }
             return .document(p)
         default:
-            guard let p = resolve(ref.operandIndex), let n = size(p) else { return .missing }
+            guard let p = position(ref.operandIndex), let n = size(p) else { return .missing }
             return .number(FilterNumber(n))
         }
     }
@@ -103,23 +145,18 @@ extension FilterProgram {
 
     @inline(__always)
     func execute<D: FilterDocument>(_ document: D) -> Bool {
-        let storage = self.storage
-        return storage.code.withUnsafeBufferPointer { code in
-            storage.constants.withUnsafeBufferPointer { constants in
-                storage.paths.withUnsafeBufferPointer { paths in
-                    storage.bytes.withUnsafeBytes { bytes in
-                        // Registers live on the stack (a few bytes per path): no heap allocation.
-                        withUnsafeTemporaryAllocation(of: FilterPosition.self, capacity: max(paths.count, 1)) {
-                            registers in
-                            registers.initialize(repeating: FilterPosition(offset: registerUnresolved, aux: 0))
-                            let machine = Machine(
-                                document: document, root: paths.isEmpty ? nil : document.root, code: code,
-                                constants: constants, paths: paths, bytes: bytes, registers: registers)
-                            return machine.run()
-                        }
-                    }
-                }
-            }
+        let image = storage.image
+        if image.paths.isEmpty {
+            // A program that reads no path (folded to a constant) needs no registers.
+            var none = FilterPosition.missing
+            return withUnsafeMutablePointer(to: &none) { Machine(document: document, image: image, registers: $0).run() }
+        }
+        // Registers live on the stack (a few bytes per path): no heap allocation.
+        return withUnsafeTemporaryAllocation(
+            of: FilterPosition.self, capacity: max(image.paths.count + image.groups.count, 1)
+        ) { registers in
+            registers.initialize(repeating: FilterPosition.unresolved)
+            return Machine(document: document, image: image, registers: registers.baseAddress!).run()
         }
     }
 }
