@@ -77,6 +77,10 @@ def broker_ns(r):
     return "—" if r["broker_ns_per_event"] is None else "%.0f" % r["broker_ns_per_event"]
 
 
+def others(r):
+    return "—" if r.get("other_cpu_percent") is None else "%.0f%%" % r["other_cpu_percent"]
+
+
 def per_cpu_second(r):
     return rate(1e9 / r["broker_ns_per_event"]) if r["broker_ns_per_event"] else "—"
 
@@ -106,8 +110,8 @@ NAMES = {"1to1": "1→1", "fanout": "1→100 fan-out", "nton": "16→16 one topi
 # --- FastBroker vs Crossbar, JSON ---------------------------------------------------------------
 main_rows = [("rs", "1to1"), ("rs", "fanout"), ("rs", "nton"), ("rs", "shared"), ("rs", "filters"),
              ("rs", "latency@5000"), ("rs", "latency@half"), ("ws", "1to1"), ("ws", "fanout")]
-lines = ["| Workload | Transport | Crossbar | FastBroker | FastBroker ÷ Crossbar | Events per broker CPU-second CB · FB (ratio) | Published/s CB · FB | Loss CB · FB | Load-tool CPU CB · FB | Broker CPU ns/event CB · FB |",
-         "|---|---|---|---|---|---|---|---|---|---|"]
+lines = ["| Workload | Transport | Crossbar | FastBroker | FastBroker ÷ Crossbar | Events per broker CPU-second CB · FB (ratio) | Published/s CB · FB | Loss CB · FB | Load-tool CPU CB · FB | Broker CPU ns/event CB · FB | Others' CPU CB · FB |",
+         "|---|---|---|---|---|---|---|---|---|---|---|"]
 for transport, tag in main_rows:
     cb, fb = pick("crossbar", transport, "json", tag), pick("fastbroker", transport, "json", tag)
     if cb is None and fb is None:
@@ -127,12 +131,12 @@ for transport, tag in main_rows:
         per_cpu = f"{per_cpu_second(cb)} · {per_cpu_second(fb)} ({cb['broker_ns_per_event'] / fb['broker_ns_per_event']:.1f}×)"
     lines.append(f"| {label} | {TRANSPORT[transport]} | {cell(cb, latency)} | {cell(fb, latency)} | {vs} | {per_cpu} "
                  f"| {pair(cb, fb, lambda r: rate(r['published_per_s']))} | {pair(cb, fb, lambda r: str(r['loss']))} "
-                 f"| {pair(cb, fb, tool_cpu)} | {pair(cb, fb, broker_ns)} |")
+                 f"| {pair(cb, fb, tool_cpu)} | {pair(cb, fb, broker_ns)} | {pair(cb, fb, others)} |")
 main_table = "\n".join(lines)
 
 # --- MessagePack vs JSON --------------------------------------------------------------------------
-lines = ["| Workload | Transport | FastBroker JSON · msgpack | FB msgpack ÷ JSON | FB events per broker CPU-second JSON · msgpack (ratio) | Crossbar JSON · msgpack | CB msgpack ÷ JSON | FB ÷ CB, msgpack | Loss FB · CB (msgpack) | Load-tool CPU FB JSON · msgpack | Broker CPU ns/event FB JSON · msgpack · CB msgpack |",
-         "|---|---|---|---|---|---|---|---|---|---|---|"]
+lines = ["| Workload | Transport | FastBroker JSON · msgpack | FB msgpack ÷ JSON | FB events per broker CPU-second JSON · msgpack (ratio) | Crossbar JSON · msgpack | CB msgpack ÷ JSON | FB ÷ CB, msgpack | Loss FB · CB (msgpack) | Load-tool CPU FB JSON · msgpack | Broker CPU ns/event FB JSON · msgpack · CB msgpack | Others' CPU FB JSON · msgpack |",
+         "|---|---|---|---|---|---|---|---|---|---|---|---|"]
 for transport, tag in [("rs", "1to1"), ("rs", "fanout"), ("ws", "fanout"), ("rs", "filters")]:
     fj, fm = pick("fastbroker", transport, "json", tag), pick("fastbroker", transport, "msgpack", tag)
     cj, cm = pick("crossbar", transport, "json", tag), pick("crossbar", transport, "msgpack", tag)
@@ -141,12 +145,12 @@ for transport, tag in [("rs", "1to1"), ("rs", "fanout"), ("ws", "fanout"), ("rs"
     lines.append(f"| {NAMES[tag]} | {TRANSPORT[transport]} | {cell(fj)} · {cell(fm)} | **{ratio(fj, fm)}** "
                  f"| {pair(fj, fm, per_cpu_second)} ({cpu_ratio(fj, fm)}) | {cell(cj)} · {cell(cm)} | {ratio(cj, cm)} "
                  f"| {ratio(cm, fm, fmt='{:.1f}×')} | {pair(fm, cm, lambda r: str(r['loss']))} | {pair(fj, fm, tool_cpu)} "
-                 f"| {side(fj, broker_ns)} · {side(fm, broker_ns)} · {side(cm, broker_ns)} |")
+                 f"| {side(fj, broker_ns)} · {side(fm, broker_ns)} · {side(cm, broker_ns)} | {pair(fj, fm, others)} |")
 msgpack_table = "\n".join(lines)
 
 # --- TLS vs plaintext -----------------------------------------------------------------------------
-lines = ["| Workload | Transport | Plaintext | TLS | **TLS ÷ plaintext, delivered/s** | Broker CPU ns/event plaintext · TLS (TLS cost) | Events per broker CPU-second plaintext · TLS | Loss plaintext · TLS | Load-tool CPU plaintext · TLS | Load-tool ns/event plaintext · TLS |",
-         "|---|---|---|---|---|---|---|---|---|---|"]
+lines = ["| Workload | Transport | Plaintext | TLS | **TLS ÷ plaintext, delivered/s** | Broker CPU ns/event plaintext · TLS (TLS cost) | Events per broker CPU-second plaintext · TLS | Loss plaintext · TLS | Load-tool CPU plaintext · TLS | Load-tool ns/event plaintext · TLS | Others' CPU plaintext · TLS |",
+         "|---|---|---|---|---|---|---|---|---|---|---|"]
 tls_ratios = []
 for plain_t, tls_t, tag in [("rs", "rss", "1to1"), ("rs", "rss", "fanout"), ("ws", "wss", "fanout")]:
     p, t = pick("fastbroker", plain_t, "json", tag), pick("fastbroker", tls_t, "json", tag)
@@ -159,19 +163,20 @@ for plain_t, tls_t, tag in [("rs", "rss", "1to1"), ("rs", "rss", "fanout"), ("ws
         tls_ratios.append(t["delivered_per_s"] / p["delivered_per_s"])
     lines.append(f"| {NAMES[tag]} | {TRANSPORT[plain_t]} | {cell(p)} | {cell(t)} | **{ratio(p, t)}** | {cost} "
                  f"| {pair(p, t, per_cpu_second)} | {pair(p, t, lambda r: str(r['loss']))} | {pair(p, t, tool_cpu)} "
-                 f"| {pair(p, t, lambda r: '%.0f' % r['tool_ns_per_event'])} |")
+                 f"| {pair(p, t, lambda r: '%.0f' % r['tool_ns_per_event'])} | {pair(p, t, others)} |")
 tls_table = "\n".join(lines)
 
 # --- loops ----------------------------------------------------------------------------------------
-lines = [f"| Workload | Transport | loops: {env['FB_LOOPS']} (CPU 0) | loops: {env['MULTI_LOOPS']} (CPUs 0–1) | **ratio** | Broker CPU | Broker CPU ns/event | Events per broker CPU-second | Load-tool CPU | Loss |",
-         "|---|---|---|---|---|---|---|---|---|---|"]
+lines = [f"| Workload | Transport | loops: {env['FB_LOOPS']} (CPU 0) | loops: {env['MULTI_LOOPS']} (CPUs 0–1) | **ratio** | Broker CPU | Broker CPU ns/event | Events per broker CPU-second | Load-tool CPU | Loss | Others' CPU |",
+         "|---|---|---|---|---|---|---|---|---|---|---|"]
 for transport, tag in [("rs", "fanout"), ("rs", "1to1"), ("rs", "nton")]:
     one, multi = pick("fastbroker", transport, "json", tag), pick("fastbrokerL2", transport, "json", tag)
     if multi is None:
         continue
     lines.append(f"| {NAMES[tag]} | {TRANSPORT[transport]} | {cell(one)} | {cell(multi)} | **{ratio(one, multi)}** "
                  f"| {pair(one, multi, lambda r: '%.0f%%' % r['broker_cpu_percent'])} | {pair(one, multi, broker_ns)} "
-                 f"| {pair(one, multi, per_cpu_second)} | {pair(one, multi, tool_cpu)} | {pair(one, multi, lambda r: str(r['loss']))} |")
+                 f"| {pair(one, multi, per_cpu_second)} | {pair(one, multi, tool_cpu)} | {pair(one, multi, lambda r: str(r['loss']))} "
+                 f"| {pair(one, multi, others)} |")
 loops_table = "\n".join(lines)
 
 # --- Exactness of shared / filters (every run summed) ---------------------------------------------
@@ -260,8 +265,13 @@ try:
         loads = [float(x) for x in f.read().split()]
 except OSError:
     pass
+contended = [r for rs in runs.values() for r in rs if (r.get("other_cpu_percent") or 0) > 25]
+measured = [r for rs in runs.values() for r in rs if r.get("other_cpu_percent") is not None]
+contention = (f"other processes used more than a quarter of a core during {len(contended)} of {len(measured)} runs' "
+              f"measured windows (the Others' CPU columns)") if measured else "other processes' CPU not measured"
 load_during = (f"1-minute load average sampled before each of the {len(loads)} runs: min {min(loads):.2f}, "
                f"median {statistics.median(loads):.2f}, max {max(loads):.2f}") if loads else "not sampled"
+load_during += "; " + contention
 
 machine = f"""- Date: {datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}; FastBroker commit {env["COMMIT"]}
 - Machine: nproc {env["NPROC"]}, {env["CPU_MODEL"]}, kernel {os.uname().release}
@@ -293,7 +303,10 @@ run, counted exactly after a drain. Load-tool CPU is fastbench's own CPU time (g
 window as a share of one core — a value near 100% would mean the tool limits the figure. Broker
 CPU is the broker process's (Crossbar: its router worker's) CPU time per delivered event; events per
 broker CPU-second is its inverse — what the broker would deliver with a whole core to itself, the
-figure least disturbed by other processes on a shared machine. In the
+figure least disturbed by other processes on a shared machine. Others' CPU is the machine's busy CPU
+time (/proc/stat) over the window minus the tool's and the broker's, in % of one core: other
+processes competing. A competitor on the broker's pinned core halves the figure — delivered/s drops
+to about half, broker CPU to ~50% and load-tool CPU with it — while ns/event stays put. In the
 throughput rows publishers keep up to 8,192 deliveries outstanding, so their latency is queueing
 time and is not shown; the latency rows publish at a fixed rate.
 

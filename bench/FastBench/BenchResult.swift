@@ -32,6 +32,10 @@ struct BenchResult {
     var toolNanosecondsPerEvent = 0.0
     var brokerCPUPercent: Double?
     var brokerNanosecondsPerEvent: Double?
+    /// Machine-wide busy CPU over the window minus the tool's and the broker's (percent of one
+    /// core): other processes competing. Nil without --broker-pid or /proc/stat.
+    var otherCPUPercent: Double?
+    var stealPercent: Double?
     var stalls = 0
     var publishErrors = 0
     /// Shared/filters only: a publication delivered more than once; delivered to a subscriber whose
@@ -109,6 +113,11 @@ struct BenchResult {
             let brokerCPU = (brokerEnd - brokerStart).total
             brokerCPUPercent = 100 * brokerCPU / seconds
             brokerNanosecondsPerEvent = windowDelivered > 0 ? brokerCPU * 1e9 / Double(windowDelivered) : 0
+            if let machineEnd = end.machineCPU, let machineStart = start.machineCPU {
+                let machine = machineEnd - machineStart
+                otherCPUPercent = max(0, 100 * (machine.busySeconds - brokerCPU - toolCPU) / seconds)
+                stealPercent = 100 * machine.stealSeconds / seconds
+            }
         }
     }
 
@@ -123,6 +132,7 @@ struct BenchResult {
         if let brokerCPUPercent, let brokerNanosecondsPerEvent {
             line += " | broker CPU \(String(format1: brokerCPUPercent))% (\(Int(brokerNanosecondsPerEvent.rounded())) ns/event)"
         }
+        if let otherCPUPercent { line += " | others \(String(format1: otherCPUPercent))%" }
         if stalls > 0 { line += " | \(stalls) stalls" }
         if subscribers > 1 && (workload == "shared" || workload == "filters") {
             line += " | duplicates \(duplicates), misrouted \(misrouted), per subscriber \(subscriberMin)–\(subscriberMax)"
@@ -149,6 +159,7 @@ struct BenchResult {
             ("tool_cpu_percent", number(toolCPUPercent)), ("tool_ns_per_event", number(toolNanosecondsPerEvent)),
             ("broker_cpu_percent", brokerCPUPercent.map(number) ?? "null"),
             ("broker_ns_per_event", brokerNanosecondsPerEvent.map(number) ?? "null"),
+            ("other_cpu_percent", otherCPUPercent.map(number) ?? "null"), ("steal_percent", stealPercent.map(number) ?? "null"),
         ]
         fields = fields.map { ("\"\($0.0)\"", $0.1) }
         return "{\n" + fields.map { "  \($0.0): \($0.1)" }.joined(separator: ",\n") + "\n}\n"

@@ -65,6 +65,7 @@ final class BenchRun {
         var received = 0
         var toolCPU = CPUTime(userSeconds: 0, systemSeconds: 0)
         var brokerCPU: CPUTime?
+        var machineCPU: MachineCPU?
     }
 
     enum Outcome {
@@ -187,7 +188,8 @@ final class BenchRun {
 
     private func snapshot() -> Snapshot {
         Snapshot(time: MonotonicClock.nanoseconds(), published: published, received: received,
-                 toolCPU: CPUTime.ofThisProcess(), brokerCPU: options.brokerPID.flatMap(CPUTime.ofProcess))
+                 toolCPU: CPUTime.ofThisProcess(), brokerCPU: options.brokerPID.flatMap(CPUTime.ofProcess),
+                 machineCPU: MachineCPU.now())
     }
 
     /// Ends the run: closes every session and stops the loop. The first outcome wins.
