@@ -60,7 +60,7 @@ let package = Package(
         .executableTarget(name: "IndexBench", dependencies: ["FastBroker", "BrokerConfig"], path: "bench/IndexBench"),
         .executableTarget(
             name: "FastBench",
-            dependencies: ["BrokerLoop", "BrokerWire", "BrokerSerialization", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            dependencies: ["BrokerLoop", "BrokerSecurity", "BrokerWire", "BrokerSerialization", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "bench/FastBench"),
 
         .testTarget(name: "LoopTests", dependencies: ["BrokerLoop"]),

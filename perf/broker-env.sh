@@ -10,6 +10,7 @@ WS_PORT=${WS_PORT:-19080}
 RS_PORT=${RS_PORT:-19081}
 LOOPS=${LOOPS:-1}
 TRANSPORT=${TRANSPORT:-rs}
+SERIALIZER=${SERIALIZER:-json}
 
 case "$TRANSPORT" in
     rs) URL="rs://127.0.0.1:$RS_PORT" ;;
@@ -38,8 +39,8 @@ cat > "$OUT/broker-config.json" <<JSON
 {
   "loops": $LOOPS,
   "listeners": [
-    {"transport": "websocket", "host": "127.0.0.1", "port": $WS_PORT, "path": "/ws", "serializers": ["json"]},
-    {"transport": "rawsocket", "host": "127.0.0.1", "port": $RS_PORT, "serializers": ["json"]}
+    {"transport": "websocket", "host": "127.0.0.1", "port": $WS_PORT, "path": "/ws", "serializers": ["json", "msgpack"]},
+    {"transport": "rawsocket", "host": "127.0.0.1", "port": $RS_PORT, "serializers": ["json", "msgpack"]}
   ],
   "realms": [
     {"name": "realm1",

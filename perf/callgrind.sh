@@ -9,8 +9,11 @@
 # and the marginal figure (total − a set-up-only baseline run with no publications) / delivered,
 # which is the per-event cost; then the top functions by self Ir (callgrind_annotate, demangled).
 # Outputs in perf/out/: callgrind.WORKLOAD.out (open with callgrind_annotate or kcachegrind),
-# callgrind.WORKLOAD.baseline.out, callgrind.WORKLOAD.top.txt, callgrind.WORKLOAD.bench.json.
-# Env: EVENTS (delivered events, default 200000), TRANSPORT=rs|ws, BASELINE=0 to skip the baseline.
+# callgrind.WORKLOAD.baseline.out, callgrind.WORKLOAD.top.txt, callgrind.WORKLOAD.bench.json, and
+# callgrind.WORKLOAD.summary.json (the figures with commit and date; bench/compare.sh puts them into
+# bench/RESULTS.md).
+# Env: EVENTS (delivered events, default 200000), TRANSPORT=rs|ws, SERIALIZER=json|msgpack,
+# BASELINE=0 to skip the baseline.
 set -euo pipefail
 WORKLOAD=${1:-}
 source "$(dirname "$0")/broker-env.sh"
@@ -39,7 +42,7 @@ run_callgrind() {
         "$BIN/fastbroker" --config "$OUT/broker-config.json" > "$OUT/callgrind.broker$tag.log" 2>&1 &
     BROKER_PID=$!
     wait_port "$(port_of_url)" 120
-    "${PIN_TOOL[@]}" "$BIN/fastbench" --url "$URL" --workload "$WORKLOAD" --publications "$publications" \
+    "${PIN_TOOL[@]}" "$BIN/fastbench" --url "$URL" --serializer "$SERIALIZER" --workload "$WORKLOAD" --publications "$publications" \
         --drain 60 --broker-pid "$BROKER_PID" --label "fastbroker under callgrind" \
         --json "$OUT/callgrind.$WORKLOAD$tag.bench.json" >&2
     stop_broker
@@ -47,7 +50,7 @@ run_callgrind() {
     grep -E '^(summary|totals):' "$profile" | head -1 | awk '{print $2}'
 }
 
-echo "[callgrind] $WORKLOAD over $TRANSPORT: $PUBLICATIONS publications → $((PUBLICATIONS * PER_PUBLICATION)) deliveries expected" >&2
+echo "[callgrind] $WORKLOAD over $TRANSPORT/$SERIALIZER: $PUBLICATIONS publications → $((PUBLICATIONS * PER_PUBLICATION)) deliveries expected" >&2
 BASE_IR=0
 if [ "$BASELINE" = 1 ]; then
     echo "[callgrind] baseline run: set-up only, no publications" >&2
@@ -60,13 +63,21 @@ DELIVERED=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rec
 callgrind_annotate --inclusive=no "$OUT/callgrind.$WORKLOAD.out" 2>/dev/null | swift demangle --simplified \
     > "$OUT/callgrind.$WORKLOAD.top.txt"
 
-python3 - "$TOTAL_IR" "$BASE_IR" "$DELIVERED" "$WORKLOAD" "$TRANSPORT" <<'PY'
-import sys
+COMMIT=$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- Sources Package.swift || echo "+uncommitted")
+python3 - "$TOTAL_IR" "$BASE_IR" "$DELIVERED" "$WORKLOAD" "$TRANSPORT" "$SERIALIZER" "$COMMIT" "$OUT/callgrind.$WORKLOAD.summary.json" <<'PY'
+import datetime, json, sys
 total, base, delivered = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-print(f"\nFastBroker, {sys.argv[4]} over {sys.argv[5]}: {delivered:,} events delivered")
+workload, transport, serializer, commit, summary = sys.argv[4:9]
+print(f"\nFastBroker, {workload} over {transport}/{serializer}: {delivered:,} events delivered")
 print(f"  total Ir {total:,}  →  {total / max(delivered, 1):,.0f} instructions per delivered event (all included)")
 if base:
     print(f"  set-up baseline Ir {base:,}  →  marginal {(total - base) / max(delivered, 1):,.0f} instructions per delivered event")
+with open(summary, "w") as f:
+    json.dump({"workload": workload, "transport": transport, "serializer": serializer, "commit": commit,
+               "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+               "delivered": delivered, "total_ir": total, "baseline_ir": base,
+               "total_ir_per_event": total / max(delivered, 1),
+               "marginal_ir_per_event": (total - base) / max(delivered, 1) if base else None}, f, indent=2)
 PY
 echo
 echo "Top functions by self instructions (callgrind_annotate, full list in $OUT/callgrind.$WORKLOAD.top.txt):"

@@ -1,9 +1,10 @@
-// One WAMP session of the load tool: TCP connect, the RawSocket or WebSocket handshake, HELLO /
-// WELCOME, then either publishing (frames written straight into the output buffer) or
-// subscribing (events counted and timed). It reports to the BenchRun that owns it; all of it runs
-// on the tool's one loop thread.
+// One WAMP session of the load tool: TCP connect, the TLS handshake (--tls), the RawSocket or
+// WebSocket handshake, HELLO / WELCOME, then either publishing (frames written straight into the
+// output buffer, JSON or MessagePack) or subscribing (events counted, timed and checked). It
+// reports to the BenchRun that owns it; all of it runs on the tool's one loop thread.
 
 import BrokerLoop
+import BrokerSecurity
 import BrokerSerialization
 import BrokerWire
 import Glibc
@@ -25,9 +26,17 @@ final class BenchConnection: TCPStreamDelegate {
     private var webSocketDecoder = WebSocketClientDecoder(maxMessageBytes: 1 << 24)
     /// Whether the transport handshake (RawSocket hello reply, HTTP 101) is done.
     private var transportReady = false
+    /// Whether the transport handshake was sent (under TLS: after the TLS handshake).
+    private var transportStarted = false
     private(set) var isWelcomed = false
     private var isClosed = false
+    /// Frames in plaintext. Without TLS this is also `wire`.
     private let output = OutputBuffer()
+    /// Bytes for the socket: `output` itself, or the ciphertext of its frames under TLS.
+    private let wire: OutputBuffer
+    private let tlsContext: TLSClientContext?
+    /// Created once TCP is connected, with --tls.
+    private var tls: ClientTLS?
     private let vector = WriteVector(capacity: 1)
     /// Where one message's text is written before framing.
     private let scratch: UnsafeMutableRawPointer
@@ -44,11 +53,16 @@ final class BenchConnection: TCPStreamDelegate {
     // Subscriber side. Owned by the loop thread.
     var received = 0
     var subscriptionID: UInt64 = 0
+    /// This subscriber's index (for the filters' routing check); -1 for a publisher.
+    let subscriberIndex: Int
 
-    init(role: BenchRole, run: BenchRun, url: BenchURL, scratchCapacity: Int) {
+    init(role: BenchRole, run: BenchRun, url: BenchURL, scratchCapacity: Int, tlsContext: TLSClientContext?) {
         self.role = role
         self.run = run
         self.url = url
+        self.tlsContext = tlsContext
+        wire = tlsContext == nil ? output : OutputBuffer()
+        if case .subscriber(let index) = role { subscriberIndex = index } else { subscriberIndex = -1 }
         self.scratchCapacity = scratchCapacity
         scratch = .allocate(byteCount: scratchCapacity, alignment: 16)
         maskKey = UInt32.random(in: 1...UInt32.max)
@@ -56,7 +70,7 @@ final class BenchConnection: TCPStreamDelegate {
 
     deinit { scratch.deallocate() }
 
-    var pendingOutputBytes: Int { output.pendingBytes }
+    var pendingOutputBytes: Int { tls == nil ? output.pendingBytes : output.pendingBytes + wire.pendingBytes }
     var writeInFlight: Bool { stream?.writeInFlight ?? false }
 
     // MARK: Set-up
@@ -70,7 +84,18 @@ final class BenchConnection: TCPStreamDelegate {
                 self.stream = stream
                 stream.delegate = self
                 stream.startReading()
-                sendTransportHandshake()
+                guard let tlsContext else {
+                    sendTransportHandshake()
+                    return
+                }
+                do {
+                    let tls = try ClientTLS(context: tlsContext, serverName: url.tlsServerName)
+                    self.tls = tls
+                    if let error = tls.start() { fail("TLS handshake failed to start: \(error)") }
+                    flush()   // the ClientHello; the transport handshake follows once TLS is up
+                } catch {
+                    fail("cannot create the TLS client: \(error)")
+                }
             }
         }
     }
@@ -78,33 +103,64 @@ final class BenchConnection: TCPStreamDelegate {
     private func sendTransportHandshake() {
         switch url.transport {
         case .rawSocket:
-            // 0x7F, max length exponent 0xF (16 MiB) | serializer 1 (JSON), two reserved zero octets.
-            let hello: [UInt8] = [0x7F, 0xF1, 0x00, 0x00]
+            // 0x7F, max length exponent 0xF (16 MiB) | serializer (1 JSON, 2 MessagePack), two reserved zero octets.
+            let hello: [UInt8] = [0x7F, 0xF0 | url.serializer.rawSocketID, 0x00, 0x00]
             appendRaw(hello)
         case .webSocket(let path):
             var keyBytes = [UInt8](repeating: 0, count: 16)
             for i in keyBytes.indices { keyBytes[i] = UInt8.random(in: 0...255) }
             let request = "GET \(path) HTTP/1.1\r\nHost: \(url.host):\(url.port)\r\nUpgrade: websocket\r\n"
                 + "Connection: Upgrade\r\nSec-WebSocket-Key: \(base64(keyBytes))\r\nSec-WebSocket-Version: 13\r\n"
-                + "Sec-WebSocket-Protocol: wamp.2.json\r\n\r\n"
+                + "Sec-WebSocket-Protocol: \(url.serializer.webSocketProtocol)\r\n\r\n"
             appendRaw(Array(request.utf8))
         }
         flush()
     }
 
     private func sendHello() {
-        sendMessage { $0.append(#"[1,"realm1",{"roles":{"subscriber":{},"publisher":{}}}]"#) }
+        switch url.serializer {
+        case .json:
+            sendMessage { $0.append(#"[1,"realm1",{"roles":{"subscriber":{},"publisher":{}}}]"#) }
+        case .msgpack:
+            var bytes: [UInt8] = []
+            MessagePackWriter.appendArrayHeader(count: 3, to: &bytes)
+            MessagePackWriter.appendUInt(1, to: &bytes)
+            MessagePackWriter.appendString("realm1", to: &bytes)
+            MessagePackWriter.appendMapHeader(count: 1, to: &bytes)
+            MessagePackWriter.appendString("roles", to: &bytes)
+            MessagePackWriter.appendMapHeader(count: 2, to: &bytes)
+            MessagePackWriter.appendString("subscriber", to: &bytes)
+            MessagePackWriter.appendMapHeader(count: 0, to: &bytes)
+            MessagePackWriter.appendString("publisher", to: &bytes)
+            MessagePackWriter.appendMapHeader(count: 0, to: &bytes)
+            sendMessage { writer in bytes.withUnsafeBytes { writer.append($0) } }
+        }
         flush()
     }
 
-    /// SUBSCRIBE with request id 1 and the given options object text.
+    /// SUBSCRIBE with request id 1 and the given options (JSON object text; transcoded for MessagePack).
     func sendSubscribe(topic: String, options: String) {
-        sendMessage { writer in
-            writer.append("[32,1,")
-            writer.append(options)
-            writer.append(",\"")
-            writer.append(topic)
-            writer.append("\"]")
+        switch url.serializer {
+        case .json:
+            sendMessage { writer in
+                writer.append("[32,1,")
+                writer.append(options)
+                writer.append(",\"")
+                writer.append(topic)
+                writer.append("\"]")
+            }
+        case .msgpack:
+            guard case .success(let value) = JSONScanner.parse(Array(options.utf8)) else {
+                fail("subscribe options are not JSON: \(options)")
+                return
+            }
+            var bytes: [UInt8] = []
+            MessagePackWriter.appendArrayHeader(count: 4, to: &bytes)
+            MessagePackWriter.appendUInt(32, to: &bytes)
+            MessagePackWriter.appendUInt(1, to: &bytes)
+            MessagePackWriter.appendValue(value, to: &bytes)
+            MessagePackWriter.appendString(topic, to: &bytes)
+            sendMessage { writer in bytes.withUnsafeBytes { writer.append($0) } }
         }
         flush()
     }
@@ -125,35 +181,75 @@ final class BenchConnection: TCPStreamDelegate {
         }
     }
 
-    /// One PUBLISH `[16,SEQ,{...},"TOPIC",[[TS,"xxx…"]]{,{"k":K}}]` whose first argument is exactly
-    /// `payloadBytes` long (unless the timestamp alone is longer). Allocation-free.
+    /// One PUBLISH `[16,SEQ,{...},"TOPIC",[[TS,N,"xxx…"]]{,{"k":K}}]` (JSON, or the same in
+    /// MessagePack) whose first argument encodes to exactly `payloadBytes` bytes in either
+    /// serializer (unless the numbers alone are longer): the serializers are compared on equal
+    /// sizes. N is the run's publication number. Allocation-free.
     @inline(__always)
-    func publish(topic: UnsafeRawBufferPointer, payloadBytes: Int, timestamp: UInt64, acknowledge: Bool, filterKey: Int?) {
+    func publish(topic: UnsafeRawBufferPointer, payloadBytes: Int, timestamp: UInt64, publication: UInt64,
+                 acknowledge: Bool, filterKey: Int?) {
         let sequence = nextSequence
         nextSequence += 1
         var writer = MessageWriter(base: scratch, capacity: scratchCapacity)
-        writer.append("[16,")
-        writer.append(decimal: sequence)
-        writer.append(acknowledge ? #",{"acknowledge":true},""# : #",{},""#)
-        writer.append(topic)
-        writer.append("\",[[")
-        writer.append(decimal: timestamp)
-        writer.append(",\"")
-        // payload = '[' ts ',"' pad '"]'
-        writer.append(repeating: 0x78, count: payloadBytes - 5 - MessageWriter.decimalDigits(timestamp))
-        writer.append("\"]]")
-        if let filterKey {
-            writer.append(#",{"k":"#)
-            writer.append(decimal: UInt64(filterKey))
-            writer.append("}")
+        switch url.serializer {
+        case .json:
+            writer.append("[16,")
+            writer.append(decimal: sequence)
+            writer.append(acknowledge ? #",{"acknowledge":true},""# : #",{},""#)
+            writer.append(topic)
+            writer.append("\",[[")
+            writer.append(decimal: timestamp)
+            writer.append(",")
+            writer.append(decimal: publication)
+            writer.append(",\"")
+            // payload = '[' ts ',' n ',"' pad '"]'
+            writer.append(repeating: 0x78, count: payloadBytes - 6 - MessageWriter.decimalDigits(timestamp)
+                          - MessageWriter.decimalDigits(publication))
+            writer.append("\"]]")
+            if let filterKey {
+                writer.append(#",{"k":"#)
+                writer.append(decimal: UInt64(filterKey))
+                writer.append("}")
+            }
+            writer.append("]")
+        case .msgpack:
+            writer.append(byte: filterKey == nil ? 0x95 : 0x96)
+            writer.append(byte: 16)
+            writer.appendMessagePack(unsigned: sequence)
+            if acknowledge {
+                writer.append(byte: 0x81)
+                writer.append(byte: 0xA0 | 11)
+                writer.append("acknowledge")
+                writer.append(byte: 0xC3)
+            } else {
+                writer.append(byte: 0x80)
+            }
+            writer.appendMessagePackStringHeader(length: topic.count)
+            writer.append(topic)
+            // args [[ts, n, pad]]: fixarray 1, fixarray 3, two uint 64 (fixed width), str
+            writer.append(byte: 0x91)
+            writer.append(byte: 0x93)
+            writer.appendMessagePack(uint64: timestamp)
+            writer.appendMessagePack(uint64: publication)
+            let rest = max(1, payloadBytes - 19)
+            var pad = rest - 1
+            while pad > 0 && MessageWriter.messagePackStringHeaderBytes(length: pad) + pad > rest { pad -= 1 }
+            writer.appendMessagePackStringHeader(length: pad)
+            writer.append(repeating: 0x78, count: pad)
+            if let filterKey {
+                writer.append(byte: 0x81)
+                writer.append(byte: 0xA1)
+                writer.append(byte: 0x6B)   // "k"
+                writer.appendMessagePack(unsigned: UInt64(filterKey))
+            }
         }
-        writer.append("]")
         frame(length: writer.count)
     }
 
-    /// Frames the `length` bytes at `scratch` into the output buffer.
+    /// Frames the `length` bytes at `scratch` into the output buffer (WebSocket: a data frame of
+    /// the serializer's type unless `webSocketOpcode` says otherwise).
     @inline(__always)
-    private func frame(length: Int, webSocketOpcode: UInt8 = 0x1) {
+    private func frame(length: Int, webSocketOpcode: UInt8 = 0) {
         switch url.transport {
         case .rawSocket:
             let destination = output.reserve(4 + length)
@@ -162,7 +258,8 @@ final class BenchConnection: TCPStreamDelegate {
             output.commit(4 + length)
         case .webSocket:
             let destination = output.reserve(14 + length)
-            destination.storeBytes(of: 0x80 | webSocketOpcode, as: UInt8.self)
+            let opcode = webSocketOpcode == 0 ? url.serializer.webSocketOpcode : webSocketOpcode
+            destination.storeBytes(of: 0x80 | opcode, as: UInt8.self)
             var header = 2
             if length <= 125 {
                 destination.storeBytes(of: 0x80 | UInt8(length), toByteOffset: 1, as: UInt8.self)
@@ -198,21 +295,27 @@ final class BenchConnection: TCPStreamDelegate {
         }
     }
 
-    /// Sends what is pending: try-write first; what the socket does not take goes to one queued
-    /// uv_write, and later frames wait for its completion.
+    /// Sends what is pending: under TLS, seals the frames into records first; then try-write;
+    /// what the socket does not take goes to one queued uv_write, and later bytes wait for its
+    /// completion.
     func flush() {
-        guard let stream, !isClosed, !stream.writeInFlight, output.pendingBytes > 0 else { return }
+        guard let stream, !isClosed else { return }
+        if let tls, let error = tls.seal(output, into: wire) {
+            fail("TLS: \(error)")
+            return
+        }
+        guard !stream.writeInFlight, wire.pendingBytes > 0 else { return }
         vector.removeAll()
-        vector.append(output.filling.base, output.pendingBytes)
+        vector.append(wire.filling.base, wire.pendingBytes)
         switch stream.tryWrite(vector) {
         case .failure(let error):
             fail("write failed: \(error)")
         case .success(let written):
-            if written == output.pendingBytes {
-                output.didWriteAll()
+            if written == wire.pendingBytes {
+                wire.didWriteAll()
                 return
             }
-            let rest = output.startSending(afterWritten: written)
+            let rest = wire.startSending(afterWritten: written)
             vector.removeAll()
             vector.append(rest.baseAddress!, rest.count)
             do {
@@ -224,7 +327,7 @@ final class BenchConnection: TCPStreamDelegate {
     }
 
     func streamDidFinishWrite(_ stream: TCPStream, error: UVError?) {
-        output.didFinishSending()
+        wire.didFinishSending()
         if let error {
             if !isClosed { fail("write failed: \(error)") }
             return
@@ -235,18 +338,38 @@ final class BenchConnection: TCPStreamDelegate {
     // MARK: Receiving
 
     func streamReadBuffer(_ stream: TCPStream) -> UnsafeMutableRawBufferPointer {
-        ring.writableRegion()
+        tls?.ciphertextIn ?? ring.writableRegion()
     }
 
     func stream(_ stream: TCPStream, didRead count: Int) {
-        ring.didWrite(count)
         // One clock read per socket read: every event in it arrived at the same moment.
         let now = MonotonicClock.nanoseconds()
+        if let tls {
+            let problem = tls.receive(count: count, into: ring) { [unowned self] in
+                drain(now)
+                return !isClosed
+            }
+            if let problem { fail("TLS: \(problem)") }
+            if !isClosed { flush() }   // handshake flights, and whatever the drain framed
+            return
+        }
+        ring.didWrite(count)
+        drain(now)
+        if ring.writableBytes > 0 && !stream.isReading && !isClosed { stream.startReading() }
+    }
+
+    /// Handles every complete frame in the ring (under TLS: also starts the transport handshake
+    /// once the TLS handshake is complete).
+    @inline(__always)
+    private func drain(_ now: UInt64) {
+        if !transportStarted {
+            transportStarted = true
+            if tls != nil { sendTransportHandshake() }
+        }
         switch url.transport {
         case .rawSocket: drainRawSocket(now)
         case .webSocket: drainWebSocket(now)
         }
-        if ring.writableBytes > 0 && !stream.isReading && !isClosed { stream.startReading() }
     }
 
     private func drainRawSocket(_ now: UInt64) {
@@ -256,7 +379,7 @@ final class BenchConnection: TCPStreamDelegate {
                 return
             case .hello(let reply):
                 // The server's reply has the same shape as a client hello; an error reply has serializer 0.
-                guard reply.serializer == 1 else {
+                guard reply.serializer == url.serializer.rawSocketID else {
                     fail("RawSocket handshake refused: serializer \(reply.serializer), error code \(reply.lengthExponent)")
                     return
                 }
@@ -329,9 +452,14 @@ final class BenchConnection: TCPStreamDelegate {
 
     @inline(__always)
     private func receive(_ message: UnsafeRawBufferPointer, _ now: UInt64) {
-        if let timestamp = EventTimestamp.parse(message) {
+        let stamp: EventStamp?
+        switch url.serializer {
+        case .json: stamp = EventStamp.parseJSON(message)
+        case .msgpack: stamp = EventStamp.parseMessagePack(message)
+        }
+        if let stamp {
             received += 1
-            run.eventArrived(sentAt: timestamp, now: now)
+            run.eventArrived(stamp, at: self, now: now)
             return
         }
         receiveOther(message, now)
@@ -340,10 +468,10 @@ final class BenchConnection: TCPStreamDelegate {
     /// Everything but a compact EVENT: parsed with the full scanner (set-up, acknowledgements, errors).
     private func receiveOther(_ message: UnsafeRawBufferPointer, _ now: UInt64) {
         let view: WampMessageView
-        switch JSONScanner.scanMessage(message) {
+        switch url.serializer.wireFormat.scanMessage(message) {
         case .success(let scanned): view = scanned
         case .failure(let error):
-            fail("broker sent invalid JSON: \(error)")
+            fail("broker sent invalid \(url.serializer.wireFormat.displayName): \(error)")
             return
         }
         switch view.unsignedInteger(0) {
@@ -370,25 +498,40 @@ final class BenchConnection: TCPStreamDelegate {
         case 36:  // EVENT in a shape the fast path does not take (whitespace, reordered...)
             var arguments = view.array(4)?.makeIterator()
             guard let first = arguments?.next(), first.kind == .array else {
-                fail("EVENT without the [[timestamp, padding]] arguments this tool publishes")
+                fail("EVENT without the [[timestamp, publication, padding]] arguments this tool publishes")
                 return
             }
             var inner = JSONArrayView(buffer: view.buffer, span: first).makeIterator()
-            guard let stampSpan = inner.next(),
-                  let timestamp = JSONScanner.unsignedInteger(view.buffer, stampSpan) else {
-                fail("EVENT whose first argument does not start with a timestamp")
+            guard let stampSpan = inner.next(), let numberSpan = inner.next(),
+                  let timestamp = JSONScanner.unsignedInteger(view.buffer, stampSpan),
+                  let publication = JSONScanner.unsignedInteger(view.buffer, numberSpan) else {
+                fail("EVENT whose first argument does not start with a timestamp and a publication number")
                 return
             }
             received += 1
-            run.eventArrived(sentAt: timestamp, now: now)
+            run.eventArrived(EventStamp(timestamp: timestamp, publication: publication), at: self, now: now)
         default:
-            fail("unexpected message from the broker: \(String(decoding: message.prefix(200), as: UTF8.self))")
+            fail("unexpected message from the broker: \(describe(view))")
         }
     }
 
+    /// An object as JSON text (MessagePack transcoded), for error notes.
     private func describe(_ object: JSONObjectView?) -> String {
         guard let object else { return "{}" }
-        return String(decoding: UnsafeRawBufferPointer(rebasing: object.buffer[object.span.start..<object.span.end]), as: UTF8.self)
+        var text: [UInt8] = []
+        JSONWriter.appendValue(object.decodeValue(object.span), to: &text)
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    /// A whole message as JSON text (at most 200 bytes), for error notes.
+    private func describe(_ view: WampMessageView) -> String {
+        var text: [UInt8] = [UInt8(ascii: "[")]
+        for index in 0..<view.count {
+            if index > 0 { text.append(UInt8(ascii: ",")) }
+            JSONWriter.appendValue(JSONScanner.decodeValue(view.buffer, view.span(index)), to: &text)
+        }
+        text.append(UInt8(ascii: "]"))
+        return String(decoding: text.prefix(200), as: UTF8.self)
     }
 
     func streamDidEnd(_ stream: TCPStream, error: UVError?) {

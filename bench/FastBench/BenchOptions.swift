@@ -29,9 +29,12 @@ struct BenchOptions {
     var brokerPID: Int32?
     var label = ""
     var topic: String
+    /// --ca: verify the broker's TLS certificate against this PEM bundle (otherwise not verified).
+    var caPath: String?
 
     static let usage = """
-    usage: fastbench --url rs://127.0.0.1:8081 | ws://127.0.0.1:8080/ws
+    usage: fastbench --url rs://127.0.0.1:8081 | ws://127.0.0.1:8080/ws | rss://… | wss://…
+                     [--serializer json|msgpack] [--tls] [--ca CA.pem]
                      [--workload 1to1|fanout|nton|shared|filters|latency]
                      [--publishers N] [--subscribers N] [--payload BYTES] [--duration SECONDS]
                      [--warmup SECONDS] [--rate EVENTS_PER_S] [--window EVENTS] [--ack-every N]
@@ -40,6 +43,7 @@ struct BenchOptions {
     Defaults: 1to1 1/1, fanout 1/100, nton 16/16, shared 1/10, filters 1/100, latency 1/1 at --rate 5000;
     --payload 64, --duration 5, --warmup 1, --window 8192, --ack-every 64, --drain 3.
     --publications N publishes exactly N (no warm-up, no timed window) and measures until they are delivered.
+    --tls (or an rss:// / wss:// URL) speaks TLS; --ca verifies the broker's certificate against CA.pem.
     """
 
     static func parse(_ arguments: [String]) -> Result<BenchOptions, BenchUsageError> {
@@ -48,6 +52,11 @@ struct BenchOptions {
         while index < arguments.count {
             let name = arguments[index]
             if name == "--help" || name == "-h" { return .failure(BenchUsageError(usage)) }
+            if name == "--tls" {   // the one flag without a value
+                values["tls"] = "on"
+                index += 1
+                continue
+            }
             guard name.hasPrefix("--"), index + 1 < arguments.count else {
                 return .failure(BenchUsageError("\(name): expected --option VALUE\n\(usage)"))
             }
@@ -55,15 +64,26 @@ struct BenchOptions {
             index += 2
         }
         let known: Set<String> = ["url", "workload", "publishers", "subscribers", "payload", "duration", "warmup",
-                                  "rate", "window", "ack-every", "drain", "publications", "json", "broker-pid", "label", "topic"]
+                                  "rate", "window", "ack-every", "drain", "publications", "json", "broker-pid", "label", "topic",
+                                  "serializer", "tls", "ca"]
         if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
             return .failure(BenchUsageError("--\(unknown): unknown option\n\(usage)"))
         }
         guard let urlText = values["url"] else { return .failure(BenchUsageError("--url is required\n\(usage)")) }
-        let url: BenchURL
+        var url: BenchURL
         switch BenchURL.parse(urlText) {
         case .success(let parsed): url = parsed
         case .failure(let error): return .failure(error)
+        }
+        if let name = values["serializer"] {
+            guard let serializer = BenchSerializer(rawValue: name) else {
+                return .failure(BenchUsageError("--serializer \(name): expected json or msgpack"))
+            }
+            url.serializer = serializer
+        }
+        if values["tls"] != nil { url.tls = true }
+        if values["ca"] != nil && !url.tls {
+            return .failure(BenchUsageError("--ca \(values["ca"]!): only with --tls (or an rss:// / wss:// URL)"))
         }
         var workload = Workload.oneToOne
         if let name = values["workload"] {
@@ -89,6 +109,7 @@ struct BenchOptions {
         } catch {
             return .failure(error)
         }
+        options.caPath = values["ca"]
         options.jsonPath = values["json"]
         options.label = values["label"] ?? ""
         if let topic = values["topic"] { options.topic = topic }

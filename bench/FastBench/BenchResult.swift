@@ -9,6 +9,8 @@ struct BenchResult {
     var note = ""
     var label: String
     var url: String
+    var serializer: String
+    var tls: Bool
     var workload: String
     var publishers: Int
     var subscribers: Int
@@ -30,13 +32,27 @@ struct BenchResult {
     var toolNanosecondsPerEvent = 0.0
     var brokerCPUPercent: Double?
     var brokerNanosecondsPerEvent: Double?
+    /// Machine-wide busy CPU over the window minus the tool's and the broker's (percent of one
+    /// core): other processes competing. Nil without --broker-pid or /proc/stat.
+    var otherCPUPercent: Double?
+    var stealPercent: Double?
     var stalls = 0
     var publishErrors = 0
+    /// Shared/filters only: a publication delivered more than once; delivered to a subscriber whose
+    /// filter does not match; carrying a publication number never published.
+    var duplicates = 0
+    var misrouted = 0
+    var unknownPublications = 0
+    /// Fewest and most events one subscriber received over the run (how evenly a group shares).
+    var subscriberMin = 0
+    var subscriberMax = 0
 
     init(run: BenchRun) {
         let options = run.options
         label = options.label
         url = options.url.text
+        serializer = options.url.serializer.rawValue
+        tls = options.url.tls
         workload = options.workload.rawValue
         publishers = options.publishers
         subscribers = options.subscribers
@@ -49,18 +65,28 @@ struct BenchResult {
         loss = run.expected - run.received
         stalls = run.stalls
         publishErrors = run.publishErrors
+        duplicates = run.deliveryCheck.duplicates
+        misrouted = run.deliveryCheck.misrouted
+        unknownPublications = run.deliveryCheck.unknown
+        subscriberMin = run.subscribers.map(\.received).min() ?? 0
+        subscriberMax = run.subscribers.map(\.received).max() ?? 0
 
         switch run.outcome ?? .failed("the run did not finish") {
         case .completed: break
         case .unsupported(let why): status = "unsupported"; note = why
         case .failed(let why): status = "error"; note = why
         }
-        if status == "ok" && run.received > run.expected {
+        if status == "ok" && Double(run.received) > 1.5 * Double(run.expected) {
             // Each publication reached more subscribers than the workload's options allow: the broker
             // ignored the shared-group or filter options and broadcast.
             status = "unsupported"
             note = "broker ignored the subscribe options \(options.workload.subscribeOptions(subscriberIndex: 0)): "
                 + "\(run.received) deliveries for \(run.expected) expected when the run stopped (×\(String(format1: Double(run.received) / Double(max(1, run.expected)))))"
+        }
+        if status == "ok" && (duplicates > 0 || misrouted > 0 || unknownPublications > 0 || run.received > run.expected) {
+            status = "error"
+            note = "wrong deliveries: \(duplicates) duplicates, \(misrouted) to a subscriber whose filter does not match, "
+                + "\(unknownPublications) of unknown publications; \(run.received) received for \(run.expected) owed"
         }
         if status == "ok" && publishErrors > 0 { note = "\(publishErrors) publications refused: \(run.lastPublishErrorText)" }
 
@@ -87,11 +113,16 @@ struct BenchResult {
             let brokerCPU = (brokerEnd - brokerStart).total
             brokerCPUPercent = 100 * brokerCPU / seconds
             brokerNanosecondsPerEvent = windowDelivered > 0 ? brokerCPU * 1e9 / Double(windowDelivered) : 0
+            if let machineEnd = end.machineCPU, let machineStart = start.machineCPU {
+                let machine = machineEnd - machineStart
+                otherCPUPercent = max(0, 100 * (machine.busySeconds - brokerCPU - toolCPU) / seconds)
+                stealPercent = 100 * machine.stealSeconds / seconds
+            }
         }
     }
 
     var summary: String {
-        var line = "\(label.isEmpty ? "" : label + " ")\(workload) \(url) pubs=\(publishers) subs=\(subscribers) payload=\(payloadBytes)"
+        var line = "\(label.isEmpty ? "" : label + " ")\(workload) \(url) \(serializer)\(tls && !url.hasPrefix("rss") && !url.hasPrefix("wss") ? " tls" : "") pubs=\(publishers) subs=\(subscribers) payload=\(payloadBytes)"
         if let rate { line += " rate=\(rate)/s" }
         guard status != "unsupported" else { return line + ": UNSUPPORTED — \(note)" }
         line += ": delivered \(Int(deliveredPerSecond.rounded()))/s, published \(Int(publishedPerSecond.rounded()))/s"
@@ -101,7 +132,11 @@ struct BenchResult {
         if let brokerCPUPercent, let brokerNanosecondsPerEvent {
             line += " | broker CPU \(String(format1: brokerCPUPercent))% (\(Int(brokerNanosecondsPerEvent.rounded())) ns/event)"
         }
+        if let otherCPUPercent { line += " | others \(String(format1: otherCPUPercent))%" }
         if stalls > 0 { line += " | \(stalls) stalls" }
+        if subscribers > 1 && (workload == "shared" || workload == "filters") {
+            line += " | duplicates \(duplicates), misrouted \(misrouted), per subscriber \(subscriberMin)–\(subscriberMax)"
+        }
         if status != "ok" || !note.isEmpty { line += " | \(status.uppercased()): \(note)" }
         return line
     }
@@ -109,6 +144,7 @@ struct BenchResult {
     var json: String {
         var fields: [(String, String)] = [
             ("status", quoted(status)), ("note", quoted(note)), ("label", quoted(label)), ("url", quoted(url)),
+            ("serializer", quoted(serializer)), ("tls", tls ? "true" : "false"),
             ("workload", quoted(workload)), ("publishers", "\(publishers)"), ("subscribers", "\(subscribers)"),
             ("payload_bytes", "\(payloadBytes)"), ("rate", rate.map { "\($0)" } ?? "null"), ("window", "\(window)"),
             ("seconds", number(seconds)), ("delivered_per_s", number(deliveredPerSecond)),
@@ -116,11 +152,14 @@ struct BenchResult {
             ("window_published", "\(windowPublished)"), ("published_total", "\(published)"),
             ("expected_total", "\(expected)"), ("received_total", "\(received)"), ("loss", "\(loss)"),
             ("stalls", "\(stalls)"), ("publish_errors", "\(publishErrors)"),
+            ("duplicates", "\(duplicates)"), ("misrouted", "\(misrouted)"), ("unknown_publications", "\(unknownPublications)"),
+            ("subscriber_received_min", "\(subscriberMin)"), ("subscriber_received_max", "\(subscriberMax)"),
             ("latency_us", "{\"count\": \(latencyCount), \"p50\": \(number(p50)), \"p99\": \(number(p99)), "
                 + "\"p99_9\": \(number(p999)), \"max\": \(number(maxLatency)), \"mean\": \(number(meanLatency))}"),
             ("tool_cpu_percent", number(toolCPUPercent)), ("tool_ns_per_event", number(toolNanosecondsPerEvent)),
             ("broker_cpu_percent", brokerCPUPercent.map(number) ?? "null"),
             ("broker_ns_per_event", brokerNanosecondsPerEvent.map(number) ?? "null"),
+            ("other_cpu_percent", otherCPUPercent.map(number) ?? "null"), ("steal_percent", stealPercent.map(number) ?? "null"),
         ]
         fields = fields.map { ("\"\($0.0)\"", $0.1) }
         return "{\n" + fields.map { "  \($0.0): \($0.1)" }.joined(separator: ",\n") + "\n}\n"

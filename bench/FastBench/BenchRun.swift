@@ -3,8 +3,11 @@
 // window of outstanding deliveries (published × deliveries per publication − received), so the
 // broker is kept busy without its queues merely filling up, and by their unacknowledged publications
 // (every --ack-every-th PUBLISH asks for PUBLISHED). The latency workload paces publications at --rate.
+// Where each publication must reach exactly one subscriber (shared, filters), every delivery is
+// also checked against the publication number it carries (DeliveryCheck).
 
 import BrokerLoop
+import BrokerSecurity
 import Histogram
 
 final class BenchRun {
@@ -51,6 +54,10 @@ final class BenchRun {
     private(set) var windowStart = Snapshot()
     private(set) var windowEnd = Snapshot()
     private(set) var outcome: Outcome?
+    /// Duplicate and misrouted deliveries (shared, filters only). Owned by the loop thread.
+    let deliveryCheck = DeliveryCheck()
+    private let checksDeliveries: Bool
+    private let routesBySubscriber: Bool
 
     struct Snapshot {
         var time: UInt64 = 0
@@ -58,6 +65,7 @@ final class BenchRun {
         var received = 0
         var toolCPU = CPUTime(userSeconds: 0, systemSeconds: 0)
         var brokerCPU: CPUTime?
+        var machineCPU: MachineCPU?
     }
 
     enum Outcome {
@@ -70,6 +78,8 @@ final class BenchRun {
         self.options = options
         self.loop = loop
         deliveriesPerPublication = options.workload.deliveriesPerPublication(subscribers: options.subscribers)
+        checksDeliveries = deliveriesPerPublication == 1 && options.subscribers > 1
+        routesBySubscriber = options.workload.publishesFilterKey
         let utf8 = Array(options.topic.utf8)
         topicBytes = .allocate(byteCount: utf8.count, alignment: 1)
         topicBytes.copyBytes(from: utf8)
@@ -81,11 +91,24 @@ final class BenchRun {
 
     func start() {
         let scratchCapacity = options.payloadBytes + options.topic.utf8.count + 512
+        var tlsContext: TLSClientContext?
+        if options.url.tls {
+            do {
+                tlsContext = try TLSClientContext(caPath: options.caPath)
+            } catch {
+                outcome = .failed("cannot set up TLS: \(error)")
+                phase = .done
+                loop.stop()
+                return
+            }
+        }
         for i in 0..<options.subscribers {
-            subscribers.append(BenchConnection(role: .subscriber(i), run: self, url: options.url, scratchCapacity: scratchCapacity))
+            subscribers.append(BenchConnection(role: .subscriber(i), run: self, url: options.url, scratchCapacity: scratchCapacity,
+                                               tlsContext: tlsContext))
         }
         for i in 0..<options.publishers {
-            publishers.append(BenchConnection(role: .publisher(i), run: self, url: options.url, scratchCapacity: scratchCapacity))
+            publishers.append(BenchConnection(role: .publisher(i), run: self, url: options.url, scratchCapacity: scratchCapacity,
+                                              tlsContext: tlsContext))
         }
         prepare = PrepareHook(loop: loop) { [unowned self] in self.pump() }
         let setupTimer = LoopTimer(loop: loop)
@@ -165,7 +188,8 @@ final class BenchRun {
 
     private func snapshot() -> Snapshot {
         Snapshot(time: MonotonicClock.nanoseconds(), published: published, received: received,
-                 toolCPU: CPUTime.ofThisProcess(), brokerCPU: options.brokerPID.flatMap(CPUTime.ofProcess))
+                 toolCPU: CPUTime.ofThisProcess(), brokerCPU: options.brokerPID.flatMap(CPUTime.ofProcess),
+                 machineCPU: MachineCPU.now())
     }
 
     /// Ends the run: closes every session and stops the loop. The first outcome wins.
@@ -184,10 +208,14 @@ final class BenchRun {
     // MARK: Per event
 
     @inline(__always)
-    func eventArrived(sentAt timestamp: UInt64, now: UInt64) {
+    func eventArrived(_ stamp: EventStamp, at subscriber: BenchConnection, now: UInt64) {
         received += 1
-        if phase == .measuring && now > timestamp {
-            _ = histogram.record(now - timestamp)
+        if phase == .measuring && now > stamp.timestamp {
+            _ = histogram.record(now - stamp.timestamp)
+        }
+        if checksDeliveries {
+            deliveryCheck.record(publication: stamp.publication, published: published, subscriberIndex: subscriber.subscriberIndex,
+                                 subscribers: options.subscribers, routeBySubscriber: routesBySubscriber)
         }
     }
 
@@ -243,7 +271,7 @@ final class BenchRun {
     private func publishOne(_ publisher: BenchConnection, at now: UInt64) {
         let filterKey: Int? = options.workload.publishesFilterKey ? published % options.subscribers : nil
         publisher.publish(topic: UnsafeRawBufferPointer(topicBytes), payloadBytes: options.payloadBytes, timestamp: now,
-                          acknowledge: publisher.nextSequence % UInt64(options.ackEvery) == 0, filterKey: filterKey)
+                          publication: UInt64(published), acknowledge: publisher.nextSequence % UInt64(options.ackEvery) == 0, filterKey: filterKey)
         published += 1
         expected += deliveriesPerPublication
     }

@@ -1,5 +1,6 @@
 // The broker address the tool connects to: rs://host:port (RawSocket) or ws://host:port/path
-// (WebSocket), both with the JSON serializer.
+// (WebSocket); rss:// and wss:// are the same over TLS (as --tls). The serializer and TLS
+// settings of the run travel with it, since every connection needs them for its handshakes.
 
 enum BenchTransport: Equatable {
     case rawSocket
@@ -11,16 +12,23 @@ struct BenchURL: CustomStringConvertible {
     let host: String
     let port: Int
     let text: String
+    /// Set from --serializer (JSON by default).
+    var serializer = BenchSerializer.json
+    /// Set by an rss:// or wss:// scheme, or by --tls.
+    var tls = false
 
     var description: String { text }
 
-    /// Parses `rs://HOST:PORT` or `ws://HOST:PORT[/PATH]`; the error says what was wrong.
+    /// Parses `rs://HOST:PORT`, `ws://HOST:PORT[/PATH]` or their TLS forms `rss://`, `wss://`;
+    /// the error says what was wrong.
     static func parse(_ text: String) -> Result<BenchURL, BenchUsageError> {
-        let scheme: String
-        let rest: Substring
-        if text.hasPrefix("rs://") { scheme = "rs"; rest = text.dropFirst(5) }
-        else if text.hasPrefix("ws://") { scheme = "ws"; rest = text.dropFirst(5) }
-        else { return .failure(BenchUsageError("--url \(text): scheme must be rs:// (RawSocket) or ws:// (WebSocket)")) }
+        let schemes: [(prefix: String, webSocket: Bool, tls: Bool)] = [
+            ("rs://", false, false), ("ws://", true, false), ("rss://", false, true), ("wss://", true, true),
+        ]
+        guard let scheme = schemes.first(where: { text.hasPrefix($0.prefix) }) else {
+            return .failure(BenchUsageError("--url \(text): scheme must be rs:// or rss:// (RawSocket, plain or TLS), ws:// or wss:// (WebSocket)"))
+        }
+        let rest = text.dropFirst(scheme.prefix.count)
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = rest[..<slash]
         let path = slash == rest.endIndex ? "/" : String(rest[slash...])
@@ -30,10 +38,18 @@ struct BenchURL: CustomStringConvertible {
         }
         var host = String(authority[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        if scheme == "rs" && path != "/" {
+        if !scheme.webSocket && path != "/" {
             return .failure(BenchUsageError("--url \(text): a RawSocket URL has no path"))
         }
-        let transport: BenchTransport = scheme == "rs" ? .rawSocket : .webSocket(path: path)
-        return .success(BenchURL(transport: transport, host: host, port: port, text: text))
+        let transport: BenchTransport = scheme.webSocket ? .webSocket(path: path) : .rawSocket
+        var url = BenchURL(transport: transport, host: host, port: port, text: text)
+        url.tls = scheme.tls
+        return .success(url)
+    }
+
+    /// The host as a TLS server name (SNI and certificate check), nil for an IP literal: those
+    /// are verified by chain only.
+    var tlsServerName: String? {
+        host.contains(":") || host.allSatisfy({ $0 == "." || $0.isNumber }) ? nil : host
     }
 }

@@ -1,11 +1,11 @@
-// Writes the text of one WAMP JSON message into a connection's scratch memory: static pieces,
+// Writes one WAMP message (JSON text here; MessagePack in MessageWriter+MessagePack) into a connection's scratch memory: static pieces,
 // decimal integers and padding, without allocating. The connection then frames it (RawSocket
 // header, or masked WebSocket frame) into its output buffer.
 
 struct MessageWriter {
     let base: UnsafeMutableRawPointer
     let capacity: Int
-    private(set) var count = 0
+    var count = 0
 
     init(base: UnsafeMutableRawPointer, capacity: Int) {
         self.base = base
@@ -13,20 +13,20 @@ struct MessageWriter {
     }
 
     @inline(__always)
-    private func ensure(_ extra: Int) {
+    func ensureRoom(_ extra: Int) {
         precondition(count + extra <= capacity, "message of more than \(capacity) bytes does not fit the scratch buffer")
     }
 
     @inline(__always)
     mutating func append(_ text: StaticString) {
-        ensure(text.utf8CodeUnitCount)
+        ensureRoom(text.utf8CodeUnitCount)
         (base + count).copyMemory(from: text.utf8Start, byteCount: text.utf8CodeUnitCount)
         count += text.utf8CodeUnitCount
     }
 
     @inline(__always)
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
-        ensure(bytes.count)
+        ensureRoom(bytes.count)
         if let source = bytes.baseAddress { (base + count).copyMemory(from: source, byteCount: bytes.count) }
         count += bytes.count
     }
@@ -40,7 +40,7 @@ struct MessageWriter {
     @inline(__always)
     mutating func append(decimal value: UInt64) {
         let digits = MessageWriter.decimalDigits(value)
-        ensure(digits)
+        ensureRoom(digits)
         var rest = value
         var position = count + digits
         repeat {
@@ -54,7 +54,7 @@ struct MessageWriter {
     @inline(__always)
     mutating func append(repeating byte: UInt8, count repeats: Int) {
         guard repeats > 0 else { return }
-        ensure(repeats)
+        ensureRoom(repeats)
         (base + count).initializeMemory(as: UInt8.self, repeating: byte, count: repeats)
         count += repeats
     }
