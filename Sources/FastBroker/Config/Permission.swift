@@ -31,11 +31,7 @@ public struct Permission: Sendable, Equatable {
     /// Whether this permission covers `uri`. Comparison is on UTF-8 bytes (not Swift's Unicode
     /// canonical equivalence): URIs are identifiers, and clients compare them bytewise.
     public func matches(_ uri: String) -> Bool {
-        switch match {
-        case .exact: return uri.utf8.elementsEqual(self.uri.utf8)
-        case .prefix: return uri.utf8.starts(with: self.uri.utf8)
-        case .wildcard: return Permission.wildcard(self.uri, matches: uri)
-        }
+        match.matches(pattern: self.uri.utf8, uri: uri.utf8)
     }
 
     /// Whether this permission allows `action` (independent of its URI).
@@ -45,32 +41,42 @@ public struct Permission: Sendable, Equatable {
         case .subscribe: return subscribe
         }
     }
+}
 
-    /// Component-wise comparison without splitting: both cursors always stand at the start of a
-    /// component; an empty pattern component skips one URI component (which may itself be empty,
-    /// so a wildcard grant also covers a wildcard subscription to the same pattern).
-    static func wildcard(_ pattern: String, matches uri: String) -> Bool {
-        let dot = UInt8(ascii: ".")
-        let p = pattern.utf8
-        let u = uri.utf8
-        var pi = p.startIndex
-        var ui = u.startIndex
-        while true {
-            if pi == p.endIndex || p[pi] == dot {
-                while ui != u.endIndex && u[ui] != dot { u.formIndex(after: &ui) }
-            } else {
-                while pi != p.endIndex && p[pi] != dot {
-                    guard ui != u.endIndex, u[ui] == p[pi] else { return false }
-                    p.formIndex(after: &pi)
-                    u.formIndex(after: &ui)
+extension MatchPolicy {
+    /// Whether `uri` matches `pattern` under this policy, on UTF-8 bytes — the one definition
+    /// used by permissions and by subscriptions: exact = equal; prefix = the URI starts with
+    /// the pattern (a string prefix, so "" matches everything); wildcard = component-wise, with
+    /// both cursors always at the start of a component, and an empty pattern component matching
+    /// any one URI component (which may itself be empty, so a wildcard grant also covers a
+    /// wildcard subscription to the same pattern).
+    @inlinable
+    public func matches<P: Collection, U: Collection>(pattern p: P, uri u: U) -> Bool
+    where P.Element == UInt8, U.Element == UInt8 {
+        switch self {
+        case .exact: return u.elementsEqual(p)
+        case .prefix: return u.starts(with: p)
+        case .wildcard:
+            let dot = UInt8(ascii: ".")
+            var pi = p.startIndex
+            var ui = u.startIndex
+            while true {
+                if pi == p.endIndex || p[pi] == dot {
+                    while ui != u.endIndex && u[ui] != dot { u.formIndex(after: &ui) }
+                } else {
+                    while pi != p.endIndex && p[pi] != dot {
+                        guard ui != u.endIndex, u[ui] == p[pi] else { return false }
+                        p.formIndex(after: &pi)
+                        u.formIndex(after: &ui)
+                    }
+                    if ui != u.endIndex && u[ui] != dot { return false }  // the URI's component is longer
                 }
-                if ui != u.endIndex && u[ui] != dot { return false }  // the URI's component is longer
+                let patternDone = pi == p.endIndex
+                let uriDone = ui == u.endIndex
+                if patternDone || uriDone { return patternDone && uriDone }
+                p.formIndex(after: &pi)
+                u.formIndex(after: &ui)
             }
-            let patternDone = pi == p.endIndex
-            let uriDone = ui == u.endIndex
-            if patternDone || uriDone { return patternDone && uriDone }
-            p.formIndex(after: &pi)
-            u.formIndex(after: &ui)
         }
     }
 }

@@ -109,13 +109,11 @@ struct GroupEvent {
 }
 
 final class GroupJoin: LoopMessage, @unchecked Sendable {
-    let realm: Realm
-    let group: GroupKey
     let type: GroupType
     let member: GroupMember
     let request: UInt64
-    init(realm: Realm, group: GroupKey, type: GroupType, member: GroupMember, request: UInt64) {
-        self.realm = realm; self.group = group; self.type = type; self.member = member; self.request = request
+    init(type: GroupType, member: GroupMember, request: UInt64) {
+        self.type = type; self.member = member; self.request = request
         super.init(kind: .groupJoin)
     }
 }
@@ -141,8 +139,6 @@ final class GroupDelivery: LoopMessage, @unchecked Sendable {
 }
 
 final class GroupLeave: LoopMessage, @unchecked Sendable {
-    let realm: Realm
-    let group: GroupKey
     let member: GroupMember
     /// Deliveries the member's loop accepted before the member left.
     let processed: Int
@@ -152,21 +148,18 @@ final class GroupLeave: LoopMessage, @unchecked Sendable {
     /// which the client may never have read.
     let handedToDeadSocket: [UInt64]
     let reason: String
-    init(realm: Realm, group: GroupKey, member: GroupMember, processed: Int, unwritten: [GroupEvent],
-         handedToDeadSocket: [UInt64] = [], reason: String) {
-        self.realm = realm; self.group = group; self.member = member; self.processed = processed
+    init(member: GroupMember, processed: Int, unwritten: [GroupEvent], handedToDeadSocket: [UInt64] = [], reason: String) {
+        self.member = member; self.processed = processed
         self.unwritten = unwritten; self.handedToDeadSocket = handedToDeadSocket; self.reason = reason
         super.init(kind: .groupLeave)
     }
 }
 
 final class GroupReturn: LoopMessage, @unchecked Sendable {
-    let realm: Realm
-    let group: GroupKey
     let member: GroupMember
     let event: GroupEvent
-    init(realm: Realm, group: GroupKey, member: GroupMember, event: GroupEvent) {
-        self.realm = realm; self.group = group; self.member = member; self.event = event
+    init(member: GroupMember, event: GroupEvent) {
+        self.member = member; self.event = event
         super.init(kind: .groupReturn)
     }
 }

@@ -158,19 +158,19 @@ final class LoopContext: @unchecked Sendable {
                 metrics.eventsDelivered.increment(by: delivered)
             case .groupJoin:
                 let join = unsafeDowncast(message, to: GroupJoin.self)
-                join.realm.routers[index].handleJoin(join)
+                join.member.realm.routers[index].handleJoin(join)
             case .groupJoinResult:
                 let result = unsafeDowncast(message, to: GroupJoinResult.self)
                 result.session.groupJoinCompleted(result)
             case .groupLeave:
                 let leave = unsafeDowncast(message, to: GroupLeave.self)
-                leave.realm.routers[index].handleLeave(leave)
+                leave.member.realm.routers[index].handleLeave(leave)
             case .groupDelivery:
                 let delivery = unsafeDowncast(message, to: GroupDelivery.self)
                 delivery.member.session.receiveGroupDelivery(delivery)
             case .groupReturn:
                 let returned = unsafeDowncast(message, to: GroupReturn.self)
-                returned.realm.routers[index].handleReturn(returned)
+                returned.member.realm.routers[index].handleReturn(returned)
             }
         }
     }

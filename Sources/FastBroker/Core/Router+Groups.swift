@@ -12,14 +12,14 @@ extension Router {
     func handleJoin(_ join: GroupJoin) {
         let member = join.member
         let outcome: GroupJoinResult.Outcome
-        if let group = groups[join.group] {
+        if let group = groups[join.member.group] {
             if group.type != join.type {
                 outcome = .refused(
-                    message: "group \"\(join.group.group)\" on \(join.group.topic) is \(group.type.rawValue), not \(join.type.rawValue)",
+                    message: "group \"\(join.member.group.group)\" on \(join.member.group.topic) is \(group.type.rawValue), not \(join.type.rawValue)",
                     uri: WampURI.subscriptionTypeMismatch)
             } else if group.type == .exclusive, let holder = group.members.first, holder.sessionID != member.sessionID {
                 outcome = .refused(
-                    message: "exclusive group \"\(join.group.group)\" on \(join.group.topic) is held by another session",
+                    message: "exclusive group \"\(join.member.group.group)\" on \(join.member.group.topic) is held by another session",
                     uri: WampURI.exclusiveSubscriptionTaken)
             } else if let existing = group.members.first(where: { $0.sessionID == member.sessionID && $0.key == member.key }) {
                 outcome = .joined(existing)   // the same SUBSCRIBE again: same subscription
@@ -28,10 +28,10 @@ extension Router {
                 outcome = .joined(member)
             }
         } else {
-            let entry = Subscription(id: 0, key: SubscriptionKey(topic: join.group.topic, match: join.group.match), filter: nil, filterSlot: -1)
-            let group = ConsumerGroup(key: join.group, type: join.type, entry: entry)
+            let entry = Subscription(id: 0, key: SubscriptionKey(topic: join.member.group.topic, match: join.member.group.match), filter: nil, filterSlot: -1)
+            let group = ConsumerGroup(key: join.member.group, type: join.type, entry: entry)
             entry.group = group
-            groups[join.group] = group
+            groups[join.member.group] = group
             index.insert(entry)
             realm.subscriptionsPerLoop[loopIndex].increment()
             addMember(member, to: group)
@@ -49,9 +49,9 @@ extension Router {
     }
 
     func handleLeave(_ leave: GroupLeave) {
-        guard let group = groups[leave.group], let position = group.members.firstIndex(where: { $0 === leave.member }) else {
+        guard let group = groups[leave.member.group], let position = group.members.firstIndex(where: { $0 === leave.member }) else {
             // Never joined here (refused) or already gone: re-dispatch what it carried, if anyone is left.
-            if let group = groups[leave.group] { for event in leave.unwritten { route(event, in: group) } }
+            if let group = groups[leave.member.group] { for event in leave.unwritten { route(event, in: group) } }
             return
         }
         let member = leave.member
@@ -84,7 +84,7 @@ extension Router {
     }
 
     func handleReturn(_ returned: GroupReturn) {
-        guard let group = groups[returned.group] else {
+        guard let group = groups[returned.member.group] else {
             context.metrics.groupEventsDropped.increment()   // nobody left to take it
             return
         }

@@ -213,7 +213,7 @@ final class Session {
             let key = SubscriptionKey(topic: topic, match: match, filterFingerprint: filter?.fingerprint, groupType: groupType, group: groupName)
             let group = GroupKey(topic: topic, match: match, group: groupName)
             let member = GroupMember(session: self, realm: realm!, key: key, group: group, filter: filter)
-            context.send(GroupJoin(realm: realm!, group: group, type: groupType, member: member, request: request), to: member.home)
+            context.send(GroupJoin(type: groupType, member: member, request: request), to: member.home)
             return   // SUBSCRIBED or ERROR when the group's home loop answers (groupJoinCompleted)
         }
         let key = SubscriptionKey(topic: topic, match: match, filterFingerprint: filter?.fingerprint)
@@ -322,8 +322,8 @@ final class Session {
         case .joined(let member):
             guard isEstablished else {
                 // The session ended while the join travelled: leave again at once.
-                context.send(GroupLeave(realm: member.realm, group: member.group, member: member, processed: 0,
-                                        unwritten: [], reason: "session closed before the join completed"), to: member.home)
+                context.send(GroupLeave(member: member, processed: 0, unwritten: [], reason: "session closed before the join completed"),
+                             to: member.home)
                 return
             }
             if membershipsByMember[ObjectIdentifier(member)] == nil {
@@ -340,7 +340,7 @@ final class Session {
     func receiveGroupDelivery(_ delivery: GroupDelivery) {
         let member = delivery.member
         guard isEstablished, let membership = membershipsByMember[ObjectIdentifier(member)] else {
-            context.send(GroupReturn(realm: member.realm, group: member.group, member: member, event: delivery.event), to: member.home)
+            context.send(GroupReturn(member: member, event: delivery.event), to: member.home)
             return
         }
         membership.processed += 1
@@ -368,8 +368,8 @@ final class Session {
             let returned = Set(unwritten.map(\.publication.id))
             handed = membership.recentlyAccepted.filter { !returned.contains($0) }
         }
-        context.send(GroupLeave(realm: member.realm, group: member.group, member: member, processed: membership.processed,
-                                unwritten: unwritten, handedToDeadSocket: handed, reason: reason), to: member.home)
+        context.send(GroupLeave(member: member, processed: membership.processed, unwritten: unwritten,
+                                handedToDeadSocket: handed, reason: reason), to: member.home)
     }
 
     // MARK: - Closing

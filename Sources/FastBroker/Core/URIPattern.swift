@@ -41,24 +41,10 @@ enum URIPattern {
         return componentLength > 0 || allowEmptyComponents
     }
 
+    /// The match policies themselves live with the permissions (MatchPolicy.matches), so
+    /// subscriptions and permissions cannot drift apart.
+    @inline(__always)
     static func matches(pattern: UnsafeRawBufferPointer, policy: MatchPolicy, uri: UnsafeRawBufferPointer) -> Bool {
-        switch policy {
-        case .exact:
-            return pattern.elementsEqual(uri)
-        case .prefix:
-            return uri.count >= pattern.count && uri.starts(with: pattern)
-        case .wildcard:
-            // Same number of components; an empty pattern component matches any one component.
-            var p = 0, u = 0
-            while true {
-                let pEnd = pattern[p...].firstIndex(of: UInt8(ascii: ".")) ?? pattern.count
-                let uEnd = uri[u...].firstIndex(of: UInt8(ascii: ".")) ?? uri.count
-                if pEnd > p && !pattern[p..<pEnd].elementsEqual(uri[u..<uEnd]) { return false }
-                let pDone = pEnd == pattern.count, uDone = uEnd == uri.count
-                if pDone || uDone { return pDone && uDone }
-                p = pEnd + 1
-                u = uEnd + 1
-            }
-        }
+        policy.matches(pattern: pattern, uri: uri)
     }
 }
