@@ -114,3 +114,19 @@ def test_start_with_broken_config_fails(tmp_path):
     assert r.returncode != 0
     out = (r.stdout + r.stderr).decode(errors="replace")
     assert path_pattern(["listeners", 0, "port"]).search(out), out
+
+
+def test_second_broker_on_the_same_ports_refuses_to_start(broker):
+    """Every loop binds with SO_REUSEPORT, which would let a second broker silently take half
+    the connections: it must refuse to start instead, and the first keeps serving."""
+    result = subprocess.run([broker_binary(), "--config", str(broker.config_path)],
+                            capture_output=True, text=True, timeout=20)
+    assert result.returncode != 0
+    assert "EADDRINUSE" in result.stderr and "another broker" in result.stderr, result.stderr
+    assert broker.alive()
+    from wampclient import connect, publish, run, unique
+
+    async def body():
+        s = await connect(broker, "rs", "realm1")
+        await publish(s, unique("com.example.still"), 1)
+    run(body())

@@ -47,6 +47,9 @@ public final class BrokerServer: @unchecked Sendable {
     public func start() throws {
         signal(SIGPIPE, SIG_IGN)
         for listenerConfig in configuration.listeners {
+            try TCPListener.ensurePortIsFree(host: listenerConfig.host, port: listenerConfig.port)
+        }
+        for listenerConfig in configuration.listeners {
             var port = listenerConfig.port
             let tlsContext: TLSServerContext?
             if let tls = listenerConfig.tls {

@@ -48,6 +48,20 @@ public final class TCPListener {
         }
     }
 
+    /// SO_REUSEPORT would let a second process bind a port this broker means to own and
+    /// silently take half its connections. Before the first loop binds, a plain socket without
+    /// the option probes the address: if anything listens there, refuse to start.
+    public static func ensurePortIsFree(host: String, port: Int) throws(UVError) {
+        guard port != 0 else { return }
+        var storage = try SocketAddress.resolve(host: host, port: port)
+        let fd = socket(Int32(storage.ss_family), Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw UVError(-errno, "socket") }
+        defer { Glibc.close(fd) }
+        let length = socklen_t(storage.ss_family == sa_family_t(AF_INET6) ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
+        let rc = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        if rc != 0 { throw UVError(-errno, "bind \(host):\(port) (is another broker running?)") }
+    }
+
     private var stream: UnsafeMutablePointer<uv_stream_t> { UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self) }
     private var rawHandle: UnsafeMutablePointer<uv_handle_t> { UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self) }
 
