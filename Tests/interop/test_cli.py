@@ -10,6 +10,7 @@ import subprocess
 import pytest
 
 from conftest import base_config, broker_binary, free_port
+from wampclient import connect, publish, run, unique
 
 
 def path_pattern(parts):
@@ -124,7 +125,6 @@ def test_second_broker_on_the_same_ports_refuses_to_start(broker):
     assert result.returncode != 0
     assert "EADDRINUSE" in result.stderr and "another broker" in result.stderr, result.stderr
     assert broker.alive()
-    from wampclient import connect, publish, run, unique
 
     async def body():
         s = await connect(broker, "rs", "realm1")
