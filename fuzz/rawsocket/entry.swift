@@ -4,13 +4,7 @@
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRawSocket(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
-    guard size >= 2 else { return 0 }
-    let stream = UnsafeBufferPointer(start: data + 2, count: size - 2)
-    let start = Int(data[0])
-    let whole = rawSocketEvents(stream, ring: RingBuffer(capacity: 64, startingAt: start), chunk: stream.count)
-    let split = rawSocketEvents(stream, ring: RingBuffer(capacity: 64, startingAt: start), chunk: Int(data[1] % 32) + 1)
-    precondition(whole == split, "RawSocket decoding depends on how the bytes were split")
-    return 0
+    checkSplitInvariance(data, size, "RawSocket decoding", events: rawSocketEvents)
 }
 
 let fuzzRawSocketLimit = 4096
@@ -19,36 +13,22 @@ let fuzzRawSocketLimit = 4096
 func rawSocketEvents(_ stream: UnsafeBufferPointer<UInt8>, ring: RingBuffer, chunk: Int) -> [UInt8] {
     var decoder = RawSocketDecoder(maxMessageBytes: fuzzRawSocketLimit)
     var log: [UInt8] = []
-    var position = 0
-    var calls = 0
-    func drain() -> Bool {
-        while true {
-            calls += 1
-            precondition(calls <= 2 * stream.count + 16, "RawSocket decoder makes no progress")
-            switch decoder.next(ring) {
-            case .needMore: return false
-            case .hello(let h): log += [1, h.serializer, h.lengthExponent]
-            case .message(let p): append(2, p)
-            case .ping(let p): append(3, p)
-            case .pong(let p): append(4, p)
-            case .failure(let f): log += [5] + Array(f.description.utf8); return true
-            }
-        }
-    }
     func append(_ kind: UInt8, _ payload: UnsafeMutableRawBufferPointer) {
         precondition(payload.count <= fuzzRawSocketLimit, "payload over the limit")
         log.append(kind)
         withUnsafeBytes(of: payload.count) { log += $0 }
         log += payload
     }
-    while position < stream.count {
-        let region = ring.writableRegion()
-        precondition(region.count > 0, "RawSocket decoder stalled with a full ring")
-        let n = min(region.count, chunk, stream.count - position)
-        region.baseAddress!.copyMemory(from: stream.baseAddress! + position, byteCount: n)
-        ring.didWrite(n)
-        position += n
-        if drain() { break }
+    feed(stream, into: ring, chunk: chunk, name: "RawSocket decoder") {
+        switch decoder.next(ring) {
+        case .needMore: return .needMore
+        case .hello(let h): log += [1, h.serializer, h.lengthExponent]
+        case .message(let p): append(2, p)
+        case .ping(let p): append(3, p)
+        case .pong(let p): append(4, p)
+        case .failure(let f): log += [5] + Array(f.description.utf8); return .stop
+        }
+        return .again
     }
     return log
 }
