@@ -47,11 +47,13 @@ public enum JSONSelfCheck {
         }
     }
 
-    /// Every object key must compare equal (in place) to its own decoded text.
-    private static func checkKeys(_ bytes: UnsafeRawBufferPointer, _ span: JSONSpan) -> String? {
+    /// Every object/map key must be a string that compares equal (in place) to its own decoded
+    /// text. The views are format-aware, so MessagePackSelfCheck uses this too.
+    static func checkKeys(_ bytes: UnsafeRawBufferPointer, _ span: JSONSpan) -> String? {
         switch span.kind {
         case .object:
             for member in JSONObjectView(buffer: bytes, span: span) {
+                guard member.key.kind == .string else { return "map key at byte \(member.key.start) is not a string" }
                 var key = JSONScanner.decodeString(bytes, member.key)
                 let equal = key.withUTF8 { JSONScanner.stringEquals(bytes, member.key, UnsafeRawBufferPointer($0)) }
                 if !equal { return "stringEquals disagrees with decodeString for the key at byte \(member.key.start)" }

@@ -43,7 +43,7 @@ public enum MessagePackSelfCheck {
                     return "scanMessage refused a valid array of \(elementSpans.count) elements: \(error)"
                 }
             }
-            if let broken = checkKeys(bytes, top) { return broken }
+            if let broken = JSONSelfCheck.checkKeys(bytes, top) { return broken }
             // decode → write → decode → write is stable (compared as bytes, so NaN payloads count too).
             let value = JSONScanner.decodeValue(bytes, top)
             var written: [UInt8] = []
@@ -73,26 +73,5 @@ public enum MessagePackSelfCheck {
             }
             return nil
         }
-    }
-
-    /// Every map key must compare equal (in place) to its own decoded text.
-    private static func checkKeys(_ bytes: UnsafeRawBufferPointer, _ span: JSONSpan) -> String? {
-        switch span.kind {
-        case .object:
-            for member in JSONObjectView(buffer: bytes, span: span) {
-                guard member.key.kind == .string else { return "map key at byte \(member.key.start) is not a string" }
-                var key = JSONScanner.decodeString(bytes, member.key)
-                let equal = key.withUTF8 { JSONScanner.stringEquals(bytes, member.key, UnsafeRawBufferPointer($0)) }
-                if !equal { return "stringEquals disagrees with decodeString for the key at byte \(member.key.start)" }
-                if let broken = checkKeys(bytes, member.value) { return broken }
-            }
-        case .array:
-            for element in JSONArrayView(buffer: bytes, span: span) {
-                if let broken = checkKeys(bytes, element) { return broken }
-            }
-        default:
-            break
-        }
-        return nil
     }
 }
