@@ -59,9 +59,21 @@ struct CheckConfigCommand: ParsableCommand {
         commandName: "check-config", abstract: "Validate a configuration file; print every error with its JSON path.")
 
     @Argument(help: "The configuration file.")
-    var path: String
+    var path: String?
+
+    @Flag(name: .long, help: "Print the default limits (every key of \"limits\") and exit.")
+    var defaults = false
+
+    func validate() throws {
+        if path == nil && !defaults { throw ValidationError("give a configuration file, or --defaults") }
+    }
 
     func run() throws {
+        if defaults {
+            print("{\"limits\": \(LimitsConfig().json)}")
+            if path == nil { return }
+        }
+        guard let path else { return }
         do {
             let configuration = try BrokerConfiguration.load(path: path)
             print("\(path): OK\n\(configuration.summary)")

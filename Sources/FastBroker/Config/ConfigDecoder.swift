@@ -325,7 +325,9 @@ struct ConfigDecoder {
     // MARK: - Limits and metrics
 
     private mutating func decodeLimits(_ node: ConfigJSONNode, at path: String) -> LimitsConfig? {
-        let keys = ["max_message_bytes", "max_session_outbound_bytes", "slow_consumer", "handshake_timeout_ms"]
+        let keys = ["max_message_bytes", "max_session_outbound_bytes", "slow_consumer", "handshake_timeout_ms",
+                    "max_uri_bytes", "max_subscriptions_per_session", "max_list_option_entries", "max_connections",
+                    "max_connections_per_ip", "frame_timeout_ms", "idle_timeout_ms", "max_retained_bytes"]
         guard let object = self.object(node, at: path, allowed: keys) else { return nil }
         let issuesBefore = issues.count
         var limits = LimitsConfig()
@@ -348,6 +350,22 @@ struct ConfigDecoder {
             let value = integer(node, at: object.path("handshake_timeout_ms"), in: 1...Int.max, "a positive integer")
         {
             limits.handshakeTimeoutMs = value
+        }
+        // The remaining limits are plain counts and durations.
+        let counts: [(String, WritableKeyPath<LimitsConfig, Int>, ClosedRange<Int>, String)] = [
+            ("max_uri_bytes", \.maxURIBytes, 1...LimitsConfig.maxMessageBytesCeiling, "a positive integer"),
+            ("max_subscriptions_per_session", \.maxSubscriptionsPerSession, 1...Int(Int32.max), "a positive integer"),
+            ("max_list_option_entries", \.maxListOptionEntries, 0...Int(Int32.max), "a non-negative integer"),
+            ("max_connections", \.maxConnections, 1...Int(Int32.max), "a positive integer"),
+            ("max_connections_per_ip", \.maxConnectionsPerIP, 1...Int(Int32.max), "a positive integer"),
+            ("frame_timeout_ms", \.frameTimeoutMs, 1...Int(Int32.max), "a positive integer"),
+            ("idle_timeout_ms", \.idleTimeoutMs, 0...Int(Int32.max), "a non-negative integer (0 = off)"),
+            ("max_retained_bytes", \.maxRetainedBytes, 0...Int.max, "a non-negative integer"),
+        ]
+        for (key, field, range, expected) in counts {
+            if let node = object[key], let value = integer(node, at: object.path(key), in: range, expected) {
+                limits[keyPath: field] = value
+            }
         }
         if issues.count == issuesBefore && limits.maxSessionOutboundBytes < limits.maxMessageBytes {
             // Otherwise a single maximal event would overflow an idle session's buffer.
