@@ -19,8 +19,9 @@ interop_conftest = importlib.util.module_from_spec(_spec)
 sys.modules["interop_conftest"] = interop_conftest
 _spec.loader.exec_module(interop_conftest)
 
-broker = interop_conftest.broker              # noqa: F811  (pytest fixture, module scope)
-fresh_broker = interop_conftest.fresh_broker  # noqa: F811  (pytest fixture, per test)
+# Re-export everything (fixtures, users, helpers): when both folders run in one pytest session,
+# interop tests doing `from conftest import ALICE` may get this module as `conftest`.
+globals().update({k: v for k, v in vars(interop_conftest).items() if not k.startswith("__")})
 
 from rawwire import RawSocketClient  # noqa: E402
 
