@@ -97,10 +97,16 @@ final class Router {
             }
             let checked = subscription.checkedSubscribers
             var j = 0
+            var lastRole = -1   // subscribers of one role share a verdict: one lookup per run of them
+            var lastAllowed = false
             while j < checked.count {
                 let (subscriber, role) = checked[j]
                 j += 1
-                guard mayReceive(publication.topic, role: role) else { continue }
+                if role != lastRole {
+                    lastRole = role
+                    lastAllowed = mayReceive(publication.topic, role: role)
+                }
+                guard lastAllowed else { continue }
                 if deliver(publication, of: subscription, to: subscriber, json: &json, msgpack: &msgpack, pool: pool, remote: remote) {
                     delivered += 1
                 }
@@ -138,7 +144,10 @@ final class Router {
     /// Whether the role at `role` in the realm's roles may subscribe to the concrete `topic`
     /// (for subscribers whose pattern is only partly permitted; memoized per loop).
     func mayReceive(_ topic: UnsafeRawBufferPointer, role: Int) -> Bool {
-        topicPermissions.allows(role: role, topic: topic, roles: realm.config.roles)
+        if let known = topicPermissions.verdict(role: role, topic: topic) { return known }
+        let allowed = realm.config.roles[role].allowsSubscribe(toTopic: topic)
+        topicPermissions.record(allowed, role: role, topic: topic)
+        return allowed
     }
 
     /// The publication's args/kwargs in `format`: as they arrived, or transcoded once per

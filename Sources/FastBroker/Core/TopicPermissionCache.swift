@@ -6,8 +6,6 @@
 // owned by that loop's thread; bounded in entries and in stored topic bytes, and simply emptied
 // when full (a miss only costs a rule scan, so churn from many distinct topics stays cheap).
 
-import BrokerConfig
-
 struct TopicPermissionCache {
     private struct Key: Hashable {
         let role: Int
@@ -18,20 +16,22 @@ struct TopicPermissionCache {
     static let maxEntries = 4096
     static let maxStoredBytes = 256 * 1024
 
-    /// Whether role `role` (an index into `roles`) may receive an event on `topic`.
-    mutating func allows(role: Int, topic: UnsafeRawBufferPointer, roles: [RoleConfig]) -> Bool {
-        if let known = verdicts[Key(role: role, topic: TopicKey(borrowing: topic))] { return known }
-        let allowed = roles[role].allowsSubscribe(toTopic: topic)
+    /// The remembered verdict for role `role` on `topic`, if any (no allocation).
+    func verdict(role: Int, topic: UnsafeRawBufferPointer) -> Bool? {
+        verdicts[Key(role: role, topic: TopicKey(borrowing: topic))]
+    }
+
+    /// Remembers a verdict, emptying the cache first when it would exceed its bounds.
+    mutating func record(_ allowed: Bool, role: Int, topic: UnsafeRawBufferPointer) {
+        guard topic.count <= Self.maxStoredBytes else { return }
         if verdicts.count >= Self.maxEntries || storedBytes + topic.count > Self.maxStoredBytes {
             verdicts.removeAll(keepingCapacity: true)
             storedBytes = 0
         }
-        if topic.count <= Self.maxStoredBytes {
-            verdicts[Key(role: role, topic: TopicKey(copying: topic))] = allowed
-            storedBytes += topic.count
-        }
-        return allowed
+        verdicts[Key(role: role, topic: TopicKey(copying: topic))] = allowed
+        storedBytes += topic.count
     }
 
     var count: Int { verdicts.count }
+    var bytes: Int { storedBytes }
 }
