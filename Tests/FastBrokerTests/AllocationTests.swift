@@ -3,6 +3,7 @@
 // `thread.allocated`, sampled by the loop itself once per iteration (so the measurement adds
 // no work to the measured thread). Fails if a steady-state publish allocates.
 
+import BrokerConfig
 import FastBroker
 import Foundation
 import XCTest
@@ -19,13 +20,27 @@ final class AllocationTests: XCTestCase {
             receives: { $0 >= 50 })
     }
 
+    /// A prefix subscription that reaches a denied topic is checked per delivered topic
+    /// (Config/PatternPermission.swift); after the first, each check is a cache hit: no allocation.
+    func testSteadyStatePublishToPerTopicCheckedSubscribersAllocatesNothing() throws {
+        let permissions = [Permission(uri: "com.bench.secret", match: .exact, publish: true, subscribe: false),
+                           Permission(uri: "", match: .prefix, publish: true, subscribe: true)]
+        XCTAssertEqual(RoleConfig(name: "anonymous", permissions: permissions).subscribeVerdict(pattern: "com.bench.", match: .prefix), .perTopic)
+        try measurePublishAllocations(
+            subscribeOptions: #"{"match":"prefix"}"#, subscribeTopic: "com.bench.", permissions: permissions, receives: { _ in true })
+    }
+
     /// Publishes `{"k": i, "s": "0123…"}` for i in 0..<100 per round; `receives(i)` says whether
     /// the subscribers' filter passes event i.
-    private func measurePublishAllocations(subscribeOptions: String, receives: (Int) -> Bool) throws {
+    private func measurePublishAllocations(
+        subscribeOptions: String, subscribeTopic: String = "com.bench.topic",
+        permissions: [Permission] = [Permission(uri: "", match: .prefix, publish: true, subscribe: true)],
+        receives: (Int) -> Bool
+    ) throws {
         guard Allocator.jemallocVersion != nil else {
             return XCTFail("jemalloc is not the allocator of the test process; the count would be meaningless")
         }
-        let broker = try InProcessBroker(loops: 1)
+        let broker = try InProcessBroker(loops: 1, permissions: permissions)
         defer { broker.stop() }
         broker.server.sampleAllocations()
 
@@ -33,7 +48,7 @@ final class AllocationTests: XCTestCase {
         let subscribers = try (0..<subscriberCount).map { _ in try RawSocketTestClient(port: broker.rawSocketPort) }
         for s in subscribers {
             try s.join()
-            _ = try s.subscribe("com.bench.topic", options: subscribeOptions)
+            _ = try s.subscribe(subscribeTopic, options: subscribeOptions)
         }
         let publisher = try RawSocketTestClient(port: broker.rawSocketPort)
         try publisher.join()

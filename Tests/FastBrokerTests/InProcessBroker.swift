@@ -12,10 +12,12 @@ final class InProcessBroker: @unchecked Sendable {
     let webSocketPort: Int
     private let done = DispatchSemaphore(value: 0)
 
-    init(loops: Int, limits: LimitsConfig = LimitsConfig()) throws {
+    /// realm1's anonymous role gets `permissions` (default: everything).
+    init(loops: Int, limits: LimitsConfig = LimitsConfig(),
+         permissions: [Permission] = [Permission(uri: "", match: .prefix, publish: true, subscribe: true)]) throws {
         let realm = RealmConfig(
             name: "realm1", anonymousRole: "anonymous",
-            roles: [RoleConfig(name: "anonymous", permissions: [Permission(uri: "", match: .prefix, publish: true, subscribe: true)])])
+            roles: [RoleConfig(name: "anonymous", permissions: permissions)])
         let configuration = BrokerConfiguration(
             loops: loops,
             listeners: [ListenerConfig(transport: .rawsocket, host: "127.0.0.1", port: 0, serializers: [.json]),

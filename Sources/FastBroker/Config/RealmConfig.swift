@@ -1,6 +1,7 @@
 // RealmConfig / RoleConfig: a realm's authentication set-up and its roles' static permissions.
 // `isAllowed` is the broker's authorization question; first matching permission decides, none
-// means denied (SPEC §3). It scans arrays in place and allocates nothing.
+// means denied (SPEC §3). It scans arrays in place and allocates nothing. A SUBSCRIBE to a
+// prefix or wildcard pattern is judged on the topics it can match (PatternPermission.swift).
 
 public struct RoleConfig: Sendable, Equatable {
     public var name: String

@@ -60,6 +60,9 @@ final class GroupMember: @unchecked Sendable {
     var filterSlot = -1
     /// Deliveries sent to the member's loop.
     var sent = 0
+    /// Set by the member's loop before the join is posted, read-only after: nil when the role is
+    /// granted every topic of the pattern, else the role's index to check each topic against.
+    var topicCheckRole: Int? = nil
 
     init(session: Session, realm: Realm, key: SubscriptionKey, group: GroupKey, filter: FilterProgram?) {
         self.session = session

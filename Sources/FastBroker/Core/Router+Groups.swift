@@ -150,6 +150,8 @@ extension Router {
             if m.sessionID == publication.excludedSession { return false }
             if let rules = publication.rules, !rules.admits(session: m.sessionID, authid: m.authid, authrole: m.authrole) { return false }
             if let filter = m.filter, !passes(filter, slot: m.filterSlot, publication) { return false }
+            // A member whose role is granted only some topics of the pattern: check this one.
+            if let role = m.topicCheckRole, !mayReceive(publication.topic, role: role) { return false }
             return true
         }
         switch group.type {

@@ -1,7 +1,8 @@
 // The pub/sub core of one realm on one loop: subscriptions of this loop's sessions (ids shared
 // with other loops through the realm's registry) and publication fan-out. Each subscription's
 // EVENT is encoded once per loop into a pooled MessageBuffer, and the same buffer is queued on
-// every subscriber's connection.
+// every subscriber's connection. Subscribers whose pattern is only partly permitted for their
+// role get each topic checked first (TopicPermissionCache); the others pay nothing for it.
 
 import BrokerConfig
 import BrokerSerialization
@@ -27,10 +28,13 @@ final class Router {
     /// The current local publication's payload in the other format, made on first need.
     private(set) var transcoding: TranscodedPayload?
     private var transcodingPublication: UInt64 = 0
+    /// Subscribe verdicts per (role, topic) for the checked subscribers of this loop.
+    private var topicPermissions = TopicPermissionCache()
 
     /// Adds `session` to the subscription for `key`, creating it if needed. A session subscribing
-    /// twice gets the same subscription back.
-    func subscribe(_ session: Session, key: SubscriptionKey, filter: FilterProgram? = nil) -> Subscription {
+    /// twice gets the same subscription back. `topicCheckRole`: nil when the session's role is
+    /// granted every topic of the pattern, else the role's index, to check each delivered topic.
+    func subscribe(_ session: Session, key: SubscriptionKey, filter: FilterProgram? = nil, topicCheckRole: Int?) -> Subscription {
         let subscription: Subscription
         if let existing = byKey[key] {
             subscription = existing
@@ -41,7 +45,11 @@ final class Router {
             index.insert(subscription)
             realm.subscriptionsPerLoop[loopIndex].increment()
         }
-        if !subscription.subscribers.contains(where: { $0 === session }) {
+        if let role = topicCheckRole {
+            if !subscription.checkedSubscribers.contains(where: { $0.session === session }) {
+                subscription.checkedSubscribers.append((session, role))
+            }
+        } else if !subscription.subscribers.contains(where: { $0 === session }) {
             subscription.subscribers.append(session)
         }
         return subscription
@@ -49,7 +57,8 @@ final class Router {
 
     func unsubscribe(_ session: Session, from subscription: Subscription) {
         subscription.subscribers.removeAll { $0 === session }
-        if subscription.subscribers.isEmpty {
+        subscription.checkedSubscribers.removeAll { $0.session === session }
+        if subscription.subscribers.isEmpty && subscription.checkedSubscribers.isEmpty {
             index.remove(subscription)
             byKey[subscription.key] = nil
             realm.subscriptionIDs.release(subscription.key)
@@ -82,27 +91,63 @@ final class Router {
             while i < subscribers.count {
                 let subscriber = subscribers[i]
                 i += 1
-                if subscriber.id == publication.excludedSession { continue }
-                if let rules = publication.rules,
-                   !rules.admits(session: subscriber.id, authid: subscriber.identity.authid, authrole: subscriber.identity.authrole) {
-                    continue
+                if deliver(publication, of: subscription, to: subscriber, json: &json, msgpack: &msgpack, pool: pool, remote: remote) {
+                    delivered += 1
                 }
-                let format = subscriber.format
-                var message = format == .json ? json : msgpack
-                if message == nil {
-                    let buffer = pool.take(capacity: 96 + publication.topic.count + publication.args.count + publication.kwargs.count)
-                    WampEncoder.event(subscription: subscription.id, publication: publication,
-                                      payload: payload(publication, in: format, remote: remote),
-                                      includeTopic: subscription.key.match != .exact, format: format, into: &buffer.bytes)
-                    message = buffer
-                    if format == .json { json = buffer } else { msgpack = buffer }
+            }
+            let checked = subscription.checkedSubscribers
+            var j = 0
+            var lastRole = -1   // subscribers of one role share a verdict: one lookup per run of them
+            var lastAllowed = false
+            while j < checked.count {
+                let (subscriber, role) = checked[j]
+                j += 1
+                if role != lastRole {
+                    lastRole = role
+                    lastAllowed = mayReceive(publication.topic, role: role)
                 }
-                if subscriber.deliver(message!) { delivered += 1 }
+                guard lastAllowed else { continue }
+                if deliver(publication, of: subscription, to: subscriber, json: &json, msgpack: &msgpack, pool: pool, remote: remote) {
+                    delivered += 1
+                }
             }
             json?.recycleIfUnused()
             msgpack?.recycleIfUnused()
         }
         return delivered
+    }
+
+    /// Queues the EVENT for one subscriber unless the publication's options exclude it; the
+    /// encoded EVENT is made on first need per format and shared through `json`/`msgpack`.
+    @inline(__always)
+    private func deliver(_ publication: Publication, of subscription: Subscription, to subscriber: Session,
+                         json: inout MessageBuffer?, msgpack: inout MessageBuffer?,
+                         pool: MessageBufferPool, remote: RemotePublication?) -> Bool {
+        if subscriber.id == publication.excludedSession { return false }
+        if let rules = publication.rules,
+           !rules.admits(session: subscriber.id, authid: subscriber.identity.authid, authrole: subscriber.identity.authrole) {
+            return false
+        }
+        let format = subscriber.format
+        var message = format == .json ? json : msgpack
+        if message == nil {
+            let buffer = pool.take(capacity: 96 + publication.topic.count + publication.args.count + publication.kwargs.count)
+            WampEncoder.event(subscription: subscription.id, publication: publication,
+                              payload: payload(publication, in: format, remote: remote),
+                              includeTopic: subscription.key.match != .exact, format: format, into: &buffer.bytes)
+            message = buffer
+            if format == .json { json = buffer } else { msgpack = buffer }
+        }
+        return subscriber.deliver(message!)
+    }
+
+    /// Whether the role at `role` in the realm's roles may subscribe to the concrete `topic`
+    /// (for subscribers whose pattern is only partly permitted; memoized per loop).
+    func mayReceive(_ topic: UnsafeRawBufferPointer, role: Int) -> Bool {
+        if let known = topicPermissions.verdict(role: role, topic: topic) { return known }
+        let allowed = realm.config.roles[role].allowsSubscribe(toTopic: topic)
+        topicPermissions.record(allowed, role: role, topic: topic)
+        return allowed
     }
 
     /// The publication's args/kwargs in `format`: as they arrived, or transcoded once per

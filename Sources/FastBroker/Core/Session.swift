@@ -206,18 +206,23 @@ final class Session {
         guard topicText.withUTF8({ URIPattern.isValidPattern(UnsafeRawBufferPointer($0), policy: match) }) else {
             return sendError(WampCode.subscribe, request, "invalid topic URI \"\(topic)\" for match \(match.rawValue)", WampURI.invalidURI)
         }
-        guard realm!.isAllowed(role: identity.authrole, action: .subscribe, uri: topic) else {
-            return sendError(WampCode.subscribe, request, "role \(identity.authrole) may not subscribe to \(topic)", WampURI.notAuthorized)
+        // Which topics of the pattern the role may receive (Config/PatternPermission.swift).
+        let verdict = realm!.config.subscribeVerdict(role: identity.authrole, pattern: topic, match: match)
+        guard verdict != .denied else {
+            let what = match == .exact ? topic : "any topic matching \(match.rawValue) pattern \"\(topic)\""
+            return sendError(WampCode.subscribe, request, "role \(identity.authrole) may not subscribe to \(what)", WampURI.notAuthorized)
         }
+        let topicCheckRole = verdict == .perTopic ? realm!.config.roleIndex(named: identity.authrole) : nil
         if let groupType {
             let key = SubscriptionKey(topic: topic, match: match, filterFingerprint: filter?.fingerprint, groupType: groupType, group: groupName)
             let group = GroupKey(topic: topic, match: match, group: groupName)
             let member = GroupMember(session: self, realm: realm!, key: key, group: group, filter: filter)
+            member.topicCheckRole = topicCheckRole
             context.send(GroupJoin(type: groupType, member: member, request: request), to: member.home)
             return   // SUBSCRIBED or ERROR when the group's home loop answers (groupJoinCompleted)
         }
         let key = SubscriptionKey(topic: topic, match: match, filterFingerprint: filter?.fingerprint)
-        let subscription = router!.subscribe(self, key: key, filter: filter)
+        let subscription = router!.subscribe(self, key: key, filter: filter, topicCheckRole: topicCheckRole)
         subscriptions[subscription.id] = subscription
         connection.send { out in WampEncoder.acknowledgement(code: WampCode.subscribed, request: request, id: subscription.id, format: format, into: &out) }
     }
