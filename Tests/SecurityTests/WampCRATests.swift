@@ -238,6 +238,19 @@ final class WampCRATests: XCTestCase {
         }
     }
 
+    func testUnwritableDirectoryForTheDecoyKeyIsAnErrorNamingIt() throws {
+        guard geteuid() != 0 else { throw XCTSkip("root writes anywhere") }
+        let dir = try TemporaryDirectory()
+        let path = try dir.write("users.json", "[]")
+        XCTAssertEqual(chmod(dir.path, 0o500), 0)
+        defer { chmod(dir.path, 0o700) }
+        XCTAssertThrowsError(try UserDatabase(path: path)) { error in
+            let e = error as? UserDatabaseError
+            XCTAssertEqual(e?.file, dir.file("users.json.decoy-key"))
+            XCTAssertTrue(e?.reason.hasPrefix("cannot create the WAMP-CRA decoy key") ?? false, "\(String(describing: e))")
+        }
+    }
+
     func testAddingAUserMovesFewDecoys() {
         func users(_ n: Int) -> [UserRecord] {
             (0..<n).map { UserRecord(authid: "u\($0)", role: "r\($0 % 3)", credential: .plain(secret: "s")) }

@@ -101,7 +101,14 @@ extension UserDatabase {
             case .missing:
                 let key = Crypto.randomBytes(32)
                 let text = key.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "\n"
-                if try UserDatabaseFile.createExclusively(path, Array(text.utf8)) { return key }
+                let created: Bool
+                do {
+                    created = try UserDatabaseFile.createExclusively(path, Array(text.utf8))
+                } catch {
+                    throw UserDatabaseError(file: path, jsonPath: nil, reason: "cannot create the WAMP-CRA decoy key "
+                        + "(the userdb's directory must be writable at the first start): \(error.reason)")
+                }
+                if created { return key }
             }
         }
         throw UserDatabaseError(file: path, jsonPath: nil, reason: "appeared and vanished while being created")
