@@ -173,20 +173,96 @@ final class WampCRATests: XCTestCase {
                                       challenge: decoy1))
     }
 
-    func testDecoyFollowsAMostlyPlainDatabase() throws {
+    func testDecoyShapesFollowTheUsersDistribution() throws {
         let dir = try TemporaryDirectory()
+        // Two plain "ops" users and one salted "admin" 100/16: a third of decoys should look like
+        // the admin's challenge, and no decoy may mix the two (e.g. role ops with a salt).
         let db = try UserDatabase(path: dir.write("users.json", """
             [{"authid": "a", "role": "ops", "secret": "s1"},
              {"authid": "b", "role": "ops", "secret": "s2"},
              {"authid": "c", "role": "admin", "salt": "salt123", "iterations": 100, "keylen": 16,
               "derived_key": "prq7+YkJ1/KlW1X0YczMHw=="}]
             """))
-        let decoy = WampCRA.makeChallenge(authid: "nobody", session: 1, user: nil, database: db)
-        XCTAssertNil(decoy.salt)
-        XCTAssertNil(decoy.iterations)
-        XCTAssertNil(decoy.keyLength)
-        XCTAssertEqual(decoy.authrole, "ops")
-        XCTAssertEqual(try jsonObject(decoy.challenge)["authrole"] as? String, "ops")
+        let n = 3000
+        var plain = 0
+        for i in 0..<n {
+            let decoy = WampCRA.makeChallenge(authid: "nobody-\(i)", session: 1, user: nil, database: db)
+            XCTAssertEqual(try jsonObject(decoy.challenge)["authrole"] as? String, decoy.authrole)
+            if decoy.authrole == "ops" {
+                plain += 1
+                XCTAssertNil(decoy.salt)
+                XCTAssertNil(decoy.iterations)
+                XCTAssertNil(decoy.keyLength)
+            } else {
+                XCTAssertEqual(decoy.authrole, "admin")
+                XCTAssertEqual(Crypto.base64Decode(try XCTUnwrap(decoy.salt))?.count, 16)
+                XCTAssertEqual(decoy.iterations, 100)
+                XCTAssertEqual(decoy.keyLength, 16)
+            }
+        }
+        // Expected 2/3 (σ ≈ 0.009): far outside these bounds only if the weighting is wrong.
+        XCTAssertEqual(Double(plain) / Double(n), 2.0 / 3.0, accuracy: 0.06)
+    }
+
+    func testDecoyIsStableAcrossRestartsThroughItsKeyFile() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("users.json")
+        try UserDatabase.addUser(path: path, authid: "carol", role: "user", password: "pw", iterations: 1000)
+        let keyPath = UserDatabase.decoyKeyPath(forUserDB: path)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: keyPath), "user add does not make the key")
+        let first = WampCRA.makeChallenge(authid: "mallory", session: 1, user: nil, database: try UserDatabase(path: path))
+        // Created 0600, 64 hex digits.
+        var info = stat()
+        XCTAssertEqual(stat(keyPath, &info), 0)
+        XCTAssertEqual(info.st_mode & 0o777, 0o600)
+        let text = try String(contentsOfFile: keyPath, encoding: .utf8)
+        XCTAssertEqual(text.count, 65)
+        XCTAssertTrue(text.dropLast().allSatisfy(\.isHexDigit))
+        // A second load (a restart) reads the same key: the same decoy salt.
+        let again = WampCRA.makeChallenge(authid: "mallory", session: 2, user: nil, database: try UserDatabase(path: path))
+        XCTAssertEqual(again.salt, try XCTUnwrap(first.salt))
+        // A new key gives new decoys.
+        try FileManager.default.removeItem(atPath: keyPath)
+        let rekeyed = WampCRA.makeChallenge(authid: "mallory", session: 3, user: nil, database: try UserDatabase(path: path))
+        XCTAssertNotEqual(rekeyed.salt, first.salt)
+    }
+
+    func testMalformedDecoyKeyFileIsAnErrorNamingIt() throws {
+        let dir = try TemporaryDirectory()
+        let path = try dir.write("users.json", "[]")
+        _ = try dir.write("users.json.decoy-key", "not hex\n")
+        XCTAssertThrowsError(try UserDatabase(path: path)) { error in
+            let e = error as? UserDatabaseError
+            XCTAssertEqual(e?.file, dir.file("users.json.decoy-key"))
+            XCTAssertEqual(e?.reason, "expected 64 hex digits (the WAMP-CRA decoy key); remove the file to have a new one made")
+        }
+    }
+
+    func testUnwritableDirectoryForTheDecoyKeyIsAnErrorNamingIt() throws {
+        guard geteuid() != 0 else { throw XCTSkip("root writes anywhere") }
+        let dir = try TemporaryDirectory()
+        let path = try dir.write("users.json", "[]")
+        XCTAssertEqual(chmod(dir.path, 0o500), 0)
+        defer { chmod(dir.path, 0o700) }
+        XCTAssertThrowsError(try UserDatabase(path: path)) { error in
+            let e = error as? UserDatabaseError
+            XCTAssertEqual(e?.file, dir.file("users.json.decoy-key"))
+            XCTAssertTrue(e?.reason.hasPrefix("cannot create the WAMP-CRA decoy key") ?? false, "\(String(describing: e))")
+        }
+    }
+
+    func testAddingAUserMovesFewDecoys() {
+        func users(_ n: Int) -> [UserRecord] {
+            (0..<n).map { UserRecord(authid: "u\($0)", role: "r\($0 % 3)", credential: .plain(secret: "s")) }
+        }
+        let before = DecoyProfiles(records: users(12)), after = DecoyProfiles(records: users(13))
+        var moved = 0
+        for i in 0..<1000 {
+            let draw = Crypto.hmacSHA256(key: [1], message: Array("a\(i)".utf8))[0..<8].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+            if before.pick(draw) != after.pick(draw) { moved += 1 }
+        }
+        // A modulo draw would move about two thirds; the proportional one about a thirteenth.
+        XCTAssertLessThan(moved, 200)
     }
 
     func testISO8601TimestampMatchesPython() {

@@ -230,6 +230,7 @@ struct ConfigDecoder {
 
         var userDB: String? = nil
         var anonymousRole: (name: String, jsonPath: String)? = nil
+        var keepAuthid = false
         let noAuth = "a realm needs at least one authentication method: \"anonymous\" and/or \"wampcra\""
         if let authNode = object["auth"] {
             if let auth = self.object(authNode, at: object.path("auth"), allowed: ["anonymous", "wampcra"]) {
@@ -237,10 +238,12 @@ struct ConfigDecoder {
                 if let node = auth["wampcra"], let wampcra = self.object(node, at: auth.path("wampcra"), allowed: ["userdb"]) {
                     userDB = require(wampcra, "userdb").flatMap { file($0, at: wampcra.path("userdb")) }
                 }
-                if let node = auth["anonymous"], let anonymous = self.object(node, at: auth.path("anonymous"), allowed: ["role"]) {
+                if let node = auth["anonymous"],
+                   let anonymous = self.object(node, at: auth.path("anonymous"), allowed: ["role", "keep_authid"]) {
                     if let role = require(anonymous, "role").flatMap({ string($0, at: anonymous.path("role"), nonEmpty: true) }) {
                         anonymousRole = (role, anonymous.path("role"))
                     }
+                    keepAuthid = anonymous["keep_authid"].flatMap { bool($0, at: anonymous.path("keep_authid")) } ?? false
                 }
             }
         } else {
@@ -282,7 +285,8 @@ struct ConfigDecoder {
         }
 
         guard issues.count == issuesBefore, let name else { return nil }
-        return RealmConfig(name: name, wampcraUserDB: userDB, anonymousRole: anonymousRole?.name, roles: roles)
+        return RealmConfig(name: name, wampcraUserDB: userDB, anonymousRole: anonymousRole?.name,
+                           anonymousKeepsAuthid: keepAuthid, roles: roles)
     }
 
     /// The role's name (when valid, even if its permissions are not) and the role (when all valid).

@@ -26,12 +26,17 @@ public struct RealmConfig: Sendable, Equatable {
     public var wampcraUserDB: String?
     /// Role given to anonymous sessions; nil = anonymous HELLOs are refused.
     public var anonymousRole: String?
+    /// `auth.anonymous.keep_authid`: an anonymous HELLO's authid is kept (unless it names a userdb
+    /// user); false = the broker always picks a random one (SPEC §3).
+    public var anonymousKeepsAuthid: Bool
     public var roles: [RoleConfig]
 
-    public init(name: String, wampcraUserDB: String? = nil, anonymousRole: String? = nil, roles: [RoleConfig]) {
+    public init(name: String, wampcraUserDB: String? = nil, anonymousRole: String? = nil,
+                anonymousKeepsAuthid: Bool = false, roles: [RoleConfig]) {
         self.name = name
         self.wampcraUserDB = wampcraUserDB
         self.anonymousRole = anonymousRole
+        self.anonymousKeepsAuthid = anonymousKeepsAuthid
         self.roles = roles
     }
 

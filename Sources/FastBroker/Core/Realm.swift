@@ -9,6 +9,8 @@ final class Realm: @unchecked Sendable {
     let config: RealmConfig
     /// Thread-safe; reloaded on SIGHUP.
     let userDatabase: UserDatabase?
+    /// Thread-safe; slows repeated failed authentications (SPEC §4), shared by all loops.
+    let authThrottle = AuthThrottle()
     let subscriptionIDs = SubscriptionRegistry()
     /// routers[i] is owned by loop i's thread.
     let routers: [Router]

@@ -4,6 +4,7 @@
 // goes to the realm's router on this loop.
 
 import BrokerConfig
+import BrokerLoop
 import BrokerSecurity
 import BrokerSerialization
 import FilterVM
@@ -13,6 +14,8 @@ final class Session {
     enum State {
         case awaitingHello
         case challenged(WampCRAChallenge)
+        /// The AUTHENTICATE's verdict is held back by the auth throttle; input is ignored.
+        case awaitingVerdict
         case established
         /// The broker sent GOODBYE (shutdown) and waits for the client's reply.
         case closing
@@ -35,6 +38,8 @@ final class Session {
     /// bytes. Bounded: cleared when it grows past `permissionCacheLimit`.
     private var publishPermissions: [TopicKey: Bool] = [:]
     private static let permissionCacheLimit = 1024
+    /// Holds back the WELCOME or ABORT after an AUTHENTICATE (`deliverVerdict`).
+    private var verdictTimer: LoopTimer?
 
     init(connection: Connection) {
         self.connection = connection
@@ -63,6 +68,8 @@ final class Session {
                 return protocolViolation("\(WampCode.name(code)) while authenticating: expected AUTHENTICATE")
             }
             handleAuthenticate(message, challenge)
+        case .awaitingVerdict:
+            break   // the verdict is decided; nothing the client sends now changes it
         case .established:
             switch code {
             case WampCode.publish: handlePublish(message)
@@ -120,19 +127,57 @@ final class Session {
             let offered = methods?.joined(separator: ", ") ?? "anonymous"
             return abort(message: "realm \(realm.name) does not accept authentication by \(offered)", reason: WampURI.notAuthorized)
         }
-        identity = SessionIdentity(authid: authid ?? Self.anonymousAuthid(), authrole: role, authmethod: "anonymous", authprovider: "static")
+        identity = SessionIdentity(authid: anonymousAuthid(requested: authid, realm: realm), authrole: role,
+                                   authmethod: "anonymous", authprovider: "static")
         welcome()
+    }
+
+    /// SPEC §3: the broker picks an anonymous session's authid; the HELLO's is kept only where the
+    /// realm allows it and it names no userdb user (else anyone could act as that user in
+    /// eligible_authid/exclude_authid and publisher_authid). An empty authid counts as none.
+    private func anonymousAuthid(requested: String?, realm: Realm) -> String {
+        if let requested, !requested.isEmpty, realm.config.anonymousKeepsAuthid,
+           realm.userDatabase?.lookup(requested) == nil {
+            return requested
+        }
+        return Self.anonymousAuthid()
     }
 
     private func handleAuthenticate(_ m: WampMessageView, _ challenge: WampCRAChallenge) {
         guard m.count == 3, m.kind(1) == .string, m.object(2) != nil else {
             return protocolViolation("AUTHENTICATE must be [5, Signature|string, Extra|dict]")
         }
-        guard challenge.knownUser, WampCRA.verify(signature: m.string(1)!, challenge: challenge) else {
+        // Unknown authids and wrong secrets take the same path: the same throttle, delay and ABORT.
+        let verified = WampCRA.verify(signature: m.string(1)!, challenge: challenge)
+        let throttle = realm!.authThrottle
+        if verified {
+            deliverVerdict(after: throttle.recordSuccess(authid: challenge.authid)) { $0.welcome() }
+        } else {
+            let delay = throttle.recordFailure(peer: connection.peer, authid: challenge.authid)
             context.log.info("session \(id) authentication failed", metadata: ["authid": "\(identity.authid)"])
-            return abort(message: "WAMP-CRA signature is invalid (wrong secret or unknown authid)", reason: WampURI.notAuthorized)
+            deliverVerdict(after: delay) {
+                $0.abort(message: "WAMP-CRA signature is invalid (wrong secret or unknown authid)", reason: WampURI.notAuthorized)
+            }
         }
-        welcome()
+    }
+
+    /// Sends the verdict after `milliseconds` (at once for 0). Meanwhile the session is inert; if
+    /// the transport goes first, the timer is closed with the session (`stopVerdictTimer`).
+    private func deliverVerdict(after milliseconds: UInt64, _ verdict: @escaping (Session) -> Void) {
+        guard milliseconds > 0 else { return verdict(self) }
+        state = .awaitingVerdict
+        let timer = LoopTimer(loop: context.loop)
+        timer.start(milliseconds: milliseconds) { [weak self] in
+            guard let self, case .awaitingVerdict = self.state else { return }
+            self.stopVerdictTimer()
+            verdict(self)
+        }
+        verdictTimer = timer
+    }
+
+    private func stopVerdictTimer() {
+        verdictTimer?.close()
+        verdictTimer = nil
     }
 
     private func welcome() {
@@ -396,7 +441,7 @@ final class Session {
             connection.send { out in WampEncoder.goodbye(message: "Broker shutting down", reason: WampURI.systemShutdown, format: format, into: &out) }
         case .closing, .closed:
             break
-        case .awaitingHello, .challenged:
+        case .awaitingHello, .challenged, .awaitingVerdict:
             abort(message: "Broker shutting down", reason: WampURI.systemShutdown)
         }
     }
@@ -418,6 +463,7 @@ final class Session {
         if case .closed = state { return }
         let wasOpen = router != nil
         detach()
+        stopVerdictTimer()
         state = .closed
         if wasOpen || id != 0 {
             context.log.info("session \(id) closed", metadata: ["reason": "\(reason)", "peer": "\(connection.peer)"])
@@ -431,6 +477,7 @@ final class Session {
         if case .closed = state { return }
         let wasOpen = router != nil
         detach(connectionDying: true, reason: reason)
+        stopVerdictTimer()
         state = .closed
         if wasOpen {
             context.metrics.sessionsClosed.increment()

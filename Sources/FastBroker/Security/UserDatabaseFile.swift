@@ -50,6 +50,31 @@ enum UserDatabaseFile {
     /// Replaces `path` with `bytes`: write a 0600 temporary file beside it, fsync, rename over.
     /// Readers (a SIGHUP reload) see either the old or the new file, never a half-written one.
     static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws(UserDatabaseError) {
+        let temporary = try writeTemporary(beside: path, bytes)
+        guard rename(temporary, path) == 0 else {
+            let code = errno
+            unlink(temporary)
+            throw failure(path, "cannot rename \(temporary) to it", code)
+        }
+        syncDirectory(of: path)
+    }
+
+    /// Creates `path` holding `bytes` (0600, complete from the first moment it is visible) unless
+    /// it exists: false then, and the existing file is left alone.
+    static func createExclusively(_ path: String, _ bytes: [UInt8]) throws(UserDatabaseError) -> Bool {
+        let temporary = try writeTemporary(beside: path, bytes)
+        defer { unlink(temporary) }
+        guard link(temporary, path) == 0 else {
+            let code = errno
+            if code == EEXIST { return false }
+            throw failure(path, "cannot create", code)
+        }
+        syncDirectory(of: path)
+        return true
+    }
+
+    /// A 0600 file beside `path` holding `bytes`, fsynced; returns its name.
+    private static func writeTemporary(beside path: String, _ bytes: [UInt8]) throws(UserDatabaseError) -> String {
         let suffix = Crypto.randomBytes(6).map { String($0, radix: 16) }.joined()
         let temporary = path + ".tmp-" + suffix
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -71,11 +96,13 @@ enum UserDatabaseFile {
             }
             guard fsync(fd) == 0 else { throw failure(temporary, "cannot fsync", errno) }
         }
-        guard rename(temporary, path) == 0 else { throw failure(path, "cannot rename \(temporary) to it", errno) }
         done = true
-        // Make the rename itself durable; failure here does not undo a completed replacement.
-        let directory = directoryName(path)
-        let dirFD = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        return temporary
+    }
+
+    /// Makes a rename or link durable; failure here does not undo a completed replacement.
+    private static func syncDirectory(of path: String) {
+        let dirFD = open(directoryName(path), O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dirFD >= 0 {
             _ = fsync(dirFD)
             close(dirFD)

@@ -1,16 +1,13 @@
 // WAMP-CRA (WAMP-NOTES §5, SPEC §4): challenge construction, key derivation and signature
 // checks, byte-compatible with Autobahn's `derive_key` and `compute_wcs`. An unknown authid gets a
-// decoy challenge shaped like a real one, so a client cannot probe which users exist.
+// decoy challenge shaped like a real one (UserDatabase+Decoy.swift), so a client cannot probe
+// which users exist.
 
 import Foundation
 
 public enum WampCRA {
     /// Random bytes in each challenge's nonce (the spec asks for at least 16).
     public static let nonceBytes = 24
-
-    /// Key for salt derivation of decoys: random per process, so a decoy salt is stable for one
-    /// authid across attempts (as a real user's is) but unrelated between broker runs.
-    private static let decoySaltKey: [UInt8] = Crypto.randomBytes(32)
 
     /// Salted: key = base64(PBKDF2-HMAC-SHA256(password, salt's UTF-8 bytes, iterations, keylen)),
     /// as text — Autobahn's `derive_key`. `iterations` and `keyLength` must be positive.
@@ -34,10 +31,10 @@ public enum WampCRA {
     }
 
     /// Builds the challenge for a HELLO with `authid`; `user` is `database.lookup(authid)` and
-    /// `session` the id the WELCOME will carry. For an unknown authid (user nil) it returns a decoy
-    /// with the same keys: salted iff most of the database's users are, its salt stable for that
-    /// authid during this broker run and shaped like `user add`'s, the database's usual
-    /// iterations/keylen and most common role, and a random key so no signature can match.
+    /// `session` the id the WELCOME will carry. For an unknown authid (user nil) it returns a decoy:
+    /// the role and salting of a real user's challenge, drawn for that authid in proportion to the
+    /// database's users, a salt shaped like `user add`'s, all stable across attempts and restarts,
+    /// and a random key so no signature can match.
     public static func makeChallenge(authid: String, session: UInt64, user: UserRecord?, database: UserDatabase,
                                      now: Date = Date()) -> WampCRAChallenge {
         let authrole: String
@@ -52,12 +49,11 @@ public enum WampCRA {
                 (salt, iterations, keyLength) = (s, i, k)
             }
         } else {
-            let decoy = database.decoyProfile
-            authrole = decoy.role
+            let decoy = database.decoy(for: authid)
+            authrole = decoy.profile.role
             key = Crypto.randomBytes(32)
-            if decoy.salted {
-                salt = decoySalt(for: authid)
-                (iterations, keyLength) = (decoy.iterations, decoy.keyLength)
+            if let shape = decoy.profile.salted {
+                (salt, iterations, keyLength) = (decoy.salt, shape.iterations, shape.keyLength)
             }
         }
         let text = challengeText(nonce: Crypto.base64Encode(Crypto.randomBytes(nonceBytes)), authid: authid,
@@ -91,11 +87,5 @@ public enum WampCRA {
         JSONStringWriter.append(authrole, to: &out)
         out += Array(",\"authmethod\":\"wampcra\",\"session\":\(session)}".utf8)
         return String(decoding: out, as: UTF8.self)
-    }
-
-    /// base64 of 16 bytes, like a salt `user add` writes, derived from the authid.
-    static func decoySalt(for authid: String) -> String {
-        let mac = Crypto.hmacSHA256(key: decoySaltKey, message: Array("fastbroker.decoy-salt:\(authid)".utf8))
-        return Crypto.base64Encode(Array(mac[0..<UserDatabase.saltBytes]))
     }
 }
