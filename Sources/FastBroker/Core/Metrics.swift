@@ -40,6 +40,20 @@ final class LoopMetrics: Sendable {
     let bytesOut = Counter()
     /// Bytes queued on this loop's connections and not yet written (a gauge).
     let outboundQueuedBytes = Counter()
+    let limitRefusals = LimitRefusalCounters()
+}
+
+/// A configured limit whose refusals are counted, by its key in `limits` (SPEC §3: every limit
+/// refusal has a metric). Add a case per limit; the metrics text lists them all.
+enum RefusedLimit: String, CaseIterable, Sendable {
+    case maxListOptionEntries = "max_list_option_entries"
+}
+
+/// One counter per RefusedLimit, rendered as `fastbroker_limit_refusals_total{limit="..."}`.
+final class LimitRefusalCounters: Sendable {
+    private let counters: [RefusedLimit: Counter] = Dictionary(uniqueKeysWithValues: RefusedLimit.allCases.map { ($0, Counter()) })
+
+    subscript(limit: RefusedLimit) -> Counter { counters[limit]! }
 }
 
 enum PrometheusText {
@@ -78,6 +92,10 @@ enum PrometheusText {
         metric("fastbroker_tls_failures_total", "counter", "TLS handshakes or records that failed (bad client, wrong CA, plaintext on a TLS port).", sum(\.tlsFailures))
         metric("fastbroker_group_events_redispatched_total", "counter", "Consumer-group events re-dispatched after their member left.", sum(\.groupEventsRedispatched))
         metric("fastbroker_group_events_dropped_total", "counter", "Consumer-group events no member accepted.", sum(\.groupEventsDropped))
+        out += "# HELP fastbroker_limit_refusals_total Requests refused for exceeding a configured limit, by limit.\n# TYPE fastbroker_limit_refusals_total counter\n"
+        for limit in RefusedLimit.allCases {
+            out += "fastbroker_limit_refusals_total{limit=\"\(limit.rawValue)\"} \(loops.reduce(0) { $0 + $1.limitRefusals[limit].current })\n"
+        }
         metric("fastbroker_cross_loop_overflows_total", "counter", "Publications that found another loop's inbox full and waited.", sum(\.crossLoopOverflows))
         return out
     }

@@ -12,27 +12,6 @@ struct PublisherInfo: Sendable {
     var authrole: String
 }
 
-/// Subscriber black/whitelisting from PUBLISH options: a receiver must be in every eligible
-/// list present and in no exclude list.
-struct EligibilityRules: Sendable {
-    var exclude: [UInt64] = []
-    var eligible: [UInt64]? = nil
-    var excludeAuthid: [String] = []
-    var eligibleAuthid: [String]? = nil
-    var excludeAuthrole: [String] = []
-    var eligibleAuthrole: [String]? = nil
-
-    func admits(session: UInt64, authid: String, authrole: String) -> Bool {
-        if exclude.contains(session) { return false }
-        if let eligible, !eligible.contains(session) { return false }
-        if excludeAuthid.contains(authid) { return false }
-        if let eligibleAuthid, !eligibleAuthid.contains(authid) { return false }
-        if excludeAuthrole.contains(authrole) { return false }
-        if let eligibleAuthrole, !eligibleAuthrole.contains(authrole) { return false }
-        return true
-    }
-}
-
 /// A publication's args list and kwargs dict as encoded bytes in one format (each empty when the
 /// PUBLISH had none).
 struct Payload {

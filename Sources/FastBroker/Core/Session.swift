@@ -304,12 +304,13 @@ final class Session {
 
     private func publish(_ m: WampMessageView, request: UInt64, options: JSONObjectView, topic: UnsafeRawBufferPointer) {
         let parsed: PublishOptions
-        switch PublishOptions.parse(options) {
+        switch PublishOptions.parse(options, maxListEntries: context.server.configuration.limits.maxListOptionEntries) {
         case .success(let p):
             parsed = p
-        case .failure(let invalid):
-            // Silent unless the publisher asked for an acknowledgement (slow path: look it up).
-            return refusePublish(options.bool(forKey: "acknowledge") ?? false, request, invalid.message, WampURI.invalidArgument)
+        case .failure(let refusal):
+            // Silent unless the publisher asked for an acknowledgement; counted either way.
+            if let limit = refusal.limit { context.metrics.limitRefusals[limit].increment() }
+            return refusePublish(refusal.acknowledge, request, refusal.message, refusal.uri)
         }
         guard URIPattern.isValidTopic(topic) else {
             return refusePublish(parsed.acknowledge, request, "invalid topic URI \"\(String(decoding: topic, as: UTF8.self))\"", WampURI.invalidURI)

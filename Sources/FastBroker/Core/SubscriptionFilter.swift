@@ -6,6 +6,11 @@ import BrokerSerialization
 import FilterVM
 
 enum SubscriptionFilter {
+    /// Most entries filter_values or filter_names may have: every entry must be used in the
+    /// expression, and a placeholder takes at least two of its bytes (":v", "#n"). Checked while
+    /// reading, so a MiB of entries is refused before it is decoded (or echoed as "unused").
+    static let maxPlaceholderEntries = FilterProgram.maxExpressionBytes / 2
+
     /// nil when the options carry no filter; otherwise the compiled program or what is wrong.
     static func compile(from options: JSONObjectView) -> Result<FilterProgram, SubscribeRefusal>? {
         let expressionSpan = options.value(forKey: "filter") ?? options.value(forKey: "_filter")
@@ -28,7 +33,10 @@ enum SubscriptionFilter {
             guard valuesSpan.kind == .object else {
                 return .failure(.invalidArgument("options.filter_values must be a dict like {\":v\": 10}"))
             }
+            var entries = 0
             for (keySpan, valueSpan) in JSONObjectView(buffer: buffer, span: valuesSpan) {
+                entries += 1
+                guard entries <= maxPlaceholderEntries else { return .failure(tooManyEntries("filter_values")) }
                 let key = JSONScanner.decodeString(buffer, keySpan)
                 var bytes = Array(UnsafeRawBufferPointer(rebasing: buffer[valueSpan.start..<valueSpan.end]))
                 if valueSpan.format == .msgpack {
@@ -50,7 +58,10 @@ enum SubscriptionFilter {
             guard namesSpan.kind == .object else {
                 return .failure(.invalidArgument("options.filter_names must be a dict like {\"#n\": \"name\"}"))
             }
+            var entries = 0
             for (keySpan, valueSpan) in JSONObjectView(buffer: buffer, span: namesSpan) {
+                entries += 1
+                guard entries <= maxPlaceholderEntries else { return .failure(tooManyEntries("filter_names")) }
                 let key = JSONScanner.decodeString(buffer, keySpan)
                 guard valueSpan.kind == .string else {
                     return .failure(.invalidArgument("options.filter_names[\"\(key)\"] must be a string"))
@@ -63,6 +74,11 @@ enum SubscriptionFilter {
         } catch {
             return .failure(.invalidArgument("invalid filter: \(error)"))
         }
+    }
+
+    private static func tooManyEntries(_ option: String) -> SubscribeRefusal {
+        .invalidArgument("options.\(option) has more than \(maxPlaceholderEntries) entries: "
+            + "a filter expression of at most \(FilterProgram.maxExpressionBytes) bytes cannot use them all")
     }
 }
 
