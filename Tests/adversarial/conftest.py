@@ -8,7 +8,6 @@
 
 import importlib.util
 import sys
-import time
 from pathlib import Path
 
 INTEROP = Path(__file__).resolve().parents[1] / "interop"
@@ -22,22 +21,3 @@ _spec.loader.exec_module(interop_conftest)
 # Re-export everything (fixtures, users, helpers): when both folders run in one pytest session,
 # interop tests doing `from conftest import ALICE` may get this module as `conftest`.
 globals().update({k: v for k, v in vars(interop_conftest).items() if not k.startswith("__")})
-
-from rawwire import RawSocketClient  # noqa: E402
-
-
-def hello_round_trip_seconds(broker, realm="realm1"):
-    """Seconds from TCP connect to WELCOME for a new RawSocket session (raises if none)."""
-    start = time.monotonic()
-    with RawSocketClient(broker.rs_port, timeout=1.0) as client:
-        client.hello(realm)
-    return time.monotonic() - start
-
-
-def assert_healthy(broker, healthy=None):
-    """The broker survived: still running, a fresh HELLO answered within 1 s, and (when given)
-    an established `wampclient.Healthy` pair still round-trips an event (call from async code
-    as `await healthy.roundtrip()` instead; this checks only the process and the HELLO)."""
-    assert broker.alive(), f"fastbroker died:\n{broker.logs()}"
-    took = hello_round_trip_seconds(broker)
-    assert took < 1.0, f"fresh HELLO took {took:.2f}s"

@@ -210,3 +210,22 @@ def fresh_broker(tmp_path_factory):
     for b in brokers:
         if b.alive():
             b.finish()
+
+
+# Health checks for the adversarial suite (Tests/adversarial): defined here so that both
+# folders' conftest modules offer the same names whichever pytest imports as `conftest`.
+def hello_round_trip_seconds(broker, realm="realm1"):
+    """Seconds from TCP connect to WELCOME for a new RawSocket session (raises if none)."""
+    from rawwire import RawSocketClient
+    start = time.monotonic()
+    with RawSocketClient(broker.rs_port, timeout=1.0) as client:
+        client.hello(realm)
+    return time.monotonic() - start
+
+
+def assert_healthy(broker):
+    """The broker survived an attack: still running and a fresh HELLO answered within 1 s.
+    (An established `wampclient.Healthy` pair proves other sessions keep receiving.)"""
+    assert broker.alive(), f"fastbroker died:\n{broker.logs()}"
+    took = hello_round_trip_seconds(broker)
+    assert took < 1.0, f"fresh HELLO took {took:.2f}s"
