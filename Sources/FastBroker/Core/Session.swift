@@ -202,6 +202,9 @@ final class Session {
         case nil:
             break
         }
+        if let tooLong = uriLengthProblem(topic.utf8.count) {
+            return sendError(WampCode.subscribe, request, tooLong, WampURI.invalidURI)
+        }
         var topicText = topic
         guard topicText.withUTF8({ URIPattern.isValidPattern(UnsafeRawBufferPointer($0), policy: match) }) else {
             return sendError(WampCode.subscribe, request, "invalid topic URI \"\(topic)\" for match \(match.rawValue)", WampURI.invalidURI)
@@ -209,14 +212,17 @@ final class Session {
         guard realm!.isAllowed(role: identity.authrole, action: .subscribe, uri: topic) else {
             return sendError(WampCode.subscribe, request, "role \(identity.authrole) may not subscribe to \(topic)", WampURI.notAuthorized)
         }
+        let topicKey = TopicKey(owning: topic)
+        let fingerprint = filter.map { BytewiseString($0.fingerprint) }
         if let groupType {
-            let key = SubscriptionKey(topic: topic, match: match, filterFingerprint: filter?.fingerprint, groupType: groupType, group: groupName)
-            let group = GroupKey(topic: topic, match: match, group: groupName)
+            let name = BytewiseString(groupName)
+            let key = SubscriptionKey(topic: topicKey, match: match, filterFingerprint: fingerprint, groupType: groupType, group: name)
+            let group = GroupKey(topic: topicKey, match: match, group: name)
             let member = GroupMember(session: self, realm: realm!, key: key, group: group, filter: filter)
             context.send(GroupJoin(type: groupType, member: member, request: request), to: member.home)
             return   // SUBSCRIBED or ERROR when the group's home loop answers (groupJoinCompleted)
         }
-        let key = SubscriptionKey(topic: topic, match: match, filterFingerprint: filter?.fingerprint)
+        let key = SubscriptionKey(topic: topicKey, match: match, filterFingerprint: fingerprint)
         let subscription = router!.subscribe(self, key: key, filter: filter)
         subscriptions[subscription.id] = subscription
         connection.send { out in WampEncoder.acknowledgement(code: WampCode.subscribed, request: request, id: subscription.id, format: format, into: &out) }
@@ -261,6 +267,9 @@ final class Session {
             // Silent unless the publisher asked for an acknowledgement (slow path: look it up).
             return refusePublish(options.bool(forKey: "acknowledge") ?? false, request, invalid.message, WampURI.invalidArgument)
         }
+        if let tooLong = uriLengthProblem(topic.count) {
+            return refusePublish(parsed.acknowledge, request, tooLong, WampURI.invalidURI)
+        }
         guard URIPattern.isValidTopic(topic) else {
             return refusePublish(parsed.acknowledge, request, "invalid topic URI \"\(String(decoding: topic, as: UTF8.self))\"", WampURI.invalidURI)
         }
@@ -280,6 +289,13 @@ final class Session {
         if parsed.acknowledge {
             connection.send { out in WampEncoder.acknowledgement(code: WampCode.published, request: request, id: publication.id, format: format, into: &out) }
         }
+    }
+
+    /// Why a topic or pattern of `length` UTF-8 bytes is refused, or nil when it is within
+    /// limits.max_uri_bytes (which also bounds what the index and the caches copy per URI).
+    private func uriLengthProblem(_ length: Int) -> String? {
+        let limit = context.server.configuration.limits.maxURIBytes
+        return length > limit ? "URI of \(length) bytes is longer than limits.max_uri_bytes (\(limit))" : nil
     }
 
     /// One hash lookup per PUBLISH; the permission rules run once per distinct topic.
