@@ -111,6 +111,31 @@ final class TopicIndexTests: XCTestCase {
         XCTAssertEqual(index.count, 0)
     }
 
+    /// A wildcard pattern costs a trie node per component (not path-compressed): measured so a
+    /// regression shows, and bounded per pattern by limits.max_uri_bytes at the session.
+    func testWildcardPatternMemoryPerComponent() throws {
+        let counter = try XCTUnwrap(Allocator.threadAllocatedCounter(), "jemalloc counters are needed to measure")
+        var rng = SplitMix64(seed: 10)
+        let count = 200, components = 256   // 1,023-byte patterns: "x.x.…", each x random or empty
+        let patterns: [[UInt8]] = (0..<count).map { _ in
+            let parts = (0..<components).map { _ in Bool.random(using: &rng) ? "" : String(UInt8.random(in: 97...122, using: &rng)) }
+            return Array(parts.joined(separator: ".").utf8)
+        }
+        let subs = patterns.map { _ in Sub("", .wildcard) }
+        let index = TopicIndex<Sub>()
+        let before = counter.pointee
+        for (sub, pattern) in zip(subs, patterns) {
+            pattern.withUnsafeBytes { index.insert(sub, pattern: $0, policy: .wildcard) }
+        }
+        let perComponent = Double(counter.pointee - before) / Double(count * components)
+        print("wildcard subscription: \(Int(perComponent)) bytes allocated in the index per component")
+        XCTAssertLessThan(perComponent, 600, "bytes allocated per wildcard pattern component")
+        for (sub, pattern) in zip(subs, patterns) {
+            pattern.withUnsafeBytes { index.remove(sub, pattern: $0, policy: .wildcard) }
+        }
+        XCTAssertEqual(index.count, 0)
+    }
+
     // MARK: - URIs compare as bytes (issue 9, item 6)
 
     private static let nfc = "com.example.caf\u{E9}"
