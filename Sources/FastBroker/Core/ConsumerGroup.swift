@@ -30,6 +30,17 @@ struct GroupKey: Hashable, Sendable {
     var match: MatchPolicy
     var group: BytewiseString
 
+    /// A key from the SUBSCRIBE's strings, each kept as its bytes.
+    init(topic: String, match: MatchPolicy, group: String) {
+        self.init(topic: TopicKey(owning: topic), match: match, group: BytewiseString(group))
+    }
+
+    init(topic: TopicKey, match: MatchPolicy, group: BytewiseString) {
+        self.topic = topic
+        self.match = match
+        self.group = group
+    }
+
     /// The loop that owns the group: the same for every loop (FNV-1a over the key's bytes, not
     /// Swift's seeded hash).
     func homeLoop(loopCount: Int) -> Int {

@@ -212,17 +212,14 @@ final class Session {
         guard realm!.isAllowed(role: identity.authrole, action: .subscribe, uri: topic) else {
             return sendError(WampCode.subscribe, request, "role \(identity.authrole) may not subscribe to \(topic)", WampURI.notAuthorized)
         }
-        let topicKey = TopicKey(owning: topic)
-        let fingerprint = filter.map { BytewiseString($0.fingerprint) }
         if let groupType {
-            let name = BytewiseString(groupName)
-            let key = SubscriptionKey(topic: topicKey, match: match, filterFingerprint: fingerprint, groupType: groupType, group: name)
-            let group = GroupKey(topic: topicKey, match: match, group: name)
+            let key = SubscriptionKey(topic: topic, match: match, filterFingerprint: filter?.fingerprint, groupType: groupType, group: groupName)
+            let group = GroupKey(topic: topic, match: match, group: groupName)
             let member = GroupMember(session: self, realm: realm!, key: key, group: group, filter: filter)
             context.send(GroupJoin(type: groupType, member: member, request: request), to: member.home)
             return   // SUBSCRIBED or ERROR when the group's home loop answers (groupJoinCompleted)
         }
-        let key = SubscriptionKey(topic: topicKey, match: match, filterFingerprint: fingerprint)
+        let key = SubscriptionKey(topic: topic, match: match, filterFingerprint: filter?.fingerprint)
         let subscription = router!.subscribe(self, key: key, filter: filter)
         subscriptions[subscription.id] = subscription
         connection.send { out in WampEncoder.acknowledgement(code: WampCode.subscribed, request: request, id: subscription.id, format: format, into: &out) }

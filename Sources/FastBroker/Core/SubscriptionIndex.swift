@@ -40,6 +40,14 @@ struct SubscriptionKey: Hashable, Sendable {
     var group: BytewiseString? = nil
 }
 
+extension SubscriptionKey {
+    /// A key from the SUBSCRIBE's strings, each kept as its bytes.
+    init(topic: String, match: MatchPolicy, filterFingerprint: String? = nil, groupType: GroupType? = nil, group: String? = nil) {
+        self.init(topic: TopicKey(owning: topic), match: match, filterFingerprint: filterFingerprint.map(BytewiseString.init),
+                  groupType: groupType, group: group.map(BytewiseString.init))
+    }
+}
+
 /// The router's index of its subscriptions, by topic pattern.
 typealias SubscriptionIndex = TopicIndex<Subscription>
 
