@@ -7,9 +7,11 @@
 //   wildcard  WildcardTrie, a component trie with a "wildcard" child per node (an empty pattern
 //             component matches any one component)
 //   cache     topic → all matching entries, bounded (`cacheLimit`, swept down to `cacheSweep`
-//             when full). Subscribe/unsubscribe update the cached results that a pattern matches
-//             instead of flushing the cache, so churn does not cost hot topics their entry; that
-//             update checks every cached topic, so it costs at most cacheLimit pattern matches.
+//             when full). A subscribe appends to the cached results its pattern matches instead
+//             of flushing the cache, so churn does not cost hot topics their entry; an
+//             unsubscribe drops just those results (removing from each in place would cost their
+//             length each: cacheLimit × subscribers for one UNSUBSCRIBE). Either checks every
+//             cached topic, so it costs at most cacheLimit pattern matches.
 //
 // Patterns and topics are compared as bytes, never as Swift Strings (canonically equivalent
 // URIs are different URIs). No walk recurses on input size (issue 9): the tries use loops and
@@ -63,7 +65,7 @@ public final class TopicIndex<Entry: AnyObject> {
             patternCount += 1
         }
         // Keep cached results exact: add the entry to every cached topic it matches.
-        updateCache(matching: pattern, policy: policy) { $0.append(entry) }
+        for topic in cachedKeys(matching: pattern, policy: policy) { cache[topic]!.append(entry) }
     }
 
     public func remove(_ entry: Entry, pattern: UnsafeRawBufferPointer, policy: MatchPolicy) {
@@ -84,16 +86,14 @@ public final class TopicIndex<Entry: AnyObject> {
             found = wildcards.remove(entry, pattern)
         }
         guard found else { return }
-        updateCache(matching: pattern, policy: policy) { entries in
-            if let i = entries.firstIndex(where: { $0 === entry }) { entries.remove(at: i) }
-        }
+        // The next lookup of each recomputes it, at the cost of one lookup that misses.
+        for topic in cachedKeys(matching: pattern, policy: policy) { cache[topic] = nil }
         count -= 1
         if policy != .exact { patternCount -= 1 }
     }
 
-    private func updateCache(matching pattern: UnsafeRawBufferPointer, policy: MatchPolicy, _ change: (inout [Entry]) -> Void) {
-        let topics = cache.keys.filter { URIPattern.matches(pattern: pattern, policy: policy, uri: $0.bytes) }
-        for topic in topics { change(&cache[topic]!) }
+    private func cachedKeys(matching pattern: UnsafeRawBufferPointer, policy: MatchPolicy) -> [TopicKey] {
+        cache.keys.filter { URIPattern.matches(pattern: pattern, policy: policy, uri: $0.bytes) }
     }
 
     // MARK: - Lookup
