@@ -149,3 +149,24 @@ def test_topics_in_messages_keep_their_bytes(broker):
         topics = [next_event(a)[3]["topic"] for _ in range(2)]
         assert [t.encode() for t in topics] == [NFC.encode(), NFD.encode()], json.dumps(topics)
     assert_healthy(broker)
+
+
+def test_filters_with_canonically_equivalent_constants_are_different_subscriptions(broker):
+    """A guard rather than a regression test: fingerprints render constants as escaped ASCII,
+    so they already differed; subscription keys now compare them as bytes regardless."""
+    topic = "com.example.filters.nfc"
+    nfc, nfd = "caf\u00e9", "cafe\u0301"
+
+    def options(value):
+        return {"filter": "s = :v", "filter_values": {":v": value}}
+
+    with client(broker) as a, client(broker) as b, client(broker) as pub:
+        a_id = subscribed(a, 1, topic, options(nfc))
+        b_id = subscribed(b, 1, topic, options(nfd))
+        assert a_id != b_id, "filters differing in their constants' bytes got one subscription"
+        for i, (s, tag) in enumerate([(nfd, "nfd-1"), (nfc, "nfc-1"), (nfd, "nfd-2"), (nfc, "nfc-2")]):
+            pub.send_msg([16, i + 1, {"acknowledge": True}, topic, [tag], {"s": s}])
+            assert pub.recv_msg()[:2] == [17, i + 1]
+        assert [(e[1], e[4]) for e in (next_event(a), next_event(a))] == [(a_id, ["nfc-1"]), (a_id, ["nfc-2"])]
+        assert [(e[1], e[4]) for e in (next_event(b), next_event(b))] == [(b_id, ["nfd-1"]), (b_id, ["nfd-2"])]
+    assert_healthy(broker)

@@ -19,7 +19,7 @@ final class Router {
     var groups: [GroupKey: ConsumerGroup] = [:]
     /// Filter memo: each distinct program (by fingerprint) gets a slot; during one publication
     /// a program runs at most once, however many subscriptions (topics, patterns) share it.
-    /// Fingerprints hold client constants, so they compare as bytes.
+    /// Fingerprints are built from client text, so they compare as bytes like every such key.
     private var filterSlots: [BytewiseString: (slot: Int, users: Int)] = [:]
     private var freeFilterSlots: [Int] = []
     private var filterGeneration: [UInt64] = []
