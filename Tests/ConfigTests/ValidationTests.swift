@@ -445,7 +445,9 @@ final class ValidationTests: XCTestCase {
             [
                 ConfigIssue(
                     path: "$.limits.max_frame",
-                    message: "unknown key \"max_frame\"; allowed keys: max_message_bytes, max_session_outbound_bytes, slow_consumer, handshake_timeout_ms")
+                    message: "unknown key \"max_frame\"; allowed keys: max_message_bytes, max_session_outbound_bytes, slow_consumer, "
+                        + "handshake_timeout_ms, max_uri_bytes, max_subscriptions_per_session, max_list_option_entries, max_connections, "
+                        + "max_connections_per_ip, frame_timeout_ms, idle_timeout_ms, max_retained_bytes")
             ])
     }
 

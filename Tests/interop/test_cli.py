@@ -69,7 +69,21 @@ BROKEN = [
     ("bad slow_consumer", ["limits", "slow_consumer"], "explode"),
     ("realm name not a string", ["realms", 2, "name"], 42),
     ("loops negative", ["loops"], -1),
+    ("max_uri_bytes zero", ["limits", "max_uri_bytes"], 0),
+    ("max_subscriptions_per_session a string", ["limits", "max_subscriptions_per_session"], "1000"),
+    ("max_list_option_entries negative", ["limits", "max_list_option_entries"], -1),
+    ("max_connections fractional", ["limits", "max_connections"], 1.5),
+    ("max_connections_per_ip zero", ["limits", "max_connections_per_ip"], 0),
+    ("frame_timeout_ms over int32", ["limits", "frame_timeout_ms"], 2**31),
+    ("idle_timeout_ms a bool", ["limits", "idle_timeout_ms"], True),
+    ("max_retained_bytes negative", ["limits", "max_retained_bytes"], -1),
+    ("permission URI over max_uri_bytes", ["realms", 1, "roles", 0, "permissions", 0, "uri"],
+     "com.example." + "x" * 1100),
 ]
+
+LIMIT_KEYS = ["max_message_bytes", "max_session_outbound_bytes", "slow_consumer", "handshake_timeout_ms",
+              "max_uri_bytes", "max_subscriptions_per_session", "max_list_option_entries", "max_connections",
+              "max_connections_per_ip", "frame_timeout_ms", "idle_timeout_ms", "max_retained_bytes"]
 
 
 @pytest.mark.parametrize("what,parts,value", BROKEN, ids=[b[0] for b in BROKEN])
@@ -79,6 +93,20 @@ def test_check_config_names_json_path(tmp_path, what, parts, value):
     code, out = check_config(tmp_path, json.dumps(cfg))
     assert code != 0, f"{what}: check-config accepted it:\n{out}"
     assert path_pattern(parts).search(out), f"{what}: output does not name the path {parts}:\n{out}"
+
+
+def test_check_config_defaults_prints_every_limit(tmp_path):
+    r = subprocess.run([broker_binary(), "check-config", "--defaults"], capture_output=True, timeout=20)
+    out = (r.stdout + r.stderr).decode(errors="replace")
+    assert r.returncode == 0, out
+    limits = json.loads(r.stdout)["limits"]
+    assert sorted(limits) == sorted(LIMIT_KEYS), out
+    assert 0 < limits["max_uri_bytes"] <= 4096, "issue 9: max_uri_bytes defaults to at most 4 KiB"
+    # The printed defaults are a valid limits object.
+    cfg = good_config()
+    cfg["limits"] = limits
+    code, checked = check_config(tmp_path, json.dumps(cfg))
+    assert code == 0, checked
 
 
 def test_check_config_missing_required_key(tmp_path):

@@ -23,6 +23,9 @@ struct ConfigObject {
 struct ConfigDecoder {
     let baseDirectory: String
     private(set) var issues: [ConfigIssue] = []
+    /// limits.max_uri_bytes for permission URIs; nil while `limits` is invalid (its own issue
+    /// is reported; judging URIs by a default would add misleading ones).
+    private var maxURIBytes: Int? = LimitsConfig().maxURIBytes
 
     init(baseDirectory: String) { self.baseDirectory = baseDirectory }
 
@@ -53,6 +56,18 @@ struct ConfigDecoder {
             checkAddressConflicts(listeners)
         }
 
+        // Limits before realms (permission URIs are checked against limits.max_uri_bytes), by a
+        // decoder of their own so their issues still come after the realms', in document order.
+        var limits = LimitsConfig()
+        var limitsIssues: [ConfigIssue] = []
+        if let node = object["limits"] {
+            var limitsDecoder = ConfigDecoder(baseDirectory: baseDirectory)
+            let decoded = limitsDecoder.decodeLimits(node, at: object.path("limits"))
+            limits = decoded ?? limits
+            maxURIBytes = decoded?.maxURIBytes
+            limitsIssues = limitsDecoder.issues
+        }
+
         var realms: [RealmConfig] = []
         if let node = require(object, "realms"), let elements = array(node, at: object.path("realms")) {
             if elements.isEmpty { report(object.path("realms"), "at least one realm is required") }
@@ -68,9 +83,7 @@ struct ConfigDecoder {
                 realms.append(realm)
             }
         }
-
-        var limits = LimitsConfig()
-        if let node = object["limits"] { limits = decodeLimits(node, at: object.path("limits")) ?? limits }
+        issues.append(contentsOf: limitsIssues)
 
         var metrics: MetricsConfig? = nil
         if let node = object["metrics"] {
@@ -314,7 +327,9 @@ struct ConfigDecoder {
         let publish = object["publish"].flatMap { bool($0, at: object.path("publish")) } ?? false
         let subscribe = object["subscribe"].flatMap { bool($0, at: object.path("subscribe")) } ?? false
         if let uri {
-            if !WAMPURIRule.isLooseAllowingEmpty(uri) {
+            if let maxURIBytes, uri.utf8.count > maxURIBytes {
+                report(object.path("uri"), "a URI of \(uri.utf8.count) bytes is longer than limits.max_uri_bytes (\(maxURIBytes))")
+            } else if !WAMPURIRule.isLooseAllowingEmpty(uri) {
                 report(object.path("uri"), "\(ConfigValueText.quoted(uri)) is not a valid URI pattern: whitespace and '#' are not allowed")
             } else if uri.isEmpty && match == .exact {
                 report(
@@ -356,14 +371,15 @@ struct ConfigDecoder {
             limits.handshakeTimeoutMs = value
         }
         // The remaining limits are plain counts and durations.
+        let int32 = Int(Int32.max)
         let counts: [(String, WritableKeyPath<LimitsConfig, Int>, ClosedRange<Int>, String)] = [
-            ("max_uri_bytes", \.maxURIBytes, 1...LimitsConfig.maxMessageBytesCeiling, "a positive integer"),
-            ("max_subscriptions_per_session", \.maxSubscriptionsPerSession, 1...Int(Int32.max), "a positive integer"),
-            ("max_list_option_entries", \.maxListOptionEntries, 0...Int(Int32.max), "a non-negative integer"),
-            ("max_connections", \.maxConnections, 1...Int(Int32.max), "a positive integer"),
-            ("max_connections_per_ip", \.maxConnectionsPerIP, 1...Int(Int32.max), "a positive integer"),
-            ("frame_timeout_ms", \.frameTimeoutMs, 1...Int(Int32.max), "a positive integer"),
-            ("idle_timeout_ms", \.idleTimeoutMs, 0...Int(Int32.max), "a non-negative integer (0 = off)"),
+            ("max_uri_bytes", \.maxURIBytes, 1...ceiling, "an integer from 1 to \(ceiling)"),
+            ("max_subscriptions_per_session", \.maxSubscriptionsPerSession, 1...int32, "an integer from 1 to \(int32)"),
+            ("max_list_option_entries", \.maxListOptionEntries, 0...int32, "an integer from 0 to \(int32)"),
+            ("max_connections", \.maxConnections, 1...int32, "an integer from 1 to \(int32)"),
+            ("max_connections_per_ip", \.maxConnectionsPerIP, 1...int32, "an integer from 1 to \(int32)"),
+            ("frame_timeout_ms", \.frameTimeoutMs, 1...int32, "an integer from 1 to \(int32)"),
+            ("idle_timeout_ms", \.idleTimeoutMs, 0...int32, "an integer from 0 to \(int32) (0 = off)"),
             ("max_retained_bytes", \.maxRetainedBytes, 0...Int.max, "a non-negative integer"),
         ]
         for (key, field, range, expected) in counts {

@@ -23,17 +23,36 @@ enum GroupType: String, Sendable {
     case exclusive, shared, failover
 }
 
+/// Compared as bytes (TopicKey, BytewiseString), like the home loop's hash: canonically
+/// equivalent topics or group names are different groups on any number of loops.
 struct GroupKey: Hashable, Sendable {
-    var topic: String
+    var topic: TopicKey
     var match: MatchPolicy
-    var group: String
+    var group: BytewiseString
 
-    /// The loop that owns the group: the same for every loop (FNV-1a, not Swift's seeded hash).
+    /// A key from the SUBSCRIBE's strings, each kept as its bytes.
+    init(topic: String, match: MatchPolicy, group: String) {
+        self.init(topic: TopicKey(owning: topic), match: match, group: BytewiseString(group))
+    }
+
+    init(topic: TopicKey, match: MatchPolicy, group: BytewiseString) {
+        self.topic = topic
+        self.match = match
+        self.group = group
+    }
+
+    /// The loop that owns the group: the same for every loop (FNV-1a over the key's bytes, not
+    /// Swift's seeded hash).
     func homeLoop(loopCount: Int) -> Int {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in "\(match.rawValue)|\(topic)|\(group)".utf8 {
-            hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3
+        func mix<Bytes: Sequence<UInt8>>(_ bytes: Bytes) {
+            for byte in bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
         }
+        mix(match.rawValue.utf8)
+        mix(CollectionOfOne(UInt8(ascii: "|")))
+        mix(topic.bytes)
+        mix(CollectionOfOne(UInt8(ascii: "|")))
+        mix(group.string.utf8)
         return Int(hash % UInt64(loopCount))
     }
 }

@@ -20,7 +20,8 @@ final class Router {
     var groups: [GroupKey: ConsumerGroup] = [:]
     /// Filter memo: each distinct program (by fingerprint) gets a slot; during one publication
     /// a program runs at most once, however many subscriptions (topics, patterns) share it.
-    private var filterSlots: [String: (slot: Int, users: Int)] = [:]
+    /// Fingerprints are built from client text, so they compare as bytes like every such key.
+    private var filterSlots: [BytewiseString: (slot: Int, users: Int)] = [:]
     private var freeFilterSlots: [Int] = []
     private var filterGeneration: [UInt64] = []
     private var filterResult: [Bool] = []
@@ -179,7 +180,7 @@ final class Router {
         return result
     }
 
-    func acquireFilterSlot(_ fingerprint: String) -> Int {
+    func acquireFilterSlot(_ fingerprint: BytewiseString) -> Int {
         if let entry = filterSlots[fingerprint] {
             filterSlots[fingerprint] = (entry.slot, entry.users + 1)
             return entry.slot
@@ -197,7 +198,7 @@ final class Router {
         return slot
     }
 
-    func releaseFilterSlot(_ fingerprint: String) {
+    func releaseFilterSlot(_ fingerprint: BytewiseString) {
         guard let entry = filterSlots[fingerprint] else { return }
         if entry.users == 1 {
             filterSlots[fingerprint] = nil

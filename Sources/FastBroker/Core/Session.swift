@@ -247,6 +247,9 @@ final class Session {
         case nil:
             break
         }
+        if let tooLong = uriLengthProblem(topic.utf8.count) {
+            return sendError(WampCode.subscribe, request, tooLong, WampURI.invalidURI)
+        }
         var topicText = topic
         guard topicText.withUTF8({ URIPattern.isValidPattern(UnsafeRawBufferPointer($0), policy: match) }) else {
             return sendError(WampCode.subscribe, request, "invalid topic URI \"\(topic)\" for match \(match.rawValue)", WampURI.invalidURI)
@@ -312,6 +315,9 @@ final class Session {
             if let limit = refusal.limit { context.metrics.limitRefusals[limit].increment() }
             return refusePublish(refusal.acknowledge, request, refusal.message, refusal.uri)
         }
+        if let tooLong = uriLengthProblem(topic.count) {
+            return refusePublish(parsed.acknowledge, request, tooLong, WampURI.invalidURI)
+        }
         guard URIPattern.isValidTopic(topic) else {
             return refusePublish(parsed.acknowledge, request, "invalid topic URI \"\(String(decoding: topic, as: UTF8.self))\"", WampURI.invalidURI)
         }
@@ -331,6 +337,13 @@ final class Session {
         if parsed.acknowledge {
             connection.send { out in WampEncoder.acknowledgement(code: WampCode.published, request: request, id: publication.id, format: format, into: &out) }
         }
+    }
+
+    /// Why a topic or pattern of `length` UTF-8 bytes is refused, or nil when it is within
+    /// limits.max_uri_bytes (which also bounds what the index and the caches copy per URI).
+    private func uriLengthProblem(_ length: Int) -> String? {
+        let limit = context.server.configuration.limits.maxURIBytes
+        return length > limit ? "URI of \(length) bytes is longer than limits.max_uri_bytes (\(limit))" : nil
     }
 
     /// One hash lookup per PUBLISH; the permission rules run once per distinct topic.

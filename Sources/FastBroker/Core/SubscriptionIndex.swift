@@ -26,7 +26,7 @@ final class Subscription {
     init(id: UInt64, key: SubscriptionKey, filter: FilterProgram?, filterSlot: Int) {
         self.id = id
         self.key = key
-        self.topic = TopicKey(owning: key.topic)
+        self.topic = key.topic
         self.filter = filter
         self.filterSlot = filterSlot
     }
@@ -34,13 +34,22 @@ final class Subscription {
 
 /// What makes two SUBSCRIBEs the same subscription (SPEC §5: identical topic, match, filter
 /// with its bound values — compared by the compiled program's canonical fingerprint — and, with
-/// consumer groups, type and group).
+/// consumer groups, type and group). Client text is compared as bytes (TopicKey,
+/// BytewiseString): canonically equivalent topics are different subscriptions.
 struct SubscriptionKey: Hashable, Sendable {
-    var topic: String
+    var topic: TopicKey
     var match: MatchPolicy
-    var filterFingerprint: String? = nil
+    var filterFingerprint: BytewiseString? = nil
     var groupType: GroupType? = nil
-    var group: String? = nil
+    var group: BytewiseString? = nil
+}
+
+extension SubscriptionKey {
+    /// A key from the SUBSCRIBE's strings, each kept as its bytes.
+    init(topic: String, match: MatchPolicy, filterFingerprint: String? = nil, groupType: GroupType? = nil, group: String? = nil) {
+        self.init(topic: TopicKey(owning: topic), match: match, filterFingerprint: filterFingerprint.map(BytewiseString.init),
+                  groupType: groupType, group: group.map(BytewiseString.init))
+    }
 }
 
 /// The router's index of its subscriptions, by topic pattern.
@@ -48,10 +57,10 @@ typealias SubscriptionIndex = TopicIndex<Subscription>
 
 extension TopicIndex where Entry == Subscription {
     func insert(_ subscription: Subscription) {
-        insert(subscription, pattern: subscription.key.topic, policy: subscription.key.match)
+        insert(subscription, pattern: subscription.topic.bytes, policy: subscription.key.match)
     }
 
     func remove(_ subscription: Subscription) {
-        remove(subscription, pattern: subscription.key.topic, policy: subscription.key.match)
+        remove(subscription, pattern: subscription.topic.bytes, policy: subscription.key.match)
     }
 }

@@ -1,8 +1,9 @@
 // A topic URI as UTF-8 bytes, hashable by content. A publish looks subscriptions up with a key
 // that borrows the bytes of the message being dispatched (no String, no allocation); stored
-// keys own a copy made at SUBSCRIBE time.
+// keys own a copy made at SUBSCRIBE time. Equality is byte equality, never Swift's canonical
+// equivalence: "caf\u{E9}" and "cafe\u{301}" are different URIs (issue 9).
 
-public struct TopicKey: Hashable, @unchecked Sendable {
+public struct TopicKey: Hashable, @unchecked Sendable, CustomStringConvertible {
     /// The bytes; valid as long as `storage` (stored keys) or the borrowed message (lookups).
     let bytes: UnsafeRawBufferPointer
     private let storage: Storage?
@@ -46,6 +47,8 @@ public struct TopicKey: Hashable, @unchecked Sendable {
     }
 
     var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    public var description: String { string }
 }
 
 import Glibc
