@@ -24,6 +24,10 @@ fresh_broker = interop_conftest.fresh_broker  # noqa: F811  (pytest fixture, per
 
 from rawwire import RawSocketClient  # noqa: E402
 
+# Test files import the helpers below from here ("conftest" is ambiguous when the interop folder
+# runs in the same pytest session).
+sys.modules.setdefault("adversarial_conftest", sys.modules[__name__])
+
 
 def hello_round_trip_seconds(broker, realm="realm1"):
     """Seconds from TCP connect to WELCOME for a new RawSocket session (raises if none)."""
