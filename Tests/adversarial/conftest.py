@@ -21,3 +21,5 @@ _spec.loader.exec_module(interop_conftest)
 # Re-export everything (fixtures, users, helpers): when both folders run in one pytest session,
 # interop tests doing `from conftest import ALICE` may get this module as `conftest`.
 globals().update({k: v for k, v in vars(interop_conftest).items() if not k.startswith("__")})
+# Test files may also import the helpers as `adversarial_conftest` (unambiguous).
+sys.modules.setdefault("adversarial_conftest", sys.modules[__name__])

@@ -1,6 +1,11 @@
 // One client connection on one loop: socket → receive ring → transport framing (RawSocket, or
 // HTTP upgrade then WebSocket) → JSON scan → session; and the way back: session/router →
 // outbound queue → vectored writes. Owned by its loop thread for its whole life.
+//
+// The connection and its session hold each other strongly while the socket is open; when libuv
+// reports the socket closed (streamDidClose) the connection lets the session go, so both are
+// freed once the loop's table drops the connection. Debug builds check that the entry points
+// output reaches (send, enqueueEvent, enqueueGroupEvent) run on this loop's thread.
 
 import BrokerConfig
 import BrokerLoop
@@ -332,6 +337,7 @@ final class Connection: TCPStreamDelegate {
 
     /// Encodes one message for this connection only (replies, WELCOME, ERROR, ...).
     func send(_ encode: (inout [UInt8]) -> Void) {
+        context.loop.assertInLoopThread()
         guard phase != .closed else { return }
         let message = context.bufferPool.take()
         encode(&message.bytes)
@@ -341,6 +347,9 @@ final class Connection: TCPStreamDelegate {
     /// Queues a shared EVENT. Returns false when it was not queued: the connection is closing,
     /// the event is larger than the peer accepts, or the outbound limit was hit.
     func enqueueEvent(_ message: MessageBuffer) -> Bool {
+        #if DEBUG   // per-event path: not even the property loads in release builds
+        context.loop.assertInLoopThread()
+        #endif
         guard !closeRequested, phase != .closed else { return false }
         if message.count > peerMaxMessageBytes {
             context.metrics.dropsOversize.increment()
@@ -365,6 +374,7 @@ final class Connection: TCPStreamDelegate {
     /// kernel. Over the outbound limit it follows `slow_consumer` like any EVENT, except that a
     /// disconnecting member's event is queued first, so the leave carries it to another member.
     func enqueueGroupEvent(_ message: MessageBuffer, delivery: GroupDelivery) -> Bool {
+        context.loop.assertInLoopThread()
         guard !closeRequested, phase != .closed else { return false }
         if message.count > peerMaxMessageBytes {
             context.metrics.dropsOversize.increment()
@@ -526,6 +536,9 @@ final class Connection: TCPStreamDelegate {
         ciphertextIn = nil
         session.transportClosed(reason: "connection closed")
         context.unregister(self)
+        // The session holds this connection strongly: end the cycle. Nothing calls the session
+        // through this connection any more (libuv is done with the stream, the timers are closed).
+        session = nil
     }
 }
 

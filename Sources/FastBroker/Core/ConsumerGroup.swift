@@ -15,8 +15,16 @@
 // expected bounce is back, then re-dispatches in sequence order, so the next member sees the
 // events in publication order with no gap and no duplicate. What can still be lost: EVENT bytes
 // the kernel accepted for a socket whose peer then died (WAMP has no event acknowledgement).
+//
+// Ownership: these messages and GroupMember cross loops, so they hold nothing loop-owned that
+// could be freed under them. A member names its session by SessionRef (loop + serial), which only
+// the session's loop can resolve (LoopContext.session(_:)); a session that closed meanwhile does
+// not resolve, and its deliveries bounce home / its join is left again. The home-owned fields of
+// a member are LoopBound to the home loop, and the subscription id travels in the join result, so
+// the member's loop never reads state the home loop writes.
 
 import BrokerConfig
+import BrokerLoop
 import FilterVM
 
 enum GroupType: String, Sendable {
@@ -57,45 +65,57 @@ struct GroupKey: Hashable, Sendable {
     }
 }
 
-/// One member: a session's subscription to a group. Created by the member's loop; its mutable
-/// fields are owned by the home loop. `session` is only ever used on the session's own loop.
+/// One member: a session's subscription to a group. Created by the member's loop; immutable but
+/// for `homeOwned`, which only the home loop touches. Refers to its session by `owner` only.
 final class GroupMember: @unchecked Sendable {
-    let session: Session
+    /// The member's session, resolvable only on its loop.
+    let owner: SessionRef
     let sessionID: UInt64
     let authid: String
     let authrole: String
-    let loop: Int
+    /// The member's loop.
+    var loop: Int { owner.loop }
     let key: SubscriptionKey
     let group: GroupKey
     /// The group's home loop.
     let home: Int
     let realm: Realm
     let filter: FilterProgram?
-    /// Queued outbound bytes of the member's connection (written by its loop, read by home).
+    /// Queued outbound bytes of the member's connection (written by its loop, read by home);
+    /// an atomic counter of its own, so it stays valid after the connection is gone.
     let outboundBytes: Counter
     let includeTopic: Bool
-    // Home loop only:
-    var subscriptionID: UInt64 = 0
-    var filterSlot = -1
-    /// Deliveries sent to the member's loop.
-    var sent = 0
-    /// Set by the member's loop before the join is posted, read-only after: nil when the role is
-    /// granted every topic of the pattern, else the role's index to check each topic against.
-    var topicCheckRole: Int? = nil
+    /// nil when the role is granted every topic of the pattern, else the role's index to check
+    /// each topic against (Config/PatternPermission.swift).
+    let topicCheckRole: Int?
 
-    init(session: Session, realm: Realm, key: SubscriptionKey, group: GroupKey, filter: FilterProgram?) {
-        self.session = session
+    struct HomeState {
+        var subscriptionID: UInt64 = 0
+        var filterSlot = -1
+        /// Deliveries sent to the member's loop.
+        var sent = 0
+    }
+    private var homeOwned: LoopBound<HomeState>
+    var subscriptionID: UInt64 { get { homeOwned.value.subscriptionID } set { homeOwned.value.subscriptionID = newValue } }
+    var filterSlot: Int { get { homeOwned.value.filterSlot } set { homeOwned.value.filterSlot = newValue } }
+    var sent: Int { get { homeOwned.value.sent } set { homeOwned.value.sent = newValue } }
+
+    /// On the session's loop, while it is established (it has an `owner` then).
+    init(session: Session, owner: SessionRef, realm: Realm, key: SubscriptionKey, group: GroupKey, filter: FilterProgram?,
+         topicCheckRole: Int?) {
+        self.owner = owner
+        self.topicCheckRole = topicCheckRole
         self.realm = realm
         self.group = group
         home = group.homeLoop(loopCount: realm.routers.count)
         sessionID = session.id
         authid = session.identity.authid
         authrole = session.identity.authrole
-        loop = session.context.index
         self.key = key
         self.filter = filter
-        outboundBytes = session.connection.outboundBytes
+        outboundBytes = session.outboundBytes
         includeTopic = key.match != .exact
+        homeOwned = LoopBound(HomeState(), loop: session.context.server.contexts[home].loop)
     }
 }
 
@@ -141,11 +161,13 @@ final class GroupJoin: LoopMessage, @unchecked Sendable {
 }
 
 final class GroupJoinResult: LoopMessage, @unchecked Sendable {
-    enum Outcome { case joined(GroupMember), refused(message: String, uri: String) }
-    let session: Session
+    /// Joined: the member and its subscription id (read here on the home loop, so the member's
+    /// loop need not read the member's home-owned state).
+    enum Outcome { case joined(GroupMember, subscriptionID: UInt64), refused(message: String, uri: String) }
+    let session: SessionRef
     let request: UInt64
     let outcome: Outcome
-    init(session: Session, request: UInt64, outcome: Outcome) {
+    init(session: SessionRef, request: UInt64, outcome: Outcome) {
         self.session = session; self.request = request; self.outcome = outcome
         super.init(kind: .groupJoinResult)
     }

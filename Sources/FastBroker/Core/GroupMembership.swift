@@ -3,6 +3,8 @@
 
 final class GroupMembership {
     let member: GroupMember
+    /// The member's subscription id, as the home loop reported it in the join result.
+    let subscriptionID: UInt64
     /// Deliveries accepted from the home loop; the home loop compares it with what it sent to
     /// know how many deliveries are still on their way back after a leave.
     var processed = 0
@@ -12,8 +14,9 @@ final class GroupMembership {
     private var recentCount = 0
     static let recentLimit = 256
 
-    init(member: GroupMember) {
+    init(member: GroupMember, subscriptionID: UInt64) {
         self.member = member
+        self.subscriptionID = subscriptionID
     }
 
     func recordAccepted(_ publication: UInt64) {

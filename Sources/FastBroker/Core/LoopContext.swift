@@ -2,6 +2,11 @@
 // id source; the inbox through which other loops hand it publications (lock-free MPSC queue +
 // coalescing uv_async wake-up); and the list of connections with output waiting, flushed once
 // per loop iteration from a prepare hook.
+//
+// It also resolves the SessionRefs that consumer-group messages carry: other loops never hold a
+// Session (or anything else this loop frees), only a ref, which resolves here while the session
+// is established. Debug builds check that loop-owned state is reached only on this loop's thread
+// (EventLoop.assertInLoopThread) at the entry points other loops' messages lead to.
 
 import BrokerLoop
 import Logging
@@ -20,6 +25,9 @@ final class LoopContext: @unchecked Sendable {
     let bufferPool = MessageBufferPool()
     let ids = IDSource()
     private(set) var connections: [ObjectIdentifier: Connection] = [:]
+    /// Established sessions by serial (SessionRef.serial); a session leaves when it detaches.
+    private var sessions: [UInt64: Session] = [:]
+    private var nextSessionSerial: UInt64 = 0
     var listeners: [TCPListener] = []
     private var dirty: [Connection] = []
     private var flushing: [Connection] = []
@@ -55,6 +63,46 @@ final class LoopContext: @unchecked Sendable {
         if connections.removeValue(forKey: ObjectIdentifier(connection)) != nil {
             metrics.connectionsClosed.increment()
         }
+    }
+
+    deinit {
+        // Pooled buffers point back at the pool; let the pool go with this loop.
+        bufferPool.retire()
+    }
+
+    // MARK: - Sessions other loops can name
+
+    /// A session became established: other loops may now name it by the returned ref.
+    func registerSession(_ session: Session) -> SessionRef {
+        loop.assertInLoopThread()
+        nextSessionSerial += 1
+        sessions[nextSessionSerial] = session
+        return SessionRef(loop: index, serial: nextSessionSerial)
+    }
+
+    func unregisterSession(_ ref: SessionRef) {
+        loop.assertInLoopThread()
+        sessions[ref.serial] = nil
+    }
+
+    /// The session `ref` names, while it is established; nil once it closed (refs are never reused).
+    func session(_ ref: SessionRef) -> Session? {
+        loop.assertInLoopThread()
+        precondition(ref.loop == index, "session ref of loop \(ref.loop) resolved on loop \(index)")
+        return sessions[ref.serial]
+    }
+
+    /// A group delivery whose session or membership is gone goes back home for re-dispatch.
+    func returnUnclaimed(_ delivery: GroupDelivery) {
+        send(GroupReturn(member: delivery.member, event: delivery.event), to: delivery.member.home)
+    }
+
+    /// A join result for a session that is no longer established: a membership made for it is
+    /// left again at once; a refusal needs no answer.
+    func dropUnclaimed(_ result: GroupJoinResult) {
+        guard case .joined(let member, _) = result.outcome else { return }
+        send(GroupLeave(member: member, processed: 0, unwritten: [], reason: "session closed before the join completed"),
+             to: member.home)
     }
 
     /// Marks `connection` for a flush before the loop next blocks.
@@ -99,6 +147,7 @@ final class LoopContext: @unchecked Sendable {
     /// order of messages is the same whether or not the destination is local). Keeps the message
     /// and retries later if that loop's inbox is full.
     func send(_ message: LoopMessage, to index: Int) {
+        loop.assertInLoopThread()
         let destination = server.contexts[index]
         if overflow[index].isEmpty && destination.inbox.enqueue(message) {
             destination.inboxWakeup.signal()
@@ -149,6 +198,7 @@ final class LoopContext: @unchecked Sendable {
 
     /// Runs what other loops handed to this one. One wake-up drains everything queued.
     private func drainInbox() {
+        loop.assertInLoopThread()
         while let message = inbox.dequeue() {
             switch message.kind {
             case .publication:
@@ -161,13 +211,13 @@ final class LoopContext: @unchecked Sendable {
                 join.member.realm.routers[index].handleJoin(join)
             case .groupJoinResult:
                 let result = unsafeDowncast(message, to: GroupJoinResult.self)
-                result.session.groupJoinCompleted(result)
+                if let session = session(result.session) { session.groupJoinCompleted(result) } else { dropUnclaimed(result) }
             case .groupLeave:
                 let leave = unsafeDowncast(message, to: GroupLeave.self)
                 leave.member.realm.routers[index].handleLeave(leave)
             case .groupDelivery:
                 let delivery = unsafeDowncast(message, to: GroupDelivery.self)
-                delivery.member.session.receiveGroupDelivery(delivery)
+                if let session = session(delivery.member.owner) { session.receiveGroupDelivery(delivery) } else { returnUnclaimed(delivery) }
             case .groupReturn:
                 let returned = unsafeDowncast(message, to: GroupReturn.self)
                 returned.member.realm.routers[index].handleReturn(returned)

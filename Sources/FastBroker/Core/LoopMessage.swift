@@ -8,3 +8,11 @@ class LoopMessage: @unchecked Sendable {
     let kind: Kind
     init(kind: Kind) { self.kind = kind }
 }
+
+/// How another loop names a session: its loop and a serial that loop never reuses. Plain data,
+/// so holding one keeps nothing alive; only the session's own loop can turn it back into the
+/// Session (LoopContext.session(_:)), and only while the session is established.
+struct SessionRef: Hashable, Sendable {
+    let loop: Int
+    let serial: UInt64
+}

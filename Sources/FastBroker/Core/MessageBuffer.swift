@@ -7,6 +7,10 @@
 // has been written, so steady-state publishing allocates nothing. Contract: a producer queues a
 // buffer on all its connections before the loop next flushes (as the router does within one
 // publish); one that keeps queuing it across flushes must hold a use (retainUse) meanwhile.
+//
+// A buffer holds its pool strongly, so a buffer still queued when its loop is torn down returns
+// to a live (retired) pool instead of freed memory; the cycle pool → free buffer → pool is cut
+// by `retire`, which the loop calls when it goes away.
 
 final class MessageBuffer {
     /// Encoded message bytes. Written once by the encoder, then read-only while queued.
@@ -14,7 +18,7 @@ final class MessageBuffer {
     var bytes: [UInt8] = []
     /// Outbound frames referencing this buffer. Owned by the loop thread.
     fileprivate(set) var uses = 0
-    fileprivate unowned(unsafe) let pool: MessageBufferPool
+    fileprivate let pool: MessageBufferPool
 
     fileprivate init(pool: MessageBufferPool, capacity: Int) {
         self.pool = pool
@@ -41,6 +45,8 @@ final class MessageBuffer {
 /// Free list of MessageBuffers for one loop. Owned by that loop's thread.
 final class MessageBufferPool {
     private var free: [MessageBuffer] = []
+    /// Set when the loop went away: buffers coming back are dropped, not kept.
+    private var retired = false
     /// Buffers that grew past this are dropped instead of pooled, so one huge message does not
     /// pin memory forever.
     static let maxPooledCapacity = 64 * 1024
@@ -59,10 +65,16 @@ final class MessageBufferPool {
     }
 
     fileprivate func recycle(_ buffer: MessageBuffer) {
-        guard buffer.bytes.capacity <= Self.maxPooledCapacity, free.count < Self.maxPooledBuffers else { return }
+        guard !retired, buffer.bytes.capacity <= Self.maxPooledCapacity, free.count < Self.maxPooledBuffers else { return }
         buffer.bytes.removeAll(keepingCapacity: true)
         free.append(buffer)
     }
 
     var pooledCount: Int { free.count }
+
+    /// Drops the free list and stops pooling (the owner is going away).
+    func retire() {
+        retired = true
+        free.removeAll()
+    }
 }

@@ -22,10 +22,10 @@ extension Router {
                     message: "exclusive group \"\(join.member.group.group)\" on \(join.member.group.topic) is held by another session",
                     uri: WampURI.exclusiveSubscriptionTaken)
             } else if let existing = group.members.first(where: { $0.sessionID == member.sessionID && $0.key == member.key }) {
-                outcome = .joined(existing)   // the same SUBSCRIBE again: same subscription
+                outcome = .joined(existing, subscriptionID: existing.subscriptionID)   // the same SUBSCRIBE again: same subscription
             } else {
                 addMember(member, to: group)
-                outcome = .joined(member)
+                outcome = .joined(member, subscriptionID: member.subscriptionID)
             }
         } else {
             let entry = Subscription(id: 0, key: SubscriptionKey(topic: join.member.group.topic, match: join.member.group.match), filter: nil, filterSlot: -1)
@@ -35,9 +35,9 @@ extension Router {
             index.insert(entry)
             realm.subscriptionsPerLoop[loopIndex].increment()
             addMember(member, to: group)
-            outcome = .joined(member)
+            outcome = .joined(member, subscriptionID: member.subscriptionID)
         }
-        post(GroupJoinResult(session: member.session, request: join.request, outcome: outcome), to: member.loop)
+        post(GroupJoinResult(session: member.owner, request: join.request, outcome: outcome), to: member.loop)
     }
 
     private func addMember(_ member: GroupMember, to group: ConsumerGroup) {

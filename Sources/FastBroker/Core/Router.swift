@@ -3,16 +3,20 @@
 // EVENT is encoded once per loop into a pooled MessageBuffer, and the same buffer is queued on
 // every subscriber's connection. Subscribers whose pattern is only partly permitted for their
 // role get each topic checked first (TopicPermissionCache); the others pay nothing for it.
+//
+// References: the realm owns its routers, so a router's `realm` is `unowned` (checked: a router
+// that outlived its realm traps instead of reading freed memory); its loop context is held
+// strongly (contexts do not refer back to routers, so there is no cycle).
 
 import BrokerConfig
 import BrokerSerialization
 import FilterVM
 
 final class Router {
-    unowned(unsafe) var realm: Realm!
+    unowned var realm: Realm!
     var loopIndex = 0
     /// This router's loop; set once at start-up.
-    unowned(unsafe) var context: LoopContext!
+    var context: LoopContext!
     // All fields below: owned by this router's loop thread.
     let index = SubscriptionIndex()
     private var byKey: [SubscriptionKey: Subscription] = [:]
@@ -72,6 +76,9 @@ final class Router {
     /// EVENTs queued.
     @discardableResult
     func publish(_ publication: Publication, pool: MessageBufferPool, remote: RemotePublication? = nil) -> Int {
+        #if DEBUG   // per-event path: not even the property loads in release builds
+        context.loop.assertInLoopThread()
+        #endif
         var delivered = 0
         var shared = remote
         publicationGeneration &+= 1

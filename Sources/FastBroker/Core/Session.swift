@@ -2,6 +2,12 @@
 // pub/sub → GOODBYE) over messages the connection has already framed and scanned. Owned by its
 // connection's loop thread for its whole life. Output goes back through the connection; pub/sub
 // goes to the realm's router on this loop.
+//
+// Ownership: the session holds its connection strongly (the connection drops the session when
+// its socket is closed, which ends the cycle), so a session reference is never dangling: after
+// the close, the session is `.closed` and the connection refuses output. Nothing outside this
+// loop holds a Session: other loops name it by SessionRef, which this loop resolves only while
+// the session is established (LoopContext.session(_:)).
 
 import BrokerConfig
 import BrokerLoop
@@ -25,7 +31,9 @@ final class Session {
     /// Session id, chosen at HELLO (the CHALLENGE already carries it).
     private(set) var id: UInt64 = 0
     // All fields below: owned by the connection's loop thread.
-    unowned(unsafe) let connection: Connection   // the connection owns the session and outlives it
+    let connection: Connection
+    /// How other loops name this session; set while established (registered with the loop).
+    private(set) var ref: SessionRef?
     private(set) var state = State.awaitingHello
     private(set) var realm: Realm?
     private var router: Router?
@@ -46,6 +54,8 @@ final class Session {
     }
 
     var context: LoopContext { connection.context }
+    /// The connection's queued-bytes gauge, which consumer-group homes on other loops read.
+    var outboundBytes: Counter { connection.outboundBytes }
     /// The serializer this session speaks (negotiated by the transport).
     var format: WireFormat { connection.format }
     var isEstablished: Bool { if case .established = state { true } else { false } }
@@ -54,6 +64,7 @@ final class Session {
 
     /// Handles one message; the view's bytes are valid only during this call.
     func receive(_ message: WampMessageView) {
+        context.loop.assertInLoopThread()
         guard message.count >= 1, let code = message.unsignedInteger(0) else {
             return protocolViolation("a WAMP message must be an array starting with an integer message type")
         }
@@ -184,6 +195,7 @@ final class Session {
         guard let realm else { return }
         router = realm.routers[context.index]
         state = .established
+        ref = context.registerSession(self)
         connection.didEstablishSession()
         context.metrics.sessionsOpened.increment()
         context.log.info("session \(id) opened", metadata: [
@@ -264,8 +276,8 @@ final class Session {
         if let groupType {
             let key = SubscriptionKey(topic: topic, match: match, filterFingerprint: filter?.fingerprint, groupType: groupType, group: groupName)
             let group = GroupKey(topic: topic, match: match, group: groupName)
-            let member = GroupMember(session: self, realm: realm!, key: key, group: group, filter: filter)
-            member.topicCheckRole = topicCheckRole
+            let member = GroupMember(session: self, owner: ref!, realm: realm!, key: key, group: group, filter: filter,
+                                     topicCheckRole: topicCheckRole)
             context.send(GroupJoin(type: groupType, member: member, request: request), to: member.home)
             return   // SUBSCRIBED or ERROR when the group's home loop answers (groupJoinCompleted)
         }
@@ -373,45 +385,43 @@ final class Session {
 
     /// Queues an EVENT; false when the connection refused it (slow consumer).
     func deliver(_ message: MessageBuffer) -> Bool {
-        connection.enqueueEvent(message)
+        #if DEBUG   // per-event path: not even the property loads in release builds
+        context.loop.assertInLoopThread()
+        #endif
+        return connection.enqueueEvent(message)
     }
 
     // MARK: - Consumer groups (member side)
 
-    /// The group's home loop answered a SUBSCRIBE with a type.
+    /// The group's home loop answered a SUBSCRIBE with a type (LoopContext resolved the session).
     func groupJoinCompleted(_ result: GroupJoinResult) {
+        context.loop.assertInLoopThread()
+        guard isEstablished else { return context.dropUnclaimed(result) }
         switch result.outcome {
         case .refused(let message, let uri):
-            if isEstablished { sendError(WampCode.subscribe, result.request, message, uri) }
-        case .joined(let member):
-            guard isEstablished else {
-                // The session ended while the join travelled: leave again at once.
-                context.send(GroupLeave(member: member, processed: 0, unwritten: [], reason: "session closed before the join completed"),
-                             to: member.home)
-                return
-            }
+            sendError(WampCode.subscribe, result.request, message, uri)
+        case .joined(let member, let id):
             if membershipsByMember[ObjectIdentifier(member)] == nil {
-                let membership = GroupMembership(member: member)
-                memberships[member.subscriptionID] = membership
+                let membership = GroupMembership(member: member, subscriptionID: id)
+                memberships[id] = membership
                 membershipsByMember[ObjectIdentifier(member)] = membership
             }
-            let id = member.subscriptionID
             connection.send { out in WampEncoder.acknowledgement(code: WampCode.subscribed, request: result.request, id: id, format: format, into: &out) }
         }
     }
 
     /// An event the group's home chose this session for. Sent back if the membership is over.
     func receiveGroupDelivery(_ delivery: GroupDelivery) {
+        context.loop.assertInLoopThread()
         let member = delivery.member
         guard isEstablished, let membership = membershipsByMember[ObjectIdentifier(member)] else {
-            context.send(GroupReturn(member: member, event: delivery.event), to: member.home)
-            return
+            return context.returnUnclaimed(delivery)
         }
         membership.processed += 1
         membership.recordAccepted(delivery.event.publication.id)
         let message = context.bufferPool.take(capacity: 96 + delivery.event.publication.byteCount)
         let remote = delivery.event.publication
-        WampEncoder.event(subscription: member.subscriptionID, publication: remote.publication, payload: remote.payload(in: format),
+        WampEncoder.event(subscription: membership.subscriptionID, publication: remote.publication, payload: remote.payload(in: format),
                           includeTopic: member.includeTopic, format: format, into: &message.bytes)
         if connection.enqueueGroupEvent(message, delivery: delivery) {
             context.metrics.eventsDelivered.increment()
@@ -422,7 +432,7 @@ final class Session {
     /// Ends a membership: events not yet handed to the kernel go back to the group's home with
     /// the leave, and later deliveries bounce (receiveGroupDelivery).
     private func leave(_ membership: GroupMembership, reason: String, connectionDying: Bool) {
-        memberships[membership.member.subscriptionID] = nil
+        memberships[membership.subscriptionID] = nil
         membershipsByMember[ObjectIdentifier(membership.member)] = nil
         let unwritten = connection.takeBackGroupEvents(of: membership.member, connectionDying: connectionDying)
             .map(\.event).sorted { $0.sequence < $1.sequence }
@@ -488,6 +498,7 @@ final class Session {
 
     /// The transport went away under the session (disconnect, transport error).
     func transportClosed(reason: String) {
+        context.loop.assertInLoopThread()
         if case .closed = state { return }
         let wasOpen = router != nil
         detach(connectionDying: true, reason: reason)
@@ -506,6 +517,9 @@ final class Session {
         subscriptions.removeAll()
         for membership in Array(memberships.values) { leave(membership, reason: reason, connectionDying: connectionDying) }
         self.router = nil
+        // From here on, group traffic for this session no longer resolves: it bounces home.
+        if let ref { context.unregisterSession(ref) }
+        ref = nil
     }
 
     // MARK: - Helpers

@@ -1,6 +1,7 @@
 // One libuv event loop and the thread that runs it. Everything registered on a loop (streams,
 // timers, signals) is touched only by that loop's thread; other threads talk to a loop only
 // through `execute`, which queues a task and wakes the loop with a coalescing uv_async_t.
+// `assertInLoopThread` (and LoopBound.swift) check that rule in debug builds.
 
 import CUV
 import Synchronization
@@ -63,6 +64,23 @@ public final class EventLoop: @unchecked Sendable {
 
     public var inLoopThread: Bool {
         runningThread.load(ordering: .acquiring) == UInt(uv_thread_self())
+    }
+
+    /// True on the loop's thread while it runs, and on any thread while it does not run (set-up
+    /// before `run`, tear-down after it: whoever holds the loop then has it to itself).
+    public var ownsCurrentThread: Bool {
+        let running = runningThread.load(ordering: .acquiring)
+        return running == 0 || running == UInt(uv_thread_self())
+    }
+
+    /// Debug builds: traps when loop-owned state is reached from another thread while the loop
+    /// runs (the model is SwiftNIO's NIOLoopBound). Release builds compile it to nothing, so it
+    /// may sit on the per-event path.
+    @inlinable @inline(__always)
+    public func assertInLoopThread(file: StaticString = #fileID, line: UInt = #line) {
+        #if DEBUG
+        precondition(ownsCurrentThread, "state owned by event loop \(index) touched from another thread", file: file, line: line)
+        #endif
     }
 
     /// Closes every remaining handle and frees the loop; call after `run` returned.
