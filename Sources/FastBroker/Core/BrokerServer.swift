@@ -12,7 +12,8 @@ import Logging
 
 public final class BrokerServer: @unchecked Sendable {
     public let configuration: BrokerConfiguration
-    let realms: [String: Realm]
+    /// By name, compared as UTF-8 bytes (realm names are URIs).
+    let realms: [BytewiseString: Realm]
     let log: Logger
     /// One per loop; fixed after init, so any thread may read the array.
     private(set) var contexts: [LoopContext] = []
@@ -29,9 +30,9 @@ public final class BrokerServer: @unchecked Sendable {
         self.configuration = configuration
         self.log = log
         let loopCount = configuration.loops > 0 ? configuration.loops : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        var realms: [String: Realm] = [:]
+        var realms: [BytewiseString: Realm] = [:]
         for realmConfig in configuration.realms {
-            realms[realmConfig.name] = try Realm(config: realmConfig, loopCount: loopCount)
+            realms[BytewiseString(realmConfig.name)] = try Realm(config: realmConfig, loopCount: loopCount)
         }
         self.realms = realms
         loops = try (0..<loopCount).map { try EventLoop(index: $0) }

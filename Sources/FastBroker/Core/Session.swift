@@ -106,7 +106,7 @@ final class Session {
         }
         let realmName = m.string(1)!
         id = context.ids.next()
-        guard let realm = context.server.realms[realmName] else {
+        guard let realm = context.server.realms[BytewiseString(realmName)] else {
             return abort(message: "The realm does not exist.", reason: WampURI.noSuchRealm)
         }
         self.realm = realm
