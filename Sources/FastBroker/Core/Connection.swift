@@ -171,13 +171,16 @@ final class Connection: TCPStreamDelegate {
             }
             format = offered
             peerMaxMessageBytes = hello.maxMessageBytes
-            sendRaw(RawSocketFraming.helloReply(
-                serializer: hello.serializer,
-                lengthExponent: RawSocketFraming.lengthExponent(forMaxMessageBytes: limits.maxMessageBytes)))
+            sendRaw(RawSocketFraming.helloReply(serializer: hello.serializer, lengthExponent: rawSocketDecoder!.lengthExponent))
             phase = .rawSocket
         case .message(let payload):
             receiveWampMessage(UnsafeRawBufferPointer(payload))
         case .ping(let payload):
+            // A PONG echoes the PING; one larger than the peer accepts is not sent.
+            guard payload.count <= peerMaxMessageBytes else {
+                context.metrics.dropsOversize.increment()
+                break
+            }
             let pong = context.bufferPool.take(capacity: payload.count)
             pong.bytes.append(contentsOf: UnsafeRawBufferPointer(payload))
             enqueue(pong, rawSocketType: .pong)
@@ -296,8 +299,14 @@ final class Connection: TCPStreamDelegate {
             context.metrics.tlsFailures.increment()
             context.log.info("TLS failed", metadata: ["peer": "\(peer)", "error": "peer closed the connection during the TLS handshake"])
         }
-        session.transportClosed(reason: error.map { "read error: \($0)" } ?? "connection closed by peer")
-        closeNow()
+        guard error == nil else {
+            session.transportClosed(reason: "read error: \(error!)")
+            return closeNow()
+        }
+        // End of stream (FIN): the peer may still read. Replies to its last requests are
+        // queued; write them, then close (bounded by closeAfterFlush's timer). The session
+        // ends at that close, once everything queued (group EVENTs too) reached the kernel.
+        closeAfterFlush()
     }
 
     // MARK: - Session events
@@ -335,7 +344,18 @@ final class Connection: TCPStreamDelegate {
         guard phase != .closed else { return }
         let message = context.bufferPool.take()
         encode(&message.bytes)
+        guard message.count <= peerMaxMessageBytes else { return refuseOversizeReply(message) }
         enqueue(message)
+    }
+
+    /// A reply larger than the RawSocket peer said it accepts is never sent. The client would
+    /// wait for it forever, so the session ends with a short ABORT naming the limit.
+    private func refuseOversizeReply(_ message: MessageBuffer) {
+        let size = message.count
+        message.recycleIfUnused()
+        context.metrics.dropsOversize.increment()
+        session.abort(message: "a reply of \(size) bytes exceeds the limit of \(peerMaxMessageBytes) bytes the client announced in its RawSocket hello",
+                      reason: WampURI.limitExceeded)
     }
 
     /// Queues a shared EVENT. Returns false when it was not queued: the connection is closing,
