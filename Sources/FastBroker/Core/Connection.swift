@@ -298,6 +298,7 @@ final class Connection: TCPStreamDelegate {
             // up without an alert): count and log it like any failed handshake.
             context.metrics.tlsFailures.increment()
             context.log.info("TLS failed", metadata: ["peer": "\(peer)", "error": "peer closed the connection during the TLS handshake"])
+            return closeNow()   // nothing of ours to deliver yet
         }
         guard error == nil else {
             session.transportClosed(reason: "read error: \(error!)")
