@@ -467,6 +467,23 @@ def test_rawsocket_replies_fit_the_clients_announced_limit(broker):
     with_healthy(broker, raw)
 
 
+def test_rawsocket_reply_that_cannot_fit_ends_the_session(broker):
+    """An ERROR still over 512 bytes after cutting its message (control characters grow six-fold
+    in JSON) is not sent to a 512-byte client: ABORT limit_exceeded naming the limit instead."""
+    def raw():
+        with RawSocketClient(broker.rs_port, timeout=5) as c:
+            c.handshake(0x01)
+            c.hello("realm1")
+            c.send_msg([32, 7, {}, "com..\x01" * 100])
+            ftype, payload = c.recv_frame()
+            assert ftype == 0 and len(payload) <= 512, f"frame of {len(payload)} bytes to a 512-byte client"
+            msg = json.loads(payload)
+            assert msg[0] == 3 and msg[2] == "fastbroker.error.limit_exceeded", msg
+            assert "limit of 512 bytes" in msg[1]["message"], msg
+            c.wait_closed(3)
+    with_healthy(broker, raw)
+
+
 # --- Half-close: replies to the last requests before the peer's FIN still arrive -------------
 
 def _tcp_queues(local_port, remote_port):
