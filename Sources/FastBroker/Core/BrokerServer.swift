@@ -21,7 +21,10 @@ public final class BrokerServer: @unchecked Sendable {
     // Owned by loop 0's thread (the thread that calls `run`).
     private var signalWatchers: [SignalWatcher] = []
     private var shuttingDown = false
+    /// A second SIGTERM/SIGINT arrived: shutdown no longer waits for GOODBYE replies.
     private var hurried = false
+    /// Loop 0's own shutdown finished; it now runs only to serve signals (see `run`).
+    private var mainLoopDrained = false
     private var threads: [uv_thread_t] = []
     /// Loops other than loop 0 still running; loop 0 keeps serving signals until it is 0.
     private let otherLoopsRunning = Atomic<Int>(0)
@@ -98,7 +101,7 @@ public final class BrokerServer: @unchecked Sendable {
     public var boundPorts: [Int] { contexts[0].listeners.map(\.boundPort) }
 
     /// Runs loop 0 on the calling thread and the others on their own threads, until shutdown
-    /// completes on all of them. Afterwards SIGTERM and SIGINT stay ignored (unless another
+    /// completes on all of them. Afterwards SIGTERM, SIGINT and SIGHUP stay ignored (unless another
     /// broker in the process still watches them): the process is about to exit, and a late
     /// signal must not turn exit status 0 into death by signal.
     public func run() {
@@ -128,9 +131,6 @@ public final class BrokerServer: @unchecked Sendable {
         log.info("broker stopped")
     }
 
-    /// Set on loop 0's thread once its own shutdown finished.
-    private var mainLoopDrained = false
-
     /// On loop 0: a wake-up from the last other loop to stop; ignored while loop 0 still drains
     /// (its first run then ends by itself and sees the count at 0).
     private func stopMainLoopIfOthersStopped() {
@@ -142,7 +142,7 @@ public final class BrokerServer: @unchecked Sendable {
     private func closeSignalWatchers() {
         for watcher in signalWatchers { watcher.close() }
         signalWatchers.removeAll()
-        for signum in [SIGTERM, SIGINT] {
+        for signum in [SIGTERM, SIGINT, SIGHUP] {
             var current = sigaction()
             if sigaction(signum, nil, &current) == 0 && current.__sigaction_handler.sa_handler == nil {
                 signal(signum, SIG_IGN)   // nil is SIG_DFL
