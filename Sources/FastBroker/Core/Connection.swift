@@ -37,6 +37,8 @@ final class Connection: TCPStreamDelegate {
     private(set) var session: Session!
     private var isDirty = false
     private var closeRequested = false
+    /// The peer sent FIN; what is queued is still written before closing.
+    private var peerEnded = false
     private var handshakeTimer: LoopTimer?
     private var closeTimer: LoopTimer?
     /// The peer's RawSocket receive limit (from its hello); EVENTs larger than this are dropped.
@@ -306,7 +308,10 @@ final class Connection: TCPStreamDelegate {
         }
         // End of stream (FIN): the peer may still read. Replies to its last requests are
         // queued; write them, then close (bounded by closeAfterFlush's timer). The session
-        // ends at that close, once everything queued (group EVENTs too) reached the kernel.
+        // ends now, so no new EVENT is queued and its groups re-dispatch what has not started
+        // to be written (takeBackGroupEvents).
+        peerEnded = true
+        session.transportClosed(reason: "connection closed by peer")
         closeAfterFlush()
     }
 
@@ -405,11 +410,12 @@ final class Connection: TCPStreamDelegate {
     }
 
     /// Group EVENTs for `member` that have not reached the kernel, taken back for re-dispatch:
-    /// on a live connection the untouched ones leave the queue; on a dying one, everything the
+    /// on a live connection, or one still writing its queue after the peer's FIN, the untouched
+    /// ones leave the queue (the write in flight completes); on a dying one, everything the
     /// kernel did not take completely.
     func takeBackGroupEvents(of member: GroupMember, connectionDying: Bool) -> [GroupDelivery] {
         let matches: (GroupDelivery) -> Bool = { $0.member === member }
-        if connectionDying && phase != .closed {
+        if connectionDying && phase != .closed && !peerEnded {
             return outbound.takeGroupDeliveriesNotHandedToKernel(pendingWriteBytes: stream.pendingWriteBytes, where: matches)
         }
         if connectionDying {
