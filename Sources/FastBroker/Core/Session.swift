@@ -129,7 +129,7 @@ final class Session {
             return protocolViolation("AUTHENTICATE must be [5, Signature|string, Extra|dict]")
         }
         guard challenge.knownUser, WampCRA.verify(signature: m.string(1)!, challenge: challenge) else {
-            context.log.info("session \(id) authentication failed", metadata: ["authid": "\(LogText.escaped(identity.authid))"])
+            context.log.info("session \(id) authentication failed", metadata: ["authid": "\(identity.authid)"])
             return abort(message: "WAMP-CRA signature is invalid (wrong secret or unknown authid)", reason: WampURI.notAuthorized)
         }
         welcome()
