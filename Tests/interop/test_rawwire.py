@@ -455,7 +455,7 @@ def test_rawsocket_replies_fit_the_clients_announced_limit(broker):
         with RawSocketClient(broker.rs_port, timeout=5) as c:
             c.handshake(0x01)
             c.hello("realm1")
-            c.send_msg([32, 7, {}, "com..bad" + "x" * 2000])
+            c.send_msg([32, 7, {}, "com..bad" + "x" * 900])   # within limits.max_uri_bytes
             ftype, payload = c.recv_frame()
             assert ftype == 0 and len(payload) <= 512, f"frame of {len(payload)} bytes to a 512-byte client"
             msg = json.loads(payload)
