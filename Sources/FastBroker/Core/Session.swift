@@ -165,7 +165,7 @@ final class Session {
             deliverVerdict(after: throttle.recordSuccess(authid: challenge.authid)) { $0.welcome() }
         } else {
             let delay = throttle.recordFailure(peer: connection.peer, authid: challenge.authid)
-            context.log.info("session \(id) authentication failed", metadata: ["authid": "\(identity.authid)"])
+            context.log.info("session \(id) authentication failed", metadata: ["authid": "\(LogText.escaped(identity.authid))"])
             deliverVerdict(after: delay) {
                 $0.abort(message: "WAMP-CRA signature is invalid (wrong secret or unknown authid)", reason: WampURI.notAuthorized)
             }
