@@ -78,6 +78,17 @@ final class CrossLoopBacklogTests: XCTestCase {
         XCTAssertLessThanOrEqual(outcome.bytes, byteLimit)
         let dropped = server.contexts[0].metrics.crossLoopDrops[.publication].current
         XCTAssertEqual(dropped, sent - inboxCapacity - kept, "everything past the inbox and the bound is dropped and counted")
+        // Membership traffic is never dropped, however full the overflow is.
+        let withMembership = onLoop(server, 0) { context -> Int in
+            for request in 1...100 {
+                context.send(GroupJoinResult(session: SessionRef(loop: 1, serial: 1 << 40), request: UInt64(request),
+                                             outcome: .refused(message: "test", uri: "test.refused")), to: 1)
+            }
+            return context.backlog(to: 1).messages
+        }
+        XCTAssertEqual(withMembership, kept + 100)
+        XCTAssertEqual(server.contexts[0].metrics.crossLoopDrops[.publication].current, dropped)
+        XCTAssertEqual(server.contexts[0].metrics.crossLoopDrops[.groupDelivery].current, 0)
         XCTAssertTrue(server.metricsText().contains("fastbroker_cross_loop_drops_total{kind=\"publication\"} \(dropped)\n"))
 
         // While loop 1 is blocked, loop 0 has nothing to do: it must sleep, not retry every turn.
@@ -98,6 +109,72 @@ final class CrossLoopBacklogTests: XCTestCase {
         XCTAssertEqual(server.contexts[1].metrics.eventsDelivered.current, expected)
         XCTAssertEqual(onLoop(server, 0) { $0.backlog(to: 1).messages }, 0)
         _ = subscribers
+    }
+
+    func testPublisherStopsBeingReadWhileBackedUpAndResumesAfterTheDrain() throws {
+        let broker = try InProcessBroker(loops: 2)
+        defer { broker.stop() }
+        let server = broker.server
+        let subscribers = try (0..<16).map { _ in try RawSocketTestClient(port: broker.rawSocketPort) }
+        for s in subscribers { try s.join(); _ = try s.subscribe("com.backlog") }
+        try XCTSkipIf(onLoop(server, 1) { Self.subscriberCount($0, topic: "com.backlog") } == 0, "no subscriber landed on loop 1")
+        // A publisher whose connection is on loop 0 (found by its local port).
+        var publisher: RawSocketTestClient? = nil
+        var port = 0
+        for _ in 0..<16 where publisher == nil {
+            let client = try RawSocketTestClient(port: broker.rawSocketPort)
+            _ = try client.join()
+            let candidate = Self.localPort(client.fd)
+            if onLoop(server, 0, { $0.connections.values.contains { $0.peer.hasSuffix(":\(candidate)") } }) {
+                publisher = client; port = candidate
+            }
+        }
+        let p = try XCTUnwrap(publisher, "no publisher landed on loop 0")
+        let publisherPort = port
+
+        let blocked = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        server.contexts[1].loop.execute { blocked.signal(); release.wait() }
+        blocked.wait()
+        let released = Box(false)
+        defer { if !released.value { release.signal() } }
+        // Fill loop 1's inbox from loop 0, so the publisher's next publication has to wait.
+        onLoop(server, 0) { context in
+            var topic = "com.backlog"
+            topic.withUTF8 { t in
+                let realm = context.server.realms["realm1"]!
+                for i in 0..<context.server.contexts[1].inbox.capacity {
+                    let publication = Publication(id: UInt64(i + 1), topic: UnsafeRawBufferPointer(t), format: .json,
+                                                  args: UnsafeRawBufferPointer(start: nil, count: 0), kwargs: UnsafeRawBufferPointer(start: nil, count: 0),
+                                                  excludedSession: 0, disclosedPublisher: nil, rules: nil)
+                    context.send(RemotePublication(realm: realm, publication), to: 1)
+                }
+            }
+        }
+        try p.send(#"[16,1,{"acknowledge":true},"com.backlog",["waits"]]"#)
+        XCTAssertEqual(try p.receiveArray().prefix(2).map { $0 as? Int }, [17, 1])
+        // The PUBLISHED is written after the read that published, which paused the connection.
+        let paused = onLoop(server, 0) { context in
+            context.pausedReaders.contains { $0.peer.hasSuffix(":\(publisherPort)") } && context.backlog(to: 1).messages == 1
+        }
+        XCTAssertTrue(paused, "the publisher is not read while its publication waits for loop 1")
+        try p.send(#"[16,2,{"acknowledge":true},"com.backlog",["after"]]"#)
+
+        released.value = true
+        release.signal()
+        // Loop 1 drains and wakes loop 0, which hands the publication over and reads again.
+        XCTAssertEqual(try p.receiveArray().prefix(2).map { $0 as? Int }, [17, 2])
+        XCTAssertEqual(onLoop(server, 0) { $0.pausedReaders.count + $0.backlog(to: 1).messages }, 0)
+        XCTAssertEqual(server.contexts[0].metrics.crossLoopDrops[.publication].current, 0)
+        _ = subscribers
+    }
+
+    private static func localPort(_ fd: Int32) -> Int {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Subscribers of the exact subscription to `topic` on this context's loop.

@@ -64,7 +64,7 @@ final class LoopContext: @unchecked Sendable {
     /// Loop iterations (prepare-hook runs): read by tests to prove the loop does not spin.
     let iterations = Counter()
     /// Connections whose reading is paused until the overflow drains (publisher backpressure).
-    private var pausedReaders: [Connection] = []
+    private(set) var pausedReaders: [Connection] = []
     private var shutdownTimer: LoopTimer?
     /// Routers with closed sessions' subscriptions still to leave (Router.continueTeardown).
     private var teardowns: [Router] = []

@@ -64,8 +64,8 @@ final class Router {
     }
 
     func unsubscribe(_ session: Session, from subscription: Subscription) {
-        subscription.subscribers.remove(session)
-        subscription.checkedSubscribers.remove(session)
+        subscription.subscribers.remove(ObjectIdentifier(session))
+        subscription.checkedSubscribers.remove(ObjectIdentifier(session))
         if subscription.subscribers.isEmpty && subscription.checkedSubscribers.isEmpty {
             index.remove(subscription)
             byKey[subscription.key] = nil

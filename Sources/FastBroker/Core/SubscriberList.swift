@@ -5,13 +5,14 @@
 // Positions are kept in a map only once the list outgrows a short linear scan, so the common
 // subscription with a few subscribers pays for no dictionary. Owned by the router's loop thread.
 
-/// What a SubscriberList holds: a session, possibly with per-subscriber data.
+/// What a SubscriberList holds: a session (possibly with per-subscriber data), known by the
+/// identity of its subscriber object.
 protocol SubscriberEntry {
-    var session: Session { get }
+    var subscriberID: ObjectIdentifier { get }
 }
 
 extension Session: SubscriberEntry {
-    var session: Session { self }
+    var subscriberID: ObjectIdentifier { ObjectIdentifier(self) }
 }
 
 /// A subscriber whose role is granted only some topics of the pattern: each delivery checks
@@ -19,6 +20,7 @@ extension Session: SubscriberEntry {
 struct CheckedSubscriber: SubscriberEntry {
     let session: Session
     let role: Int
+    var subscriberID: ObjectIdentifier { ObjectIdentifier(session) }
 }
 
 struct SubscriberList<Element: SubscriberEntry> {
@@ -31,32 +33,32 @@ struct SubscriberList<Element: SubscriberEntry> {
     var count: Int { elements.count }
     var isEmpty: Bool { elements.isEmpty }
 
-    func contains(_ session: Session) -> Bool {
-        position(of: session) != nil
+    func contains(_ subscriber: ObjectIdentifier) -> Bool {
+        position(of: subscriber) != nil
     }
 
     /// Adds `element` unless its session is already in the list; true when added.
     @discardableResult
     mutating func insert(_ element: Element) -> Bool {
-        guard position(of: element.session) == nil else { return false }
+        guard position(of: element.subscriberID) == nil else { return false }
         elements.append(element)
         if elements.count > Self.scanLimit {
             if positions.isEmpty {
-                for (i, e) in elements.enumerated() { positions[ObjectIdentifier(e.session)] = i }
+                for (i, e) in elements.enumerated() { positions[e.subscriberID] = i }
             } else {
-                positions[ObjectIdentifier(element.session)] = elements.count - 1
+                positions[element.subscriberID] = elements.count - 1
             }
         }
         return true
     }
 
-    /// Removes `session`'s element, if any: the last element takes its place.
-    mutating func remove(_ session: Session) {
-        guard let i = position(of: session) else { return }
+    /// Removes `subscriber`'s element, if any: the last element takes its place.
+    mutating func remove(_ subscriber: ObjectIdentifier) {
+        guard let i = position(of: subscriber) else { return }
         let last = elements.count - 1
         if !positions.isEmpty {
-            positions[ObjectIdentifier(session)] = nil
-            if i != last { positions[ObjectIdentifier(elements[last].session)] = i }
+            positions[subscriber] = nil
+            if i != last { positions[elements[last].subscriberID] = i }
         }
         elements.swapAt(i, last)
         elements.removeLast()
@@ -64,8 +66,8 @@ struct SubscriberList<Element: SubscriberEntry> {
         if !positions.isEmpty && elements.count <= Self.scanLimit / 2 { positions = [:] }
     }
 
-    private func position(of session: Session) -> Int? {
-        if !positions.isEmpty { return positions[ObjectIdentifier(session)] }
-        return elements.firstIndex { $0.session === session }
+    private func position(of subscriber: ObjectIdentifier) -> Int? {
+        if !positions.isEmpty { return positions[subscriber] }
+        return elements.firstIndex { $0.subscriberID == subscriber }
     }
 }
