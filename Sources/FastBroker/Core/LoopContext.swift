@@ -156,6 +156,7 @@ final class LoopContext: @unchecked Sendable {
 
     private func beforeBlocking() {
         iterations.increment()
+        if !pausedReaders.isEmpty { resumeReadersIfDrained() }
         flushDirty()
         if let allocatedCounter {
             allocatedBytesSample.set(Int(truncatingIfNeeded: allocatedCounter.pointee))
@@ -278,10 +279,14 @@ final class LoopContext: @unchecked Sendable {
             if !overflow[i].isEmpty { moveOverflow(to: i) }
             i += 1
         }
-        if !hasOverflow && !pausedReaders.isEmpty {
-            for connection in pausedReaders { connection.resumeReading() }
-            pausedReaders.removeAll(keepingCapacity: true)
-        }
+        resumeReadersIfDrained()
+    }
+
+    /// Publishers paused for the backlog read again once nothing waits for any loop.
+    private func resumeReadersIfDrained() {
+        guard !pausedReaders.isEmpty, !hasOverflow else { return }
+        for connection in pausedReaders { connection.resumeReading() }
+        pausedReaders.removeAll(keepingCapacity: true)
     }
 
     /// Moves waiting messages into loop `index`'s inbox while they fit. If some remain, raises
