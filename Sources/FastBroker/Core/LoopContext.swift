@@ -51,9 +51,11 @@ final class LoopContext: @unchecked Sendable {
     /// Per destination: cost (see `backlogCost`) and count of the droppable messages in `overflow`.
     private var overflowBytes: [Int] = []
     private var overflowDroppable: [Int] = []
-    /// Bounds on the droppable part of one destination's overflow. A publication costs its
-    /// bytes + 64: 4 MiB holds ~1 s of a 4 MB/s burst for a stalled loop — enough to ride out a
-    /// slow iteration, small next to max_session_outbound_bytes per session. Tests lower it.
+    /// Bounds on the droppable part of one destination's overflow (a message costs its bytes +
+    /// 64). The overflow only has to absorb what this loop's publishers send in the turn before
+    /// their pause takes effect; 4 MiB (half one session's default outbound limit) does that
+    /// for loopback-speed bursts, while the destination's 8,192-slot inbox is the real buffer.
+    /// Tests lower it.
     var overflowByteLimit = 4 << 20
     var overflowMessageLimit = 8192
     /// Set by another loop (index = its loop) that has overflow waiting for this loop's inbox;
