@@ -168,6 +168,74 @@ final class CrossLoopBacklogTests: XCTestCase {
         _ = subscribers
     }
 
+    func testGroupDeliveryPastTheBoundIsAGroupDropAndTheMemberStillGetsLaterEvents() throws {
+        let broker = try InProcessBroker(loops: 2)
+        defer { broker.stop() }
+        let server = broker.server
+        let member = try RawSocketTestClient(port: broker.rawSocketPort)
+        _ = try member.join()
+        let port = Self.localPort(member.fd)
+        let memberLoop = (0..<2).first { i in onLoop(server, i) { $0.connections.values.contains { $0.peer.hasSuffix(":\(port)") } } }!
+        // A group whose home is the other loop, so deliveries cross loops.
+        let name = (0..<64).map { "g\($0)" }.first {
+            GroupKey(topic: "com.grp", match: .exact, group: $0).homeLoop(loopCount: 2) != memberLoop
+        }!
+        let home = 1 - memberLoop
+        _ = try member.subscribe("com.grp", options: #"{"type":"shared","group":"\#(name)"}"#)
+
+        let blocked = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        server.contexts[memberLoop].loop.execute { blocked.signal(); release.wait() }
+        blocked.wait()
+        let released = Box(false)
+        defer { if !released.value { release.signal() } }
+        // Fill the member loop's inbox (with publications nobody there wants) and leave no room
+        // in the home loop's overflow, then route one event to the member.
+        let sentAfterDrop = onLoop(server, home) { context -> Int in
+            let realm = context.server.realms["realm1"]!
+            var none = "com.none", topic = "com.grp", args = #"["dropped"]"#
+            none.withUTF8 { t in
+                for i in 0..<context.server.contexts[memberLoop].inbox.capacity {
+                    let publication = Publication(id: UInt64(i + 1), topic: UnsafeRawBufferPointer(t), format: .json,
+                                                  args: UnsafeRawBufferPointer(start: nil, count: 0), kwargs: UnsafeRawBufferPointer(start: nil, count: 0),
+                                                  excludedSession: 0, disclosedPublisher: nil, rules: nil)
+                    context.send(RemotePublication(realm: realm, publication), to: memberLoop)
+                }
+            }
+            context.overflowByteLimit = 0
+            topic.withUTF8 { t in
+                args.withUTF8 { a in
+                    let publication = Publication(id: context.ids.next(), topic: UnsafeRawBufferPointer(t), format: .json,
+                                                  args: UnsafeRawBufferPointer(a), kwargs: UnsafeRawBufferPointer(start: nil, count: 0),
+                                                  excludedSession: 0, disclosedPublisher: nil, rules: nil)
+                    realm.routers[home].publish(publication, pool: context.bufferPool)
+                }
+            }
+            context.overflowByteLimit = 4 << 20
+            return realm.routers[home].groups.values.first!.members.first!.sent
+        }
+        XCTAssertEqual(server.contexts[home].metrics.crossLoopDrops[.groupDelivery].current, 1)
+        XCTAssertEqual(server.contexts[home].metrics.groupEventsDropped.current, 1, "counted as a group drop")
+        XCTAssertEqual(sentAfterDrop, 0, "a delivery that never left is not in flight")
+
+        released.value = true
+        release.signal()
+        // Once the member's loop drains, events reach the member again (the dropped one never does).
+        onLoop(server, home) { context in
+            var topic = "com.grp", args = #"["after"]"#
+            topic.withUTF8 { t in
+                args.withUTF8 { a in
+                    let publication = Publication(id: context.ids.next(), topic: UnsafeRawBufferPointer(t), format: .json,
+                                                  args: UnsafeRawBufferPointer(a), kwargs: UnsafeRawBufferPointer(start: nil, count: 0),
+                                                  excludedSession: 0, disclosedPublisher: nil, rules: nil)
+                    context.server.realms["realm1"]!.routers[home].publish(publication, pool: context.bufferPool)
+                }
+            }
+        }
+        let event = try member.receiveArray()
+        XCTAssertEqual(event[0] as? Int, 36)
+        XCTAssertEqual(event[4] as? [String], ["after"])
+    }
+
     private static func localPort(_ fd: Int32) -> Int {
         var address = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
