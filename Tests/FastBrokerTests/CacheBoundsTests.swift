@@ -78,4 +78,16 @@ final class CacheBoundsTests: XCTestCase {
         XCTAssertEqual(cache.count, 0)
         XCTAssertEqual(cache.bytes, 0)
     }
+
+    func testRouterPermissionCacheIsReleasedAfterAnIdlePeriod() {
+        var cache = TopicPermissionCache()
+        var topic = "com.a"
+        topic.withUTF8 { cache.record(true, role: 0, topic: UnsafeRawBufferPointer($0)) }
+        XCTAssertEqual(topic.withUTF8 { cache.verdict(role: 0, topic: UnsafeRawBufferPointer($0)) }, true)
+        cache.sweepIfIdle()                      // used in this period: kept
+        XCTAssertEqual(cache.count, 1)
+        cache.sweepIfIdle()                      // idle for a whole period: released
+        XCTAssertEqual(cache.count, 0)
+        XCTAssertEqual(cache.bytes, 0)
+    }
 }

@@ -70,7 +70,7 @@ final class LoopContext: @unchecked Sendable {
     private var shutdownTimer: LoopTimer?
     /// Routers with closed sessions' subscriptions still to leave (Router.continueTeardown).
     private var teardowns: [Router] = []
-    /// Ages out idle match-cache entries of this loop's routers (TopicIndex.sweepIdle): an entry
+    /// Ages out idle cache entries of this loop's routers (Router.sweepIdleCaches): an entry
     /// goes after 10–20 s without a lookup.
     private var cacheSweepTimer: LoopTimer?
     static let cacheSweepMilliseconds: UInt64 = 10_000
@@ -95,7 +95,7 @@ final class LoopContext: @unchecked Sendable {
         spaceWakeup = AsyncWakeup(loop: loop) { [unowned self] in self.retryOverflow() }
         let sweep = LoopTimer(loop: loop)
         sweep.start(milliseconds: Self.cacheSweepMilliseconds, repeatMilliseconds: Self.cacheSweepMilliseconds) { [unowned self] in
-            for realm in self.server.realms.values { realm.routers[self.index].index.sweepIdle() }
+            for realm in self.server.realms.values { realm.routers[self.index].sweepIdleCaches() }
         }
         cacheSweepTimer = sweep
     }

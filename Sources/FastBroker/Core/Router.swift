@@ -75,6 +75,12 @@ final class Router {
         }
     }
 
+    /// Lets go of cached topics nobody looked up since the previous call (LoopContext's timer).
+    func sweepIdleCaches() {
+        index.sweepIdle()
+        topicPermissions.sweepIfIdle()
+    }
+
     /// Leaves `subscriptions` for `session`, which has closed: at once when few, else over the
     /// next loop turns, at most `teardownSliceNanoseconds` each (issue 10: one session with
     /// 10,000 subscriptions must not stall its loop). Until its turn a subscription keeps the

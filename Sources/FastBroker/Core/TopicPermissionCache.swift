@@ -7,7 +7,9 @@
 // Bounded in entries and in bytes: each entry costs its topic's bytes plus `entryOverhead` (key,
 // topic storage and table slot), and the cache is simply emptied when a verdict would exceed
 // either bound (a miss only costs a rule scan, so churn from many distinct topics stays cheap).
-// The defaults (4,096 entries, 256 KiB) are the router's; a session passes smaller ones.
+// The defaults (4,096 entries, 256 KiB) are the router's; a session passes smaller ones and
+// releases its cache when it closes; a router's cache is released after a sweep period in
+// which it was not used (`sweepIfIdle`, LoopContext's cache-sweep timer).
 
 struct TopicPermissionCache {
     private struct Key: Hashable {
@@ -16,6 +18,8 @@ struct TopicPermissionCache {
     }
     private var verdicts: [Key: Bool] = [:]
     private var storedBytes = 0
+    /// Whether the cache was consulted since the last `sweepIfIdle`.
+    private var used = false
     static let maxEntries = 4096
     static let maxStoredBytes = 256 * 1024
     static let entryOverhead = 96
@@ -28,8 +32,9 @@ struct TopicPermissionCache {
     }
 
     /// The remembered verdict for role `role` on `topic`, if any (no allocation).
-    func verdict(role: Int, topic: UnsafeRawBufferPointer) -> Bool? {
-        verdicts[Key(role: role, topic: TopicKey(borrowing: topic))]
+    mutating func verdict(role: Int, topic: UnsafeRawBufferPointer) -> Bool? {
+        used = true
+        return verdicts[Key(role: role, topic: TopicKey(borrowing: topic))]
     }
 
     /// Remembers a verdict, emptying the cache first when it would exceed its bounds.
@@ -48,6 +53,12 @@ struct TopicPermissionCache {
     mutating func release() {
         verdicts = [:]
         storedBytes = 0
+    }
+
+    /// Releases everything if nothing looked a verdict up since the previous call.
+    mutating func sweepIfIdle() {
+        if !used && !verdicts.isEmpty { release() }
+        used = false
     }
 
     var count: Int { verdicts.count }
