@@ -19,3 +19,7 @@ struct BytewiseString: Hashable, Sendable, CustomStringConvertible {
 
     var description: String { string }
 }
+
+extension BytewiseString: ExpressibleByStringLiteral {
+    init(stringLiteral value: String) { self.init(value) }
+}

@@ -3,6 +3,19 @@
 // coalescing uv_async wake-up); and the list of connections with output waiting, flushed once
 // per loop iteration from a prepare hook.
 //
+// Cross-loop backlog (issue 10 item 5): a message whose destination inbox is full waits in
+// this loop's per-destination overflow, in order. The overflow is bounded: publications and
+// group deliveries count against `overflowByteLimit` (cost = payload bytes + a fixed overhead
+// per message) and `overflowMessageLimit`; past either, a publication is dropped for that
+// destination and a delivery goes through the group's drop accounting, both counted in
+// fastbroker_cross_loop_drops_total{kind}. Before that, publishers on this loop stop being read
+// while anything waits (pauseReadingIfBackedUp), so drops happen only when one read's worth of
+// publications overshoots. Membership traffic (joins, results, leaves, returns) is never
+// dropped and does not count against the bound: it is small and bounded by sessions and
+// subscriptions, and losing it would corrupt group state. No polling: a loop with overflow
+// raises its flag in the destination's `spaceWanted`; the destination, after draining its
+// inbox, wakes every loop that asked (`spaceWakeup`), which then moves what fits.
+//
 // It also resolves the SessionRefs that consumer-group messages carry: other loops never hold a
 // Session (or anything else this loop frees), only a ref, which resolves here while the session
 // is established. Debug builds check that loop-owned state is reached only on this loop's thread
@@ -10,6 +23,7 @@
 
 import BrokerLoop
 import Logging
+import Synchronization
 
 final class LoopContext: @unchecked Sendable {
     let loop: EventLoop
@@ -34,11 +48,34 @@ final class LoopContext: @unchecked Sendable {
     private var flushHook: PrepareHook?
     /// Messages for other loops whose inbox was full, per destination loop, in order.
     private var overflow: [[LoopMessage]] = []
+    /// Per destination: cost (see `backlogCost`) and count of the droppable messages in `overflow`.
+    private var overflowBytes: [Int] = []
+    private var overflowDroppable: [Int] = []
+    /// Bounds on the droppable part of one destination's overflow (a message costs its bytes +
+    /// 64). The overflow only has to absorb what this loop's publishers send in the turn before
+    /// their pause takes effect; 4 MiB (half one session's default outbound limit) does that
+    /// for loopback-speed bursts, while the destination's 8,192-slot inbox is the real buffer.
+    /// Tests lower it.
+    var overflowByteLimit = 4 << 20
+    var overflowMessageLimit = 8192
+    /// Set by another loop (index = its loop) that has overflow waiting for this loop's inbox;
+    /// this loop clears it and wakes that loop after draining its inbox. Any thread.
+    let spaceWanted: [SpaceRequest]
+    /// Wakes this loop when a destination it waits for has drained (retries its overflow).
+    private(set) var spaceWakeup: AsyncWakeup!
+    /// Loop iterations (prepare-hook runs): read by tests to prove the loop does not spin.
+    let iterations = Counter()
     /// Connections whose reading is paused until the overflow drains (publisher backpressure).
-    private var pausedReaders: [Connection] = []
+    private(set) var pausedReaders: [Connection] = []
     private var shutdownTimer: LoopTimer?
     /// Loop time at which shutdown stops waiting and closes what is left. Owned by the loop thread.
     private var shutdownDeadline: UInt64 = 0
+    /// Routers with closed sessions' subscriptions still to leave (Router.continueTeardown).
+    private var teardowns: [Router] = []
+    /// Ages out idle cache entries of this loop's routers (Router.sweepIdleCaches): an entry
+    /// goes after 10–20 s without a lookup.
+    private var cacheSweepTimer: LoopTimer?
+    static let cacheSweepMilliseconds: UInt64 = 10_000
     /// When set (tests), the loop thread's jemalloc allocation counter is sampled into
     /// `allocatedBytesSample` once per iteration.
     var samplesAllocations = false {
@@ -52,8 +89,17 @@ final class LoopContext: @unchecked Sendable {
         self.server = server
         self.log = log
         overflow = Array(repeating: [], count: loopCount)
+        overflowBytes = Array(repeating: 0, count: loopCount)
+        overflowDroppable = Array(repeating: 0, count: loopCount)
+        spaceWanted = (0..<loopCount).map { _ in SpaceRequest() }
         flushHook = PrepareHook(loop: loop) { [unowned self] in self.beforeBlocking() }
         inboxWakeup = AsyncWakeup(loop: loop) { [unowned self] in self.drainInbox() }
+        spaceWakeup = AsyncWakeup(loop: loop) { [unowned self] in self.retryOverflow() }
+        let sweep = LoopTimer(loop: loop)
+        sweep.start(milliseconds: Self.cacheSweepMilliseconds, repeatMilliseconds: Self.cacheSweepMilliseconds) { [unowned self] in
+            for realm in self.server.realms.values { realm.routers[self.index].sweepIdleCaches() }
+        }
+        cacheSweepTimer = sweep
     }
 
     func register(_ connection: Connection) {
@@ -113,7 +159,8 @@ final class LoopContext: @unchecked Sendable {
     }
 
     private func beforeBlocking() {
-        retryOverflow()
+        iterations.increment()
+        if !pausedReaders.isEmpty { resumeReadersIfDrained() }
         flushDirty()
         if let allocatedCounter {
             allocatedBytesSample.set(Int(truncatingIfNeeded: allocatedCounter.pointee))
@@ -128,6 +175,21 @@ final class LoopContext: @unchecked Sendable {
             while i < flushing.count { flushing[i].flush(); i += 1 }
             flushing.removeAll(keepingCapacity: true)
         }
+    }
+
+    // MARK: - Teardown of closed sessions
+
+    /// `router` has closed sessions' subscriptions to leave: one time slice per loop turn.
+    func continueTeardownLater(_ router: Router) {
+        teardowns.append(router)
+        if teardowns.count == 1 { loop.execute { [unowned self] in self.runTeardowns() } }
+    }
+
+    private func runTeardowns() {
+        let routers = teardowns
+        teardowns.removeAll(keepingCapacity: true)
+        for router in routers where router.continueTeardown() { teardowns.append(router) }
+        if !teardowns.isEmpty { loop.execute { [unowned self] in self.runTeardowns() } }
     }
 
     // MARK: - Cross-loop fan-out
@@ -147,19 +209,57 @@ final class LoopContext: @unchecked Sendable {
 
     /// Queues `message` for loop `index` (which may be this loop: then it is queued too, so the
     /// order of messages is the same whether or not the destination is local). Keeps the message
-    /// and retries later if that loop's inbox is full.
+    /// and retries when that loop has drained if its inbox is full; past the overflow bound a
+    /// publication or delivery is dropped and counted (see the header).
     func send(_ message: LoopMessage, to index: Int) {
         loop.assertInLoopThread()
         let destination = server.contexts[index]
         if overflow[index].isEmpty && destination.inbox.enqueue(message) {
             destination.inboxWakeup.signal()
-        } else {
-            // Full: keep it (in order) and retry before this loop next blocks; meanwhile
-            // publishers on this loop stop being read so the backlog stays bounded.
-            overflow[index].append(message)
-            metrics.crossLoopOverflows.increment()
+            return
+        }
+        let cost = Self.backlogCost(message)
+        if cost > 0 {
+            if overflowBytes[index] + cost > overflowByteLimit || overflowDroppable[index] >= overflowMessageLimit {
+                return drop(message)
+            }
+            overflowBytes[index] += cost
+            overflowDroppable[index] += 1
+        }
+        // Full: keep it (in order) until the destination drains; meanwhile publishers on this
+        // loop stop being read so the backlog stays bounded.
+        let wasWaiting = !overflow[index].isEmpty
+        overflow[index].append(message)
+        metrics.crossLoopOverflows.increment()
+        if !wasWaiting { moveOverflow(to: index) }   // asks for a wake-up (and catches a drain that raced)
+    }
+
+    /// What a waiting message counts against the overflow bound; 0 for membership messages,
+    /// which are never dropped.
+    static func backlogCost(_ message: LoopMessage) -> Int {
+        switch message.kind {
+        case .publication: return unsafeDowncast(message, to: RemotePublication.self).byteCount + 64
+        case .groupDelivery: return unsafeDowncast(message, to: GroupDelivery.self).event.publication.byteCount + 64
+        case .groupJoin, .groupJoinResult, .groupLeave, .groupReturn: return 0
         }
     }
+
+    /// A publication or group delivery that does not fit in the bounded overflow.
+    private func drop(_ message: LoopMessage) {
+        if message.kind == .groupDelivery {
+            // Never reached the member, so it is not in flight: the group's accounting (failover
+            // recovery counts deliveries in flight) must not wait for it.
+            let delivery = unsafeDowncast(message, to: GroupDelivery.self)
+            delivery.member.sent -= 1
+            metrics.groupEventsDropped.increment()
+            metrics.crossLoopDrops[.groupDelivery].increment()
+        } else {
+            metrics.crossLoopDrops[.publication].increment()
+        }
+    }
+
+    /// What waits for loop `index`: all messages, and the cost of the droppable ones.
+    func backlog(to index: Int) -> (messages: Int, bytes: Int) { (overflow[index].count, overflowBytes[index]) }
 
     var hasOverflow: Bool {
         var i = 0
@@ -175,26 +275,56 @@ final class LoopContext: @unchecked Sendable {
         pausedReaders.append(connection)
     }
 
+    /// A destination drained its inbox (spaceWakeup): move what now fits; resume publishers
+    /// once nothing waits.
     private func retryOverflow() {
-        guard hasOverflow else { return }
-        let loops = server.contexts
-        for destination in loops where !overflow[destination.index].isEmpty {
+        var i = 0
+        while i < overflow.count {
+            if !overflow[i].isEmpty { moveOverflow(to: i) }
+            i += 1
+        }
+        resumeReadersIfDrained()
+    }
+
+    /// Publishers paused for the backlog read again once nothing waits for any loop.
+    private func resumeReadersIfDrained() {
+        guard !pausedReaders.isEmpty, !hasOverflow else { return }
+        for connection in pausedReaders { connection.resumeReading() }
+        pausedReaders.removeAll(keepingCapacity: true)
+    }
+
+    /// Moves waiting messages into loop `index`'s inbox while they fit. If some remain, raises
+    /// this loop's flag in the destination's `spaceWanted` and looks once more: a drain that
+    /// finished before the flag was up would not have seen it, but then there is room now.
+    private func moveOverflow(to index: Int) {
+        let destination = server.contexts[index]
+        while true {
             var sent = 0
-            for message in overflow[destination.index] {
+            var freed = 0
+            for message in overflow[index] {
                 guard destination.inbox.enqueue(message) else { break }
                 sent += 1
+                let cost = Self.backlogCost(message)
+                if cost > 0 { freed += cost; overflowDroppable[index] -= 1 }
             }
             if sent > 0 {
-                overflow[destination.index].removeFirst(sent)
+                overflow[index].removeFirst(sent)
+                overflowBytes[index] -= freed
                 destination.inboxWakeup.signal()
             }
+            if overflow[index].isEmpty { return }
+            if sent == 0 && destination.spaceWanted[self.index].isRaised { return }
+            destination.spaceWanted[self.index].raise()
         }
-        if hasOverflow {
-            // Try again on the next iteration even if no I/O arrives.
-            loop.execute { [unowned self] in self.retryOverflow() }
-        } else if !pausedReaders.isEmpty {
-            for connection in pausedReaders { connection.resumeReading() }
-            pausedReaders.removeAll(keepingCapacity: true)
+    }
+
+    /// After draining the inbox: wakes every loop that waits for room in it.
+    private func wakeWaitingSenders() {
+        let loops = server.contexts
+        var i = 0
+        while i < spaceWanted.count {
+            if spaceWanted[i].isRaised && spaceWanted[i].clear() { loops[i].spaceWakeup.signal() }
+            i += 1
         }
     }
 
@@ -225,6 +355,7 @@ final class LoopContext: @unchecked Sendable {
                 returned.member.realm.routers[index].handleReturn(returned)
             }
         }
+        wakeWaitingSenders()
     }
 
     // MARK: - Shutdown
@@ -260,6 +391,8 @@ final class LoopContext: @unchecked Sendable {
     private func close() {
         flushHook?.close()
         flushHook = nil
+        cacheSweepTimer?.close()
+        cacheSweepTimer = nil
         // The inbox wake-up stays open: other loops may still signal it until they stop too.
         // BrokerServer closes it once every loop thread has finished (closeInbox).
     }
@@ -267,5 +400,15 @@ final class LoopContext: @unchecked Sendable {
     /// After every loop has stopped: nobody can signal the inbox any more.
     func closeInbox() {
         inboxWakeup.close()
+        spaceWakeup.close()
     }
+}
+
+/// One loop's request to be woken when another loop's inbox has room (LoopContext.spaceWanted).
+final class SpaceRequest: Sendable {
+    private let raised = Atomic<Bool>(false)
+    var isRaised: Bool { raised.load(ordering: .acquiring) }
+    func raise() { raised.store(true, ordering: .sequentiallyConsistent) }
+    /// Lowers the flag; true when it was raised (the caller then wakes the requester).
+    func clear() -> Bool { raised.exchange(false, ordering: .sequentiallyConsistent) }
 }

@@ -41,6 +41,20 @@ final class LoopMetrics: Sendable {
     /// Bytes queued on this loop's connections and not yet written (a gauge).
     let outboundQueuedBytes = Counter()
     let limitRefusals = LimitRefusalCounters()
+    let crossLoopDrops = CrossLoopDropCounters()
+}
+
+/// Messages dropped because another loop's inbox and this loop's bounded overflow for it were
+/// full (LoopContext), by kind: `fastbroker_cross_loop_drops_total{kind="..."}`.
+enum CrossLoopDropKind: String, CaseIterable, Sendable {
+    case publication
+    case groupDelivery = "group_delivery"
+}
+
+final class CrossLoopDropCounters: Sendable {
+    private let counters: [CrossLoopDropKind: Counter] = Dictionary(uniqueKeysWithValues: CrossLoopDropKind.allCases.map { ($0, Counter()) })
+
+    subscript(kind: CrossLoopDropKind) -> Counter { counters[kind]! }
 }
 
 /// A configured limit whose refusals are counted, by its key in `limits` (SPEC §3: every limit
@@ -96,7 +110,11 @@ enum PrometheusText {
         for limit in RefusedLimit.allCases {
             out += "fastbroker_limit_refusals_total{limit=\"\(limit.rawValue)\"} \(loops.reduce(0) { $0 + $1.limitRefusals[limit].current })\n"
         }
-        metric("fastbroker_cross_loop_overflows_total", "counter", "Publications that found another loop's inbox full and waited.", sum(\.crossLoopOverflows))
+        metric("fastbroker_cross_loop_overflows_total", "counter", "Cross-loop messages that found another loop's inbox full and waited.", sum(\.crossLoopOverflows))
+        out += "# HELP fastbroker_cross_loop_drops_total Cross-loop messages dropped because the destination loop was backed up past the overflow bound, by kind.\n# TYPE fastbroker_cross_loop_drops_total counter\n"
+        for kind in CrossLoopDropKind.allCases {
+            out += "fastbroker_cross_loop_drops_total{kind=\"\(kind.rawValue)\"} \(loops.reduce(0) { $0 + $1.crossLoopDrops[kind].current })\n"
+        }
         return out
     }
 }

@@ -35,6 +35,11 @@ final class Router {
     private var transcodingPublication: UInt64 = 0
     /// Subscribe verdicts per (role, topic) for the checked subscribers of this loop.
     private var topicPermissions = TopicPermissionCache()
+    /// Subscriptions of closed sessions still to be left (unsubscribeClosed), in any order.
+    private var departing: [(session: Session, subscription: Subscription)] = []
+    /// Closed sessions' subscriptions left at once; more go in time-boxed batches.
+    static let teardownBatch = 256
+    static let teardownSliceNanoseconds: Int64 = 2_000_000
 
     /// Adds `session` to the subscription for `key`, creating it if needed. A session subscribing
     /// twice gets the same subscription back. `topicCheckRole`: nil when the session's role is
@@ -51,18 +56,16 @@ final class Router {
             realm.subscriptionsPerLoop[loopIndex].increment()
         }
         if let role = topicCheckRole {
-            if !subscription.checkedSubscribers.contains(where: { $0.session === session }) {
-                subscription.checkedSubscribers.append((session, role))
-            }
-        } else if !subscription.subscribers.contains(where: { $0 === session }) {
-            subscription.subscribers.append(session)
+            subscription.checkedSubscribers.insert(CheckedSubscriber(session: session, role: role))
+        } else {
+            subscription.subscribers.insert(session)
         }
         return subscription
     }
 
     func unsubscribe(_ session: Session, from subscription: Subscription) {
-        subscription.subscribers.removeAll { $0 === session }
-        subscription.checkedSubscribers.removeAll { $0.session === session }
+        subscription.subscribers.remove(ObjectIdentifier(session))
+        subscription.checkedSubscribers.remove(ObjectIdentifier(session))
         if subscription.subscribers.isEmpty && subscription.checkedSubscribers.isEmpty {
             index.remove(subscription)
             byKey[subscription.key] = nil
@@ -71,6 +74,44 @@ final class Router {
             realm.subscriptionsPerLoop[loopIndex].increment(by: -1)
         }
     }
+
+    /// Lets go of cached topics nobody looked up since the previous call (LoopContext's timer).
+    func sweepIdleCaches() {
+        index.sweepIdle()
+        topicPermissions.sweepIfIdle()
+    }
+
+    /// Leaves `subscriptions` for `session`, which has closed: at once when few, else over the
+    /// next loop turns, at most `teardownSliceNanoseconds` each (issue 10: one session with
+    /// 10,000 subscriptions must not stall its loop). Until its turn a subscription keeps the
+    /// closed session, whose connection refuses events, so nothing more reaches it.
+    func unsubscribeClosed(_ session: Session, from subscriptions: [Subscription]) {
+        if departing.isEmpty && subscriptions.count <= Self.teardownBatch {
+            for subscription in subscriptions { unsubscribe(session, from: subscription) }
+            return
+        }
+        let wasIdle = departing.isEmpty
+        departing.reserveCapacity(departing.count + subscriptions.count)
+        for subscription in subscriptions { departing.append((session, subscription)) }
+        if wasIdle { context.continueTeardownLater(self) }
+    }
+
+    /// Leaves departing subscriptions for one time slice; true when some remain.
+    func continueTeardown() -> Bool {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var done = 0
+        while let next = departing.popLast() {
+            unsubscribe(next.session, from: next.subscription)
+            done += 1
+            if done % 64 == 0 && (clock.now - start) > .nanoseconds(Self.teardownSliceNanoseconds) { break }
+        }
+        if departing.isEmpty { departing = [] }   // give the storage back
+        return !departing.isEmpty
+    }
+
+    /// Subscriptions of closed sessions not yet left on this loop.
+    var departingCount: Int { departing.count }
 
     /// Delivers `publication` to every matching subscriber on this loop; returns the number of
     /// EVENTs queued.
@@ -93,7 +134,7 @@ final class Router {
             // One encoded EVENT per subscription and subscriber format, shared by its subscribers.
             var json: MessageBuffer? = nil
             var msgpack: MessageBuffer? = nil
-            let subscribers = subscription.subscribers
+            let subscribers = subscription.subscribers.elements
             // Index loops, not for-in: an unspecialized (debug) IndexingIterator allocates.
             var i = 0
             while i < subscribers.count {
@@ -103,19 +144,19 @@ final class Router {
                     delivered += 1
                 }
             }
-            let checked = subscription.checkedSubscribers
+            let checked = subscription.checkedSubscribers.elements
             var j = 0
             var lastRole = -1   // subscribers of one role share a verdict: one lookup per run of them
             var lastAllowed = false
             while j < checked.count {
-                let (subscriber, role) = checked[j]
+                let entry = checked[j]
                 j += 1
-                if role != lastRole {
-                    lastRole = role
-                    lastAllowed = mayReceive(publication.topic, role: role)
+                if entry.role != lastRole {
+                    lastRole = entry.role
+                    lastAllowed = mayReceive(publication.topic, role: entry.role)
                 }
                 guard lastAllowed else { continue }
-                if deliver(publication, of: subscription, to: subscriber, json: &json, msgpack: &msgpack, pool: pool, remote: remote) {
+                if deliver(publication, of: subscription, to: entry.session, json: &json, msgpack: &msgpack, pool: pool, remote: remote) {
                     delivered += 1
                 }
             }

@@ -43,9 +43,9 @@ final class Session {
     private var memberships: [UInt64: GroupMembership] = [:]
     private var membershipsByMember: [ObjectIdentifier: GroupMembership] = [:]
     /// Publish permission per topic, so the per-PUBLISH check is one hash lookup on the topic's
-    /// bytes. Bounded: cleared when it grows past `permissionCacheLimit`.
-    private var publishPermissions: [TopicKey: Bool] = [:]
-    private static let permissionCacheLimit = 1024
+    /// bytes. 8 KiB per session (~64 short topics, at least 7 of limits.max_uri_bytes): a
+    /// publisher uses a few topics, and this is paid by every connection. Freed at detach.
+    private var publishPermissions = TopicPermissionCache(entryLimit: 128, byteLimit: 8 * 1024)
     /// Holds back the WELCOME or ABORT after an AUTHENTICATE (`deliverVerdict`).
     private var verdictTimer: LoopTimer?
 
@@ -360,10 +360,9 @@ final class Session {
 
     /// One hash lookup per PUBLISH; the permission rules run once per distinct topic.
     private func mayPublish(_ topic: UnsafeRawBufferPointer) -> Bool {
-        if let allowed = publishPermissions[TopicKey(borrowing: topic)] { return allowed }
+        if let allowed = publishPermissions.verdict(role: 0, topic: topic) { return allowed }
         let allowed = realm!.isAllowed(role: identity.authrole, action: .publish, uri: String(decoding: topic, as: UTF8.self))
-        if publishPermissions.count >= Self.permissionCacheLimit { publishPermissions.removeAll(keepingCapacity: true) }
-        publishPermissions[TopicKey(copying: topic)] = allowed
+        publishPermissions.record(allowed, role: 0, topic: topic)   // one role per session
         return allowed
     }
 
@@ -514,8 +513,10 @@ final class Session {
     /// Leaves every subscription and group; after this, no event reaches the session.
     private func detach(connectionDying: Bool = false, reason: String = "session closed") {
         guard let router else { return }
-        for subscription in subscriptions.values { router.unsubscribe(self, from: subscription) }
+        // Many subscriptions are left over the next loop turns, a time-boxed batch each.
+        router.unsubscribeClosed(self, from: Array(subscriptions.values))
         subscriptions.removeAll()
+        publishPermissions.release()
         for membership in Array(memberships.values) { leave(membership, reason: reason, connectionDying: connectionDying) }
         self.router = nil
         // From here on, group traffic for this session no longer resolves: it bounces home.

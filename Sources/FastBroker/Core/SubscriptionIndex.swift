@@ -10,12 +10,12 @@ final class Subscription {
     let key: SubscriptionKey
     /// The topic or pattern, as bytes.
     let topic: TopicKey
-    /// Sessions in the order they subscribed. Owned by the router's loop thread.
-    var subscribers: [Session] = []
+    /// The subscribed sessions. Owned by the router's loop thread.
+    var subscribers = SubscriberList<Session>()
     /// Sessions whose role is granted only some topics of this pattern (PatternVerdict.perTopic):
-    /// each delivery checks the topic for `role` (an index into the realm's roles) first. Kept
-    /// apart so subscriptions without them pay nothing. Owned by the router's loop thread.
-    var checkedSubscribers: [(session: Session, role: Int)] = []
+    /// each delivery checks the topic for their role first. Kept apart so subscriptions without
+    /// them pay nothing. Owned by the router's loop thread.
+    var checkedSubscribers = SubscriberList<CheckedSubscriber>()
     /// The content filter, shared by every subscription with the same bound program.
     let filter: FilterProgram?
     /// The router's memo slot for `filter`'s result during one publication.

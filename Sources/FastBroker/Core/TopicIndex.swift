@@ -6,12 +6,19 @@
 //             not by component): walking the topic collects every prefix pattern it passes
 //   wildcard  WildcardTrie, a component trie with a "wildcard" child per node (an empty pattern
 //             component matches any one component)
-//   cache     topic → all matching entries, bounded (`cacheLimit`, swept down to `cacheSweep`
-//             when full). A subscribe appends to the cached results its pattern matches instead
-//             of flushing the cache, so churn does not cost hot topics their entry; an
-//             unsubscribe drops just those results (removing from each in place would cost their
-//             length each: cacheLimit × subscribers for one UNSUBSCRIBE). Either checks every
-//             cached topic, so it costs at most cacheLimit pattern matches.
+//   cache     topic → all matching entries, bounded in entries (`cacheLimit`) and in bytes
+//             (`cacheByteLimit`, counting each topic's bytes, its result array and a fixed
+//             overhead; default 512 KiB per router: ~1,000 hot topics of typical length with
+//             their matches, or ~400 of limits.max_uri_bytes), swept down to `cacheSweep`
+//             entries and a quarter of the bytes when full. Entries idle between two calls of
+//             `sweepIdle` (a per-loop timer, LoopContext) are dropped, so the cache does not pin
+//             topics after their publications stop; a hit pays one store for this. A subscribe
+//             appends to the cached results its pattern matches instead of flushing the cache,
+//             so churn does not cost hot topics their entry; an unsubscribe drops just those
+//             results (removing from each in place would cost their length each: cacheLimit ×
+//             subscribers for one UNSUBSCRIBE). A pattern checks every cached topic (at most
+//             cacheLimit pattern matches); an exact topic touches only its own cached entry, so
+//             tearing down a session's 10,000 exact subscriptions costs no cache scans.
 //
 // Patterns and topics are compared as bytes, never as Swift Strings (canonically equivalent
 // URIs are different URIs). No walk recurses on input size (issue 9): the tries use loops and
@@ -28,15 +35,32 @@ public final class TopicIndex<Entry: AnyObject> {
     private let prefixes = PrefixTrie<Entry>()
     private let wildcards = WildcardTrie<Entry>()
     private var patternCount = 0
-    private var cache: [TopicKey: [Entry]] = [:]
+    /// One cached result; a class so a hit can mark it used without a second hash lookup.
+    private final class CachedMatches {
+        var entries: [Entry]
+        var lastUsed: UInt32
+        init(_ entries: [Entry], lastUsed: UInt32) { self.entries = entries; self.lastUsed = lastUsed }
+    }
+    private var cache: [TopicKey: CachedMatches] = [:]
+    /// Bytes the cache accounts for (see `cost`).
+    public private(set) var cacheBytes = 0
+    /// Advanced by each `sweepIdle`; entries not used since the previous sweep are idle.
+    private var epoch: UInt32 = 0
     public let cacheLimit: Int
     public let cacheSweep: Int
+    public let cacheByteLimit: Int
     public private(set) var count = 0
 
     /// `cacheLimit` 0 turns the match cache off.
-    public init(cacheLimit: Int = 1024, cacheSweep: Int = 256) {
+    public init(cacheLimit: Int = 1024, cacheSweep: Int = 256, cacheByteLimit: Int = 512 * 1024) {
         self.cacheLimit = cacheLimit
         self.cacheSweep = cacheSweep
+        self.cacheByteLimit = cacheByteLimit
+    }
+
+    /// What one cached topic costs: its bytes, the result array, and the key, box and slot.
+    private static func cost(topicBytes: Int, matches: Int) -> Int {
+        topicBytes + matches * MemoryLayout<Entry>.stride + 96
     }
 
     // MARK: - Updates
@@ -65,7 +89,14 @@ public final class TopicIndex<Entry: AnyObject> {
             patternCount += 1
         }
         // Keep cached results exact: add the entry to every cached topic it matches.
-        for topic in cachedKeys(matching: pattern, policy: policy) { cache[topic]!.append(entry) }
+        if policy == .exact {
+            if let cached = cache[TopicKey(borrowing: pattern)] { cached.entries.append(entry); cacheBytes += MemoryLayout<Entry>.stride }
+        } else {
+            for topic in cachedKeys(matching: pattern, policy: policy) {
+                cache[topic]!.entries.append(entry)
+                cacheBytes += MemoryLayout<Entry>.stride
+            }
+        }
     }
 
     public func remove(_ entry: Entry, pattern: UnsafeRawBufferPointer, policy: MatchPolicy) {
@@ -87,7 +118,11 @@ public final class TopicIndex<Entry: AnyObject> {
         }
         guard found else { return }
         // The next lookup of each recomputes it, at the cost of one lookup that misses.
-        for topic in cachedKeys(matching: pattern, policy: policy) { cache[topic] = nil }
+        if policy == .exact {
+            uncache(TopicKey(borrowing: pattern))
+        } else {
+            for topic in cachedKeys(matching: pattern, policy: policy) { uncache(topic) }
+        }
         count -= 1
         if policy != .exact { patternCount -= 1 }
     }
@@ -107,14 +142,19 @@ public final class TopicIndex<Entry: AnyObject> {
             if let entries = exact[key] { Self.each(entries, body) }
             return
         }
-        if let entries = cache[key] {
-            Self.each(entries, body)
+        if let cached = cache[key] {
+            cached.lastUsed = epoch
+            Self.each(cached.entries, body)
             return
         }
         let entries = collect(topic)
         if cacheLimit > 0 {
-            if cache.count >= cacheLimit { sweepCache() }
-            cache[TopicKey(copying: topic)] = entries
+            let cost = Self.cost(topicBytes: topic.count, matches: entries.count)
+            if cache.count >= cacheLimit || cacheBytes + cost > cacheByteLimit { sweepCache() }
+            if cost <= cacheByteLimit / 4 {   // a result too big to share the budget is not kept
+                cache[TopicKey(copying: topic)] = CachedMatches(entries, lastUsed: epoch)
+                cacheBytes += cost
+            }
         }
         Self.each(entries, body)
     }
@@ -138,15 +178,30 @@ public final class TopicIndex<Entry: AnyObject> {
         return result
     }
 
+    private func uncache(_ key: TopicKey) {
+        guard let cached = cache.removeValue(forKey: key) else { return }
+        cacheBytes -= Self.cost(topicBytes: key.bytes.count, matches: cached.entries.count)
+    }
+
     private func sweepCache() {
-        // Like NATS: drop entries until only `cacheSweep` remain (dictionary order is arbitrary,
-        // which is as good as random here).
-        var toDrop = cache.count - cacheSweep
-        for key in cache.keys {
-            if toDrop <= 0 { break }
-            cache[key] = nil
-            toDrop -= 1
+        // Like NATS: drop entries until only `cacheSweep` remain and they use at most a quarter
+        // of the byte budget (dictionary order is arbitrary, which is as good as random here).
+        let victims = Array(cache.keys)
+        for key in victims {
+            if cache.count <= cacheSweep && cacheBytes <= cacheByteLimit / 4 { break }
+            uncache(key)
         }
+    }
+
+    /// Drops every cached topic not looked up since the previous call (cheap: at most
+    /// cacheLimit entries, and called every few seconds, not per publication).
+    public func sweepIdle() {
+        if !cache.isEmpty {
+            let idle = cache.compactMap { $0.value.lastUsed == epoch ? nil : $0.key }
+            for key in idle { uncache(key) }
+            if cache.isEmpty { cache = [:] }   // give the table's storage back too
+        }
+        epoch &+= 1
     }
 
     public var cachedTopics: Int { cache.count }
