@@ -47,8 +47,8 @@ struct SubscriptionKey: Hashable, Sendable {
 extension SubscriptionKey {
     /// A key from the SUBSCRIBE's strings, each kept as its bytes.
     init(topic: String, match: MatchPolicy, filterFingerprint: String? = nil, groupType: GroupType? = nil, group: String? = nil) {
-        self.init(topic: TopicKey(owning: topic), match: match, filterFingerprint: filterFingerprint.map(BytewiseString.init),
-                  groupType: groupType, group: group.map(BytewiseString.init))
+        self.init(topic: TopicKey(owning: topic), match: match, filterFingerprint: filterFingerprint.map { BytewiseString($0) },
+                  groupType: groupType, group: group.map { BytewiseString($0) })
     }
 }
 
