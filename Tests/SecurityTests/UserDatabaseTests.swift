@@ -17,6 +17,19 @@ final class UserDatabaseTests: XCTestCase {
         XCTAssertEqual(db.count, 2)
     }
 
+    /// Authids are identifiers compared by UTF-8 bytes: the other Unicode normalization of a
+    /// user's authid is not that user (String == would say it is), and both may coexist.
+    func testLookupComparesAuthidBytesNotCanonicalEquivalence() throws {
+        let dir = try TemporaryDirectory()
+        let db = try UserDatabase(path: dir.write("users.json", #"[{"authid": "caf\u00e9", "role": "user", "secret": "s1"}]"#))
+        XCTAssertEqual(db.lookup("caf\u{e9}")?.role, "user")
+        XCTAssertNil(db.lookup("cafe\u{301}"))
+        let both = try UserDatabase(path: dir.write("both.json",
+            #"[{"authid": "caf\u00e9", "role": "a", "secret": "s1"}, {"authid": "cafe\u0301", "role": "b", "secret": "s2"}]"#))
+        XCTAssertEqual(both.lookup("caf\u{e9}")?.role, "a")
+        XCTAssertEqual(both.lookup("cafe\u{301}")?.role, "b")
+    }
+
     func testMissingFileIsAnError() throws {
         let dir = try TemporaryDirectory()
         let path = dir.file("absent.json")

@@ -149,9 +149,10 @@ final class RawSocketDecoderTests: XCTestCase {
                        [.hello(serializer: 1, exponent: 15), .failure(.extendedLengthMisused(lowBits: 1))])
         XCTAssertEqual(decodeAll(hello + [0x08, 0x80, 0, 0], limit: sixteenMiB),
                        [.hello(serializer: 1, exponent: 15), .failure(.extendedLengthMisused(lowBits: 0x80_0000))])
-        // X on its own is 16 MiB: over a 16 MiB - 1 limit, accepted at 16 MiB.
+        // X on its own is 16 MiB: over a limit of 16 MiB - 1 (rounded down to the announceable
+        // 8 MiB), accepted at 16 MiB.
         XCTAssertEqual(decodeAll(hello + [0x08, 0, 0, 0], limit: sixteenMiB - 1),
-                       [.hello(serializer: 1, exponent: 15), .failure(.frameTooLarge(length: sixteenMiB, limit: sixteenMiB - 1))])
+                       [.hello(serializer: 1, exponent: 15), .failure(.frameTooLarge(length: sixteenMiB, limit: sixteenMiB / 2))])
         var payload = [UInt8](repeating: 0x5A, count: sixteenMiB)
         payload[0] = 1
         payload[sixteenMiB - 1] = 2
@@ -180,13 +181,28 @@ final class RawSocketDecoderTests: XCTestCase {
         XCTAssertEqual(RawSocketFraming.helloError(.maxLengthUnacceptable), [0x7F, 0x20, 0, 0])
         XCTAssertEqual(RawSocketFraming.helloError(.reservedBitsUsed), [0x7F, 0x30, 0, 0])
         XCTAssertEqual(RawSocketFraming.helloError(.maxConnectionCount), [0x7F, 0x40, 0, 0])
+        // Rounded down: never announce more than is accepted (512 B is the smallest announceable).
         XCTAssertEqual(RawSocketFraming.lengthExponent(forMaxMessageBytes: 0), 0)
         XCTAssertEqual(RawSocketFraming.lengthExponent(forMaxMessageBytes: 512), 0)
-        XCTAssertEqual(RawSocketFraming.lengthExponent(forMaxMessageBytes: 513), 1)
+        XCTAssertEqual(RawSocketFraming.lengthExponent(forMaxMessageBytes: 1023), 0)
+        XCTAssertEqual(RawSocketFraming.lengthExponent(forMaxMessageBytes: 1024), 1)
         XCTAssertEqual(RawSocketFraming.lengthExponent(forMaxMessageBytes: 1 << 20), 11)
-        XCTAssertEqual(RawSocketFraming.lengthExponent(forMaxMessageBytes: (1 << 20) + 1), 12)
+        XCTAssertEqual(RawSocketFraming.lengthExponent(forMaxMessageBytes: (1 << 20) + 1), 11)
+        XCTAssertEqual(RawSocketFraming.lengthExponent(forMaxMessageBytes: (1 << 21) - 1), 11)
         XCTAssertEqual(RawSocketFraming.lengthExponent(forMaxMessageBytes: 1 << 24), 15)
         XCTAssertEqual(RawSocketFraming.lengthExponent(forMaxMessageBytes: 1 << 30), 15, "capped")
+    }
+
+    func testDecoderEnforcesExactlyTheAnnouncedLimit() {
+        let decoder = RawSocketDecoder(maxMessageBytes: 1500)
+        XCTAssertEqual(decoder.lengthExponent, 1)
+        XCTAssertEqual(decoder.maxMessageBytes, 1024)
+        let hello: [UInt8] = [0x7F, 0x11, 0, 0]
+        let exact = [UInt8](repeating: 0x20, count: 1024)
+        XCTAssertEqual(decodeAll(hello + rawSocketFrame(.message, exact), limit: 1500),
+                       [.hello(serializer: 1, exponent: 1), .message(exact)], "exactly the announced size is accepted")
+        XCTAssertEqual(decodeAll(hello + [0x00, 0x00, 0x04, 0x01], limit: 1500),
+                       [.hello(serializer: 1, exponent: 1), .failure(.frameTooLarge(length: 1025, limit: 1024))])
     }
 
     func testPayloadPointsIntoTheRingWhenContiguous() {

@@ -230,6 +230,12 @@ final class WebSocketDecoderTests: XCTestCase {
             XCTAssertEqual(decodeAll(clientFrame(8, [UInt8(invalid >> 8), UInt8(invalid & 0xFF)])), [.failure(1002)], "code \(invalid)")
         }
         XCTAssertEqual(failureReason(clientFrame(8, [0x03, 0xED])), "WebSocket: invalid close code 1005")
+        // The reason must be UTF-8 (RFC 6455 §5.5.1, §8.1): otherwise 1007.
+        XCTAssertEqual(decodeAll(clientFrame(8, [0x03, 0xE8] + Array("café".utf8))), [.close(1000, Array("café".utf8))])
+        for invalid: [UInt8] in [[0xFF], [0x61, 0xC3], [0xED, 0xA0, 0x80], [0xC0, 0xAF]] {
+            XCTAssertEqual(decodeAll(clientFrame(8, [0x03, 0xE8] + invalid)), [.failure(1007)], "reason \(invalid)")
+        }
+        XCTAssertEqual(failureReason(clientFrame(8, [0x03, 0xE8, 0xFF])), "WebSocket: close frame reason is not valid UTF-8")
         // Nothing after a close is decoded.
         XCTAssertEqual(decodeAll(clientFrame(8, [0x03, 0xE9]) + clientFrame(1, [0x41])), [.close(1001, [])])
     }

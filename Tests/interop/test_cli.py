@@ -5,11 +5,12 @@
 import copy
 import json
 import re
+import socket
 import subprocess
 
 import pytest
 
-from conftest import base_config, broker_binary, free_port
+from conftest import base_config, broker_binary, free_port, make_broker
 from wampclient import connect, publish, run, unique
 
 
@@ -158,3 +159,25 @@ def test_second_broker_on_the_same_ports_refuses_to_start(broker):
         s = await connect(broker, "rs", "realm1")
         await publish(s, unique("com.example.still"), 1)
     run(body())
+
+
+@pytest.mark.parametrize("reuseaddr", [False, True], ids=["plain", "SO_REUSEADDR"])
+def test_port_held_by_another_process_is_refused(tmp_path_factory, reuseaddr):
+    """A port another live process listens on is taken (with or without SO_REUSEADDR on its
+    socket): the broker refuses to start and says which port and why."""
+    holder = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        if reuseaddr:
+            holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        b = make_broker(tmp_path_factory, "held", lambda cfg: cfg["listeners"][1].update(port=port))
+        b.config_path.write_text(json.dumps(b.config))
+        result = subprocess.run([b.binary, "--config", str(b.config_path)], cwd=b.dir,
+                                capture_output=True, text=True, timeout=20)
+        assert result.returncode == 1, (result.returncode, result.stderr)
+        assert f"127.0.0.1:{port} is in use by another process" in result.stderr, result.stderr
+        assert "EADDRINUSE" in result.stderr, result.stderr
+    finally:
+        holder.close()

@@ -3,13 +3,14 @@
 # without GOODBYE while others keep being served. SPEC §3, §4.
 
 import asyncio
+import shutil
 import signal
 import time
 
 import pytest
 
-from conftest import ALICE, SECURE_REALM, user_add
-from rawwire import Closed, RawSocketClient
+from conftest import ALICE, SECURE_REALM, Broker, user_add
+from rawwire import Closed, RawSocketClient, RawWebSocketClient, wait_closed
 from wampclient import Inbox, JoinRefused, ack, connect, publish, run, unique
 
 SHUTDOWN = [6, {"message": "Broker shutting down"}, "wamp.close.system_shutdown"]
@@ -175,3 +176,75 @@ def test_disconnect_during_handshake_and_before_welcome(broker):
         await publish(pub, topic, "ok")
         assert (await inbox.get()).args == ["ok"]
     run(body())
+
+
+@pytest.mark.parametrize("second", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_second_signal_ends_the_shutdown_wait(fresh_broker, second):
+    """SPEC §4: a second SIGTERM/SIGINT during the GOODBYE wait ends it early, and the exit
+    status is still 0 (not death by the signal). The client never answers the GOODBYE, so
+    without the second signal the broker would wait its whole 3 s grace period."""
+    broker = fresh_broker()
+    silent = RawSocketClient(broker.rs_port, timeout=5)
+    silent.hello("realm1")
+    try:
+        broker.proc.send_signal(signal.SIGTERM)
+        assert silent.recv_msg(3) == SHUTDOWN   # the first signal was handled; the wait began
+        started = time.monotonic()
+        broker.proc.send_signal(second)
+        code = broker.proc.wait(5)
+        took = time.monotonic() - started
+        assert code == 0, f"exit code {code} after a second {second.name}:\n{broker.logs()}"
+        assert took < 2.0, f"the second {second.name} did not end the 3 s wait: exit after {took:.1f}s"
+        silent.wait_closed(2)
+        assert "no longer waiting for GOODBYE" in broker.logs(), broker.logs()
+    finally:
+        silent.close()
+
+
+def _time_wait_local_ports():
+    """Local ports of TCP sockets in TIME_WAIT in this network namespace (/proc/net/tcp*)."""
+    ports = set()
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "06":   # TCP_TIME_WAIT
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def test_restart_on_the_same_ports_right_after_a_stop(fresh_broker, tmp_path):
+    """SPEC §4: after a stop the broker starts again on the same ports at once, although the
+    connections it closed first are in TIME_WAIT on those ports."""
+    broker = fresh_broker()
+    rs = [RawSocketClient(broker.rs_port, timeout=5) for _ in range(2)]
+    ws = RawWebSocketClient(broker.ws_port, timeout=5)
+    for c in rs + [ws]:
+        c.hello("realm1")
+    broker.proc.send_signal(signal.SIGTERM)
+    # Each client answers the GOODBYE and closes only after the broker did, so the broker's
+    # side of each connection is the one left in TIME_WAIT.
+    for c in rs + [ws]:
+        assert c.recv_msg(3) == SHUTDOWN
+        c.send_msg([6, {}, "wamp.close.goodbye_and_out"])
+        wait_closed(c.sock, 3)
+        c.close()
+    assert broker.proc.wait(5) == 0, broker.logs()
+    in_time_wait = _time_wait_local_ports()
+    assert broker.rs_port in in_time_wait and broker.ws_port in in_time_wait, \
+        f"precondition: no TIME_WAIT on {broker.rs_port}/{broker.ws_port}"
+
+    again = Broker(broker.binary, tmp_path, broker.config)
+    shutil.copy(broker.userdb, again.userdb)
+    started = time.monotonic()
+    again.start(timeout=5)   # fails the test if the broker exits (port "taken")
+    try:
+        assert time.monotonic() - started < 3
+        with RawSocketClient(again.rs_port, timeout=3) as c:
+            c.hello("realm1")
+    finally:
+        again.finish()

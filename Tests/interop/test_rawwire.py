@@ -5,6 +5,8 @@
 
 import asyncio
 import json
+import socket
+import time
 
 import pytest
 
@@ -383,4 +385,166 @@ def test_websocket_binary_frame_on_json_is_violation(broker):
                 return
             msg = json.loads(payload)
             assert msg[0] == 3 and msg[2] == PV, msg
+    with_healthy(broker, raw)
+
+
+# --- Close-frame rules (RFC 6455 §5.5.1, §7.1.6, §7.4) -------------------------------------
+
+@pytest.mark.parametrize("payload,code,what", [
+    ((1000).to_bytes(2, "big") + b"bye \xff\xfe", 1007, "reason that is not UTF-8"),
+    ((1000).to_bytes(2, "big") + b"\xed\xa0\x80", 1007, "reason with a UTF-16 surrogate"),
+    (b"\x03", 1002, "payload of 1 byte"),
+    ((1005).to_bytes(2, "big"), 1002, "code 1005 (never on the wire)"),
+    ((999).to_bytes(2, "big"), 1002, "code 999"),
+    ((2000).to_bytes(2, "big"), 1002, "code 2000 (reserved)"),
+])
+def test_websocket_bad_close_frame_gets_its_close_code(broker, payload, code, what):
+    def raw():
+        with RawWebSocketClient(broker.ws_port) as c:
+            c.hello("realm1")
+            c.send_bytes(c.frame(0x8, payload))
+            kind, answer = c.recv_message(timeout=3)
+            assert kind == "close" and answer[0] == code, f"{what}: {kind} {answer!r}"
+            c.wait_closed(3)
+    with_healthy(broker, raw)
+
+
+def test_websocket_close_with_utf8_reason_is_answered_normally(broker):
+    def raw():
+        with RawWebSocketClient(broker.ws_port) as c:
+            c.hello("realm1")
+            c.send_bytes(c.frame(0x8, (1001).to_bytes(2, "big") + "au revoir, café ☕".encode()))
+            kind, answer = c.recv_message(timeout=3)
+            assert kind == "close" and answer[0] == 1000, (kind, answer)
+            c.wait_closed(3)
+    with_healthy(broker, raw)
+
+
+# --- RawSocket length limits: announce what is enforced, send no more than announced --------
+
+def test_rawsocket_announces_exactly_the_enforced_limit(fresh_broker):
+    """max_message_bytes 100000 is not a power of two: the hello reply announces 65536 (rounded
+    down), a frame of exactly 65536 bytes is accepted and one of 65537 is refused."""
+    broker = fresh_broker(lambda cfg: cfg["limits"].update(max_message_bytes=100_000))
+    prefix = b'[16, 1, {"acknowledge": true}, "com.example.exact", ["'
+    suffix = b'"]]'
+
+    def publish_of(size):
+        return prefix + b"z" * (size - len(prefix) - len(suffix)) + suffix
+
+    with RawSocketClient(broker.rs_port, timeout=5) as c:
+        reply = c.handshake(0xF1)
+        announced = 2 ** (9 + (reply[1] >> 4))
+        assert announced == 65536, f"announced {announced} bytes for max_message_bytes 100000"
+        c.hello("realm1")
+        c.send_msg(publish_of(announced))
+        msg = c.recv_msg()
+        assert msg[:2] == [17, 1], f"a frame of exactly the announced size must be accepted: {msg!r}"
+    with RawSocketClient(broker.rs_port, timeout=5) as c:
+        c.handshake(0xF1)
+        c.hello("realm1")
+        c.send_msg(publish_of(announced + 1))
+        msg = expect_protocol_violation(c, "one byte over the announced limit")
+        assert "65537" in msg[1]["message"] and "65536" in msg[1]["message"], msg
+
+
+def test_rawsocket_replies_fit_the_clients_announced_limit(broker):
+    """A client announcing 512 bytes (exponent 0) gets no frame larger than that: an ERROR that
+    quotes a long URI is cut, and a PONG it could not receive is not sent."""
+    def raw():
+        with RawSocketClient(broker.rs_port, timeout=5) as c:
+            c.handshake(0x01)
+            c.hello("realm1")
+            c.send_msg([32, 7, {}, "com..bad" + "x" * 900])   # within limits.max_uri_bytes
+            ftype, payload = c.recv_frame()
+            assert ftype == 0 and len(payload) <= 512, f"frame of {len(payload)} bytes to a 512-byte client"
+            msg = json.loads(payload)
+            assert msg[:3] == [8, 32, 7] and msg[4] == "wamp.error.invalid_uri", msg
+            assert msg[3]["message"].endswith("bytes)"), msg   # cut, naming the full length
+            c.send_frame(b"p" * 600, ftype=1)     # its PONG would be 600 bytes
+            c.send_frame(b"sentinel", ftype=1)
+            assert c.recv_frame() == (2, b"sentinel"), "the oversized PONG must not be sent"
+    with_healthy(broker, raw)
+
+
+def test_rawsocket_reply_that_cannot_fit_ends_the_session(broker):
+    """An ERROR still over 512 bytes after cutting its message (control characters grow six-fold
+    in JSON) is not sent to a 512-byte client: ABORT limit_exceeded naming the limit instead."""
+    def raw():
+        with RawSocketClient(broker.rs_port, timeout=5) as c:
+            c.handshake(0x01)
+            c.hello("realm1")
+            c.send_msg([32, 7, {}, "com..\x01" * 100])
+            ftype, payload = c.recv_frame()
+            assert ftype == 0 and len(payload) <= 512, f"frame of {len(payload)} bytes to a 512-byte client"
+            msg = json.loads(payload)
+            assert msg[0] == 3 and msg[2] == "fastbroker.error.limit_exceeded", msg
+            assert "limit of 512 bytes" in msg[1]["message"], msg
+            c.wait_closed(3)
+    with_healthy(broker, raw)
+
+
+# --- Half-close: replies to the last requests before the peer's FIN still arrive -------------
+
+def _tcp_queues(local_port, remote_port):
+    """(bytes not yet acknowledged by the peer, bytes not yet read by the process) of the
+    loopback TCP socket local_port -> remote_port, from /proc/net/tcp."""
+    with open("/proc/net/tcp") as f:
+        for row in f.read().splitlines()[1:]:
+            fields = row.split()
+            local, remote = (int(a.rsplit(":", 1)[1], 16) for a in fields[1:3])
+            if (local, remote) == (local_port, remote_port):
+                tx, rx = fields[4].split(":")
+                return int(tx, 16), int(rx, 16)
+    raise AssertionError(f"no socket {local_port} -> {remote_port}")
+
+
+def _half_close_with_backlog(c, encode_frame):
+    """Subscribes and publishes (acknowledged, to itself) 6.6 MB of events while not reading,
+    more than the kernel's socket buffers hold (send buffer at most 4 MiB, tcp_wmem), so part
+    stays queued in the broker; then sends FIN: every reply and event must still arrive, then
+    the close. (Output queued below max_session_outbound_bytes, 8 MiB.)"""
+    c.hello("realm1")
+    topic = "com.example.halfclose"
+    count, payload = 110, "h" * 60_000
+    requests = [[32, 1, {}, topic]] + [
+        [16, 2 + i, {"acknowledge": True, "exclude_me": False}, topic, [i, payload]] for i in range(count)]
+    c.sock.sendall(b"".join(encode_frame(json.dumps(m).encode()) for m in requests))
+    # FIN only once the broker has read every request (so its replies are queued, not yet
+    # read by us): its side of the connection has nothing left to read, ours nothing to send.
+    ours, theirs = c.sock.getsockname()[1], c.sock.getpeername()[1]
+    deadline = time.monotonic() + 10
+    while _tcp_queues(ours, theirs)[0] or _tcp_queues(theirs, ours)[1]:
+        assert time.monotonic() < deadline, "the broker did not read the requests"
+        time.sleep(0.01)
+    c.sock.shutdown(socket.SHUT_WR)
+    assert c.recv_msg(5)[:2] == [33, 1]
+    acks, events = set(), []
+    while len(acks) < count or len(events) < count:
+        try:
+            m = c.recv_msg(10)
+        except Closed as exc:
+            raise AssertionError(f"closed after {len(acks)} of {count} PUBLISHED and {len(events)} "
+                                 f"of {count} EVENTs: queued output was dropped ({exc})") from None
+        if m[0] == 17:
+            acks.add(m[1])
+        else:
+            assert m[0] == 36, m[:3]
+            events.append(m[4][0])
+    assert acks == set(range(2, 2 + count)) and events == list(range(count))
+
+
+def test_rawsocket_half_close_still_gets_queued_replies(broker):
+    def raw():
+        with RawSocketClient(broker.rs_port, timeout=5) as c:
+            _half_close_with_backlog(c, lambda p: bytes([0]) + len(p).to_bytes(3, "big") + p)
+            c.wait_closed(5)
+    with_healthy(broker, raw)
+
+
+def test_websocket_half_close_still_gets_queued_replies(broker):
+    def raw():
+        with RawWebSocketClient(broker.ws_port) as c:
+            _half_close_with_backlog(c, lambda p: c.frame(0x1, p))
+            assert c.wait_closed(5) == (1000, ""), "expected a close frame before EOF"
     with_healthy(broker, raw)

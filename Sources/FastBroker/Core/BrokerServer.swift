@@ -1,7 +1,7 @@
 // The broker process: builds realms, one event loop per configured thread, and listeners on
 // every loop (SO_REUSEPORT: the kernel spreads connections across loops); runs the loops,
-// handles signals on loop 0 (SIGTERM/SIGINT: graceful shutdown; SIGHUP: reload user databases)
-// and serves the metrics text.
+// handles signals on loop 0 (SIGTERM/SIGINT: graceful shutdown, a second one ends the wait
+// early; SIGHUP: reload user databases) and serves the metrics text.
 
 import BrokerConfig
 import BrokerLoop
@@ -9,10 +9,12 @@ import BrokerSecurity
 import CUV
 import Glibc
 import Logging
+import Synchronization
 
 public final class BrokerServer: @unchecked Sendable {
     public let configuration: BrokerConfiguration
-    let realms: [String: Realm]
+    /// By name, compared as UTF-8 bytes (realm names are URIs).
+    let realms: [BytewiseString: Realm]
     let log: Logger
     /// One per loop; fixed after init, so any thread may read the array.
     private(set) var contexts: [LoopContext] = []
@@ -20,18 +22,26 @@ public final class BrokerServer: @unchecked Sendable {
     // Owned by loop 0's thread (the thread that calls `run`).
     private var signalWatchers: [SignalWatcher] = []
     private var shuttingDown = false
+    /// A second SIGTERM/SIGINT arrived: shutdown no longer waits for GOODBYE replies.
+    private var hurried = false
+    /// Loop 0's own shutdown finished; it now runs only to serve signals (see `run`).
+    private var mainLoopDrained = false
     private var threads: [uv_thread_t] = []
+    /// Loops other than loop 0 still running; loop 0 keeps serving signals until it is 0.
+    private let otherLoopsRunning = Atomic<Int>(0)
 
     /// How long shutdown waits for sessions to answer GOODBYE and for output to drain.
     static let shutdownGraceMilliseconds: UInt64 = 3_000
+    /// After a second SIGTERM/SIGINT: how long queued output may still take to be written.
+    static let hurriedFlushMilliseconds: UInt64 = 500
 
     public init(configuration: BrokerConfiguration, log: Logger) throws {
         self.configuration = configuration
         self.log = log
         let loopCount = configuration.loops > 0 ? configuration.loops : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        var realms: [String: Realm] = [:]
+        var realms: [BytewiseString: Realm] = [:]
         for realmConfig in configuration.realms {
-            realms[realmConfig.name] = try Realm(config: realmConfig, loopCount: loopCount)
+            realms[BytewiseString(realmConfig.name)] = try Realm(config: realmConfig, loopCount: loopCount)
         }
         self.realms = realms
         loops = try (0..<loopCount).map { try EventLoop(index: $0) }
@@ -92,18 +102,53 @@ public final class BrokerServer: @unchecked Sendable {
     public var boundPorts: [Int] { contexts[0].listeners.map(\.boundPort) }
 
     /// Runs loop 0 on the calling thread and the others on their own threads, until shutdown
-    /// completes on all of them.
+    /// completes on all of them. Afterwards SIGTERM, SIGINT and SIGHUP stay ignored (unless another
+    /// broker in the process still watches them): the process is about to exit, and a late
+    /// signal must not turn exit status 0 into death by signal.
     public func run() {
+        otherLoopsRunning.store(loops.count - 1, ordering: .sequentiallyConsistent)
+        let main = loops[0]
         for loop in loops.dropFirst() {
-            threads.append(startThread { loop.run() })
+            threads.append(startThread { [self] in
+                loop.run()
+                // Wake loop 0 so it sees that this loop is done (see below).
+                if otherLoopsRunning.subtract(1, ordering: .sequentiallyConsistent).newValue == 0 {
+                    main.execute { [self] in self.stopMainLoopIfOthersStopped() }
+                }
+            })
         }
-        loops[0].run()
+        main.run()
+        // Loop 0 has drained its own connections; the others may still be draining theirs.
+        // Loop 0 keeps running (it owns the signal watchers: a second SIGTERM must still reach
+        // them and end the wait) until every other loop has stopped.
+        mainLoopDrained = true
+        if otherLoopsRunning.load(ordering: .sequentiallyConsistent) > 0 { main.run() }
         for thread in threads { joinThread(thread) }
+        closeSignalWatchers()
         // Only now that no loop runs can the cross-loop wake-ups go (a late signal to a closed
         // uv_async_t would touch freed memory).
         for context in contexts { context.closeInbox() }
         for loop in loops { loop.close() }
         log.info("broker stopped")
+    }
+
+    /// On loop 0: a wake-up from the last other loop to stop; ignored while loop 0 still drains
+    /// (its first run then ends by itself and sees the count at 0).
+    private func stopMainLoopIfOthersStopped() {
+        if mainLoopDrained && otherLoopsRunning.load(ordering: .sequentiallyConsistent) == 0 { loops[0].stop() }
+    }
+
+    /// Closing the last watcher of a signal makes libuv restore SIG_DFL (death by signal);
+    /// right after, such signals are set to be ignored instead.
+    private func closeSignalWatchers() {
+        for watcher in signalWatchers { watcher.close() }
+        signalWatchers.removeAll()
+        for signum in [SIGTERM, SIGINT, SIGHUP] {
+            var current = sigaction()
+            if sigaction(signum, nil, &current) == 0 && current.__sigaction_handler.sa_handler == nil {
+                signal(signum, SIG_IGN)   // nil is SIG_DFL
+            }
+        }
     }
 
     func metricsText() -> String {
@@ -123,18 +168,32 @@ public final class BrokerServer: @unchecked Sendable {
     }
 
     /// GOODBYE to every session on every loop, stop accepting, wait (bounded) for replies and
-    /// flushes, stop. Callable from loop 0's thread.
+    /// flushes, stop. A second call ends the wait for GOODBYE replies: every connection closes
+    /// once its queued output is written (bounded by `hurriedFlushMilliseconds`). Callable from
+    /// loop 0's thread. The signal watchers stay open until `run` returns, so a second signal
+    /// lands here instead of killing the process.
     public func beginShutdown(signal: String) {
-        guard !shuttingDown else { return }
+        guard !shuttingDown else { return hurryShutdown(signal: signal) }
         shuttingDown = true
         log.info("shutting down", metadata: ["signal": "\(signal)"])
-        for watcher in signalWatchers { watcher.close() }
-        signalWatchers.removeAll()
         for context in contexts {
             if context.index == 0 {
                 context.beginShutdown(graceMilliseconds: Self.shutdownGraceMilliseconds)
             } else {
                 context.loop.execute { context.beginShutdown(graceMilliseconds: Self.shutdownGraceMilliseconds) }
+            }
+        }
+    }
+
+    private func hurryShutdown(signal: String) {
+        guard !hurried else { return }
+        hurried = true
+        log.info("shutting down now: no longer waiting for GOODBYE replies", metadata: ["signal": "\(signal)"])
+        for context in contexts {
+            if context.index == 0 {
+                context.endShutdownWait(flushMilliseconds: Self.hurriedFlushMilliseconds)
+            } else {
+                context.loop.execute { context.endShutdownWait(flushMilliseconds: Self.hurriedFlushMilliseconds) }
             }
         }
     }

@@ -42,6 +42,8 @@ final class Connection: TCPStreamDelegate {
     private(set) var session: Session!
     private var isDirty = false
     private var closeRequested = false
+    /// The peer sent FIN; what is queued is still written before closing.
+    private var peerEnded = false
     private var handshakeTimer: LoopTimer?
     private var closeTimer: LoopTimer?
     /// Receive-side bytes (ring, decoder scratch, TLS input buffer) this connection last added to
@@ -190,13 +192,16 @@ final class Connection: TCPStreamDelegate {
             }
             format = offered
             peerMaxMessageBytes = hello.maxMessageBytes
-            sendRaw(RawSocketFraming.helloReply(
-                serializer: hello.serializer,
-                lengthExponent: RawSocketFraming.lengthExponent(forMaxMessageBytes: limits.maxMessageBytes)))
+            sendRaw(RawSocketFraming.helloReply(serializer: hello.serializer, lengthExponent: rawSocketDecoder!.lengthExponent))
             phase = .rawSocket
         case .message(let payload):
             receiveWampMessage(UnsafeRawBufferPointer(payload))
         case .ping(let payload):
+            // A PONG echoes the PING; one larger than the peer accepts is not sent.
+            guard payload.count <= peerMaxMessageBytes else {
+                context.metrics.dropsOversize.increment()
+                break
+            }
             let pong = context.bufferPool.take(capacity: payload.count)
             pong.bytes.append(contentsOf: UnsafeRawBufferPointer(payload))
             enqueue(pong, rawSocketType: .pong)
@@ -314,9 +319,19 @@ final class Connection: TCPStreamDelegate {
             // up without an alert): count and log it like any failed handshake.
             context.metrics.tlsFailures.increment()
             context.log.info("TLS failed", metadata: ["peer": "\(peer)", "error": "peer closed the connection during the TLS handshake"])
+            return closeNow()   // nothing of ours to deliver yet
         }
-        session.transportClosed(reason: error.map { "read error: \($0)" } ?? "connection closed by peer")
-        closeNow()
+        guard error == nil else {
+            session.transportClosed(reason: "read error: \(error!)")
+            return closeNow()
+        }
+        // End of stream (FIN): the peer may still read. Replies to its last requests are
+        // queued; write them, then close (bounded by closeAfterFlush's timer). The session
+        // ends now, so no new EVENT is queued and its groups re-dispatch what has not started
+        // to be written (takeBackGroupEvents).
+        peerEnded = true
+        session.transportClosed(reason: "connection closed by peer")
+        closeAfterFlush()
     }
 
     // MARK: - Session events
@@ -355,7 +370,18 @@ final class Connection: TCPStreamDelegate {
         guard phase != .closed else { return }
         let message = context.bufferPool.take()
         encode(&message.bytes)
+        guard message.count <= peerMaxMessageBytes else { return refuseOversizeReply(message) }
         enqueue(message)
+    }
+
+    /// A reply larger than the RawSocket peer said it accepts is never sent. The client would
+    /// wait for it forever, so the session ends with a short ABORT naming the limit.
+    private func refuseOversizeReply(_ message: MessageBuffer) {
+        let size = message.count
+        message.recycleIfUnused()
+        context.metrics.dropsOversize.increment()
+        session.abort(message: "a reply of \(size) bytes exceeds the limit of \(peerMaxMessageBytes) bytes the client announced in its RawSocket hello",
+                      reason: WampURI.limitExceeded)
     }
 
     /// Queues a shared EVENT. Returns false when it was not queued: the connection is closing,
@@ -408,11 +434,12 @@ final class Connection: TCPStreamDelegate {
     }
 
     /// Group EVENTs for `member` that have not reached the kernel, taken back for re-dispatch:
-    /// on a live connection the untouched ones leave the queue; on a dying one, everything the
+    /// on a live connection, or one still writing its queue after the peer's FIN, the untouched
+    /// ones leave the queue (the write in flight completes); on a dying one, everything the
     /// kernel did not take completely.
     func takeBackGroupEvents(of member: GroupMember, connectionDying: Bool) -> [GroupDelivery] {
         let matches: (GroupDelivery) -> Bool = { $0.member === member }
-        if connectionDying && phase != .closed {
+        if connectionDying && phase != .closed && !peerEnded {
             return outbound.takeGroupDeliveriesNotHandedToKernel(pendingWriteBytes: stream.pendingWriteBytes, where: matches)
         }
         if connectionDying {

@@ -37,6 +37,8 @@ final class LoopContext: @unchecked Sendable {
     /// Connections whose reading is paused until the overflow drains (publisher backpressure).
     private var pausedReaders: [Connection] = []
     private var shutdownTimer: LoopTimer?
+    /// Loop time at which shutdown stops waiting and closes what is left. Owned by the loop thread.
+    private var shutdownDeadline: UInt64 = 0
     /// When set (tests), the loop thread's jemalloc allocation counter is sampled into
     /// `allocatedBytesSample` once per iteration.
     var samplesAllocations = false {
@@ -233,10 +235,10 @@ final class LoopContext: @unchecked Sendable {
         for listener in listeners { listener.close() }
         listeners.removeAll()
         for connection in connections.values { connection.shutdown() }
-        let started = loop.now
+        shutdownDeadline = loop.now + graceMilliseconds
         let timer = LoopTimer(loop: loop)
         timer.start(milliseconds: 10, repeatMilliseconds: 10) { [unowned self] in
-            if self.connections.isEmpty || self.loop.now - started >= graceMilliseconds {
+            if self.connections.isEmpty || self.loop.now >= self.shutdownDeadline {
                 for connection in self.connections.values { connection.closeNow() }
                 self.shutdownTimer?.close()
                 self.shutdownTimer = nil
@@ -245,6 +247,14 @@ final class LoopContext: @unchecked Sendable {
             }
         }
         shutdownTimer = timer
+    }
+
+    /// A second SIGTERM/SIGINT: stop waiting for GOODBYE replies; each connection closes once
+    /// its queued output is written, and the loop stops within `flushMilliseconds` regardless.
+    func endShutdownWait(flushMilliseconds: UInt64) {
+        guard shutdownTimer != nil else { return }
+        shutdownDeadline = min(shutdownDeadline, loop.now + flushMilliseconds)
+        for connection in Array(connections.values) { connection.closeAfterFlush() }
     }
 
     private func close() {

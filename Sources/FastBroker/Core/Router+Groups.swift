@@ -62,7 +62,7 @@ extension Router {
         let inFlight = member.sent - leave.processed
         context.metrics.groupEventsRedispatched.increment(by: leave.unwritten.count)
         var metadata: Logger.Metadata = [
-            "group": "\(group.key.group)", "topic": "\(group.key.topic)", "type": "\(group.type.rawValue)",
+            "group": "\(LogText.escaped("\(group.key.group)"))", "topic": "\(LogText.escaped("\(group.key.topic)"))", "type": "\(group.type.rawValue)",
             "session": "\(member.sessionID)", "reason": "\(leave.reason)",
             "redispatched": "\(leave.unwritten.count)", "returning": "\(inFlight)",
             "members_left": "\(group.members.count)",

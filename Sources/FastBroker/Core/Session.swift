@@ -106,7 +106,7 @@ final class Session {
         }
         let realmName = m.string(1)!
         id = context.ids.next()
-        guard let realm = context.server.realms[realmName] else {
+        guard let realm = context.server.realms[BytewiseString(realmName)] else {
             return abort(message: "The realm does not exist.", reason: WampURI.noSuchRealm)
         }
         self.realm = realm
@@ -165,7 +165,7 @@ final class Session {
             deliverVerdict(after: throttle.recordSuccess(authid: challenge.authid)) { $0.welcome() }
         } else {
             let delay = throttle.recordFailure(peer: connection.peer, authid: challenge.authid)
-            context.log.info("session \(id) authentication failed", metadata: ["authid": "\(identity.authid)"])
+            context.log.info("session \(id) authentication failed", metadata: ["authid": "\(LogText.escaped(identity.authid))"])
             deliverVerdict(after: delay) {
                 $0.abort(message: "WAMP-CRA signature is invalid (wrong secret or unknown authid)", reason: WampURI.notAuthorized)
             }
@@ -199,7 +199,7 @@ final class Session {
         connection.didEstablishSession()
         context.metrics.sessionsOpened.increment()
         context.log.info("session \(id) opened", metadata: [
-            "realm": "\(realm.name)", "authid": "\(identity.authid)", "authrole": "\(identity.authrole)",
+            "realm": "\(realm.name)", "authid": "\(LogText.escaped(identity.authid))", "authrole": "\(identity.authrole)",
             "authmethod": "\(identity.authmethod)", "peer": "\(connection.peer)",
         ])
         let (id, identity) = (self.id, self.identity)
@@ -478,6 +478,7 @@ final class Session {
     /// Sends ABORT and closes the connection once it is written.
     func abort(message: String, reason: String) {
         if case .closed = state { return }
+        let message = LogText.capped(message)   // it may quote client input
         connection.send { out in WampEncoder.abort(message: message, reason: reason, format: format, into: &out) }
         finish(reason: "\(reason): \(message)")
     }
@@ -490,7 +491,7 @@ final class Session {
         stopVerdictTimer()
         state = .closed
         if wasOpen || id != 0 {
-            context.log.info("session \(id) closed", metadata: ["reason": "\(reason)", "peer": "\(connection.peer)"])
+            context.log.info("session \(id) closed", metadata: ["reason": "\(LogText.escaped(reason))", "peer": "\(connection.peer)"])
         }
         if wasOpen { context.metrics.sessionsClosed.increment() }
         connection.closeAfterFlush()
@@ -506,7 +507,7 @@ final class Session {
         state = .closed
         if wasOpen {
             context.metrics.sessionsClosed.increment()
-            context.log.info("session \(id) closed", metadata: ["reason": "\(reason)", "peer": "\(connection.peer)"])
+            context.log.info("session \(id) closed", metadata: ["reason": "\(LogText.escaped(reason))", "peer": "\(connection.peer)"])
         }
     }
 
@@ -530,6 +531,7 @@ final class Session {
     }
 
     private func sendError(_ type: UInt64, _ request: UInt64, _ message: String, _ uri: String) {
+        let message = LogText.capped(message)   // it may quote client input (URIs)
         connection.send { out in WampEncoder.error(requestType: type, request: request, message: message, uri: uri, format: format, into: &out) }
     }
 }

@@ -49,17 +49,29 @@ public final class TCPListener {
     }
 
     /// SO_REUSEPORT would let a second process bind a port this broker means to own and
-    /// silently take half its connections. Before the first loop binds, a plain socket without
-    /// the option probes the address: if anything listens there, refuse to start.
+    /// silently take half its connections. Before the first loop binds, a socket without that
+    /// option probes the address: if anything listens there, refuse to start. The probe sets
+    /// SO_REUSEADDR (as libuv does for the real listeners), so connections left in TIME_WAIT by
+    /// a broker that just stopped do not count as "taken": on Linux, SO_REUSEADDR still fails
+    /// the bind while any socket listens on the port.
     public static func ensurePortIsFree(host: String, port: Int) throws(UVError) {
         guard port != 0 else { return }
         var storage = try SocketAddress.resolve(host: host, port: port)
         let fd = socket(Int32(storage.ss_family), Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw UVError(-errno, "socket") }
         defer { Glibc.close(fd) }
+        var one: Int32 = 1
+        if setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size)) != 0 {
+            throw UVError(-errno, "setsockopt(SO_REUSEADDR)")
+        }
         let length = socklen_t(storage.ss_family == sa_family_t(AF_INET6) ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
         let rc = withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        if rc != 0 { throw UVError(-errno, "bind \(host):\(port) (is another broker running?)") }
+        if rc != 0 {
+            let code = -errno
+            throw UVError(code, code == Int32(UV_EADDRINUSE.rawValue)
+                ? "port \(host):\(port) is in use by another process (is another broker running?)"
+                : "bind \(host):\(port)")
+        }
     }
 
     private var stream: UnsafeMutablePointer<uv_stream_t> { UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_stream_t.self) }

@@ -21,8 +21,10 @@ public final class UserDatabase: Sendable {
         self.decoyKey = try Self.loadOrCreateDecoyKey(Self.decoyKeyPath(forUserDB: path))
     }
 
+    /// By UTF-8 bytes: an authid spelled with another Unicode normalization is another authid
+    /// (Swift's String equality would treat "caf\u{e9}" and "cafe\u{301}" as one).
     public func lookup(_ authid: String) -> UserRecord? {
-        table.byAuthid[authid]
+        table.byAuthid[Array(authid.utf8)]
     }
 
     /// Re-reads the file. On any error the old table stays in force and the error is thrown.
@@ -51,14 +53,15 @@ public final class UserDatabase: Sendable {
 
 /// One immutable generation of the database.
 final class UserTable: Sendable {
-    let byAuthid: [String: UserRecord]
+    /// Keyed by the authid's UTF-8 bytes (see `UserDatabase.lookup`).
+    let byAuthid: [[UInt8]: UserRecord]
     let roles: Set<String>
     /// The shapes decoy challenges are drawn from (UserDatabase+Decoy.swift).
     let decoys: DecoyProfiles
 
     init(records: [UserRecord]) {
-        var byAuthid: [String: UserRecord] = [:]
-        for record in records { byAuthid[record.authid] = record }
+        var byAuthid: [[UInt8]: UserRecord] = [:]
+        for record in records { byAuthid[Array(record.authid.utf8)] = record }
         self.byAuthid = byAuthid
         self.roles = Set(records.map(\.role))
         self.decoys = DecoyProfiles(records: records)

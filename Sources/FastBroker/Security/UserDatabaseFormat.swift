@@ -25,16 +25,16 @@ extension UserDatabase {
                                     reason: "expected an array of user records, found \(root.kindName)")
         }
         var records: [UserRecord] = []
-        var firstIndex: [String: Int] = [:]
+        var firstIndex: [[UInt8]: Int] = [:]   // authids compare by bytes, as in lookups
         for (i, item) in items.enumerated() {
             let path = top.index(i)
             let record = try parseRecord(item, path: path, fileName: fileName)
-            if let first = firstIndex[record.authid] {
+            if let first = firstIndex[Array(record.authid.utf8)] {
                 throw UserDatabaseError(file: fileName, jsonPath: path.key("authid").description,
                                         reason: "duplicate authid \(JSONStringWriter.quoted(record.authid)) "
                                             + "(first defined at \(top.index(first)))")
             }
-            firstIndex[record.authid] = i
+            firstIndex[Array(record.authid.utf8)] = i
             records.append(record)
         }
         return records

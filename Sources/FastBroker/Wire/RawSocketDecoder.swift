@@ -55,8 +55,11 @@ public enum RawSocketEvent {
 
 /// One per connection, held by it and used only on its loop thread (copies would share the scratch buffer).
 public struct RawSocketDecoder {
-    /// Our receive limit for frame payloads (all frame types).
+    /// Our receive limit for frame payloads (all frame types): exactly what our hello reply
+    /// announces, 2^(9 + lengthExponent).
     public let maxMessageBytes: Int
+    /// The exponent our hello reply announces.
+    public let lengthExponent: UInt8
     /// Whether the 4-octet hello has been decoded.
     private var helloSeen = false
     /// Bytes of the last returned event, consumed at the start of the next call so its payload stays
@@ -67,9 +70,11 @@ public struct RawSocketDecoder {
     /// Holds payloads of frames that straddle the ring's seam; at most `maxMessageBytes`.
     private let scratch: FrameScratch
 
+    /// `maxMessageBytes` is rounded to what a hello can announce (RawSocketFraming.lengthExponent).
     public init(maxMessageBytes: Int) {
         precondition(maxMessageBytes >= 0, "negative RawSocket limit")
-        self.maxMessageBytes = min(maxMessageBytes, RawSocketFraming.maxFrameLength)
+        lengthExponent = RawSocketFraming.lengthExponent(forMaxMessageBytes: maxMessageBytes)
+        self.maxMessageBytes = RawSocketFraming.maxMessageBytes(lengthExponent: lengthExponent)
         self.scratch = FrameScratch(maxCapacity: self.maxMessageBytes)
     }
 

@@ -14,7 +14,7 @@ public struct RawSocketHello: Equatable, Sendable {
     /// LLLL: the client accepts messages up to 2^(9+LLLL) bytes.
     public let lengthExponent: UInt8
     /// The largest message the client accepts from us.
-    public var maxMessageBytes: Int { 1 << (9 + Int(lengthExponent)) }
+    public var maxMessageBytes: Int { RawSocketFraming.maxMessageBytes(lengthExponent: lengthExponent) }
 
     public init(serializer: UInt8, lengthExponent: UInt8) {
         self.serializer = serializer
@@ -55,13 +55,17 @@ public enum RawSocketFraming {
         [magic, error.rawValue << 4, 0, 0]
     }
 
-    /// Smallest e (0...15) with 2^(9+e) >= bytes, capped at 15. To honour exactly what is announced,
-    /// give RawSocketDecoder the limit `1 << (9 + e)` rather than `bytes`.
+    /// Largest e (0...15) with 2^(9+e) <= bytes, and 0 below 512: a hello can only announce
+    /// powers of two from 512 B to 16 MiB, so a receive limit is rounded down to one of them
+    /// (up to 512 B when smaller). RawSocketDecoder enforces exactly what this announces.
     public static func lengthExponent(forMaxMessageBytes bytes: Int) -> UInt8 {
         var e: UInt8 = 0
-        while e < 15 && (1 << (9 + Int(e))) < bytes { e += 1 }
+        while e < 15 && maxMessageBytes(lengthExponent: e + 1) <= bytes { e += 1 }
         return e
     }
+
+    /// The limit a hello with length exponent `e` announces: 2^(9+e) bytes.
+    public static func maxMessageBytes(lengthExponent e: UInt8) -> Int { 1 << (9 + Int(e)) }
 
     /// Writes the 4-octet prefix of a frame of `length` payload bytes (0...2^24) at `to`.
     @inline(__always)

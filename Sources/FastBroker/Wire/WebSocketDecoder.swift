@@ -17,8 +17,8 @@ public enum WebSocketEvent {
     /// The peer's close frame; `code` is nil for an empty close payload. The decoder returns
     /// `.needMore` from then on (nothing may follow a close).
     case close(code: UInt16?, reason: UnsafeMutableRawBufferPointer)
-    /// The stream is broken: send a close frame with `closeCode` (1002 protocol error, 1009 too big)
-    /// and drop the connection. The decoder returns the same failure from now on.
+    /// The stream is broken: send a close frame with `closeCode` (1002 protocol error, 1007 invalid
+    /// UTF-8 in a close reason, 1009 too big) and drop the connection. The decoder returns the same failure from now on.
     case failure(closeCode: UInt16, reason: String)
 }
 
@@ -193,9 +193,13 @@ public struct WebSocketDecoder {
                 guard WebSocketCloseCode.isValidOnWire(code) else {
                     return fail(WebSocketCloseCode.protocolError, "invalid close code \(code)")
                 }
+                let reason = UnsafeMutableRawBufferPointer(rebasing: payload[2...])
+                guard String(validating: UnsafeRawBufferPointer(reason), as: UTF8.self) != nil else {
+                    return fail(WebSocketCloseCode.invalidPayload, "close frame reason is not valid UTF-8")
+                }
                 pendingConsume = frameBytes
                 closed = true
-                return .close(code: code, reason: UnsafeMutableRawBufferPointer(rebasing: payload[2...]))
+                return .close(code: code, reason: reason)
             }
         }
     }
