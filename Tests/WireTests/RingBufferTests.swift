@@ -167,6 +167,47 @@ final class RingBufferTests: XCTestCase {
         }
     }
 
+    /// Writes, consumes, growth for random frame sizes and idle shrinks, starting on the seam: the
+    /// readable bytes always match the model, and the capacity stays within its bounds.
+    func testGrowAndShrinkRandomisedAgainstAnArrayModel() {
+        var generator = SeededGenerator(seed: 7)
+        let ring = RingBuffer(capacity: 64, startingAt: 40)
+        var model: [UInt8] = []
+        var next: UInt8 = 0
+        var (growths, shrinks) = (0, 0)
+        for step in 0..<5000 {
+            let capacity = ring.capacity
+            defer { if ring.capacity > capacity { growths += 1 } else if ring.capacity < capacity { shrinks += 1 } }
+            switch Int.random(in: 0..<5, using: &generator) {
+            case 0, 1:   // half of the writes fill the free region, as a fast sender would
+                let region = ring.writableRegion()
+                let n = Bool.random(using: &generator) ? region.count : Int.random(in: 0...region.count, using: &generator)
+                for i in 0..<n { region[i] = next; model.append(next); next &+= 1 }
+                ring.didWrite(n)
+            case 2:
+                let n = Int.random(in: 0...ring.readableBytes, using: &generator)
+                ring.consume(n)
+                model.removeFirst(n)
+            case 3:
+                let before = ring.capacity
+                ring.growIfFull(forFrameOf: Int.random(in: 1...4096, using: &generator))
+                if ring.capacity != before {   // only a full ring grows, and only twofold
+                    XCTAssertEqual(ring.readableBytes, before, "step \(step)")
+                    XCTAssertEqual(ring.capacity, 2 * before, "step \(step)")
+                }
+            default:   // a reader that has drained (nearly) everything
+                let keep = Int.random(in: 0...min(40, ring.readableBytes), using: &generator)
+                model.removeFirst(ring.readableBytes - keep)
+                ring.consume(ring.readableBytes - keep)
+                ring.shrinkIfIdle()
+                if ring.readableBytes <= 32 { XCTAssertLessThanOrEqual(ring.capacity, 256, "step \(step)") }
+            }
+            XCTAssertEqual(readable(ring), model, "step \(step)")
+        }
+        XCTAssertGreaterThan(growths, 10)
+        XCTAssertGreaterThan(shrinks, 10)
+    }
+
     func testRandomisedAgainstAnArrayModel() {
         var generator = SeededGenerator(seed: 42)
         let ring = RingBuffer(capacity: 64, startingAt: 17)
