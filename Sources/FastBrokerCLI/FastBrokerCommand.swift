@@ -42,6 +42,7 @@ struct FastBrokerCommand: ParsableCommand {
             print("fastbroker: no --config given; using the embedded default configuration:\n\(BrokerConfiguration.defaultJSON)")
         }
         print("allocator: \(Allocator.jemallocVersion.map { "jemalloc \($0)" } ?? "system malloc (jemalloc NOT in use)")")
+        if let purging = Allocator.returnFreedPagesPromptly() { print("allocator: \(purging)") }
         fflush(nil)
         let server = try BrokerServer(configuration: configuration, log: log)
         do {

@@ -25,6 +25,10 @@ struct DecoderVerifier<Output: Equatable> {
     let makeStep: () -> (RingBuffer) -> Output?
     /// Outputs after which the stream is dead (failures, close).
     let isTerminal: (Output) -> Bool
+    /// Whether the decoder gives memory back (RingBuffer.shrinkIfIdle): then every needMore that
+    /// leaves at most half the initial capacity readable must find the ring within the retained
+    /// bound (RingBuffer.retainedGrowthFactor times its initial capacity).
+    var returnsMemory = false
 
     /// Decodes `stream` written into `ring` in chunks of the given sizes (the last one repeats).
     func decode(_ stream: [UInt8], ring: RingBuffer, chunkSizes: [Int],
@@ -36,6 +40,14 @@ struct DecoderVerifier<Output: Equatable> {
             while !stopped, let output = step(ring) {
                 outputs.append(output)
                 if isTerminal(output) { stopped = true }
+            }
+            if returnsMemory && !stopped { checkMemory() }
+        }
+        func checkMemory() {
+            let retained = ring.initialCapacity * RingBuffer.retainedGrowthFactor
+            if ring.readableBytes <= ring.initialCapacity / 2 && ring.capacity > retained {
+                XCTFail("ring of \(ring.capacity) bytes kept with \(ring.readableBytes) readable (initial \(ring.initialCapacity))",
+                        file: file, line: line)
             }
         }
         var position = 0

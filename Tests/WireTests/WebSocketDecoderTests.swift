@@ -69,7 +69,8 @@ final class WebSocketDecoderTests: XCTestCase {
                 case .failure, .close: return true
                 default: return false
                 }
-            })
+            },
+            returnsMemory: true)
     }
 
     private func decodeAll(_ bytes: [UInt8], limit: Int = 1 << 20) -> [WebSocketOutput] {

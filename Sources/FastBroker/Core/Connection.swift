@@ -46,6 +46,9 @@ final class Connection: TCPStreamDelegate {
     private var peerEnded = false
     private var handshakeTimer: LoopTimer?
     private var closeTimer: LoopTimer?
+    /// Receive-side bytes (ring, decoder scratch, TLS input buffer) this connection last added to
+    /// the loop's `receiveBufferBytes` gauge.
+    private var reportedReceiveBytes = 0
     /// The peer's RawSocket receive limit (from its hello); EVENTs larger than this are dropped.
     private var peerMaxMessageBytes = Int.max
     /// Queued outbound bytes, published for consumer-group homes on other loops (shared groups
@@ -87,6 +90,7 @@ final class Connection: TCPStreamDelegate {
         let timer = LoopTimer(loop: context.loop)
         timer.start(milliseconds: UInt64(limits.handshakeTimeoutMs)) { [unowned self] in self.handshakeTimedOut() }
         handshakeTimer = timer
+        reportReceiveBuffers()
         stream.startReading()
     }
 
@@ -150,6 +154,7 @@ final class Connection: TCPStreamDelegate {
     }
 
     private func processInput() {
+        defer { reportReceiveBuffers() }   // the decoders grow and shrink the ring and scratch
         while !closeRequested {
             switch phase {
             case .rawSocketHello, .rawSocket:
@@ -162,6 +167,15 @@ final class Connection: TCPStreamDelegate {
                 return
             }
         }
+    }
+
+    /// Brings the loop's receive-buffer gauge up to date with this connection's buffers.
+    private func reportReceiveBuffers() {
+        let scratch = webSocketDecoder?.scratchCapacity ?? rawSocketDecoder?.scratchCapacity ?? 0
+        let bytes = phase == .closed ? 0 : ring.capacity + scratch + (ciphertextIn?.count ?? 0)
+        guard bytes != reportedReceiveBytes else { return }
+        context.metrics.receiveBufferBytes.increment(by: bytes - reportedReceiveBytes)
+        reportedReceiveBytes = bytes
     }
 
     /// Returns false when it needs more bytes.
@@ -561,6 +575,7 @@ final class Connection: TCPStreamDelegate {
         ciphertextOut?.removeAll()
         ciphertextIn?.deallocate()
         ciphertextIn = nil
+        reportReceiveBuffers()
         session.transportClosed(reason: "connection closed")
         context.unregister(self)
         // The session holds this connection strongly: end the cycle. Nothing calls the session

@@ -40,6 +40,9 @@ final class LoopMetrics: Sendable {
     let bytesOut = Counter()
     /// Bytes queued on this loop's connections and not yet written (a gauge).
     let outboundQueuedBytes = Counter()
+    /// Bytes reserved for receiving on this loop's connections: receive rings, decoder scratch
+    /// buffers, TLS ciphertext buffers (a gauge; Connection.reportReceiveBuffers).
+    let receiveBufferBytes = Counter()
     let limitRefusals = LimitRefusalCounters()
     let crossLoopDrops = CrossLoopDropCounters()
 }
@@ -94,6 +97,10 @@ enum PrometheusText {
         out += "# HELP fastbroker_loop_outbound_queued_bytes Bytes queued for writing, per loop.\n# TYPE fastbroker_loop_outbound_queued_bytes gauge\n"
         for (i, loop) in loops.enumerated() {
             out += "fastbroker_loop_outbound_queued_bytes{loop=\"\(i)\"} \(loop.outboundQueuedBytes.current)\n"
+        }
+        out += "# HELP fastbroker_loop_receive_buffer_bytes Bytes reserved for receiving (rings, reassembly and TLS buffers), per loop.\n# TYPE fastbroker_loop_receive_buffer_bytes gauge\n"
+        for (i, loop) in loops.enumerated() {
+            out += "fastbroker_loop_receive_buffer_bytes{loop=\"\(i)\"} \(loop.receiveBufferBytes.current)\n"
         }
         out += "# HELP fastbroker_loop_sessions Open WAMP sessions, per loop.\n# TYPE fastbroker_loop_sessions gauge\n"
         for (i, loop) in loops.enumerated() {

@@ -67,23 +67,37 @@ public struct RawSocketDecoder {
     private var pendingConsume = 0
     /// Set once the stream is broken; sticky.
     private var failed: RawSocketFailure?
-    /// Holds payloads of frames that straddle the ring's seam.
-    private let scratch = FrameScratch()
+    /// Holds payloads of frames that straddle the ring's seam; at most `maxMessageBytes`.
+    private let scratch: FrameScratch
 
     /// `maxMessageBytes` is rounded to what a hello can announce (RawSocketFraming.lengthExponent).
     public init(maxMessageBytes: Int) {
         precondition(maxMessageBytes >= 0, "negative RawSocket limit")
         lengthExponent = RawSocketFraming.lengthExponent(forMaxMessageBytes: maxMessageBytes)
         self.maxMessageBytes = RawSocketFraming.maxMessageBytes(lengthExponent: lengthExponent)
+        self.scratch = FrameScratch(maxCapacity: self.maxMessageBytes)
     }
+
+    /// Bytes held by the scratch buffer (for the receive-memory gauge).
+    public var scratchCapacity: Int { scratch.capacity }
 
     /// Consumes the bytes of the event it returned last time, then decodes the next event. A payload
     /// is valid until the next call. The first event of a connection is the 4-byte hello.
     ///
-    /// When a frame within the limit is larger than the ring, this grows the ring with
-    /// `ring.reserveCapacity(4 + length)` so the frame can arrive whole; `.needMore` therefore always
-    /// means the ring has room for more bytes.
+    /// When a frame within the limit is larger than the ring, this grows the ring as its bytes
+    /// arrive (`ring.growIfFull`) so the frame can arrive whole; `.needMore` therefore always means
+    /// the ring has room for more bytes. On `.needMore` it also gives back memory a large frame
+    /// left (`ring.shrinkIfIdle`, and a scratch buffer larger than the ring).
     public mutating func next(_ ring: RingBuffer) -> RawSocketEvent {
+        let event = decodeNext(ring)
+        if case .needMore = event {
+            ring.shrinkIfIdle()
+            scratch.release(ifOver: ring.capacity)
+        }
+        return event
+    }
+
+    private mutating func decodeNext(_ ring: RingBuffer) -> RawSocketEvent {
         if let failure = failed { return .failure(failure) }
         if pendingConsume > 0 {
             ring.consume(pendingConsume)
@@ -109,7 +123,7 @@ public struct RawSocketDecoder {
 
         let frameBytes = RawSocketFraming.headerSize + length
         guard readable >= frameBytes else {
-            if ring.capacity < frameBytes { ring.reserveCapacity(frameBytes) }
+            ring.growIfFull(forFrameOf: frameBytes)
             return .needMore
         }
         let payload: UnsafeMutableRawBufferPointer

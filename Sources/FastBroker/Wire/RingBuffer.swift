@@ -1,11 +1,15 @@
 // The receive ring of one connection: libuv reads straight into its free space, and the framing
 // decoders parse frames in place, returning pointers into it (zero-copy). Bytes between the read
 // cursor and the write cursor are readable; the storage wraps at a power-of-two seam.
+//
+// Memory follows the bytes actually received (issue 10): a frame larger than the ring makes it
+// double only when it is full (`growIfFull`), never straight to the frame's declared length, and
+// once the reader has drained it the ring shrinks back to its initial capacity (`shrinkIfIdle`).
 
 /// Receive ring of one connection; owned by that connection's loop thread. Capacity is a power of two.
 ///
-/// No call allocates except `init` and `reserveCapacity`. Pointers handed out (`writableRegion`,
-/// `contiguousBytes`) stay valid until the next `reserveCapacity`.
+/// No call allocates except `init`, `reserveCapacity` (and `growIfFull`) and `shrinkIfIdle`.
+/// Pointers handed out (`writableRegion`, `contiguousBytes`) stay valid until the next of these.
 public final class RingBuffer {
     /// Storage of `capacity` bytes. Owned by the connection's loop thread.
     private var storage: UnsafeMutableRawPointer
@@ -21,6 +25,20 @@ public final class RingBuffer {
     /// gets the whole ring as one contiguous region and frames rarely straddle the seam. Tests turn this
     /// off to keep frames on the seam. Owned by the connection's loop thread.
     internal var recentresWhenEmpty: Bool
+    /// The capacity given at `init` (rounded), which `shrinkIfIdle` returns to.
+    public let initialCapacity: Int
+    /// Most readable bytes held since the last `shrinkIfIdle`: whether the extra capacity was used.
+    /// Owned by the connection's loop thread.
+    private var peakReadable = 0
+    /// Consecutive `shrinkIfIdle` calls whose traffic fitted the initial capacity. Owned by the
+    /// connection's loop thread.
+    private var calmDrains = 0
+
+    /// Hysteresis of `shrinkIfIdle`: a ring up to this many times its initial capacity is kept
+    /// while it is in use, so a client steadily sending medium messages does not make it grow and
+    /// shrink on every message; above it, or after `calmDrainsBeforeShrink` calm drains, it shrinks.
+    public static let retainedGrowthFactor = 4
+    public static let calmDrainsBeforeShrink = 16
 
     public init(capacity: Int) {
         let rounded = RingBuffer.roundedCapacity(capacity)
@@ -30,6 +48,7 @@ public final class RingBuffer {
         self.readPosition = 0
         self.count = 0
         self.recentresWhenEmpty = true
+        self.initialCapacity = rounded
     }
 
     /// For tests: both cursors start at `startPosition` (mod capacity) and stay put when the ring
@@ -68,6 +87,7 @@ public final class RingBuffer {
     public func didWrite(_ written: Int) {
         precondition(written >= 0 && written <= capacity - count, "didWrite(\(written)) beyond free space")
         count += written
+        if count > peakReadable { peakReadable = count }
     }
 
     /// The byte `offset` bytes past the read cursor.
@@ -124,6 +144,38 @@ public final class RingBuffer {
         readPosition = 0
     }
 
+    /// For a frame of `frameBytes` (header included) that has not fully arrived: when the ring is
+    /// full, doubles it (up to the frame's size rounded to a power of two), so the reservation grows
+    /// with the bytes received (at most twice them), not with the length a client declares.
+    /// Afterwards the ring has room unless the frame fits — the decoders' `.needMore` promise.
+    @inline(__always)
+    public func growIfFull(forFrameOf frameBytes: Int) {
+        guard count == capacity && frameBytes > capacity else { return }
+        reserveCapacity(min(frameBytes, capacity * 2))
+    }
+
+    /// Called by a decoder each time it has taken every complete frame and waits for more bytes.
+    /// Gives a grown ring back (shrinks to `initialCapacity`) when it holds at most half of that:
+    /// at once if it is over `retainedGrowthFactor` times the initial capacity (a large frame has
+    /// gone; receiving it cost far more than this allocation), else after `calmDrainsBeforeShrink`
+    /// drains in a row that did not need the extra capacity. Invalidates pointers when it shrinks.
+    @inline(__always)
+    public func shrinkIfIdle() {
+        guard capacity > initialCapacity else { return }
+        let usedExtraCapacity = peakReadable > initialCapacity
+        peakReadable = count
+        guard count <= initialCapacity / 2 else {
+            calmDrains = 0
+            return
+        }
+        if capacity > initialCapacity * RingBuffer.retainedGrowthFactor {
+            shrink(toCapacity: initialCapacity)
+            return
+        }
+        calmDrains = usedExtraCapacity ? 0 : calmDrains + 1
+        if calmDrains >= RingBuffer.calmDrainsBeforeShrink { shrink(toCapacity: initialCapacity) }
+    }
+
     /// Shrinks back to `targetCapacity` (rounded as in `init`) once a large frame has gone, if the
     /// readable bytes fit; otherwise does nothing. Invalidates every pointer handed out before.
     public func shrink(toCapacity targetCapacity: Int) {
@@ -136,5 +188,7 @@ public final class RingBuffer {
         capacity = newCapacity
         mask = newCapacity - 1
         readPosition = 0
+        calmDrains = 0
+        peakReadable = count
     }
 }

@@ -3,6 +3,8 @@
 // place. A single-frame message lying contiguous in the ring is returned as a pointer into the ring
 // (the common case, zero-copy); a frame straddling the seam, or a fragmented message, is assembled in
 // a per-decoder scratch buffer that is reused. Nothing allocates per frame in the steady state.
+// Memory follows the bytes received: the ring grows only as a large frame's bytes arrive, the
+// reassembly buffer never exceeds the message limit, and both are given back once drained.
 
 public enum WebSocketEvent {
     /// Every complete message has been returned; read more bytes into the ring.
@@ -36,23 +38,38 @@ public struct WebSocketDecoder {
     /// Set once the stream is broken; sticky.
     private var failedCode: UInt16 = 0
     private var failedReason = ""
-    /// Seam-straddling data frames and fragmented messages.
-    private let scratch = FrameScratch()
+    /// Seam-straddling data frames and fragmented messages; at most `maxMessageBytes`.
+    private let scratch: FrameScratch
     /// Seam-straddling control frames; separate so a ping between fragments keeps the message intact.
     private let controlScratch = FrameScratch(initialCapacity: 125)
 
     public init(maxMessageBytes: Int) {
         precondition(maxMessageBytes >= 0, "negative WebSocket limit")
         self.maxMessageBytes = maxMessageBytes
+        self.scratch = FrameScratch(maxCapacity: maxMessageBytes)
     }
+
+    /// Bytes held by the scratch buffers (for the receive-memory gauge).
+    public var scratchCapacity: Int { scratch.capacity + controlScratch.capacity }
 
     /// Consumes the bytes of the frame it returned last time, then decodes the next event. A payload
     /// is valid until the next call.
     ///
-    /// When a frame within the limit is larger than the ring, this grows the ring with
-    /// `ring.reserveCapacity(frame bytes)` so the frame can arrive whole; `.needMore` therefore always
-    /// means the ring has room for more bytes.
+    /// When a frame within the limit is larger than the ring, this grows the ring as its bytes
+    /// arrive (`ring.growIfFull`) so the frame can arrive whole; `.needMore` therefore always
+    /// means the ring has room for more bytes. On `.needMore` it also gives back memory that a
+    /// large frame or message left (`ring.shrinkIfIdle`, and the scratch buffer when no message
+    /// is being assembled in it and it is larger than the ring).
     public mutating func next(_ ring: RingBuffer) -> WebSocketEvent {
+        let event = decodeNext(ring)
+        if case .needMore = event {
+            ring.shrinkIfIdle()
+            if fragmentedOpcode == nil { scratch.release(ifOver: ring.capacity) }
+        }
+        return event
+    }
+
+    private mutating func decodeNext(_ ring: RingBuffer) -> WebSocketEvent {
         if failedCode != 0 { return .failure(closeCode: failedCode, reason: failedReason) }
         if pendingConsume > 0 {
             ring.consume(pendingConsume)
@@ -119,7 +136,7 @@ public struct WebSocketDecoder {
             let payloadLength = Int(length)
             let frameBytes = payloadOffset + payloadLength
             guard readable >= frameBytes else {
-                if ring.capacity < frameBytes { ring.reserveCapacity(frameBytes) }
+                ring.growIfFull(forFrameOf: frameBytes)
                 return .needMore
             }
             let key = UInt32(littleEndian: UInt32(ring.byte(at: headerBytes))
