@@ -29,6 +29,8 @@ final class LoopContext: @unchecked Sendable {
     /// Connections whose reading is paused until the overflow drains (publisher backpressure).
     private var pausedReaders: [Connection] = []
     private var shutdownTimer: LoopTimer?
+    /// The frame/idle timeout sweep (ConnectionTimeouts.swift).
+    private var connectionTimeouts: ConnectionTimeouts?
     /// When set (tests), the loop thread's jemalloc allocation counter is sampled into
     /// `allocatedBytesSample` once per iteration.
     var samplesAllocations = false {
@@ -44,6 +46,7 @@ final class LoopContext: @unchecked Sendable {
         overflow = Array(repeating: [], count: loopCount)
         flushHook = PrepareHook(loop: loop) { [unowned self] in self.beforeBlocking() }
         inboxWakeup = AsyncWakeup(loop: loop) { [unowned self] in self.drainInbox() }
+        connectionTimeouts = ConnectionTimeouts(context: self, limits: server.configuration.limits)
     }
 
     func register(_ connection: Connection) {
@@ -200,6 +203,8 @@ final class LoopContext: @unchecked Sendable {
     private func close() {
         flushHook?.close()
         flushHook = nil
+        connectionTimeouts?.close()
+        connectionTimeouts = nil
         // The inbox wake-up stays open: other loops may still signal it until they stop too.
         // BrokerServer closes it once every loop thread has finished (closeInbox).
     }

@@ -40,6 +40,21 @@ final class LoopMetrics: Sendable {
     let bytesOut = Counter()
     /// Bytes queued on this loop's connections and not yet written (a gauge).
     let outboundQueuedBytes = Counter()
+    // SPEC §3 limits: refusals and closes, reported as fastbroker_limit_refusals_total{limit=…}.
+    let refusedMaxConnections = Counter()
+    let refusedMaxConnectionsPerIP = Counter()
+    let refusedMaxSubscriptions = Counter()
+    let frameTimeouts = Counter()
+    let idleTimeouts = Counter()
+    /// PINGs sent to connections idle for `idle_timeout_ms`.
+    let idlePings = Counter()
+
+    /// The limit counters by config key (the `limit` label).
+    static var limitCounters: [(limit: String, counter: KeyPath<LoopMetrics, Counter>)] {
+        [("max_connections", \.refusedMaxConnections), ("max_connections_per_ip", \.refusedMaxConnectionsPerIP),
+         ("max_subscriptions_per_session", \.refusedMaxSubscriptions), ("frame_timeout_ms", \.frameTimeouts),
+         ("idle_timeout_ms", \.idleTimeouts)]
+    }
 }
 
 enum PrometheusText {
@@ -78,6 +93,11 @@ enum PrometheusText {
         metric("fastbroker_tls_failures_total", "counter", "TLS handshakes or records that failed (bad client, wrong CA, plaintext on a TLS port).", sum(\.tlsFailures))
         metric("fastbroker_group_events_redispatched_total", "counter", "Consumer-group events re-dispatched after their member left.", sum(\.groupEventsRedispatched))
         metric("fastbroker_group_events_dropped_total", "counter", "Consumer-group events no member accepted.", sum(\.groupEventsDropped))
+        out += "# HELP fastbroker_limit_refusals_total Connections, requests and sessions refused or closed by a limit (SPEC §3), by limit.\n# TYPE fastbroker_limit_refusals_total counter\n"
+        for (limit, counter) in LoopMetrics.limitCounters {
+            out += "fastbroker_limit_refusals_total{limit=\"\(limit)\"} \(sum(counter))\n"
+        }
+        metric("fastbroker_idle_pings_total", "counter", "PINGs sent to connections idle for idle_timeout_ms.", sum(\.idlePings))
         metric("fastbroker_cross_loop_overflows_total", "counter", "Publications that found another loop's inbox full and waited.", sum(\.crossLoopOverflows))
         return out
     }
