@@ -87,6 +87,9 @@ final class ConnectionTimeouts {
         let timer = LoopTimer(loop: context.loop)
         timer.start(milliseconds: intervalMs, repeatMilliseconds: intervalMs) { [unowned self] in self.sweep() }
         self.timer = timer
+        // One sweep now (no connections yet): the first iteration instantiates generic metadata,
+        // a one-time allocation that must not land in a loop's steady state (AllocationTests).
+        sweep()
     }
 
     static func interval(frameTimeoutMs: UInt64, idleTimeoutMs: UInt64) -> UInt64 {
