@@ -170,3 +170,92 @@ def test_idle_timeout_zero_is_off(fresh_broker):
         client.send_msg([32, 1, {}, "com.example.off"])
         assert client.recv_msg()[:2] == [33, 1]
     assert_healthy(broker)
+
+
+def test_partial_tls_record_after_welcome(fresh_broker, tmp_path):
+    """Over TLS the unfinished frame can be an unfinished TLS record (buffered inside OpenSSL,
+    not yet plaintext): it is held to frame_timeout_ms as well."""
+    import shutil
+    import socket
+    import ssl
+
+    import pytest
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl CLI")
+    from conftest import free_port
+    from test_tls import make_certificates
+
+    make_certificates(tmp_path)
+    port = free_port()
+
+    def with_tls_listener(config):
+        config["limits"]["frame_timeout_ms"] = FRAME_MS
+        config["listeners"].append({"transport": "rawsocket", "host": "127.0.0.1", "port": port, "serializers": ["json"],
+                                    "tls": {"certificate": str(tmp_path / "server.crt"), "key": str(tmp_path / "server.key")}})
+
+    broker = fresh_broker(with_tls_listener)
+    ctx = ssl.create_default_context(cafile=str(tmp_path / "ca.crt"))
+    deadline = time.monotonic() + 5   # the broker starts its listeners in order; this one is last
+    while True:
+        try:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+            break
+        except ConnectionRefusedError:
+            assert time.monotonic() < deadline, "the TLS listener never accepted"
+            time.sleep(0.05)
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")
+
+    def pump_in():
+        data = sock.recv(65536)
+        if not data:
+            raise Closed("EOF")
+        incoming.write(data)
+
+    def flush():
+        data = outgoing.read()
+        if data:
+            sock.sendall(data)
+
+    def read_exact(n):
+        buf = b""
+        while len(buf) < n:
+            try:
+                buf += tls.read(n - len(buf))
+            except ssl.SSLWantReadError:
+                pump_in()
+        return buf
+
+    def recv_msg():
+        header = read_exact(4)
+        return json.loads(read_exact(int.from_bytes(header[1:4], "big")))
+
+    try:
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                flush()
+                pump_in()
+        flush()
+        tls.write(bytes([0x7F, 0xF1, 0, 0]))
+        flush()
+        assert read_exact(4)[0] == 0x7F
+        hello = json.dumps([1, "realm1", {"roles": {"subscriber": {}}}]).encode()
+        tls.write(bytes([0]) + len(hello).to_bytes(3, "big") + hello)
+        flush()
+        assert recv_msg()[0] == 2
+        # One whole RawSocket frame sealed in a TLS record; only part of the record is sent.
+        subscribe = json.dumps([32, 1, {}, "com.example.tls.partial"]).encode()
+        tls.write(bytes([0]) + len(subscribe).to_bytes(3, "big") + subscribe)
+        record = outgoing.read()
+        sock.sendall(record[: len(record) // 2])
+        start = time.monotonic()
+        msg = recv_msg()
+        took = time.monotonic() - start
+        assert msg[0] == 3 and msg[2] == LIMIT_EXCEEDED and "frame_timeout_ms" in msg[1]["message"], msg
+    finally:
+        sock.close()
+    assert FRAME_MS / 1000 - 0.05 <= took <= FRAME_MS / 1000 + 1.0, f"closed after {took:.2f}s"
+    assert_healthy(broker)

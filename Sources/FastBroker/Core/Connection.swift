@@ -101,6 +101,7 @@ final class Connection: TCPStreamDelegate {
         if let tls, let ciphertextIn {
             tls.receive(ciphertext: UnsafeRawBufferPointer(rebasing: ciphertextIn[0..<count]))
             decryptAndProcess(tls)
+            if tls.hasBufferedCiphertext { inputClock.notePartialRecord(at: context.loop.now) }
         } else {
             ring.didWrite(count)
             processInput()

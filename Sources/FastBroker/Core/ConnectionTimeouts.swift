@@ -47,6 +47,11 @@ struct InputClock {
         }
     }
 
+    /// TLS: a partial record waits inside OpenSSL (the receive buffer may be empty meanwhile).
+    mutating func notePartialRecord(at now: UInt64) {
+        if partialFrameSince == nil { partialFrameSince = now }
+    }
+
     /// While the broker itself is not reading the connection (backpressure), neither clock runs
     /// against the peer.
     mutating func restart(at now: UInt64) {
