@@ -140,3 +140,51 @@ def test_refused_flood_does_not_leak_slots(fresh_broker):
         client.hello()
         close_and_wait(client)
     assert_healthy(broker)
+
+
+def test_tls_listener_refuses_by_closing(fresh_broker, tmp_path):
+    """Over a cap, a TLS listener sends no plaintext refusal (SPEC: plaintext is never answered
+    on a TLS port): the connection is just closed, at once."""
+    import shutil
+
+    import pytest
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl CLI")
+    from conftest import free_port
+    from test_tls import make_certificates
+
+    make_certificates(tmp_path)
+    port = free_port()
+
+    def mutate(config):
+        config["limits"]["max_connections_per_ip"] = 2
+        config["listeners"].append({"transport": "rawsocket", "host": "127.0.0.1", "port": port, "serializers": ["json"],
+                                    "tls": {"certificate": str(tmp_path / "server.crt"), "key": str(tmp_path / "server.key")}})
+
+    broker = fresh_broker(mutate)
+    deadline = time.monotonic() + 5   # listeners start in order; the TLS one is last
+    while True:
+        try:
+            socket.create_connection((HOST, port), timeout=1).close()
+            break
+        except ConnectionRefusedError:
+            assert time.monotonic() < deadline, "the TLS listener never accepted"
+            time.sleep(0.05)
+    clients = [admitted_rawsocket(broker) for _ in range(2)]
+    try:
+        sock = socket.create_connection((HOST, port), timeout=2)
+        try:
+            start = time.monotonic()
+            try:
+                sock.sendall(b"\x16\x03\x01\x00\x05hello")   # the start of a TLS record
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            assert wait_closed(sock, timeout=2.0) == b"", "plaintext sent on a TLS listener"
+            assert time.monotonic() - start < 1.5
+        finally:
+            sock.close()
+    finally:
+        for client in clients:
+            close_and_wait(client)
+    assert refusals(broker, "max_connections_per_ip") >= 1
+    assert_healthy(broker)

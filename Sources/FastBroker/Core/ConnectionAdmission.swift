@@ -127,9 +127,10 @@ final class RefusedConnection: TCPStreamDelegate {
     private var buffer: UnsafeMutableRawBufferPointer?
     private var timer: LoopTimer?
 
-    init(stream: TCPStream, transport: TransportKind, limit: ConnectionLimit, admission: ConnectionAdmission) {
+    /// An empty `reply` closes at once.
+    init(stream: TCPStream, reply: [UInt8]) {
         self.stream = stream
-        reply = Self.reply(transport: transport, limit: limit, admission: admission)
+        self.reply = reply
     }
 
     /// What the client is told: RawSocket has one error code for both caps (4, "maximum
@@ -149,6 +150,7 @@ final class RefusedConnection: TCPStreamDelegate {
 
     func start() {
         stream.delegate = self
+        guard !reply.isEmpty else { return finish() }
         let written = reply.withUnsafeBytes { bytes -> Bool in
             let vector = WriteVector(capacity: 1)
             vector.append(bytes.baseAddress!, bytes.count)
@@ -195,7 +197,9 @@ extension BrokerServer {
         case .failure(let limit):
             (limit == .maxConnections ? context.metrics.refusedMaxConnections : context.metrics.refusedMaxConnectionsPerIP).increment()
             admission.logRefusal(limit, address: address, nowMs: context.loop.now, log: context.log)
-            RefusedConnection(stream: stream, transport: listener.transport, limit: limit, admission: admission).start()
+            // A TLS listener never answers in plaintext (SPEC §3): there the refusal is the close.
+            let reply = tls == nil ? RefusedConnection.reply(transport: listener.transport, limit: limit, admission: admission) : []
+            RefusedConnection(stream: stream, reply: reply).start()
             return
         }
         do {
