@@ -235,11 +235,14 @@ final class Session {
 
     /// Whether a new subscription would exceed `max_subscriptions_per_session` (subscriptions,
     /// group memberships and pending group joins); an identical re-subscribe, which returns the
-    /// id it already has, does not count. The scan for it runs only at the limit.
+    /// id it already has, does not count (a hash lookup; for groups a scan of the memberships,
+    /// only at the limit).
     private func isAtSubscriptionLimit(unlessHolding key: SubscriptionKey) -> Bool {
         let limit = context.server.configuration.limits.maxSubscriptionsPerSession
         guard subscriptions.count + memberships.count + pendingGroupJoins >= limit else { return false }
-        return !subscriptions.values.contains { $0.key == key } && !memberships.values.contains { $0.member.key == key }
+        if key.groupType != nil { return !memberships.values.contains { $0.member.key == key } }
+        guard let existing = router!.existingSubscription(key) else { return true }
+        return subscriptions[existing.id] !== existing
     }
 
     private func refuseSubscriptionOverLimit(_ request: UInt64) {
