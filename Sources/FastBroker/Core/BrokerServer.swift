@@ -16,6 +16,8 @@ public final class BrokerServer: @unchecked Sendable {
     /// By name, compared as UTF-8 bytes (realm names are URIs).
     let realms: [BytewiseString: Realm]
     let log: Logger
+    /// The connection caps, shared by every loop's listeners.
+    let admission: ConnectionAdmission
     /// One per loop; fixed after init, so any thread may read the array.
     private(set) var contexts: [LoopContext] = []
     private let loops: [EventLoop]
@@ -38,6 +40,7 @@ public final class BrokerServer: @unchecked Sendable {
     public init(configuration: BrokerConfiguration, log: Logger) throws {
         self.configuration = configuration
         self.log = log
+        admission = ConnectionAdmission(limits: configuration.limits)
         let loopCount = configuration.loops > 0 ? configuration.loops : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         var realms: [BytewiseString: Realm] = [:]
         for realmConfig in configuration.realms {
@@ -74,14 +77,8 @@ public final class BrokerServer: @unchecked Sendable {
             }
             for context in contexts {
                 let listener = try TCPListener(loop: context.loop, host: listenerConfig.host, port: port,
-                                               reusePort: true) { [unowned context] stream in
-                    do {
-                        try Connection(context: context, stream: stream, listener: listenerConfig, tls: tlsContext).start()
-                    } catch {
-                        context.metrics.tlsFailures.increment()
-                        context.log.error("cannot start TLS on a connection", metadata: ["error": "\(error)"])
-                        stream.close()
-                    }
+                                               reusePort: true) { [unowned self, unowned context] stream in
+                    self.accept(stream, on: context, listener: listenerConfig, tls: tlsContext)
                 }
                 port = listener.boundPort   // port 0: the other loops join the port loop 0 got
                 context.listeners.append(listener)

@@ -57,6 +57,11 @@ final class Connection: TCPStreamDelegate {
     /// The serializer negotiated by the transport handshake (RawSocket hello or WebSocket
     /// subprotocol); JSON until then.
     private(set) var format = WireFormat.json
+    /// This connection's place under the connection caps (ConnectionAdmission.swift); given back
+    /// when the socket closes.
+    var admission: AdmissionTicket?
+    /// Frame and idle timeouts (ConnectionTimeouts.swift).
+    private var inputClock = InputClock()
 
     private var limits: LimitsConfig { context.server.configuration.limits }
 
@@ -91,6 +96,7 @@ final class Connection: TCPStreamDelegate {
         timer.start(milliseconds: UInt64(limits.handshakeTimeoutMs)) { [unowned self] in self.handshakeTimedOut() }
         handshakeTimer = timer
         reportReceiveBuffers()
+        inputClock.noteRead(at: context.loop.now)
         stream.startReading()
     }
 
@@ -102,9 +108,11 @@ final class Connection: TCPStreamDelegate {
 
     func stream(_ stream: TCPStream, didRead count: Int) {
         context.metrics.bytesIn.increment(by: count)
+        inputClock.noteRead(at: context.loop.now)
         if let tls, let ciphertextIn {
             tls.receive(ciphertext: UnsafeRawBufferPointer(rebasing: ciphertextIn[0..<count]))
             decryptAndProcess(tls)
+            if tls.hasBufferedCiphertext { inputClock.notePartialRecord(at: context.loop.now) }
         } else {
             ring.didWrite(count)
             processInput()
@@ -155,6 +163,8 @@ final class Connection: TCPStreamDelegate {
 
     private func processInput() {
         defer { reportReceiveBuffers() }   // the decoders grow and shrink the ring and scratch
+        let bufferedBefore = ring.readableBytes
+        defer { inputClock.noteFraming(bufferedBefore: bufferedBefore, bufferedAfter: ring.readableBytes, at: context.loop.now) }
         while !closeRequested {
             switch phase {
             case .rawSocketHello, .rawSocket:
@@ -350,6 +360,41 @@ final class Connection: TCPStreamDelegate {
         } else {
             context.log.debug("handshake timeout", metadata: ["peer": "\(peer)"])
             closeNow()
+        }
+    }
+
+    /// The per-loop sweep (ConnectionTimeouts): closes a connection whose partial frame is older
+    /// than `frame_timeout_ms`; pings one silent for `idle_timeout_ms` and closes it if it stays
+    /// silent as long again.
+    func checkTimeouts(at now: UInt64, frameTimeoutMs: UInt64, idleTimeoutMs: UInt64) {
+        guard !closeRequested, phase != .closed else { return }
+        guard stream.isReading else { return inputClock.restart(at: now) }   // we paused it: not the peer's silence
+        let framed = phase == .rawSocket || phase == .webSocket
+        switch inputClock.check(at: now, frameTimeoutMs: frameTimeoutMs, idleTimeoutMs: idleTimeoutMs, canPing: framed) {
+        case .fine:
+            return
+        case .ping:
+            context.metrics.idlePings.increment()
+            let ping = context.bufferPool.take(capacity: 0)
+            if phase == .rawSocket { enqueue(ping, rawSocketType: .ping) } else { enqueue(ping, webSocketOpcode: .ping) }
+        case .frameTimedOut:
+            context.metrics.limitRefusals[.frameTimeout].increment()
+            closeForLimit("frame not completed within \(frameTimeoutMs) ms (frame_timeout_ms)")
+        case .idleTimedOut:
+            context.metrics.limitRefusals[.idleTimeout].increment()
+            closeForLimit("no data received for \(idleTimeoutMs) ms after a PING sent when idle for \(idleTimeoutMs) ms (idle_timeout_ms)")
+        }
+    }
+
+    /// An established session is told why (ABORT `fastbroker.error.limit_exceeded`); otherwise
+    /// the connection just closes.
+    private func closeForLimit(_ message: String) {
+        context.log.info("connection closed by a limit", metadata: ["peer": "\(peer)", "reason": "\(message)"])
+        if session.isEstablished {
+            session.abort(message: message, reason: WampURI.limitExceeded)
+        } else {
+            session.transportClosed(reason: message)
+            closeAfterFlush(webSocketCloseCode: 1008, reason: "limit exceeded")
         }
     }
 
@@ -568,6 +613,7 @@ final class Connection: TCPStreamDelegate {
 
     func streamDidClose(_ stream: TCPStream) {
         phase = .closed
+        admission?.release()
         handshakeTimer?.close(); handshakeTimer = nil
         closeTimer?.close(); closeTimer = nil
         context.metrics.outboundQueuedBytes.increment(by: -queuedBytes)

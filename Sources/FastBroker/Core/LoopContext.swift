@@ -76,6 +76,8 @@ final class LoopContext: @unchecked Sendable {
     /// goes after 10–20 s without a lookup.
     private var cacheSweepTimer: LoopTimer?
     static let cacheSweepMilliseconds: UInt64 = 10_000
+    /// The frame/idle timeout sweep (ConnectionTimeouts.swift).
+    private var connectionTimeouts: ConnectionTimeouts?
     /// When set (tests), the loop thread's jemalloc allocation counter is sampled into
     /// `allocatedBytesSample` once per iteration.
     var samplesAllocations = false {
@@ -100,6 +102,7 @@ final class LoopContext: @unchecked Sendable {
             for realm in self.server.realms.values { realm.routers[self.index].sweepIdleCaches() }
         }
         cacheSweepTimer = sweep
+        connectionTimeouts = ConnectionTimeouts(context: self, limits: server.configuration.limits)
     }
 
     func register(_ connection: Connection) {
@@ -393,6 +396,8 @@ final class LoopContext: @unchecked Sendable {
         flushHook = nil
         cacheSweepTimer?.close()
         cacheSweepTimer = nil
+        connectionTimeouts?.close()
+        connectionTimeouts = nil
         // The inbox wake-up stays open: other loops may still signal it until they stop too.
         // BrokerServer closes it once every loop thread has finished (closeInbox).
     }

@@ -45,6 +45,8 @@ final class LoopMetrics: Sendable {
     let receiveBufferBytes = Counter()
     let limitRefusals = LimitRefusalCounters()
     let crossLoopDrops = CrossLoopDropCounters()
+    /// PINGs sent to connections idle for `idle_timeout_ms`.
+    let idlePings = Counter()
 }
 
 /// Messages dropped because another loop's inbox and this loop's bounded overflow for it were
@@ -64,6 +66,12 @@ final class CrossLoopDropCounters: Sendable {
 /// refusal has a metric). Add a case per limit; the metrics text lists them all.
 enum RefusedLimit: String, CaseIterable, Sendable {
     case maxListOptionEntries = "max_list_option_entries"
+    case maxConnections = "max_connections"
+    case maxConnectionsPerIP = "max_connections_per_ip"
+    case maxSubscriptionsPerSession = "max_subscriptions_per_session"
+    /// Closes: a frame not completed in time, a connection silent after its idle PING.
+    case frameTimeout = "frame_timeout_ms"
+    case idleTimeout = "idle_timeout_ms"
 }
 
 /// One counter per RefusedLimit, rendered as `fastbroker_limit_refusals_total{limit="..."}`.
@@ -113,10 +121,11 @@ enum PrometheusText {
         metric("fastbroker_tls_failures_total", "counter", "TLS handshakes or records that failed (bad client, wrong CA, plaintext on a TLS port).", sum(\.tlsFailures))
         metric("fastbroker_group_events_redispatched_total", "counter", "Consumer-group events re-dispatched after their member left.", sum(\.groupEventsRedispatched))
         metric("fastbroker_group_events_dropped_total", "counter", "Consumer-group events no member accepted.", sum(\.groupEventsDropped))
-        out += "# HELP fastbroker_limit_refusals_total Requests refused for exceeding a configured limit, by limit.\n# TYPE fastbroker_limit_refusals_total counter\n"
+        out += "# HELP fastbroker_limit_refusals_total Connections, requests and sessions refused or closed by a limit (SPEC §3), by limit.\n# TYPE fastbroker_limit_refusals_total counter\n"
         for limit in RefusedLimit.allCases {
             out += "fastbroker_limit_refusals_total{limit=\"\(limit.rawValue)\"} \(loops.reduce(0) { $0 + $1.limitRefusals[limit].current })\n"
         }
+        metric("fastbroker_idle_pings_total", "counter", "PINGs sent to connections idle for idle_timeout_ms.", sum(\.idlePings))
         metric("fastbroker_cross_loop_overflows_total", "counter", "Cross-loop messages that found another loop's inbox full and waited.", sum(\.crossLoopOverflows))
         out += "# HELP fastbroker_cross_loop_drops_total Cross-loop messages dropped because the destination loop was backed up past the overflow bound, by kind.\n# TYPE fastbroker_cross_loop_drops_total counter\n"
         for kind in CrossLoopDropKind.allCases {

@@ -44,6 +44,9 @@ final class Router {
     /// Adds `session` to the subscription for `key`, creating it if needed. A session subscribing
     /// twice gets the same subscription back. `topicCheckRole`: nil when the session's role is
     /// granted every topic of the pattern, else the role's index, to check each delivered topic.
+    /// The subscription with `key` on this loop, if any (an O(1) check for re-subscribes).
+    func existingSubscription(_ key: SubscriptionKey) -> Subscription? { byKey[key] }
+
     func subscribe(_ session: Session, key: SubscriptionKey, filter: FilterProgram? = nil, topicCheckRole: Int?) -> Subscription {
         let subscription: Subscription
         if let existing = byKey[key] {

@@ -42,6 +42,9 @@ final class Session {
     /// Consumer-group memberships by subscription id, and by member for deliveries.
     private var memberships: [UInt64: GroupMembership] = [:]
     private var membershipsByMember: [ObjectIdentifier: GroupMembership] = [:]
+    /// Group SUBSCRIBEs sent to a group's home loop and not yet answered (they count against
+    /// `max_subscriptions_per_session` like the memberships they may become).
+    private var pendingGroupJoins = 0
     /// Publish permission per topic, so the per-PUBLISH check is one hash lookup on the topic's
     /// bytes. 8 KiB per session (~64 short topics, at least 7 of limits.max_uri_bytes): a
     /// publisher uses a few topics, and this is paid by every connection. Freed at detach.
@@ -275,6 +278,8 @@ final class Session {
         let topicCheckRole = verdict == .perTopic ? realm!.config.roleIndex(named: identity.authrole) : nil
         if let groupType {
             let key = SubscriptionKey(topic: topic, match: match, filterFingerprint: filter?.fingerprint, groupType: groupType, group: groupName)
+            guard !isAtSubscriptionLimit(unlessHolding: key) else { return refuseSubscriptionOverLimit(request) }
+            pendingGroupJoins += 1
             let group = GroupKey(topic: topic, match: match, group: groupName)
             let member = GroupMember(session: self, owner: ref!, realm: realm!, key: key, group: group, filter: filter,
                                      topicCheckRole: topicCheckRole)
@@ -282,9 +287,28 @@ final class Session {
             return   // SUBSCRIBED or ERROR when the group's home loop answers (groupJoinCompleted)
         }
         let key = SubscriptionKey(topic: topic, match: match, filterFingerprint: filter?.fingerprint)
+        guard !isAtSubscriptionLimit(unlessHolding: key) else { return refuseSubscriptionOverLimit(request) }
         let subscription = router!.subscribe(self, key: key, filter: filter, topicCheckRole: topicCheckRole)
         subscriptions[subscription.id] = subscription
         connection.send { out in WampEncoder.acknowledgement(code: WampCode.subscribed, request: request, id: subscription.id, format: format, into: &out) }
+    }
+
+    /// Whether a new subscription would exceed `max_subscriptions_per_session` (subscriptions,
+    /// group memberships and pending group joins); an identical re-subscribe, which returns the
+    /// id it already has, does not count (a hash lookup; for groups a scan of the memberships,
+    /// only at the limit).
+    private func isAtSubscriptionLimit(unlessHolding key: SubscriptionKey) -> Bool {
+        let limit = context.server.configuration.limits.maxSubscriptionsPerSession
+        guard subscriptions.count + memberships.count + pendingGroupJoins >= limit else { return false }
+        if key.groupType != nil { return !memberships.values.contains { $0.member.key == key } }
+        guard let existing = router!.existingSubscription(key) else { return true }
+        return subscriptions[existing.id] !== existing
+    }
+
+    private func refuseSubscriptionOverLimit(_ request: UInt64) {
+        let limit = context.server.configuration.limits.maxSubscriptionsPerSession
+        context.metrics.limitRefusals[.maxSubscriptionsPerSession].increment()
+        sendError(WampCode.subscribe, request, "this session already holds \(limit) subscriptions (max_subscriptions_per_session)", WampURI.limitExceeded)
     }
 
     private func handleUnsubscribe(_ m: WampMessageView) {
@@ -395,6 +419,7 @@ final class Session {
     /// The group's home loop answered a SUBSCRIBE with a type (LoopContext resolved the session).
     func groupJoinCompleted(_ result: GroupJoinResult) {
         context.loop.assertInLoopThread()
+        pendingGroupJoins -= 1
         guard isEstablished else { return context.dropUnclaimed(result) }
         switch result.outcome {
         case .refused(let message, let uri):

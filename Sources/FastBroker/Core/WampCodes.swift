@@ -40,7 +40,7 @@ enum WampURI {
     static let systemShutdown = "wamp.close.system_shutdown"
     static let slowConsumer = "fastbroker.error.slow_consumer"
     static let handshakeTimeout = "fastbroker.error.handshake_timeout"
-    /// A configured limit refused the request; the message names the limit (SPEC §3).
+    /// A SPEC §3 limit refused the request or ended the session; the message names the limit.
     static let limitExceeded = "fastbroker.error.limit_exceeded"
     static let exclusiveSubscriptionTaken = "fastbroker.error.exclusive_subscription_taken"
     static let subscriptionTypeMismatch = "fastbroker.error.subscription_type_mismatch"

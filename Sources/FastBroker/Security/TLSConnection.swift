@@ -129,6 +129,10 @@ public final class TLSConnection {
     /// Bytes of received ciphertext not yet decrypted (for read backpressure).
     public var bufferedCiphertextBytes: Int { Int(BIO_ctrl_pending(readBIO)) }
 
+    /// Received ciphertext not yet turned into plaintext, in the read BIO or as a partial record
+    /// inside OpenSSL (frame_timeout_ms counts it as a partial frame).
+    public var hasBufferedCiphertext: Bool { BIO_ctrl_pending(readBIO) > 0 || SSL_has_pending(ssl) == 1 }
+
     /// `takeCiphertext` would return something: send it.
     public var hasPendingCiphertext: Bool { !sink.bytes.isEmpty || stagedCount > 0 }
 
