@@ -5,7 +5,8 @@ Run by bench/memory-per-connection.sh against a fresh broker (PID and RawSocket/
 given). Steps, each measured as the broker's VmRSS (median of 5 samples 100 ms apart, after the
 step settles for --settle seconds):
   idle -> N idle sessions (HELLO/WELCOME, then silent) -> 10 of them subscribe to --topics distinct
-  topics each -> every session subscribes to one shared topic -> all closed.
+  topics each -> every session subscribes to one shared topic -> all closed (measured after
+  --closed-settle seconds, past jemalloc's page decay).
 Prints and writes JSON with the deltas per session and per subscription.
 """
 import argparse
@@ -111,6 +112,7 @@ async def main():
     parser.add_argument("--subscribers", type=int, default=10, help="sessions that subscribe to distinct topics")
     parser.add_argument("--topics", type=int, default=1000, help="distinct topics per subscribing session")
     parser.add_argument("--settle", type=float, default=2.0)
+    parser.add_argument("--closed-settle", type=float, default=15.0, help="wait after closing every session")
     parser.add_argument("--out")
     args = parser.parse_args()
 
@@ -131,7 +133,8 @@ async def main():
     result["shared_kib"] = await measured_rss(args.pid, args.settle)
     for s in sessions:
         s.close()
-    result["closed_kib"] = await measured_rss(args.pid, args.settle + 2)
+    # jemalloc returns freed pages after its decay time (10 s by default): wait past it.
+    result["closed_kib"] = await measured_rss(args.pid, args.closed_settle)
 
     result["bytes_per_idle_session"] = round((result["sessions_kib"] - result["idle_kib"]) * 1024 / args.sessions)
     result["bytes_per_distinct_topic_subscription"] = round(
