@@ -168,5 +168,9 @@ done
 
 export OUT REPORT COMMIT DURATION PUBLISHERS HEALTHY SLOW IDLE SETTLE MAX_MESSAGE_BYTES MAX_OUTBOUND_BYTES WINDOW LOAD_START RUNS
 export LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+# The parameters beside the results, so soak_report.py can be re-run on them later (OUT=… REPORT=…).
+python3 -c 'import json, os; print(json.dumps({k: os.environ[k] for k in
+    "COMMIT DURATION PUBLISHERS HEALTHY SLOW IDLE SETTLE MAX_MESSAGE_BYTES MAX_OUTBOUND_BYTES WINDOW LOAD_START LOAD_END RUNS".split()}))' \
+    > "$OUT/params.json"
 python3 "$HERE/soak_report.py"
 log "wrote $REPORT (raw results in ${OUT#$ROOT/})"

@@ -127,7 +127,9 @@ def fmt(value, digits=1):
 
 
 def main():
-    env = os.environ
+    env = dict(os.environ)
+    if os.path.exists(f"{OUT}/params.json"):   # written by soak.sh: lets the report be re-run on old results
+        env = {**json.load(open(f"{OUT}/params.json")), **{k: v for k, v in env.items() if k in ("OUT", "REPORT")}}
     names = [os.path.basename(p)[4:-5] for p in sorted(glob.glob(f"{OUT}/run-*.json"), key=os.path.getmtime)]
     runs = [analyse(n) for n in names]
     box = machine()
@@ -139,6 +141,12 @@ def main():
              f"Load average (1/5/15 min) before: {env.get('LOAD_START')}, after: {env.get('LOAD_END')} — other processes "
              "share the CPUs (nothing is pinned); broker, load tool and monitor all run on this machine.",
              f"Raw results: `{rel}/` (config, fastbench and monitor JSON, /metrics after each run).", ""]
+    busiest = max([float(x) for r in runs for x in r["loadavg"]] + [float(env.get("LOAD_START", "0 0 0").split()[0])])
+    if busiest > (box["nproc"] or 1):
+        lines += [f"**The machine was shared and busy** (1-minute load average up to {busiest:.1f} on {box['nproc']} CPUs, other "
+                  "work running besides this test): throughput and HELLO times are those of a starved broker and probe, not of "
+                  "the broker alone (see the control column); memory figures and the exact counts (losses, drops) do not "
+                  "depend on it.", ""]
     if runs:
         limits = runs[0]["limits"]
         lines += ["## Load and limits", "",
@@ -183,6 +191,18 @@ def main():
     if notes:
         lines += ["", "First notes of the load tool per run (refusals, closes):", ""]
         lines += [f"- {name}: `{note[:240]}`" for name, note in notes]
+    memory = [json.load(open(p)) for p in sorted(glob.glob(os.path.join(os.path.dirname(OUT), "memory-*.json")))]
+    if memory:
+        lines += ["", "## Memory per connection and per subscription (`bench/memory-per-connection.sh`)", "",
+                  "Fresh broker, loops: 1, JSON; VmRSS medians after each step settles. Separate from the soak runs above.", "",
+                  "| transport | idle MiB | + N idle sessions | per idle session | + 10,000 subscriptions (10 sessions × 1,000 topics) "
+                  "| per distinct-topic subscription | + every session on one shared topic | per subscriber of an existing topic "
+                  "| all closed (15 s later) |", "|---|---|---|---|---|---|---|---|---|"]
+        for m in memory:
+            lines.append(
+                f"| {m['transport']} | {mib(m['idle_kib'])} | {m['sessions']} → {mib(m['sessions_kib'])} | {m['bytes_per_idle_session']} B "
+                f"| → {mib(m['distinct_kib'])} | {m['bytes_per_distinct_topic_subscription']} B | → {mib(m['shared_kib'])} "
+                f"| {m['bytes_per_subscriber_of_one_topic']} B | {mib(m['closed_kib'])} |")
     lines += ["", "HELLO is timed from TCP connect to WELCOME by a fresh RawSocket session every 100 ms, over the whole "
               "time fastbench runs (connecting 1,000+ sessions, load, drain). The control column is how late the monitor's "
               "own thread woke from its 100 ms wait (p99): when it is large, the machine, not only the broker, delays the probe.",
