@@ -84,9 +84,15 @@ def analyse(name):
     failed = [p for p in probes if p[1] is None]
     times = [p[1] if p[1] is not None else 2000.0 for p in probes]
     late = [p[3] for p in probes if len(p) > 3]
+    # HELLO by phase: publishing (load), after it until fastbench exits (drain), with no clients (after).
+    phases = {"load": (bench.get("load_start") or start, bench.get("load_end") or end),
+              "drain": (bench.get("load_end") or end, end), "after": (end, float("inf"))}
+    by_phase = {k: percentile([p[1] if p[1] is not None else 2000.0 for p in monitor["probes"] if a <= p[0] < z], 99)
+                for k, (a, z) in phases.items()}
     hello = {"count": len(probes), "failed": len(failed), "p50": percentile(times, 50), "p99": percentile(times, 99),
              "max": max(times) if times else None, "wake_late_p99": percentile(late, 99),
-             "idle_p99": percentile([p[1] for p in monitor["probes"] if p[0] < start and p[1] is not None], 99)}
+             "idle_p99": percentile([p[1] for p in monitor["probes"] if p[0] < start and p[1] is not None], 99),
+             "by_phase_p99": by_phase}
 
     drops = {m.group(1): v for k, v in metrics.items() if (m := re.fullmatch(r'fastbroker_drops_total\{reason="(\w+)"\}', k))}
     slow_disconnects = metrics.get("fastbroker_slow_consumer_disconnects_total")
@@ -168,7 +174,7 @@ def main():
     lines += ["## Runs", "",
               "| run | loops | policy | load s | published | accepted | refused | healthy got (min) | healthy missing | slow got | "
               "slow closed (ABORT slow_consumer) | metrics: delivered / drops / slow disconnects | RSS MiB idle / peak / after (bound) | "
-              "HELLO ms p50 / p99 / max (n, failed) | HELLO p99 idle; monitor wake-up lateness p99 (control) | load avg |",
+              "HELLO ms p50 / p99 / max (n, failed) | HELLO p99 ms idle / load / drain / after; monitor wake-up lateness p99 (control) | load avg |",
               "|" + "---|" * 16]
     for r in runs:
         b, m, h = r["bench"], r["metrics"], r["hello"]
@@ -181,13 +187,14 @@ def main():
             f"{', '.join(f'{k} {int(v)}' for k, v in r['drops'].items()) or '–'} / {fmt(r['slow_disconnects'], 0)} | "
             f"{mib(r['idle'])} / {mib(r['peak'])} / {mib(r['after'])} ({mib(r['bound'])}) | "
             f"{fmt(h['p50'])} / {fmt(h['p99'])} / {fmt(h['max'])} ({h['count']}, {h['failed']}) | "
-            f"{fmt(h['idle_p99'])}; {fmt(h['wake_late_p99'])} | {' → '.join(r['loadavg'])} |")
+            f"{fmt(h['idle_p99'])} / {fmt(h['by_phase_p99']['load'])} / {fmt(h['by_phase_p99']['drain'])} / "
+            f"{fmt(h['by_phase_p99']['after'])}; {fmt(h['wake_late_p99'])} | {' → '.join(r['loadavg'])} |")
     lines += ["", "## Checks", "", "| run | rss_bound | healthy_lossless | slow_policy | hello_p99 | rss_after |", "|---|---|---|---|---|---|"]
     for r in runs:
         c = r["checks"]
         lines.append(f"| {r['name']} | " + " | ".join("PASS" if c[k] else "**FAIL**" for k in
                                                      ("rss_bound", "healthy_lossless", "slow_policy", "hello_p99", "rss_after")) + " |")
-    notes = [(r["name"], n) for r in runs for n in r["bench"].get("notes", [])[:4]]
+    notes = [(r["name"], n) for r in runs for n in r["bench"].get("notes", [])[:2]]
     if notes:
         lines += ["", "First notes of the load tool per run (refusals, closes):", ""]
         lines += [f"- {name}: `{note[:240]}`" for name, note in notes]
