@@ -6,7 +6,8 @@ given). Steps, each measured as the broker's VmRSS (median of 5 samples 100 ms a
 step settles for --settle seconds):
   idle -> N idle sessions (HELLO/WELCOME, then silent) -> 10 of them subscribe to --topics distinct
   topics each -> every session subscribes to one shared topic -> all closed (measured after
-  --closed-settle seconds, past jemalloc's page decay).
+  --closed-settle seconds, past jemalloc's page decay; then again after as long with a fresh
+  session every 100 ms, which lets jemalloc purge).
 Prints and writes JSON with the deltas per session and per subscription.
 """
 import argparse
@@ -135,6 +136,16 @@ async def main():
         s.close()
     # jemalloc returns freed pages after its decay time (10 s by default): wait past it.
     result["closed_kib"] = await measured_rss(args.pid, args.closed_settle)
+    # Without a background thread jemalloc purges only when the broker allocates: a fresh session
+    # every 100 ms (like the soak's HELLO probe) for --closed-settle seconds tells a leak from pages
+    # merely not yet returned.
+    deadline = time.monotonic() + args.closed_settle
+    while time.monotonic() < deadline:
+        probe = Session(args.transport, args.port)
+        await probe.open()
+        probe.close()
+        await asyncio.sleep(0.1)
+    result["closed_active_kib"] = await measured_rss(args.pid, 0.5)
 
     result["bytes_per_idle_session"] = round((result["sessions_kib"] - result["idle_kib"]) * 1024 / args.sessions)
     result["bytes_per_distinct_topic_subscription"] = round(

@@ -204,12 +204,12 @@ def main():
                   "Fresh broker, loops: 1, JSON; VmRSS medians after each step settles. Separate from the soak runs above.", "",
                   "| transport | idle MiB | + N idle sessions | per idle session | + 10,000 subscriptions (10 sessions × 1,000 topics) "
                   "| per distinct-topic subscription | + every session on one shared topic | per subscriber of an existing topic "
-                  "| all closed (15 s later) |", "|---|---|---|---|---|---|---|---|---|"]
+                  "| all closed (15 s later) | then 15 s of a fresh session every 100 ms |", "|---|---|---|---|---|---|---|---|---|---|"]
         for m in memory:
             lines.append(
                 f"| {m['transport']} | {mib(m['idle_kib'])} | {m['sessions']} → {mib(m['sessions_kib'])} | {m['bytes_per_idle_session']} B "
                 f"| → {mib(m['distinct_kib'])} | {m['bytes_per_distinct_topic_subscription']} B | → {mib(m['shared_kib'])} "
-                f"| {m['bytes_per_subscriber_of_one_topic']} B | {mib(m['closed_kib'])} |")
+                f"| {m['bytes_per_subscriber_of_one_topic']} B | {mib(m['closed_kib'])} | {mib(m.get('closed_active_kib'))} |")
     lines += ["", "HELLO is timed from TCP connect to WELCOME by a fresh RawSocket session every 100 ms, over the whole "
               "time fastbench runs (connecting 1,000+ sessions, load, drain). The control column is how late the monitor's "
               "own thread woke from its 100 ms wait (p99): when it is large, the machine, not only the broker, delays the probe.",
