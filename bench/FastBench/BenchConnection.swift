@@ -1,7 +1,8 @@
 // One WAMP session of the load tool: TCP connect, the TLS handshake (--tls), the RawSocket or
 // WebSocket handshake, HELLO / WELCOME, then either publishing (frames written straight into the
 // output buffer, JSON or MessagePack) or subscribing (events counted, timed and checked). It
-// reports to the BenchRun that owns it; all of it runs on the tool's one loop thread.
+// reports to the run that owns it (BenchRun, or SoakRun for `fastbench soak`); all of it runs on
+// the tool's one loop thread. A subscriber may be given a read allowance (soak's slow readers).
 
 import BrokerLoop
 import BrokerSecurity
@@ -16,7 +17,7 @@ enum BenchRole {
 
 final class BenchConnection: TCPStreamDelegate {
     let role: BenchRole
-    unowned let run: BenchRun
+    unowned let run: any BenchSessionOwner
     private let url: BenchURL
 
     // All fields below: owned by the loop thread.
@@ -55,8 +56,11 @@ final class BenchConnection: TCPStreamDelegate {
     var subscriptionID: UInt64 = 0
     /// This subscriber's index (for the filters' routing check); -1 for a publisher.
     let subscriberIndex: Int
+    /// Bytes this connection may still read; nil = unlimited. At 0 reading stops until
+    /// `allowReading` grants more (a subscriber that reads slowly on purpose).
+    private var readAllowance: Int?
 
-    init(role: BenchRole, run: BenchRun, url: BenchURL, scratchCapacity: Int, tlsContext: TLSClientContext?) {
+    init(role: BenchRole, run: any BenchSessionOwner, url: BenchURL, scratchCapacity: Int, tlsContext: TLSClientContext?) {
         self.role = role
         self.run = run
         self.url = url
@@ -70,6 +74,8 @@ final class BenchConnection: TCPStreamDelegate {
 
     deinit { scratch.deallocate() }
 
+    /// Connected and not closed (by either side).
+    var isOpen: Bool { stream != nil && !isClosed }
     var pendingOutputBytes: Int { tls == nil ? output.pendingBytes : output.pendingBytes + wire.pendingBytes }
     var writeInFlight: Bool { stream?.writeInFlight ?? false }
 
@@ -338,12 +344,25 @@ final class BenchConnection: TCPStreamDelegate {
     // MARK: Receiving
 
     func streamReadBuffer(_ stream: TCPStream) -> UnsafeMutableRawBufferPointer {
-        tls?.ciphertextIn ?? ring.writableRegion()
+        let region = tls?.ciphertextIn ?? ring.writableRegion()
+        guard let readAllowance else { return region }
+        return UnsafeMutableRawBufferPointer(rebasing: region.prefix(readAllowance))
+    }
+
+    /// From now on reads at most `bytes` more (nil = no limit again), resuming reading if it stopped.
+    func allowReading(_ bytes: Int?) {
+        readAllowance = bytes
+        guard let stream, !isClosed, !stream.isReading, bytes ?? 1 > 0, ring.writableBytes > 0 else { return }
+        stream.startReading()
     }
 
     func stream(_ stream: TCPStream, didRead count: Int) {
         // One clock read per socket read: every event in it arrived at the same moment.
         let now = MonotonicClock.nanoseconds()
+        if let allowance = readAllowance {
+            readAllowance = allowance - count
+            if allowance - count <= 0 { stream.stopReading() }
+        }
         if let tls {
             let problem = tls.receive(count: count, into: ring) { [unowned self] in
                 drain(now)
@@ -355,7 +374,7 @@ final class BenchConnection: TCPStreamDelegate {
         }
         ring.didWrite(count)
         drain(now)
-        if ring.writableBytes > 0 && !stream.isReading && !isClosed { stream.startReading() }
+        if ring.writableBytes > 0 && !stream.isReading && !isClosed && readAllowance ?? 1 > 0 { stream.startReading() }
     }
 
     /// Handles every complete frame in the ring (under TLS: also starts the transport handshake
@@ -488,7 +507,7 @@ final class BenchConnection: TCPStreamDelegate {
             if view.unsignedInteger(1) == 32 {
                 run.subscribeRefused(self, uri: uri, details: details)
             } else {
-                run.publishRefused(self, uri: uri, details: details)
+                run.publishRefused(self, request: view.unsignedInteger(2) ?? 0, uri: uri, details: details)
             }
         case 17:  // PUBLISHED [17, req, publication]
             if let request = view.unsignedInteger(1), request > lastAcknowledged { lastAcknowledged = request }

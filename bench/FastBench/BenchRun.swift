@@ -10,7 +10,7 @@ import BrokerLoop
 import BrokerSecurity
 import Histogram
 
-final class BenchRun {
+final class BenchRun: BenchSessionOwner {
     enum Phase: Equatable {
         case connecting, subscribing, warmup, measuring, draining, done
     }
@@ -139,7 +139,7 @@ final class BenchRun {
         finish(.unsupported("SUBSCRIBE with \(options.workload.subscribeOptions(subscriberIndex: 0)) refused: \(uri) \(details)"))
     }
 
-    func publishRefused(_ connection: BenchConnection, uri: String, details: String) {
+    func publishRefused(_ connection: BenchConnection, request: UInt64, uri: String, details: String) {
         publishErrors += 1
         lastPublishError = "\(uri) \(details)"
     }

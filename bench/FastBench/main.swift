@@ -1,9 +1,17 @@
 // fastbench: the bundled WAMP load tool (issue 3). One libuv loop runs every session of a run;
 // it prints one summary line and, with --json, writes the result for bench/compare.sh.
+// `fastbench soak …` runs issue 10's soak load instead (SoakRun, for bench/soak.sh).
 // Exit status: 0 for a completed or "unsupported" run, 1 for a failed run, 2 for bad usage.
 
 import BrokerLoop
 import Glibc
+
+// A broker that drops the connection must not kill the tool with SIGPIPE.
+signal(SIGPIPE, SIG_IGN)
+
+if CommandLine.arguments.dropFirst().first == "soak" {
+    exit(runSoak(Array(CommandLine.arguments.dropFirst(2))))
+}
 
 let options: BenchOptions
 switch BenchOptions.parse(Array(CommandLine.arguments.dropFirst())) {
@@ -12,9 +20,6 @@ case .failure(let error):
     print(error.description)
     exit(CommandLine.arguments.contains("--help") || CommandLine.arguments.contains("-h") ? 0 : 2)
 }
-
-// A broker that drops the connection must not kill the tool with SIGPIPE.
-signal(SIGPIPE, SIG_IGN)
 
 let loop: EventLoop
 do {
