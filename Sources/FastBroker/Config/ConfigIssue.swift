@@ -2,6 +2,8 @@
 // offending value ("$.listeners[1].port") so a user can find it without guessing; a ConfigError
 // carries every issue found in one pass, not just the first.
 
+import BrokerSerialization
+
 /// One problem in a configuration, located by its JSON path.
 public struct ConfigIssue: Sendable, Equatable, CustomStringConvertible {
     /// JSONPath-style location, e.g. `$.listeners[1].port`; `$` is the document itself.
@@ -31,7 +33,7 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
 enum ConfigValueText {
     static let maxShown = 60
 
-    static func describe(_ value: ConfigJSONValue) -> String {
+    static func describe(_ value: JSONTreeValue) -> String {
         switch value {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
@@ -72,23 +74,5 @@ enum ConfigValueText {
         let quotedNames = names.map { quoted($0) }
         guard quotedNames.count > 1 else { return quotedNames.first ?? "" }
         return quotedNames.dropLast().joined(separator: ", ") + " or " + quotedNames.last!
-    }
-}
-
-/// Builds JSON paths: `.name` for identifier keys, `["odd key"]` otherwise, `[n]` for elements.
-enum ConfigPath {
-    static func member(_ parent: String, _ key: String) -> String {
-        if isIdentifier(key) { return parent + "." + key }
-        return parent + "[" + ConfigValueText.quoted(key) + "]"
-    }
-
-    static func element(_ parent: String, _ index: Int) -> String { parent + "[\(index)]" }
-
-    private static func isIdentifier(_ key: String) -> Bool {
-        guard let first = key.utf8.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return false }
-        return key.utf8.allSatisfy { b in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b)
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) || b == UInt8(ascii: "_")
-        }
     }
 }
