@@ -44,29 +44,12 @@ enum ConfigValueText {
         }
     }
 
-    /// A string as a JSON string literal, cut short when long.
+    /// A string as a JSON string literal (JSONWriter's quoting), cut short when long.
     static func quoted(_ s: String) -> String {
-        var out = "\""
-        var shown = 0
-        for scalar in s.unicodeScalars {
-            if shown == maxShown {
-                out += "…"
-                break
-            }
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                let hex = String(scalar.value, radix: 16, uppercase: true)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-            shown += 1
-        }
-        return out + "\""
+        guard s.unicodeScalars.count > maxShown else { return JSONWriter.quoted(s) }
+        var prefix = String.UnicodeScalarView()
+        prefix.append(contentsOf: s.unicodeScalars.prefix(maxShown))
+        return String(JSONWriter.quoted(String(prefix)).dropLast()) + "…\""
     }
 
     /// `"a", "b" or "c"`

@@ -34,7 +34,7 @@ extension UserDatabase {
             let record = try parseRecord(item.value, path: path, fileName: fileName)
             if let first = firstIndex[Array(record.authid.utf8)] {
                 throw UserDatabaseError(file: fileName, jsonPath: path.key("authid").description,
-                                        reason: "duplicate authid \(JSONStringWriter.quoted(record.authid)) "
+                                        reason: "duplicate authid \(JSONWriter.quoted(record.authid)) "
                                             + "(first defined at \(top.index(first)))")
             }
             firstIndex[Array(record.authid.utf8)] = i
@@ -119,15 +119,15 @@ extension UserDatabase {
         var out: [UInt8] = Array("[\n".utf8)
         for (i, record) in records.enumerated() {
             var fields: [(String, String)] = [
-                ("authid", JSONStringWriter.quoted(record.authid)), ("role", JSONStringWriter.quoted(record.role)),
+                ("authid", JSONWriter.quoted(record.authid)), ("role", JSONWriter.quoted(record.role)),
             ]
             switch record.credential {
             case .plain(let secret):
-                fields.append(("secret", JSONStringWriter.quoted(secret)))
+                fields.append(("secret", JSONWriter.quoted(secret)))
             case .salted(let salt, let iterations, let keyLength, let derivedKey):
                 fields += [
-                    ("salt", JSONStringWriter.quoted(salt)), ("iterations", String(iterations)),
-                    ("keylen", String(keyLength)), ("derived_key", JSONStringWriter.quoted(derivedKey)),
+                    ("salt", JSONWriter.quoted(salt)), ("iterations", String(iterations)),
+                    ("keylen", String(keyLength)), ("derived_key", JSONWriter.quoted(derivedKey)),
                 ]
             }
             out += Array("  {".utf8)
