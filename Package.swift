@@ -39,10 +39,10 @@ let package = Package(
         .systemLibrary(name: "CJemalloc", path: "Sources/CJemalloc"),
 
         .target(name: "BrokerLoop", dependencies: ["CUV"], path: "Sources/FastBroker/Loop", swiftSettings: dataPath),
-        .target(name: "BrokerSecurity", dependencies: ["COpenSSL"], path: "Sources/FastBroker/Security"),
+        .target(name: "BrokerSecurity", dependencies: ["COpenSSL", "BrokerSerialization"], path: "Sources/FastBroker/Security"),
         .target(name: "BrokerWire", dependencies: ["BrokerSecurity"], path: "Sources/FastBroker/Wire", swiftSettings: dataPath),
         .target(name: "BrokerSerialization", path: "Sources/FastBroker/Serialization", swiftSettings: dataPath),
-        .target(name: "BrokerConfig", path: "Sources/FastBroker/Config"),
+        .target(name: "BrokerConfig", dependencies: ["BrokerSerialization"], path: "Sources/FastBroker/Config"),
         .target(name: "FilterVM", path: "Sources/FilterVM", swiftSettings: dataPath),
         .target(
             name: "FastBroker",
@@ -67,7 +67,7 @@ let package = Package(
         .testTarget(name: "SecurityTests", dependencies: ["BrokerSecurity"]),
         .testTarget(name: "WireTests", dependencies: ["BrokerWire"]),
         .testTarget(name: "SerializationTests", dependencies: ["BrokerSerialization"], exclude: ["Fixtures", "generate_differential.py"]),
-        .testTarget(name: "ConfigTests", dependencies: ["BrokerConfig"]),
+        .testTarget(name: "ConfigTests", dependencies: ["BrokerConfig", "BrokerSerialization"]),
         .testTarget(name: "FilterVMTests", dependencies: ["FilterVM"]),
         .testTarget(name: "FastBrokerTests", dependencies: ["FastBroker"]),
     ]

@@ -15,26 +15,8 @@
 #endif
 import FilterVM
 
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\u{20}"..."\u{7E}": out.unicodeScalars.append(scalar)
-        default:
-            for unit in String(scalar).utf16 {
-                let hex = String(unit, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            }
-        }
-    }
-    return out + "\""
-}
-
 func failure(_ error: FilterError) -> String {
-    "{\"ok\": false, \"error\": \(jsonString(error.description)), \"column\": \(error.column.map(String.init) ?? "null")}"
+    "{\"ok\": false, \"error\": \(FilterValue.quoted(error.description)), \"column\": \(error.column.map(String.init) ?? "null")}"
 }
 
 func handle(_ line: String) -> String {
@@ -71,7 +53,7 @@ func handle(_ line: String) -> String {
             results.append(matched ? "true" : "false")
         }
     }
-    return "{\"ok\": true, \"results\": [\(results.joined(separator: ", "))], \"fingerprint\": \(jsonString(program.fingerprint))}"
+    return "{\"ok\": true, \"results\": [\(results.joined(separator: ", "))], \"fingerprint\": \(FilterValue.quoted(program.fingerprint))}"
 }
 
 while let line = readLine(strippingNewline: true) {

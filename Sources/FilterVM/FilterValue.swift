@@ -69,7 +69,8 @@ extension FilterValue {
     }
 
     /// JSON string syntax with every non-printable-ASCII scalar escaped, so the text is ASCII.
-    static func quoted(_ s: String) -> String {
+    /// FilterVM's one quoter (it imports nothing of the broker, whose quoter is JSONWriter.quoted).
+    public static func quoted(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

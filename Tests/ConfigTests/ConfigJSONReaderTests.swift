@@ -3,6 +3,7 @@
 
 import XCTest
 
+import BrokerSerialization
 @testable import BrokerConfig
 
 final class ConfigJSONReaderTests: XCTestCase {
@@ -90,7 +91,7 @@ final class ConfigJSONReaderTests: XCTestCase {
 
     func testValidValuesReadExactly() throws {
         let text = "\u{FEFF}{\"s\": \"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u00e9\\uD83D\\uDE00 \u{1F600}\", \"n\": [-0, 12, -3.5e+2, 1E-2], \"l\": [true, false, null, {}, []]}"
-        let root = try ConfigJSONReader.read(Array(text.utf8))
+        let root = try JSONTreeReader.read(Array(text.utf8))
         guard case .object(let members) = root.value, members.count == 3 else { return XCTFail("\(root)") }
         guard case .string(let s) = members[0].node.value else { return XCTFail("\(members[0])") }
         XCTAssertEqual(s, "a\"b\\c/d\u{8}\u{C}\n\r\t\u{E9}\u{1F600} \u{1F600}")

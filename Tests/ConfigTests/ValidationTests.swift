@@ -45,9 +45,15 @@ final class ValidationTests: XCTestCase {
     }
 
     func testDuplicateKeysAreRefused() {
+        // The reader refuses the second copy, naming its path and where it is in the text.
         XCTAssertEqual(
-            configIssues(Doc.with(extra: #", "loops": 1, "loops": 2"#)),
-            [ConfigIssue(path: "$.loops", message: "duplicate key \"loops\" (each key may appear once)")])
+            configIssues("{\"loops\": 1,\n \"loops\": 2}"),
+            [ConfigIssue(path: "$.loops", message: "line 2, column 2: duplicate key \"loops\" (each key may appear once)")])
+        XCTAssertEqual(
+            configIssues(#"{"listeners": [{"port": 1, "host": "a", "port": 2}]}"#),
+            [ConfigIssue(
+                path: "$.listeners[0].port",
+                message: "line 1, column 41: duplicate key \"port\" (each key may appear once)")])
     }
 
     func testRequiredKeys() {

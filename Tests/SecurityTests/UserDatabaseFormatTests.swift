@@ -68,17 +68,17 @@ final class UserDatabaseFormatTests: XCTestCase {
                 + #"{"authid": "a", "role": "r2", \#(salted)}]"#,
              #"users.json: $[2].authid: duplicate authid "a" (first defined at $[0])"#),
             // Syntax errors: path of the enclosing value, then line and column.
-            ("", "users.json: $: line 1, column 1: unexpected end of input, expected a value"),
-            ("[{\"authid\": \"a\",\n  \"role\" \"r\"}]", "users.json: $[0].role: line 2, column 10: expected ':' after the key"),
-            (#"[{"authid": "a", "role": "r", "role": "s"}]"#, "users.json: $[0].role: line 1, column 31: duplicate key"),
+            ("", "users.json: $: line 1, column 1: the document is empty"),
+            ("[{\"authid\": \"a\",\n  \"role\" \"r\"}]", "users.json: $[0]: line 2, column 10: expected ':' after key \"role\", found '\"'"),
+            (#"[{"authid": "a", "role": "r", "role": "s"}]"#, "users.json: $[0].role: line 1, column 31: duplicate key \"role\" (each key may appear once)"),
             (#"[{"authid": "a", "role": "r", "secret": "s"},]"#,
-             "users.json: $[1]: line 1, column 46: unexpected character ']', expected a value"),
-            (#"[{"authid": "a\u12"}]"#, "users.json: $[0].authid: line 1, column 19: invalid hex digit '\"' in \\u escape"),
-            (#"[{"authid": "a\ud800x"}]"#, "users.json: $[0].authid: line 1, column 21: unpaired UTF-16 surrogate in \\u escape"),
-            ("[{\"authid\": \"a\tb\"}]", "users.json: $[0].authid: line 1, column 15: control character 0x09 in string (escape it)"),
-            (#"[] []"#, "users.json: $: line 1, column 4: unexpected text after the end of the document"),
-            (#"[{"authid": 01}]"#, "users.json: $[0].authid: line 1, column 14: invalid number (leading zero)"),
-            (#"[{"authid": tru}]"#, "users.json: $[0].authid: line 1, column 13: unexpected character 't', expected a value"),
+             "users.json: $: line 1, column 46: trailing comma before ']'"),
+            (#"[{"authid": "a\u12"}]"#, "users.json: $[0].authid: line 1, column 19: \\u escape needs four hex digits, found '\"'"),
+            (#"[{"authid": "a\ud800x"}]"#, "users.json: $[0].authid: line 1, column 21: unpaired surrogate \\uD800"),
+            ("[{\"authid\": \"a\tb\"}]", "users.json: $[0].authid: line 1, column 15: control character \\x09 inside a string (escape it)"),
+            (#"[] []"#, "users.json: $: line 1, column 4: unexpected '[' after the end of the document"),
+            (#"[{"authid": 01}]"#, "users.json: $[0].authid: line 1, column 14: numbers must not have leading zeros"),
+            (#"[{"authid": tru}]"#, "users.json: $[0].authid: line 1, column 13: expected a value, found 't'"),
             (#"[{"authid": "a"#, "users.json: $[0].authid: line 1, column 15: unterminated string"),
             (String(repeating: "[", count: 100), "users.json: $[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]"
                 + "[0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0][0]"
@@ -94,7 +94,7 @@ final class UserDatabaseFormatTests: XCTestCase {
     func testInvalidUTF8IsRefused() {
         let bytes: [UInt8] = Array(#"[{"authid": ""#.utf8) + [0xFF, 0xFE] + Array(#"", "role": "r", "secret": "s"}]"#.utf8)
         XCTAssertThrowsError(try UserDatabase.parse(bytes, fileName: "u.json")) { error in
-            XCTAssertEqual("\(error)", "u.json: $[0].authid: line 1, column 13: string is not valid UTF-8")
+            XCTAssertEqual("\(error)", "u.json: $[0].authid: line 1, column 14: string is not valid UTF-8")
         }
     }
 

@@ -2,6 +2,7 @@
 // parsing and loading of the JSON file (every problem reported with its JSON path), and a short
 // human summary printed at start-up.
 
+import BrokerSerialization
 import Foundation
 
 public struct BrokerConfiguration: Sendable, Equatable {
@@ -77,13 +78,15 @@ public struct BrokerConfiguration: Sendable, Equatable {
     /// Parses and validates configuration text. Relative file paths (TLS, userdb) are resolved
     /// against `baseDirectory` and must name readable files. Throws every problem found.
     public static func parse(_ bytes: [UInt8], baseDirectory: String) throws(ConfigError) -> BrokerConfiguration {
-        let root: ConfigJSONNode
+        let root: JSONTreeNode
         do {
-            root = try ConfigJSONReader.read(bytes)
+            root = try JSONTreeReader.read(bytes)
         } catch {
-            let (line, column) = ConfigJSONReader.lineAndColumn(of: error.offset, in: bytes)
+            let (line, column) = error.lineAndColumn(in: bytes)
             throw ConfigError(issues: [
-                ConfigIssue(path: error.path, message: "malformed JSON at line \(line), column \(column): \(error.message)")
+                ConfigIssue(
+                    path: error.path,
+                    message: (error.kind == .syntax ? "malformed JSON at line" : "line") + " \(line), column \(column): \(error.message)")
             ])
         }
         var decoder = ConfigDecoder(baseDirectory: baseDirectory)

@@ -3,21 +3,22 @@
 // that is wrong is skipped, and checks that span several values (duplicates, role references,
 // metrics vs WebSocket paths) run on whatever parsed cleanly.
 
+import BrokerSerialization
 import Foundation
 
 /// An object's members by key (first occurrence), with the object's own path.
 struct ConfigObject {
     let path: String
-    private let members: [String: ConfigJSONNode]
+    private let members: [String: JSONTreeNode]
 
-    init(path: String, members: [String: ConfigJSONNode]) {
+    init(path: String, members: [String: JSONTreeNode]) {
         self.path = path
         self.members = members
     }
 
-    subscript(key: String) -> ConfigJSONNode? { members[key] }
+    subscript(key: String) -> JSONTreeNode? { members[key] }
 
-    func path(_ key: String) -> String { ConfigPath.member(path, key) }
+    func path(_ key: String) -> String { JSONPath.member(path, key) }
 }
 
 struct ConfigDecoder {
@@ -35,7 +36,7 @@ struct ConfigDecoder {
 
     // MARK: - Top level
 
-    mutating func decodeConfiguration(_ root: ConfigJSONNode) -> BrokerConfiguration? {
+    mutating func decodeConfiguration(_ root: JSONTreeNode) -> BrokerConfiguration? {
         guard let object = self.object(root, at: "$", allowed: ["loops", "listeners", "realms", "limits", "metrics"]) else {
             return nil
         }
@@ -51,7 +52,7 @@ struct ConfigDecoder {
         if let node = require(object, "listeners"), let elements = array(node, at: object.path("listeners")) {
             if elements.isEmpty { report(object.path("listeners"), "at least one listener is required") }
             for (i, element) in elements.enumerated() {
-                if let draft = decodeListener(element, at: ConfigPath.element(object.path("listeners"), i)) { listeners.append(draft) }
+                if let draft = decodeListener(element, at: JSONPath.element(object.path("listeners"), i)) { listeners.append(draft) }
             }
             checkAddressConflicts(listeners)
         }
@@ -73,10 +74,10 @@ struct ConfigDecoder {
             if elements.isEmpty { report(object.path("realms"), "at least one realm is required") }
             var firstPathByName: [String: String] = [:]
             for (i, element) in elements.enumerated() {
-                let path = ConfigPath.element(object.path("realms"), i)
+                let path = JSONPath.element(object.path("realms"), i)
                 guard let realm = decodeRealm(element, at: path) else { continue }
                 if let first = firstPathByName[realm.name] {
-                    report(ConfigPath.member(path, "name"), "duplicate realm name \(ConfigValueText.quoted(realm.name)) (first at \(first))")
+                    report(JSONPath.member(path, "name"), "duplicate realm name \(ConfigValueText.quoted(realm.name)) (first at \(first))")
                 } else {
                     firstPathByName[realm.name] = path
                 }
@@ -91,7 +92,7 @@ struct ConfigDecoder {
             if let metrics {
                 for listener in listeners where listener.transport == .websocket && listener.path == metrics.path {
                     report(
-                        ConfigPath.member(object.path("metrics"), "path"),
+                        JSONPath.member(object.path("metrics"), "path"),
                         "\(ConfigValueText.quoted(metrics.path)) is also the WebSocket path of \(listener.jsonPath); "
                             + "metrics need a path of their own")
                 }
@@ -115,7 +116,7 @@ struct ConfigDecoder {
         var config: ListenerConfig?
     }
 
-    private mutating func decodeListener(_ node: ConfigJSONNode, at path: String) -> ListenerDraft? {
+    private mutating func decodeListener(_ node: JSONTreeNode, at path: String) -> ListenerDraft? {
         guard let object = self.object(node, at: path, allowed: ["transport", "host", "port", "path", "serializers", "tls"]) else {
             return nil
         }
@@ -157,7 +158,7 @@ struct ConfigDecoder {
 
     /// libuv binds numeric addresses (uv_ip4_addr / uv_ip6_addr), so names are refused here rather
     /// than failing at start-up.
-    private mutating func decodeHost(_ node: ConfigJSONNode, at path: String) -> String? {
+    private mutating func decodeHost(_ node: JSONTreeNode, at path: String) -> String? {
         guard let host = string(node, at: path) else { return nil }
         guard ListenerAddress(host: host) != nil else {
             report(path, "expected a numeric IPv4 or IPv6 address (e.g. \"127.0.0.1\", \"0.0.0.0\", \"::1\"), got \(ConfigValueText.quoted(host))")
@@ -166,7 +167,7 @@ struct ConfigDecoder {
         return host
     }
 
-    private mutating func decodeSerializers(_ node: ConfigJSONNode, at path: String) -> [SerializerKind]? {
+    private mutating func decodeSerializers(_ node: JSONTreeNode, at path: String) -> [SerializerKind]? {
         guard let elements = array(node, at: path) else { return nil }
         if elements.isEmpty {
             report(path, "at least one serializer is required (\(ConfigValueText.list(SerializerKind.allCases.map(\.rawValue))))")
@@ -175,7 +176,7 @@ struct ConfigDecoder {
         var serializers: [SerializerKind] = []
         var ok = true
         for (i, element) in elements.enumerated() {
-            let elementPath = ConfigPath.element(path, i)
+            let elementPath = JSONPath.element(path, i)
             guard let serializer = choice(element, at: elementPath, SerializerKind.self) else {
                 ok = false
                 continue
@@ -189,7 +190,7 @@ struct ConfigDecoder {
         return ok ? serializers : nil
     }
 
-    private mutating func decodeTLS(_ node: ConfigJSONNode, at path: String) -> TLSConfig? {
+    private mutating func decodeTLS(_ node: JSONTreeNode, at path: String) -> TLSConfig? {
         guard let object = self.object(node, at: path, allowed: ["certificate", "key", "ca", "client_auth"]) else { return nil }
         let issuesBefore = issues.count
         let together = "(certificate and key go together)"
@@ -220,7 +221,7 @@ struct ConfigDecoder {
                 let shownA = ListenerConfig.address(host: hostA, port: port)
                 let shownB = ListenerConfig.address(host: hostB, port: port)
                 report(
-                    ConfigPath.member(b.jsonPath, "port"),
+                    JSONPath.member(b.jsonPath, "port"),
                     "\(shownB) conflicts with \(a.jsonPath) (\(shownA)): two listeners cannot share an address and port")
                 break  // one report per listener is enough
             }
@@ -229,7 +230,7 @@ struct ConfigDecoder {
 
     // MARK: - Realms
 
-    private mutating func decodeRealm(_ node: ConfigJSONNode, at path: String) -> RealmConfig? {
+    private mutating func decodeRealm(_ node: JSONTreeNode, at path: String) -> RealmConfig? {
         guard let object = self.object(node, at: path, allowed: ["name", "auth", "roles"]) else { return nil }
         let issuesBefore = issues.count
 
@@ -271,14 +272,14 @@ struct ConfigDecoder {
             if elements.isEmpty { report(object.path("roles"), "at least one role is required (a realm without roles grants nothing)") }
             var firstPathByName: [String: String] = [:]
             for (i, element) in elements.enumerated() {
-                let rolePath = ConfigPath.element(object.path("roles"), i)
+                let rolePath = JSONPath.element(object.path("roles"), i)
                 let (roleName, role) = decodeRole(element, at: rolePath)
                 guard let roleName else {
                     allRoleNamesKnown = false
                     continue
                 }
                 if let first = firstPathByName[roleName] {
-                    report(ConfigPath.member(rolePath, "name"), "duplicate role name \(ConfigValueText.quoted(roleName)) (first at \(first))")
+                    report(JSONPath.member(rolePath, "name"), "duplicate role name \(ConfigValueText.quoted(roleName)) (first at \(first))")
                 } else {
                     firstPathByName[roleName] = rolePath
                     roleNames.append(roleName)
@@ -303,14 +304,14 @@ struct ConfigDecoder {
     }
 
     /// The role's name (when valid, even if its permissions are not) and the role (when all valid).
-    private mutating func decodeRole(_ node: ConfigJSONNode, at path: String) -> (String?, RoleConfig?) {
+    private mutating func decodeRole(_ node: JSONTreeNode, at path: String) -> (String?, RoleConfig?) {
         guard let object = self.object(node, at: path, allowed: ["name", "permissions"]) else { return (nil, nil) }
         let issuesBefore = issues.count
         let name = require(object, "name").flatMap { string($0, at: object.path("name"), nonEmpty: true) }
         var permissions: [Permission] = []
         if let node = require(object, "permissions"), let elements = array(node, at: object.path("permissions")) {
             for (i, element) in elements.enumerated() {
-                if let permission = decodePermission(element, at: ConfigPath.element(object.path("permissions"), i)) {
+                if let permission = decodePermission(element, at: JSONPath.element(object.path("permissions"), i)) {
                     permissions.append(permission)
                 }
             }
@@ -319,7 +320,7 @@ struct ConfigDecoder {
         return (name, RoleConfig(name: name, permissions: permissions))
     }
 
-    private mutating func decodePermission(_ node: ConfigJSONNode, at path: String) -> Permission? {
+    private mutating func decodePermission(_ node: JSONTreeNode, at path: String) -> Permission? {
         guard let object = self.object(node, at: path, allowed: ["uri", "match", "publish", "subscribe"]) else { return nil }
         let issuesBefore = issues.count
         let uri = require(object, "uri").flatMap { string($0, at: object.path("uri")) }
@@ -343,7 +344,7 @@ struct ConfigDecoder {
 
     // MARK: - Limits and metrics
 
-    private mutating func decodeLimits(_ node: ConfigJSONNode, at path: String) -> LimitsConfig? {
+    private mutating func decodeLimits(_ node: JSONTreeNode, at path: String) -> LimitsConfig? {
         let keys = ["max_message_bytes", "max_session_outbound_bytes", "slow_consumer", "handshake_timeout_ms",
                     "max_uri_bytes", "max_subscriptions_per_session", "max_list_option_entries", "max_connections",
                     "max_connections_per_ip", "frame_timeout_ms", "idle_timeout_ms", "max_retained_bytes"]
@@ -397,7 +398,7 @@ struct ConfigDecoder {
         return issues.count == issuesBefore ? limits : nil
     }
 
-    private mutating func decodeMetrics(_ node: ConfigJSONNode, at path: String) -> MetricsConfig? {
+    private mutating func decodeMetrics(_ node: JSONTreeNode, at path: String) -> MetricsConfig? {
         guard let object = self.object(node, at: path, allowed: ["path"]) else { return nil }
         guard let pathNode = object["path"] else { return MetricsConfig() }
         guard let value = string(pathNode, at: object.path("path")) else { return nil }
@@ -414,15 +415,16 @@ struct ConfigDecoder {
 
     // MARK: - Typed accessors (each reports its own problem and returns nil)
 
-    /// The node as an object whose keys are all in `allowed`; unknown and duplicate keys are reported.
-    private mutating func object(_ node: ConfigJSONNode, at path: String, allowed: [String]) -> ConfigObject? {
+    /// The node as an object whose keys are all in `allowed`; unknown keys are reported (the reader
+    /// already refused duplicates).
+    private mutating func object(_ node: JSONTreeNode, at path: String, allowed: [String]) -> ConfigObject? {
         guard case .object(let members) = node.value else {
             report(path, "expected an object, got \(ConfigValueText.describe(node.value))")
             return nil
         }
-        var byKey: [String: ConfigJSONNode] = [:]
+        var byKey: [String: JSONTreeNode] = [:]
         for member in members {
-            let memberPath = ConfigPath.member(path, member.key)
+            let memberPath = JSONPath.member(path, member.key)
             guard allowed.contains(member.key) else {
                 var message = "unknown key \(ConfigValueText.quoted(member.key))"
                 if let guess = ConfigKeySuggestion.closest(to: member.key, in: allowed) {
@@ -432,16 +434,12 @@ struct ConfigDecoder {
                 report(memberPath, message)
                 continue
             }
-            if byKey[member.key] != nil {
-                report(memberPath, "duplicate key \(ConfigValueText.quoted(member.key)) (each key may appear once)")
-                continue
-            }
             byKey[member.key] = member.node
         }
         return ConfigObject(path: path, members: byKey)
     }
 
-    private mutating func require(_ object: ConfigObject, _ key: String) -> ConfigJSONNode? {
+    private mutating func require(_ object: ConfigObject, _ key: String) -> JSONTreeNode? {
         guard let node = object[key] else {
             report(object.path, "missing required key \(ConfigValueText.quoted(key))")
             return nil
@@ -449,7 +447,7 @@ struct ConfigDecoder {
         return node
     }
 
-    private mutating func array(_ node: ConfigJSONNode, at path: String) -> [ConfigJSONNode]? {
+    private mutating func array(_ node: JSONTreeNode, at path: String) -> [JSONTreeNode]? {
         guard case .array(let elements) = node.value else {
             report(path, "expected an array, got \(ConfigValueText.describe(node.value))")
             return nil
@@ -457,7 +455,7 @@ struct ConfigDecoder {
         return elements
     }
 
-    private mutating func string(_ node: ConfigJSONNode, at path: String, nonEmpty: Bool = false) -> String? {
+    private mutating func string(_ node: JSONTreeNode, at path: String, nonEmpty: Bool = false) -> String? {
         guard case .string(let value) = node.value else {
             report(path, "expected a string, got \(ConfigValueText.describe(node.value))")
             return nil
@@ -469,7 +467,7 @@ struct ConfigDecoder {
         return value
     }
 
-    private mutating func bool(_ node: ConfigJSONNode, at path: String) -> Bool? {
+    private mutating func bool(_ node: JSONTreeNode, at path: String) -> Bool? {
         guard case .bool(let value) = node.value else {
             report(path, "expected true or false, got \(ConfigValueText.describe(node.value))")
             return nil
@@ -478,7 +476,7 @@ struct ConfigDecoder {
     }
 
     /// An integer within `range`; `expected` describes the range in the message.
-    private mutating func integer(_ node: ConfigJSONNode, at path: String, in range: ClosedRange<Int>, _ expected: String) -> Int? {
+    private mutating func integer(_ node: JSONTreeNode, at path: String, in range: ClosedRange<Int>, _ expected: String) -> Int? {
         guard case .number(let text, let isInteger) = node.value, isInteger, let value = Int(text), range.contains(value) else {
             report(path, "expected \(expected), got \(ConfigValueText.describe(node.value))")
             return nil
@@ -488,7 +486,7 @@ struct ConfigDecoder {
 
     /// One of an enumeration's raw values.
     private mutating func choice<E: RawRepresentable & CaseIterable>(
-        _ node: ConfigJSONNode, at path: String, _ type: E.Type
+        _ node: JSONTreeNode, at path: String, _ type: E.Type
     ) -> E? where E.RawValue == String {
         if case .string(let text) = node.value, let value = E(rawValue: text) { return value }
         let names = E.allCases.map(\.rawValue)
@@ -501,7 +499,7 @@ struct ConfigDecoder {
     }
 
     /// A non-empty path string, resolved against the configuration's directory, naming a readable file.
-    private mutating func file(_ node: ConfigJSONNode, at path: String) -> String? {
+    private mutating func file(_ node: JSONTreeNode, at path: String) -> String? {
         guard let written = string(node, at: path, nonEmpty: true) else { return nil }
         let resolved = ConfigFilePath.resolve(written, against: baseDirectory)
         if let problem = ConfigFilePath.problemReading(resolved) {

@@ -2,6 +2,8 @@
 // offending value ("$.listeners[1].port") so a user can find it without guessing; a ConfigError
 // carries every issue found in one pass, not just the first.
 
+import BrokerSerialization
+
 /// One problem in a configuration, located by its JSON path.
 public struct ConfigIssue: Sendable, Equatable, CustomStringConvertible {
     /// JSONPath-style location, e.g. `$.listeners[1].port`; `$` is the document itself.
@@ -31,7 +33,7 @@ public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
 enum ConfigValueText {
     static let maxShown = 60
 
-    static func describe(_ value: ConfigJSONValue) -> String {
+    static func describe(_ value: JSONTreeValue) -> String {
         switch value {
         case .null: return "null"
         case .bool(let b): return b ? "true" : "false"
@@ -42,29 +44,12 @@ enum ConfigValueText {
         }
     }
 
-    /// A string as a JSON string literal, cut short when long.
+    /// A string as a JSON string literal (JSONWriter's quoting), cut short when long.
     static func quoted(_ s: String) -> String {
-        var out = "\""
-        var shown = 0
-        for scalar in s.unicodeScalars {
-            if shown == maxShown {
-                out += "…"
-                break
-            }
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                let hex = String(scalar.value, radix: 16, uppercase: true)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-            shown += 1
-        }
-        return out + "\""
+        guard s.unicodeScalars.count > maxShown else { return JSONWriter.quoted(s) }
+        var prefix = String.UnicodeScalarView()
+        prefix.append(contentsOf: s.unicodeScalars.prefix(maxShown))
+        return String(JSONWriter.quoted(String(prefix)).dropLast()) + "…\""
     }
 
     /// `"a", "b" or "c"`
@@ -72,23 +57,5 @@ enum ConfigValueText {
         let quotedNames = names.map { quoted($0) }
         guard quotedNames.count > 1 else { return quotedNames.first ?? "" }
         return quotedNames.dropLast().joined(separator: ", ") + " or " + quotedNames.last!
-    }
-}
-
-/// Builds JSON paths: `.name` for identifier keys, `["odd key"]` otherwise, `[n]` for elements.
-enum ConfigPath {
-    static func member(_ parent: String, _ key: String) -> String {
-        if isIdentifier(key) { return parent + "." + key }
-        return parent + "[" + ConfigValueText.quoted(key) + "]"
-    }
-
-    static func element(_ parent: String, _ index: Int) -> String { parent + "[\(index)]" }
-
-    private static func isIdentifier(_ key: String) -> Bool {
-        guard let first = key.utf8.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return false }
-        return key.utf8.allSatisfy { b in
-            (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b)
-                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b) || b == UInt8(ascii: "_")
-        }
     }
 }

@@ -38,18 +38,10 @@ enum SubscriptionFilter {
                 entries += 1
                 guard entries <= maxPlaceholderEntries else { return .failure(tooManyEntries("filter_values")) }
                 let key = JSONScanner.decodeString(buffer, keySpan)
-                var bytes = Array(UnsafeRawBufferPointer(rebasing: buffer[valueSpan.start..<valueSpan.end]))
-                if valueSpan.format == .msgpack {
-                    // FilterValue reads JSON: a MessagePack value goes through the payload transcoder
-                    // (binary becomes the WAMP "\u0000"+base64 string, as it would in a JSON EVENT).
-                    var json: [UInt8] = []
-                    PayloadTranscoder.messagePackToJSON(UnsafeRawBufferPointer(rebasing: buffer[valueSpan.start..<valueSpan.end]), into: &json)
-                    bytes = json
-                }
-                do {
-                    values[key] = try FilterValue(json: bytes)
-                } catch {
-                    return .failure(.invalidArgument("options.filter_values[\"\(key)\"]: \(error.message)"))
+                switch FilterValueBinding.value(buffer, valueSpan) {
+                case .success(let value): values[key] = value
+                case .failure(let problem):
+                    return .failure(.invalidArgument("options.filter_values[\"\(key)\"]: \(problem.message)"))
                 }
             }
         }

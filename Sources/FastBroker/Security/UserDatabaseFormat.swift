@@ -3,7 +3,10 @@
 //   {"authid", "role", "salt", "iterations", "keylen", "derived_key"}    (salted)
 // Reading is strict (unknown keys, mixed forms, duplicate authids and malformed values are errors
 // naming the JSON path) because a typo in a credential file should fail loudly at load, not
-// surface later as a user who cannot log in. Writing produces one record per line.
+// surface later as a user who cannot log in. Writing produces one record per line. The text is read
+// by the shared JSONTreeReader, which refuses duplicate keys.
+
+import BrokerSerialization
 
 extension UserDatabase {
     /// Largest accepted `keylen`: far beyond any real use, small enough that a typo cannot make
@@ -12,12 +15,12 @@ extension UserDatabase {
 
     /// Parses a userdb document. `fileName` only labels the errors.
     public static func parse(_ bytes: [UInt8], fileName: String) throws(UserDatabaseError) -> [UserRecord] {
-        let root: JSONValue
+        let root: JSONTreeValue
         do {
-            root = try JSONReader.parse(bytes)
+            root = try JSONTreeReader.read(bytes).value
         } catch {
-            throw UserDatabaseError(file: fileName, jsonPath: error.path.description,
-                                    reason: "line \(error.line), column \(error.column): \(error.reason)")
+            let (line, column) = error.lineAndColumn(in: bytes)
+            throw UserDatabaseError(file: fileName, jsonPath: error.path, reason: "line \(line), column \(column): \(error.message)")
         }
         let top = JSONPath()
         guard case .array(let items) = root else {
@@ -28,10 +31,10 @@ extension UserDatabase {
         var firstIndex: [[UInt8]: Int] = [:]   // authids compare by bytes, as in lookups
         for (i, item) in items.enumerated() {
             let path = top.index(i)
-            let record = try parseRecord(item, path: path, fileName: fileName)
+            let record = try parseRecord(item.value, path: path, fileName: fileName)
             if let first = firstIndex[Array(record.authid.utf8)] {
                 throw UserDatabaseError(file: fileName, jsonPath: path.key("authid").description,
-                                        reason: "duplicate authid \(JSONStringWriter.quoted(record.authid)) "
+                                        reason: "duplicate authid \(JSONWriter.quoted(record.authid)) "
                                             + "(first defined at \(top.index(first)))")
             }
             firstIndex[Array(record.authid.utf8)] = i
@@ -40,7 +43,7 @@ extension UserDatabase {
         return records
     }
 
-    private static func parseRecord(_ item: JSONValue, path: JSONPath, fileName: String) throws(UserDatabaseError) -> UserRecord {
+    private static func parseRecord(_ item: JSONTreeValue, path: JSONPath, fileName: String) throws(UserDatabaseError) -> UserRecord {
         func fail(_ p: JSONPath, _ reason: String) -> UserDatabaseError {
             UserDatabaseError(file: fileName, jsonPath: p.description, reason: reason)
         }
@@ -49,7 +52,8 @@ extension UserDatabase {
         }
         var authid: String?, role: String?, secret: String?, salt: String?, derivedKey: String?
         var iterations: Int?, keyLength: Int?
-        for (key, value) in members {
+        for member in members {
+            let key = member.key, value = member.node.value
             let p = path.key(key)
             switch key {
             case "authid": authid = try nonEmptyString(value, p, fail)
@@ -91,7 +95,7 @@ extension UserDatabase {
     }
 
     private static func nonEmptyString(
-        _ value: JSONValue, _ path: JSONPath, _ fail: (JSONPath, String) -> UserDatabaseError
+        _ value: JSONTreeValue, _ path: JSONPath, _ fail: (JSONPath, String) -> UserDatabaseError
     ) throws(UserDatabaseError) -> String {
         guard case .string(let s) = value else { throw fail(path, "expected a non-empty string, found \(value.kindName)") }
         guard !s.isEmpty else { throw fail(path, "expected a non-empty string") }
@@ -99,10 +103,10 @@ extension UserDatabase {
     }
 
     private static func positiveInteger(
-        _ value: JSONValue, max: Int, _ path: JSONPath, _ fail: (JSONPath, String) -> UserDatabaseError
+        _ value: JSONTreeValue, max: Int, _ path: JSONPath, _ fail: (JSONPath, String) -> UserDatabaseError
     ) throws(UserDatabaseError) -> Int {
         // Only plain digit strings: 1000.0, 1e3 and -5 are refused rather than guessed at.
-        guard case .number(let text) = value, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+        guard case .number(let text, _) = value, text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
               let n = Int(text), n > 0
         else { throw fail(path, "expected a positive integer") }
         guard n <= max else { throw fail(path, "expected a positive integer at most \(max)") }
@@ -115,15 +119,15 @@ extension UserDatabase {
         var out: [UInt8] = Array("[\n".utf8)
         for (i, record) in records.enumerated() {
             var fields: [(String, String)] = [
-                ("authid", JSONStringWriter.quoted(record.authid)), ("role", JSONStringWriter.quoted(record.role)),
+                ("authid", JSONWriter.quoted(record.authid)), ("role", JSONWriter.quoted(record.role)),
             ]
             switch record.credential {
             case .plain(let secret):
-                fields.append(("secret", JSONStringWriter.quoted(secret)))
+                fields.append(("secret", JSONWriter.quoted(secret)))
             case .salted(let salt, let iterations, let keyLength, let derivedKey):
                 fields += [
-                    ("salt", JSONStringWriter.quoted(salt)), ("iterations", String(iterations)),
-                    ("keylen", String(keyLength)), ("derived_key", JSONStringWriter.quoted(derivedKey)),
+                    ("salt", JSONWriter.quoted(salt)), ("iterations", String(iterations)),
+                    ("keylen", String(keyLength)), ("derived_key", JSONWriter.quoted(derivedKey)),
                 ]
             }
             out += Array("  {".utf8)

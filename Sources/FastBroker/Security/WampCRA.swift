@@ -3,6 +3,7 @@
 // decoy challenge shaped like a real one (UserDatabase+Decoy.swift), so a client cannot probe
 // which users exist.
 
+import BrokerSerialization
 import Foundation
 
 public enum WampCRA {
@@ -78,13 +79,13 @@ public enum WampCRA {
         var out: [UInt8] = []
         out.reserveCapacity(192 + authid.utf8.count + authrole.utf8.count)
         out += Array("{\"nonce\":".utf8)
-        JSONStringWriter.append(nonce, to: &out)
+        JSONWriter.appendString(nonce, to: &out)
         out += Array(",\"authprovider\":\"userdb\",\"authid\":".utf8)
-        JSONStringWriter.append(authid, to: &out)
+        JSONWriter.appendString(authid, to: &out)
         out += Array(",\"timestamp\":".utf8)
-        JSONStringWriter.append(timestamp, to: &out)
+        JSONWriter.appendString(timestamp, to: &out)
         out += Array(",\"authrole\":".utf8)
-        JSONStringWriter.append(authrole, to: &out)
+        JSONWriter.appendString(authrole, to: &out)
         out += Array(",\"authmethod\":\"wampcra\",\"session\":\(session)}".utf8)
         return String(decoding: out, as: UTF8.self)
     }

@@ -1,6 +1,7 @@
-// JSONValue: an allocating tree of a JSON or MessagePack value, for SUBSCRIBE-time work (filter
-// values, config, meta API) and tests, never per event. Objects keep their members in order,
-// duplicates included.
+// JSONValue: an allocating tree of a JSON or MessagePack value, for SUBSCRIBE-time work (single
+// MessagePack numbers and bins in filter values), tools and tests, never per event. Objects keep
+// their members in order, duplicates included. Configuration and userdb files are read by
+// JSONTreeReader instead (it keeps offsets for messages and refuses duplicate keys).
 
 public indirect enum JSONValue: Equatable, Sendable {
     case null

@@ -9,6 +9,14 @@ public enum JSONWriter {
         s.withUTF8 { appendEscaped(UnsafeRawBufferPointer($0), validate: false, to: &out) }
     }
 
+    /// `s` as a JSON string literal, for text (paths, messages, challenges) rather than byte buffers.
+    public static func quoted(_ s: String) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(s.utf8.count + 2)
+        appendString(s, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
     /// A quoted string from UTF-8 bytes; invalid sequences are written as U+FFFD.
     public static func appendString(_ utf8: UnsafeRawBufferPointer, to out: inout [UInt8]) {
         appendEscaped(utf8, validate: true, to: &out)

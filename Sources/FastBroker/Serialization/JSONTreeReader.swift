@@ -1,55 +1,81 @@
-// ConfigJSONReader: a strict JSON reader for the configuration file. It builds a small tree whose
-// nodes remember their byte offset, so every later complaint can name the JSON path and, for
-// malformed input, the line and column. Config is read once at start-up (and on check-config), so
-// a recursive reader over the whole document is fine here; depth is capped so hostile input
-// cannot exhaust the stack.
+// JSONTreeReader: the one reader for cold-path JSON documents (configuration, user database). It
+// builds a small tree whose nodes remember their byte offset, so every later complaint can name the
+// JSON path and, for malformed input, the line and column (JSONTextLocation). These files are read at
+// start-up, on check-config and on reload, so a recursive reader is fine here; depth is capped so
+// hostile input cannot exhaust the stack.
+//
+// Duplicate keys are refused (with the path and line/column of the second one): in a configuration
+// or credential file a repeated key is a mistake, and silently taking either copy hides it. WAMP
+// messages are read by JSONScanner instead, where the last key wins (README, "JSON").
 
 /// One JSON value plus where it starts in the document.
-struct ConfigJSONNode: Sendable {
-    var value: ConfigJSONValue
-    var offset: Int  // byte offset of the value's first byte
+public struct JSONTreeNode: Sendable {
+    public var value: JSONTreeValue
+    /// Byte offset of the value's first byte.
+    public var offset: Int
 }
 
-/// An object member; members keep document order and duplicates (the decoder reports those).
-struct ConfigJSONMember: Sendable {
-    var key: String
-    var node: ConfigJSONNode
+/// An object member; members keep document order (keys are unique: the reader refuses duplicates).
+public struct JSONTreeMember: Sendable {
+    public var key: String
+    public var node: JSONTreeNode
 }
 
-indirect enum ConfigJSONValue: Sendable {
+public indirect enum JSONTreeValue: Sendable {
     case null
     case bool(Bool)
     /// The number's text exactly as written; `isInteger` when it has no fraction and no exponent,
     /// so "port": 80.0 can be refused instead of silently truncated.
     case number(text: String, isInteger: Bool)
     case string(String)
-    case array([ConfigJSONNode])
-    case object([ConfigJSONMember])
+    case array([JSONTreeNode])
+    case object([JSONTreeMember])
+
+    /// What the value is, for messages ("expected a string, found a number").
+    public var kindName: String {
+        switch self {
+        case .null: return "null"
+        case .bool: return "a boolean"
+        case .number: return "a number"
+        case .string: return "a string"
+        case .array: return "an array"
+        case .object: return "an object"
+        }
+    }
 }
 
-/// A syntax error: what was wrong, at which byte, and inside which JSON path.
-struct ConfigJSONSyntaxError: Error {
-    var message: String
-    var offset: Int
-    var path: String
+/// Why a document was refused: what was wrong, at which byte, and inside which JSON path.
+public struct JSONTreeReadError: Error, Sendable {
+    /// A repeated key is well-formed JSON that these files refuse; callers may word it differently.
+    public enum Kind: Sendable { case syntax, duplicateKey }
+
+    public var kind: Kind = .syntax
+    public var message: String
+    public var offset: Int
+    public var path: String
+
+    /// 1-based line and column of `offset` in `bytes` (the document that was read).
+    public func lineAndColumn(in bytes: [UInt8]) -> (line: Int, column: Int) {
+        JSONTextLocation.lineAndColumn(of: offset, in: bytes)
+    }
 }
 
-/// Reads one JSON document (RFC 8259, UTF-8, an optional leading BOM) into a `ConfigJSONNode`.
-struct ConfigJSONReader {
+/// Reads one JSON document (RFC 8259, UTF-8, an optional leading BOM) into a `JSONTreeNode`.
+public struct JSONTreeReader {
     // Deeper than any sensible configuration; keeps recursion bounded on hostile input.
-    static let maxDepth = 64
+    public static let maxDepth = 64
 
     private let bytes: [UInt8]
     private var index = 0
 
     private init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    static func read(_ bytes: [UInt8]) throws(ConfigJSONSyntaxError) -> ConfigJSONNode {
-        var reader = ConfigJSONReader(bytes)
+    public static func read(_ bytes: [UInt8]) throws(JSONTreeReadError) -> JSONTreeNode {
+        var reader = JSONTreeReader(bytes)
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { reader.index = 3 }
         reader.skipWhitespace()
         if reader.index == bytes.count {
-            throw ConfigJSONSyntaxError(message: "the document is empty", offset: reader.index, path: "$")
+            throw JSONTreeReadError(message: "the document is empty", offset: reader.index, path: "$")
         }
         let root = try reader.readValue(path: "$", depth: 0)
         reader.skipWhitespace()
@@ -59,58 +85,40 @@ struct ConfigJSONReader {
         return root
     }
 
-    /// 1-based line and column (in Unicode scalars) of a byte offset, for messages.
-    static func lineAndColumn(of offset: Int, in bytes: [UInt8]) -> (line: Int, column: Int) {
-        var line = 1
-        var column = 1
-        var i = 0
-        let end = min(offset, bytes.count)
-        while i < end {
-            let b = bytes[i]
-            if b == UInt8(ascii: "\n") {
-                line += 1
-                column = 1
-            } else if b & 0xC0 != 0x80 {  // continuation bytes do not start a new column
-                column += 1
-            }
-            i += 1
-        }
-        return (line, column)
-    }
-
     // MARK: - Values
 
-    private mutating func readValue(path: String, depth: Int) throws(ConfigJSONSyntaxError) -> ConfigJSONNode {
+    private mutating func readValue(path: String, depth: Int) throws(JSONTreeReadError) -> JSONTreeNode {
         guard index < bytes.count else { throw error("unexpected end of the document, expected a value", path: path) }
         let start = index
         switch bytes[index] {
         case UInt8(ascii: "{"):
             guard depth < Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth) levels", path: path) }
-            return ConfigJSONNode(value: try readObject(path: path, depth: depth), offset: start)
+            return JSONTreeNode(value: try readObject(path: path, depth: depth), offset: start)
         case UInt8(ascii: "["):
             guard depth < Self.maxDepth else { throw error("nesting deeper than \(Self.maxDepth) levels", path: path) }
-            return ConfigJSONNode(value: try readArray(path: path, depth: depth), offset: start)
+            return JSONTreeNode(value: try readArray(path: path, depth: depth), offset: start)
         case UInt8(ascii: "\""):
-            return ConfigJSONNode(value: .string(try readString(path: path)), offset: start)
+            return JSONTreeNode(value: .string(try readString(path: path)), offset: start)
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return ConfigJSONNode(value: try readNumber(path: path), offset: start)
+            return JSONTreeNode(value: try readNumber(path: path), offset: start)
         case UInt8(ascii: "t"):
             try expectLiteral("true", path: path)
-            return ConfigJSONNode(value: .bool(true), offset: start)
+            return JSONTreeNode(value: .bool(true), offset: start)
         case UInt8(ascii: "f"):
             try expectLiteral("false", path: path)
-            return ConfigJSONNode(value: .bool(false), offset: start)
+            return JSONTreeNode(value: .bool(false), offset: start)
         case UInt8(ascii: "n"):
             try expectLiteral("null", path: path)
-            return ConfigJSONNode(value: .null, offset: start)
+            return JSONTreeNode(value: .null, offset: start)
         default:
             throw error("expected a value, found \(describeCurrent())", path: path)
         }
     }
 
-    private mutating func readObject(path: String, depth: Int) throws(ConfigJSONSyntaxError) -> ConfigJSONValue {
+    private mutating func readObject(path: String, depth: Int) throws(JSONTreeReadError) -> JSONTreeValue {
         index += 1  // "{"
-        var members: [ConfigJSONMember] = []
+        var members: [JSONTreeMember] = []
+        var keys: Set<String> = []  // a set, so a huge object is not a quadratic duplicate check
         skipWhitespace()
         if peek(UInt8(ascii: "}")) {
             index += 1
@@ -124,16 +132,22 @@ struct ConfigJSONReader {
                 }
                 throw error("expected a key in double quotes, found \(describeCurrent())", path: path)
             }
+            let keyStart = index
             let key = try readString(path: path)
+            if !keys.insert(key).inserted {
+                throw JSONTreeReadError(
+                    kind: .duplicateKey, message: "duplicate key \(JSONWriter.quoted(key)) (each key may appear once)", offset: keyStart,
+                    path: JSONPath.member(path, key))
+            }
             skipWhitespace()
             guard peek(UInt8(ascii: ":")) else {
-                throw error("expected ':' after key \(ConfigValueText.quoted(key)), found \(describeCurrent())", path: path)
+                throw error("expected ':' after key \(JSONWriter.quoted(key)), found \(describeCurrent())", path: path)
             }
             index += 1
             skipWhitespace()
-            let memberPath = ConfigPath.member(path, key)
+            let memberPath = JSONPath.member(path, key)
             let node = try readValue(path: memberPath, depth: depth + 1)
-            members.append(ConfigJSONMember(key: key, node: node))
+            members.append(JSONTreeMember(key: key, node: node))
             skipWhitespace()
             if peek(UInt8(ascii: ",")) {
                 index += 1
@@ -143,13 +157,13 @@ struct ConfigJSONReader {
                 index += 1
                 return .object(members)
             }
-            throw error("expected ',' or '}' after the value of \(ConfigValueText.quoted(key)), found \(describeCurrent())", path: path)
+            throw error("expected ',' or '}' after the value of \(JSONWriter.quoted(key)), found \(describeCurrent())", path: path)
         }
     }
 
-    private mutating func readArray(path: String, depth: Int) throws(ConfigJSONSyntaxError) -> ConfigJSONValue {
+    private mutating func readArray(path: String, depth: Int) throws(JSONTreeReadError) -> JSONTreeValue {
         index += 1  // "["
-        var elements: [ConfigJSONNode] = []
+        var elements: [JSONTreeNode] = []
         skipWhitespace()
         if peek(UInt8(ascii: "]")) {
             index += 1
@@ -160,7 +174,7 @@ struct ConfigJSONReader {
             if peek(UInt8(ascii: "]")) && !elements.isEmpty {
                 throw error("trailing comma before ']'", path: path)
             }
-            elements.append(try readValue(path: ConfigPath.element(path, elements.count), depth: depth + 1))
+            elements.append(try readValue(path: JSONPath.element(path, elements.count), depth: depth + 1))
             skipWhitespace()
             if peek(UInt8(ascii: ",")) {
                 index += 1
@@ -174,7 +188,8 @@ struct ConfigJSONReader {
         }
     }
 
-    private mutating func readString(path: String) throws(ConfigJSONSyntaxError) -> String {
+    private mutating func readString(path: String) throws(JSONTreeReadError) -> String {
+        let opening = index
         index += 1  // opening quote
         var utf8: [UInt8] = []
         while true {
@@ -184,6 +199,8 @@ struct ConfigJSONReader {
             case UInt8(ascii: "\""):
                 index += 1
                 guard let text = String(validating: utf8, as: UTF8.self) else {
+                    // Point at the offending byte, not at the closing quote.
+                    index = Self.firstInvalidUTF8(in: bytes, from: opening + 1, to: index - 1)
                     throw error("string is not valid UTF-8", path: path)
                 }
                 return text
@@ -191,7 +208,7 @@ struct ConfigJSONReader {
                 index += 1
                 try readEscape(into: &utf8, path: path)
             case 0..<0x20:
-                throw error("control character 0x\(String(b, radix: 16)) inside a string (escape it)", path: path)
+                throw error("control character \(describeByte(b)) inside a string (escape it)", path: path)
             default:
                 utf8.append(b)
                 index += 1
@@ -199,7 +216,7 @@ struct ConfigJSONReader {
         }
     }
 
-    private mutating func readEscape(into utf8: inout [UInt8], path: String) throws(ConfigJSONSyntaxError) {
+    private mutating func readEscape(into utf8: inout [UInt8], path: String) throws(JSONTreeReadError) {
         guard index < bytes.count else { throw error("unterminated string", path: path) }
         let c = bytes[index]
         index += 1
@@ -236,7 +253,7 @@ struct ConfigJSONReader {
         }
     }
 
-    private mutating func readHex4(path: String) throws(ConfigJSONSyntaxError) -> UInt32 {
+    private mutating func readHex4(path: String) throws(JSONTreeReadError) -> UInt32 {
         var value: UInt32 = 0
         for _ in 0..<4 {
             guard index < bytes.count else { throw error("unterminated \\u escape", path: path) }
@@ -254,7 +271,7 @@ struct ConfigJSONReader {
         return value
     }
 
-    private mutating func readNumber(path: String) throws(ConfigJSONSyntaxError) -> ConfigJSONValue {
+    private mutating func readNumber(path: String) throws(JSONTreeReadError) -> JSONTreeValue {
         let start = index
         var isInteger = true
         if peek(UInt8(ascii: "-")) { index += 1 }
@@ -284,7 +301,7 @@ struct ConfigJSONReader {
         return .number(text: text, isInteger: isInteger)
     }
 
-    private mutating func expectLiteral(_ literal: StaticString, path: String) throws(ConfigJSONSyntaxError) {
+    private mutating func expectLiteral(_ literal: StaticString, path: String) throws(JSONTreeReadError) {
         let start = index
         let count = literal.utf8CodeUnitCount
         let matches = literal.withUTF8Buffer { expected in
@@ -301,6 +318,21 @@ struct ConfigJSONReader {
             switch bytes[index] {
             case 0x20, 0x09, 0x0A, 0x0D: index += 1
             default: return
+            }
+        }
+    }
+
+    /// Offset of the first byte in `from..<to` that does not start a valid UTF-8 sequence (escapes
+    /// are ASCII, so the raw bytes between the quotes fail exactly where the decoded text does).
+    private static func firstInvalidUTF8(in bytes: [UInt8], from: Int, to: Int) -> Int {
+        var parser = Unicode.UTF8.ForwardParser()
+        var iterator = bytes[from..<to].makeIterator()
+        var offset = from
+        while true {
+            switch parser.parseScalar(from: &iterator) {
+            case .valid(let scalar): offset += scalar.count
+            case .error: return offset
+            case .emptyInput: return to
             }
         }
     }
@@ -322,12 +354,12 @@ struct ConfigJSONReader {
     }
 
     /// Wherever the reader stumbles on "//" or "/*", the likely cause is a comment: say so.
-    private func error(_ message: String, path: String) -> ConfigJSONSyntaxError {
+    private func error(_ message: String, path: String) -> JSONTreeReadError {
         if index + 1 < bytes.count && bytes[index] == UInt8(ascii: "/")
             && (bytes[index + 1] == UInt8(ascii: "/") || bytes[index + 1] == UInt8(ascii: "*"))
         {
-            return ConfigJSONSyntaxError(message: "comments are not allowed in JSON", offset: index, path: path)
+            return JSONTreeReadError(message: "comments are not allowed in JSON", offset: index, path: path)
         }
-        return ConfigJSONSyntaxError(message: message, offset: index, path: path)
+        return JSONTreeReadError(message: message, offset: index, path: path)
     }
 }
