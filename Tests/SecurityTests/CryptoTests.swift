@@ -30,12 +30,6 @@ final class CryptoTests: XCTestCase {
                        "62384466264daadc4144018c6bd86464")
     }
 
-    func testSHA1WebSocketAccept() {
-        // base64.b64encode(hashlib.sha1(b"dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11").digest())
-        let digest = Crypto.sha1(Array("dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11".utf8))
-        XCTAssertEqual(Crypto.base64Encode(digest), "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
-    }
-
     func testBase64RoundTripMatchesPython() {
         // [base64.b64encode(s) for s in (b"", b"f", b"fo", b"foo", b"foob", b"fooba", b"foobar", bytes([0,255,254,1]))]
         let cases: [([UInt8], String)] = [

@@ -41,16 +41,6 @@ public enum Crypto {
         return out
     }
 
-    /// SHA-1 digest, 20 bytes (WebSocket Sec-WebSocket-Accept).
-    public static func sha1(_ data: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 20)
-        let result = withNonNullBytes(data) { d, count in
-            out.withUnsafeMutableBufferPointer { o in SHA1(d, count, o.baseAddress) }
-        }
-        precondition(result != nil, "OpenSSL SHA1 failed")
-        return out
-    }
-
     /// Standard base64 with padding, no line breaks.
     public static func base64Encode(_ data: [UInt8]) -> String {
         if data.isEmpty { return "" }

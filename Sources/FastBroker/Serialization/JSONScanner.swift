@@ -7,6 +7,8 @@
 // success path touches only the caller's buffer and inline storage. Errors (which allocate their
 // message) are thrown with typed throws, so no existential box is created either.
 
+import WireCodec
+
 public enum JSONScanner {
     /// Deepest nesting accepted; the top-level array of a message counts as level 1.
     public static let maxDepth = 64
@@ -323,21 +325,6 @@ struct JSONValidator {
     private func hex2(_ c: UInt8) -> String {
         let digits = Array("0123456789ABCDEF".utf8)
         return String(decoding: [digits[Int(c >> 4)], digits[Int(c & 15)]], as: UTF8.self)
-    }
-}
-
-/// Word-at-a-time byte tests (the "haszero"/"hasless" bit tricks), for skipping plain string runs.
-enum SWAR {
-    private static let ones: UInt64 = 0x0101_0101_0101_0101
-    private static let highs: UInt64 = 0x8080_8080_8080_8080
-
-    @inline(__always) static func hasZeroByte(_ w: UInt64) -> Bool { (w &- ones) & ~w & highs != 0 }
-
-    /// True when any byte of `w` is a control character, '"', '\\' or non-ASCII.
-    @inline(__always) static func needsAttention(_ w: UInt64) -> Bool {
-        let lessThan0x20 = (w &- ones &* 0x20) & ~w & highs
-        return lessThan0x20 | (w & highs) != 0
-            || hasZeroByte(w ^ (ones &* 0x22)) || hasZeroByte(w ^ (ones &* 0x5C))
     }
 }
 
