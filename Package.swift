@@ -42,7 +42,7 @@ let package = Package(
 
         .target(name: "WireCodec", path: "Sources/WireCodec", swiftSettings: dataPath),
         .target(name: "BrokerLoop", dependencies: ["CUV"], path: "Sources/FastBroker/Loop", swiftSettings: dataPath),
-        .target(name: "BrokerSecurity", dependencies: ["COpenSSL"], path: "Sources/FastBroker/Security"),
+        .target(name: "BrokerSecurity", dependencies: ["COpenSSL", "WireCodec"], path: "Sources/FastBroker/Security"),
         .target(name: "BrokerWire", dependencies: ["WireCodec"], path: "Sources/FastBroker/Wire", swiftSettings: dataPath),
         .target(name: "BrokerSerialization", dependencies: ["WireCodec"], path: "Sources/FastBroker/Serialization", swiftSettings: dataPath),
         .target(name: "BrokerConfig", path: "Sources/FastBroker/Config"),
@@ -68,7 +68,7 @@ let package = Package(
 
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec"]),
         .testTarget(name: "LoopTests", dependencies: ["BrokerLoop"]),
-        .testTarget(name: "SecurityTests", dependencies: ["BrokerSecurity"]),
+        .testTarget(name: "SecurityTests", dependencies: ["BrokerSecurity", "WireCodec"]),
         .testTarget(name: "WireTests", dependencies: ["BrokerWire"]),
         .testTarget(name: "SerializationTests", dependencies: ["BrokerSerialization"], exclude: ["Fixtures", "generate_differential.py"]),
         .testTarget(name: "ConfigTests", dependencies: ["BrokerConfig"]),

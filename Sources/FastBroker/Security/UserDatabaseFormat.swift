@@ -5,6 +5,8 @@
 // naming the JSON path) because a typo in a credential file should fail loudly at load, not
 // surface later as a user who cannot log in. Writing produces one record per line.
 
+import WireCodec
+
 extension UserDatabase {
     /// Largest accepted `keylen`: far beyond any real use, small enough that a typo cannot make
     /// `user add` allocate gigabytes.
@@ -83,7 +85,7 @@ extension UserDatabase {
             }
             throw fail(path, "missing credential: \"secret\", or salt, iterations, keylen and derived_key")
         }
-        guard let raw = Crypto.base64Decode(derivedKey), raw.count == keyLength else {
+        guard let raw = Base64.decode(derivedKey), raw.count == keyLength else {
             throw fail(path.key("derived_key"), "expected the base64 text of keylen (\(keyLength)) bytes")
         }
         return UserRecord(authid: authid, role: role,
