@@ -1,6 +1,6 @@
 // UTF8Sequence: UTF-8 well-formedness one sequence at a time, for validators that skip ASCII runs
 // themselves (a SWAR word test) and only need the multi-byte sequences checked: the MessagePack
-// scanner's str check and the JSON writer's validating string copy.
+// scanner's str check, the JSON scanner's string check and the JSON writer's validating copy.
 
 /// UTF-8 well-formedness (RFC 3629: shortest form, no surrogates, at most U+10FFFF).
 public enum UTF8Sequence {
@@ -23,5 +23,41 @@ public enum UTF8Sequence {
         guard s.count - i >= length, s[i + 1] >= low, s[i + 1] <= high else { return 0 }
         for k in 2..<length where s[i + k] & 0xC0 != 0x80 { return 0 }
         return length
+    }
+
+    /// Why a sequence is ill-formed, for error messages.
+    public enum Problem: Equatable, Sendable {
+        /// Lead byte 0xC0 or 0xC1: could only start an overlong form of an ASCII character.
+        case overlongLead
+        /// A continuation byte (0x80...0xBF) or 0xF5...0xFF where a lead byte must be.
+        case invalidLead
+        /// The sequence ends early: input runs out or a continuation byte is missing.
+        case truncated
+        /// A continuation byte outside the lead's range: overlong, a UTF-16 surrogate or above U+10FFFF.
+        case overlongSurrogateOrOutOfRange
+    }
+
+    /// Why the sequence at `i` is ill-formed; call only when `length(s, i)` is 0.
+    public static func problem(_ s: UnsafeRawBufferPointer, _ i: Int) -> Problem {
+        let lead = s[i]
+        var low: UInt8 = 0x80, high: UInt8 = 0xBF
+        let length: Int
+        switch lead {
+        case 0xC0, 0xC1: return .overlongLead
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; low = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; high = 0x9F
+        case 0xF0: length = 4; low = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; high = 0x8F
+        default: return .invalidLead
+        }
+        guard s.count - i >= length else { return .truncated }
+        let second = s[i + 1]
+        guard second >= low && second <= high else {
+            return second & 0xC0 != 0x80 ? .truncated : .overlongSurrogateOrOutOfRange
+        }
+        return .truncated  // a later byte is not a continuation byte
     }
 }

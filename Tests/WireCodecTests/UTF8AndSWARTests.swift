@@ -1,4 +1,4 @@
-// UTF-8 sequence validation (RFC 3629's well-formed table) and the SWAR word tests, each against a
+// UTF-8 sequence validation (RFC 3629's well-formed table) and its diagnosis, and the SWAR word tests, each against a
 // byte-at-a-time reference.
 
 import XCTest
@@ -31,6 +31,22 @@ final class UTF8AndSWARTests: XCTestCase {
         for bytes in bad {
             XCTAssertEqual(length(bytes), 0, "\(bytes)")
         }
+    }
+
+    func testProblemNamesWhatIsWrong() {
+        func problem(_ bytes: [UInt8]) -> UTF8Sequence.Problem {
+            bytes.withUnsafeBytes { UTF8Sequence.problem($0, 0) }
+        }
+        XCTAssertEqual(problem([0xC0, 0x80]), .overlongLead)
+        XCTAssertEqual(problem([0xC1, 0xBF]), .overlongLead)
+        XCTAssertEqual(problem([0x80]), .invalidLead)
+        XCTAssertEqual(problem([0xF5, 0x80, 0x80, 0x80]), .invalidLead)
+        XCTAssertEqual(problem([0xE2, 0x82]), .truncated)            // input ends
+        XCTAssertEqual(problem([0xC2, 0x41]), .truncated)            // second byte not a continuation
+        XCTAssertEqual(problem([0xF0, 0x9F, 0x98, 0x41]), .truncated)  // fourth byte not a continuation
+        XCTAssertEqual(problem([0xE0, 0x9F, 0xBF]), .overlongSurrogateOrOutOfRange)
+        XCTAssertEqual(problem([0xED, 0xA0, 0x80]), .overlongSurrogateOrOutOfRange)
+        XCTAssertEqual(problem([0xF4, 0x90, 0x80, 0x80]), .overlongSurrogateOrOutOfRange)
     }
 
     func testAgreesWithTheStandardLibraryOnEveryTwoAndThreeByteSequence() {

@@ -295,31 +295,17 @@ struct JSONValidator {
 
     /// One multi-byte UTF-8 sequence led by `lead` (≥ 0x80): shortest form, no surrogates, ≤ U+10FFFF.
     private mutating func utf8Sequence(_ lead: UInt8) throws(JSONScanError) {
-        let start = i
-        var low: UInt8 = 0x80, high: UInt8 = 0xBF  // allowed range of the second byte
-        let length: Int
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0  // overlong below
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F  // UTF-16 surrogates D800-DFFF above
-        case 0xF0: length = 4; low = 0x90  // overlong below
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F  // above U+10FFFF
-        default:
-            throw fail(start, lead < 0xC2 && lead >= 0xC0 ? "invalid UTF-8 (overlong encoding)"
-                                                          : "invalid UTF-8 byte 0x\(hex2(lead))")
+        let text = UnsafeRawBufferPointer(start: base, count: n)
+        let length = UTF8Sequence.length(text, i)
+        guard length > 0 else {
+            switch UTF8Sequence.problem(text, i) {
+            case .overlongLead: throw fail(i, "invalid UTF-8 (overlong encoding)")
+            case .invalidLead: throw fail(i, "invalid UTF-8 byte 0x\(hex2(lead))")
+            case .truncated: throw fail(i, "invalid UTF-8 (truncated sequence)")
+            case .overlongSurrogateOrOutOfRange: throw fail(i, "invalid UTF-8 (overlong, surrogate or out of range)")
+            }
         }
-        guard n - start >= length else { throw fail(start, "invalid UTF-8 (truncated sequence)") }
-        let second = byte(start + 1)
-        guard second >= low && second <= high else {
-            throw fail(start, second & 0xC0 != 0x80 ? "invalid UTF-8 (truncated sequence)"
-                                                    : "invalid UTF-8 (overlong, surrogate or out of range)")
-        }
-        for k in 2..<length where byte(start + k) & 0xC0 != 0x80 {
-            throw fail(start, "invalid UTF-8 (truncated sequence)")
-        }
-        i = start + length
+        i += length
     }
 
     private func hex2(_ c: UInt8) -> String {
