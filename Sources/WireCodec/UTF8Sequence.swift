@@ -4,22 +4,27 @@
 
 /// UTF-8 well-formedness (RFC 3629: shortest form, no surrogates, at most U+10FFFF).
 public enum UTF8Sequence {
+    /// RFC 3629's table: for a lead byte, the sequence length and the allowed range of the second
+    /// byte (narrower after 0xE0/0xF0 to refuse overlongs, after 0xED to refuse surrogates, after
+    /// 0xF4 to stay ≤ U+10FFFF). nil for a byte that cannot lead a multi-byte sequence.
+    @usableFromInline @inline(__always)
+    static func rule(_ lead: UInt8) -> (length: Int, low: UInt8, high: UInt8)? {
+        switch lead {
+        case 0xC2...0xDF: return (2, 0x80, 0xBF)
+        case 0xE0: return (3, 0xA0, 0xBF)
+        case 0xE1...0xEC, 0xEE...0xEF: return (3, 0x80, 0xBF)
+        case 0xED: return (3, 0x80, 0x9F)
+        case 0xF0: return (4, 0x90, 0xBF)
+        case 0xF1...0xF3: return (4, 0x80, 0xBF)
+        case 0xF4: return (4, 0x80, 0x8F)
+        default: return nil
+        }
+    }
+
     /// Length of the well-formed sequence starting at `i` (whose lead byte is ≥ 0x80), 0 if ill-formed.
     @inlinable
     public static func length(_ s: UnsafeRawBufferPointer, _ i: Int) -> Int {
-        let lead = s[i]
-        var low: UInt8 = 0x80, high: UInt8 = 0xBF
-        let length: Int
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F
-        case 0xF0: length = 4; low = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F
-        default: return 0
-        }
+        guard let (length, low, high) = rule(s[i]) else { return 0 }
         guard s.count - i >= length, s[i + 1] >= low, s[i + 1] <= high else { return 0 }
         for k in 2..<length where s[i + k] & 0xC0 != 0x80 { return 0 }
         return length
@@ -40,19 +45,8 @@ public enum UTF8Sequence {
     /// Why the sequence at `i` is ill-formed; call only when `length(s, i)` is 0.
     public static func problem(_ s: UnsafeRawBufferPointer, _ i: Int) -> Problem {
         let lead = s[i]
-        var low: UInt8 = 0x80, high: UInt8 = 0xBF
-        let length: Int
-        switch lead {
-        case 0xC0, 0xC1: return .overlongLead
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F
-        case 0xF0: length = 4; low = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F
-        default: return .invalidLead
-        }
+        if lead == 0xC0 || lead == 0xC1 { return .overlongLead }
+        guard let (length, low, high) = rule(lead) else { return .invalidLead }
         guard s.count - i >= length else { return .truncated }
         let second = s[i + 1]
         guard second >= low && second <= high else {
