@@ -1,12 +1,14 @@
 // swift-tools-version:6.0
 // FastBroker: a WAMP v2 broker over libuv. Layers, bottom up:
 //   CUV / COpenSSL / CJemalloc  C modules (libuv, the one OpenSSL shim, the allocator)
+//   WireCodec                   dependency-free codec leaf: MessagePack headers/skip, shortest
+//                               double text, strict base64, UTF-8 and SWAR helpers, SHA-1
 //   BrokerLoop                  thin Swift wrapper over libuv (loop, TCP, timers, async, signals)
 //   BrokerSecurity              crypto primitives, WAMP-CRA, user database
 //   BrokerWire                  ring buffers, RawSocket/WebSocket framing, HTTP upgrade
 //   BrokerSerialization         WAMP message views over raw bytes: JSON scanner and writer
 //   BrokerConfig                JSON configuration with path-naming errors
-//   FilterVM                    filter expressions → bytecode → VM
+//   FilterVM                    filter expressions → bytecode → VM (imports only WireCodec)
 //   FastBroker                  connections, sessions, realms, routing
 //   fastbroker                  the executable
 import PackageDescription
@@ -38,12 +40,13 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl"),
         .systemLibrary(name: "CJemalloc", path: "Sources/CJemalloc"),
 
+        .target(name: "WireCodec", path: "Sources/WireCodec", swiftSettings: dataPath),
         .target(name: "BrokerLoop", dependencies: ["CUV"], path: "Sources/FastBroker/Loop", swiftSettings: dataPath),
-        .target(name: "BrokerSecurity", dependencies: ["COpenSSL", "BrokerSerialization"], path: "Sources/FastBroker/Security"),
-        .target(name: "BrokerWire", dependencies: ["BrokerSecurity"], path: "Sources/FastBroker/Wire", swiftSettings: dataPath),
-        .target(name: "BrokerSerialization", path: "Sources/FastBroker/Serialization", swiftSettings: dataPath),
+        .target(name: "BrokerSecurity", dependencies: ["COpenSSL", "WireCodec", "BrokerSerialization"], path: "Sources/FastBroker/Security"),
+        .target(name: "BrokerWire", dependencies: ["WireCodec"], path: "Sources/FastBroker/Wire", swiftSettings: dataPath),
+        .target(name: "BrokerSerialization", dependencies: ["WireCodec"], path: "Sources/FastBroker/Serialization", swiftSettings: dataPath),
         .target(name: "BrokerConfig", dependencies: ["BrokerSerialization"], path: "Sources/FastBroker/Config"),
-        .target(name: "FilterVM", path: "Sources/FilterVM", swiftSettings: dataPath),
+        .target(name: "FilterVM", dependencies: ["WireCodec"], path: "Sources/FilterVM", swiftSettings: dataPath),
         .target(
             name: "FastBroker",
             dependencies: [
@@ -63,8 +66,9 @@ let package = Package(
             dependencies: ["BrokerLoop", "BrokerSecurity", "BrokerWire", "BrokerSerialization", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "bench/FastBench"),
 
+        .testTarget(name: "WireCodecTests", dependencies: ["WireCodec"]),
         .testTarget(name: "LoopTests", dependencies: ["BrokerLoop"]),
-        .testTarget(name: "SecurityTests", dependencies: ["BrokerSecurity"]),
+        .testTarget(name: "SecurityTests", dependencies: ["BrokerSecurity", "WireCodec"]),
         .testTarget(name: "WireTests", dependencies: ["BrokerWire"]),
         .testTarget(name: "SerializationTests", dependencies: ["BrokerSerialization"], exclude: ["Fixtures", "generate_differential.py"]),
         .testTarget(name: "ConfigTests", dependencies: ["BrokerConfig", "BrokerSerialization"]),

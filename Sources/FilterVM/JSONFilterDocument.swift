@@ -7,6 +7,8 @@
 // bounds-checked and every scan advances), they just give unspecified matches. Duplicate keys:
 // the first occurrence wins.
 
+import WireCodec
+
 /// A kwargs object in JSON. An empty buffer means `{}` (an event without kwargs).
 ///
 /// Precondition (not checked, for speed): the bytes are one valid JSON object, as the broker
@@ -63,21 +65,9 @@ public struct JSONFilterDocument: FilterDocument {
         UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
     }
 
-    /// SWAR: high bit set in each byte of `w` equal to `b` (the lowest set bit is exact; bits
-    /// above a match may be false positives, so only the lowest is used).
-    @inline(__always) static func bytesEqual(_ w: UInt64, _ b: UInt8) -> UInt64 {
-        let x = w ^ (0x0101_0101_0101_0101 &* UInt64(b))
-        return (x &- 0x0101_0101_0101_0101) & ~x & 0x8080_8080_8080_8080
-    }
-
-    /// SWAR: high bit set in each byte of `w` below `n` (n <= 0x80; lowest set bit exact).
-    @inline(__always) static func bytesBelow(_ w: UInt64, _ n: UInt8) -> UInt64 {
-        (w &- 0x0101_0101_0101_0101 &* UInt64(n)) & ~w & 0x8080_8080_8080_8080
-    }
-
-    /// Flags the bytes of `w` that are '"' or '\\'.
+    /// Flags the bytes of `w` that are '"' or '\\' (SWAR: the lowest flagged byte is exact).
     @inline(__always) static func quotesOrBackslashes(_ w: UInt64) -> UInt64 {
-        bytesEqual(w, 0x22) | bytesEqual(w, 0x5C)
+        SWAR.bytesEqual(w, 0x22) | SWAR.bytesEqual(w, 0x5C)
     }
 
     /// Index just past the string whose opening quote is at `i`, and whether it holds escapes.
@@ -128,8 +118,8 @@ public struct JSONFilterDocument: FilterDocument {
         while j &+ 8 <= count {
             let w = word(j)
             // ']' | 0x20 == '}', and no scalar byte turns into '}' that way.
-            let stops = JSONFilterDocument.bytesBelow(w, 0x21) | JSONFilterDocument.bytesEqual(w, 0x2C)
-                | JSONFilterDocument.bytesEqual(w | 0x2020_2020_2020_2020, 0x7D)
+            let stops = SWAR.bytesBelow(w, 0x21) | SWAR.bytesEqual(w, 0x2C)
+                | SWAR.bytesEqual(w | 0x2020_2020_2020_2020, 0x7D)
             if stops != 0 { return max(j &+ stops.trailingZeroBitCount >> 3, i &+ 1) }
             j &+= 8
         }
@@ -141,16 +131,7 @@ public struct JSONFilterDocument: FilterDocument {
         return max(j, i &+ 1)
     }
 
-    /// High bit of each byte of `x` that is zero, exactly (no false positives, unlike the
-    /// lowest-hit tests above: no borrow crosses bytes).
-    @inline(__always) static func zeroBytes(_ x: UInt64) -> UInt64 {
-        ~(((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x) & 0x8080_8080_8080_8080
-    }
 
-    /// The high bits of `h` (0x80 per byte) gathered into 8 bits, byte k → bit k.
-    @inline(__always) static func byteMask(_ h: UInt64) -> UInt64 {
-        ((h >> 7) &* 0x0102_0408_1020_4080) >> 56
-    }
 
     /// An object or array: bracket counting a word at a time. Each word's quotes, opening and
     /// closing brackets become 8-bit masks; a prefix XOR of the quote mask tells which bytes lie
@@ -164,19 +145,19 @@ public struct JSONFilterDocument: FilterDocument {
         while j < count {
             if j &+ 8 <= count && !escaped {
                 let w = word(j)
-                let backslashes = JSONFilterDocument.zeroBytes(w ^ 0x5C5C_5C5C_5C5C_5C5C)
+                let backslashes = SWAR.zeroBytes(w ^ 0x5C5C_5C5C_5C5C_5C5C)
                 if backslashes == 0 {
                     let folded = w | 0x2020_2020_2020_2020  // '[' → '{', ']' → '}'
-                    let quotes = JSONFilterDocument.byteMask(JSONFilterDocument.zeroBytes(w ^ 0x2222_2222_2222_2222))
+                    let quotes = SWAR.byteMask(SWAR.zeroBytes(w ^ 0x2222_2222_2222_2222))
                     var inside = quotes ^ (quotes << 1)
                     inside ^= inside << 2
                     inside ^= inside << 4
                     if inString { inside = ~inside }
                     inside &= 0xFF
                     let outside = ~inside & 0xFF
-                    let opens = JSONFilterDocument.byteMask(JSONFilterDocument.zeroBytes(folded ^ 0x7B7B_7B7B_7B7B_7B7B))
+                    let opens = SWAR.byteMask(SWAR.zeroBytes(folded ^ 0x7B7B_7B7B_7B7B_7B7B))
                         & outside
-                    let closes = JSONFilterDocument.byteMask(JSONFilterDocument.zeroBytes(folded ^ 0x7D7D_7D7D_7D7D_7D7D))
+                    let closes = SWAR.byteMask(SWAR.zeroBytes(folded ^ 0x7D7D_7D7D_7D7D_7D7D))
                         & outside
                     if closes != 0 && depth <= closes.nonzeroBitCount {
                         // The container may end in this word: walk its brackets in order.

@@ -68,7 +68,7 @@ extension JSONFilterDocument {
         let start = keyStart &+ 1
         if start &+ 16 <= count {
             // Fast path: the closing quote is among the next 16 bytes and no escape precedes it.
-            // The lowest flagged byte is exact (see bytesEqual).
+            // The lowest flagged byte is exact (see SWAR.bytesEqual).
             let low = word(start)
             let lowHits = JSONFilterDocument.quotesOrBackslashes(low)
             if lowHits != 0 {

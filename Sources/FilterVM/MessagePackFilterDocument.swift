@@ -1,7 +1,8 @@
 // MessagePackFilterDocument: FilterDocument over the raw bytes of a MessagePack kwargs map, so
 // filters run unchanged on wamp.2.msgpack publications. Like JSONFilterDocument nothing is decoded up
 // front: member lookup compares keys in place and skips unread values with a counter of values still
-// to read (no stack). FilterVM stands alone, so the little MessagePack reading it needs lives here.
+// to read (no stack). Headers, skipping, base64 and the shortest double text come from WireCodec
+// (FilterVM imports nothing of the broker).
 // The broker hands over validated bytes; malformed bytes still never crash or loop (every read is
 // bounds-checked and every step advances), they just give unspecified matches.
 //
@@ -18,6 +19,8 @@
 // string, found in O(1)) and `aux` ≥ 0 counts the members after it; for a list element or a lone
 // value, `offset` is the value's offset and `aux` = -1 - (elements after it).
 
+import WireCodec
+
 /// A kwargs map in MessagePack. An empty buffer means no kwargs (every path is missing).
 public struct MessagePackFilterDocument: FilterDocument {
     @usableFromInline let bytes: UnsafeRawBufferPointer
@@ -29,8 +32,9 @@ public struct MessagePackFilterDocument: FilterDocument {
 
     // MARK: - Reading headers
 
-    /// The header at `i`: what it maps to, where its data starts, and its length (payload bytes
-    /// for scalars/str/bin, elements for arrays, pairs for maps). nil when it does not fit.
+    /// The header at `i` as FilterVM sees it: what it maps to, where its data starts, and its
+    /// length (payload bytes for scalars/str/bin/ext, elements for arrays, pairs for maps). nil when
+    /// it does not fit.
     @usableFromInline
     struct Header {
         var kind: FilterKind
@@ -43,69 +47,31 @@ public struct MessagePackFilterDocument: FilterDocument {
 
     @inline(__always) func bigEndian(_ at: Int, _ count: Int) -> UInt64? {
         guard at >= 0, count <= bytes.count - at else { return nil }
-        var v: UInt64 = 0
-        for k in 0..<count { v = v << 8 | UInt64(bytes[at + k]) }
-        return v
+        switch count {
+        case 1: return UInt64(bytes[at])
+        case 2: return UInt64(MessagePackReader.loadBE16(bytes, at))
+        case 4: return UInt64(MessagePackReader.loadBE32(bytes, at))
+        default: return MessagePackReader.loadBE64(bytes, at)
+        }
     }
 
     func header(_ i: Int) -> Header? {
-        guard i >= 0, i < bytes.count else { return nil }
-        let b = bytes[i]
-        switch b {
-        case 0x00...0x7F, 0xE0...0xFF: return Header(kind: .number, dataStart: i + 1, length: 0)
-        case 0x80...0x8F: return Header(kind: .map, dataStart: i + 1, length: Int(b & 0x0F))
-        case 0x90...0x9F: return Header(kind: .list, dataStart: i + 1, length: Int(b & 0x0F))
-        case 0xA0...0xBF: return Header(kind: .string, dataStart: i + 1, length: Int(b & 0x1F))
-        case 0xC2, 0xC3: return Header(kind: .bool, dataStart: i + 1, length: 0)
-        case 0xCA, 0xCE, 0xD2: return Header(kind: .number, dataStart: i + 1, length: 4)
-        case 0xCB, 0xCF, 0xD3: return Header(kind: .number, dataStart: i + 1, length: 8)
-        case 0xCC, 0xD0: return Header(kind: .number, dataStart: i + 1, length: 1)
-        case 0xCD, 0xD1: return Header(kind: .number, dataStart: i + 1, length: 2)
-        case 0xC4, 0xD9:
-            guard let n = bigEndian(i + 1, 1) else { return nil }
-            return Header(kind: .string, isBinary: b == 0xC4, dataStart: i + 2, length: Int(n))
-        case 0xC5, 0xDA, 0xDC, 0xDE:
-            guard let n = bigEndian(i + 1, 2) else { return nil }
-            let kind: FilterKind = b == 0xDC ? .list : b == 0xDE ? .map : .string
-            return Header(kind: kind, isBinary: b == 0xC5, dataStart: i + 3, length: Int(n))
-        case 0xC6, 0xDB, 0xDD, 0xDF:
-            guard let n = bigEndian(i + 1, 4) else { return nil }
-            let kind: FilterKind = b == 0xDD ? .list : b == 0xDF ? .map : .string
-            return Header(kind: kind, isBinary: b == 0xC6, dataStart: i + 5, length: Int(n))
-        case 0xD4: return Header(kind: .null, dataStart: i + 2, length: 1)  // fixext: type byte + data
-        case 0xD5: return Header(kind: .null, dataStart: i + 2, length: 2)
-        case 0xD6: return Header(kind: .null, dataStart: i + 2, length: 4)
-        case 0xD7: return Header(kind: .null, dataStart: i + 2, length: 8)
-        case 0xD8: return Header(kind: .null, dataStart: i + 2, length: 16)
-        case 0xC7, 0xC8, 0xC9:  // ext: length, type byte, data
-            let width = b == 0xC7 ? 1 : b == 0xC8 ? 2 : 4
-            guard let n = bigEndian(i + 1, width) else { return nil }
-            return Header(kind: .null, dataStart: i + 2 + width, length: Int(n))
-        default: return Header(kind: .null, dataStart: i + 1, length: 0)  // nil, 0xC1
+        guard let h = MessagePackReader.header(bytes, i, bytes.count) else { return nil }
+        let kind: FilterKind
+        switch h.family {
+        case .integer, .float: kind = .number
+        case .map: kind = .map
+        case .array: kind = .list
+        case .string, .binary: kind = .string
+        case .false, .true: kind = .bool
+        case .null, .ext, .neverUsed: kind = .null  // ext is never accepted by the broker
         }
+        return Header(kind: kind, isBinary: h.family == .binary, dataStart: h.dataStart, length: h.length)
     }
 
     /// Offset just past the value at `start` (bytes.count when it runs off the end).
     func skip(_ start: Int) -> Int {
-        var i = start
-        var pending = 1
-        let n = bytes.count
-        while pending > 0 {
-            guard let h = header(i) else { return n }
-            pending -= 1
-            switch h.kind {
-            case .list:
-                pending &+= h.length
-                i = h.dataStart
-            case .map:
-                pending &+= 2 &* h.length
-                i = h.dataStart
-            default:
-                i = h.dataStart &+ h.length
-            }
-            if i > n || pending > n - i { return n }
-        }
-        return i
+        MessagePackReader.skip(bytes, start, bytes.count)
     }
 
     /// The value's offset for a position (after the key, for map members).
@@ -276,10 +242,10 @@ public struct MessagePackStringBytes: IteratorProtocol {
         let group = b0 << 16 | b1 << 8 | b2
         let symbol: UInt8
         switch phase {
-        case 0: symbol = Self.symbol(group >> 18)
-        case 1: symbol = Self.symbol(group >> 12)
-        case 2: symbol = left > 1 ? Self.symbol(group >> 6) : UInt8(ascii: "=")
-        default: symbol = left > 2 ? Self.symbol(group) : UInt8(ascii: "=")
+        case 0: symbol = Base64.symbol(group >> 18)
+        case 1: symbol = Base64.symbol(group >> 12)
+        case 2: symbol = left > 1 ? Base64.symbol(group >> 6) : UInt8(ascii: "=")
+        default: symbol = left > 2 ? Base64.symbol(group) : UInt8(ascii: "=")
         }
         phase += 1
         if phase == 4 {
@@ -288,75 +254,35 @@ public struct MessagePackStringBytes: IteratorProtocol {
         }
         return symbol
     }
-
-    @inline(__always) static func symbol(_ six: UInt32) -> UInt8 {
-        let v = UInt8(six & 63)
-        switch v {
-        case 0..<26: return UInt8(ascii: "A") + v
-        case 26..<52: return UInt8(ascii: "a") + (v - 26)
-        case 52..<62: return UInt8(ascii: "0") + (v - 52)
-        case 62: return UInt8(ascii: "+")
-        default: return UInt8(ascii: "/")
-        }
-    }
 }
 
 /// MessagePack numbers as DynamoDB N values, through the same decimal text the JSON form carries
 /// (digits of an integer; the shortest round-trip text of a double), parsed by FilterNumber's own
 /// scanner. The text is built in stack storage: no allocation.
 enum MessagePackNumberText {
-    /// A stack sink for `Double.write(to:)`, which hands its ASCII to `_writeASCII` without building
-    /// a String (Double.description would allocate beyond 15 bytes).
-    struct Sink: TextOutputStream {
-        var storage: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        var count = 0
-
-        mutating func write(_ string: String) {
-            for b in string.utf8 { append(b) }
-        }
-
-        mutating func _writeASCII(_ buffer: UnsafeBufferPointer<UInt8>) {
-            for b in buffer { append(b) }
-        }
-
-        @inline(__always) mutating func append(_ b: UInt8) {
-            guard count < 32 else { return }
-            withUnsafeMutableBytes(of: &storage) { $0[count] = b }
-            count += 1
-        }
-
-        func parse() -> FilterNumber? {
-            withUnsafeBytes(of: storage) { raw in
-                FilterNumber(utf8: UnsafeRawBufferPointer(rebasing: raw[0..<count]))
-            }
-        }
-    }
-
     static func number(double v: Double) -> FilterNumber? {
         guard v.isFinite else { return nil }
-        var sink = Sink()
-        v.write(to: &sink)
-        return sink.parse()
+        return ShortestDouble.withText(v) { FilterNumber(utf8: $0) }
     }
 
     static func number(unsigned v: UInt64) -> FilterNumber? {
         if v <= UInt64(Int.max) { return FilterNumber(Int(v)) }
-        var sink = Sink()
-        var digits = 0
-        var t = v
-        while t > 0 {
-            digits += 1
-            t /= 10
-        }
-        sink.count = digits
-        var rest = v
-        withUnsafeMutableBytes(of: &sink.storage) { raw in
-            for k in stride(from: digits - 1, through: 0, by: -1) {
+        // Beyond Int: the decimal digits (at most 20), written into stack storage.
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        return withUnsafeMutableBytes(of: &digits) { raw in
+            var count = 0
+            var rest = v
+            repeat {
+                count += 1
+                rest /= 10
+            } while rest > 0
+            rest = v
+            for k in stride(from: count - 1, through: 0, by: -1) {
                 raw[k] = UInt8(ascii: "0") + UInt8(rest % 10)
                 rest /= 10
             }
+            return FilterNumber(utf8: UnsafeRawBufferPointer(rebasing: raw[0..<count]))
         }
-        return sink.parse()
     }
 }
 

@@ -3,6 +3,7 @@
 
 import Foundation
 import XCTest
+import WireCodec
 @testable import BrokerSecurity
 
 final class UserDatabaseTests: XCTestCase {
@@ -105,7 +106,7 @@ final class UserDatabaseTests: XCTestCase {
         guard case .salted(let salt, let iterations, let keyLength, let derivedKey) = record.credential else {
             return XCTFail("expected a salted record, got \(record.credential)")
         }
-        XCTAssertEqual(Crypto.base64Decode(salt)?.count, 16)
+        XCTAssertEqual(Base64.decode(salt)?.count, 16)
         XCTAssertEqual(iterations, 1000)
         XCTAssertEqual(keyLength, 32)
         XCTAssertEqual(derivedKey, WampCRA.deriveKey(password: password, salt: salt, iterations: 1000, keyLength: 32))

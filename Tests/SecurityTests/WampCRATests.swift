@@ -4,6 +4,7 @@
 
 import Foundation
 import XCTest
+import WireCodec
 @testable import BrokerSecurity
 
 final class WampCRATests: XCTestCase {
@@ -69,7 +70,7 @@ final class WampCRATests: XCTestCase {
         XCTAssertEqual((object["session"] as? NSNumber)?.uint64Value, 9_007_199_254_740_992)
         // 1795627339123 ms == datetime(2026,11,25,17,22,19,123000, tzinfo=utc) (Python)
         XCTAssertEqual(object["timestamp"] as? String, "2026-11-25T17:22:19.123Z")
-        let nonce = try XCTUnwrap(Crypto.base64Decode(try XCTUnwrap(object["nonce"] as? String)))
+        let nonce = try XCTUnwrap(Base64.decode(try XCTUnwrap(object["nonce"] as? String)))
         XCTAssertGreaterThanOrEqual(nonce.count, 16)
     }
 
@@ -135,9 +136,9 @@ final class WampCRATests: XCTestCase {
         XCTAssertFalse(WampCRA.verify(signature: WampCRA.signature(key: Array(key.utf8), challenge: other.challenge),
                                       challenge: c))
         // One flipped bit, truncation, garbage, empty.
-        var flipped = try XCTUnwrap(Crypto.base64Decode(right))
+        var flipped = try XCTUnwrap(Base64.decode(right))
         flipped[31] ^= 1
-        for bad in [Crypto.base64Encode(flipped), String(right.dropLast(4)), "not base64!", "", right + "AAAA"] {
+        for bad in [Base64.encode(flipped), String(right.dropLast(4)), "not base64!", "", right + "AAAA"] {
             XCTAssertFalse(WampCRA.verify(signature: bad, challenge: c), bad)
         }
     }
@@ -162,7 +163,7 @@ final class WampCRATests: XCTestCase {
         let realSalt = try XCTUnwrap(real.salt)
         let decoySalt = try XCTUnwrap(decoy1.salt)
         XCTAssertEqual(decoySalt.utf8.count, realSalt.utf8.count)
-        XCTAssertEqual(Crypto.base64Decode(decoySalt)?.count, 16)
+        XCTAssertEqual(Base64.decode(decoySalt)?.count, 16)
         XCTAssertEqual(decoy2.salt, decoySalt, "decoy salt must be stable for an authid")
         XCTAssertNotEqual(other.salt, decoySalt, "decoy salts must differ between authids")
         XCTAssertNotEqual(decoy1.expectedSignatureKey, decoy2.expectedSignatureKey)
@@ -195,7 +196,7 @@ final class WampCRATests: XCTestCase {
                 XCTAssertNil(decoy.keyLength)
             } else {
                 XCTAssertEqual(decoy.authrole, "admin")
-                XCTAssertEqual(Crypto.base64Decode(try XCTUnwrap(decoy.salt))?.count, 16)
+                XCTAssertEqual(Base64.decode(try XCTUnwrap(decoy.salt))?.count, 16)
                 XCTAssertEqual(decoy.iterations, 100)
                 XCTAssertEqual(decoy.keyLength, 16)
             }

@@ -161,6 +161,22 @@ final class MessagePackScanTests: XCTestCase {
         XCTAssertTrue(msgpackMessageError(MP.array([[0xC1]]))?.message.contains("0xC1") ?? false)
     }
 
+    func testCutOffExtensionHeaderIsRefusedAsAnExtensionType() {
+        // The length field of ext 8/16/32 runs past the end: still named as an ext type, not as a
+        // truncated header (the header reader cannot read a length, the scanner refuses the type).
+        for ext: [UInt8] in [[0xC7], [0xC8, 0], [0xC9, 0, 0]] {
+            let inMessage = msgpackMessageError([0x92, 0x10] + ext)
+            XCTAssertEqual(inMessage?.offset, 2, "\(ext)")
+            XCTAssertEqual(inMessage?.message.contains("extension types"), true, inMessage?.message ?? "accepted \(ext)")
+            let alone = msgpackValueError(ext)
+            XCTAssertEqual(alone?.offset, 0, "\(ext)")
+            XCTAssertEqual(alone?.message.contains("extension types"), true, alone?.message ?? "accepted \(ext)")
+            let asMessage = msgpackMessageError(ext)
+            XCTAssertEqual(asMessage?.message.hasPrefix("a WAMP message must be a MessagePack array, found ext"), true,
+                           asMessage?.message ?? "accepted \(ext)")
+        }
+    }
+
     func testInvalidUTF8IsRefused() {
         let bad: [[UInt8]] = [[0xC0, 0xAF], [0xE0, 0x80, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xFF],
                               [0x80], [0xE2, 0x82], [0x61, 0xC3], [0xF0, 0x9F, 0x98]]

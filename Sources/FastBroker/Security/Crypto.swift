@@ -1,5 +1,6 @@
 // Crypto primitives over the OpenSSL shim (COpenSSL): the only file in the broker that calls
-// OpenSSL for hashing, MACs, key derivation, base64 and randomness. Callers see plain [UInt8].
+// OpenSSL for hashing, MACs, key derivation and randomness. Callers see plain [UInt8]. (Base64 is
+// WireCodec's strict one.)
 // None of these sit on the publish hot path; they serve handshakes and authentication.
 
 import COpenSSL
@@ -41,51 +42,6 @@ public enum Crypto {
         return out
     }
 
-    /// SHA-1 digest, 20 bytes (WebSocket Sec-WebSocket-Accept).
-    public static func sha1(_ data: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 20)
-        let result = withNonNullBytes(data) { d, count in
-            out.withUnsafeMutableBufferPointer { o in SHA1(d, count, o.baseAddress) }
-        }
-        precondition(result != nil, "OpenSSL SHA1 failed")
-        return out
-    }
-
-    /// Standard base64 with padding, no line breaks.
-    public static func base64Encode(_ data: [UInt8]) -> String {
-        if data.isEmpty { return "" }
-        var out = [UInt8](repeating: 0, count: 4 * ((data.count + 2) / 3) + 1)
-        let n = data.withUnsafeBufferPointer { d in
-            out.withUnsafeMutableBufferPointer { o in EVP_EncodeBlock(o.baseAddress, d.baseAddress, Int32(d.count)) }
-        }
-        return String(decoding: out[0..<Int(n)], as: UTF8.self)
-    }
-
-    /// Decodes standard base64 (padding required, no whitespace, no URL-safe alphabet); nil when
-    /// malformed. Like Python's `b64decode(validate=True)`, unused low bits of the last symbol are
-    /// not checked.
-    public static func base64Decode(_ text: String) -> [UInt8]? {
-        let input = Array(text.utf8)
-        if input.isEmpty { return [] }
-        guard input.count % 4 == 0 else { return nil }
-        var padding = 0
-        for (i, c) in input.enumerated() {
-            if c == UInt8(ascii: "=") {
-                guard i >= input.count - 2 else { return nil }
-                padding += 1
-            } else if padding > 0 || !isBase64Symbol(c) {
-                return nil
-            }
-        }
-        var out = [UInt8](repeating: 0, count: input.count / 4 * 3)
-        let n = input.withUnsafeBufferPointer { i in
-            out.withUnsafeMutableBufferPointer { o in EVP_DecodeBlock(o.baseAddress, i.baseAddress, Int32(i.count)) }
-        }
-        // EVP_DecodeBlock counts the zero bytes standing for the padding; drop them.
-        guard n >= padding else { return nil }
-        return Array(out[0..<(Int(n) - padding)])
-    }
-
     /// `count` bytes from OpenSSL's CSPRNG. Traps if the RNG fails: running without
     /// randomness would make nonces and session ids guessable.
     public static func randomBytes(_ count: Int) -> [UInt8] {
@@ -119,16 +75,6 @@ public enum Crypto {
         if a.isEmpty { return true }
         return a.withUnsafeBufferPointer { x in
             b.withUnsafeBufferPointer { y in CRYPTO_memcmp(x.baseAddress, y.baseAddress, x.count) == 0 }
-        }
-    }
-
-    private static func isBase64Symbol(_ c: UInt8) -> Bool {
-        switch c {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-             UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "/"):
-            return true
-        default:
-            return false
         }
     }
 

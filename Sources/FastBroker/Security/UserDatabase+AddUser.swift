@@ -1,6 +1,8 @@
 // `fastbroker user add` (SPEC §2, §3): adds or replaces one user in the userdb file, in the
 // salted form with a fresh random salt, so the password itself is never stored.
 
+import WireCodec
+
 extension UserDatabase {
     /// Bytes of random salt per user (as Bondy does); stored as base64 text, which is what the
     /// client receives and feeds to PBKDF2 as UTF-8.
@@ -31,7 +33,7 @@ extension UserDatabase {
         case .contents(let bytes): records = try parse(bytes, fileName: path)
         }
 
-        let salt = Crypto.base64Encode(Crypto.randomBytes(saltBytes))
+        let salt = Base64.encode(Crypto.randomBytes(saltBytes))
         let derivedKey = WampCRA.deriveKey(password: password, salt: salt, iterations: iterations,
                                            keyLength: addUserKeyLength)
         let record = UserRecord(authid: authid, role: role,

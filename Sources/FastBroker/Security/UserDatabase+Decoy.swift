@@ -6,6 +6,8 @@
 // is the same across attempts and restarts, and without the key nobody can tell which shapes
 // and salts are decoys.
 
+import WireCodec
+
 /// What a challenge looks like apart from its nonce: a real user's or a decoy's.
 struct ChallengeProfile: Hashable, Comparable, Sendable {
     var role: String
@@ -81,7 +83,7 @@ extension UserDatabase {
         let mac = Crypto.hmacSHA256(key: decoyKey, message: Array("fastbroker.wampcra-decoy\u{0}\(authid)".utf8))
         let draw = mac[16..<24].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
         let profile = table.decoys.pick(draw)
-        let salt = profile.salted == nil ? nil : Crypto.base64Encode(Array(mac[0..<UserDatabase.saltBytes]))
+        let salt = profile.salted == nil ? nil : Base64.encode(Array(mac[0..<UserDatabase.saltBytes]))
         return Decoy(profile: profile, salt: salt)
     }
 

@@ -8,6 +8,8 @@
 
 import BrokerSerialization
 
+import WireCodec
+
 extension UserDatabase {
     /// Largest accepted `keylen`: far beyond any real use, small enough that a typo cannot make
     /// `user add` allocate gigabytes.
@@ -87,7 +89,7 @@ extension UserDatabase {
             }
             throw fail(path, "missing credential: \"secret\", or salt, iterations, keylen and derived_key")
         }
-        guard let raw = Crypto.base64Decode(derivedKey), raw.count == keyLength else {
+        guard let raw = Base64.decode(derivedKey), raw.count == keyLength else {
             throw fail(path.key("derived_key"), "expected the base64 text of keylen (\(keyLength)) bytes")
         }
         return UserRecord(authid: authid, role: role,

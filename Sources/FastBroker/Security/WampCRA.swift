@@ -5,6 +5,7 @@
 
 import BrokerSerialization
 import Foundation
+import WireCodec
 
 public enum WampCRA {
     /// Random bytes in each challenge's nonce (the spec asks for at least 16).
@@ -13,7 +14,7 @@ public enum WampCRA {
     /// Salted: key = base64(PBKDF2-HMAC-SHA256(password, salt's UTF-8 bytes, iterations, keylen)),
     /// as text — Autobahn's `derive_key`. `iterations` and `keyLength` must be positive.
     public static func deriveKey(password: String, salt: String, iterations: Int, keyLength: Int) -> String {
-        Crypto.base64Encode(Crypto.pbkdf2SHA256(password: Array(password.utf8), salt: Array(salt.utf8),
+        Base64.encode(Crypto.pbkdf2SHA256(password: Array(password.utf8), salt: Array(salt.utf8),
                                                 iterations: iterations, keyLength: keyLength))
     }
 
@@ -28,7 +29,7 @@ public enum WampCRA {
 
     /// base64(HMAC-SHA256(key, challenge's UTF-8 bytes)) — Autobahn's `compute_wcs`.
     public static func signature(key: [UInt8], challenge: String) -> String {
-        Crypto.base64Encode(Crypto.hmacSHA256(key: key, message: Array(challenge.utf8)))
+        Base64.encode(Crypto.hmacSHA256(key: key, message: Array(challenge.utf8)))
     }
 
     /// Builds the challenge for a HELLO with `authid`; `user` is `database.lookup(authid)` and
@@ -57,7 +58,7 @@ public enum WampCRA {
                 (salt, iterations, keyLength) = (decoy.salt, shape.iterations, shape.keyLength)
             }
         }
-        let text = challengeText(nonce: Crypto.base64Encode(Crypto.randomBytes(nonceBytes)), authid: authid,
+        let text = challengeText(nonce: Base64.encode(Crypto.randomBytes(nonceBytes)), authid: authid,
                                  timestamp: ISO8601Timestamp.format(now), authrole: authrole, session: session)
         return WampCRAChallenge(challenge: text, salt: salt, iterations: iterations, keyLength: keyLength,
                                 expectedSignatureKey: key, authrole: authrole, knownUser: user != nil,
@@ -68,7 +69,7 @@ public enum WampCRA {
     public static func verify(signature: String, challenge: WampCRAChallenge) -> Bool {
         let expected = Crypto.hmacSHA256(key: challenge.expectedSignatureKey, message: Array(challenge.challenge.utf8))
         // A malformed signature still goes through the comparison, so it costs the same time.
-        let given = Crypto.base64Decode(signature) ?? []
+        let given = Base64.decode(signature) ?? []
         let matches = Crypto.constantTimeEqual(expected, given)
         return matches && challenge.knownUser
     }

@@ -7,6 +7,8 @@
 // success path touches only the caller's buffer and inline storage. Errors (which allocate their
 // message) are thrown with typed throws, so no existential box is created either.
 
+import WireCodec
+
 public enum JSONScanner {
     /// Deepest nesting accepted; the top-level array of a message counts as level 1.
     public static let maxDepth = 64
@@ -293,51 +295,22 @@ struct JSONValidator {
 
     /// One multi-byte UTF-8 sequence led by `lead` (≥ 0x80): shortest form, no surrogates, ≤ U+10FFFF.
     private mutating func utf8Sequence(_ lead: UInt8) throws(JSONScanError) {
-        let start = i
-        var low: UInt8 = 0x80, high: UInt8 = 0xBF  // allowed range of the second byte
-        let length: Int
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0  // overlong below
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F  // UTF-16 surrogates D800-DFFF above
-        case 0xF0: length = 4; low = 0x90  // overlong below
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F  // above U+10FFFF
-        default:
-            throw fail(start, lead < 0xC2 && lead >= 0xC0 ? "invalid UTF-8 (overlong encoding)"
-                                                          : "invalid UTF-8 byte 0x\(hex2(lead))")
+        let text = UnsafeRawBufferPointer(start: base, count: n)
+        let length = UTF8Sequence.length(text, i)
+        guard length > 0 else {
+            switch UTF8Sequence.problem(text, i) {
+            case .overlongLead: throw fail(i, "invalid UTF-8 (overlong encoding)")
+            case .invalidLead: throw fail(i, "invalid UTF-8 byte 0x\(hex2(lead))")
+            case .truncated: throw fail(i, "invalid UTF-8 (truncated sequence)")
+            case .overlongSurrogateOrOutOfRange: throw fail(i, "invalid UTF-8 (overlong, surrogate or out of range)")
+            }
         }
-        guard n - start >= length else { throw fail(start, "invalid UTF-8 (truncated sequence)") }
-        let second = byte(start + 1)
-        guard second >= low && second <= high else {
-            throw fail(start, second & 0xC0 != 0x80 ? "invalid UTF-8 (truncated sequence)"
-                                                    : "invalid UTF-8 (overlong, surrogate or out of range)")
-        }
-        for k in 2..<length where byte(start + k) & 0xC0 != 0x80 {
-            throw fail(start, "invalid UTF-8 (truncated sequence)")
-        }
-        i = start + length
+        i += length
     }
 
     private func hex2(_ c: UInt8) -> String {
         let digits = Array("0123456789ABCDEF".utf8)
         return String(decoding: [digits[Int(c >> 4)], digits[Int(c & 15)]], as: UTF8.self)
-    }
-}
-
-/// Word-at-a-time byte tests (the "haszero"/"hasless" bit tricks), for skipping plain string runs.
-enum SWAR {
-    private static let ones: UInt64 = 0x0101_0101_0101_0101
-    private static let highs: UInt64 = 0x8080_8080_8080_8080
-
-    @inline(__always) static func hasZeroByte(_ w: UInt64) -> Bool { (w &- ones) & ~w & highs != 0 }
-
-    /// True when any byte of `w` is a control character, '"', '\\' or non-ASCII.
-    @inline(__always) static func needsAttention(_ w: UInt64) -> Bool {
-        let lessThan0x20 = (w &- ones &* 0x20) & ~w & highs
-        return lessThan0x20 | (w & highs) != 0
-            || hasZeroByte(w ^ (ones &* 0x22)) || hasZeroByte(w ^ (ones &* 0x5C))
     }
 }
 

@@ -2,6 +2,8 @@
 // allocate. The output is always valid JSON: invalid UTF-8 handed to appendString(UnsafeRawBufferPointer)
 // becomes U+FFFD. Binary (JSONValue.binary) is written the WAMP way: "\u0000" + base64 of the bytes.
 
+import WireCodec
+
 public enum JSONWriter {
     /// A quoted string; `"` and `\` escaped, control characters as \u00xx, non-ASCII kept as UTF-8.
     public static func appendString(_ s: String, to out: inout [UInt8]) {
@@ -168,28 +170,5 @@ public enum JSONWriter {
         }
         if runStart < n { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: s[runStart..<n])) }
         out.append(UInt8(ascii: "\""))
-    }
-}
-
-/// UTF-8 well-formedness (RFC 3629: shortest form, no surrogates, at most U+10FFFF).
-enum UTF8Sequence {
-    /// Length of the well-formed sequence starting at `i` (whose lead byte is ≥ 0x80), 0 if ill-formed.
-    static func length(_ s: UnsafeRawBufferPointer, _ i: Int) -> Int {
-        let lead = s[i]
-        var low: UInt8 = 0x80, high: UInt8 = 0xBF
-        let length: Int
-        switch lead {
-        case 0xC2...0xDF: length = 2
-        case 0xE0: length = 3; low = 0xA0
-        case 0xE1...0xEC, 0xEE...0xEF: length = 3
-        case 0xED: length = 3; high = 0x9F
-        case 0xF0: length = 4; low = 0x90
-        case 0xF1...0xF3: length = 4
-        case 0xF4: length = 4; high = 0x8F
-        default: return 0
-        }
-        guard s.count - i >= length, s[i + 1] >= low, s[i + 1] <= high else { return 0 }
-        for k in 2..<length where s[i + k] & 0xC0 != 0x80 { return 0 }
-        return length
     }
 }

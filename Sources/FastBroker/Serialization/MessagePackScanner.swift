@@ -18,6 +18,8 @@
 // Like the JSON scanner it is not resumable on purpose: transports hand over whole messages.
 // Recursion is bounded by the depth limit (64 small frames), so no input can overflow the stack.
 
+import WireCodec
+
 public enum MessagePackScanner {
     /// Deepest nesting accepted; the top-level array of a message counts as level 1.
     public static let maxDepth = JSONScanner.maxDepth
@@ -77,7 +79,8 @@ struct MessagePackValidator {
         guard n > 0 else { throw fail(0, "empty input") }
         let top: JSONSpan
         if message {
-            guard let h = ValidatedMessagePack.header(buffer, 0, n) else {
+            // An ext type is refused by name even when its length field is cut off.
+            guard let h = ValidatedMessagePack.header(buffer, 0, n) ?? extensionStandIn(at: 0) else {
                 throw fail(n, "unexpected end of input in the \(ValidatedMessagePack.typeName(buffer[0])) header at byte 0")
             }
             guard h.kind == .array else {
@@ -105,7 +108,7 @@ struct MessagePackValidator {
     /// Validates the value at `i` (which sits at nesting level `depth`) and moves past it.
     private mutating func value(depth: Int) throws(JSONScanError) -> JSONKind {
         let start = i
-        guard let h = ValidatedMessagePack.header(buffer, start, n) else {
+        guard let h = ValidatedMessagePack.header(buffer, start, n) ?? extensionStandIn(at: start) else {
             throw fail(n, start < n ? "unexpected end of input in the \(ValidatedMessagePack.typeName(buffer[start])) header at byte \(start)"
                                     : "unexpected end of input, expected a value")
         }
@@ -141,6 +144,13 @@ struct MessagePackValidator {
         return kind
     }
 
+    /// For an ext type byte at `i` whose length field does not fit: a header carrying no kind, so
+    /// the caller refuses the ext type itself rather than reporting the cut-off length.
+    private func extensionStandIn(at i: Int) -> MessagePackHeader? {
+        guard i < n, ValidatedMessagePack.isExtension(buffer[i]) else { return nil }
+        return MessagePackHeader(.ext, i + 1, 0)
+    }
+
     /// A container's count must be possible in the remaining bytes (each element takes ≥ 1 byte).
     private func checkCount(_ h: MessagePackHeader, at start: Int, perElement: Int) throws(JSONScanError) {
         let remaining = n - h.dataStart
@@ -153,10 +163,9 @@ struct MessagePackValidator {
     /// Strict UTF-8 over `start..<end` (shortest form, no surrogates, ≤ U+10FFFF), 8 ASCII bytes at a time.
     private func validateUTF8(_ start: Int, _ end: Int) throws(JSONScanError) {
         var k = start
-        let highs: UInt64 = 0x8080_8080_8080_8080
-        let text = UnsafeRawBufferPointer(rebasing: buffer[0..<end])  // sequences cannot read past the str
+                let text = UnsafeRawBufferPointer(rebasing: buffer[0..<end])  // sequences cannot read past the str
         while k < end {
-            if end - k >= 8 && buffer.loadUnaligned(fromByteOffset: k, as: UInt64.self) & highs == 0 {
+            if end - k >= 8 && SWAR.isASCII(buffer.loadUnaligned(fromByteOffset: k, as: UInt64.self)) {
                 k += 8
                 continue
             }

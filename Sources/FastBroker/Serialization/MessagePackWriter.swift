@@ -5,6 +5,8 @@
 // wire. With capacity reserved, nothing allocates. The output is always valid: invalid UTF-8 handed
 // to appendString(UnsafeRawBufferPointer) becomes U+FFFD, as in JSONWriter.
 
+import WireCodec
+
 public enum MessagePackWriter {
     @inline(__always)
     static func appendBE16(_ v: UInt16, to out: inout [UInt8]) {

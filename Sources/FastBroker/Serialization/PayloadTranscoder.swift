@@ -35,6 +35,8 @@
 // MessagePack header needs the count up front); the counts live in a temporary buffer (on the stack
 // when small). MessagePack → JSON is a single pass. Nesting is bounded by the scanners' depth limit.
 
+import WireCodec
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

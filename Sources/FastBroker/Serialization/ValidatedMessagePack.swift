@@ -1,75 +1,45 @@
 // ValidatedMessagePack: reading MessagePack bytes that the scanner has already validated — type
-// headers, skipping values, integers, floats and string payloads. The views use it to walk maps and
-// arrays on demand instead of storing their layout (which would allocate). Skipping needs no stack:
-// a value is done when the count of values still to read drops to zero. Every read stays inside the
-// given limit, so even unvalidated bytes cannot make it read out of bounds or loop forever; they can
-// only produce meaningless spans.
+// headers and skipping (WireCodec's MessagePackReader, its families mapped to JSON kinds), integers,
+// floats and string payloads. The views use it to walk maps and arrays on demand instead of storing
+// their layout (which would allocate). Every read stays inside the given limit, so even unvalidated
+// bytes cannot make it read out of bounds or loop forever; they can only produce meaningless spans.
 
-/// The decoded type header of one MessagePack value.
-@usableFromInline
-struct MessagePackHeader {
-    /// The kind the type maps to; nil for ext/fixext and the never-used byte 0xC1.
-    var kind: JSONKind?
-    /// Offset of the first byte after the header (the payload, or the first child).
-    var dataStart: Int
-    /// Payload bytes for scalars, str and bin; element count for arrays; pair count for maps.
-    var length: Int
+import WireCodec
 
-    /// Offset just past a scalar, str or bin (not meaningful for containers).
-    var scalarEnd: Int { dataStart + length }
+extension MessagePackHeader {
+    /// The JSON kind the type maps to; nil for ext/fixext and the never-used byte 0xC1.
+    @inlinable @inline(__always)
+    var kind: JSONKind? {
+        switch family {
+        case .null: return .null
+        case .false: return .false
+        case .true: return .true
+        case .integer, .float: return .number
+        case .string: return .string
+        case .binary: return .binary
+        case .array: return .array
+        case .map: return .object
+        case .ext, .neverUsed: return nil
+        }
+    }
 }
 
 @usableFromInline
 enum ValidatedMessagePack {
     @inline(__always)
-    static func loadBE16(_ buffer: UnsafeRawBufferPointer, _ at: Int) -> UInt16 {
-        UInt16(bigEndian: buffer.loadUnaligned(fromByteOffset: at, as: UInt16.self))
-    }
+    static func loadBE16(_ buffer: UnsafeRawBufferPointer, _ at: Int) -> UInt16 { MessagePackReader.loadBE16(buffer, at) }
 
     @inline(__always)
-    static func loadBE32(_ buffer: UnsafeRawBufferPointer, _ at: Int) -> UInt32 {
-        UInt32(bigEndian: buffer.loadUnaligned(fromByteOffset: at, as: UInt32.self))
-    }
+    static func loadBE32(_ buffer: UnsafeRawBufferPointer, _ at: Int) -> UInt32 { MessagePackReader.loadBE32(buffer, at) }
 
     @inline(__always)
-    static func loadBE64(_ buffer: UnsafeRawBufferPointer, _ at: Int) -> UInt64 {
-        UInt64(bigEndian: buffer.loadUnaligned(fromByteOffset: at, as: UInt64.self))
-    }
+    static func loadBE64(_ buffer: UnsafeRawBufferPointer, _ at: Int) -> UInt64 { MessagePackReader.loadBE64(buffer, at) }
 
     /// The header at `i`, or nil when the header itself does not fit before `limit`. Lengths are not
     /// checked against `limit` here (the scanner does that, naming the declared length).
     @inline(__always)
     static func header(_ buffer: UnsafeRawBufferPointer, _ i: Int, _ limit: Int) -> MessagePackHeader? {
-        guard i < limit else { return nil }
-        let b = buffer[i]
-        switch b {
-        case 0x00...0x7F, 0xE0...0xFF: return MessagePackHeader(kind: .number, dataStart: i + 1, length: 0)
-        case 0x80...0x8F: return MessagePackHeader(kind: .object, dataStart: i + 1, length: Int(b & 0x0F))
-        case 0x90...0x9F: return MessagePackHeader(kind: .array, dataStart: i + 1, length: Int(b & 0x0F))
-        case 0xA0...0xBF: return MessagePackHeader(kind: .string, dataStart: i + 1, length: Int(b & 0x1F))
-        case 0xC0: return MessagePackHeader(kind: .null, dataStart: i + 1, length: 0)
-        case 0xC2: return MessagePackHeader(kind: .false, dataStart: i + 1, length: 0)
-        case 0xC3: return MessagePackHeader(kind: .true, dataStart: i + 1, length: 0)
-        case 0xCA: return MessagePackHeader(kind: .number, dataStart: i + 1, length: 4)
-        case 0xCB: return MessagePackHeader(kind: .number, dataStart: i + 1, length: 8)
-        case 0xCC, 0xD0: return MessagePackHeader(kind: .number, dataStart: i + 1, length: 1)
-        case 0xCD, 0xD1: return MessagePackHeader(kind: .number, dataStart: i + 1, length: 2)
-        case 0xCE, 0xD2: return MessagePackHeader(kind: .number, dataStart: i + 1, length: 4)
-        case 0xCF, 0xD3: return MessagePackHeader(kind: .number, dataStart: i + 1, length: 8)
-        case 0xC4, 0xD9:  // bin8, str8
-            guard limit - i >= 2 else { return nil }
-            return MessagePackHeader(kind: b == 0xC4 ? .binary : .string, dataStart: i + 2, length: Int(buffer[i + 1]))
-        case 0xC5, 0xDA, 0xDC, 0xDE:  // bin16, str16, array16, map16
-            guard limit - i >= 3 else { return nil }
-            let kind: JSONKind = b == 0xC5 ? .binary : b == 0xDA ? .string : b == 0xDC ? .array : .object
-            return MessagePackHeader(kind: kind, dataStart: i + 3, length: Int(loadBE16(buffer, i + 1)))
-        case 0xC6, 0xDB, 0xDD, 0xDF:  // bin32, str32, array32, map32
-            guard limit - i >= 5 else { return nil }
-            let kind: JSONKind = b == 0xC6 ? .binary : b == 0xDB ? .string : b == 0xDD ? .array : .object
-            return MessagePackHeader(kind: kind, dataStart: i + 5, length: Int(loadBE32(buffer, i + 1)))
-        default:  // 0xC1 (never used), ext 8/16/32, fixext 1/2/4/8/16
-            return MessagePackHeader(kind: nil, dataStart: i + 1, length: 0)
-        }
+        MessagePackReader.header(buffer, i, limit)
     }
 
     /// The span of the value starting at `start` (which must be < limit): walks containers with a
@@ -78,30 +48,13 @@ enum ValidatedMessagePack {
         guard let h = header(buffer, start, limit), let kind = h.kind else {
             return JSONSpan(start: start, end: limit, kind: .null, format: .msgpack)
         }
-        return JSONSpan(start: start, end: skip(buffer, start, limit), kind: kind, format: .msgpack)
+        return JSONSpan(start: start, end: MessagePackReader.skip(buffer, start, limit), kind: kind, format: .msgpack)
     }
 
     /// Offset just past the value at `i` (limit when it runs past the limit).
+    @inline(__always)
     static func skip(_ buffer: UnsafeRawBufferPointer, _ start: Int, _ limit: Int) -> Int {
-        var i = start
-        var pending = 1
-        while pending > 0 {
-            guard let h = header(buffer, i, limit), let kind = h.kind else { return limit }
-            pending -= 1
-            switch kind {
-            case .array:
-                pending &+= h.length
-                i = h.dataStart
-            case .object:
-                pending &+= 2 &* h.length
-                i = h.dataStart
-            default:
-                i = h.scalarEnd
-            }
-            // Past the limit, or a count no buffer could hold: unvalidated bytes, stop.
-            if i > limit || pending > limit - i { return limit }
-        }
-        return i
+        MessagePackReader.skip(buffer, start, limit)
     }
 
     /// Payload bytes of a str or bin span (clamped to the span).
@@ -156,6 +109,12 @@ enum ValidatedMessagePack {
         case 0xCB where span.count >= 9: return Double(bitPattern: loadBE64(buffer, span.start + 1))
         default: return nil
         }
+    }
+
+    /// Whether the type byte starts an ext or fixext value (refused in WAMP messages).
+    @inline(__always)
+    static func isExtension(_ b: UInt8) -> Bool {
+        (b >= 0xC7 && b <= 0xC9) || (b >= 0xD4 && b <= 0xD8)
     }
 
     /// Whether the type byte is a str header (fixstr, str8/16/32).

@@ -2,9 +2,7 @@
 // request, computes Sec-WebSocket-Accept and writes the 101 response. Once per connection, so it
 // may allocate.
 
-#if canImport(BrokerSecurity)
-import BrokerSecurity   // Crypto; a fuzz build compiles the Security sources into the same module
-#endif
+import WireCodec
 
 /// What the connection needs from a valid upgrade request.
 public struct WebSocketUpgradeRequest: Equatable, Sendable {
@@ -45,7 +43,7 @@ public enum WebSocketHandshake {
 
     /// base64(SHA-1(key + GUID)).
     public static func acceptValue(forKey key: String) -> String {
-        Crypto.base64Encode(Crypto.sha1(Array((key + guid).utf8)))
+        Base64.encode(SHA1.digest(Array((key + guid).utf8)))
     }
 
     /// GET, HTTP/1.1, Host, Upgrade: websocket, Connection has token "upgrade", Sec-WebSocket-Version 13,
@@ -80,7 +78,7 @@ public enum WebSocketHandshake {
         guard let key = head.header("Sec-WebSocket-Key") else {
             return .failure(.badRequest("missing Sec-WebSocket-Key header"))
         }
-        guard let decoded = Crypto.base64Decode(key), decoded.count == 16 else {
+        guard let decoded = Base64.decode(key), decoded.count == 16 else {
             return .failure(.badRequest("Sec-WebSocket-Key is not the base64 of 16 bytes"))
         }
         let subprotocols = head.header("Sec-WebSocket-Protocol").map(tokens) ?? []
