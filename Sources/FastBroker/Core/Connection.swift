@@ -581,7 +581,7 @@ final class Connection: TCPStreamDelegate {
     func streamDidFinishWrite(_ stream: TCPStream, error: UVError?) {
         let before = socketQueue.queuedBytes
         socketQueue.writeDidFinish()
-        context.metrics.bytesOut.increment(by: before - socketQueue.queuedBytes)
+        if error == nil { context.metrics.bytesOut.increment(by: before - socketQueue.queuedBytes) }
         outboundChanged()
         if let error {
             if phase != .closed {
