@@ -76,8 +76,8 @@ enum PrometheusText {
             out += "fastbroker_loop_inbox_depth{loop=\"\(i)\"} \(depth)\n"
         }
         metric("fastbroker_tls_failures_total", "counter", "TLS handshakes or records that failed (bad client, wrong CA, plaintext on a TLS port).", sum(\.tlsFailures))
-        metric("fastbroker_group_events_redispatched_total", "counter", "Consumer-group events re-dispatched after their member left.", sum(\.groupEventsRedispatched))
-        metric("fastbroker_group_events_dropped_total", "counter", "Consumer-group events no member accepted.", sum(\.groupEventsDropped))
+        metric("fastbroker_group_events_redispatched_total", "counter", "Consumer-group events re-dispatched after their member left or could not queue them.", sum(\.groupEventsRedispatched))
+        metric("fastbroker_group_events_dropped_total", "counter", "Consumer-group events no member accepted or had room for (slow_consumer: drop).", sum(\.groupEventsDropped))
         metric("fastbroker_cross_loop_overflows_total", "counter", "Publications that found another loop's inbox full and waited.", sum(\.crossLoopOverflows))
         return out
     }
