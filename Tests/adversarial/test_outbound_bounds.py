@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import assert_healthy, make_broker
-from rawwire import Closed, RawSocketClient, dumps, get_metrics, metric_sum
+from rawwire import Closed, RawSocketClient, RawWebSocketClient, dumps, get_metrics, metric_sum
 from wampclient import Healthy, connect, run, unique
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "clients" / "python"))
@@ -45,19 +45,36 @@ def queued_bytes(broker):
 
 
 class FrameReader:
-    """Reads RawSocket frames in big chunks (tens of thousands of small replies)."""
+    """Reads RawSocket frames (type, payload) — or WebSocket frames (opcode, payload) from the
+    broker, which never masks — in big chunks (tens of thousands of small replies)."""
 
-    def __init__(self, sock):
-        self.sock, self.buf, self.pos = sock, bytearray(), 0
+    def __init__(self, sock, websocket=False, pending=b""):
+        self.sock, self.buf, self.pos, self.websocket = sock, bytearray(pending), 0, websocket
+
+    def _header(self):
+        """(frame type, header length, payload length), or None while incomplete."""
+        avail = len(self.buf) - self.pos
+        b = self.buf
+        if not self.websocket:
+            return (b[self.pos] & 7, 4, int.from_bytes(b[self.pos + 1:self.pos + 4], "big")) if avail >= 4 else None
+        if avail < 2:
+            return None
+        n = b[self.pos + 1] & 0x7F
+        extra = {126: 2, 127: 8}.get(n, 0)
+        if avail < 2 + extra:
+            return None
+        if extra:
+            n = int.from_bytes(b[self.pos + 2:self.pos + 2 + extra], "big")
+        return b[self.pos] & 0x0F, 2 + extra, n
 
     def next(self, deadline):
         while True:
-            if len(self.buf) - self.pos >= 4:
-                n = int.from_bytes(self.buf[self.pos + 1:self.pos + 4], "big")
-                if len(self.buf) - self.pos >= 4 + n:
-                    ftype = self.buf[self.pos] & 7
-                    payload = bytes(self.buf[self.pos + 4:self.pos + 4 + n])
-                    self.pos += 4 + n
+            header = self._header()
+            if header is not None:
+                ftype, h, n = header
+                if len(self.buf) - self.pos >= h + n:
+                    payload = bytes(self.buf[self.pos + h:self.pos + h + n])
+                    self.pos += h + n
                     if self.pos > 1 << 20:
                         del self.buf[:self.pos]
                         self.pos = 0
@@ -150,11 +167,11 @@ def finish_sending(client):
     return client.rest_frames
 
 
-def read_replies(client, whole, check, seconds):
+def read_replies(client, whole, check, seconds, reader=None):
     """Reads the replies to the `whole` frames sent (the broker resumes as we drain), then sends
     what the flood left unsent and reads the replies that completes; `check(i, ftype, body)`
     checks reply i. Returns the reader."""
-    reader = FrameReader(client.sock)
+    reader = reader or FrameReader(client.sock)
     deadline = time.monotonic() + seconds
     for i in range(whole):
         check(i, *reader.next(deadline))
@@ -209,6 +226,38 @@ def test_errors_for_a_client_that_never_reads_are_bounded(fresh_broker):
             assert ftype == 0 and msg[:3] == [8, 34, first + i] and msg[4] == "wamp.error.no_such_subscription", msg
             assert "9000000000" in msg[3]["message"], msg
         read_replies(client, whole, check, 30)
+        client.close()
+        return whole
+
+    async def body():
+        healthy = await Healthy(broker).open()
+        whole = await asyncio.to_thread(attack)
+        assert whole >= 1000, whole
+        await healthy.roundtrip()
+    run(body(), timeout=90)
+    assert_healthy(broker)
+
+
+def test_websocket_pings_from_a_client_that_never_reads_are_bounded(fresh_broker):
+    """WebSocket PINGs are control frames of at most 125 bytes: many small pongs instead."""
+    broker = fresh_broker(small_limits)
+    count = 100_000
+
+    def ping(i):   # masked with a zero key (valid, and no per-byte work here)
+        body = f"{i:08d}".encode() + b"w" * 117
+        return bytes([0x89, 0x80 | len(body)]) + b"\0\0\0\0" + body
+
+    def attack():
+        # (No small SO_RCVBUF after connect: a window below the loopback MSS stalls the reading
+        # back on zero-window probes.)
+        client = RawWebSocketClient(broker.ws_port, timeout=5)
+        client.hello("realm1")
+        whole, held_back, peak = flood_without_reading(broker, client, ping, count=count, batch=10_000)
+        assert held_back or peak >= SOFT, (whole, peak)
+
+        def check(i, opcode, body):
+            assert opcode == 0xA and body == ping(i)[6:], (i, opcode, body[:16])
+        read_replies(client, whole, check, 30, reader=FrameReader(client.sock, websocket=True, pending=client._pending))
         client.close()
         return whole
 
