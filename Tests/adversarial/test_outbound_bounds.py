@@ -3,7 +3,7 @@
 # EVENTs. Past the soft bound the broker stops reading the client (so its own sends block once
 # the kernel buffers fill) and reads again when the client drains; nothing it owed the client is
 # lost. Checked on the per-loop outbound gauge of /metrics (the attacker is the only session
-# with anything queued), over plain RawSocket and RawSocket-over-TLS. Consumer groups under
+# with anything queued), over RawSocket, RawSocket-over-TLS and WebSocket. Consumer groups under
 # `slow_consumer: drop`: an event the chosen member cannot queue goes to the next member.
 
 import asyncio
