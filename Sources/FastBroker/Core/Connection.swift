@@ -37,8 +37,17 @@ final class Connection: TCPStreamDelegate {
     private let ciphertextOut: OutboundQueue?
     /// The queue the socket is written from.
     private var socketQueue: OutboundQueue { ciphertextOut ?? outbound }
-    /// Bytes waiting to be written, plaintext and ciphertext (the slow-consumer measure).
-    private var queuedBytes: Int { outbound.queuedBytes + (ciphertextOut?.queuedBytes ?? 0) }
+    /// Bytes waiting to be written, plaintext and ciphertext (the measure OutboundBudget bounds).
+    private var queuedBytes: Int { queuedBytes(plus: 0) }
+    /// Queue size last reported to the loop's gauge and to group homes (outboundChanged).
+    private var reportedQueuedBytes = 0
+    /// Why the socket is not being read; it is read only while this is empty.
+    private var readPauses: ReadPauses = []
+    /// Set when the client is to be disconnected as a slow consumer: the ABORT's message. The
+    /// ABORT goes out from the next flush (not from inside the router or a handler).
+    private var slowConsumerAbort: String?
+    /// True while that ABORT is queued: the one message allowed past the hard bound.
+    private var queuingFinalAbort = false
     private(set) var session: Session!
     private var isDirty = false
     private var closeRequested = false
@@ -64,6 +73,7 @@ final class Connection: TCPStreamDelegate {
     private var inputClock = InputClock()
 
     private var limits: LimitsConfig { context.server.configuration.limits }
+    private var budget: OutboundBudget { OutboundBudget(limits: limits) }
 
     init(context: LoopContext, stream: TCPStream, listener: ListenerConfig, tls tlsContext: TLSServerContext?) throws(TLSError) {
         self.context = context
@@ -123,11 +133,13 @@ final class Connection: TCPStreamDelegate {
     /// TLS: advances the handshake and decrypts straight into the receive ring, feeding each
     /// batch of plaintext to the framing; handshake replies and alerts go out with the flush.
     private func decryptAndProcess(_ tls: TLSConnection) {
-        while !closeRequested {
+        while !closeRequested && !readPauses.contains(.outbound) {
+            if ring.writableBytes == 0 { processInput() }   // frees room if whole frames are buffered
             let region = ring.writableRegion()
-            // The framing reserves room for every frame it has seen a header of, so a full ring
-            // should not happen; if it does, stop rather than spin (resumeReading retries).
-            guard region.count > 0 else { pauseReading(); return }
+            // Nowhere to decrypt to (input processing stopped): stop reading, or OpenSSL would
+            // buffer ciphertext without bound; the next processBufferedInput resumes it.
+            guard region.count > 0 else { return pauseReading(.receiveRingFull) }
+            if readPauses.contains(.receiveRingFull) { clearReadPause(.receiveRingFull) }
             switch tls.readPlaintext(into: region) {
             case .bytes(let n):
                 if n > 0 {
@@ -152,20 +164,52 @@ final class Connection: TCPStreamDelegate {
         if tls.hasPendingCiphertext { scheduleFlush() }
     }
 
-    /// Backpressure: stop reading this client until other loops catch up.
-    func pauseReading() { stream.stopReading() }
+    // MARK: - Read pauses (backpressure)
 
-    func resumeReading() {
-        guard phase != .closed, !closeRequested else { return }
-        stream.startReading()
-        if let tls { decryptAndProcess(tls) } else { processInput() }   // input already buffered
+    private struct ReadPauses: OptionSet {
+        let rawValue: UInt8
+        /// Other loops' inboxes are full (LoopContext.pauseReadingIfBackedUp).
+        static let crossLoop = ReadPauses(rawValue: 1)
+        /// Our queue to the client reached the soft bound: input processing stops too.
+        static let outbound = ReadPauses(rawValue: 2)
+        /// TLS: the receive ring has no room to decrypt into.
+        static let receiveRingFull = ReadPauses(rawValue: 4)
+    }
+
+    /// Cross-loop backpressure: stop reading this client until other loops catch up.
+    func pauseReading() { pauseReading(.crossLoop) }
+
+    func resumeReading() { resumeReading(.crossLoop) }
+
+    private func pauseReading(_ reason: ReadPauses) {
+        readPauses.insert(reason)
+        stream.stopReading()
+    }
+
+    /// Lifts one reason; reading restarts when none is left, and input already buffered is
+    /// processed unless the outbound queue still holds it back.
+    private func resumeReading(_ reason: ReadPauses) {
+        guard clearReadPause(reason), !readPauses.contains(.outbound) else { return }
+        processBufferedInput()
+    }
+
+    @discardableResult
+    private func clearReadPause(_ reason: ReadPauses) -> Bool {
+        guard readPauses.remove(reason) != nil else { return false }
+        guard phase != .closed, !closeRequested else { return false }
+        if readPauses.isEmpty { stream.startReading() }
+        return true
+    }
+
+    private func processBufferedInput() {
+        if let tls { decryptAndProcess(tls) } else { processInput() }
     }
 
     private func processInput() {
         defer { reportReceiveBuffers() }   // the decoders grow and shrink the ring and scratch
         let bufferedBefore = ring.readableBytes
         defer { inputClock.noteFraming(bufferedBefore: bufferedBefore, bufferedAfter: ring.readableBytes, at: context.loop.now) }
-        while !closeRequested {
+        while !closeRequested && !readPauses.contains(.outbound) {
             switch phase {
             case .rawSocketHello, .rawSocket:
                 if !processRawSocket() { return }
@@ -214,7 +258,7 @@ final class Connection: TCPStreamDelegate {
             }
             let pong = context.bufferPool.take(capacity: payload.count)
             pong.bytes.append(contentsOf: UnsafeRawBufferPointer(payload))
-            enqueue(pong, rawSocketType: .pong)
+            queueReply(pong, rawSocketType: .pong)
         case .pong:
             break
         case .failure(let failure):
@@ -295,7 +339,7 @@ final class Connection: TCPStreamDelegate {
         case .ping(let payload):
             let pong = context.bufferPool.take(capacity: payload.count)
             pong.bytes.append(contentsOf: UnsafeRawBufferPointer(payload))
-            enqueue(pong, webSocketOpcode: .pong)
+            queueReply(pong, webSocketOpcode: .pong)
         case .pong:
             break
         case .close(let code, _):
@@ -376,7 +420,7 @@ final class Connection: TCPStreamDelegate {
         case .ping:
             context.metrics.idlePings.increment()
             let ping = context.bufferPool.take(capacity: 0)
-            if phase == .rawSocket { enqueue(ping, rawSocketType: .ping) } else { enqueue(ping, webSocketOpcode: .ping) }
+            if phase == .rawSocket { queueReply(ping, rawSocketType: .ping) } else { queueReply(ping, webSocketOpcode: .ping) }
         case .frameTimedOut:
             context.metrics.limitRefusals[.frameTimeout].increment()
             closeForLimit("frame not completed within \(frameTimeoutMs) ms (frame_timeout_ms)")
@@ -408,6 +452,10 @@ final class Connection: TCPStreamDelegate {
     }
 
     // MARK: - Output
+    //
+    // Every frame goes through `enqueue`, and every change of the queue's size through
+    // `outboundChanged`, which alone keeps the gauge, the group homes' view and the read pause in
+    // step with it (OutboundBudget has the bounds).
 
     /// Encodes one message for this connection only (replies, WELCOME, ERROR, ...).
     func send(_ encode: (inout [UInt8]) -> Void) {
@@ -416,7 +464,21 @@ final class Connection: TCPStreamDelegate {
         let message = context.bufferPool.take()
         encode(&message.bytes)
         guard message.count <= peerMaxMessageBytes else { return refuseOversizeReply(message) }
-        enqueue(message)
+        queueReply(message)
+    }
+
+    /// Queues a reply or pong. Never dropped silently: one that would pass the hard bound means
+    /// the client does not read what it is sent, and it is disconnected as a slow consumer.
+    private func queueReply(_ message: MessageBuffer, rawSocketType: RawSocketFrameType = .message,
+                            webSocketOpcode: WebSocketOpcode? = nil) {
+        let bound = queuingFinalAbort ? Int.max : budget.hardBound
+        if slowConsumerAbort != nil && !queuingFinalAbort {
+            // Already being disconnected: only the ABORT goes out.
+        } else if !enqueue(message, rawSocketType: rawSocketType, webSocketOpcode: webSocketOpcode, bound: bound) {
+            let framed = message.count + frameHeader(for: message, rawSocketType: rawSocketType, webSocketOpcode: webSocketOpcode).length
+            disconnectSlowConsumer("outbound queue full: a reply of \(framed) bytes would pass max_session_outbound_bytes (\(budget.hardBound)) with \(queuedBytes) bytes the client has not read yet")
+        }
+        message.recycleIfUnused()
     }
 
     /// A reply larger than the RawSocket peer said it accepts is never sent. The client would
@@ -430,52 +492,51 @@ final class Connection: TCPStreamDelegate {
     }
 
     /// Queues a shared EVENT. Returns false when it was not queued: the connection is closing,
-    /// the event is larger than the peer accepts, or the outbound limit was hit.
+    /// the event is larger than the peer accepts, or it does not fit under the soft bound (then
+    /// `slow_consumer` applies: counted as a drop, and under `disconnect` the session is aborted).
     func enqueueEvent(_ message: MessageBuffer) -> Bool {
         #if DEBUG   // per-event path: not even the property loads in release builds
         context.loop.assertInLoopThread()
         #endif
-        guard !closeRequested, phase != .closed else { return false }
+        guard !closeRequested, phase != .closed, slowConsumerAbort == nil else { return false }
         if message.count > peerMaxMessageBytes {
             context.metrics.dropsOversize.increment()
             return false
         }
-        if queuedBytes + message.count > limits.maxSessionOutboundBytes {
-            switch limits.slowConsumer {
-            case .drop:
-                context.metrics.dropsSlowConsumer.increment()
-            case .disconnect:
-                context.metrics.slowConsumerDisconnects.increment()
-                context.metrics.dropsSlowConsumer.increment()
-                session.abort(message: "outbound queue over \(limits.maxSessionOutboundBytes) bytes: the client reads too slowly", reason: WampURI.slowConsumer)
-            }
-            return false
-        }
-        enqueue(message)
-        return true
+        if enqueue(message, bound: budget.softBound) { return true }
+        context.metrics.dropsSlowConsumer.increment()
+        if limits.slowConsumer == .disconnect { disconnectSlowConsumer(eventsOverLimitMessage) }
+        return false
     }
 
     /// Queues a consumer-group EVENT, tagged so it can be re-dispatched if it never reaches the
-    /// kernel. Over the outbound limit it follows `slow_consumer` like any EVENT, except that a
-    /// disconnecting member's event is queued first, so the leave carries it to another member.
+    /// kernel. Returns false when it was not queued — closing, larger than the peer accepts, or
+    /// no room under `drop` — and the caller sends it home for the next member. Under
+    /// `disconnect` an event past the soft bound is queued anyway and the session aborted, so
+    /// the leave carries it, with the rest of the queue, to another member.
     func enqueueGroupEvent(_ message: MessageBuffer, delivery: GroupDelivery) -> Bool {
         context.loop.assertInLoopThread()
-        guard !closeRequested, phase != .closed else { return false }
-        if message.count > peerMaxMessageBytes {
-            context.metrics.dropsOversize.increment()
-            return false
-        }
-        let overLimit = queuedBytes + message.count > limits.maxSessionOutboundBytes
-        if overLimit && limits.slowConsumer == .drop {
-            context.metrics.dropsSlowConsumer.increment()
-            return false
-        }
-        enqueue(message, groupDelivery: delivery)
-        if overLimit {
-            context.metrics.slowConsumerDisconnects.increment()
-            session.abort(message: "outbound queue over \(limits.maxSessionOutboundBytes) bytes: the client reads too slowly", reason: WampURI.slowConsumer)
-        }
+        guard !closeRequested, phase != .closed, slowConsumerAbort == nil else { return false }
+        guard message.count <= peerMaxMessageBytes else { return false }
+        if enqueue(message, groupDelivery: delivery, bound: budget.softBound) { return true }
+        guard limits.slowConsumer == .disconnect else { return false }
+        enqueue(message, groupDelivery: delivery, bound: Int.max)
+        disconnectSlowConsumer(eventsOverLimitMessage)
         return true
+    }
+
+    private var eventsOverLimitMessage: String {
+        "outbound queue over \(budget.softBound) bytes of events (max_session_outbound_bytes \(budget.hardBound)): the client reads too slowly"
+    }
+
+    /// Stops input at once and aborts the session from the next flush, so the ABORT is never
+    /// sent from inside the router or a handler that still uses the session.
+    private func disconnectSlowConsumer(_ message: String) {
+        guard slowConsumerAbort == nil, !closeRequested, phase != .closed else { return }
+        context.metrics.slowConsumerDisconnects.increment()
+        slowConsumerAbort = message
+        pauseReading(.outbound)
+        scheduleFlush()
     }
 
     /// Group EVENTs for `member` that have not reached the kernel, taken back for re-dispatch:
@@ -490,17 +551,31 @@ final class Connection: TCPStreamDelegate {
         if connectionDying {
             return outbound.takeGroupDeliveriesNotHandedToKernel(pendingWriteBytes: Int.max, where: matches)
         }
-        let before = outbound.queuedBytes
         let taken = outbound.removeUntouchedGroupFrames(where: matches)
-        context.metrics.outboundQueuedBytes.increment(by: outbound.queuedBytes - before)
-        outboundBytes.set(outbound.queuedBytes)
+        outboundChanged()
+        if readPauses.contains(.outbound) { scheduleFlush() }   // the flush resumes reading if drained
         return taken
     }
 
+    /// Frames `message` for the transport and queues it if the queue, with it, stays within
+    /// `bound`; returns false (nothing queued) otherwise.
+    @discardableResult
     private func enqueue(_ message: MessageBuffer, rawSocketType: RawSocketFrameType = .message,
-                         webSocketOpcode: WebSocketOpcode? = nil, groupDelivery: GroupDelivery? = nil) {
+                         webSocketOpcode: WebSocketOpcode? = nil, groupDelivery: GroupDelivery? = nil,
+                         bound: Int) -> Bool {
+        let (header, headerLength) = frameHeader(for: message, rawSocketType: rawSocketType, webSocketOpcode: webSocketOpcode)
+        guard queuedBytes(plus: headerLength + message.count) <= bound else { return false }
+        outbound.append(header: header, headerLength: headerLength, message: message, groupDelivery: groupDelivery)
+        outboundChanged()
+        scheduleFlush()
+        return true
+    }
+
+    /// The transport header for `message` (none before the transport handshake is done).
+    private func frameHeader(for message: MessageBuffer, rawSocketType: RawSocketFrameType,
+                             webSocketOpcode: WebSocketOpcode?) -> (bytes: (UInt64, UInt64), length: Int) {
         var header: (UInt64, UInt64) = (0, 0)
-        let headerLength = withUnsafeMutableBytes(of: &header) { h -> Int in
+        let length = withUnsafeMutableBytes(of: &header) { h -> Int in
             switch phase {
             case .rawSocket:
                 RawSocketFraming.writeHeader(type: rawSocketType, length: message.count, to: h.baseAddress!)
@@ -511,19 +586,44 @@ final class Connection: TCPStreamDelegate {
                 return 0
             }
         }
-        outbound.append(header: header, headerLength: headerLength, message: message, groupDelivery: groupDelivery)
-        context.metrics.outboundQueuedBytes.increment(by: headerLength + message.count)
-        outboundBytes.set(outbound.queuedBytes)
-        scheduleFlush()
+        return (header, length)
     }
 
-    /// Bytes sent without WAMP framing (handshake replies, HTTP responses).
+    /// Bytes sent without WAMP framing (handshake replies, HTTP responses, close frames): one
+    /// each per connection, counted but never refused.
     private func sendRaw(_ bytes: [UInt8]) {
         let message = context.bufferPool.take(capacity: bytes.count)
         message.bytes.append(contentsOf: bytes)
         outbound.append(header: (0, 0), headerLength: 0, message: message)
-        context.metrics.outboundQueuedBytes.increment(by: bytes.count)
+        outboundChanged()
         scheduleFlush()
+    }
+
+    /// What is queued, plus `extra` plaintext bytes; for TLS the plaintext not yet sealed is
+    /// counted with its record overhead.
+    private func queuedBytes(plus extra: Int) -> Int {
+        let plaintext = outbound.queuedBytes + extra
+        guard let ciphertextOut else { return plaintext }
+        return ciphertextOut.queuedBytes + OutboundBudget.wireBytes(plaintext, tls: true)
+    }
+
+    /// The one place the queue's size is reported: the loop's gauge, the counter group homes
+    /// read, and the read pause at the soft bound (lifted from the write path, resumeIfDrained).
+    private func outboundChanged() {
+        let queued = queuedBytes
+        context.metrics.outboundQueuedBytes.increment(by: queued - reportedQueuedBytes)
+        reportedQueuedBytes = queued
+        outboundBytes.set(queued)
+        if queued >= budget.softBound && !readPauses.contains(.outbound) && phase != .closed {
+            pauseReading(.outbound)
+        }
+    }
+
+    /// Writes brought the queue down to the low-water mark: read the client again.
+    private func resumeIfDrained() {
+        guard readPauses.contains(.outbound), slowConsumerAbort == nil,
+              queuedBytes <= budget.lowWater else { return }
+        resumeReading(.outbound)
     }
 
     private func scheduleFlush() {
@@ -538,13 +638,17 @@ final class Connection: TCPStreamDelegate {
     func flush() {
         isDirty = false
         guard phase != .closed else { return }
+        if let message = slowConsumerAbort, !closeRequested {
+            queuingFinalAbort = true
+            session.abort(message: message, reason: WampURI.slowConsumer)
+            queuingFinalAbort = false
+            if !closeRequested { closeAfterFlush() }   // the session was already over
+        }
         if let tls, let ciphertextOut { seal(into: ciphertextOut, tls) }
-        let before = queuedBytes
+        let before = socketQueue.queuedBytes
         let error = socketQueue.flush(to: stream)
-        let written = before - queuedBytes
-        context.metrics.bytesOut.increment(by: written)
-        context.metrics.outboundQueuedBytes.increment(by: -written)
-        outboundBytes.set(queuedBytes)
+        context.metrics.bytesOut.increment(by: before - socketQueue.queuedBytes)
+        outboundChanged()
         if let error {
             session.transportClosed(reason: "write error: \(error)")
             closeNow()
@@ -552,7 +656,9 @@ final class Connection: TCPStreamDelegate {
         }
         if closeRequested && outbound.isEmpty && socketQueue.isEmpty && !stream.writeInFlight {
             closeNow()
+            return
         }
+        resumeIfDrained()
     }
 
     /// TLS: moves the plaintext frames into records (full-size, gathered across frames) and
@@ -569,11 +675,10 @@ final class Connection: TCPStreamDelegate {
     }
 
     func streamDidFinishWrite(_ stream: TCPStream, error: UVError?) {
-        let before = queuedBytes
+        let before = socketQueue.queuedBytes
         socketQueue.writeDidFinish()
-        let written = before - queuedBytes
-        context.metrics.bytesOut.increment(by: written)
-        context.metrics.outboundQueuedBytes.increment(by: -written)
+        if error == nil { context.metrics.bytesOut.increment(by: before - socketQueue.queuedBytes) }
+        outboundChanged()
         if let error {
             if phase != .closed {
                 session.transportClosed(reason: "write error: \(error)")
@@ -616,9 +721,9 @@ final class Connection: TCPStreamDelegate {
         admission?.release()
         handshakeTimer?.close(); handshakeTimer = nil
         closeTimer?.close(); closeTimer = nil
-        context.metrics.outboundQueuedBytes.increment(by: -queuedBytes)
         outbound.removeAll()
         ciphertextOut?.removeAll()
+        outboundChanged()
         ciphertextIn?.deallocate()
         ciphertextIn = nil
         reportReceiveBuffers()

@@ -8,7 +8,12 @@
 //   home ──GroupDelivery(event, seq)───▶ member's loop (EVENT queued, tagged with the delivery)
 //   member's loop ──GroupLeave(unwritten events, count processed)──▶ home
 //   member's loop ──GroupReturn(events that arrived after the member left)──▶ home
+//   member's loop ──GroupReturn(event it could not queue, .notQueued)──▶ home
 //
+// An event a member cannot queue (no room under `slow_consumer: drop`, larger than its peer
+// accepts, closing) comes back marked with that member's session; home routes it to the next
+// accepting member not yet marked (each member at most once, so an event travels at most once
+// per member) and drops it, counted, only when none is left.
 // Nothing is lost when a member leaves: its loop pulls every group EVENT not yet handed to the
 // kernel out of the connection's outbound queue and sends it home with the leave; deliveries
 // still on their way bounce back. For failover, the home loop holds new events until every
@@ -148,6 +153,8 @@ final class ConsumerGroup {
 struct GroupEvent {
     let publication: RemotePublication
     let sequence: UInt64
+    /// Sessions whose member could not queue this event (GroupReturn .notQueued).
+    var refusedBy: [UInt64] = []
 }
 
 final class GroupJoin: LoopMessage, @unchecked Sendable {
@@ -200,10 +207,17 @@ final class GroupLeave: LoopMessage, @unchecked Sendable {
 }
 
 final class GroupReturn: LoopMessage, @unchecked Sendable {
+    enum Reason {
+        /// The delivery arrived after the member left.
+        case memberLeft
+        /// The member is still there but could not queue the event.
+        case notQueued
+    }
     let member: GroupMember
     let event: GroupEvent
-    init(member: GroupMember, event: GroupEvent) {
-        self.member = member; self.event = event
+    let reason: Reason
+    init(member: GroupMember, event: GroupEvent, reason: Reason = .memberLeft) {
+        self.member = member; self.event = event; self.reason = reason
         super.init(kind: .groupReturn)
     }
 }

@@ -119,8 +119,8 @@ enum PrometheusText {
             out += "fastbroker_loop_inbox_depth{loop=\"\(i)\"} \(depth)\n"
         }
         metric("fastbroker_tls_failures_total", "counter", "TLS handshakes or records that failed (bad client, wrong CA, plaintext on a TLS port).", sum(\.tlsFailures))
-        metric("fastbroker_group_events_redispatched_total", "counter", "Consumer-group events re-dispatched after their member left.", sum(\.groupEventsRedispatched))
-        metric("fastbroker_group_events_dropped_total", "counter", "Consumer-group events no member accepted.", sum(\.groupEventsDropped))
+        metric("fastbroker_group_events_redispatched_total", "counter", "Consumer-group events re-dispatched after their member left or could not queue them.", sum(\.groupEventsRedispatched))
+        metric("fastbroker_group_events_dropped_total", "counter", "Consumer-group events no member accepted or had room for (slow_consumer: drop).", sum(\.groupEventsDropped))
         out += "# HELP fastbroker_limit_refusals_total Connections, requests and sessions refused or closed by a limit (SPEC §3), by limit.\n# TYPE fastbroker_limit_refusals_total counter\n"
         for limit in RefusedLimit.allCases {
             out += "fastbroker_limit_refusals_total{limit=\"\(limit.rawValue)\"} \(loops.reduce(0) { $0 + $1.limitRefusals[limit].current })\n"

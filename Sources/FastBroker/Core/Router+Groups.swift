@@ -90,7 +90,13 @@ extension Router {
         }
         context.metrics.groupEventsRedispatched.increment()
         let id = ObjectIdentifier(returned.member)
-        if let expected = group.awaiting[id] {
+        if returned.reason == .notQueued {
+            // The member could not take it: the next member that has not refused it gets it
+            // (after a failover recovery under way, in sequence order).
+            var event = returned.event
+            event.refusedBy.append(returned.member.sessionID)
+            if group.awaiting.isEmpty { route(event, in: group) } else { group.recovered.append(event) }
+        } else if let expected = group.awaiting[id] {
             group.recovered.append(returned.event)
             group.awaiting[id] = expected > 1 ? expected - 1 : nil
             if group.awaiting.isEmpty { releaseHeld(group) }
@@ -136,7 +142,7 @@ extension Router {
     private func route(_ event: GroupEvent, in group: ConsumerGroup) {
         publicationGeneration &+= 1   // each routed event gets fresh filter verdicts
         let publication = event.publication.publication
-        guard let member = choose(in: group, publication) else {
+        guard let member = choose(in: group, publication, refusedBy: event.refusedBy) else {
             context.metrics.groupEventsDropped.increment()
             return
         }
@@ -144,10 +150,11 @@ extension Router {
         post(GroupDelivery(member: member, event: event), to: member.loop)
     }
 
-    private func choose(in group: ConsumerGroup, _ publication: Publication) -> GroupMember? {
+    private func choose(in group: ConsumerGroup, _ publication: Publication, refusedBy: [UInt64]) -> GroupMember? {
         let members = group.members
         func accepts(_ m: GroupMember) -> Bool {
             if m.sessionID == publication.excludedSession { return false }
+            if !refusedBy.isEmpty && refusedBy.contains(m.sessionID) { return false }
             if let rules = publication.rules, !rules.admits(session: m.sessionID, authid: m.authid, authrole: m.authrole) { return false }
             if let filter = m.filter, !passes(filter, slot: m.filterSlot, publication) { return false }
             // A member whose role is granted only some topics of the pattern: check this one.
@@ -159,7 +166,7 @@ extension Router {
             return members.first(where: accepts)
         case .shared:
             guard !members.isEmpty else { return nil }
-            let limit = context.server.configuration.limits.maxSessionOutboundBytes
+            let limit = OutboundBudget(limits: context.server.configuration.limits).softBound   // EVENTs fit below it
             var fallback: Int? = nil
             for step in 0..<members.count {
                 let i = (group.cursor + step) % members.count

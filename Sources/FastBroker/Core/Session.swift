@@ -449,6 +449,10 @@ final class Session {
                           includeTopic: member.includeTopic, format: format, into: &message.bytes)
         if connection.enqueueGroupEvent(message, delivery: delivery) {
             context.metrics.eventsDelivered.increment()
+        } else {
+            // Not queued (no room under `drop`, too large for the peer, closing): the home tries
+            // the next member.
+            context.send(GroupReturn(member: member, event: delivery.event, reason: .notQueued), to: member.home)
         }
         message.recycleIfUnused()
     }
