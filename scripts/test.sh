@@ -23,6 +23,7 @@ timings=()
 report() {
   echo "== stage timings"
   printf '   %s\n' "${timings[@]}"
+  echo "   total: ${SECONDS}s"
 }
 trap report EXIT
 # stage <name> <command…>: runs one stage; its time goes into the summary, FAILED if it fails.
