@@ -8,7 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:?usage: fuzz/session/build.sh <output binary>}
 scratch=.build-fuzz
-swift build --sanitize=fuzzer --sanitize=address --target FastBroker --scratch-path "$scratch" >&2
+# One -sanitize=fuzzer,address flag: SwiftPM's --sanitize=fuzzer --sanitize=address become two
+# flags in no fixed order, and swiftc keeps only the last (coverage or ASan, not both).
+swift build -Xswiftc -sanitize=fuzzer,address --target FastBroker --scratch-path "$scratch" >&2
 build=$scratch/debug
 objects=()
 for module in Logging BrokerLoop BrokerSecurity BrokerWire BrokerSerialization BrokerConfig FilterVM FastBroker; do
