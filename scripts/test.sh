@@ -47,10 +47,16 @@ stage setup bash scripts/setup.sh --test
 # interop), get the pinned packages.
 export PATH="$PWD/.venv/bin:$PATH"
 python=.venv/bin/python
+# One pytest process per suite folder: the interop tests `from conftest import …`, and in one
+# process that name would resolve to whichever folder's conftest.py was loaded last.
 pytest_suites() {
-  local suites=()
-  for d in "$@"; do ls "$d"/test_*.py >/dev/null 2>&1 && suites+=("$d"); done
-  [ ${#suites[@]} -eq 0 ] || "$python" -m pytest -q -p no:cacheprovider "${suites[@]}"
+  local rc=0
+  for d in "$@"; do
+    if ls "$d"/test_*.py >/dev/null 2>&1; then
+      "$python" -m pytest -q -p no:cacheprovider "$d" || rc=1
+    fi
+  done
+  return $rc
 }
 
 if wants unit || wants differential; then
