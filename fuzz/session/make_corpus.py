@@ -28,7 +28,7 @@ def conversation(name, serializers, steps):
     (OUT / name).write_bytes(bytes(out))
 
 
-def pubsub(fmt):
+def pubsub():
     return [
         (0, HELLO, 0), (1, HELLO, SETTLE),
         (1, [32, 1, {}, "com.a.b"], 0),
@@ -56,9 +56,9 @@ def groups(close_flags):
 
 def main():
     OUT.mkdir(exist_ok=True)
-    conversation("pubsub-json", ["json", "json"], pubsub("json"))
-    conversation("pubsub-msgpack", ["msgpack", "msgpack"], pubsub("msgpack"))
-    conversation("pubsub-mixed", ["json", "msgpack"], pubsub("mixed"))
+    conversation("pubsub-json", ["json", "json"], pubsub())
+    conversation("pubsub-msgpack", ["msgpack", "msgpack"], pubsub())
+    conversation("pubsub-mixed", ["json", "msgpack"], pubsub())
     conversation("groups-graceful", ["json", "json", "msgpack"], groups(SETTLE))
     conversation("groups-abrupt", ["json", "json", "msgpack"],
                  groups(0)[:7] + [(0, [16, 9, {}, "com.g", [9]], CLOSE | SETTLE)] + groups(0)[7:])
