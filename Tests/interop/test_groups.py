@@ -176,18 +176,36 @@ def test_failover_takes_over_on_unsubscribe_without_gap(broker2):
         sub_a = await first.subscribe(lambda n=None, **kw: None, topic, options=Group(type="failover"))
         await second.subscribe(_kwargs_handler(b), topic, options=Group(type="failover"))
         pub = await connect(broker2, "ws", "realm1")
-        for n in range(200):
-            await publish(pub, topic, n=n)
-            if n == 99:
-                await sub_a.unsubscribe()
-        await asyncio.sleep(0.5)
+
         # Judge by A's wire, not its handler: Autobahn drops a subscription's handler as soon as
         # unsubscribe() is called, so EVENTs the broker wrote before it saw the UNSUBSCRIBE are
         # delivered to A's socket but discarded by the client library.
-        a = [m[5]["n"] for m in first.recorder.received_of(36) if m[1] == sub_a.id]
+        def on_a_wire():
+            return [m[5]["n"] for m in first.recorder.received_of(36) if m[1] == sub_a.id]
+
+        async def until(condition, what, timeout=10.0):
+            deadline = time.monotonic() + timeout
+            while not condition():
+                assert time.monotonic() < deadline, f"timed out waiting for {what}"
+                await asyncio.sleep(0.01)
+
+        for n in range(100):
+            await publish(pub, topic, n=n)
+        # An acknowledged PUBLISH only says the broker accepted it: the group's home loop may still
+        # be dispatching it when the UNSUBSCRIBE arrives (then it goes to B, which is allowed).
+        # Wait for event 99 on A's socket so A has provably been the active member for 0..99.
+        await until(lambda: 99 in on_a_wire(), "event 99 on A's socket")
+        # The UNSUBSCRIBE then races the next 100 publications on purpose: whatever A had been
+        # dispatched but not sent is re-dispatched to B, everything later goes to B directly.
+        leaving = asyncio.ensure_future(sub_a.unsubscribe())
+        for n in range(100, 200):
+            await publish(pub, topic, n=n)
+        await leaving
+        await until(lambda: 199 in b or 199 in on_a_wire(), "event 199 at A or B")
+        a = on_a_wire()
         assert a == list(range(len(a))), a
+        assert len(a) >= 100, a
         assert b == list(range(len(a), 200)), f"B must continue exactly where A stopped ({len(a)}): {b[:5]}…"
-        assert len(a) >= 100 - 1
     run(body(), timeout=60)
 
 
