@@ -21,13 +21,26 @@ binary=$out/fuzz-$name
 if [ -x "$dir/build.sh" ]; then
   "$dir/build.sh" "$binary"
 else
-  sources=()
+  # Sources/WireCodec is a module of its own (the other folders `import WireCodec`): it is built
+  # first as a static library and linked; every other folder joins the entry's module.
+  sources=() codec=()
   while read -r folder; do
-    [ -n "$folder" ] && sources+=("$folder"/*.swift)
+    case "$folder" in
+      "") ;;
+      Sources/WireCodec) codec=(Sources/WireCodec/*.swift) ;;
+      *) sources+=("$folder"/*.swift) ;;
+    esac
   done < "$dir/sources.txt"
-  if [ ! -x "$binary" ] || [ -n "$(find "${sources[@]}" "$dir/entry.swift" "$dir/sources.txt" -newer "$binary" 2>/dev/null)" ]; then
+  if [ ! -x "$binary" ] || [ -n "$(find "${sources[@]}" "${codec[@]}" "$dir/entry.swift" "$dir/sources.txt" -newer "$binary" 2>/dev/null)" ]; then
+    link=()
+    if [ ${#codec[@]} -gt 0 ]; then
+      mkdir -p "$out/modules"
+      swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name WireCodec -emit-library -static \
+        -emit-module -emit-module-path "$out/modules/WireCodec.swiftmodule" "${codec[@]}" -o "$out/modules/libWireCodec.a"
+      link=(-I "$out/modules" -L "$out/modules" -lWireCodec)
+    fi
     swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "Fuzz_$name" \
-      -I Sources/COpenSSL "${sources[@]}" "$dir/entry.swift" -o "$binary"
+      -I Sources/COpenSSL "${link[@]}" "${sources[@]}" "$dir/entry.swift" -o "$binary"
   fi
 fi
 [ -n "${FUZZ_BUILD_ONLY:-}" ] && exit 0

@@ -13,7 +13,7 @@ scratch=.build-fuzz
 swift build -Xswiftc -sanitize=fuzzer,address --target FastBroker --scratch-path "$scratch" >&2
 build=$scratch/debug
 objects=()
-for module in Logging BrokerLoop BrokerSecurity BrokerWire BrokerSerialization BrokerConfig FilterVM FastBroker; do
+for module in Logging WireCodec BrokerLoop BrokerSecurity BrokerWire BrokerSerialization BrokerConfig FilterVM FastBroker; do
   objects+=("$build/$module.build"/*.o)
 done
 rm -f "$out"

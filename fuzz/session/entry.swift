@@ -89,15 +89,6 @@ private func frame(kind: UInt8, _ payload: UnsafeRawBufferPointer) -> [UInt8] {
     return [kind, UInt8(truncatingIfNeeded: n >> 16), UInt8(truncatingIfNeeded: n >> 8), UInt8(truncatingIfNeeded: n)] + payload
 }
 
-/// Leak checking is off for now: every consumer group that is created and later emptied leaks
-/// (`Subscription.group` and `ConsumerGroup.entry` are strong references to each other, and
-/// the router drops only its own reference; found by this target). Remove this function when the
-/// cycle is broken, so leaks fail the target again.
-@_cdecl("__asan_default_options")
-public func asanDefaultOptions() -> UnsafePointer<CChar> {
-    UnsafeRawPointer(("detect_leaks=0" as StaticString).utf8Start).assumingMemoryBound(to: CChar.self)
-}
-
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSession(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     guard size >= 1 else { return 0 }

@@ -32,7 +32,8 @@ func webSocketEvents(_ stream: UnsafeBufferPointer<UInt8>, ring: RingBuffer, chu
             append(8, reason, limit: 123)
             return .stop
         case .failure(let code, let reason):
-            precondition(code == 1002 || code == 1009, "unexpected close code \(code)")
+            // 1002 protocol error, 1007 invalid UTF-8 (a close reason), 1009 too big.
+            precondition(code == 1002 || code == 1007 || code == 1009, "unexpected close code \(code)")
             log += [0xFF] + Array(reason.utf8)
             return .stop
         }

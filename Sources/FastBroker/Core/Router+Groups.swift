@@ -120,6 +120,7 @@ extension Router {
         context.metrics.groupEventsDropped.increment(by: group.held.count + group.recovered.count)
         groups[group.key] = nil
         index.remove(group.entry)
+        group.entry.group = nil   // the entry and the group refer to each other: break the cycle
         realm.subscriptionsPerLoop[loopIndex].increment(by: -1)
     }
 

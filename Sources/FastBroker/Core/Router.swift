@@ -22,6 +22,12 @@ final class Router {
     private var byKey: [SubscriptionKey: Subscription] = [:]
     /// Consumer groups whose home is this loop.
     var groups: [GroupKey: ConsumerGroup] = [:]
+
+    deinit {
+        // A group and its index entry refer to each other (removeIfIdle breaks it for groups
+        // that empty; these are the ones still held when the broker goes away).
+        for group in groups.values { group.entry.group = nil }
+    }
     /// Filter memo: each distinct program (by fingerprint) gets a slot; during one publication
     /// a program runs at most once, however many subscriptions (topics, patterns) share it.
     /// Fingerprints are built from client text, so they compare as bytes like every such key.
