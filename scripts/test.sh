@@ -95,7 +95,7 @@ fi
 # TSan needs its own malloc: libjemalloc is replaced in this build by scripts/tsan/mallctl-absent.c,
 # built as libjemalloc.so.2 into a folder the test binary's rpath names (searched before the
 # system's library folders, so the real jemalloc is never loaded).
-tsan_tests=${TSAN_TESTS:-"LoopTests|CrossLoopTests|OutboundQueueTests"}
+tsan_tests=${TSAN_TESTS:-"LoopTests|CrossLoopTests|CrossLoopBacklogTests|OutboundQueueTests"}
 tsan_build() {
   local lib=$PWD/.build-tsan/no-jemalloc
   mkdir -p "$lib" &&
