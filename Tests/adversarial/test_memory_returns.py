@@ -15,6 +15,7 @@
 # within a few seconds of the large messages (jemalloc purges freed pages after 1 s) RSS is back
 # within 64 KiB per connection of its figure before them (measured: ~20 KiB of allocator slack).
 
+import os
 import socket
 import time
 
@@ -26,6 +27,10 @@ GAUGE_PER_IDLE_CONNECTION = 20 * 1024
 RSS_PER_IDLE_CONNECTION = 100 * 1024
 RSS_KEPT_PER_CONNECTION = 64 * 1024
 RSS_RETURN_SECONDS = 8.0
+# Under AddressSanitizer (scripts/test.sh's asan stage sets ASAN_OPTIONS) freed memory sits in
+# ASan's quarantine and its allocator, not jemalloc, holds the pages: RSS says nothing about the
+# broker's own buffers there, so only the receive-buffer gauge is checked.
+RSS_MEANINGFUL = "ASAN_OPTIONS" not in os.environ
 STRAY_CONNECTIONS_BYTES = 4 * 16 * 1024
 MESSAGE_BYTES = 1_000_000
 FRAGMENT_BYTES = 64 * 1024
@@ -123,7 +128,7 @@ def test_idle_connections_give_back_the_memory_of_a_large_fragmented_message(fre
         gauge_growth = (gauge(broker) - gauge_idle) / CONNECTIONS
         rss_peak = peak_rss_bytes(broker)
         # The allocator hands freed pages back after its decay time (Allocator.returnFreedPagesPromptly).
-        deadline = time.monotonic() + RSS_RETURN_SECONDS
+        deadline = time.monotonic() + (RSS_RETURN_SECONDS if RSS_MEANINGFUL else 0)
         while True:
             rss_growth = (rss_bytes(broker) - rss_idle) / CONNECTIONS
             if rss_growth <= RSS_KEPT_PER_CONNECTION or time.monotonic() > deadline:
@@ -136,10 +141,10 @@ def test_idle_connections_give_back_the_memory_of_a_large_fragmented_message(fre
         # Slack: a /metrics connection of ours on another loop may not have been closed yet.
         assert gauge_growth * CONNECTIONS <= STRAY_CONNECTIONS_BYTES, (
             f"each idle connection still holds {gauge_growth:.0f} more receive-buffer bytes after a 1 MB message")
-        assert rss_growth <= RSS_KEPT_PER_CONNECTION, (
+        assert not RSS_MEANINGFUL or rss_growth <= RSS_KEPT_PER_CONNECTION, (
             f"{RSS_RETURN_SECONDS} s after 1 MB messages RSS is still {rss_growth / 1024:.0f} KiB per idle connection "
             f"above its figure before them (bound {RSS_KEPT_PER_CONNECTION >> 10} KiB)")
-        assert per_idle_connection <= RSS_PER_IDLE_CONNECTION, (
+        assert not RSS_MEANINGFUL or per_idle_connection <= RSS_PER_IDLE_CONNECTION, (
             f"an idle connection costs {per_idle_connection / 1024:.0f} KiB of RSS (bound {RSS_PER_IDLE_CONNECTION >> 10} KiB)")
         assert_healthy(broker)
     finally:
@@ -202,7 +207,7 @@ def test_declared_but_unsent_frames_reserve_nothing(fresh_broker):
         assert reserved <= DECLARING_CONNECTIONS * GAUGE_PER_IDLE_CONNECTION, (
             f"{DECLARING_CONNECTIONS} connections that declared {DECLARED_FRAME}-byte frames and sent 10 bytes "
             f"made the broker reserve {reserved} bytes ({reserved // DECLARING_CONNECTIONS} each)")
-        assert rss_growth <= DECLARING_CONNECTIONS * RSS_PER_IDLE_CONNECTION
+        assert not RSS_MEANINGFUL or rss_growth <= DECLARING_CONNECTIONS * RSS_PER_IDLE_CONNECTION
         assert_healthy(broker)
     finally:
         for sock in sockets:
