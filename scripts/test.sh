@@ -106,7 +106,7 @@ tsan_build() {
 }
 if wants tsan; then
   stage tsan-build tsan_build
-  stage tsan-tests env TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" \
+  stage tsan-tests env TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan/suppressions.txt" \
     swift test --skip-build --disable-swift-testing --sanitize=thread --scratch-path .build-tsan --filter "$tsan_tests"
 fi
 
