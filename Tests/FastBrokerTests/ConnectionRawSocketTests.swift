@@ -56,6 +56,6 @@ final class ConnectionRawSocketTests: XCTestCase {
         let client = try broker.connect()
         let welcome = try XCTUnwrap(client.joinRealm())
         XCTAssertTrue(welcome.hasPrefix("[2,"), welcome)
-        XCTAssertTrue(client.connection.session.isEstablished)
+        XCTAssertTrue(client.session.isEstablished)
     }
 }

@@ -39,7 +39,7 @@ final class EmbeddedBroker {
         let memory = InMemoryTransport(loop: loop, peer: peer, socketBufferBytes: socketBufferBytes)
         let connection = try Connection(context: context, transport: .inMemory(memory), listener: listener, tls: nil)
         connection.start()
-        return EmbeddedClient(broker: self, transport: memory, connection: connection)
+        return EmbeddedClient(broker: self, transport: memory, connection: connection, session: connection.session!)
     }
 
     /// A few loop turns without blocking: enough for flushes, write completions and closes
@@ -66,11 +66,14 @@ final class EmbeddedClient {
     let broker: EmbeddedBroker
     let transport: InMemoryTransport
     let connection: Connection
+    /// The connection's session (the connection lets it go once it ended; the test keeps it).
+    let session: Session
 
-    init(broker: EmbeddedBroker, transport: InMemoryTransport, connection: Connection) {
+    init(broker: EmbeddedBroker, transport: InMemoryTransport, connection: Connection, session: Session) {
         self.broker = broker
         self.transport = transport
         self.connection = connection
+        self.session = session
     }
 
     /// Sends `bytes` and turns the loop so the broker's answer is written.
