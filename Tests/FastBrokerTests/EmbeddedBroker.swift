@@ -8,6 +8,7 @@ import BrokerLoop
 @testable import FastBroker
 import Foundation
 import Logging
+import Synchronization
 
 final class EmbeddedBroker {
     let server: BrokerServer
@@ -18,18 +19,23 @@ final class EmbeddedBroker {
     /// One realm, `realm1`, whose anonymous role gets `permissions` (default: everything). The
     /// listeners only describe transports: nothing is bound.
     init(limits: LimitsConfig = LimitsConfig(), metrics: MetricsConfig? = MetricsConfig(),
-         permissions: [Permission] = [Permission(uri: "", match: .prefix, publish: true, subscribe: true)]) throws {
-        let realm = RealmConfig(name: "realm1", anonymousRole: "anonymous",
+         permissions: [Permission] = [Permission(uri: "", match: .prefix, publish: true, subscribe: true)],
+         anonymousKeepsAuthid: Bool = false) throws {
+        let realm = RealmConfig(name: "realm1", anonymousRole: "anonymous", anonymousKeepsAuthid: anonymousKeepsAuthid,
                                 roles: [RoleConfig(name: "anonymous", permissions: permissions)])
         let configuration = BrokerConfiguration(
             loops: 1,
             listeners: [ListenerConfig(transport: .rawsocket, host: "127.0.0.1", port: 0),
                         ListenerConfig(transport: .websocket, host: "127.0.0.1", port: 0)],
             realms: [realm], limits: limits, metrics: metrics)
-        var log = Logger(label: "embedded-broker")
-        log.logLevel = .critical
-        server = try BrokerServer(configuration: configuration, log: log)
+        let log = self.log
+        var logger = Logger(label: "embedded-broker") { _ in CapturingLogHandler(log: log) }
+        logger.logLevel = .info
+        server = try BrokerServer(configuration: configuration, log: logger)
     }
+
+    /// What the broker logged (info and above), oldest first.
+    let log = CapturedLog()
 
     /// A new client connection over `transport` speaking the listener's `serializers`; the
     /// simulated kernel buffers `socketBufferBytes` of output before writes block.
@@ -140,5 +146,35 @@ final class EmbeddedClient {
         rawSocketHandshake()
         sendFrame(#"[1,"realm1",{"roles":{"subscriber":{},"publisher":{}}}]"#)
         return readMessages().first
+    }
+}
+
+/// The lines a broker logged, for tests that check what happened once.
+final class CapturedLog: Sendable {
+    private let storage = Mutex<[String]>([])
+
+    var lines: [String] { storage.withLock { $0 } }
+
+    func append(_ line: String) { storage.withLock { $0.append(line) } }
+
+    /// Lines containing `text`.
+    func lines(containing text: String) -> [String] { lines.filter { $0.contains(text) } }
+}
+
+/// Writes "message key=value ..." lines into a CapturedLog.
+struct CapturingLogHandler: LogHandler {
+    let log: CapturedLog
+    var logLevel = Logger.Level.info
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?,
+             source: String, file: String, function: String, line: UInt) {
+        let all = self.metadata.merging(extra ?? [:]) { $1 }
+        log.append(([message.description] + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).joined(separator: " "))
     }
 }
