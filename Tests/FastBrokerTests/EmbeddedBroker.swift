@@ -99,6 +99,17 @@ final class EmbeddedClient {
 
     func readText() -> String { String(decoding: read(), as: UTF8.self) }
 
+    /// Reads until the broker has nothing more to write now (queued writes included).
+    func readAll() -> [UInt8] {
+        var bytes: [UInt8] = []
+        for _ in 0..<10_000 {
+            let chunk = read()
+            if chunk.isEmpty { break }
+            bytes += chunk
+        }
+        return bytes
+    }
+
     /// True once the connection's transport is closed.
     var isClosed: Bool { transport.isClosed }
 
