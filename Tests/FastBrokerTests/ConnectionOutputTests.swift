@@ -128,3 +128,81 @@ final class ConnectionOutputTests: XCTestCase {
         XCTAssertFalse(subscriber.isClosed)
     }
 }
+
+/// The same policy for consumer-group EVENTs, which are never lost to it: under `disconnect`
+/// the one over the bound is queued anyway, the session is aborted, and the leave carries every
+/// event not yet written back to the group's home for the next member; under `drop` the event
+/// goes back home instead of counting as a drop here.
+final class ConnectionGroupOutputTests: XCTestCase {
+    /// A failover group: `first` (4 KiB socket buffer, not reading) holds it, `second` waits.
+    private func failoverGroup(_ policy: SlowConsumerPolicy) throws -> (EmbeddedBroker, first: EmbeddedClient, second: EmbeddedClient, publisher: EmbeddedClient) {
+        var limits = LimitsConfig()
+        limits.maxSessionOutboundBytes = 65_536
+        limits.slowConsumer = policy
+        let broker = try EmbeddedBroker(limits: limits)
+        var members: [EmbeddedClient] = []
+        for socketBuffer in [4096, Int.max] {
+            let member = try broker.connect(socketBufferBytes: socketBuffer)
+            XCTAssertNotNil(member.joinRealm())
+            member.sendFrame(#"[32,1,{"type":"failover"},"com.t"]"#)
+            let subscribed = member.readMessages()
+            XCTAssertEqual(subscribed.first?.hasPrefix("[33,1,"), true, "\(subscribed)")
+            members.append(member)
+        }
+        let publisher = try broker.connect()
+        XCTAssertNotNil(publisher.joinRealm())
+        return (broker, members[0], members[1], publisher)
+    }
+
+    /// `count` PUBLISHes to `topic` in one read.
+    private func publish(_ publisher: EmbeddedClient, topic: String = "com.t", count: Int) {
+        publisher.send((0..<count).flatMap { i in
+            EmbeddedClient.frame(Array(#"[16,\#(i + 1),{},"\#(topic)",[\#(i),"\#(ConnectionOutputTests.payload)"]]"#.utf8))
+        })
+    }
+
+    private func eventIndexes(_ bytes: [UInt8]) throws -> [Int] {
+        try XCTUnwrap(EmbeddedClient.frames(bytes)).filter { $0.text.hasPrefix("[36,") }.map { frame in
+            frame.text.split(separator: "[").last.flatMap { Int($0.prefix { $0 != "," }) } ?? -1
+        }
+    }
+
+    /// The holder's queue is filled close to the soft bound by plain EVENTs; then ten group
+    /// EVENTs: the holder takes what fits, queues the one over the bound and is aborted; what it
+    /// refused and what it had not written reach the second member — each event exactly once.
+    func testDisconnectAbortsTheHolderAndItsUnwrittenEventsGoToTheNextMember() throws {
+        let (broker, first, second, publisher) = try failoverGroup(.disconnect)
+        first.sendFrame(#"[32,2,{},"com.fill"]"#)
+        let fillReply = try XCTUnwrap(first.readMessages().first)
+        XCTAssertTrue(fillReply.hasPrefix("[33,2,"), fillReply)
+        let fillSubscription = fillReply.dropFirst("[33,2,".count).prefix { $0 != "]" }
+        publish(publisher, topic: "com.fill", count: 31)
+        publish(publisher, count: 10)
+        XCTAssertTrue(broker.run(until: { broker.metrics.slowConsumerDisconnects.current == 1 }))
+        broker.run()
+        let firstFrames = try XCTUnwrap(EmbeddedClient.frames(first.readAll()))
+        broker.run()
+        XCTAssertTrue(first.isClosed)
+        XCTAssertEqual(firstFrames.last?.text.hasSuffix(#""fastbroker.error.slow_consumer"]"#), true, "\(firstFrames.last?.text ?? "")")
+        let eventsAtFirst = firstFrames.filter { $0.text.hasPrefix("[36,") }
+        XCTAssertGreaterThan(eventsAtFirst.count, 0)
+        let groupEventsAtFirst = eventsAtFirst.filter { !$0.text.hasPrefix("[36,\(fillSubscription),") }.count
+        XCTAssertEqual(groupEventsAtFirst, 0, "the holder wrote none of them before it was aborted")
+        let atSecond = try eventIndexes(second.readAll())
+        XCTAssertEqual(atSecond.sorted(), Array(0..<10), "each group event reached the next member once: \(atSecond)")
+        XCTAssertEqual(broker.metrics.groupEventsDropped.current, 0)
+        XCTAssertEqual(broker.metrics.dropsSlowConsumer.current, 0, "no plain EVENT was refused; a group event is not a shared drop")
+        XCTAssertFalse(second.isClosed)
+    }
+
+    func testDropRefusesTheGroupEventWithoutDisconnecting() throws {
+        let (broker, first, _, publisher) = try failoverGroup(.drop)
+        publish(publisher, count: 60)
+        broker.run()
+        let events = try eventIndexes(first.readAll())
+        XCTAssertGreaterThan(events.count, 0)
+        XCTAssertEqual(broker.metrics.slowConsumerDisconnects.current, 0)
+        XCTAssertEqual(broker.metrics.dropsSlowConsumer.current, 0, "refused here, not dropped here")
+        XCTAssertFalse(first.isClosed)
+    }
+}
