@@ -89,7 +89,7 @@ final class Connection {
         self.transport = transport
         self.listener = listener
         self.peer = transport.peerDescription
-        tls = try tlsContext.map { context throws(TLSError) in try TLSTransport(context: context) }
+        if let tlsContext { tls = try TLSTransport(context: tlsContext) } else { tls = nil }
         let maxMessageBytes = context.server.configuration.limits.maxMessageBytes
         switch listener.transport {
         case .rawsocket: phase = .rawSocketHandshake(RawSocketDecoder(maxMessageBytes: maxMessageBytes))
