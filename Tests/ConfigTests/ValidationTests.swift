@@ -352,18 +352,22 @@ final class ValidationTests: XCTestCase {
 
     func testRealmNeedsAnAuthMethod() {
         let roles = #""roles": [{"name": "r", "permissions": []}]"#
-        let needs = "a realm needs at least one authentication method: \"anonymous\" and/or \"wampcra\""
+        let needs = "a realm needs at least one authentication method: \"anonymous\", \"wampcra\", \"ticket\" or \"cryptosign\""
         XCTAssertEqual(
             configIssues(Doc.withRealm(#"{"name": "realm1", "auth": {}, \#(roles)}"#)), [ConfigIssue(path: "$.realms[0].auth", message: needs)])
         XCTAssertEqual(
             configIssues(Doc.withRealm(#"{"name": "realm1", \#(roles)}"#)),
             [ConfigIssue(path: "$.realms[0]", message: "missing required key \"auth\" (\(needs))")])
         XCTAssertEqual(
-            configIssues(Doc.withRealm(#"{"name": "realm1", "auth": {"ticket": {}}, \#(roles)}"#)),
+            configIssues(Doc.withRealm(#"{"name": "realm1", "auth": {"scram": {}}, \#(roles)}"#)),
             [
-                ConfigIssue(path: "$.realms[0].auth.ticket", message: "unknown key \"ticket\"; allowed keys: anonymous, wampcra"),
+                ConfigIssue(path: "$.realms[0].auth.scram",
+                            message: "unknown key \"scram\"; allowed keys: anonymous, wampcra, ticket, cryptosign"),
                 ConfigIssue(path: "$.realms[0].auth", message: needs),
             ])
+        XCTAssertEqual(
+            configIssues(Doc.withRealm(#"{"name": "realm1", "auth": {"ticket": {}}, \#(roles)}"#)),
+            [ConfigIssue(path: "$.realms[0].auth.ticket", message: "missing required key \"userdb\"")])
     }
 
     func testPermissionFields() {
