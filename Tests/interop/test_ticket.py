@@ -1,0 +1,105 @@
+# Ticket authentication (SPEC §3, §4) with Autobahn|Python's AuthTicket over WebSocket and
+# RawSocket: `fastbroker user add --ticket-stdin` stores only a PBKDF2 key (checked here with
+# Python's hashlib), the exact CHALLENGE and WELCOME, and the one ABORT for a wrong ticket and an
+# unknown authid.
+
+import base64
+import hashlib
+import json
+
+import pytest
+from autobahn.wamp.auth import AuthTicket
+
+from conftest import ALICE
+from keyauth import KEYS_REALM, LENA_TICKET, TICKET_FAILED, TOM, TOM_ITERATIONS, make_keys_broker
+from test_session import check_welcome_common
+from wampclient import JoinRefused, connect, leave, run
+
+TRANSPORTS = ["ws", "rs"]
+
+
+@pytest.fixture(scope="module")
+def keys_broker(tmp_path_factory):
+    b = make_keys_broker(tmp_path_factory, "ticket")
+    yield b
+    b.finish()
+
+
+def test_userdb_holds_only_the_pbkdf2_key(keys_broker):
+    text = keys_broker.userdb.read_text()
+    assert TOM[1] not in text and LENA_TICKET not in text
+    tom = next(u for u in json.loads(text) if u["authid"] == TOM[0])
+    ticket = tom["ticket"]
+    assert set(ticket) == {"salt", "iterations", "keylen", "derived_key"}, ticket
+    assert ticket["iterations"] == TOM_ITERATIONS and ticket["keylen"] == 32
+    assert len(base64.b64decode(ticket["salt"])) == 16
+    expected = hashlib.pbkdf2_hmac("sha256", TOM[1].encode(), ticket["salt"].encode(), TOM_ITERATIONS, 32)
+    assert base64.b64decode(ticket["derived_key"]) == expected
+    assert "secret" not in tom and "salt" not in tom   # no WAMP-CRA credential was asked for
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_ticket_with_autobahn(keys_broker, transport):
+    async def body():
+        s = await connect(keys_broker, transport, KEYS_REALM, authid=TOM[0], authmethods=["ticket"],
+                          authenticator=AuthTicket(ticket=TOM[1]))
+        assert s.recorder.received_of(4) == [[4, "ticket", {}]]
+        assert s.recorder.sent[-1] == [5, TOM[1], {}]
+        _, details = check_welcome_common(s.welcome(), "device", "ticket", TOM[0])
+        assert details["authprovider"] == "userdb"
+        await leave(s)
+    run(body())
+
+
+def test_ticket_user_with_other_credentials(keys_broker):
+    """lena holds cryptosign keys and a ticket in one record; ticket uses only the ticket."""
+    async def body():
+        s = await connect(keys_broker, "rs", KEYS_REALM, authid="lena", authmethods=["ticket"],
+                          authenticator=AuthTicket(ticket=LENA_TICKET))
+        check_welcome_common(s.welcome(), "user", "ticket", "lena")
+        await leave(s)
+    run(body())
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("authid, ticket", [
+    (TOM[0], TOM[1] + "x"),          # wrong ticket
+    (TOM[0], ""),                    # empty ticket
+    ("nobody-" + TOM[0], TOM[1]),    # unknown authid
+    (ALICE[0], ALICE[1]),            # a user without a ticket (alice has a WAMP-CRA secret)
+])
+def test_wrong_ticket_and_unknown_authid_fail_alike(keys_broker, transport, authid, ticket):
+    async def body():
+        with pytest.raises(JoinRefused) as info:
+            await connect(keys_broker, transport, KEYS_REALM, authid=authid, authmethods=["ticket"],
+                          authenticator=AuthTicket(ticket=ticket), timeout=10)
+        s = info.value.session
+        # The same CHALLENGE as for a real user, then the one ABORT.
+        assert s.recorder.received_of(4) == [[4, "ticket", {}]]
+        assert s.recorder.received_of(3) == [[3, {"message": TICKET_FAILED}, "wamp.error.not_authorized"]]
+        assert s.recorder.received_of(2) == []
+    run(body(), timeout=30)
+
+
+def test_ticket_needs_an_authid(keys_broker):
+    """Without an authid the ticket method does not apply; with nothing else offered: ABORT."""
+    async def body():
+        with pytest.raises(JoinRefused) as info:
+            await connect(keys_broker, "ws", KEYS_REALM, authmethods=["ticket"],
+                          authenticator=AuthTicket(ticket=TOM[1]))
+        assert info.value.reason == "wamp.error.not_authorized"
+        assert "ticket (needs authid)" in info.value.message, info.value.message
+        assert info.value.session.recorder.received_of(4) == []
+    run(body())
+
+
+def test_ticket_on_realm_without_ticket(keys_broker):
+    from conftest import CLOSED_REALM
+    async def body():
+        with pytest.raises(JoinRefused) as info:
+            await connect(keys_broker, "rs", CLOSED_REALM, authid=TOM[0], authmethods=["ticket"],
+                          authenticator=AuthTicket(ticket=TOM[1]))
+        assert info.value.reason == "wamp.error.not_authorized"
+        assert info.value.message == (f"realm {CLOSED_REALM} does not accept authentication by ticket with what "
+                                      "this HELLO carries; it offers wampcra (needs authid)")
+    run(body())
