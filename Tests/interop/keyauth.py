@@ -9,6 +9,9 @@ import nacl.signing
 from conftest import make_broker
 
 KEYS_REALM = "com.example.keys"
+# Anonymous with keep_authid, and ticket from a userdb of its own (tickets.json) holding TED.
+OPEN_REALM = "com.example.keys.open"
+TED = ("ted", "ted-ticket-Qw3")
 
 # Ticket user: added with `user add --ticket-stdin`.
 TOM = ("tom", "tom-ticket-7Hq2-long-random")
@@ -31,8 +34,8 @@ def public_key(seed_hex):
     return nacl.signing.SigningKey(bytes.fromhex(seed_hex)).verify_key.encode().hex()
 
 
-def user_add(broker, *args, stdin=""):
-    cmd = [broker.binary, "user", "add", "--userdb", str(broker.userdb), *args]
+def user_add(broker, *args, stdin="", userdb=None):
+    cmd = [broker.binary, "user", "add", "--userdb", str(userdb or broker.userdb), *args]
     r = subprocess.run(cmd, input=stdin.encode(), capture_output=True, timeout=20)
     assert r.returncode == 0, (r.stdout + r.stderr).decode(errors="replace")
     return r
@@ -46,6 +49,11 @@ def add_keys_realm(config):
                  "cryptosign": {"userdb": "users.json"}},
         "roles": [{"name": "user", "permissions": perms}, {"name": "device", "permissions": perms}],
     })
+    config["realms"].append({
+        "name": OPEN_REALM,
+        "auth": {"anonymous": {"role": "user", "keep_authid": True}, "ticket": {"userdb": "tickets.json"}},
+        "roles": [{"name": "user", "permissions": perms}],
+    })
 
 
 def make_keys_broker(tmp_path_factory, name="keys"):
@@ -57,4 +65,6 @@ def make_keys_broker(tmp_path_factory, name="keys"):
     for seed in LENA_SEEDS:
         user_add(b, "--authid", "lena", "--role", "user", "--cryptosign-pubkey", public_key(seed).upper())
     user_add(b, "--authid", "lena", "--role", "user", "--ticket-stdin", "--iterations", "50", stdin=LENA_TICKET + "\n")
+    user_add(b, "--authid", TED[0], "--role", "user", "--ticket-stdin", "--iterations", "100", stdin=TED[1] + "\n",
+             userdb=b.dir / "tickets.json")
     return b.start()

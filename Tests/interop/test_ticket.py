@@ -11,7 +11,7 @@ import pytest
 from autobahn.wamp.auth import AuthTicket
 
 from conftest import ALICE
-from keyauth import KEYS_REALM, LENA_TICKET, TICKET_FAILED, TOM, TOM_ITERATIONS, make_keys_broker
+from keyauth import KEYS_REALM, LENA_TICKET, OPEN_REALM, TED, TICKET_FAILED, TOM, TOM_ITERATIONS, make_keys_broker
 from test_session import check_welcome_common
 from wampclient import JoinRefused, connect, leave, run
 
@@ -102,4 +102,27 @@ def test_ticket_on_realm_without_ticket(keys_broker):
         assert info.value.reason == "wamp.error.not_authorized"
         assert info.value.message == (f"realm {CLOSED_REALM} does not accept authentication by ticket with what "
                                       "this HELLO carries; it offers wampcra (needs authid)")
+    run(body())
+
+
+def test_ticket_from_its_own_userdb_and_anonymous_authid_rule(keys_broker):
+    """SPEC §3: with keep_authid, an anonymous HELLO keeps its authid unless it names a user of
+    any of the realm's userdbs — here a ticket-only userdb."""
+    async def body():
+        s = await connect(keys_broker, "ws", OPEN_REALM, authid=TED[0], authmethods=["ticket"],
+                          authenticator=AuthTicket(ticket=TED[1]))
+        check_welcome_common(s.welcome(), "user", "ticket", TED[0])
+        await leave(s)
+        s = await connect(keys_broker, "rs", OPEN_REALM, authid=TED[0], authmethods=["anonymous"])
+        _, details = check_welcome_common(s.welcome(), "user", "anonymous")
+        assert details["authid"] != TED[0] and len(details["authid"]) == 29, details
+        await leave(s)
+        s = await connect(keys_broker, "rs", OPEN_REALM, authid="zed-not-a-user", authmethods=["anonymous"])
+        check_welcome_common(s.welcome(), "user", "anonymous", "zed-not-a-user")
+        await leave(s)
+        # ticket first, anonymous second, no authid: ticket cannot apply, anonymous is used.
+        s = await connect(keys_broker, "ws", OPEN_REALM, authmethods=["ticket", "anonymous"])
+        assert s.recorder.received_of(4) == []
+        check_welcome_common(s.welcome(), "user", "anonymous")
+        await leave(s)
     run(body())
