@@ -1,6 +1,6 @@
 # Cryptosign authentication (SPEC §3, §4) with real clients over WebSocket and RawSocket:
 # Autobahn|Python's AuthCryptoSign (CryptosignKey; 96-byte signature‖challenge) and PyNaCl
-# signatures (a bare 64-byte signature, upper-case hex), keys added with `fastbroker user add
+# signatures (a bare 64-byte signature, upper-case hex), xconn's CryptoSignAuthenticator, keys added with `fastbroker user add
 # --cryptosign-pubkey`; lookup by public key, authid ownership, and the one ABORT for an unknown
 # key, a key of someone else and a bad signature.
 
@@ -190,3 +190,22 @@ def test_key_added_while_running_works_after_sighup(tmp_path_factory):
         run(welcomed())
     finally:
         b.finish()
+
+
+@pytest.mark.parametrize("scheme", ["ws", "rs"])
+def test_cryptosign_with_xconn(keys_broker, scheme):
+    """xconn's CryptoSignAuthenticator (JSON serializer: the test listeners speak JSON)."""
+    from wampproto import auth as xauth, serializers
+    from wampproto.exception import ApplicationError
+    from xconn.client import Client
+    url = f"ws://127.0.0.1:{keys_broker.ws_port}/ws" if scheme == "ws" else f"rs://127.0.0.1:{keys_broker.rs_port}"
+    client = Client(authenticator=xauth.CryptoSignAuthenticator("kate", KATE_SEED), serializer=serializers.JSONSerializer())
+    session = client.connect(url, KEYS_REALM)
+    details = session._base_session.session_details
+    assert (details.authid, details.authrole) == ("kate", "user")
+    session.leave()
+    # lena's key under kate's name: refused.
+    wrong = Client(authenticator=xauth.CryptoSignAuthenticator("kate", LENA_SEEDS[0]), serializer=serializers.JSONSerializer())
+    with pytest.raises(ApplicationError) as info:
+        wrong.connect(url, KEYS_REALM)
+    assert info.value.message == "wamp.error.not_authorized"

@@ -1,5 +1,5 @@
-# Ticket authentication (SPEC §3, §4) with Autobahn|Python's AuthTicket over WebSocket and
-# RawSocket: `fastbroker user add --ticket-stdin` stores only a PBKDF2 key (checked here with
+# Ticket authentication (SPEC §3, §4) with Autobahn|Python's AuthTicket (and xconn's
+# TicketAuthenticator) over WebSocket and RawSocket: `fastbroker user add --ticket-stdin` stores only a PBKDF2 key (checked here with
 # Python's hashlib), the exact CHALLENGE and WELCOME, and the one ABORT for a wrong ticket and an
 # unknown authid.
 
@@ -126,3 +126,21 @@ def test_ticket_from_its_own_userdb_and_anonymous_authid_rule(keys_broker):
         check_welcome_common(s.welcome(), "user", "anonymous")
         await leave(s)
     run(body())
+
+
+@pytest.mark.parametrize("scheme", ["ws", "rs"])
+def test_ticket_with_xconn(keys_broker, scheme):
+    """xconn's TicketAuthenticator (JSON serializer: the test listeners speak JSON)."""
+    from wampproto import auth as xauth, serializers
+    from wampproto.exception import ApplicationError
+    from xconn.client import Client
+    url = f"ws://127.0.0.1:{keys_broker.ws_port}/ws" if scheme == "ws" else f"rs://127.0.0.1:{keys_broker.rs_port}"
+    client = Client(authenticator=xauth.TicketAuthenticator(TOM[0], TOM[1]), serializer=serializers.JSONSerializer())
+    session = client.connect(url, KEYS_REALM)
+    details = session._base_session.session_details
+    assert (details.authid, details.authrole) == (TOM[0], "device")
+    session.leave()
+    wrong = Client(authenticator=xauth.TicketAuthenticator(TOM[0], "not-" + TOM[1]), serializer=serializers.JSONSerializer())
+    with pytest.raises(ApplicationError) as info:
+        wrong.connect(url, KEYS_REALM)
+    assert info.value.message == "wamp.error.not_authorized"   # xconn keeps the URI, not the ABORT's text
