@@ -1,8 +1,8 @@
 # Cryptosign authentication (SPEC §3, §4) with real clients over WebSocket and RawSocket:
-# Autobahn|Python's AuthCryptoSign (CryptosignKey; 96-byte signature‖challenge) and PyNaCl
-# signatures (a bare 64-byte signature, upper-case hex), xconn's CryptoSignAuthenticator, keys added with `fastbroker user add
-# --cryptosign-pubkey`; lookup by public key, authid ownership, and the one ABORT for an unknown
-# key, a key of someone else and a bad signature.
+# Autobahn|Python's AuthCryptoSign (CryptosignKey; 96-byte signature‖challenge), PyNaCl
+# signatures (a bare 64-byte signature, upper-case hex) and xconn's CryptoSignAuthenticator; keys
+# added with `fastbroker user add --cryptosign-pubkey`; lookup by public key, authid ownership,
+# and the one ABORT for an unknown key, a key of someone else and a bad signature.
 
 import json
 
