@@ -5,6 +5,9 @@
 import subprocess
 
 import nacl.signing
+import pytest
+
+from wampclient import JoinRefused, connect, run
 
 from conftest import make_broker
 
@@ -56,6 +59,14 @@ def add_keys_realm(config):
     })
 
 
+@pytest.fixture(scope="module")
+def keys_broker(tmp_path_factory):
+    """One started keys broker per test module (import this fixture into the module)."""
+    b = make_keys_broker(tmp_path_factory)
+    yield b
+    b.finish()
+
+
 def make_keys_broker(tmp_path_factory, name="keys"):
     """A started broker with KEYS_REALM and the users above."""
     b = make_broker(tmp_path_factory, name, add_keys_realm)
@@ -68,3 +79,18 @@ def make_keys_broker(tmp_path_factory, name="keys"):
     user_add(b, "--authid", TED[0], "--role", "user", "--ticket-stdin", "--iterations", "100", stdin=TED[1] + "\n",
              userdb=b.dir / "tickets.json")
     return b.start()
+
+
+def assert_one_abort(session, message):
+    """The session got exactly one ABORT `wamp.error.not_authorized` with `message`, no WELCOME."""
+    assert session.recorder.received_of(3) == [[3, {"message": message}, "wamp.error.not_authorized"]]
+    assert session.recorder.received_of(2) == []
+
+
+def join_refused(broker, transport, realm, **connect_args):
+    """Opens a session that must be refused; returns the JoinRefused (reason, message, session)."""
+    async def body():
+        with pytest.raises(JoinRefused) as info:
+            await connect(broker, transport, realm, timeout=10, **connect_args)
+        return info.value
+    return run(body(), timeout=30)

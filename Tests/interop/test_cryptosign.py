@@ -10,20 +10,13 @@ import nacl.signing
 import pytest
 from autobahn.wamp.auth import AuthCryptoSign
 
-from keyauth import CRYPTOSIGN_FAILED, KATE_SEED, KEYS_REALM, LENA_SEEDS, TOM, UNKNOWN_SEED, make_keys_broker, \
-    public_key, user_add
+from keyauth import CRYPTOSIGN_FAILED, KATE_SEED, KEYS_REALM, LENA_SEEDS, TOM, UNKNOWN_SEED, assert_one_abort, \
+    join_refused, keys_broker, make_keys_broker, public_key, user_add  # noqa: F401 (keys_broker is a fixture)
 from rawwire import RawSocketClient
 from test_session import check_welcome_common
-from wampclient import JoinRefused, connect, leave, run
+from wampclient import connect, leave, run
 
 TRANSPORTS = ["ws", "rs"]
-
-
-@pytest.fixture(scope="module")
-def keys_broker(tmp_path_factory):
-    b = make_keys_broker(tmp_path_factory, "cryptosign")
-    yield b
-    b.finish()
 
 
 def nacl_signer(seed_hex, form="bare", challenge_override=None):
@@ -111,27 +104,19 @@ def test_refusals_are_one_abort(keys_broker, transport, case):
         "garbage signature": ("kate", kate, lambda ch: "zz" * 96),
     }[case]
 
-    async def body():
-        with pytest.raises(JoinRefused) as info:
-            await connect(keys_broker, transport, KEYS_REALM, authid=authid, authmethods=["cryptosign"],
-                          authextra={"pubkey": pubkey}, sign=sign, timeout=10)
-        s = info.value.session
-        check_challenge(s)   # a challenge like any other, then the one ABORT
-        assert s.recorder.received_of(3) == [[3, {"message": CRYPTOSIGN_FAILED}, "wamp.error.not_authorized"]]
-        assert s.recorder.received_of(2) == []
-    run(body(), timeout=30)
+    refusal = join_refused(keys_broker, transport, KEYS_REALM, authid=authid, authmethods=["cryptosign"],
+                           authextra={"pubkey": pubkey}, sign=sign)
+    check_challenge(refusal.session)   # a challenge like any other, then the one ABORT
+    assert_one_abort(refusal.session, CRYPTOSIGN_FAILED)
 
 
 def test_channel_binding_is_refused_with_a_reason(keys_broker):
-    async def body():
-        with pytest.raises(JoinRefused) as info:
-            await connect(keys_broker, "ws", KEYS_REALM, authmethods=["cryptosign"],
-                          authextra={"pubkey": public_key(KATE_SEED), "channel_binding": "tls-unique"},
-                          sign=nacl_signer(KATE_SEED))
-        assert info.value.reason == "wamp.error.not_authorized"
-        assert "channel binding" in info.value.message and "not offered" in info.value.message, info.value.message
-        assert info.value.session.recorder.received_of(4) == []
-    run(body())
+    refusal = join_refused(keys_broker, "ws", KEYS_REALM, authmethods=["cryptosign"],
+                           authextra={"pubkey": public_key(KATE_SEED), "channel_binding": "tls-unique"},
+                           sign=nacl_signer(KATE_SEED))
+    assert refusal.session.recorder.received_of(4) == []
+    assert_one_abort(refusal.session, "cryptosign with TLS channel binding (authextra.channel_binding) is not offered "
+                                      "yet; connect without channel_binding")
 
 
 def test_methods_are_tried_in_the_clients_order(keys_broker):
@@ -172,10 +157,8 @@ def test_key_added_while_running_works_after_sighup(tmp_path_factory):
                                  authextra={"pubkey": public_key(UNKNOWN_SEED)}, sign=nacl_signer(UNKNOWN_SEED),
                                  timeout=10)
 
-        async def refused():
-            with pytest.raises(JoinRefused):
-                await attempt()
-        run(refused())
+        join_refused(b, "rs", KEYS_REALM, authmethods=["cryptosign"], authextra={"pubkey": public_key(UNKNOWN_SEED)},
+                     sign=nacl_signer(UNKNOWN_SEED))
         user_add(b, "--authid", "nina", "--role", "user", "--cryptosign-pubkey", public_key(UNKNOWN_SEED))
         b.proc.send_signal(signal.SIGHUP)
         deadline = time.monotonic() + 10
