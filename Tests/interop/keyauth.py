@@ -45,6 +45,8 @@ def user_add(broker, *args, stdin="", userdb=None):
 
 
 def add_keys_realm(config):
+    for listener in config["listeners"]:
+        listener["serializers"] = ["json", "msgpack"]
     perms = [{"uri": "com.example.", "match": "prefix", "publish": True, "subscribe": True}]
     config["realms"].append({
         "name": KEYS_REALM,

@@ -192,3 +192,39 @@ def test_cryptosign_with_xconn(keys_broker, scheme):
     with pytest.raises(ApplicationError) as info:
         wrong.connect(url, KEYS_REALM)
     assert info.value.message == "wamp.error.not_authorized"
+
+
+def test_cryptosign_over_msgpack_rawsocket(keys_broker):
+    """The HELLO's authextra and the CHALLENGE read and written in MessagePack."""
+    import msgpack
+    key = nacl.signing.SigningKey(bytes.fromhex(KATE_SEED))
+    with RawSocketClient(keys_broker.rs_port) as client:
+        client.handshake(byte1=0xF2)   # serializer 2 = MessagePack
+        client.send_msg(msgpack.packb([1, KEYS_REALM, {"roles": {"subscriber": {}}, "authmethods": ["cryptosign"],
+                                                       "authextra": {"pubkey": public_key(KATE_SEED)}}]))
+        _, payload = client.recv_frame()
+        code, method, extra = msgpack.unpackb(payload, raw=False)
+        assert (code, method, extra["channel_binding"]) == (4, "cryptosign", None) and len(extra["challenge"]) == 64
+        challenge = bytes.fromhex(extra["challenge"])
+        client.send_msg(msgpack.packb([5, (key.sign(challenge).signature + challenge).hex(), {}]))
+        _, payload = client.recv_frame()
+        welcome = msgpack.unpackb(payload, raw=False)
+        assert welcome[0] == 2 and (welcome[2]["authid"], welcome[2]["authmethod"]) == ("kate", "cryptosign"), welcome
+
+
+@pytest.mark.parametrize("authid, key, error", [
+    ("zoe", "abc", "--cryptosign-pubkey must be an Ed25519 public key: 64 hex digits"),
+    ("zoe", "g" * 64, "--cryptosign-pubkey must be an Ed25519 public key: 64 hex digits"),
+    ("zoe", public_key(KATE_SEED), f"public key {public_key(KATE_SEED)} already belongs to user \"kate\""),
+])
+def test_user_add_refuses_bad_or_taken_keys(keys_broker, tmp_path, authid, key, error):
+    import shutil
+    import subprocess
+    userdb = tmp_path / "users.json"
+    shutil.copy(keys_broker.userdb, userdb)
+    before = userdb.read_bytes()
+    r = subprocess.run([keys_broker.binary, "user", "add", "--userdb", str(userdb), "--authid", authid, "--role", "user",
+                        "--cryptosign-pubkey", key], capture_output=True, timeout=20)
+    out = (r.stdout + r.stderr).decode(errors="replace")
+    assert r.returncode != 0 and error in out, out
+    assert userdb.read_bytes() == before
