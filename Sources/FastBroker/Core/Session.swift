@@ -120,7 +120,8 @@ final class Session {
             abort(message: message, reason: WampURI.notAuthorized)
         case .challenge(let challenge):
             state = .challenged(challenge)
-            identity = SessionIdentity(authid: challenge.authid, authrole: challenge.authrole, authmethod: challenge.method, authprovider: "userdb")
+            identity = SessionIdentity(authid: challenge.authid, authrole: challenge.authrole, authmethod: challenge.method,
+                                       authprovider: "userdb")
             connection.send { out in WampEncoder.challenge(method: challenge.method, extra: challenge.extra, format: format, into: &out) }
         case .anonymous(let authid):
             identity = SessionIdentity(authid: anonymousAuthid(requested: authid, realm: realm), authrole: realm.config.anonymousRole!,
