@@ -154,12 +154,13 @@ public final class BrokerServer: @unchecked Sendable {
 
     private func reloadUserDatabases() {
         for realm in realms.values {
-            guard let database = realm.userDatabase else { continue }
-            do {
-                try database.reload()
-                log.info("user database reloaded", metadata: ["realm": "\(realm.name)", "path": "\(database.path)"])
-            } catch {
-                log.error("user database reload failed; keeping the previous users", metadata: ["realm": "\(realm.name)", "error": "\(error)"])
+            for database in realm.authenticator.databases {
+                do {
+                    try database.reload()
+                    log.info("user database reloaded", metadata: ["realm": "\(realm.name)", "path": "\(database.path)"])
+                } catch {
+                    log.error("user database reload failed; keeping the previous users", metadata: ["realm": "\(realm.name)", "error": "\(error)"])
+                }
             }
         }
     }
