@@ -212,6 +212,17 @@ def fresh_broker(tmp_path_factory):
             b.finish()
 
 
+@pytest.fixture(scope="module")
+def broker2(tmp_path_factory):
+    """One running broker with two loops per test module (sessions placed on given loops with
+    loop_placement.py, e.g. consumer groups whose members and home are on different loops)."""
+    def two_loops(config):
+        config["loops"] = 2
+    b = make_broker(tmp_path_factory, "two-loops", mutate=two_loops).start()
+    yield b
+    b.finish()
+
+
 # Health checks for the adversarial suite (Tests/adversarial): defined here so that both
 # folders' conftest modules offer the same names whichever pytest imports as `conftest`.
 def hello_round_trip_seconds(broker, realm="realm1"):
