@@ -2,6 +2,7 @@
 // and the round trip decodeValue(scan(write(v))) == v over seeded random values.
 
 import BrokerSerialization
+import TestSupport
 import XCTest
 
 final class JSONWriterTests: XCTestCase {
@@ -152,18 +153,5 @@ final class JSONWriterTests: XCTestCase {
         var s = String.UnicodeScalarView()
         for _ in 0..<Int(rng.next() % 12) { s.append(pool[Int(rng.next() % UInt64(pool.count))]) }
         return String(s)
-    }
-}
-
-/// A tiny seeded generator so random tests are reproducible.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
