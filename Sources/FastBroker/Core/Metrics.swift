@@ -114,14 +114,12 @@ enum PrometheusText {
         for (i, loop) in loops.enumerated() {
             out += "fastbroker_loop_receive_buffer_bytes{loop=\"\(i)\"} \(loop.receiveBufferBytes.current)\n"
         }
-        out += "# HELP fastbroker_loop_cache_bytes Bytes held by topic-keyed caches (match and permission caches), per loop.\n# TYPE fastbroker_loop_cache_bytes gauge\n"
-        for (i, loop) in loops.enumerated() {
-            out += "fastbroker_loop_cache_bytes{loop=\"\(i)\"} \(loop.cacheBytes.current)\n"
+        func perLoopGauge(_ name: String, _ help: String, _ values: [Int]) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
+            for (i, value) in values.enumerated() { out += "\(name){loop=\"\(i)\"} \(value)\n" }
         }
-        out += "# HELP fastbroker_loop_subscriptions Subscriptions (distinct topic, match, filter and group), per loop.\n# TYPE fastbroker_loop_subscriptions gauge\n"
-        for (i, count) in subscriptions.enumerated() {
-            out += "fastbroker_loop_subscriptions{loop=\"\(i)\"} \(count)\n"
-        }
+        perLoopGauge("fastbroker_loop_cache_bytes", "Bytes held by topic-keyed caches (match and permission caches), per loop.", loops.map(\.cacheBytes.current))
+        perLoopGauge("fastbroker_loop_subscriptions", "Subscriptions (distinct topic, match, filter and group), per loop.", subscriptions)
         out += "# HELP fastbroker_loop_sessions Open WAMP sessions, per loop.\n# TYPE fastbroker_loop_sessions gauge\n"
         for (i, loop) in loops.enumerated() {
             out += "fastbroker_loop_sessions{loop=\"\(i)\"} \(loop.sessionsOpened.current - loop.sessionsClosed.current)\n"
