@@ -240,3 +240,17 @@ def assert_healthy(broker):
     assert broker.alive(), f"fastbroker died:\n{broker.logs()}"
     took = hello_round_trip_seconds(broker)
     assert took < 1.0, f"fresh HELLO took {took:.2f}s"
+
+
+def with_healthy(broker, attack):
+    """Runs the blocking `attack` while a `wampclient.Healthy` pair is open, then checks both
+    health probes: the pair still exchanges an event, and `assert_healthy`."""
+    import asyncio
+    from wampclient import Healthy, run
+
+    async def body():
+        healthy = await Healthy(broker).open()
+        await asyncio.to_thread(attack)
+        await healthy.roundtrip()
+    run(body())
+    assert_healthy(broker)
