@@ -11,7 +11,7 @@
 # subscriptions in one loop turn (the issue measured ~0.4 s for 100,000). With this debug build
 # and Router.teardownBatch set to Int.max (everything in one turn), 10,000 subscriptions stopped
 # the stream for 210-270 ms (1 and 2 loops). Sliced (Router.continueTeardown, ~2 ms a slice) the
-# largest gap measured ~16 ms on a loaded 2-core machine; GAP_BOUND sits between. The match cache
+# largest gap measured 8-37 ms on a loaded 2-core machine; GAP_BOUND sits between. The match cache
 # is kept full meanwhile (a pattern subscription and 1,000 topics looked up), so the teardown
 # also meets a full cache (exact unsubscribes must touch only their own entry).
 
@@ -169,13 +169,15 @@ def test_teardown_of_ten_thousand_subscriptions_does_not_pause_the_loop(fresh_br
     subscribe_many(second)
     second.reset()
     wait_subscriptions(broker, loop, baseline)
+    time.sleep(ALLOCATOR_DECAY)
+    # A leak of the subscriptions would keep about `growth`; measured: -0.1 to +2.3 MiB of noise.
     growth = rss_subscribed - rss_before
     deadline = time.monotonic() + (RSS_RETURN_SECONDS if RSS_MEANINGFUL else 0)
-    while rss_bytes(broker) - rss_after_first > growth // 4 and time.monotonic() < deadline:
+    while rss_bytes(broker) - rss_after_first > growth // 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     kept = rss_bytes(broker) - rss_after_first
     print(f"RSS after the first teardown {rss_after_first >> 20} MiB, after the second {kept >> 10:+} KiB")
-    assert not RSS_MEANINGFUL or kept <= growth // 4, (
+    assert not RSS_MEANINGFUL or kept <= growth // 2, (
         f"each teardown of {SUBSCRIPTIONS} subscriptions leaves {kept >> 10} KiB more RSS behind "
         f"(the subscriptions took {growth >> 10} KiB)")
     publisher.close()
