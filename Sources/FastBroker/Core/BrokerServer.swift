@@ -149,7 +149,8 @@ public final class BrokerServer: @unchecked Sendable {
     }
 
     func metricsText() -> String {
-        PrometheusText.render(loops: contexts.map(\.metrics), inboxDepths: contexts.map(\.inbox.approximateCount))
+        PrometheusText.render(loops: contexts.map(\.metrics), inboxDepths: contexts.map(\.inbox.approximateCount),
+                              subscriptions: contexts.indices.map { i in realms.values.reduce(0) { $0 + $1.subscriptionsPerLoop[i].current } })
     }
 
     private func reloadUserDatabases() {

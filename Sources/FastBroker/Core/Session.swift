@@ -54,6 +54,7 @@ final class Session {
 
     init(connection: Connection) {
         self.connection = connection
+        publishPermissions.gauge = connection.context.metrics.cacheBytes
     }
 
     var context: LoopContext { connection.context }
