@@ -28,6 +28,24 @@ enum TransportPhase {
         }
     }
 
+    /// What the phase's decoder found in the ring.
+    enum Event {
+        case rawSocket(RawSocketEvent)
+        case http(HTTPHeadEvent)
+        case webSocket(WebSocketEvent)
+    }
+
+    /// Advances the decoder over `ring`; it is put back in the phase before the event is handled
+    /// (a handler may change the phase).
+    mutating func next(_ ring: RingBuffer) -> Event {
+        switch self {
+        case .rawSocketHandshake(var decoder): defer { self = .rawSocketHandshake(decoder) }; return .rawSocket(decoder.next(ring))
+        case .rawSocket(var decoder): defer { self = .rawSocket(decoder) }; return .rawSocket(decoder.next(ring))
+        case .http(var parser): defer { self = .http(parser) }; return .http(parser.next(ring))
+        case .webSocket(var decoder): defer { self = .webSocket(decoder) }; return .webSocket(decoder.next(ring))
+        }
+    }
+
     /// Bytes the decoder holds beside the ring (a frame split across the ring's end).
     var scratchCapacity: Int {
         switch self {
@@ -115,26 +133,11 @@ extension Connection {
         let bufferedBefore = ring.readableBytes
         defer { inputClock.noteFraming(bufferedBefore: bufferedBefore, bufferedAfter: ring.readableBytes, at: context.loop.now) }
         while closeState == .open && !readPauses.contains(.outbound) {
-            // The decoder is taken out of the phase, advanced, and put back before the event is
-            // handled (a handler may change the phase).
             let more: Bool
-            switch phase {
-            case .rawSocketHandshake(var decoder):
-                let event = decoder.next(ring)
-                phase = .rawSocketHandshake(decoder)
-                more = handleRawSocket(event)
-            case .rawSocket(var decoder):
-                let event = decoder.next(ring)
-                phase = .rawSocket(decoder)
-                more = handleRawSocket(event)
-            case .http(var parser):
-                let event = parser.next(ring)
-                phase = .http(parser)
-                more = handleHTTPHead(event)
-            case .webSocket(var decoder):
-                let event = decoder.next(ring)
-                phase = .webSocket(decoder)
-                more = handleWebSocket(event)
+            switch phase.next(ring) {
+            case .rawSocket(let event): more = handleRawSocket(event)
+            case .http(let event): more = handleHTTPHead(event)
+            case .webSocket(let event): more = handleWebSocket(event)
             }
             if !more { return }
         }
