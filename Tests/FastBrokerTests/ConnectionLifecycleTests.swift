@@ -69,6 +69,27 @@ final class ConnectionLifecycleTests: XCTestCase {
         XCTAssertEqual(reason, "frame not completed within 40 ms (frame_timeout_ms)")
     }
 
+    func testSilentSessionIsPingedThenAbortedNamingIdleTimeout() throws {
+        var limits = LimitsConfig()
+        limits.idleTimeoutMs = 40
+        let broker = try EmbeddedBroker(limits: limits)
+        let client = try broker.connect()
+        XCTAssertNotNil(client.joinRealm())
+        var received: [UInt8] = []
+        XCTAssertTrue(broker.run(until: {
+            received += client.transport.readOutput()
+            return client.isClosed
+        }))
+        received += client.transport.readOutput()
+        let frames = try XCTUnwrap(EmbeddedClient.frames(received))
+        XCTAssertEqual(frames.map(\.type), [1, 0], "a PING, then the ABORT")
+        XCTAssertEqual(frames.first?.text, "")
+        XCTAssertEqual(frames.last?.text,
+                       #"[3,{"message":"no data received for 40 ms after a PING sent when idle for 40 ms (idle_timeout_ms)"},"fastbroker.error.limit_exceeded"]"#)
+        XCTAssertEqual(broker.metrics.idlePings.current, 1)
+        XCTAssertEqual(broker.metrics.limitRefusals[.idleTimeout].current, 1)
+    }
+
     // MARK: - Ending
 
     /// The session hears of the end once, with the first cause; a later cause (the close, the
