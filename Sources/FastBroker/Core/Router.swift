@@ -34,11 +34,6 @@ final class Router {
     /// Consumer groups whose home is this loop.
     var groups: [GroupKey: ConsumerGroup] = [:]
 
-    deinit {
-        // A group and its index entry refer to each other (removeIfIdle breaks it for groups
-        // that empty; these are the ones still held when the broker goes away).
-        for group in groups.values { group.entry.group = nil }
-    }
     /// Each filter program runs at most once per event, whoever shares it.
     var filterMemo = FilterMemo()
     /// Where publications made on this loop leave the process (cluster forwarding); nil when
@@ -55,12 +50,18 @@ final class Router {
     static let teardownBatch = 256
     static let teardownSliceNanoseconds: Int64 = 2_000_000
 
-    /// Adds `session` to the subscription for `key`, creating it if needed. A session subscribing
-    /// twice gets the same subscription back. `topicCheckRole`: nil when the session's role is
-    /// granted every topic of the pattern, else the role's index, to check each delivered topic.
+    deinit {
+        // A group and its index entry refer to each other (removeIfIdle breaks it for groups
+        // that empty; these are the ones still held when the broker goes away).
+        for group in groups.values { group.entry.group = nil }
+    }
+
     /// The subscription with `key` on this loop, if any (an O(1) check for re-subscribes).
     func existingSubscription(_ key: SubscriptionKey) -> Subscription? { byKey[key] }
 
+    /// Adds `session` to the subscription for `key`, creating it if needed. A session subscribing
+    /// twice gets the same subscription back. `topicCheckRole`: nil when the session's role is
+    /// granted every topic of the pattern, else the role's index, to check each delivered topic.
     func subscribe(_ session: Session, key: SubscriptionKey, filter: FilterProgram? = nil, topicCheckRole: Int?) -> Subscription {
         let subscription: Subscription
         if let existing = byKey[key] {
