@@ -15,12 +15,13 @@ final class EmbeddedBroker {
     var loop: EventLoop { context.loop }
     var metrics: LoopMetrics { context.metrics }
 
-    /// One realm, `realm1`, whose anonymous role gets `permissions` (default: everything). The
-    /// listeners only describe transports: nothing is bound.
+    /// One realm: `realm`, or `realm1` whose anonymous role gets `permissions` (default:
+    /// everything). The listeners only describe transports: nothing is bound.
     init(limits: LimitsConfig = LimitsConfig(), metrics: MetricsConfig? = MetricsConfig(),
-         permissions: [Permission] = [Permission(uri: "", match: .prefix, publish: true, subscribe: true)]) throws {
-        let realm = RealmConfig(name: "realm1", anonymousRole: "anonymous",
-                                roles: [RoleConfig(name: "anonymous", permissions: permissions)])
+         permissions: [Permission] = [Permission(uri: "", match: .prefix, publish: true, subscribe: true)],
+         realm: RealmConfig? = nil) throws {
+        let realm = realm ?? RealmConfig(name: "realm1", anonymousRole: "anonymous",
+                                         roles: [RoleConfig(name: "anonymous", permissions: permissions)])
         let configuration = BrokerConfiguration(
             loops: 1,
             listeners: [ListenerConfig(transport: .rawsocket, host: "127.0.0.1", port: 0),
