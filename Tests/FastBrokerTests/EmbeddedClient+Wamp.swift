@@ -16,9 +16,18 @@ extension EmbeddedClient {
 
     /// The messages the broker wrote since the last read, each parsed as a JSON array.
     func replies() -> [[Any]] {
-        readMessages().map { text in
-            guard let array = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) as? [Any] else {
-                XCTFail("not a JSON array: \(text)")
+        Self.messages(in: read())
+    }
+
+    /// The WAMP messages in RawSocket output of a JSON session, each parsed as a JSON array.
+    static func messages(in output: [UInt8]) -> [[Any]] {
+        guard let frames = frames(output) else {
+            XCTFail("partial RawSocket frame in \(output.count) bytes")
+            return []
+        }
+        return frames.filter { $0.type == 0 }.map { frame in
+            guard let array = try? JSONSerialization.jsonObject(with: Data(frame.text.utf8)) as? [Any] else {
+                XCTFail("not a JSON array: \(frame.text)")
                 return []
             }
             return array
