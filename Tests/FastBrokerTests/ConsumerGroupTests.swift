@@ -9,14 +9,6 @@ import BrokerLoop
 import XCTest
 
 final class ConsumerGroupTests: XCTestCase {
-    private func joined(_ broker: EmbeddedBroker, _ count: Int) throws -> [EmbeddedClient] {
-        try (0..<count).map { _ in
-            let client = try broker.connect()
-            client.joinAnonymously()
-            return client
-        }
-    }
-
     /// The args[0] strings of the EVENTs among `replies`.
     private func eventArgs(_ replies: [[Any]]) -> [String] {
         replies.filter { $0.first as? Int == 36 }.compactMap { ($0.count > 4 ? $0[4] as? [String] : nil)?.first }
@@ -44,7 +36,7 @@ final class ConsumerGroupTests: XCTestCase {
 
     func testSharedGroupRoundRobinsOverItsMembers() throws {
         let broker = try EmbeddedBroker()
-        let clients = try joined(broker, 3)
+        let clients = try broker.joinedClients(3)
         let (a, b, publisher) = (clients[0], clients[1], clients[2])
         XCTAssertNotEqual(a.subscribe("com.g", options: #"{"type":"shared","group":"w"}"#), 0)
         XCTAssertNotEqual(b.subscribe("com.g", options: #"{"type":"shared","group":"w"}"#), 0)
@@ -55,7 +47,7 @@ final class ConsumerGroupTests: XCTestCase {
 
     func testJoinRefusalsNameTheGroup() throws {
         let broker = try EmbeddedBroker()
-        let clients = try joined(broker, 3)
+        let clients = try broker.joinedClients(3)
         _ = clients[0].subscribe("com.g", options: #"{"type":"exclusive","group":"x"}"#)
         var reply = clients[1].exchange(#"[32,5,{"type":"exclusive","group":"x"},"com.g"]"#)
         assertError(reply, 32, 5, #"exclusive group "x" on com.g is held by another session"#,
@@ -70,7 +62,7 @@ final class ConsumerGroupTests: XCTestCase {
     /// go to the next member, in order, and nothing reaches both.
     func testEventsUnwrittenWhenAMemberLeavesGoToTheNextMember() throws {
         let broker = try EmbeddedBroker()
-        let clients = try joined(broker, 3)
+        let clients = try broker.joinedClients(3)
         let (active, standby, publisher) = (clients[0], clients[1], clients[2])
         let activeID = active.subscribe("com.g", options: #"{"type":"failover","group":"f"}"#)
         _ = standby.subscribe("com.g", options: #"{"type":"failover","group":"f"}"#)
@@ -92,7 +84,7 @@ final class ConsumerGroupTests: XCTestCase {
     /// next member.
     func testEventsOfADeadMemberGoToTheNextMember() throws {
         let broker = try EmbeddedBroker()
-        let clients = try joined(broker, 3)
+        let clients = try broker.joinedClients(3)
         let (active, standby, publisher) = (clients[0], clients[1], clients[2])
         _ = active.subscribe("com.g", options: #"{"type":"failover","group":"f"}"#)
         _ = standby.subscribe("com.g", options: #"{"type":"failover","group":"f"}"#)
@@ -113,7 +105,7 @@ final class ConsumerGroupTests: XCTestCase {
         limits.maxSessionOutboundBytes = 4096
         limits.slowConsumer = .drop
         let broker = try EmbeddedBroker(limits: limits)
-        let clients = try joined(broker, 3)
+        let clients = try broker.joinedClients(3)
         let (full, other, publisher) = (clients[0], clients[1], clients[2])
         _ = full.subscribe("com.g", options: #"{"type":"failover","group":"f"}"#)
         _ = other.subscribe("com.g", options: #"{"type":"failover","group":"f"}"#)

@@ -59,6 +59,28 @@ extension EmbeddedClient {
     }
 }
 
+extension EmbeddedBroker {
+    /// `count` new clients, each joined to realm1 anonymously.
+    func joinedClients(_ count: Int) throws -> [EmbeddedClient] {
+        try (0..<count).map { _ in
+            let client = try connect()
+            client.joinAnonymously()
+            return client
+        }
+    }
+
+    /// Each message, sent by a new established session, ends it with a protocol-violation
+    /// ABORT whose message is the paired text.
+    func assertEachAbortsEstablishedSession(_ cases: [(message: String, problem: String)],
+                                            file: StaticString = #filePath, line: UInt = #line) throws {
+        for (message, problem) in cases {
+            let client = try joinedClients(1)[0]
+            assertAbort(client.exchange(message), problem, "wamp.error.protocol_violation", file: file, line: line)
+            XCTAssertTrue(run(until: { client.isClosed }), message, file: file, line: line)
+        }
+    }
+}
+
 /// Asserts `replies` is exactly one ABORT with `reason` whose details.message is `message`.
 func assertAbort(_ replies: [[Any]], _ message: String, _ reason: String, file: StaticString = #filePath, line: UInt = #line) {
     guard replies.count == 1, replies[0].count == 3, replies[0][0] as? Int == 3 else {

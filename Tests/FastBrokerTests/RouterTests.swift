@@ -24,17 +24,9 @@ private final class RecordingForwarder: PublicationForwarding {
 }
 
 final class RouterTests: XCTestCase {
-    private func joined(_ broker: EmbeddedBroker, _ count: Int) throws -> [EmbeddedClient] {
-        try (0..<count).map { _ in
-            let client = try broker.connect()
-            client.joinAnonymously()
-            return client
-        }
-    }
-
     func testSubscribersOfOneSubscriptionGetTheSameEventBytes() throws {
         let broker = try EmbeddedBroker()
-        let clients = try joined(broker, 4)
+        let clients = try broker.joinedClients(4)
         let (a, b, pattern, publisher) = (clients[0], clients[1], clients[2], clients[3])
         let id = a.subscribe("com.t.x")
         XCTAssertEqual(b.subscribe("com.t.x"), id, "one subscription per topic on the realm")
@@ -52,7 +44,7 @@ final class RouterTests: XCTestCase {
 
     func testPublisherExclusionAndEligibility() throws {
         let broker = try EmbeddedBroker()
-        let clients = try joined(broker, 3)
+        let clients = try broker.joinedClients(3)
         let (publisher, a, b) = (clients[0], clients[1], clients[2])
         for client in clients { _ = client.subscribe("com.t") }
         let bID = b.connection.session.id
@@ -73,7 +65,7 @@ final class RouterTests: XCTestCase {
     func testPartlyPermittedPatternIsCheckedPerTopic() throws {
         let broker = try EmbeddedBroker(permissions: [Permission(uri: "or.secret", match: .prefix, publish: true, subscribe: false),
                                                       Permission(uri: "", match: .prefix, publish: true, subscribe: true)])
-        let clients = try joined(broker, 2)
+        let clients = try broker.joinedClients(2)
         let (subscriber, publisher) = (clients[0], clients[1])
         _ = subscriber.subscribe("or.", options: #"{"match":"prefix"}"#)
         publisher.sendFrame(#"[16,1,{},"or.secret.x",["hidden"]]"#)
@@ -87,7 +79,7 @@ final class RouterTests: XCTestCase {
     /// EVENT exactly when the filter passes.
     func testFilteredSubscriptionsShareAVerdictPerPublication() throws {
         let broker = try EmbeddedBroker()
-        let clients = try joined(broker, 3)
+        let clients = try broker.joinedClients(3)
         let (exact, prefix, publisher) = (clients[0], clients[1], clients[2])
         let filter = #""filter":"k >= :v","filter_values":{":v":10}"#
         _ = exact.subscribe("com.f.a", options: "{\(filter)}")
@@ -106,7 +98,7 @@ final class RouterTests: XCTestCase {
         XCTAssertEqual(Self.json(msgpack.read()).first?.first as? Int, 2, "WELCOME")
         msgpack.send(EmbeddedClient.frame(Self.messagePack(#"[32,1,{},"com.t"]"#)))
         XCTAssertEqual(Self.json(msgpack.read()).first?.first as? Int, 33)
-        let clients = try joined(broker, 2)
+        let clients = try broker.joinedClients(2)
         let (jsonSubscriber, publisher) = (clients[0], clients[1])
         _ = jsonSubscriber.subscribe("com.t")
         publisher.sendFrame(#"[16,1,{},"com.t",[1.5,"é",{"a":[true,null]}],{"k":-3}]"#)
@@ -127,7 +119,7 @@ final class RouterTests: XCTestCase {
         let forwarder = RecordingForwarder()
         let router = broker.server.realms[BytewiseString("realm1")]!.routers[0]
         router.clusterForwarding = forwarder
-        let clients = try joined(broker, 2)
+        let clients = try broker.joinedClients(2)
         let (member, publisher) = (clients[0], clients[1])
         XCTAssertNotEqual(member.subscribe("com.g", options: #"{"type":"shared","group":"g"}"#), 0)
         member.transport.socketBufferBytes = 0   // EVENTs stay in the outbound queue, where we look

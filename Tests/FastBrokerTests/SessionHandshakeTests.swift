@@ -72,12 +72,7 @@ final class SessionHandshakeTests: XCTestCase {
             (#"[6,{}]"#, "GOODBYE must be [6, Details|dict, Reason|uri]"),
             (#"[{}]"#, "a WAMP message must be an array starting with an integer message type"),
         ]
-        for (message, problem) in afterWelcome {
-            let client = try broker.connect()
-            client.joinAnonymously()
-            assertAbort(client.exchange(message), problem, "wamp.error.protocol_violation")
-            XCTAssertTrue(broker.run(until: { client.isClosed }), message)
-        }
+        try broker.assertEachAbortsEstablishedSession(afterWelcome)
         XCTAssertEqual(broker.metrics.protocolViolations.current, beforeWelcome.count + afterWelcome.count)
     }
 

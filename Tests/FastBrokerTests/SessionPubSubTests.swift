@@ -67,17 +67,13 @@ final class SessionPubSubTests: XCTestCase {
 
     func testMalformedSubscribeAndUnsubscribeAbort() throws {
         let broker = try broker()
-        for (message, problem) in [
+        try broker.assertEachAbortsEstablishedSession([
             (#"[32,1,{}]"#, "SUBSCRIBE must be [32, Request|id, Options|dict, Topic|uri]"),
             (#"[32,0,{},"com.t"]"#, "SUBSCRIBE must be [32, Request|id, Options|dict, Topic|uri]"),
             (#"[32,1,[],"com.t"]"#, "SUBSCRIBE must be [32, Request|id, Options|dict, Topic|uri]"),
             (#"[34,1]"#, "UNSUBSCRIBE must be [34, Request|id, SUBSCRIBED.Subscription|id]"),
             (#"[34,1,"sub"]"#, "UNSUBSCRIBE must be [34, Request|id, SUBSCRIBED.Subscription|id]"),
-        ] {
-            let client = try broker.connect()
-            client.joinAnonymously()
-            assertAbort(client.exchange(message), problem, "wamp.error.protocol_violation")
-        }
+        ])
     }
 
     // MARK: - UNSUBSCRIBE
@@ -128,16 +124,12 @@ final class SessionPubSubTests: XCTestCase {
 
     func testMalformedPublishAborts() throws {
         let broker = try broker()
-        for (message, problem) in [
+        try broker.assertEachAbortsEstablishedSession([
             (#"[16,1,{}]"#, "PUBLISH must be [16, Request|id, Options|dict, Topic|uri, Arguments|list?, ArgumentsKw|dict?]"),
             (#"[16,1,{},"com.t",[],{},1]"#, "PUBLISH must be [16, Request|id, Options|dict, Topic|uri, Arguments|list?, ArgumentsKw|dict?]"),
             (#"[16,1,{},"com.t",{}]"#, "PUBLISH.Arguments must be a list"),
             (#"[16,1,{},"com.t",[],[]]"#, "PUBLISH.ArgumentsKw must be a dict"),
-        ] {
-            let client = try broker.connect()
-            client.joinAnonymously()
-            assertAbort(client.exchange(message), problem, "wamp.error.protocol_violation")
-        }
+        ])
     }
 
     func testPublishedCarriesThePublicationIdTheEventHas() throws {
