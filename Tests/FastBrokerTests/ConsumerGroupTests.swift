@@ -55,7 +55,7 @@ final class ConsumerGroupTests: XCTestCase {
         reply = clients[2].exchange(#"[32,6,{"type":"shared","group":"x"},"com.g"]"#)
         assertError(reply, 32, 6, #"group "x" on com.g is exclusive, not shared"#, "fastbroker.error.subscription_type_mismatch")
         XCTAssertEqual(clients[0].subscribe("com.g", options: #"{"type":"exclusive","group":"x"}"#, request: 7),
-                       clients[0].connection.session.memberships.keys.first, "the holder subscribing again keeps its subscription")
+                       clients[0].session.memberships.keys.first, "the holder subscribing again keeps its subscription")
     }
 
     /// Failover: the active member unsubscribes with events still in its outbound queue; they

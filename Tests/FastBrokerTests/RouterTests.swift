@@ -47,7 +47,7 @@ final class RouterTests: XCTestCase {
         let clients = try broker.joinedClients(3)
         let (publisher, a, b) = (clients[0], clients[1], clients[2])
         for client in clients { _ = client.subscribe("com.t") }
-        let bID = b.connection.session.id
+        let bID = b.session.id
         publisher.exchange(#"[16,1,{"acknowledge":true},"com.t",["default"]]"#)
         XCTAssertEqual(publisher.replies().count, 0, "the publisher is excluded by default")
         XCTAssertEqual(a.replies().count, 1)
@@ -126,7 +126,7 @@ final class RouterTests: XCTestCase {
         publisher.sendFrame(#"[16,1,{},"com.plain",["nobody"]]"#)
         publisher.sendFrame(#"[16,2,{},"com.g",["grouped"]]"#)
         XCTAssertEqual(forwarder.topics, ["com.plain", "com.g"])
-        let membership = try XCTUnwrap(member.connection.session.memberships.values.first)
+        let membership = try XCTUnwrap(member.session.memberships.values.first)
         let queued = member.connection.takeBackGroupEvents(of: membership.member, connectionDying: false)
             + member.connection.takeBackGroupEvents(of: membership.member, connectionDying: true)
         XCTAssertEqual(queued.count, 1)

@@ -16,7 +16,7 @@ final class SessionHandshakeTests: XCTestCase {
         let reply = client.exchange(#"[1,"realm1",{"authid":"mallory","roles":{"subscriber":{}}}]"#)
         XCTAssertEqual(reply.count, 1)
         XCTAssertEqual(reply[0][0] as? Int, 2)
-        XCTAssertEqual(reply[0][1] as? UInt64, client.connection.session.id)
+        XCTAssertEqual(reply[0][1] as? UInt64, client.session.id)
         let details = try XCTUnwrap(reply[0][2] as? [String: Any])
         XCTAssertEqual(details["authrole"] as? String, "anonymous")
         XCTAssertEqual(details["authmethod"] as? String, "anonymous")
@@ -26,7 +26,7 @@ final class SessionHandshakeTests: XCTestCase {
         XCTAssertNotNil(authid.wholeMatch(of: /[A-Z2-9]{4}(-[A-Z2-9]{4}){5}/), authid)
         let features = ((details["roles"] as? [String: Any])?["broker"] as? [String: Any])?["features"] as? [String: Bool]
         XCTAssertEqual(features?["pattern_based_subscription"], true)
-        XCTAssertTrue(client.connection.session.isEstablished)
+        XCTAssertTrue(client.session.isEstablished)
         XCTAssertEqual(broker.metrics.sessionsOpened.current, 1)
     }
 
@@ -120,10 +120,10 @@ final class SessionHandshakeTests: XCTestCase {
         let challenge = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         XCTAssertEqual(challenge["authid"] as? String, "alice")
         XCTAssertEqual(challenge["authmethod"] as? String, "wampcra")
-        XCTAssertEqual(challenge["session"] as? UInt64, client.connection.session.id, "the challenge names the session WELCOME will carry")
+        XCTAssertEqual(challenge["session"] as? UInt64, client.session.id, "the challenge names the session WELCOME will carry")
         let signature = WampCRA.signature(key: Array("alice-secret".utf8), challenge: text)
         let reply = client.exchange(#"[5,"\#(signature)",{}]"#)
-        XCTAssertTrue(broker.run(until: { client.connection.session.isEstablished }))
+        XCTAssertTrue(broker.run(until: { client.session.isEstablished }))
         let welcome = reply.isEmpty ? client.replies() : reply
         XCTAssertEqual(welcome.count, 1)
         XCTAssertEqual(welcome.first?[0] as? Int, 2)

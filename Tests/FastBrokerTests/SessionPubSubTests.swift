@@ -48,8 +48,8 @@ final class SessionPubSubTests: XCTestCase {
                     "role anonymous may not subscribe to org.x", "wamp.error.not_authorized")
         assertError(client.exchange(#"[32,14,{"match":"prefix"},"org."]"#), 32, 14,
                     #"role anonymous may not subscribe to any topic matching prefix pattern "org.""#, "wamp.error.not_authorized")
-        XCTAssertTrue(client.connection.session.isEstablished, "refusals do not end the session")
-        XCTAssertTrue(client.connection.session.subscriptions.isEmpty)
+        XCTAssertTrue(client.session.isEstablished, "refusals do not end the session")
+        XCTAssertTrue(client.session.subscriptions.isEmpty)
     }
 
     func testSubscriptionLimitCountsDistinctSubscriptionsOnly() throws {
