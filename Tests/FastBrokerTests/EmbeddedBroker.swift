@@ -16,13 +16,14 @@ final class EmbeddedBroker {
     var loop: EventLoop { context.loop }
     var metrics: LoopMetrics { context.metrics }
 
-    /// One realm, `realm1`, whose anonymous role gets `permissions` (default: everything). The
-    /// listeners only describe transports: nothing is bound.
+    /// One realm: `realm`, or `realm1` whose anonymous role gets `permissions` (default:
+    /// everything) and keeps a HELLO's authid if `anonymousKeepsAuthid`. The listeners only
+    /// describe transports: nothing is bound.
     init(limits: LimitsConfig = LimitsConfig(), metrics: MetricsConfig? = MetricsConfig(),
          permissions: [Permission] = [Permission(uri: "", match: .prefix, publish: true, subscribe: true)],
-         anonymousKeepsAuthid: Bool = false) throws {
-        let realm = RealmConfig(name: "realm1", anonymousRole: "anonymous", anonymousKeepsAuthid: anonymousKeepsAuthid,
-                                roles: [RoleConfig(name: "anonymous", permissions: permissions)])
+         anonymousKeepsAuthid: Bool = false, realm: RealmConfig? = nil) throws {
+        let realm = realm ?? RealmConfig(name: "realm1", anonymousRole: "anonymous", anonymousKeepsAuthid: anonymousKeepsAuthid,
+                                         roles: [RoleConfig(name: "anonymous", permissions: permissions)])
         let configuration = BrokerConfiguration(
             loops: 1,
             listeners: [ListenerConfig(transport: .rawsocket, host: "127.0.0.1", port: 0),
