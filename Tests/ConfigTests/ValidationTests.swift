@@ -21,7 +21,7 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(config?.limits, LimitsConfig())
         XCTAssertNil(config?.metrics, "no metrics key = no metrics endpoint")
         XCTAssertEqual(config?.listeners.first?.path, "/ws")
-        XCTAssertEqual(config?.listeners.first?.serializers, [.json, .msgpack])
+        XCTAssertEqual(config?.listeners.first?.serializers, [.json, .msgpack, .cbor])
     }
 
     func testUnknownKeysAreNamedWithTheAllowedOnes() {

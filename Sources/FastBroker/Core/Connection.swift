@@ -238,7 +238,7 @@ final class Connection: TCPStreamDelegate {
         case .needMore:
             return false
         case .hello(let hello):
-            let offered: WireFormat? = hello.serializer == 1 ? .json : hello.serializer == 2 ? .msgpack : nil
+            let offered = WireFormat(rawSocketSerializer: hello.serializer)
             guard let offered, listener.serializers.contains(offered.serializerKind) else {
                 sendRaw(RawSocketFraming.helloError(.serializerUnsupported))
                 closeAfterFlush()
@@ -315,7 +315,7 @@ final class Connection: TCPStreamDelegate {
         }
         sendRaw(WebSocketHandshake.switchingProtocols(accept: WebSocketHandshake.acceptValue(forKey: upgrade.key), subprotocol: chosen))
         webSocketDecoder = WebSocketDecoder(maxMessageBytes: limits.maxMessageBytes)
-        format = chosen == SerializerKind.msgpack.webSocketSubprotocol ? .msgpack : .json
+        format = WireFormat.allCases.first { $0.serializerKind.webSocketSubprotocol == chosen } ?? .json
         phase = .webSocket
     }
 
@@ -332,7 +332,7 @@ final class Connection: TCPStreamDelegate {
             guard opcode == format.webSocketOpcode else {
                 session.protocolViolation(format == .json
                     ? "wamp.2.json messages must be WebSocket text frames, got a binary frame"
-                    : "wamp.2.msgpack messages must be WebSocket binary frames, got a text frame")
+                    : "\(format.serializerKind.webSocketSubprotocol) messages must be WebSocket binary frames, got a text frame")
                 return false
             }
             receiveWampMessage(UnsafeRawBufferPointer(payload))
@@ -736,11 +736,22 @@ final class Connection: TCPStreamDelegate {
 }
 
 extension WireFormat {
-    /// WAMP over WebSocket: JSON travels in text frames, MessagePack in binary frames.
+    /// WAMP over WebSocket: JSON travels in text frames, MessagePack and CBOR in binary frames.
     var webSocketOpcode: WebSocketOpcode { self == .json ? .text : .binary }
-    var serializerKind: SerializerKind { self == .json ? .json : .msgpack }
+    var serializerKind: SerializerKind {
+        switch self {
+        case .json: return .json
+        case .msgpack: return .msgpack
+        case .cbor: return .cbor
+        }
+    }
+    /// RawSocket serializer ids: 1 JSON, 2 MessagePack, 3 CBOR.
+    init?(rawSocketSerializer id: UInt8) {
+        guard id >= 1, let format = WireFormat(rawValue: id - 1) else { return nil }
+        self = format
+    }
 }
 
 extension SerializerKind {
-    var webSocketSubprotocol: String { self == .json ? "wamp.2.json" : "wamp.2.msgpack" }
+    var webSocketSubprotocol: String { "wamp.2.\(rawValue)" }
 }

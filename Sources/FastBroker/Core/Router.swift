@@ -36,7 +36,7 @@ final class Router {
     private var filterGeneration: [UInt64] = []
     private var filterResult: [Bool] = []
     var publicationGeneration: UInt64 = 0
-    /// The current local publication's payload in the other format, made on first need.
+    /// The current local publication's payload in the other formats, made on first need.
     private(set) var transcoding: TranscodedPayload?
     private var transcodingPublication: UInt64 = 0
     /// Subscribe verdicts per (role, topic) for the checked subscribers of this loop.
@@ -143,13 +143,14 @@ final class Router {
             // One encoded EVENT per subscription and subscriber format, shared by its subscribers.
             var json: MessageBuffer? = nil
             var msgpack: MessageBuffer? = nil
+            var cbor: MessageBuffer? = nil
             let subscribers = subscription.subscribers.elements
             // Index loops, not for-in: an unspecialized (debug) IndexingIterator allocates.
             var i = 0
             while i < subscribers.count {
                 let subscriber = subscribers[i]
                 i += 1
-                if deliver(publication, of: subscription, to: subscriber, json: &json, msgpack: &msgpack, pool: pool, remote: remote) {
+                if deliver(publication, of: subscription, to: subscriber, json: &json, msgpack: &msgpack, cbor: &cbor, pool: pool, remote: remote) {
                     delivered += 1
                 }
             }
@@ -165,12 +166,13 @@ final class Router {
                     lastAllowed = mayReceive(publication.topic, role: entry.role)
                 }
                 guard lastAllowed else { continue }
-                if deliver(publication, of: subscription, to: entry.session, json: &json, msgpack: &msgpack, pool: pool, remote: remote) {
+                if deliver(publication, of: subscription, to: entry.session, json: &json, msgpack: &msgpack, cbor: &cbor, pool: pool, remote: remote) {
                     delivered += 1
                 }
             }
             json?.recycleIfUnused()
             msgpack?.recycleIfUnused()
+            cbor?.recycleIfUnused()
         }
         return delivered
     }
@@ -179,7 +181,7 @@ final class Router {
     /// encoded EVENT is made on first need per format and shared through `json`/`msgpack`.
     @inline(__always)
     private func deliver(_ publication: Publication, of subscription: Subscription, to subscriber: Session,
-                         json: inout MessageBuffer?, msgpack: inout MessageBuffer?,
+                         json: inout MessageBuffer?, msgpack: inout MessageBuffer?, cbor: inout MessageBuffer?,
                          pool: MessageBufferPool, remote: RemotePublication?) -> Bool {
         if subscriber.id == publication.excludedSession { return false }
         if let rules = publication.rules,
@@ -187,14 +189,18 @@ final class Router {
             return false
         }
         let format = subscriber.format
-        var message = format == .json ? json : msgpack
+        var message = format == .json ? json : format == .msgpack ? msgpack : cbor
         if message == nil {
             let buffer = pool.take(capacity: 96 + publication.topic.count + publication.args.count + publication.kwargs.count)
             WampEncoder.event(subscription: subscription.id, publication: publication,
                               payload: payload(publication, in: format, remote: remote),
                               includeTopic: subscription.key.match != .exact, format: format, into: &buffer.bytes)
             message = buffer
-            if format == .json { json = buffer } else { msgpack = buffer }
+            switch format {
+            case .json: json = buffer
+            case .msgpack: msgpack = buffer
+            case .cbor: cbor = buffer
+            }
         }
         return subscriber.deliver(message!)
     }
@@ -213,11 +219,14 @@ final class Router {
     func payload(_ publication: Publication, in format: WireFormat, remote: RemotePublication?) -> Payload {
         if format == publication.format { return publication.payload }
         if let remote { return remote.payload(in: format) }
-        if transcodingPublication != publication.id || transcoding?.format != format {
-            transcoding = TranscodedPayload(publication.payload, from: publication.format, to: format)
+        if transcodingPublication != publication.id {
+            transcoding = nil
             transcodingPublication = publication.id
         }
-        return transcoding?.payload ?? Payload(args: UnsafeRawBufferPointer(start: nil, count: 0), kwargs: UnsafeRawBufferPointer(start: nil, count: 0))
+        if transcoding?.inFormat(format) == nil {
+            transcoding = TranscodedPayload(publication.payload, from: publication.format, to: format, next: transcoding) ?? transcoding
+        }
+        return transcoding?.inFormat(format)?.payload ?? Payload(args: UnsafeRawBufferPointer(start: nil, count: 0), kwargs: UnsafeRawBufferPointer(start: nil, count: 0))
     }
 
     /// The transcoding made for publication `id` on this loop, if any.
@@ -229,9 +238,12 @@ final class Router {
     @inline(__always)
     func passes(_ filter: FilterProgram, slot: Int, _ publication: Publication) -> Bool {
         if filterGeneration[slot] == publicationGeneration { return filterResult[slot] }
-        let result = publication.format == .json
-            ? filter.evaluate(JSONFilterDocument(publication.kwargs))
-            : filter.evaluate(MessagePackFilterDocument(publication.kwargs))
+        let result: Bool
+        switch publication.format {
+        case .json: result = filter.evaluate(JSONFilterDocument(publication.kwargs))
+        case .msgpack: result = filter.evaluate(MessagePackFilterDocument(publication.kwargs))
+        case .cbor: result = filter.evaluate(CBORFilterDocument(publication.kwargs))
+        }
         filterGeneration[slot] = publicationGeneration
         filterResult[slot] = result
         return result
