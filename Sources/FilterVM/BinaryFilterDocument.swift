@@ -61,7 +61,13 @@ public struct BinaryFilterDocument<Codec: BinaryFilterCodec>: FilterDocument {
         self.bytes = kwargs.count < Int(Int32.max) ? kwargs : UnsafeRawBufferPointer(start: nil, count: 0)
     }
 
-    @inline(__always) func header(_ i: Int) -> BinaryFilterHeader? { Codec.header(bytes, i) }
+    /// The codec's header with its length clamped to the document's size (no valid count or length
+    /// exceeds it), so positions and counts always fit in Int32 whatever the bytes declare.
+    @inline(__always) func header(_ i: Int) -> BinaryFilterHeader? {
+        guard var h = Codec.header(bytes, i) else { return nil }
+        h.length = min(h.length, bytes.count)
+        return h
+    }
 
     /// Offset just past the value at `start` (bytes.count when it runs off the end).
     @inline(__always) func skip(_ start: Int) -> Int { Codec.skip(bytes, start) }

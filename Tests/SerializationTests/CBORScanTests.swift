@@ -63,7 +63,7 @@ final class CBORScanTests: XCTestCase {
         XCTAssertEqual(String(decoding: json, as: UTF8.self),
                        "[1.0,65504.0,5.960464477539063e-08,6.103515625e-05,-4.0,100000.0,18446744073709551615,-9223372036854775808]")
         var inf: [UInt8] = []
-        XCTAssertTrue([0x82, 0xF9, 0x7C, 0x00, 0x3B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF].withUnsafeBytes {
+        XCTAssertTrue(([0x82, 0xF9, 0x7C, 0x00, 0x3B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] as [UInt8]).withUnsafeBytes {
             PayloadTranscoder.transcode($0, from: .cbor, to: .json, into: &inf)
         })
         XCTAssertEqual(String(decoding: inf, as: UTF8.self), "[null,-1.8446744073709552e+19]")  // -2^64 → nearest double
@@ -81,6 +81,7 @@ final class CBORScanTests: XCTestCase {
     func testRefusalsNameWhatWasWrong() {
         let cases: [([UInt8], String)] = [
             ([], "invalid CBOR at byte 0: empty input"),
+            ([0xD9, 0xD9, 0xF7], "invalid CBOR at byte 3: unexpected end of input after the self-describe tag, expected the message array"),
             (CB.map([]), "invalid CBOR at byte 0: a WAMP message must be a CBOR array, found map"),
             ([0x9F, 0x01, 0xFF], "invalid CBOR at byte 0: a WAMP message must be a definite-length CBOR array, found an indefinite-length array"),
             (CB.array(Array(repeating: [0], count: 8)), "invalid CBOR at byte 0: a WAMP message has at most 7 elements, this array declares 8"),
@@ -95,7 +96,7 @@ final class CBORScanTests: XCTestCase {
             (CB.array([[0xA1, 0x01, 0x02]]), "invalid CBOR at byte 2: map key must be a text string (WAMP dictionaries have string keys), found unsigned integer"),
             (CB.array([[0x62, 0xC0, 0xAF]]), "invalid CBOR at byte 2: invalid UTF-8 in a text string (byte 0xC0)"),
             (CB.array([[0x7A, 0xFF, 0xFF, 0xFF, 0xFF]]), "invalid CBOR at byte 6: text string at byte 1 declares 4294967295 bytes, only 0 remain"),
-            (CB.array([[0x9B] + MP.be(.max, 8)]), "invalid CBOR at byte 1: array at byte 1 declares 18446744073709551615 elements, only 0 remain"),
+            (CB.array([[0x9B] + MP.be(.max, 8)]), "invalid CBOR at byte 1: array at byte 1 declares 18446744073709551615 elements, only 0 bytes remain"),
             (CB.array([[0x19, 0x01]]), "invalid CBOR at byte 3: unexpected end of input in the unsigned integer header at byte 1"),
             (CB.array([[0x01]]) + [0x01], "invalid CBOR at byte 2: unexpected data after the top-level item (1 trailing bytes)"),
         ]
@@ -141,7 +142,7 @@ final class CBORScanTests: XCTestCase {
         XCTAssertEqual(again, cbor)
         // Half and single floats become 64-bit floats in MessagePack.
         var widened: [UInt8] = []
-        XCTAssertTrue([0x82, 0xF9, 0x3E, 0x00, 0xFA, 0x3F, 0xC0, 0x00, 0x00].withUnsafeBytes {
+        XCTAssertTrue(([0x82, 0xF9, 0x3E, 0x00, 0xFA, 0x3F, 0xC0, 0x00, 0x00] as [UInt8]).withUnsafeBytes {
             PayloadTranscoder.transcode($0, from: .cbor, to: .msgpack, into: &widened)
         })
         XCTAssertEqual(widened, MP.array([MP.double(1.5), MP.double(1.5)]))
@@ -149,8 +150,8 @@ final class CBORScanTests: XCTestCase {
 
     func testMalformedInputToTranscoderLeavesOutputUnchanged() {
         var out: [UInt8] = [7]
-        XCTAssertFalse([0x82, 0x01].withUnsafeBytes { PayloadTranscoder.transcode($0, from: .cbor, to: .json, into: &out) })
-        XCTAssertFalse([0x9B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF].withUnsafeBytes {
+        XCTAssertFalse(([0x82, 0x01] as [UInt8]).withUnsafeBytes { PayloadTranscoder.transcode($0, from: .cbor, to: .json, into: &out) })
+        XCTAssertFalse(([0x9B, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF] as [UInt8]).withUnsafeBytes {
             PayloadTranscoder.transcode($0, from: .cbor, to: .msgpack, into: &out)
         })
         XCTAssertEqual(out, [7])

@@ -84,7 +84,8 @@ struct CBORValidator {
         let top: JSONSpan
         if message {
             guard let h = CBORReader.header(buffer, start, n) else {
-                throw fail(n, "unexpected end of input in the \(ValidatedCBOR.typeName(buffer[start])) header at byte \(start)")
+                throw fail(n, start < n ? "unexpected end of input in the \(ValidatedCBOR.typeName(buffer[start])) header at byte \(start)"
+                                        : "unexpected end of input after the self-describe tag, expected the message array")
             }
             guard h.family == .array else {
                 if h.family == .indefinite && h.argument == 4 {

@@ -209,7 +209,7 @@ def structure_ok(data):
         if major in (2, 3):
             i += arg
         elif major in (4, 5):
-            if depth + 1 > 64 - 1:
+            if depth + 1 > 64:
                 return False
             stack.append((arg * (2 if major == 5 else 1), major == 5, depth + 1))
         elif major == 6:
