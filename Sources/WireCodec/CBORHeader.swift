@@ -141,7 +141,7 @@ public enum CBORReader {
         return i
     }
 
-    /// The value of an IEEE 754 half-precision float (RFC 8949 Appendix D), exactly.
+    /// The value of an IEEE 754 half-precision float (RFC 8949 Appendix D), exactly (NaN payloads too).
     @inlinable
     public static func halfToDouble(_ half: UInt16) -> Double {
         let exponent = Int((half >> 10) & 0x1F)
@@ -150,7 +150,8 @@ public enum CBORReader {
         if exponent == 0 {
             magnitude = mantissa * 0x1p-24
         } else if exponent == 31 {
-            magnitude = mantissa == 0 ? .infinity : .nan
+            // Infinity, or NaN with its payload kept (as a hardware half → double conversion does).
+            return Double(bitPattern: UInt64(half & 0x8000) << 48 | 0x7FF0_0000_0000_0000 | UInt64(half & 0x3FF) << 42)
         } else {
             magnitude = (mantissa + 1024) * Double(sign: .plus, exponent: exponent - 25, significand: 1)
         }

@@ -2,8 +2,9 @@
 // cbor2's verdicts/values come from Fixtures/generate_cbor_differential.py (seeded; run it to
 // regenerate) in Fixtures/cbor_differential.txt, committed so the test needs no Python at run time.
 // For each input: the scanner accepts exactly what cbor2 accepts minus what the broker refuses by
-// design (tags other than a leading 55799, undefined and other simple values, indefinite lengths,
-// non-text keys, depth > 64); decodeValue equals cbor2's value; scanMessage accepts exactly the
+// design (tags other than a leading 55799, undefined and other simple values, non-text keys,
+// depth > 64; indefinite lengths are read after CBORDefiniteLengths rewrites them, as a connection
+// does); decodeValue equals cbor2's value; scanMessage accepts exactly the
 // arrays of at most 7 elements; CBOR → JSON gives cbor2's value under the WAMP JSON rules; CBOR →
 // MessagePack gives the value again, and MessagePack → CBOR gives back the same value too.
 
@@ -19,8 +20,15 @@ final class CBORDifferentialTests: XCTestCase {
         var accepted = 0, refused = 0, messages = 0
         for (number, line) in lines.enumerated() {
             let fields = line.split(separator: " ", omittingEmptySubsequences: false)
-            let bytes = [UInt8](try XCTUnwrap(Data(base64Encoded: String(fields[1])), "line \(number + 1)"))
+            let original = [UInt8](try XCTUnwrap(Data(base64Encoded: String(fields[1])), "line \(number + 1)"))
             let where_ = "line \(number + 1)"
+            // Indefinite lengths: rewritten with definite lengths first, as a connection does.
+            var bytes = original
+            if case .failure = original.withUnsafeBytes({ CBORScanner.scanValue($0) }),
+               case .success(let definite)? = original.withUnsafeBytes({ CBORDefiniteLengths.rewrite($0) }) {
+                bytes = definite
+                XCTAssertNil(definite.withUnsafeBytes { CBORDefiniteLengths.rewrite($0) }, "\(where_): the rewrite left an indefinite length")
+            }
             try bytes.withUnsafeBytes { buffer in
                 switch (fields[0], CBORScanner.scanValue(buffer)) {
                 case ("A", .success(let span)):

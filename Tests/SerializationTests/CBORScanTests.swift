@@ -89,9 +89,8 @@ final class CBORScanTests: XCTestCase {
             (CB.array([[0x10], [0xD9, 0xD9, 0xF7, 0x01]]), "invalid CBOR at byte 2: CBOR tag 55799 at byte 2 is not allowed in WAMP messages (only the self-describe tag 55799 in front of the whole message)"),
             (CB.array([[0xF7]]), "invalid CBOR at byte 1: CBOR undefined at byte 1 is not allowed in WAMP messages (no other serializer can carry it)"),
             (CB.array([[0xF0]]), "invalid CBOR at byte 1: CBOR simple value 16 at byte 1 is not allowed in WAMP messages (only false, true and null)"),
-            (CB.array([[0x5F, 0x41, 0x61, 0xFF]]), "invalid CBOR at byte 1: indefinite-length CBOR byte string (indefinite length) at byte 1 is not supported; encode it with a definite length"),
-            (CB.array([[0xBF, 0xFF]]), "invalid CBOR at byte 1: indefinite-length CBOR map (indefinite length) at byte 1 is not supported; encode it with a definite length"),
-            (CB.array([[0xFF]]), "invalid CBOR at byte 1: unexpected CBOR break code 0xFF at byte 1 (indefinite lengths are not supported)"),
+            (CB.array([[0x5F, 0x41, 0x61, 0xFF]]), "invalid CBOR at byte 1: indefinite-length CBOR byte string at byte 1 (a connection rewrites such a message with definite lengths first, see CBORDefiniteLengths)"),
+            (CB.array([[0xFF]]), "invalid CBOR at byte 1: unexpected CBOR break code 0xFF at byte 1"),
             (CB.array([[0x1C]]), "invalid CBOR at byte 1: reserved CBOR additional information 28 at byte 1"),
             (CB.array([[0xA1, 0x01, 0x02]]), "invalid CBOR at byte 2: map key must be a text string (WAMP dictionaries have string keys), found unsigned integer"),
             (CB.array([[0x62, 0xC0, 0xAF]]), "invalid CBOR at byte 2: invalid UTF-8 in a text string (byte 0xC0)"),
@@ -155,5 +154,47 @@ final class CBORScanTests: XCTestCase {
             PayloadTranscoder.transcode($0, from: .cbor, to: .msgpack, into: &out)
         })
         XCTAssertEqual(out, [7])
+    }
+
+    private func rewritten(_ bytes: [UInt8]) -> Result<[UInt8], JSONScanError>? {
+        bytes.withUnsafeBytes { CBORDefiniteLengths.rewrite($0) }
+    }
+
+    func testIndefiniteLengthsAreRewrittenWithDefiniteOnes() throws {
+        // RFC 8949 Appendix A: (_ h'0102', h'030405'), (_ "strea", "ming"), [_ ], [_ 1, [2, 3], [_ 4, 5]],
+        // {_ "a": 1, "b": [_ 2, 3]}, inside a message so the scanner reads the result.
+        let cases: [([UInt8], [UInt8])] = [
+            ([0x5F, 0x42, 0x01, 0x02, 0x43, 0x03, 0x04, 0x05, 0xFF], CB.bytes([1, 2, 3, 4, 5])),
+            ([0x7F, 0x65] + Array("strea".utf8) + [0x64] + Array("ming".utf8) + [0xFF], CB.text("streaming")),
+            ([0x9F, 0xFF], CB.array([])),
+            ([0x9F, 0x01, 0x82, 0x02, 0x03, 0x9F, 0x04, 0x05, 0xFF, 0xFF], CB.array([[1], CB.array([[2], [3]]), CB.array([[4], [5]])])),
+            ([0xBF, 0x61, 0x61, 0x01, 0x61, 0x62, 0x9F, 0x02, 0x03, 0xFF, 0xFF], CB.map([("a", [1]), ("b", CB.array([[2], [3]]))])),
+        ]
+        for (indefinite, definite) in cases {
+            let message = [0x85, 0x10, 0x01, 0xA0, 0x61, 0x74] + [0x81] + indefinite
+            XCTAssertEqual(try XCTUnwrap(rewritten(message)).get(), [0x85, 0x10, 0x01, 0xA0, 0x61, 0x74, 0x81] + definite)
+        }
+        // A whole indefinite message, after the self-describe tag.
+        XCTAssertEqual(try XCTUnwrap(rewritten([0xD9, 0xD9, 0xF7, 0x9F, 0x01, 0x66] + Array("realm1".utf8) + [0xBF, 0xFF, 0xFF])).get(),
+                       [0xD9, 0xD9, 0xF7] + CB.array([[1], CB.text("realm1"), CB.map([])]))
+        // No indefinite item before the first problem: the scanner's own error stands.
+        XCTAssertNil(rewritten(CB.array([[0x01]])))
+        XCTAssertNil(rewritten(CB.array([[0xC1, 0x01]]) + [0x9F]))
+    }
+
+    func testMalformedIndefiniteItemsNameWhatWasWrong() {
+        let cases: [([UInt8], String)] = [
+            ([0x81, 0x9F, 0x01], "invalid CBOR at byte 3: unexpected end of input, the indefinite-length array at byte 1 has no break code"),
+            ([0x81, 0x5F, 0x61, 0x61, 0xFF], "invalid CBOR at byte 2: a chunk of the indefinite-length byte string at byte 1 must be a definite-length byte string, found text string"),
+            ([0x81, 0x7F, 0x7F, 0xFF, 0xFF], "invalid CBOR at byte 2: a chunk of the indefinite-length text string at byte 1 must be a definite-length text string, found text string"),
+            ([0x81, 0xBF, 0x61, 0x61, 0xFF], "invalid CBOR at byte 4: the indefinite-length map at byte 1 ends after a key, without its value"),
+            ([0x82, 0x9F, 0xFF, 0x9B] + MP.be(.max, 8), "invalid CBOR at byte 3: array at byte 3 declares 18446744073709551615 elements, only 0 bytes remain"),
+            ([0x81, 0x9F, 0xFF, 0x00], "invalid CBOR at byte 3: unexpected data after the top-level item (1 trailing bytes)"),
+            (Array(repeating: 0x9F, count: 70), "invalid CBOR at byte 64: nesting deeper than 64 levels"),
+        ]
+        for (bytes, expected) in cases {
+            guard case .failure(let error)? = rewritten(bytes) else { return XCTFail("rewrite accepted \(bytes)") }
+            XCTAssertEqual(error.description, expected)
+        }
     }
 }

@@ -121,14 +121,14 @@ def test_rawsocket_serializer_3_is_accepted(broker3):
     (bytes.fromhex("85") + cbor2.dumps(16)[0:] + cbor2.dumps(1) + cbor2.dumps({}) + cbor2.dumps("com.example.t")
      + bytes.fromhex("81c11a00000001"), "CBOR tag 1 at byte"),
     (bytes.fromhex("85") + cbor2.dumps(16) + cbor2.dumps(1) + cbor2.dumps({}) + cbor2.dumps("com.example.t")
-     + bytes.fromhex("819f01ff"), "indefinite-length CBOR array"),
+     + bytes.fromhex("819f01"), "the indefinite-length array at byte 19 has no break code"),
     (bytes.fromhex("8510") + cbor2.dumps(1) + cbor2.dumps({}) + cbor2.dumps("com.example.t") + bytes.fromhex("81f7"),
      "CBOR undefined"),
     (bytes.fromhex("8410") + cbor2.dumps(1) + bytes.fromhex("a101f5") + cbor2.dumps("com.example.t"),
      "map key must be a text string"),
     (bytes.fromhex("8410") + cbor2.dumps(1) + cbor2.dumps({}) + cbor2.dumps("com.example.t") + b"\x00",
      "unexpected data after the top-level item"),
-], ids=["tag", "indefinite", "undefined", "int-key", "trailing"])
+], ids=["tag", "indefinite-no-break", "undefined", "int-key", "trailing"])
 def test_malformed_cbor_aborts_naming_the_problem(broker3, payload, fragment):
     with CBORRawSocket(broker3.rs_port) as c:
         c.hello()
@@ -137,6 +137,29 @@ def test_malformed_cbor_aborts_naming_the_problem(broker3, payload, fragment):
         assert abort[0] == 3 and abort[2] == "wamp.error.protocol_violation", abort
         assert "invalid CBOR" in abort[1]["message"] and fragment in abort[1]["message"], abort
         assert c.wait_closed() == b""  # closed after the ABORT (raises if left open)
+
+
+def test_indefinite_lengths_are_read(broker3):
+    # A PUBLISH written with indefinite lengths everywhere: the message array, the options map, a
+    # chunked topic, args with a chunked byte string; subscribers in CBOR and JSON get exact values.
+    topic = unique("com.example.cbor.indef")
+    head, tail = topic[:10], topic[10:]
+    with CBORRawSocket(broker3.rs_port) as pub, CBORRawSocket(broker3.rs_port) as sub, RawSocketClient(broker3.rs_port) as js:
+        for client in (pub, sub, js):
+            client.hello()
+        sub.send_msg([32, 1, {}, topic])
+        js.send_msg([32, 1, {}, topic])
+        assert sub.recv_msg()[0] == 33 and js.recv_msg()[0] == 33
+        message = (b"\x9f" + cbor2.dumps(16) + cbor2.dumps(5) + b"\xbf" + cbor2.dumps("acknowledge") + b"\xf5\xff"
+                   + b"\x7f" + cbor2.dumps(head) + cbor2.dumps(tail) + b"\xff"
+                   + b"\x9f\x5f" + cbor2.dumps(b"\x00\x01") + cbor2.dumps(b"\xff") + b"\xff" + cbor2.dumps("x") + b"\xff\xff")
+        pub.send_msg(message)
+        published = pub.recv_msg()
+        assert published[0] == 17 and published[1] == 5, published
+        event = sub.recv_msg()
+        assert event[0] == 36 and event[4] == [b"\x00\x01\xff", "x"], event
+        event = js.recv_msg()
+        assert event[0] == 36 and event[4] == ["\u0000AAH/", "x"], event
 
 
 def test_self_describe_tag_is_accepted(broker3):

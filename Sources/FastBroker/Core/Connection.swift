@@ -362,7 +362,15 @@ final class Connection: TCPStreamDelegate {
         switch format.scanMessage(bytes) {
         case .success(let view):
             session.receive(view)
-        case .failure(let error):
+        case .failure(var error):
+            // CBOR with indefinite lengths (rare, cold): rewritten once with definite lengths.
+            if format == .cbor, let rewritten = CBORDefiniteLengths.rewrite(bytes) {
+                switch rewritten.flatMap({ definite in definite.withUnsafeBytes { buffer in
+                    format.scanMessage(buffer).map { session.receive($0) } } }) {
+                case .success: return
+                case .failure(let problem): error = problem
+                }
+            }
             session.protocolViolation("malformed \(format.displayName) message: \(error)")
         }
     }

@@ -11,8 +11,9 @@
 //   - the self-describe tag 55799 is accepted in front of the whole message (RFC 8949 §3.4.6);
 //     every other tag, `undefined` and the other simple values are refused: no other serializer
 //     could carry them;
-//   - indefinite-length strings, arrays and maps are refused with a message saying so (the views
-//     read strings in place and containers by count; a client sends definite lengths by default);
+//   - indefinite-length strings, arrays and maps are refused here (the views read strings in place
+//     and containers by count); a connection that gets such a message rewrites it once with
+//     definite lengths (CBORDefiniteLengths, a cold path) and scans the result;
 //   - every declared length must fit in the bytes that remain (a string its payload, an array one
 //     byte per element, a map two bytes per pair), so a lying length is refused before anything
 //     trusts it, and no length ever sizes an allocation;
@@ -155,9 +156,9 @@ struct CBORValidator {
         case .simple:
             throw fail(start, "CBOR simple value \(h.argument) at byte \(start) is not allowed in WAMP messages (only false, true and null)")
         case .indefinite:
-            throw fail(start, "indefinite-length CBOR \(ValidatedCBOR.typeName(buffer[start])) at byte \(start) is not supported; encode it with a definite length")
+            throw fail(start, "indefinite-length CBOR \(ValidatedCBOR.typeName(buffer[start])) at byte \(start) (a connection rewrites such a message with definite lengths first, see CBORDefiniteLengths)")
         case .breakCode:
-            throw fail(start, "unexpected CBOR break code 0xFF at byte \(start) (indefinite lengths are not supported)")
+            throw fail(start, "unexpected CBOR break code 0xFF at byte \(start)")
         case .reserved:
             throw fail(start, "reserved CBOR additional information \(h.argument) at byte \(start)")
         }

@@ -21,6 +21,11 @@ public enum CBORSelfCheck {
             var scratch: [UInt8] = []
             _ = PayloadTranscoder.transcode(bytes, from: .cbor, to: .json, into: &scratch)
             _ = PayloadTranscoder.transcode(bytes, from: .cbor, to: .msgpack, into: &scratch)
+            // Indefinite lengths: the rewrite leaves none, and what it wrote passes every check.
+            if case .success(let definite)? = CBORDefiniteLengths.rewrite(bytes) {
+                if definite.withUnsafeBytes({ CBORDefiniteLengths.rewrite($0) }) != nil { return "the rewrite left an indefinite length" }
+                if let broken = definite.withUnsafeBytes({ check($0) }) { return "after the definite-length rewrite: \(broken)" }
+            }
             return nil
         case .success(let top):
             let tagged = bytes.count >= 3 && bytes[0] == 0xD9 && bytes[1] == 0xD9 && bytes[2] == 0xF7

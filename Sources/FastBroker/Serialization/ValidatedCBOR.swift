@@ -77,14 +77,13 @@ enum ValidatedCBOR {
 
     /// CBOR's name for the item starting with `b`, for error messages.
     static func typeName(_ b: UInt8) -> String {
-        let indefinite = b & 0x1F == 31
         switch b >> 5 {
         case 0: return "unsigned integer"
         case 1: return "negative integer"
-        case 2: return indefinite ? "byte string (indefinite length)" : "byte string"
-        case 3: return indefinite ? "text string (indefinite length)" : "text string"
-        case 4: return indefinite ? "array (indefinite length)" : "array"
-        case 5: return indefinite ? "map (indefinite length)" : "map"
+        case 2: return "byte string"
+        case 3: return "text string"
+        case 4: return "array"
+        case 5: return "map"
         case 6: return "tag"
         default:
             switch b {

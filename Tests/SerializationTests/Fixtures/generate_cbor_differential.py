@@ -10,8 +10,9 @@ cbor2.loads must give back the value (asserted), so the encodings are vouched fo
 
 Verdict: cbor2 accepts (cbor2.loads, which refuses trailing data and invalid UTF-8) AND the bytes
 hold nothing the broker refuses by design (structure_ok below, a walk over the heads only): no tag
-except 55799 in front of the whole item, no undefined or other simple value, no indefinite length,
-every map key a text string, nesting depth <= 64. Values always come from cbor2. Line format:
+except 55799 in front of the whole item, no undefined or other simple value, every map key a text
+string, nesting depth <= 64. Indefinite lengths are accepted (the Swift test rewrites them with
+CBORDefiniteLengths first, as a connection does). Values always come from cbor2. Line format:
 
   A <base64 input> <h_value> <h_json> <h_back> <m>
   R <base64 input>
@@ -106,8 +107,10 @@ FLOAT_EDGES = [0.0, -0.0, 0.1, 1.0, -1.5, 1e16, 1e-7, 5e-324, 1.7976931348623157
                float("nan")]
 HALF_EDGES = [0.0, -0.0, 1.0, 0.5, 65504.0, 5.960464477539063e-08, 6.103515625e-05, -2.0, float("inf"), float("nan")]
 REFUSED = [Raw(b"\xc1\x1a\x00\x00\x00\x01"), Raw(b"\xd8\x20\x61a"), Raw(b"\xc2\x41\x01"), Raw(b"\xf7"), Raw(b"\xf0"),
-           Raw(b"\xf8\x20"), Raw(b"\x9f\x01\xff"), Raw(b"\x5f\x41a\xff"), Raw(b"\x7f\x61a\xff"), Raw(b"\xbf\xff"),
-           Raw(b"\xd9\xd9\xf7\x01")]
+           Raw(b"\xf8\x20"), Raw(b"\xd9\xd9\xf7\x01")]
+# Indefinite lengths: read (a connection rewrites them with definite lengths).
+INDEFINITE = [Raw(b"\x9f\x01\xff"), Raw(b"\x5f\x41a\x42bc\xff"), Raw(b"\x7f\x61a\x62\xc3\xa9\xff"), Raw(b"\xbf\xff"),
+              Raw(b"\xbf\x61k\x9f\x01\x9f\xff\xff\xff"), Raw(b"\x5f\xff"), Raw(b"\x9f\xbf\x61x\xf9\x3c\x00\xff\xff")]
 
 
 def gen_string(max_len=6):
@@ -171,7 +174,7 @@ def gen_message():
     if r < 0.9:
         return [gen_value(1) for _ in range(rng.randint(0, 10))]
     if r < 0.95:
-        bad = rng.choice(REFUSED + [Pairs([(1, "int key")]), Pairs([(b"k", "bytes key")])])
+        bad = rng.choice(REFUSED + INDEFINITE + [Pairs([(1, "int key")]), Pairs([(b"k", "bytes key")])])
         return [16, 1, Pairs(), "t", [bad]]
     return gen_value(0)
 
@@ -185,41 +188,61 @@ def deep(levels):
 
 def structure_ok(data):
     """The broker's by-design refusals, from the heads alone (values come from cbor2)."""
-    i = 0
-    if data[:3] == b"\xd9\xd9\xf7":
-        i = 3
-    stack = [(1, False, 0)]  # (items still to read, is a map, depth)
-    count = 0
-    while stack:
-        left, is_map, depth = stack.pop()
-        if left == 0:
-            continue
-        stack.append((left - 1, is_map, depth))
-        if i >= len(data):
-            return False
-        b = data[i]
-        major, info = b >> 5, b & 31
-        if is_map and (left % 2 == 0) and major != 3:
-            return False  # a key that is not a text string
-        if info >= 28:
-            return False  # indefinite lengths, break, reserved
-        width = {24: 1, 25: 2, 26: 4, 27: 8}.get(info, 0)
-        arg = int.from_bytes(data[i + 1:i + 1 + width], "big") if width else info
-        i += 1 + width
-        if major in (2, 3):
-            i += arg
-        elif major in (4, 5):
-            if depth + 1 > 64:
-                return False
-            stack.append((arg * (2 if major == 5 else 1), major == 5, depth + 1))
-        elif major == 6:
-            return False
-        elif major == 7:
-            if info not in (20, 21, 22, 25, 26, 27):
-                return False
-            i += width and 0
-        count += 1
-    return i == len(data)
+    start = 3 if data[:3] == b"\xd9\xd9\xf7" else 0
+    try:
+        return item(data, start, 1) == len(data)
+    except (Refused, IndexError):
+        return False
+
+
+class Refused(Exception):
+    pass
+
+
+def item(data, i, depth, key=False):
+    """Offset after the item at i; Refused for what the broker refuses by design."""
+    b = data[i]
+    major, info = b >> 5, b & 31
+    if key and major != 3:
+        raise Refused()  # a map key that is not a text string
+    if info in (28, 29, 30):
+        raise Refused()
+    if info == 31:
+        if major in (2, 3):  # chunks of the same major type, then break
+            i += 1
+            while data[i] != 0xFF:
+                if data[i] >> 5 != major or data[i] & 31 == 31:
+                    raise Refused()
+                i = item(data, i, depth)
+            return i + 1
+        if major in (4, 5):
+            if depth > 64:
+                raise Refused()
+            i += 1
+            n = 0
+            while data[i] != 0xFF:
+                i = item(data, i, depth + 1, key=(major == 5 and n % 2 == 0))
+                n += 1
+            return i + 1
+        raise Refused()  # break or reserved
+    width = {24: 1, 25: 2, 26: 4, 27: 8}.get(info, 0)
+    if i + 1 + width > len(data):
+        raise Refused()
+    arg = int.from_bytes(data[i + 1:i + 1 + width], "big") if width else info
+    i += 1 + width
+    if major in (2, 3):
+        return i + arg
+    if major in (4, 5):
+        if depth > 64:
+            raise Refused()
+        for n in range(arg * (2 if major == 5 else 1)):
+            i = item(data, i, depth + 1, key=(major == 5 and n % 2 == 0))
+        return i
+    if major == 6:
+        raise Refused()
+    if major == 7 and info not in (20, 21, 22, 25, 26, 27):
+        raise Refused()
+    return i
 
 
 def python_verdict(data):
