@@ -33,7 +33,7 @@ from collections.abc import Mapping
 import cbor2
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from generate_msgpack_differential import canonical, json_image, fnv1a64, Pairs, CHARS  # noqa: E402
+from generate_msgpack_differential import canonical, json_image, fnv1a64, mutate, Pairs, CHARS  # noqa: E402
 
 SEED = 20261206
 COUNT_VALID = 1200
@@ -278,24 +278,6 @@ INTERESTING = [b"\xf6", b"\xf7", b"\xff", b"\x9f", b"\xbf", b"\x5f", b"\x7f", b"
                b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80", b"\xe2\x82", b"\x00"]
 
 
-def mutate(data):
-    data = bytearray(data)
-    for _ in range(rng.choice([1, 1, 1, 2, 3])):
-        op = rng.random()
-        pos = rng.randint(0, len(data))
-        if op < 0.25 and data:
-            del data[min(pos, len(data) - 1)]
-        elif op < 0.5:
-            data[pos:pos] = rng.choice(INTERESTING)
-        elif op < 0.75 and data:
-            data[min(pos, len(data) - 1)] = rng.randint(0, 255)
-        elif op < 0.9:
-            data = data[:pos]
-        else:
-            data[pos:pos] = data[pos:pos + rng.randint(1, 6)]
-    return bytes(data)
-
-
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     inputs = []
@@ -310,7 +292,7 @@ def main():
         out = bytearray()
         enc(deep(levels), out)
         inputs.append(bytes(out))
-    inputs += [mutate(rng.choice(inputs)) for _ in range(COUNT_MUTATED)]
+    inputs += [mutate(rng.choice(inputs), rng, INTERESTING) for _ in range(COUNT_MUTATED)]
     lines = []
     counts = {"A": 0, "R": 0, "messages": 0}
     for data in inputs:
