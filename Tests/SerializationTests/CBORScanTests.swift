@@ -197,4 +197,30 @@ final class CBORScanTests: XCTestCase {
             XCTAssertEqual(error.description, expected)
         }
     }
+
+    func testPublishPathAllocatesNothing() throws {
+        guard let counter = ThreadAllocationCounter.pointer() else { return XCTFail("jemalloc's counter is not available") }
+        let bytes = CB.array([CB.uint(16), CB.uint(1 << 40), CB.map([("acknowledge", [0xF5]), ("exclude_me", [0xF4]),
+                                                                   ("exclude", CB.array([CB.uint(1), CB.uint(300)]))]),
+                              CB.text("com.topic"), CB.array([CB.uint(1), CB.bytes([0, 0xFF])]), CB.map([("x", [0xF9, 0x3C, 0x00])])])
+        var sink: UInt64 = 0
+        var before = counter.pointee
+        bytes.withUnsafeBytes { buffer in
+            for round in 0..<201 {
+                if round == 1 { before = counter.pointee }
+                guard case .success(let m) = CBORScanner.scanMessage(buffer) else { return XCTFail("refused") }
+                guard let code = m.unsignedInteger(0), let request = m.unsignedInteger(1), let options = m.object(2),
+                      m.kind(3) == .string, let topic = m.rawString(3) else { return XCTFail("shape") }
+                sink &+= code &+ request &+ UInt64(topic.count)
+                if options.bool(forKey: "acknowledge") == true { sink &+= 1 }
+                if options.bool(forKey: "exclude_me") == false { sink &+= 1 }
+                if let exclude = options.array(forKey: "exclude"), exclude.containsUnsignedInteger(300) { sink &+= 1 }
+                sink &+= UInt64(m.bytes(4).count + m.bytes(5).count)
+                "com.topic".utf8.withContiguousStorageIfAvailable { if m.stringEquals(3, UnsafeRawBufferPointer($0)) { sink &+= 1 } }
+            }
+        }
+        XCTAssertEqual(counter.pointee - before, 0, "CBOR scanMessage + publish-path accessors allocated")
+        // Per round: 16 + 2^40 + 9 (topic) + 3 (options) + 5 + 6 (args, kwargs bytes) + 1 (topic equal).
+        XCTAssertEqual(sink, 201 * ((1 << 40) + 40))
+    }
 }
