@@ -26,7 +26,7 @@ public enum CBORDefiniteLengths {
         }
         var writer = DefiniteWriter(input: input, counts: counter.counts)
         writer.out.reserveCapacity(input.count + 16)
-        writer.item(0)
+        _ = writer.item(0)
         return .success(writer.out)
     }
 }
@@ -72,7 +72,9 @@ private struct IndefiniteCounter {
             }
             return k
         case .tag:
-            return try item(h.dataStart, depth: depth + 1)
+            // A tag counts as a level (so a chain of tags cannot recurse unboundedly), except the
+            // self-describe tag in front of the message, which the scanner does not count either.
+            return try item(h.dataStart, depth: i == 0 ? depth : depth + 1)
         case .indefinite:
             let slot = counts.count
             counts.append(0)
