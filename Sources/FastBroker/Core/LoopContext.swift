@@ -33,7 +33,7 @@ final class LoopContext: @unchecked Sendable {
     let log: Logger
     /// Messages from other loops (publications, consumer-group traffic). Any loop enqueues;
     /// only this loop dequeues.
-    let inbox = MPSCQueue<LoopMessage>(capacity: 8192)
+    let inbox = MPSCQueue<InboxMessage>(capacity: 8192)
     private(set) var inboxWakeup: AsyncWakeup!
     // All fields below: owned by the loop thread.
     let bufferPool = MessageBufferPool()
@@ -47,7 +47,7 @@ final class LoopContext: @unchecked Sendable {
     private var flushing: [Connection] = []
     private var flushHook: PrepareHook?
     /// Messages for other loops whose inbox was full, per destination loop, in order.
-    private var overflow: [[LoopMessage]] = []
+    private var overflow: [[InboxMessage]] = []
     /// Per destination: cost (see `backlogCost`) and count of the droppable messages in `overflow`.
     private var overflowBytes: [Int] = []
     private var overflowDroppable: [Int] = []
@@ -214,7 +214,11 @@ final class LoopContext: @unchecked Sendable {
     /// order of messages is the same whether or not the destination is local). Keeps the message
     /// and retries when that loop has drained if its inbox is full; past the overflow bound a
     /// publication or delivery is dropped and counted (see the header).
-    func send(_ message: LoopMessage, to index: Int) {
+    func send(_ message: some LoopMessage, to index: Int) {
+        send(message.inboxMessage, to: index)
+    }
+
+    private func send(_ message: InboxMessage, to index: Int) {
         loop.assertInLoopThread()
         let destination = server.contexts[index]
         if overflow[index].isEmpty && destination.inbox.enqueue(message) {
@@ -239,20 +243,19 @@ final class LoopContext: @unchecked Sendable {
 
     /// What a waiting message counts against the overflow bound; 0 for membership messages,
     /// which are never dropped.
-    static func backlogCost(_ message: LoopMessage) -> Int {
-        switch message.kind {
-        case .publication: return unsafeDowncast(message, to: RemotePublication.self).byteCount + 64
-        case .groupDelivery: return unsafeDowncast(message, to: GroupDelivery.self).event.publication.byteCount + 64
+    static func backlogCost(_ message: InboxMessage) -> Int {
+        switch message {
+        case .publication(let publication): return publication.byteCount + 64
+        case .groupDelivery(let delivery): return delivery.event.publication.byteCount + 64
         case .groupJoin, .groupJoinResult, .groupLeave, .groupReturn: return 0
         }
     }
 
     /// A publication or group delivery that does not fit in the bounded overflow.
-    private func drop(_ message: LoopMessage) {
-        if message.kind == .groupDelivery {
+    private func drop(_ message: InboxMessage) {
+        if case .groupDelivery(let delivery) = message {
             // Never reached the member, so it is not in flight: the group's accounting (failover
             // recovery counts deliveries in flight) must not wait for it.
-            let delivery = unsafeDowncast(message, to: GroupDelivery.self)
             delivery.member.sent -= 1
             metrics.groupEventsDropped.increment()
             metrics.crossLoopDrops[.groupDelivery].increment()
@@ -335,26 +338,20 @@ final class LoopContext: @unchecked Sendable {
     private func drainInbox() {
         loop.assertInLoopThread()
         while let message = inbox.dequeue() {
-            switch message.kind {
-            case .publication:
-                let remote = unsafeDowncast(message, to: RemotePublication.self)
+            switch message {
+            case .publication(let remote):
                 let router = remote.realm.routers[index]
                 let delivered = router.publish(remote.publication, pool: bufferPool, remote: remote)
                 metrics.eventsDelivered.increment(by: delivered)
-            case .groupJoin:
-                let join = unsafeDowncast(message, to: GroupJoin.self)
+            case .groupJoin(let join):
                 join.member.realm.routers[index].handleJoin(join)
-            case .groupJoinResult:
-                let result = unsafeDowncast(message, to: GroupJoinResult.self)
+            case .groupJoinResult(let result):
                 if let session = session(result.session) { session.groupJoinCompleted(result) } else { dropUnclaimed(result) }
-            case .groupLeave:
-                let leave = unsafeDowncast(message, to: GroupLeave.self)
+            case .groupLeave(let leave):
                 leave.member.realm.routers[index].handleLeave(leave)
-            case .groupDelivery:
-                let delivery = unsafeDowncast(message, to: GroupDelivery.self)
+            case .groupDelivery(let delivery):
                 if let session = session(delivery.member.owner) { session.receiveGroupDelivery(delivery) } else { returnUnclaimed(delivery) }
-            case .groupReturn:
-                let returned = unsafeDowncast(message, to: GroupReturn.self)
+            case .groupReturn(let returned):
                 returned.member.realm.routers[index].handleReturn(returned)
             }
         }
