@@ -3,6 +3,7 @@
 // through `execute`, which queues a task and wakes the loop with a coalescing uv_async_t.
 // `assertInLoopThread` (and LoopBound.swift) check that rule in debug builds.
 
+import BrokerSync
 import CUV
 import Synchronization
 
@@ -12,7 +13,7 @@ public final class EventLoop: @unchecked Sendable {
     public let index: Int
 
     // Cross-thread task inbox; the only state here touched by other threads.
-    private let inbox = Mutex<[@Sendable () -> Void]>([])
+    private let inbox = PThreadLock<[@Sendable () -> Void]>([])
     private let wakeup: UnsafeMutablePointer<uv_async_t>
     // Set by the loop thread while it is inside `run`.
     private let runningThread = Atomic<UInt>(0)
