@@ -72,7 +72,7 @@ struct GroupKey: Hashable, Sendable {
 
 /// One member: a session's subscription to a group. Created by the member's loop; immutable but
 /// for `homeOwned`, which only the home loop touches. Refers to its session by `owner` only.
-final class GroupMember: @unchecked Sendable {
+final class GroupMember: @unchecked Sendable {   // all `let` but homeOwned, a LoopBound (checked on the home loop)
     /// The member's session, resolvable only on its loop.
     let owner: SessionRef
     let sessionID: UInt64

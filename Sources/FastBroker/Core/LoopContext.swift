@@ -25,6 +25,10 @@ import BrokerLoop
 import Logging
 import Synchronization
 
+/// @unchecked Sendable: other loops reach only `inbox`, `inboxWakeup`, `spaceWanted`,
+/// `spaceWakeup` (thread-safe by construction), `index`/`loop`/`server` (immutable) and the
+/// metrics counters (atomic); every other field is owned by this loop's thread, and the methods
+/// that change them check it in debug builds (loop.assertInLoopThread).
 final class LoopContext: @unchecked Sendable {
     let loop: EventLoop
     var index: Int { loop.index }
@@ -106,11 +110,13 @@ final class LoopContext: @unchecked Sendable {
     }
 
     func register(_ connection: Connection) {
+        loop.assertInLoopThread()
         connections[ObjectIdentifier(connection)] = connection
         metrics.connectionsAccepted.increment()
     }
 
     func unregister(_ connection: Connection) {
+        loop.assertInLoopThread()
         if connections.removeValue(forKey: ObjectIdentifier(connection)) != nil {
             metrics.connectionsClosed.increment()
         }
@@ -158,6 +164,7 @@ final class LoopContext: @unchecked Sendable {
 
     /// Marks `connection` for a flush before the loop next blocks.
     func markDirty(_ connection: Connection) {
+        loop.assertInLoopThread()
         dirty.append(connection)
     }
 
@@ -184,6 +191,7 @@ final class LoopContext: @unchecked Sendable {
 
     /// `router` has closed sessions' subscriptions to leave: one time slice per loop turn.
     func continueTeardownLater(_ router: Router) {
+        loop.assertInLoopThread()
         teardowns.append(router)
         if teardowns.count == 1 { loop.execute { [unowned self] in self.runTeardowns() } }
     }
@@ -276,6 +284,7 @@ final class LoopContext: @unchecked Sendable {
     /// A connection that just published while other loops' inboxes were full stops reading until
     /// they drain, so the backlog stays bounded.
     func pauseReadingIfBackedUp(_ connection: Connection) {
+        loop.assertInLoopThread()
         guard hasOverflow else { return }
         connection.pauseReading()
         pausedReaders.append(connection)
@@ -284,6 +293,7 @@ final class LoopContext: @unchecked Sendable {
     /// A destination drained its inbox (spaceWakeup): move what now fits; resume publishers
     /// once nothing waits.
     private func retryOverflow() {
+        loop.assertInLoopThread()
         var i = 0
         while i < overflow.count {
             if !overflow[i].isEmpty { moveOverflow(to: i) }
@@ -363,6 +373,7 @@ final class LoopContext: @unchecked Sendable {
     /// Stops accepting, says GOODBYE to every session, and stops the loop once every connection
     /// is closed or the grace period is over.
     func beginShutdown(graceMilliseconds: UInt64) {
+        loop.assertInLoopThread()
         for listener in listeners { listener.close() }
         listeners.removeAll()
         for connection in connections.values { connection.shutdown() }

@@ -13,7 +13,7 @@ public final class MPSCQueue<Element: Sendable>: @unchecked Sendable {
     /// One slot: `sequence` says whose turn it is (producer when == position, consumer when ==
     /// position + 1); `value` is written before the release-store of `sequence` and read after
     /// the acquire-load of it, which is what makes the handoff safe.
-    private final class Cell: @unchecked Sendable {
+    private final class Cell: @unchecked Sendable {   // `value`: see above, ordered by `sequence`
         let sequence: Atomic<Int>
         var value: Element?
         init(_ position: Int) { sequence = Atomic(position) }
