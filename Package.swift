@@ -3,6 +3,7 @@
 //   CUV / COpenSSL / CJemalloc  C modules (libuv, the one OpenSSL shim, the allocator)
 //   WireCodec                   dependency-free codec leaf: MessagePack headers/skip, shortest
 //                               double text, strict base64, UTF-8 and SWAR helpers, SHA-1
+//   WampURI                     the WAMP URI rule and the match policies (config and sessions)
 //   BrokerSync                  PThreadLock, the one lock type (TSan-visible, unlike Mutex on Linux)
 //   BrokerLoop                  thin Swift wrapper over libuv (loop, TCP, timers, async, signals)
 //   BrokerSecurity              crypto primitives, WAMP-CRA, user database
@@ -42,17 +43,18 @@ let package = Package(
         .systemLibrary(name: "CJemalloc", path: "Sources/CJemalloc"),
 
         .target(name: "WireCodec", path: "Sources/WireCodec", swiftSettings: dataPath),
+        .target(name: "WampURI", path: "Sources/WampURI", swiftSettings: dataPath),
         .target(name: "BrokerSync", path: "Sources/FastBroker/Sync"),
         .target(name: "BrokerLoop", dependencies: ["CUV", "BrokerSync"], path: "Sources/FastBroker/Loop", swiftSettings: dataPath),
         .target(name: "BrokerSecurity", dependencies: ["COpenSSL", "WireCodec", "BrokerSerialization", "BrokerSync"], path: "Sources/FastBroker/Security"),
         .target(name: "BrokerWire", dependencies: ["WireCodec"], path: "Sources/FastBroker/Wire", swiftSettings: dataPath),
         .target(name: "BrokerSerialization", dependencies: ["WireCodec"], path: "Sources/FastBroker/Serialization", swiftSettings: dataPath),
-        .target(name: "BrokerConfig", dependencies: ["BrokerSerialization"], path: "Sources/FastBroker/Config"),
+        .target(name: "BrokerConfig", dependencies: ["BrokerSerialization", "WampURI"], path: "Sources/FastBroker/Config"),
         .target(name: "FilterVM", dependencies: ["WireCodec"], path: "Sources/FilterVM", swiftSettings: dataPath),
         .target(
             name: "FastBroker",
             dependencies: [
-                "BrokerLoop", "BrokerSync", "BrokerSecurity", "BrokerWire", "BrokerSerialization", "BrokerConfig", "FilterVM", "CJemalloc",
+                "BrokerLoop", "BrokerSync", "BrokerSecurity", "BrokerWire", "BrokerSerialization", "BrokerConfig", "WampURI", "FilterVM", "CJemalloc",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/FastBroker/Core",
@@ -69,6 +71,7 @@ let package = Package(
             path: "bench/FastBench"),
 
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec"]),
+        .testTarget(name: "WampURITests", dependencies: ["WampURI"]),
         .testTarget(name: "LoopTests", dependencies: ["BrokerLoop", "BrokerSync"]),
         .testTarget(name: "SecurityTests", dependencies: ["BrokerSecurity", "WireCodec"]),
         .testTarget(name: "WireTests", dependencies: ["BrokerWire"]),
