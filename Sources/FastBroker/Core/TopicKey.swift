@@ -53,4 +53,4 @@ public struct TopicKey: Hashable, @unchecked Sendable, CustomStringConvertible {
     public var description: String { string }
 }
 
-import Glibc
+import Glibc   // memcmp: libc's vectorised byte compare, on the per-publication lookup path
