@@ -13,22 +13,24 @@
 public enum WAMPURIRule {
     /// Loose rule, no empty components: `^([^\s\.#]+\.)*([^\s\.#]+)$` (realm names, topics).
     public static func isLooseNonEmpty(_ uri: String) -> Bool {
-        isLoose(uri.utf8, allowingEmptyComponents: false)
+        var uri = uri
+        return uri.withUTF8 { isLoose(UnsafeRawBufferPointer($0), allowingEmptyComponents: false) }
     }
 
     /// Loose rule, empty components allowed (patterns such as `com..update` or `com.myapp.`):
     /// `^(([^\s\.#]+\.)|\.)*([^\s\.#]+)?$`, which reduces to "no whitespace and no '#'".
     public static func isLooseAllowingEmpty(_ uri: String) -> Bool {
-        isLoose(uri.utf8, allowingEmptyComponents: true)
+        var uri = uri
+        return uri.withUTF8 { isLoose(UnsafeRawBufferPointer($0), allowingEmptyComponents: true) }
     }
 
     /// The loose rule on UTF-8 bytes. Without empty components the URI must be non-empty.
-    @inlinable
-    public static func isLoose<Bytes: Collection>(_ uri: Bytes, allowingEmptyComponents: Bool) -> Bool
-    where Bytes.Element == UInt8 {
+    /// Concrete, not generic over Collection: unspecialized generic code (debug builds) would
+    /// allocate on the publish path, which AllocationTests forbids.
+    public static func isLoose(_ uri: UnsafeRawBufferPointer, allowingEmptyComponents: Bool) -> Bool {
         var componentLength = 0
-        var i = uri.startIndex
-        while i != uri.endIndex {
+        var i = 0
+        while i < uri.count {
             let byte = uri[i]
             if byte == UInt8(ascii: ".") {
                 if componentLength == 0 && !allowingEmptyComponents { return false }
@@ -40,29 +42,24 @@ public enum WAMPURIRule {
             } else {
                 componentLength += 1
             }
-            uri.formIndex(after: &i)
+            i += 1
         }
         return componentLength > 0 || allowingEmptyComponents
     }
 
-    @inlinable
-    static func isASCIIWhitespaceOrNUL(_ byte: UInt8) -> Bool {
+    private static func isASCIIWhitespaceOrNUL(_ byte: UInt8) -> Bool {
         byte == 0 || byte == 0x20 || (byte >= 0x09 && byte <= 0x0D) || (byte >= 0x1C && byte <= 0x1F)
     }
 
     /// Whether the UTF-8 sequence at `i` encodes U+0085, U+00A0, U+1680, U+2000–U+200A, U+2028,
     /// U+2029, U+202F, U+205F or U+3000 (Unicode White_Space beyond ASCII).
-    @inlinable
-    static func startsNonASCIIWhitespace<Bytes: Collection>(_ uri: Bytes, at i: Bytes.Index) -> Bool
-    where Bytes.Element == UInt8 {
+    private static func startsNonASCIIWhitespace(_ uri: UnsafeRawBufferPointer, at i: Int) -> Bool {
         let lead = uri[i]
-        var j = uri.index(after: i)
-        guard j != uri.endIndex else { return false }
-        let second = uri[j]
+        guard i + 1 < uri.count else { return false }
+        let second = uri[i + 1]
         if lead == 0xC2 { return second == 0x85 || second == 0xA0 }
-        uri.formIndex(after: &j)
-        guard j != uri.endIndex else { return false }
-        let third = uri[j]
+        guard i + 2 < uri.count else { return false }
+        let third = uri[i + 2]
         switch (lead, second) {
         case (0xE1, 0x9A): return third == 0x80
         case (0xE2, 0x80): return third <= 0x8A && third >= 0x80 || third == 0xA8 || third == 0xA9 || third == 0xAF
