@@ -5,6 +5,10 @@
 // pthread_mutex_lock/unlock are intercepted by TSan, so accesses under this lock are ordered
 // for it. Every user is a cold path (accept, SUBSCRIBE, authentication, config reload, the
 // cross-thread task queue); the publish path takes no lock.
+//
+// The locks (NATS keeps such a list in locksordering.txt): EventLoop.inbox (tasks for a loop),
+// ConnectionAdmission.perAddress, SubscriptionRegistry.state (one per realm), AuthThrottle.tables,
+// UserDatabase.current. No body takes another lock or calls out, so there is no lock order to keep.
 
 #if canImport(Glibc)
 import Glibc
