@@ -4,9 +4,9 @@
 // per loop iteration from a prepare hook.
 //
 // Cross-loop backlog (issue 10 item 5): a message whose destination inbox is full waits in
-// this loop's per-destination overflow, in order. The overflow is bounded: publications and
-// group deliveries count against `overflowByteLimit` (cost = payload bytes + a fixed overhead
-// per message) and `overflowMessageLimit`; past either, a publication is dropped for that
+// this loop's per-destination overflow (CrossLoopOverflow.swift), in order. The overflow is
+// bounded: publications and group deliveries count against its byte and message limits (cost =
+// payload bytes + a fixed overhead per message); past either, a publication is dropped for that
 // destination and a delivery goes through the group's drop accounting, both counted in
 // fastbroker_cross_loop_drops_total{kind}. Before that, publishers on this loop stop being read
 // while anything waits (pauseReadingIfBackedUp), so drops happen only when one read's worth of
@@ -51,17 +51,12 @@ final class LoopContext: @unchecked Sendable {
     private var flushing: [Connection] = []
     private var flushHook: PrepareHook?
     /// Messages for other loops whose inbox was full, per destination loop, in order.
-    private var overflow: [[InboxMessage]] = []
-    /// Per destination: cost (see `backlogCost`) and count of the droppable messages in `overflow`.
-    private var overflowBytes: [Int] = []
-    private var overflowDroppable: [Int] = []
-    /// Bounds on the droppable part of one destination's overflow (a message costs its bytes +
-    /// 64). The overflow only has to absorb what this loop's publishers send in the turn before
-    /// their pause takes effect; 4 MiB (half one session's default outbound limit) does that
-    /// for loopback-speed bursts, while the destination's 8,192-slot inbox is the real buffer.
-    /// Tests lower it.
-    var overflowByteLimit = 4 << 20
-    var overflowMessageLimit = 8192
+    private var overflow: CrossLoopOverflow
+    /// The overflow's byte bound (tests lower it).
+    var overflowByteLimit: Int {
+        get { overflow.byteLimit }
+        set { overflow.byteLimit = newValue }
+    }
     /// Set by another loop (index = its loop) that has overflow waiting for this loop's inbox;
     /// this loop clears it and wakes that loop after draining its inbox. Any thread.
     let spaceWanted: [SpaceRequest]
@@ -94,9 +89,7 @@ final class LoopContext: @unchecked Sendable {
         self.loop = loop
         self.server = server
         self.log = log
-        overflow = Array(repeating: [], count: loopCount)
-        overflowBytes = Array(repeating: 0, count: loopCount)
-        overflowDroppable = Array(repeating: 0, count: loopCount)
+        overflow = CrossLoopOverflow(loopCount: loopCount)
         spaceWanted = (0..<loopCount).map { _ in SpaceRequest() }
         flushHook = PrepareHook(loop: loop) { [unowned self] in self.beforeBlocking() }
         inboxWakeup = AsyncWakeup(loop: loop) { [unowned self] in self.drainInbox() }
@@ -229,34 +222,16 @@ final class LoopContext: @unchecked Sendable {
     private func send(_ message: InboxMessage, to index: Int) {
         loop.assertInLoopThread()
         let destination = server.contexts[index]
-        if overflow[index].isEmpty && destination.inbox.enqueue(message) {
+        let wasWaiting = !overflow.isEmpty(to: index)
+        if !wasWaiting && destination.inbox.enqueue(message) {
             destination.inboxWakeup.signal()
             return
         }
-        let cost = Self.backlogCost(message)
-        if cost > 0 {
-            if overflowBytes[index] + cost > overflowByteLimit || overflowDroppable[index] >= overflowMessageLimit {
-                return drop(message)
-            }
-            overflowBytes[index] += cost
-            overflowDroppable[index] += 1
-        }
         // Full: keep it (in order) until the destination drains; meanwhile publishers on this
         // loop stop being read so the backlog stays bounded.
-        let wasWaiting = !overflow[index].isEmpty
-        overflow[index].append(message)
+        guard overflow.append(message, to: index) else { return drop(message) }
         metrics.crossLoopOverflows.increment()
         if !wasWaiting { moveOverflow(to: index) }   // asks for a wake-up (and catches a drain that raced)
-    }
-
-    /// What a waiting message counts against the overflow bound; 0 for membership messages,
-    /// which are never dropped.
-    static func backlogCost(_ message: InboxMessage) -> Int {
-        switch message {
-        case .publication(let publication): return publication.byteCount + 64
-        case .groupDelivery(let delivery): return delivery.event.publication.byteCount + 64
-        case .groupJoin, .groupJoinResult, .groupLeave, .groupReturn: return 0
-        }
     }
 
     /// A publication or group delivery that does not fit in the bounded overflow.
@@ -273,19 +248,13 @@ final class LoopContext: @unchecked Sendable {
     }
 
     /// What waits for loop `index`: all messages, and the cost of the droppable ones.
-    func backlog(to index: Int) -> (messages: Int, bytes: Int) { (overflow[index].count, overflowBytes[index]) }
-
-    var hasOverflow: Bool {
-        var i = 0
-        while i < overflow.count { if !overflow[i].isEmpty { return true }; i += 1 }
-        return false
-    }
+    func backlog(to index: Int) -> (messages: Int, bytes: Int) { overflow.size(to: index) }
 
     /// A connection that just published while other loops' inboxes were full stops reading until
     /// they drain, so the backlog stays bounded.
     func pauseReadingIfBackedUp(_ connection: Connection) {
         loop.assertInLoopThread()
-        guard hasOverflow else { return }
+        guard !overflow.isEmpty else { return }
         connection.pauseReading()
         pausedReaders.append(connection)
     }
@@ -295,8 +264,8 @@ final class LoopContext: @unchecked Sendable {
     private func retryOverflow() {
         loop.assertInLoopThread()
         var i = 0
-        while i < overflow.count {
-            if !overflow[i].isEmpty { moveOverflow(to: i) }
+        while i < server.contexts.count {
+            if !overflow.isEmpty(to: i) { moveOverflow(to: i) }
             i += 1
         }
         resumeReadersIfDrained()
@@ -304,7 +273,7 @@ final class LoopContext: @unchecked Sendable {
 
     /// Publishers paused for the backlog read again once nothing waits for any loop.
     private func resumeReadersIfDrained() {
-        guard !pausedReaders.isEmpty, !hasOverflow else { return }
+        guard !pausedReaders.isEmpty, overflow.isEmpty else { return }
         for connection in pausedReaders { connection.resumeReading() }
         pausedReaders.removeAll(keepingCapacity: true)
     }
@@ -315,20 +284,9 @@ final class LoopContext: @unchecked Sendable {
     private func moveOverflow(to index: Int) {
         let destination = server.contexts[index]
         while true {
-            var sent = 0
-            var freed = 0
-            for message in overflow[index] {
-                guard destination.inbox.enqueue(message) else { break }
-                sent += 1
-                let cost = Self.backlogCost(message)
-                if cost > 0 { freed += cost; overflowDroppable[index] -= 1 }
-            }
-            if sent > 0 {
-                overflow[index].removeFirst(sent)
-                overflowBytes[index] -= freed
-                destination.inboxWakeup.signal()
-            }
-            if overflow[index].isEmpty { return }
+            let sent = overflow.move(to: index, into: destination.inbox)
+            if sent > 0 { destination.inboxWakeup.signal() }
+            if overflow.isEmpty(to: index) { return }
             if sent == 0 && destination.spaceWanted[self.index].isRaised { return }
             destination.spaceWanted[self.index].raise()
         }
