@@ -3,6 +3,8 @@
 //   CUV / COpenSSL / CJemalloc  C modules (libuv, the one OpenSSL shim, the allocator)
 //   WireCodec                   dependency-free codec leaf: MessagePack headers/skip, shortest
 //                               double text, strict base64, UTF-8 and SWAR helpers, SHA-1
+//   WampURI                     the WAMP URI rule and the match policies (config and sessions)
+//   BrokerSync                  PThreadLock, the one lock type (TSan-visible, unlike Mutex on Linux)
 //   BrokerLoop                  thin Swift wrapper over libuv (loop, TCP, timers, async, signals)
 //   BrokerSecurity              crypto primitives, WAMP-CRA, user database
 //   BrokerWire                  ring buffers, RawSocket/WebSocket framing, HTTP upgrade
@@ -41,16 +43,18 @@ let package = Package(
         .systemLibrary(name: "CJemalloc", path: "Sources/CJemalloc"),
 
         .target(name: "WireCodec", path: "Sources/WireCodec", swiftSettings: dataPath),
-        .target(name: "BrokerLoop", dependencies: ["CUV"], path: "Sources/FastBroker/Loop", swiftSettings: dataPath),
-        .target(name: "BrokerSecurity", dependencies: ["COpenSSL", "WireCodec", "BrokerSerialization"], path: "Sources/FastBroker/Security"),
+        .target(name: "WampURI", path: "Sources/WampURI", swiftSettings: dataPath),
+        .target(name: "BrokerSync", path: "Sources/FastBroker/Sync"),
+        .target(name: "BrokerLoop", dependencies: ["CUV", "BrokerSync"], path: "Sources/FastBroker/Loop", swiftSettings: dataPath),
+        .target(name: "BrokerSecurity", dependencies: ["COpenSSL", "WireCodec", "BrokerSerialization", "BrokerSync"], path: "Sources/FastBroker/Security"),
         .target(name: "BrokerWire", dependencies: ["WireCodec"], path: "Sources/FastBroker/Wire", swiftSettings: dataPath),
         .target(name: "BrokerSerialization", dependencies: ["WireCodec"], path: "Sources/FastBroker/Serialization", swiftSettings: dataPath),
-        .target(name: "BrokerConfig", dependencies: ["BrokerSerialization"], path: "Sources/FastBroker/Config"),
+        .target(name: "BrokerConfig", dependencies: ["BrokerSerialization", "WampURI"], path: "Sources/FastBroker/Config"),
         .target(name: "FilterVM", dependencies: ["WireCodec"], path: "Sources/FilterVM", swiftSettings: dataPath),
         .target(
             name: "FastBroker",
             dependencies: [
-                "BrokerLoop", "BrokerSecurity", "BrokerWire", "BrokerSerialization", "BrokerConfig", "FilterVM", "CJemalloc",
+                "BrokerLoop", "BrokerSync", "BrokerSecurity", "BrokerWire", "BrokerSerialization", "BrokerConfig", "WampURI", "FilterVM", "CJemalloc",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/FastBroker/Core",
@@ -69,7 +73,8 @@ let package = Package(
         // Helpers shared by the test targets (seeded generator).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec"]),
-        .testTarget(name: "LoopTests", dependencies: ["BrokerLoop"]),
+        .testTarget(name: "WampURITests", dependencies: ["WampURI"]),
+        .testTarget(name: "LoopTests", dependencies: ["BrokerLoop", "BrokerSync"]),
         .testTarget(name: "SecurityTests", dependencies: ["BrokerSecurity", "WireCodec", "TestSupport"]),
         .testTarget(name: "WireTests", dependencies: ["BrokerWire", "TestSupport"]),
         .testTarget(name: "SerializationTests", dependencies: ["BrokerSerialization", "TestSupport"], exclude: ["Fixtures", "generate_differential.py"]),

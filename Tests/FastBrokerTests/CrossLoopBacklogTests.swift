@@ -65,7 +65,7 @@ final class CrossLoopBacklogTests: XCTestCase {
                                                       args: UnsafeRawBufferPointer(a), kwargs: UnsafeRawBufferPointer(start: nil, count: 0),
                                                       excludedSession: 0, disclosedPublisher: nil, rules: nil)
                         let message = RemotePublication(realm: realm, publication)
-                        cost = LoopContext.backlogCost(message)
+                        cost = CrossLoopOverflow.cost(message.inboxMessage)
                         context.send(message, to: 1)
                     }
                 }

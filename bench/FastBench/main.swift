@@ -7,7 +7,7 @@ import BrokerLoop
 import Glibc
 
 // A broker that drops the connection must not kill the tool with SIGPIPE.
-signal(SIGPIPE, SIG_IGN)
+ProcessSignal.ignoreBrokenPipe()
 
 if CommandLine.arguments.dropFirst().first == "soak" {
     exit(runSoak(Array(CommandLine.arguments.dropFirst(2))))

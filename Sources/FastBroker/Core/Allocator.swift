@@ -4,7 +4,7 @@
 // makes memory freed after large messages go back to the OS even while the broker is idle.
 
 import CJemalloc
-import Glibc
+import Glibc   // getenv("MALLOC_CONF"): the operator's allocator settings win over ours
 
 public enum Allocator {
     /// jemalloc's version string, or nil when jemalloc is not the allocator in use.

@@ -6,11 +6,12 @@
 import BrokerConfig
 import BrokerLoop
 import BrokerSecurity
-import CUV
-import Glibc
 import Logging
 import Synchronization
 
+/// @unchecked Sendable: tests and `requestShutdown` reach it from other threads. What they
+/// touch is immutable after init (configuration, realms, contexts, loops) or atomic; the mutable
+/// fields are owned by loop 0's thread (debug check: loop 0's assertInLoopThread where they change).
 public final class BrokerServer: @unchecked Sendable {
     public let configuration: BrokerConfiguration
     /// By name, compared as UTF-8 bytes (realm names are URIs).
@@ -28,7 +29,7 @@ public final class BrokerServer: @unchecked Sendable {
     private var hurried = false
     /// Loop 0's own shutdown finished; it now runs only to serve signals (see `run`).
     private var mainLoopDrained = false
-    private var threads: [uv_thread_t] = []
+    private var threads: [LoopThread] = []
     /// Loops other than loop 0 still running; loop 0 keeps serving signals until it is 0.
     private let otherLoopsRunning = Atomic<Int>(0)
 
@@ -41,7 +42,7 @@ public final class BrokerServer: @unchecked Sendable {
         self.configuration = configuration
         self.log = log
         admission = ConnectionAdmission(limits: configuration.limits)
-        let loopCount = configuration.loops > 0 ? configuration.loops : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let loopCount = configuration.loops > 0 ? configuration.loops : max(1, LoopThread.availableParallelism)
         var realms: [BytewiseString: Realm] = [:]
         for realmConfig in configuration.realms {
             realms[BytewiseString(realmConfig.name)] = try Realm(config: realmConfig, loopCount: loopCount)
@@ -58,7 +59,7 @@ public final class BrokerServer: @unchecked Sendable {
 
     /// Binds every listener on every loop; throws (naming the address) when one cannot be bound.
     public func start() throws {
-        signal(SIGPIPE, SIG_IGN)
+        ProcessSignal.ignoreBrokenPipe()
         for listenerConfig in configuration.listeners {
             try TCPListener.ensurePortIsFree(host: listenerConfig.host, port: listenerConfig.port)
         }
@@ -90,9 +91,9 @@ public final class BrokerServer: @unchecked Sendable {
             log.info("listening", metadata: ["transport": "\(listenerConfig.transport.rawValue)", "url": "\(url)", "loops": "\(loops.count)"])
         }
         let main = loops[0]
-        signalWatchers.append(SignalWatcher(loop: main, signal: SIGTERM) { [unowned self] in self.beginShutdown(signal: "SIGTERM") })
-        signalWatchers.append(SignalWatcher(loop: main, signal: SIGINT) { [unowned self] in self.beginShutdown(signal: "SIGINT") })
-        signalWatchers.append(SignalWatcher(loop: main, signal: SIGHUP) { [unowned self] in self.reloadUserDatabases() })
+        signalWatchers.append(SignalWatcher(loop: main, signal: .terminate) { [unowned self] in self.beginShutdown(signal: ProcessSignal.terminate.name) })
+        signalWatchers.append(SignalWatcher(loop: main, signal: .interrupt) { [unowned self] in self.beginShutdown(signal: ProcessSignal.interrupt.name) })
+        signalWatchers.append(SignalWatcher(loop: main, signal: .hangup) { [unowned self] in self.reloadUserDatabases() })
     }
 
     /// Ports actually bound, in listener order (for tests that bind port 0).
@@ -106,7 +107,7 @@ public final class BrokerServer: @unchecked Sendable {
         otherLoopsRunning.store(loops.count - 1, ordering: .sequentiallyConsistent)
         let main = loops[0]
         for loop in loops.dropFirst() {
-            threads.append(startThread { [self] in
+            threads.append(LoopThread { [self] in
                 loop.run()
                 // Wake loop 0 so it sees that this loop is done (see below).
                 if otherLoopsRunning.subtract(1, ordering: .sequentiallyConsistent).newValue == 0 {
@@ -120,7 +121,7 @@ public final class BrokerServer: @unchecked Sendable {
         // them and end the wait) until every other loop has stopped.
         mainLoopDrained = true
         if otherLoopsRunning.load(ordering: .sequentiallyConsistent) > 0 { main.run() }
-        for thread in threads { joinThread(thread) }
+        for thread in threads { thread.join() }
         closeSignalWatchers()
         // Only now that no loop runs can the cross-loop wake-ups go (a late signal to a closed
         // uv_async_t would touch freed memory).
@@ -132,6 +133,7 @@ public final class BrokerServer: @unchecked Sendable {
     /// On loop 0: a wake-up from the last other loop to stop; ignored while loop 0 still drains
     /// (its first run then ends by itself and sees the count at 0).
     private func stopMainLoopIfOthersStopped() {
+        loops[0].assertInLoopThread()
         if mainLoopDrained && otherLoopsRunning.load(ordering: .sequentiallyConsistent) == 0 { loops[0].stop() }
     }
 
@@ -140,12 +142,7 @@ public final class BrokerServer: @unchecked Sendable {
     private func closeSignalWatchers() {
         for watcher in signalWatchers { watcher.close() }
         signalWatchers.removeAll()
-        for signum in [SIGTERM, SIGINT, SIGHUP] {
-            var current = sigaction()
-            if sigaction(signum, nil, &current) == 0 && current.__sigaction_handler.sa_handler == nil {
-                signal(signum, SIG_IGN)   // nil is SIG_DFL
-            }
-        }
+        for signal in ProcessSignal.allCases { signal.ignoreIfDefault() }
     }
 
     func metricsText() -> String {
@@ -172,6 +169,7 @@ public final class BrokerServer: @unchecked Sendable {
     /// loop 0's thread. The signal watchers stay open until `run` returns, so a second signal
     /// lands here instead of killing the process.
     public func beginShutdown(signal: String) {
+        loops[0].assertInLoopThread()
         guard !shuttingDown else { return hurryShutdown(signal: signal) }
         shuttingDown = true
         log.info("shutting down", metadata: ["signal": "\(signal)"])

@@ -7,6 +7,7 @@
 import BrokerConfig
 import BrokerLoop
 import BrokerSecurity
+import BrokerSync
 import BrokerWire
 import Logging
 import Synchronization
@@ -24,7 +25,7 @@ final class ConnectionAdmission: Sendable {
     private let total = Atomic<Int>(0)
     /// Tickets per peer address; an entry is removed when its count returns to zero, so the
     /// table holds at most `maxConnections` entries.
-    private let perAddress = Mutex<[String: Int]>([:])
+    private let perAddress = PThreadLock<[String: Int]>([:])
     /// Refusal logging, at most one line per second across loops: the time of the last line
     /// (loop clock, ms) and the refusals not logged since.
     private let lastLogMs = Atomic<UInt64>(0)

@@ -72,7 +72,7 @@ struct GroupKey: Hashable, Sendable {
 
 /// One member: a session's subscription to a group. Created by the member's loop; immutable but
 /// for `homeOwned`, which only the home loop touches. Refers to its session by `owner` only.
-final class GroupMember: @unchecked Sendable {
+final class GroupMember: @unchecked Sendable {   // all `let` but homeOwned, a LoopBound (checked on the home loop)
     /// The member's session, resolvable only on its loop.
     let owner: SessionRef
     let sessionID: UInt64
@@ -157,17 +157,16 @@ struct GroupEvent {
     var refusedBy: [UInt64] = []
 }
 
-final class GroupJoin: LoopMessage, @unchecked Sendable {
+final class GroupJoin: LoopMessage {
     let type: GroupType
     let member: GroupMember
     let request: UInt64
     init(type: GroupType, member: GroupMember, request: UInt64) {
         self.type = type; self.member = member; self.request = request
-        super.init(kind: .groupJoin)
     }
 }
 
-final class GroupJoinResult: LoopMessage, @unchecked Sendable {
+final class GroupJoinResult: LoopMessage {
     /// Joined: the member and its subscription id (read here on the home loop, so the member's
     /// loop need not read the member's home-owned state).
     enum Outcome { case joined(GroupMember, subscriptionID: UInt64), refused(message: String, uri: String) }
@@ -176,20 +175,18 @@ final class GroupJoinResult: LoopMessage, @unchecked Sendable {
     let outcome: Outcome
     init(session: SessionRef, request: UInt64, outcome: Outcome) {
         self.session = session; self.request = request; self.outcome = outcome
-        super.init(kind: .groupJoinResult)
     }
 }
 
-final class GroupDelivery: LoopMessage, @unchecked Sendable {
+final class GroupDelivery: LoopMessage {
     let member: GroupMember
     let event: GroupEvent
     init(member: GroupMember, event: GroupEvent) {
         self.member = member; self.event = event
-        super.init(kind: .groupDelivery)
     }
 }
 
-final class GroupLeave: LoopMessage, @unchecked Sendable {
+final class GroupLeave: LoopMessage {
     let member: GroupMember
     /// Deliveries the member's loop accepted before the member left.
     let processed: Int
@@ -202,11 +199,10 @@ final class GroupLeave: LoopMessage, @unchecked Sendable {
     init(member: GroupMember, processed: Int, unwritten: [GroupEvent], handedToDeadSocket: [UInt64] = [], reason: String) {
         self.member = member; self.processed = processed
         self.unwritten = unwritten; self.handedToDeadSocket = handedToDeadSocket; self.reason = reason
-        super.init(kind: .groupLeave)
     }
 }
 
-final class GroupReturn: LoopMessage, @unchecked Sendable {
+final class GroupReturn: LoopMessage {
     enum Reason {
         /// The delivery arrived after the member left.
         case memberLeft
@@ -218,6 +214,5 @@ final class GroupReturn: LoopMessage, @unchecked Sendable {
     let reason: Reason
     init(member: GroupMember, event: GroupEvent, reason: Reason = .memberLeft) {
         self.member = member; self.event = event; self.reason = reason
-        super.init(kind: .groupReturn)
     }
 }

@@ -5,7 +5,7 @@
 // bytes, like every other identifier in the broker: Swift's String == would treat canonically
 // equivalent spellings ("caf\u{E9}" and "cafe\u{301}") as one identity.
 
-import Glibc
+import Glibc   // memcmp: libc's vectorised byte compare, on the per-publication lookup path
 
 struct EligibilityRules: Sendable {
     /// A receiver must be in every eligible list present and in no exclude list.

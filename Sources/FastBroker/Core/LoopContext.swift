@@ -4,9 +4,9 @@
 // per loop iteration from a prepare hook.
 //
 // Cross-loop backlog (issue 10 item 5): a message whose destination inbox is full waits in
-// this loop's per-destination overflow, in order. The overflow is bounded: publications and
-// group deliveries count against `overflowByteLimit` (cost = payload bytes + a fixed overhead
-// per message) and `overflowMessageLimit`; past either, a publication is dropped for that
+// this loop's per-destination overflow (CrossLoopOverflow.swift), in order. The overflow is
+// bounded: publications and group deliveries count against its byte and message limits (cost =
+// payload bytes + a fixed overhead per message); past either, a publication is dropped for that
 // destination and a delivery goes through the group's drop accounting, both counted in
 // fastbroker_cross_loop_drops_total{kind}. Before that, publishers on this loop stop being read
 // while anything waits (pauseReadingIfBackedUp), so drops happen only when one read's worth of
@@ -25,6 +25,10 @@ import BrokerLoop
 import Logging
 import Synchronization
 
+/// @unchecked Sendable: other loops reach only `inbox`, `inboxWakeup`, `spaceWanted`,
+/// `spaceWakeup` (thread-safe by construction), `index`/`loop`/`server` (immutable) and the
+/// metrics counters (atomic); every other field is owned by this loop's thread, and the methods
+/// that change them check it in debug builds (loop.assertInLoopThread).
 final class LoopContext: @unchecked Sendable {
     let loop: EventLoop
     var index: Int { loop.index }
@@ -33,7 +37,7 @@ final class LoopContext: @unchecked Sendable {
     let log: Logger
     /// Messages from other loops (publications, consumer-group traffic). Any loop enqueues;
     /// only this loop dequeues.
-    let inbox = MPSCQueue<LoopMessage>(capacity: 8192)
+    let inbox = MPSCQueue<InboxMessage>(capacity: 8192)
     private(set) var inboxWakeup: AsyncWakeup!
     // All fields below: owned by the loop thread.
     let bufferPool = MessageBufferPool()
@@ -47,17 +51,12 @@ final class LoopContext: @unchecked Sendable {
     private var flushing: [Connection] = []
     private var flushHook: PrepareHook?
     /// Messages for other loops whose inbox was full, per destination loop, in order.
-    private var overflow: [[LoopMessage]] = []
-    /// Per destination: cost (see `backlogCost`) and count of the droppable messages in `overflow`.
-    private var overflowBytes: [Int] = []
-    private var overflowDroppable: [Int] = []
-    /// Bounds on the droppable part of one destination's overflow (a message costs its bytes +
-    /// 64). The overflow only has to absorb what this loop's publishers send in the turn before
-    /// their pause takes effect; 4 MiB (half one session's default outbound limit) does that
-    /// for loopback-speed bursts, while the destination's 8,192-slot inbox is the real buffer.
-    /// Tests lower it.
-    var overflowByteLimit = 4 << 20
-    var overflowMessageLimit = 8192
+    private var overflow: CrossLoopOverflow
+    /// The overflow's byte bound (tests lower it).
+    var overflowByteLimit: Int {
+        get { overflow.byteLimit }
+        set { overflow.byteLimit = newValue }
+    }
     /// Set by another loop (index = its loop) that has overflow waiting for this loop's inbox;
     /// this loop clears it and wakes that loop after draining its inbox. Any thread.
     let spaceWanted: [SpaceRequest]
@@ -90,9 +89,7 @@ final class LoopContext: @unchecked Sendable {
         self.loop = loop
         self.server = server
         self.log = log
-        overflow = Array(repeating: [], count: loopCount)
-        overflowBytes = Array(repeating: 0, count: loopCount)
-        overflowDroppable = Array(repeating: 0, count: loopCount)
+        overflow = CrossLoopOverflow(loopCount: loopCount)
         spaceWanted = (0..<loopCount).map { _ in SpaceRequest() }
         flushHook = PrepareHook(loop: loop) { [unowned self] in self.beforeBlocking() }
         inboxWakeup = AsyncWakeup(loop: loop) { [unowned self] in self.drainInbox() }
@@ -106,11 +103,13 @@ final class LoopContext: @unchecked Sendable {
     }
 
     func register(_ connection: Connection) {
+        loop.assertInLoopThread()
         connections[ObjectIdentifier(connection)] = connection
         metrics.connectionsAccepted.increment()
     }
 
     func unregister(_ connection: Connection) {
+        loop.assertInLoopThread()
         if connections.removeValue(forKey: ObjectIdentifier(connection)) != nil {
             metrics.connectionsClosed.increment()
         }
@@ -158,6 +157,7 @@ final class LoopContext: @unchecked Sendable {
 
     /// Marks `connection` for a flush before the loop next blocks.
     func markDirty(_ connection: Connection) {
+        loop.assertInLoopThread()
         dirty.append(connection)
     }
 
@@ -184,6 +184,7 @@ final class LoopContext: @unchecked Sendable {
 
     /// `router` has closed sessions' subscriptions to leave: one time slice per loop turn.
     func continueTeardownLater(_ router: Router) {
+        loop.assertInLoopThread()
         teardowns.append(router)
         if teardowns.count == 1 { loop.execute { [unowned self] in self.runTeardowns() } }
     }
@@ -213,45 +214,30 @@ final class LoopContext: @unchecked Sendable {
     /// order of messages is the same whether or not the destination is local). Keeps the message
     /// and retries when that loop has drained if its inbox is full; past the overflow bound a
     /// publication or delivery is dropped and counted (see the header).
-    func send(_ message: LoopMessage, to index: Int) {
+    func send(_ message: some LoopMessage, to index: Int) {
+        send(message.inboxMessage, to: index)
+    }
+
+    private func send(_ message: InboxMessage, to index: Int) {
         loop.assertInLoopThread()
         let destination = server.contexts[index]
-        if overflow[index].isEmpty && destination.inbox.enqueue(message) {
+        let wasWaiting = !overflow.isEmpty(to: index)
+        if !wasWaiting && destination.inbox.enqueue(message) {
             destination.inboxWakeup.signal()
             return
         }
-        let cost = Self.backlogCost(message)
-        if cost > 0 {
-            if overflowBytes[index] + cost > overflowByteLimit || overflowDroppable[index] >= overflowMessageLimit {
-                return drop(message)
-            }
-            overflowBytes[index] += cost
-            overflowDroppable[index] += 1
-        }
         // Full: keep it (in order) until the destination drains; meanwhile publishers on this
         // loop stop being read so the backlog stays bounded.
-        let wasWaiting = !overflow[index].isEmpty
-        overflow[index].append(message)
+        guard overflow.append(message, to: index) else { return drop(message) }
         metrics.crossLoopOverflows.increment()
         if !wasWaiting { moveOverflow(to: index) }   // asks for a wake-up (and catches a drain that raced)
     }
 
-    /// What a waiting message counts against the overflow bound; 0 for membership messages,
-    /// which are never dropped.
-    static func backlogCost(_ message: LoopMessage) -> Int {
-        switch message.kind {
-        case .publication: return unsafeDowncast(message, to: RemotePublication.self).byteCount + 64
-        case .groupDelivery: return unsafeDowncast(message, to: GroupDelivery.self).event.publication.byteCount + 64
-        case .groupJoin, .groupJoinResult, .groupLeave, .groupReturn: return 0
-        }
-    }
-
     /// A publication or group delivery that does not fit in the bounded overflow.
-    private func drop(_ message: LoopMessage) {
-        if message.kind == .groupDelivery {
+    private func drop(_ message: InboxMessage) {
+        if case .groupDelivery(let delivery) = message {
             // Never reached the member, so it is not in flight: the group's accounting (failover
             // recovery counts deliveries in flight) must not wait for it.
-            let delivery = unsafeDowncast(message, to: GroupDelivery.self)
             delivery.member.sent -= 1
             metrics.groupEventsDropped.increment()
             metrics.crossLoopDrops[.groupDelivery].increment()
@@ -261,18 +247,13 @@ final class LoopContext: @unchecked Sendable {
     }
 
     /// What waits for loop `index`: all messages, and the cost of the droppable ones.
-    func backlog(to index: Int) -> (messages: Int, bytes: Int) { (overflow[index].count, overflowBytes[index]) }
-
-    var hasOverflow: Bool {
-        var i = 0
-        while i < overflow.count { if !overflow[i].isEmpty { return true }; i += 1 }
-        return false
-    }
+    func backlog(to index: Int) -> (messages: Int, bytes: Int) { overflow.size(to: index) }
 
     /// A connection that just published while other loops' inboxes were full stops reading until
     /// they drain, so the backlog stays bounded.
     func pauseReadingIfBackedUp(_ connection: Connection) {
-        guard hasOverflow else { return }
+        loop.assertInLoopThread()
+        guard !overflow.isEmpty else { return }
         connection.pauseReading()
         pausedReaders.append(connection)
     }
@@ -280,9 +261,10 @@ final class LoopContext: @unchecked Sendable {
     /// A destination drained its inbox (spaceWakeup): move what now fits; resume publishers
     /// once nothing waits.
     private func retryOverflow() {
+        loop.assertInLoopThread()
         var i = 0
-        while i < overflow.count {
-            if !overflow[i].isEmpty { moveOverflow(to: i) }
+        while i < server.contexts.count {
+            if !overflow.isEmpty(to: i) { moveOverflow(to: i) }
             i += 1
         }
         resumeReadersIfDrained()
@@ -290,7 +272,7 @@ final class LoopContext: @unchecked Sendable {
 
     /// Publishers paused for the backlog read again once nothing waits for any loop.
     private func resumeReadersIfDrained() {
-        guard !pausedReaders.isEmpty, !hasOverflow else { return }
+        guard !pausedReaders.isEmpty, overflow.isEmpty else { return }
         for connection in pausedReaders { connection.resumeReading() }
         pausedReaders.removeAll(keepingCapacity: true)
     }
@@ -301,20 +283,9 @@ final class LoopContext: @unchecked Sendable {
     private func moveOverflow(to index: Int) {
         let destination = server.contexts[index]
         while true {
-            var sent = 0
-            var freed = 0
-            for message in overflow[index] {
-                guard destination.inbox.enqueue(message) else { break }
-                sent += 1
-                let cost = Self.backlogCost(message)
-                if cost > 0 { freed += cost; overflowDroppable[index] -= 1 }
-            }
-            if sent > 0 {
-                overflow[index].removeFirst(sent)
-                overflowBytes[index] -= freed
-                destination.inboxWakeup.signal()
-            }
-            if overflow[index].isEmpty { return }
+            let sent = overflow.move(to: index, into: destination.inbox)
+            if sent > 0 { destination.inboxWakeup.signal() }
+            if overflow.isEmpty(to: index) { return }
             if sent == 0 && destination.spaceWanted[self.index].isRaised { return }
             destination.spaceWanted[self.index].raise()
         }
@@ -334,26 +305,20 @@ final class LoopContext: @unchecked Sendable {
     private func drainInbox() {
         loop.assertInLoopThread()
         while let message = inbox.dequeue() {
-            switch message.kind {
-            case .publication:
-                let remote = unsafeDowncast(message, to: RemotePublication.self)
+            switch message {
+            case .publication(let remote):
                 let router = remote.realm.routers[index]
                 let delivered = router.publish(remote.publication, pool: bufferPool, remote: remote)
                 metrics.eventsDelivered.increment(by: delivered)
-            case .groupJoin:
-                let join = unsafeDowncast(message, to: GroupJoin.self)
+            case .groupJoin(let join):
                 join.member.realm.routers[index].handleJoin(join)
-            case .groupJoinResult:
-                let result = unsafeDowncast(message, to: GroupJoinResult.self)
+            case .groupJoinResult(let result):
                 if let session = session(result.session) { session.groupJoinCompleted(result) } else { dropUnclaimed(result) }
-            case .groupLeave:
-                let leave = unsafeDowncast(message, to: GroupLeave.self)
+            case .groupLeave(let leave):
                 leave.member.realm.routers[index].handleLeave(leave)
-            case .groupDelivery:
-                let delivery = unsafeDowncast(message, to: GroupDelivery.self)
+            case .groupDelivery(let delivery):
                 if let session = session(delivery.member.owner) { session.receiveGroupDelivery(delivery) } else { returnUnclaimed(delivery) }
-            case .groupReturn:
-                let returned = unsafeDowncast(message, to: GroupReturn.self)
+            case .groupReturn(let returned):
                 returned.member.realm.routers[index].handleReturn(returned)
             }
         }
@@ -365,6 +330,7 @@ final class LoopContext: @unchecked Sendable {
     /// Stops accepting, says GOODBYE to every session, and stops the loop once every connection
     /// is closed or the grace period is over.
     func beginShutdown(graceMilliseconds: UInt64) {
+        loop.assertInLoopThread()
         for listener in listeners { listener.close() }
         listeners.removeAll()
         for connection in connections.values { connection.shutdown() }

@@ -6,7 +6,7 @@
 // Every walk is a loop and teardown is iterative: nothing here recurses on input size, so no
 // pattern can overflow the stack. Owned by one thread (the router's loop), like TopicIndex.
 
-import Glibc
+import Glibc   // memcmp: libc's vectorised byte compare, on the per-publication lookup path
 
 final class PrefixTrie<Entry: AnyObject> {
     private final class Node {

@@ -41,7 +41,7 @@ struct Publication {
 /// (per loop for the publisher's loop, then shared with every other loop through
 /// RemotePublication). Transcodings of one publication into the other formats form a short
 /// immutable chain (`next`, at most two links), so one reference hands on all of them.
-final class TranscodedPayload: @unchecked Sendable {
+final class TranscodedPayload: @unchecked Sendable {   // immutable after init (raw storage)
     private let storage: UnsafeMutableRawBufferPointer
     private let argsCount: Int
     private let kwargsCount: Int
@@ -81,13 +81,18 @@ final class TranscodedPayload: @unchecked Sendable {
 }
 
 /// A publication handed to other loops: its bytes copied once, shared (reference-counted) by
-/// every destination loop's inbox. Immutable after creation, so any thread may read it.
+/// every destination loop's inbox. Immutable after creation but for the transcoding slots,
+/// which are atomic: @unchecked only because of the raw storage pointer.
 final class RemotePublication: LoopMessage, @unchecked Sendable {
     let realm: Realm
     let id: UInt64
     let format: WireFormat
-    /// The payload in the other formats, each made by whichever loop first needs it.
-    private let transcoded: Mutex<TranscodedPayload?>
+    /// The payload transcoded into each other format, made once by whichever loop first needs
+    /// it. Lock-free (the publish path takes no lock): two loops may race to transcode, the
+    /// first to install its result wins and the other frees its copy. Each slot holds +1.
+    private let transcodedToJSON = Atomic<Unmanaged<TranscodedPayload>?>(nil)
+    private let transcodedToMessagePack = Atomic<Unmanaged<TranscodedPayload>?>(nil)
+    private let transcodedToCBOR = Atomic<Unmanaged<TranscodedPayload>?>(nil)
     let excludedSession: UInt64
     let disclosedPublisher: PublisherInfo?
     let rules: EligibilityRules?
@@ -99,7 +104,6 @@ final class RemotePublication: LoopMessage, @unchecked Sendable {
         self.realm = realm
         id = publication.id
         format = publication.format
-        self.transcoded = Mutex(transcoded)
         excludedSession = publication.excludedSession
         disclosedPublisher = publication.disclosedPublisher
         rules = publication.rules
@@ -107,25 +111,54 @@ final class RemotePublication: LoopMessage, @unchecked Sendable {
         argsCount = publication.args.count
         kwargsCount = publication.kwargs.count
         storage = .allocate(byteCount: max(1, topicCount + argsCount + kwargsCount), alignment: 8)
-        super.init(kind: .publication)
         var offset = 0
         for part in [publication.topic, publication.args, publication.kwargs] where part.count > 0 {
             UnsafeMutableRawBufferPointer(rebasing: storage[offset..<offset + part.count]).copyMemory(from: part)
             offset += part.count
         }
+        // The publishing loop's transcodings (a chain, one link per format) fill their slots.
+        var link = transcoded
+        while let current = link {
+            if current.format != format {
+                let retained = Unmanaged.passRetained(current)
+                switch current.format {
+                case .json: transcodedToJSON.store(retained, ordering: .relaxed)
+                case .msgpack: transcodedToMessagePack.store(retained, ordering: .relaxed)
+                case .cbor: transcodedToCBOR.store(retained, ordering: .relaxed)
+                }
+            }
+            link = current.next
+        }
     }
 
-    deinit { storage.deallocate() }
+    deinit {
+        storage.deallocate()
+        transcodedToJSON.load(ordering: .acquiring)?.release()
+        transcodedToMessagePack.load(ordering: .acquiring)?.release()
+        transcodedToCBOR.load(ordering: .acquiring)?.release()
+    }
 
     /// The payload in `target` format: the original bytes, or the transcoding shared by all loops.
     func payload(in target: WireFormat) -> Payload {
         if target == format { return publication.payload }
-        let transcoding = transcoded.withLock { cached -> TranscodedPayload? in
-            if let made = cached?.inFormat(target) { return made }
-            cached = TranscodedPayload(publication.payload, from: format, to: target, next: cached) ?? cached
-            return cached?.inFormat(target)
+        let transcoding: TranscodedPayload?
+        switch target {
+        case .json: transcoding = transcoded(to: target, slot: transcodedToJSON)
+        case .msgpack: transcoding = transcoded(to: target, slot: transcodedToMessagePack)
+        case .cbor: transcoding = transcoded(to: target, slot: transcodedToCBOR)
         }
         return transcoding?.payload ?? Payload(args: UnsafeRawBufferPointer(start: nil, count: 0), kwargs: UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+
+    /// The slot's transcoding, made and installed (compare-and-swap) when the slot is empty.
+    private func transcoded(to target: WireFormat, slot: borrowing Atomic<Unmanaged<TranscodedPayload>?>) -> TranscodedPayload? {
+        if let existing = slot.load(ordering: .acquiring) { return existing.takeUnretainedValue() }
+        guard let made = TranscodedPayload(publication.payload, from: format, to: target) else { return nil }
+        let candidate = Unmanaged.passRetained(made)
+        let (installed, current) = slot.compareExchange(expected: nil, desired: candidate, ordering: .acquiringAndReleasing)
+        if installed { return made }
+        candidate.release()   // another loop was first: use its transcoding
+        return current!.takeUnretainedValue()
     }
 
     /// Bytes of topic, args and kwargs together.

@@ -5,6 +5,9 @@
 import BrokerConfig
 import BrokerSecurity
 
+/// @unchecked Sendable: every field is immutable after init or thread-safe itself (UserDatabase,
+/// AuthThrottle, SubscriptionRegistry, Counter); the exception is `routers`, whose element i
+/// only loop i uses (Router's entry points check with assertInLoopThread).
 final class Realm: @unchecked Sendable {
     let config: RealmConfig
     /// Auth methods and their userdbs (thread-safe; the userdbs are reloaded on SIGHUP).

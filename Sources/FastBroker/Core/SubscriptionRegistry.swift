@@ -2,7 +2,7 @@
 // whichever loop their sessions live on (SPEC §5). Touched only at SUBSCRIBE/UNSUBSCRIBE time,
 // so a mutex is fine here; the publish path never comes near it.
 
-import Synchronization
+import BrokerSync
 
 final class SubscriptionRegistry: Sendable {
     private struct Entry { var id: UInt64; var loops: Int }
@@ -10,7 +10,7 @@ final class SubscriptionRegistry: Sendable {
         var entries: [SubscriptionKey: Entry] = [:]
         var nextID: UInt64 = 1
     }
-    private let state = Mutex(State())
+    private let state = PThreadLock(State())
 
     /// The id for `key`; a loop calls this once when its first local subscriber arrives.
     func acquire(_ key: SubscriptionKey) -> UInt64 {

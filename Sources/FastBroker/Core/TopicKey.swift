@@ -3,6 +3,8 @@
 // keys own a copy made at SUBSCRIBE time. Equality is byte equality, never Swift's canonical
 // equivalence: "caf\u{E9}" and "cafe\u{301}" are different URIs (issue 9).
 
+/// @unchecked Sendable: the bytes are never written after the key is made; a stored key's bytes
+/// live in its own immutable Storage, and a lookup key never leaves the dispatch that lends it.
 public struct TopicKey: Hashable, @unchecked Sendable, CustomStringConvertible {
     /// The bytes; valid as long as `storage` (stored keys) or the borrowed message (lookups).
     let bytes: UnsafeRawBufferPointer
@@ -51,4 +53,4 @@ public struct TopicKey: Hashable, @unchecked Sendable, CustomStringConvertible {
     public var description: String { string }
 }
 
-import Glibc
+import Glibc   // memcmp: libc's vectorised byte compare, on the per-publication lookup path

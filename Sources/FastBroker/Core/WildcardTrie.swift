@@ -11,7 +11,7 @@
 // and teardown is iterative: a pattern or topic of 300,000 components costs loop iterations,
 // never stack frames (issue 9). Owned by one thread (the router's loop), like TopicIndex.
 
-import Glibc
+import Glibc   // memcmp: libc's vectorised byte compare, on the per-publication lookup path
 
 final class WildcardTrie<Entry: AnyObject> {
     private final class Node {

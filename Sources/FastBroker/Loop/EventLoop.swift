@@ -3,16 +3,21 @@
 // through `execute`, which queues a task and wakes the loop with a coalescing uv_async_t.
 // `assertInLoopThread` (and LoopBound.swift) check that rule in debug builds.
 
+import BrokerSync
 import CUV
 import Synchronization
 
+/// @unchecked Sendable: other threads call only `execute` (a PThreadLock-guarded task list and
+/// uv_async_send, which libuv documents as thread-safe), `index`, and the ownership checks (an
+/// atomic); everything else is the loop thread's.
 public final class EventLoop: @unchecked Sendable {
-    /// The uv_loop_t. Owned by the loop thread once `run` starts.
-    public let uv: UnsafeMutablePointer<uv_loop_t>
+    /// The uv_loop_t. Owned by the loop thread once `run` starts. Internal: libuv stays
+    /// inside this module (the layers above use its Swift wrappers).
+    let uv: UnsafeMutablePointer<uv_loop_t>
     public let index: Int
 
     // Cross-thread task inbox; the only state here touched by other threads.
-    private let inbox = Mutex<[@Sendable () -> Void]>([])
+    private let inbox = PThreadLock<[@Sendable () -> Void]>([])
     private let wakeup: UnsafeMutablePointer<uv_async_t>
     // Set by the loop thread while it is inside `run`.
     private let runningThread = Atomic<UInt>(0)
@@ -62,10 +67,6 @@ public final class EventLoop: @unchecked Sendable {
         uv_stop(uv)
     }
 
-    public var inLoopThread: Bool {
-        runningThread.load(ordering: .acquiring) == UInt(uv_thread_self())
-    }
-
     /// True on the loop's thread while it runs, and on any thread while it does not run (set-up
     /// before `run`, tear-down after it: whoever holds the loop then has it to itself).
     public var ownsCurrentThread: Bool {
@@ -92,23 +93,5 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Milliseconds of the loop's cached clock.
     public var now: UInt64 { uv_now(uv) }
-}
-
-/// Starts a thread running `body`; used to give each extra loop its own thread.
-public func startThread(_ body: @escaping @Sendable () -> Void) -> uv_thread_t {
-    final class Box: @unchecked Sendable { let body: @Sendable () -> Void; init(_ b: @escaping @Sendable () -> Void) { body = b } }
-    var thread = uv_thread_t()
-    let box = Unmanaged.passRetained(Box(body)).toOpaque()
-    let rc = uv_thread_create(&thread, { arg in
-        let box = Unmanaged<Box>.fromOpaque(arg!).takeRetainedValue()
-        box.body()
-    }, box)
-    precondition(rc == 0, "uv_thread_create failed: \(rc)")
-    return thread
-}
-
-public func joinThread(_ thread: uv_thread_t) {
-    var t = thread
-    uv_thread_join(&t)
 }
 

@@ -3,6 +3,8 @@
 // EventLoop.assertInLoopThread; release builds keep neither the loop reference nor the check, so
 // a LoopBound costs exactly what the bare value costs.
 
+/// @unchecked Sendable: that is the point of the type; the one-loop rule is what makes it safe,
+/// and debug builds check it on every access.
 public struct LoopBound<Value>: @unchecked Sendable {
     #if DEBUG
     @usableFromInline let loop: EventLoop

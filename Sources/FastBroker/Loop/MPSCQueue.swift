@@ -1,18 +1,21 @@
-// A bounded lock-free multi-producer single-consumer queue of object references (Dmitry Vyukov's
-// bounded queue, with a single consumer). It carries publications from the loop that received
+// A bounded lock-free multi-producer single-consumer queue (Dmitry Vyukov's bounded queue, with a
+// single consumer). Elements are stored in place (the broker queues a one-word enum of class
+// references), so an enqueue allocates nothing. It carries publications from the loop that received
 // them to the loops that own subscribers: any loop thread may enqueue, only the owning loop
 // dequeues. Neither side allocates or takes a lock; a full queue is reported, never waited on
 // (the producer keeps the item and retries, so two loops feeding each other cannot deadlock).
 
 import Synchronization
 
-public final class MPSCQueue<Element: AnyObject>: @unchecked Sendable {
+/// @unchecked: the cells' `value` fields are plain vars, handed over by the acquire/release
+/// protocol on each cell's `sequence` (see Cell); the cursors are atomics.
+public final class MPSCQueue<Element: Sendable>: @unchecked Sendable {
     /// One slot: `sequence` says whose turn it is (producer when == position, consumer when ==
     /// position + 1); `value` is written before the release-store of `sequence` and read after
     /// the acquire-load of it, which is what makes the handoff safe.
-    private final class Cell: @unchecked Sendable {
+    private final class Cell: @unchecked Sendable {   // `value`: see above, ordered by `sequence`
         let sequence: Atomic<Int>
-        var value: Unmanaged<Element>?
+        var value: Element?
         init(_ position: Int) { sequence = Atomic(position) }
     }
 
@@ -35,7 +38,7 @@ public final class MPSCQueue<Element: AnyObject>: @unchecked Sendable {
 
     public var capacity: Int { mask + 1 }
 
-    /// Adds `element` (retained by the queue); false when the queue is full. Any thread.
+    /// Adds `element` (the queue holds it until dequeued); false when the queue is full. Any thread.
     public func enqueue(_ element: Element) -> Bool {
         var position = enqueuePosition.load(ordering: .relaxed)
         while true {
@@ -47,7 +50,7 @@ public final class MPSCQueue<Element: AnyObject>: @unchecked Sendable {
                 let (exchanged, current) = enqueuePosition.compareExchange(
                     expected: position, desired: position + 1, ordering: .relaxed)
                 if exchanged {
-                    cell.value = Unmanaged.passRetained(element)
+                    cell.value = element
                     cell.sequence.store(position + 1, ordering: .releasing)   // publish to the consumer
                     return true
                 }
@@ -66,8 +69,7 @@ public final class MPSCQueue<Element: AnyObject>: @unchecked Sendable {
         let cell = cells[position & mask]
         let sequence = cell.sequence.load(ordering: .acquiring)
         guard sequence == position + 1 else { return nil }   // not yet published
-        let element = cell.value!.takeRetainedValue()
-        cell.value = nil
+        let element = cell.value.take()
         // Hand the slot back to producers one lap later.
         cell.sequence.store(position + mask + 1, ordering: .releasing)
         dequeuePosition.store(position + 1, ordering: .relaxed)

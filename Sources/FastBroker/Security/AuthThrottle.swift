@@ -16,7 +16,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
+import BrokerSync
 
 public final class AuthThrottle: Sendable {
     public struct Policy: Sendable {
@@ -31,11 +31,11 @@ public final class AuthThrottle: Sendable {
 
     public let policy: Policy
     // protected by the mutex (any loop thread)
-    private let tables: Mutex<Tables>
+    private let tables: PThreadLock<Tables>
 
     public init(policy: Policy = Policy()) {
         self.policy = policy
-        self.tables = Mutex(Tables(capacity: policy.capacity))
+        self.tables = PThreadLock(Tables(capacity: policy.capacity))
     }
 
     /// A failed authentication from `peer` (the connection's "host:port" text) for `authid`:

@@ -4,7 +4,7 @@
 
 import COpenSSL
 
-public final class TLSClientContext: @unchecked Sendable {
+public final class TLSClientContext: @unchecked Sendable {   // ctx: set up in init, then only read (SSL_new)
     /// The SSL_CTX; immutable after init.
     let ctx: OpaquePointer
     let verifiesServer: Bool

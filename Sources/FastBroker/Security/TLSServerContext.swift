@@ -4,7 +4,7 @@
 
 import COpenSSL
 
-public final class TLSServerContext: @unchecked Sendable {
+public final class TLSServerContext: @unchecked Sendable {   // ctx: set up in init, then only read (SSL_new)
     /// The SSL_CTX; immutable after init (OpenSSL locks its own internal caches).
     let ctx: OpaquePointer
     public let requiresClientCertificate: Bool

@@ -2,14 +2,14 @@
 // read concurrently and that a SIGHUP reload swaps whole (SPEC §3). A failed reload keeps the old
 // table, so a half-edited file never locks everyone out.
 
-import Synchronization
+import BrokerSync
 
 /// Thread-safe: lookups from any loop thread; `reload` replaces the whole table atomically.
 public final class UserDatabase: Sendable {
     public let path: String
     // protected by the mutex; the table it holds is immutable, so readers copy the reference out
     // and use it without the lock
-    private let current: Mutex<UserTable>
+    private let current: PThreadLock<UserTable>
     /// HMAC key for decoy challenges (UserDatabase+Decoy.swift), from `decoyKeyPath(forUserDB:)`.
     let decoyKey: [UInt8]
 
@@ -17,7 +17,7 @@ public final class UserDatabase: Sendable {
     /// here (unlike `addUser`, which creates it).
     public init(path: String) throws(UserDatabaseError) {
         self.path = path
-        self.current = Mutex(try UserTable(records: Self.loadRecords(path)))
+        self.current = PThreadLock(try UserTable(records: Self.loadRecords(path)))
         self.decoyKey = try Self.loadOrCreateDecoyKey(Self.decoyKeyPath(forUserDB: path))
     }
 
