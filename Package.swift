@@ -63,7 +63,7 @@ let package = Package(
         .executableTarget(name: "IndexBench", dependencies: ["FastBroker", "BrokerConfig"], path: "bench/IndexBench"),
         .executableTarget(
             name: "FastBench",
-            dependencies: ["BrokerLoop", "BrokerSecurity", "BrokerWire", "BrokerSerialization", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            dependencies: ["CUV", "BrokerLoop", "BrokerSecurity", "BrokerWire", "BrokerSerialization", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "bench/FastBench"),
 
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec"]),
@@ -74,5 +74,6 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["BrokerConfig", "BrokerSerialization"]),
         .testTarget(name: "FilterVMTests", dependencies: ["FilterVM"]),
         .testTarget(name: "FastBrokerTests", dependencies: ["FastBroker"]),
+        .testTarget(name: "FastBenchTests", dependencies: ["FastBench"], path: "Tests/bench/FastBenchTests"),
     ]
 )

@@ -53,7 +53,9 @@ final class BenchConnection: TCPStreamDelegate {
 
     // Subscriber side. Owned by the loop thread.
     var received = 0
+    /// The subscription id and request id of the latest SUBSCRIBED.
     var subscriptionID: UInt64 = 0
+    var subscribedRequest: UInt64 = 0
     /// This subscriber's index (for the filters' routing check); -1 for a publisher.
     let subscriberIndex: Int
     /// Bytes this connection may still read; nil = unlimited. At 0 reading stops until
@@ -123,52 +125,63 @@ final class BenchConnection: TCPStreamDelegate {
         flush()
     }
 
+    /// HELLO to --realm; with --authid, offering WAMP-CRA (set-up messages are built as JSON text
+    /// and transcoded for MessagePack).
     private func sendHello() {
-        switch url.serializer {
-        case .json:
-            sendMessage { $0.append(#"[1,"realm1",{"roles":{"subscriber":{},"publisher":{}}}]"#) }
-        case .msgpack:
-            var bytes: [UInt8] = []
-            MessagePackWriter.appendArrayHeader(count: 3, to: &bytes)
-            MessagePackWriter.appendUInt(1, to: &bytes)
-            MessagePackWriter.appendString("realm1", to: &bytes)
-            MessagePackWriter.appendMapHeader(count: 1, to: &bytes)
-            MessagePackWriter.appendString("roles", to: &bytes)
-            MessagePackWriter.appendMapHeader(count: 2, to: &bytes)
-            MessagePackWriter.appendString("subscriber", to: &bytes)
-            MessagePackWriter.appendMapHeader(count: 0, to: &bytes)
-            MessagePackWriter.appendString("publisher", to: &bytes)
-            MessagePackWriter.appendMapHeader(count: 0, to: &bytes)
-            sendMessage { writer in bytes.withUnsafeBytes { writer.append($0) } }
+        var details = #"{"roles":{"subscriber":{},"publisher":{}}"#
+        if let authid = url.authid {
+            var quoted: [UInt8] = []
+            JSONWriter.appendValue(.string(authid), to: &quoted)
+            details += #","authmethods":["wampcra"],"authid":"# + String(decoding: quoted, as: UTF8.self)
         }
-        flush()
+        var realm: [UInt8] = []
+        JSONWriter.appendValue(.string(url.realm), to: &realm)
+        sendSetupMessage("[1," + String(decoding: realm, as: UTF8.self) + "," + details + "}]")
     }
 
-    /// SUBSCRIBE with request id 1 and the given options (JSON object text; transcoded for MessagePack).
-    func sendSubscribe(topic: String, options: String) {
+    /// AUTHENTICATE for a wampcra CHALLENGE: HMAC-SHA256 of the challenge with the secret, or with
+    /// the PBKDF2-derived key when the challenge carries a salt.
+    private func answerChallenge(_ view: WampMessageView) {
+        guard view.string(1) == "wampcra", let extra = view.object(2), let challenge = extra.string(forKey: "challenge"),
+              let secret = url.secret else {
+            fail("unexpected CHALLENGE \(describe(view)) (give --authid and --secret for WAMP-CRA)")
+            return
+        }
+        var key = Array(secret.utf8)
+        if let salt = extra.string(forKey: "salt") {
+            let iterations = Int(extra.unsignedInteger(forKey: "iterations") ?? 1000)
+            let keyLength = Int(extra.unsignedInteger(forKey: "keylen") ?? 32)
+            key = Array(WampCRA.deriveKey(password: secret, salt: salt, iterations: iterations, keyLength: keyLength).utf8)
+        }
+        var signature: [UInt8] = []
+        JSONWriter.appendValue(.string(WampCRA.signature(key: key, challenge: challenge)), to: &signature)
+        sendSetupMessage("[5," + String(decoding: signature, as: UTF8.self) + ",{}]")
+    }
+
+    /// A set-up message given as JSON text, sent in the connection's serializer (and flushed, unless
+    /// the caller flushes many at once).
+    private func sendSetupMessage(_ json: String, flushNow: Bool = true) {
         switch url.serializer {
         case .json:
-            sendMessage { writer in
-                writer.append("[32,1,")
-                writer.append(options)
-                writer.append(",\"")
-                writer.append(topic)
-                writer.append("\"]")
-            }
+            sendMessage { $0.append(json) }
         case .msgpack:
-            guard case .success(let value) = JSONScanner.parse(Array(options.utf8)) else {
-                fail("subscribe options are not JSON: \(options)")
+            guard case .success(let value) = JSONScanner.parse(Array(json.utf8)) else {
+                fail("set-up message is not JSON: \(json)")
                 return
             }
             var bytes: [UInt8] = []
-            MessagePackWriter.appendArrayHeader(count: 4, to: &bytes)
-            MessagePackWriter.appendUInt(32, to: &bytes)
-            MessagePackWriter.appendUInt(1, to: &bytes)
             MessagePackWriter.appendValue(value, to: &bytes)
-            MessagePackWriter.appendString(topic, to: &bytes)
             sendMessage { writer in bytes.withUnsafeBytes { writer.append($0) } }
         }
-        flush()
+        if flushNow { flush() }
+    }
+
+    /// SUBSCRIBE with the given request id and options (JSON object text; transcoded for
+    /// MessagePack). `flushNow: false` leaves it to the run's next flush (many subscriptions at once).
+    func sendSubscribe(topic: String, options: String, request: UInt64 = 1, flushNow: Bool = true) {
+        var uri: [UInt8] = []
+        JSONWriter.appendValue(.string(topic), to: &uri)
+        sendSetupMessage("[32,\(request)," + options + "," + String(decoding: uri, as: UTF8.self) + "]", flushNow: flushNow)
     }
 
     // MARK: Sending
@@ -497,6 +510,8 @@ final class BenchConnection: TCPStreamDelegate {
         case 2:   // WELCOME
             isWelcomed = true
             run.sessionReady(self)
+        case 4:   // CHALLENGE [4, method, extra]
+            answerChallenge(view)
         case 3:   // ABORT
             fail("broker sent ABORT \(view.string(2) ?? "?"): \(describe(view.object(1)))")
         case 6:   // GOODBYE
@@ -513,6 +528,7 @@ final class BenchConnection: TCPStreamDelegate {
             if let request = view.unsignedInteger(1), request > lastAcknowledged { lastAcknowledged = request }
         case 33:  // SUBSCRIBED [33, req, subscription]
             subscriptionID = view.unsignedInteger(2) ?? 0
+            subscribedRequest = view.unsignedInteger(1) ?? 0
             run.subscribed(self)
         case 36:  // EVENT in a shape the fast path does not take (whitespace, reordered...)
             var arguments = view.array(4)?.makeIterator()
@@ -528,7 +544,8 @@ final class BenchConnection: TCPStreamDelegate {
                 return
             }
             received += 1
-            run.eventArrived(EventStamp(timestamp: timestamp, publication: publication), at: self, now: now)
+            run.eventArrived(EventStamp(timestamp: timestamp, publication: publication, subscription: view.unsignedInteger(1) ?? 0),
+                             at: self, now: now)
         default:
             fail("unexpected message from the broker: \(describe(view))")
         }

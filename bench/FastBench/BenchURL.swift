@@ -16,6 +16,11 @@ struct BenchURL: CustomStringConvertible {
     var serializer = BenchSerializer.json
     /// Set by an rss:// or wss:// scheme, or by --tls.
     var tls = false
+    /// The realm HELLO joins (--realm), and WAMP-CRA credentials (--authid, --secret: a plain
+    /// secret, or the derived key's text for a salted user).
+    var realm = "realm1"
+    var authid: String?
+    var secret: String?
 
     var description: String { text }
 
