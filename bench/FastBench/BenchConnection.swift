@@ -18,21 +18,25 @@ enum BenchRole {
 final class BenchConnection: TCPStreamDelegate {
     let role: BenchRole
     unowned let run: any BenchSessionOwner
-    private let url: BenchURL
+    let url: BenchURL
 
     // All fields below: owned by the loop thread.
     private(set) var stream: TCPStream?
-    private let ring = RingBuffer(capacity: 1 << 18)
+    let ring = RingBuffer(capacity: 1 << 18)
     private var rawSocketDecoder = RawSocketDecoder(maxMessageBytes: 1 << 24)
     private var webSocketDecoder = WebSocketClientDecoder(maxMessageBytes: 1 << 24)
+    var natsDecoder = NATSDecoder(maxMessageBytes: 1 << 24)
+    /// What each PING we sent to a NATS server stands for, oldest first (PONGs come in order).
+    var natsPongs: [NATSPong] = []
+    var natsPongHead = 0
     /// Whether the transport handshake (RawSocket hello reply, HTTP 101) is done.
     private var transportReady = false
     /// Whether the transport handshake was sent (under TLS: after the TLS handshake).
     private var transportStarted = false
-    private(set) var isWelcomed = false
-    private var isClosed = false
+    var isWelcomed = false
+    private(set) var isClosed = false
     /// Frames in plaintext. Without TLS this is also `wire`.
-    private let output = OutputBuffer()
+    let output = OutputBuffer()
     /// Bytes for the socket: `output` itself, or the ciphertext of its frames under TLS.
     private let wire: OutputBuffer
     private let tlsContext: TLSClientContext?
@@ -40,8 +44,8 @@ final class BenchConnection: TCPStreamDelegate {
     private var tls: ClientTLS?
     private let vector = WriteVector(capacity: 1)
     /// Where one message's text is written before framing.
-    private let scratch: UnsafeMutableRawPointer
-    private let scratchCapacity: Int
+    let scratch: UnsafeMutableRawPointer
+    let scratchCapacity: Int
     /// The WebSocket masking key of this connection (client frames must be masked).
     private let maskKey: UInt32
 
@@ -74,7 +78,10 @@ final class BenchConnection: TCPStreamDelegate {
         maskKey = UInt32.random(in: 1...UInt32.max)
     }
 
-    deinit { scratch.deallocate() }
+    deinit {
+        scratch.deallocate()
+        natsDecoder.release()
+    }
 
     /// Connected and not closed (by either side).
     var isOpen: Bool { stream != nil && !isClosed }
@@ -121,13 +128,15 @@ final class BenchConnection: TCPStreamDelegate {
                 + "Connection: Upgrade\r\nSec-WebSocket-Key: \(base64(keyBytes))\r\nSec-WebSocket-Version: 13\r\n"
                 + "Sec-WebSocket-Protocol: \(url.serializer.webSocketProtocol)\r\n\r\n"
             appendRaw(Array(request.utf8))
+        case .nats:
+            return   // the server speaks first (INFO)
         }
         flush()
     }
 
     /// HELLO to --realm; with --authid, offering WAMP-CRA (set-up messages are built as JSON text
     /// and transcoded for MessagePack).
-    private func sendHello() {
+    func sendHello() {
         var details = #"{"roles":{"subscriber":{},"publisher":{}}"#
         if let authid = url.authid {
             var quoted: [UInt8] = []
@@ -179,6 +188,10 @@ final class BenchConnection: TCPStreamDelegate {
     /// SUBSCRIBE with the given request id and options (JSON object text; transcoded for
     /// MessagePack). `flushNow: false` leaves it to the run's next flush (many subscriptions at once).
     func sendSubscribe(topic: String, options: String, request: UInt64 = 1, flushNow: Bool = true) {
+        if url.transport == .nats {
+            natsSubscribe(subject: topic, options: options, sid: request, flushNow: flushNow)
+            return
+        }
         var uri: [UInt8] = []
         JSONWriter.appendValue(.string(topic), to: &uri)
         sendSetupMessage("[32,\(request)," + options + "," + String(decoding: uri, as: UTF8.self) + "]", flushNow: flushNow)
@@ -193,7 +206,7 @@ final class BenchConnection: TCPStreamDelegate {
         frame(length: writer.count)
     }
 
-    private func appendRaw(_ bytes: [UInt8]) {
+    func appendRaw(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { source in
             output.reserve(source.count).copyMemory(from: source.baseAddress!, byteCount: source.count)
             output.commit(source.count)
@@ -209,6 +222,11 @@ final class BenchConnection: TCPStreamDelegate {
                  acknowledge: Bool, filterKey: Int?) {
         let sequence = nextSequence
         nextSequence += 1
+        if url.transport == .nats {
+            natsPublish(subject: topic, payloadBytes: payloadBytes, timestamp: timestamp, publication: publication,
+                        acknowledge: acknowledge ? sequence : nil)
+            return
+        }
         var writer = MessageWriter(base: scratch, capacity: scratchCapacity)
         switch url.serializer {
         case .json:
@@ -216,15 +234,9 @@ final class BenchConnection: TCPStreamDelegate {
             writer.append(decimal: sequence)
             writer.append(acknowledge ? #",{"acknowledge":true},""# : #",{},""#)
             writer.append(topic)
-            writer.append("\",[[")
-            writer.append(decimal: timestamp)
-            writer.append(",")
-            writer.append(decimal: publication)
-            writer.append(",\"")
-            // payload = '[' ts ',' n ',"' pad '"]'
-            writer.append(repeating: 0x78, count: payloadBytes - 6 - MessageWriter.decimalDigits(timestamp)
-                          - MessageWriter.decimalDigits(publication))
-            writer.append("\"]]")
+            writer.append("\",[")
+            writer.appendStampedPayload(timestamp: timestamp, publication: publication, payloadBytes: payloadBytes)
+            writer.append("]")
             if let filterKey {
                 writer.append(#",{"k":"#)
                 writer.append(decimal: UInt64(filterKey))
@@ -270,6 +282,8 @@ final class BenchConnection: TCPStreamDelegate {
     @inline(__always)
     private func frame(length: Int, webSocketOpcode: UInt8 = 0) {
         switch url.transport {
+        case .nats:
+            preconditionFailure("NATS publications are framed by natsPublish")
         case .rawSocket:
             let destination = output.reserve(4 + length)
             RawSocketFraming.writeHeader(type: .message, length: length, to: destination)
@@ -401,6 +415,7 @@ final class BenchConnection: TCPStreamDelegate {
         switch url.transport {
         case .rawSocket: drainRawSocket(now)
         case .webSocket: drainWebSocket(now)
+        case .nats: drainNATS(now)
         }
     }
 
@@ -483,7 +498,7 @@ final class BenchConnection: TCPStreamDelegate {
     }
 
     @inline(__always)
-    private func receive(_ message: UnsafeRawBufferPointer, _ now: UInt64) {
+    func receive(_ message: UnsafeRawBufferPointer, _ now: UInt64) {
         let stamp: EventStamp?
         switch url.serializer {
         case .json: stamp = EventStamp.parseJSON(message)
@@ -578,7 +593,7 @@ final class BenchConnection: TCPStreamDelegate {
 
     // MARK: Ending
 
-    private func fail(_ reason: String) {
+    func fail(_ reason: String) {
         guard !isClosed else { return }
         close()
         run.connectionFailed(self, reason)

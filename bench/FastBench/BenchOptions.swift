@@ -98,6 +98,9 @@ struct BenchOptions {
             url.serializer = serializer
         }
         if values["tls"] != nil { url.tls = true }
+        if url.transport == .nats && (url.tls || values["authid"] != nil) {
+            return .failure(BenchUsageError("--url \(urlText): fastbench speaks NATS in plaintext without authentication only"))
+        }
         if values["ca"] != nil && !url.tls {
             return .failure(BenchUsageError("--ca \(values["ca"]!): only with --tls (or an rss:// / wss:// URL)"))
         }

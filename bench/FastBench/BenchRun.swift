@@ -128,6 +128,10 @@ final class BenchRun: BenchSessionOwner {
         readySessions += 1
         guard readySessions == publishers.count + subscribers.count, phase == .connecting else { return }
         phase = .subscribing
+        if options.url.transport == .nats && options.workload == .filters {
+            finish(.unsupported("NATS has no content-based subscription filters"))
+            return
+        }
         if options.topics == 1 {
             subscriptionsOwed = subscribers.count
             for (i, subscriber) in subscribers.enumerated() {

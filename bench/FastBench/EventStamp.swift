@@ -48,6 +48,16 @@ struct EventStamp {
         return EventStamp(timestamp: timestamp, publication: publication, subscription: subscription)
     }
 
+    /// The stamp of a bare payload `[TS,N,…` (NATS messages carry the argument alone), with the
+    /// subscription id the transport gave (the NATS sid).
+    static func parsePayload(_ bytes: UnsafeRawBufferPointer, subscription: UInt64) -> EventStamp? {
+        var i = 1
+        guard bytes.count > 4, bytes[0] == 0x5B, let timestamp = decimal(bytes, &i), i < bytes.count, bytes[i] == 0x2C else { return nil }
+        i += 1
+        guard let publication = decimal(bytes, &i), i < bytes.count, bytes[i] == 0x2C || bytes[i] == 0x5D else { return nil }
+        return EventStamp(timestamp: timestamp, publication: publication, subscription: subscription)
+    }
+
     @inline(__always)
     private static func decimal(_ bytes: UnsafeRawBufferPointer, _ i: inout Int) -> UInt64? {
         var value: UInt64 = 0
