@@ -2,18 +2,21 @@
 # bench/smoke.sh: a short functional run of fastbench against a fresh broker (CI; scripts/test.sh's
 # `bench-smoke` stage). Not a benchmark: it checks that every workload compare.sh measures still
 # runs end to end and that fastbench's accounting finds the deliveries exact — status ok, loss 0,
-# no duplicate, reordering, gap, misrouted event or wrong subscription id. ~1 s per workload.
-# Env: FASTBROKER_BIN, FASTBENCH_BIN (default .build/debug/…), SMOKE_SECONDS (measured window, 1).
+# no duplicate, reordering, gap, misrouted event or wrong subscription id. ~2 s per workload.
+# Env: FASTBROKER_BIN, FASTBENCH_BIN (default .build/debug/…), SMOKE_SECONDS (measured window, 0.5).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 BROKER=${FASTBROKER_BIN:-$ROOT/.build/debug/fastbroker}
 BENCH=${FASTBENCH_BIN:-$ROOT/.build/debug/fastbench}
-SECONDS_EACH=${SMOKE_SECONDS:-1}
+SECONDS_EACH=${SMOKE_SECONDS:-0.5}
 WORK=$(mktemp -d /tmp/fastbench-smoke.XXXXXX)
 BROKER_PID=""
+NATS_PID=""
+NATS_SERVER=${NATS_SERVER:-/usr/sbin/nats-server}
 cleanup() {
     [ -n "$BROKER_PID" ] && kill "$BROKER_PID" 2>/dev/null || true
+    [ -n "$NATS_PID" ] && kill "$NATS_PID" 2>/dev/null || true
     wait 2>/dev/null || true
     rm -rf "$WORK"
 }
@@ -41,9 +44,9 @@ BROKER_PID=$!
 for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 
 failed=0
-run() {   # run NAME fastbench-args...
+run() {   # run NAME fastbench-args... (URL: rs:// to the broker unless URL is set)
     local name=$1; shift
-    if ! "$BENCH" --url "rs://127.0.0.1:$port" --duration "$SECONDS_EACH" --warmup 0.2 --drain 2 --json "$WORK/$name.json" "$@" \
+    if ! "$BENCH" --url "${URL:-rs://127.0.0.1:$port}" --duration "$SECONDS_EACH" --warmup 0.1 --drain 2 --json "$WORK/$name.json" "$@" \
         > "$WORK/$name.txt" 2>&1; then
         echo "FAIL $name: fastbench exited non-zero: $(cat "$WORK/$name.txt")"; failed=1; return
     fi
@@ -72,4 +75,17 @@ run wildcard --workload fanout --subscribers 10 --match wildcard --serializer ms
 run cross --workload fanout --subscribers 10 --subscriber-serializer msgpack
 run payload-64k --workload 1to1 --payload 65536
 run setups-wampcra --workload setups --realm secure --authid bench --secret bench-secret --concurrency 4
+
+# The NATS side of fastbench (compare.sh measures nats-server with it), when nats-server is installed.
+if [ -x "$NATS_SERVER" ]; then
+    nats_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$NATS_SERVER" -a 127.0.0.1 -p "$nats_port" > "$WORK/nats.log" 2>&1 &
+    NATS_PID=$!
+    for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null && break; sleep 0.1; done
+    URL=nats://127.0.0.1:$nats_port run nats-wildcard --workload fanout --subscribers 10 --match wildcard
+    URL=nats://127.0.0.1:$nats_port run nats-shared --workload shared
+    URL=nats://127.0.0.1:$nats_port run nats-latency --workload latency --subscribers 10 --rate 1000
+else
+    echo "skip nats: $NATS_SERVER not installed"
+fi
 exit $failed

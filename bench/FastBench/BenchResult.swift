@@ -32,6 +32,8 @@ struct BenchResult {
     var toolNanosecondsPerEvent = 0.0
     var brokerCPUPercent: Double?
     var brokerNanosecondsPerEvent: Double?
+    /// The broker's VmRSS at the end of the window (KiB), with --broker-pid.
+    var brokerRSSKiB: Int?
     /// Machine-wide busy CPU over the window minus the tool's and the broker's (percent of one
     /// core): other processes competing. Nil without --broker-pid or /proc/stat.
     var otherCPUPercent: Double?
@@ -113,6 +115,7 @@ struct BenchResult {
         if status == "ok" && publishErrors > 0 { note = "\(publishErrors) publications refused: \(run.lastPublishErrorText)" }
 
         let start = run.windowStart, end = run.windowEnd
+        brokerRSSKiB = end.brokerRSSKiB
         guard start.time != 0, end.time > start.time else { return }
         seconds = Double(end.time - start.time) / 1e9
         windowPublished = end.published - start.published
@@ -190,6 +193,7 @@ struct BenchResult {
             ("tool_cpu_percent", number(toolCPUPercent)), ("tool_ns_per_event", number(toolNanosecondsPerEvent)),
             ("broker_cpu_percent", brokerCPUPercent.map(number) ?? "null"),
             ("broker_ns_per_event", brokerNanosecondsPerEvent.map(number) ?? "null"),
+            ("broker_rss_kib", brokerRSSKiB.map { "\($0)" } ?? "null"),
             ("other_cpu_percent", otherCPUPercent.map(number) ?? "null"), ("steal_percent", stealPercent.map(number) ?? "null"),
         ]
         fields = fields.map { ("\"\($0.0)\"", $0.1) }

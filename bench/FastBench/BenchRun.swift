@@ -67,6 +67,7 @@ final class BenchRun: BenchSessionOwner {
         var received = 0
         var toolCPU = CPUTime(userSeconds: 0, systemSeconds: 0)
         var brokerCPU: CPUTime?
+        var brokerRSSKiB: Int?
         var machineCPU: MachineCPU?
     }
 
@@ -117,7 +118,9 @@ final class BenchRun: BenchSessionOwner {
         prepare = PrepareHook(loop: loop) { [unowned self] in self.pump() }
         let setupTimer = LoopTimer(loop: loop)
         phaseTimer = setupTimer
-        setupTimer.start(milliseconds: 30_000) { [unowned self] in
+        // 30 s, plus 5 ms per connection and per subscription (10,000 connections, 100,000 topics).
+        let setupMilliseconds = 30_000 + 5 * UInt64(options.publishers + options.subscribers + options.topics)
+        setupTimer.start(milliseconds: setupMilliseconds) { [unowned self] in
             finish(.failed("set-up timed out: \(readySessions) of \(publishers.count + subscribers.count) sessions welcomed, "
                            + "\(subscribedCount) of \(max(subscriptionsOwed, subscribers.count)) subscriptions confirmed"))
         }
@@ -214,7 +217,7 @@ final class BenchRun: BenchSessionOwner {
     private func snapshot() -> Snapshot {
         Snapshot(time: MonotonicClock.nanoseconds(), published: published, received: received,
                  toolCPU: CPUTime.ofThisProcess(), brokerCPU: options.brokerPID.flatMap(CPUTime.ofProcess),
-                 machineCPU: MachineCPU.now())
+                 brokerRSSKiB: options.brokerPID.flatMap(ProcessMemory.residentKiB), machineCPU: MachineCPU.now())
     }
 
     /// Ends the run: closes every session and stops the loop. The first outcome wins.
