@@ -259,7 +259,7 @@ RUNS=(
     "wss json fanout fanout fastbroker"
     "ws msgpack fanout fanout crossbar fastbroker"
     # Workloads users run (issue 12 item 3).
-    "rs json fanout conn10k crossbar fastbroker nats -- --subscribers 10000"
+    "rs json fanout conn10k crossbar fastbroker nats -- --subscribers 10000 --window 100000"
     "rs json fanout topics100k crossbar fastbroker nats -- --subscribers 100 --topics 100000"
     "rs json 1to1 p16 crossbar fastbroker nats -- --payload 16"
     "rs json 1to1 p1k crossbar fastbroker nats -- --payload 1024"

@@ -121,6 +121,10 @@ struct BenchResult {
         windowPublished = end.published - start.published
         windowDelivered = end.received - start.received
         deliveredPerSecond = Double(windowDelivered) / seconds
+        if status == "ok" && windowDelivered == 0 && run.options.publications != 0 {
+            status = "error"
+            note = "nothing was delivered in the measured window (\(run.published) published in all)"
+        }
         publishedPerSecond = Double(windowPublished) / seconds
         let histogram = run.histogram
         latencyCount = histogram.totalCount

@@ -19,6 +19,8 @@ final class BenchRun: BenchSessionOwner {
     let options: BenchOptions
     let loop: EventLoop
     let deliveriesPerPublication: Int
+    /// Most deliveries outstanding: --window, but at least one publication's worth (1→10,000).
+    let window: Int
     /// The publication URIs, written into every PUBLISH.
     private let topicNames: TopicNames
 
@@ -89,6 +91,7 @@ final class BenchRun: BenchSessionOwner {
         ledger = DeliveryLedger(rule: rule, subscribers: options.subscribers, publishers: options.publishers,
                                 topics: options.topics, inFlight: options.window)
         deliveriesPerPublication = ledger.deliveriesPerPublication
+        window = max(options.window, deliveriesPerPublication)
         topicNames = TopicNames(base: options.match.publicationURI(topic: options.topic), topics: options.topics)
     }
 
@@ -266,7 +269,7 @@ final class BenchRun: BenchSessionOwner {
     /// Publications the windows allow now, shared round-robin among publishers.
     private func publishToWindow() {
         let outstanding = expected - received - writtenOff
-        var budget = deliveriesPerPublication > 0 ? (options.window - outstanding) / deliveriesPerPublication : 0
+        var budget = deliveriesPerPublication > 0 ? (window - outstanding) / deliveriesPerPublication : 0
         if let limit = options.publications {
             budget = min(budget, limit - published)
             if published == limit {
@@ -324,7 +327,7 @@ final class BenchRun: BenchSessionOwner {
                 if phase != .draining { endMeasuring() }
                 return
             }
-            if expected - received - writtenOff + deliveriesPerPublication > options.window { return }
+            if expected - received - writtenOff + deliveriesPerPublication > window { return }
             let index = nextPublisher
             guard publisherRoom(publishers[index]) > 0 else { return }
             nextPublisher = nextPublisher + 1 == publishers.count ? 0 : nextPublisher + 1
