@@ -64,6 +64,7 @@ PY
 }
 run 1to1 --workload 1to1
 run fanout --workload fanout --subscribers 20
+run window-under-one-publication --workload fanout --subscribers 30 --window 10
 run nton --workload nton --publishers 4 --subscribers 4
 run shared --workload shared
 run filters --workload filters --subscribers 10
