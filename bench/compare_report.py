@@ -266,6 +266,10 @@ def rss(r):
     return f"{r['broker_rss_kib'] / 1024:.0f} MiB" if good(r) and r.get("broker_rss_kib") else "—"
 
 
+def trio(a, b, c, f):
+    return f"{side(a, f)} · {side(b, f)} · {side(c, f)}"
+
+
 def setups_cell(r):
     if r is None:
         return "—"
@@ -282,8 +286,7 @@ for tag in ["conn10k", "topics100k", "p16", "p1k", "p64k", "fanoutp16", "fanoutp
         user_lines.append(f"| {NAMES[tag]} | {setups_cell(cb)} | {setups_cell(fb)} | — (no WAMP-CRA) | {ratio(cb, fb, fmt='{:.1f}×')} | — | — | — |")
         continue
     user_lines.append(f"| {NAMES[tag]} | {cell(cb)} | {cell(fb)} | {cell(nt)} | {ratio(cb, fb, fmt='{:.1f}×')} | {ratio(nt, fb, fmt='{:.2f}')} "
-                      f"| {side(cb, rss)} · {side(fb, rss)} · {side(nt, rss)} "
-                      f"| {side(cb, lambda r: str(r['loss']))} · {side(fb, lambda r: str(r['loss']))} · {side(nt, lambda r: str(r['loss']))} |")
+                      f"| {trio(cb, fb, nt, rss)} | {trio(cb, fb, nt, lambda r: str(r['loss']))} |")
 users_table = "\n".join(user_lines)
 
 # --- Memory per connection (bench/memory-per-connection.sh, FastBroker) ----------------------------
