@@ -10,14 +10,16 @@
 # (bench/crossbar/config.json), nats-server and two FastBrokers (loops: 1 with plaintext and TLS
 # listeners; loops: 2), runs every workload against each in turn (interleaved rounds, medians
 # reported), then latency without coordinated omission at 5,000/s and at 50 % and 90 % of each
-# broker's own measured peak (1→1 and 1→100), then bench/memory-per-connection.sh.
+# broker's own measured peak (1→1 and 1→100), then bench/filter-results.sh and
+# bench/memory-per-connection.sh.
 #
 # Environment knobs: DURATION (s, measured window per run, default 5), WARMUP (s, default 1),
 # REPEATS (default 3), PAYLOAD (bytes, default 64), FB_LOOPS (the main FastBroker's loops, default 1:
 # it gets one core), MULTI_LOOPS (the second FastBroker's loops, default 2), CROSSBAR_VERSION
 # (default 26.10.1), RESULTS (output file, default bench/RESULTS.md), NATS_SERVER (default
 # /usr/sbin/nats-server; absent = no NATS rows), CALLGRIND (1), MEMORY (1: run memory-per-connection.sh),
-# PLOTS (1: SVG plots with matplotlib, installed pinned into bench/.plot-venv).
+# PLOTS (1: SVG plots with matplotlib, installed pinned into bench/.plot-venv), FILTER (1: also
+# bench/filter-results.sh, FILTER-RESULTS.md's table).
 # The whole script takes about 45 minutes on the 2-core machine with REPEATS=3 (plus the installs once).
 set -euo pipefail
 
@@ -32,6 +34,7 @@ NATS_PORT=${NATS_PORT:-24222}
 CALLGRIND=${CALLGRIND:-1}
 MEMORY=${MEMORY:-1}
 PLOTS=${PLOTS:-1}
+FILTER=${FILTER:-1}
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
 REPEATS=${REPEATS:-3}
@@ -339,6 +342,13 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 CPU_MODEL=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 SWIFT_VERSION=$(swift --version 2>&1 | head -1)
 CALLGRIND_DIR=$ROOT/perf/out
+# FilterBench's table in FILTER-RESULTS.md (the tree is still as committed: the check above holds).
+if [ "$FILTER" = 1 ]; then
+    log "bench/filter-results.sh"
+    FILTER_JSON=$OUT/filter.json FILTER_ALLOW_DIRTY=${COMPARE_ALLOW_DIRTY:-0} "$HERE/filter-results.sh" > "$OUT/filter.txt" 2>&1 \
+        || log "filter-results.sh failed: see $OUT/filter.txt"
+fi
+
 # Memory per idle connection and per subscription (its own brokers, one at a time).
 if [ "$MEMORY" = 1 ]; then
     log "bench/memory-per-connection.sh"
@@ -355,7 +365,7 @@ LATEST=$HERE/results-latest
 rm -rf "$LATEST"
 mkdir -p "$LATEST"
 cp "$OUT"/run-*.json "$OUT"/loads.txt "$LATEST"/
-cp "$OUT"/memory-*.json "$OUT"/latency-skipped.txt "$LATEST"/ 2>/dev/null || true
+cp "$OUT"/memory-*.json "$OUT"/latency-skipped.txt "$OUT"/filter.json "$LATEST"/ 2>/dev/null || true
 cp "$CALLGRIND_DIR"/callgrind.*.summary.json "$LATEST"/ 2>/dev/null || true
 echo "$COMMIT" > "$LATEST/COMMIT"
 

@@ -6,7 +6,8 @@
 # allocations are counted), runs it RUNS times (default 5) and keeps the median of the per-run
 # best-of-5 ns per evaluation; then, unless CALLGRIND=0, counts instructions per evaluation with
 # valgrind: (Ir at 1,001 iterations − Ir at 1) ÷ 5,000 (5 rounds of 1,000), case by case.
-# Env: RUNS (5), ITERATIONS (FilterBench's default when unset), CALLGRIND (1). About 3 minutes.
+# Env: RUNS (5), ITERATIONS (FilterBench's default when unset), CALLGRIND (1), FILTER_JSON (where the
+# raw JSON goes, default bench/results-latest/filter.json). About 3 minutes.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
@@ -35,8 +36,9 @@ if [ "$CALLGRIND" = 1 ]; then
         done
     done
 fi
-mkdir -p "$HERE/results-latest"
-python3 - "$WORK" "$RUNS" "$COMMIT" "$HERE/FILTER-RESULTS.md" "$HERE/results-latest/filter.json" <<'PY'
+FILTER_JSON=${FILTER_JSON:-$HERE/results-latest/filter.json}
+mkdir -p "$(dirname "$FILTER_JSON")"
+python3 - "$WORK" "$RUNS" "$COMMIT" "$HERE/FILTER-RESULTS.md" "$FILTER_JSON" <<'PY'
 import datetime, json, os, statistics, sys
 work, runs, commit, doc_path, json_path = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 cases = {}   # name -> lists of (vm ns, vm allocs, foundation ns, foundation allocs)

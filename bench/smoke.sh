@@ -22,14 +22,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+ws_port=$(free_port)
 cat > "$WORK/users.json" <<JSON
 [{"authid": "bench", "role": "publisher", "secret": "bench-secret"}]
 JSON
 cat > "$WORK/config.json" <<JSON
 {
   "loops": ${FASTBROKER_TEST_LOOPS:-1},
-  "listeners": [{"transport": "rawsocket", "host": "127.0.0.1", "port": $port, "serializers": ["json", "msgpack"]}],
+  "listeners": [{"transport": "rawsocket", "host": "127.0.0.1", "port": $port, "serializers": ["json", "msgpack"]},
+                {"transport": "websocket", "host": "127.0.0.1", "port": $ws_port, "path": "/ws", "serializers": ["json", "msgpack"]}],
   "realms": [
     {"name": "realm1", "auth": {"anonymous": {"role": "anonymous"}},
      "roles": [{"name": "anonymous", "permissions": [{"uri": "", "match": "prefix", "publish": true, "subscribe": true}]}]},
@@ -74,12 +77,13 @@ run topics --workload fanout --subscribers 10 --topics 2000
 run prefix --workload fanout --subscribers 10 --match prefix
 run wildcard --workload fanout --subscribers 10 --match wildcard --serializer msgpack
 run cross --workload fanout --subscribers 10 --subscriber-serializer msgpack
+URL=ws://127.0.0.1:$ws_port/ws run websocket-msgpack --workload fanout --subscribers 10 --serializer msgpack
 run payload-64k --workload 1to1 --payload 65536
 run setups-wampcra --workload setups --realm secure --authid bench --secret bench-secret --concurrency 4
 
 # The NATS side of fastbench (compare.sh measures nats-server with it), when nats-server is installed.
 if [ -x "$NATS_SERVER" ]; then
-    nats_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    nats_port=$(free_port)
     "$NATS_SERVER" -a 127.0.0.1 -p "$nats_port" > "$WORK/nats.log" 2>&1 &
     NATS_PID=$!
     for _ in $(seq 1 100); do (exec 3<>"/dev/tcp/127.0.0.1/$nats_port") 2>/dev/null && break; sleep 0.1; done
