@@ -343,7 +343,7 @@ final class BenchRun: BenchSessionOwner {
         return windowEnd.time != 0 && pacer.scheduledTime(pacer.sent) >= windowEnd.time
     }
 
-    /// Every millisecond: pacing, the stall detector, and the end of the drain.
+    /// Every millisecond: the stall detector and the end of the drain (pacing runs in `pump`).
     private func tick() {
         let now = MonotonicClock.nanoseconds()
         if received != receivedAtLastCheck {
