@@ -255,7 +255,8 @@ final class BenchRun: BenchSessionOwner {
     }
 
     /// Runs once per loop iteration before the loop blocks: tops publishers up to the window,
-    /// then flushes every session with pending output (one write per session per iteration).
+    /// then flushes every publisher with pending output (one write per publisher per iteration;
+    /// subscribers flush their few set-up messages and pongs themselves).
     private func pump() {
         if pacer != nil {
             if phase == .warmup || phase == .measuring || phase == .draining { pace() }
@@ -263,7 +264,6 @@ final class BenchRun: BenchSessionOwner {
             publishToWindow()
         }
         for publisher in publishers where publisher.pendingOutputBytes > 0 { publisher.flush() }
-        for subscriber in subscribers where subscriber.pendingOutputBytes > 0 { subscriber.flush() }
     }
 
     /// Publications the windows allow now, shared round-robin among publishers.
