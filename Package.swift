@@ -81,5 +81,6 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["BrokerConfig", "BrokerSerialization", "TestSupport"]),
         .testTarget(name: "FilterVMTests", dependencies: ["FilterVM", "TestSupport"]),
         .testTarget(name: "FastBrokerTests", dependencies: ["FastBroker", "TestSupport"]),
+        .testTarget(name: "FastBenchTests", dependencies: ["FastBench"], path: "Tests/bench/FastBenchTests"),
     ]
 )

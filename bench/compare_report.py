@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 # The report half of bench/compare.sh: reads the fastbench JSON of every run in $OUT
 # (run-BROKER-TRANSPORT-SERIALIZER-TAG-REP.json), picks the median run of each cell, prints the
-# tables and writes $RESULTS (bench/RESULTS.md): FastBroker vs Crossbar (JSON), MessagePack vs
-# JSON, TLS vs plaintext, loops, the exactness of the shared/filters workloads, issue 3's targets,
-# and perf/callgrind.sh's latest instruction counts (perf/out/callgrind.*.summary.json) if present.
+# tables and writes $RESULTS (bench/RESULTS.md): FastBroker vs nats-server (issue 12's rows), vs
+# Crossbar (JSON), latency without coordinated omission, the workloads users run, memory per
+# connection, MessagePack vs JSON, TLS vs plaintext, loops, the exactness of the shared/filters
+# workloads, issue 3's targets, and perf/callgrind.sh's latest instruction counts
+# (perf/out/callgrind.*.summary.json) if present.
 # Everything it needs comes from the environment compare.sh exports.
 
 import datetime
@@ -19,7 +21,7 @@ out, results = env["OUT"], env["RESULTS"]
 # runs[(broker, transport, serializer, tag)] = [result, ...]
 runs = {}
 for path in sorted(glob.glob(os.path.join(out, "run-*.json"))):
-    m = re.match(r"run-(crossbar|fastbroker|fastbrokerL2)-(rs|ws|rss|wss)-(json|msgpack)-(.+)-(\d+)\.json$", os.path.basename(path))
+    m = re.match(r"run-(crossbar|fastbroker|fastbrokerL2|nats)-(rs|ws|rss|wss|nats)-(json|msgpack)-(.+)-(\d+)\.json$", os.path.basename(path))
     if not m:
         continue
     broker, transport, serializer, tag, _ = m.groups()
@@ -33,7 +35,7 @@ def pick(broker, transport, serializer, tag):
     ok = [r for r in results if r["status"] == "ok"]
     if not ok:
         return results[0] if results else None
-    if tag.startswith("latency"):
+    if tag.startswith("lat"):
         ok.sort(key=lambda r: r["latency_us"]["p99"])
         return ok[(len(ok) - 1) // 2]
     ok.sort(key=lambda r: r["delivered_per_s"])
@@ -103,25 +105,39 @@ def cpu_ratio(a, b):
     return f"{a['broker_ns_per_event'] / b['broker_ns_per_event']:.2f}×"
 
 
-TRANSPORT = {"rs": "RawSocket", "ws": "WebSocket", "rss": "RawSocket + TLS", "wss": "WebSocket + TLS"}
+TRANSPORT = {"rs": "RawSocket", "ws": "WebSocket", "rss": "RawSocket + TLS", "wss": "WebSocket + TLS", "nats": "NATS protocol"}
 NAMES = {"1to1": "1→1", "fanout": "1→100 fan-out", "nton": "16→16 one topic", "shared": "1→shared group of 10",
-         "filters": "100 subscribers, different filters"}
+         "filters": "100 subscribers, different filters",
+         "conn10k": "10,000 connections, one subscription each (1→10,000)",
+         "topics100k": "100,000 topics over 100 subscribers, publications spread over them",
+         "p16": "1→1, 16-byte payload", "p1k": "1→1, 1 KiB payload", "p64k": "1→1, 64 KiB payload",
+         "fanoutp16": "1→100, 16-byte payload", "fanoutp1k": "1→100, 1 KiB payload", "fanoutp64k": "1→100, 64 KiB payload",
+         "prefix": "1→100, prefix subscriptions", "wildcard": "1→100, wildcard subscriptions",
+         "cross": "1→100, JSON publisher, MessagePack subscribers", "wampcra": "WAMP-CRA session set-ups (10 at a time)"}
+BROKER_NAMES = {"crossbar": "Crossbar", "fastbroker": "FastBroker", "nats": "nats-server"}
+
+
+def latency_label(tag):
+    """lat1@5k → 1→1 at 5,000/s; lat100@50 → 1→100 at 50 % of peak."""
+    subscribers, point = tag[3:].split("@")
+    at = "5,000 publications/s" if point == "5k" else f"{point} % of the broker's peak"
+    return f"1→{subscribers} at {at}"
 
 # --- FastBroker vs Crossbar, JSON ---------------------------------------------------------------
 main_rows = [("rs", "1to1"), ("rs", "fanout"), ("rs", "nton"), ("rs", "shared"), ("rs", "filters"),
-             ("rs", "latency@5000"), ("rs", "latency@half"), ("ws", "1to1"), ("ws", "fanout")]
+             ("rs", "lat1@5k"), ("rs", "lat1@50"), ("ws", "1to1"), ("ws", "fanout")]
 lines = ["| Workload | Transport | Crossbar | FastBroker | FastBroker ÷ Crossbar | Events per broker CPU-second CB · FB (ratio) | Published/s CB · FB | Loss CB · FB | Load-tool CPU CB · FB | Broker CPU ns/event CB · FB | Others' CPU CB · FB |",
          "|---|---|---|---|---|---|---|---|---|---|---|"]
 for transport, tag in main_rows:
     cb, fb = pick("crossbar", transport, "json", tag), pick("fastbroker", transport, "json", tag)
     if cb is None and fb is None:
         continue
-    latency = tag.startswith("latency")
-    if tag == "latency@half":
+    latency = tag.startswith("lat")
+    if latency and not tag.endswith("@5k"):
         rates = " · ".join("%s %s" % (n, rate(r["rate"])) for n, r in (("CB", cb), ("FB", fb)) if r is not None and r.get("rate"))
-        label, vs = f"latency, 1→1 at half of each broker's 1→1 peak ({rates})", "— (different rates)"
+        label, vs = f"latency, {latency_label(tag)} ({rates})", "— (different rates)"
     elif latency:
-        label = f"latency, 1→1 at {int(tag.split('@')[1]):,} events/s"
+        label = f"latency, {latency_label(tag)}"
         vs = f"p99 {cb['latency_us']['p99'] / fb['latency_us']['p99']:.1f}× lower" if good(cb) and good(fb) and fb["latency_us"]["p99"] > 0 else "—"
     else:
         label = NAMES[tag]
@@ -186,7 +202,7 @@ for (broker, transport, serializer, tag), rs in sorted(runs.items()):
     if tag not in ("shared", "filters"):
         continue
     ok = [r for r in rs if r["status"] == "ok"]
-    name = {"crossbar": "Crossbar", "fastbroker": "FastBroker", "fastbrokerL2": f"FastBroker loops: {env['MULTI_LOOPS']}"}[broker]
+    name = {**BROKER_NAMES, "fastbrokerL2": f"FastBroker loops: {env['MULTI_LOOPS']}"}[broker]
     if not ok:
         lines.append(f"| {name} | {NAMES[tag]} | {TRANSPORT[transport]} | {serializer} | {len(rs)} | {rs[0]['status']} | — | — | — | — | — | — |")
         continue
@@ -196,6 +212,92 @@ for (broker, transport, serializer, tag), rs in sorted(runs.items()):
                  f"| {owed:,} | {got:,} | {owed - got} | {sum(r['duplicates'] for r in ok)} | {sum(r['misrouted'] for r in ok)} "
                  f"| {median['subscriber_received_min']:,}–{median['subscriber_received_max']:,} |")
 exact_table = "\n".join(lines)
+
+# --- FastBroker vs nats-server: issue 12's rows, same tool ----------------------------------------
+def transport_of(broker, transport="rs"):
+    return "nats" if broker == "nats" else transport
+
+
+def p99(r):
+    return r["latency_us"]["p99"] if good(r) else None
+
+
+nats_lines = ["| Workload | nats-server | FastBroker | **FastBroker ÷ NATS** | Broker CPU ns/event NATS · FB | Loss NATS · FB |",
+              "|---|---|---|---|---|---|"]
+for tag in ["1to1", "fanout", "nton", "shared", "lat1@5k", "lat100@5k", "p16", "p1k", "p64k", "fanoutp64k", "conn10k", "topics100k"]:
+    nt, fb = pick("nats", "nats", "json", tag), pick("fastbroker", "rs", "json", tag)
+    if nt is None and fb is None:
+        continue
+    if tag.startswith("lat"):
+        vs = f"**{p99(nt) / p99(fb):.2f}** (p99 NATS ÷ FB)" if p99(nt) and p99(fb) else "—"
+        nats_lines.append(f"| latency, {latency_label(tag)} | {cell(nt, True)} | {cell(fb, True)} | {vs} | — | {pair(nt, fb, lambda r: str(r['loss']))} |")
+    else:
+        nats_lines.append(f"| {NAMES[tag]} | {cell(nt)} | {cell(fb)} | **{ratio(nt, fb, fmt='{:.2f}')}** | {pair(nt, fb, broker_ns)} "
+                          f"| {pair(nt, fb, lambda r: str(r['loss']))} |")
+nats_table = "\n".join(nats_lines) if len(nats_lines) > 2 else "Not measured (nats-server not found)."
+
+# --- Latency without coordinated omission -----------------------------------------------------------
+lat_lines = ["| Broker | Workload | Rate (publications/s) | p50 | p99 | p99.9 | max | Sent >100 µs late (worst) | Loss |",
+             "|---|---|---|---|---|---|---|---|---|"]
+for broker in ("fastbroker", "nats", "crossbar"):
+    for tag in ("lat1@5k", "lat1@50", "lat1@90", "lat100@5k", "lat100@50", "lat100@90"):
+        r = pick(broker, transport_of(broker), "json", tag)
+        if r is None:
+            continue
+        if not good(r):
+            lat_lines.append(f"| {BROKER_NAMES[broker]} | {latency_label(tag)} | — | {r['status']} | | | | | |")
+            continue
+        l = r["latency_us"]
+        lat_lines.append(f"| {BROKER_NAMES[broker]} | {latency_label(tag)} | {r['rate']:,} | {us(l['p50'])} | **{us(l['p99'])}** "
+                         f"| {us(l['p99_9'])} | {us(l['max'])} | {r.get('late_sends', 0):,} ({us(r.get('max_send_delay_us', 0))}) | {r['loss']} |")
+latency_table = "\n".join(lat_lines)
+try:
+    with open(os.path.join(out, "latency-skipped.txt")) as f:
+        latency_skipped = "Skipped: " + "; ".join(line.strip() for line in f if line.strip()) + "."
+except OSError:
+    latency_skipped = ""
+
+# --- Workloads users run --------------------------------------------------------------------------
+user_lines = ["| Workload | Crossbar | FastBroker | nats-server | FB ÷ CB | FB ÷ NATS | Broker RSS at the end CB · FB · NATS | Loss CB · FB · NATS |",
+              "|---|---|---|---|---|---|---|---|"]
+
+
+def rss(r):
+    return f"{r['broker_rss_kib'] / 1024:.0f} MiB" if good(r) and r.get("broker_rss_kib") else "—"
+
+
+def trio(a, b, c, f):
+    return f"{side(a, f)} · {side(b, f)} · {side(c, f)}"
+
+
+def setups_cell(r):
+    if r is None:
+        return "—"
+    if r["status"] != "ok":
+        return r["status"]
+    return f"{r['setups_per_s']:,.0f} set-ups/s (p99 {us(r['setup_us']['p99'])})"
+
+
+for tag in ["conn10k", "topics100k", "p16", "p1k", "p64k", "fanoutp16", "fanoutp1k", "fanoutp64k", "prefix", "wildcard", "cross", "wampcra"]:
+    cb, fb, nt = (pick(b, transport_of(b), "json", tag) for b in ("crossbar", "fastbroker", "nats"))
+    if cb is None and fb is None and nt is None:
+        continue
+    if tag == "wampcra":
+        user_lines.append(f"| {NAMES[tag]} | {setups_cell(cb)} | {setups_cell(fb)} | — (no WAMP-CRA) | {ratio(cb, fb, fmt='{:.1f}×')} | — | — | — |")
+        continue
+    user_lines.append(f"| {NAMES[tag]} | {cell(cb)} | {cell(fb)} | {cell(nt)} | {ratio(cb, fb, fmt='{:.1f}×')} | {ratio(nt, fb, fmt='{:.2f}')} "
+                      f"| {trio(cb, fb, nt, rss)} | {trio(cb, fb, nt, lambda r: str(r['loss']))} |")
+users_table = "\n".join(user_lines)
+
+# --- Memory per connection (bench/memory-per-connection.sh, FastBroker) ----------------------------
+mem_lines = ["| Transport | Sessions | Idle RSS | Bytes per idle session | Bytes per subscription to a new topic | Bytes per further subscriber of one topic |",
+             "|---|---|---|---|---|---|"]
+for path in sorted(glob.glob(os.path.join(out, "memory-*.json"))):
+    with open(path) as f:
+        m = json.load(f)
+    mem_lines.append(f"| {m['transport']} | {m['sessions']:,} | {m['idle_kib'] / 1024:.0f} MiB | {m['bytes_per_idle_session']:,} "
+                     f"| {m['bytes_per_distinct_topic_subscription']:,} | {m['bytes_per_subscriber_of_one_topic']:,} |")
+memory_table = "\n".join(mem_lines) if len(mem_lines) > 2 else "Not measured (MEMORY=0)."
 
 # --- Targets (issue 3) ----------------------------------------------------------------------------
 targets = []
@@ -223,9 +325,9 @@ fbf = pick("fastbroker", "rs", "json", "fanout")
 target("1→100 delivered", fbf, fbf["delivered_per_s"] if good(fbf) else 0, 5e6, rate)
 fbn = pick("fastbroker", "rs", "json", "nton")
 target("16→16 delivered", fbn, fbn["delivered_per_s"] if good(fbn) else 0, 2e6, rate)
-fbl = pick("fastbroker", "rs", "json", "latency@5000")
+fbl = pick("fastbroker", "rs", "json", "lat1@5k")
 target("p99 at 5,000/s", fbl, fbl["latency_us"]["p99"] if good(fbl) else 0, 100, us, lower=True)
-fbh = pick("fastbroker", "rs", "json", "latency@half")
+fbh = pick("fastbroker", "rs", "json", "lat1@50")
 target(f"p99 at half of peak ({rate(fbh['rate'])})" if good(fbh) else "p99 at half of peak", fbh,
        fbh["latency_us"]["p99"] if good(fbh) else 0, 1000, us, lower=True)
 
@@ -277,6 +379,7 @@ machine = f"""- Date: {datetime.datetime.now(datetime.timezone.utc).strftime("%Y
 - Machine: nproc {env["NPROC"]}, {env["CPU_MODEL"]}, kernel {os.uname().release}
 - Swift: {env["SWIFT_VERSION"]}
 - Crossbar.io {env["CB_VERSION"]} on CPython {env["PY_VERSION"]} (PyPI, in bench/.venv); FastBroker release build, loops: {env["FB_LOOPS"]} unless the row says otherwise
+- nats-server: {env.get("NATS_VERSION") or "not run"} (Debian package, defaults, pinned like Crossbar)
 - Pinning: {env["PINNING"]}
 - Load average (1, 5, 15 min) at the start: {env["LOAD_START"]}; at the end: {env["LOAD_END"]}; {load_during}.
   On this shared 2-CPU VM anything above ~2 (the broker and fastbench themselves make ~1.5–2) means other
@@ -286,12 +389,41 @@ machine = f"""- Date: {datetime.datetime.now(datetime.timezone.utc).strftime("%Y
   MessagePack); {env["REPEATS"]} interleaved rounds, the median run shown (median delivered/s; for latency rows, median p99).
   Whole script: {env["elapsed"]} s."""
 
-doc = f"""# FastBroker vs Crossbar.io, and FastBroker's serializers, TLS and loops
+doc = f"""# FastBroker vs nats-server and Crossbar.io, and FastBroker's serializers, TLS and loops
 
-Produced by `bench/compare.sh` (do not edit by hand; rerun it). Same load tool (`fastbench`), same
-workloads, same machine, one run.
+Produced by `bench/compare.sh` (do not edit by hand; rerun it). Same load tool (`fastbench`, which
+speaks WAMP and the NATS protocol), same workloads, same machine, one run. Raw JSON of every run:
+`bench/results-latest/`; plots: `bench/plots/`.
 
 {machine}
+
+## FastBroker vs nats-server (issue 12)
+
+{nats_table}
+
+Both measured by fastbench: FastBroker over RawSocket/JSON, nats-server over its own text protocol
+(PUB/SUB/MSG; acknowledgements are PING/PONG), with the same `[timestamp, publication, "x…"]`
+payload and the same counting. Ratios ≥ 1 mean FastBroker is ahead (for latency: NATS's p99 ÷
+FastBroker's). Filters have no NATS equivalent; a shared group is a NATS queue group.
+
+## Latency without coordinated omission
+
+{latency_table}
+
+Publication k is scheduled at k ÷ rate and stamped with that scheduled time; fastbench sends every
+publication whose time has passed on each loop iteration (the loop polls without blocking while
+pacing, so sends leave within microseconds of their time) and one held back (window full, socket
+backed up) goes late with its original stamp — never skipped. Latency is from the scheduled time to
+the arrival at the LAST subscriber of the publication (1→100: the slowest of the 100). Peaks are each
+broker's own median 1→1 and 1→100 throughput above. {latency_skipped}
+
+## Workloads users run
+
+{users_table}
+
+## Memory per connection (FastBroker)
+
+{memory_table}
 
 ## FastBroker vs Crossbar (JSON)
 
@@ -359,7 +491,8 @@ reached exactly one group member, and exactly the subscriber whose filter matche
 
 {chr(10).join(notes) if notes else "- Every run completed."}
 
-Raw JSON of every run: `bench/results/<timestamp>/` (not committed).
+Raw JSON of every run: `bench/results-latest/` (committed with this file; the working copy of
+the run, with broker logs, stays in `bench/results/<timestamp>-<commit>/`).
 """
 with open(results, "w") as f:
     f.write(doc)

@@ -4,6 +4,8 @@
 #   build        debug build of everything, tests included
 #   unit         Swift unit tests (framing, JSON, WAMP-CRA, config, filter VM, broker core incl.
 #                the allocation test)
+#   bench-smoke  fastbench against the debug broker, every workload briefly (bench/smoke.sh): the load
+#                tool runs and its accounting finds the deliveries exact (not a benchmark)
 #   differential the filter VM against moto's DynamoDB evaluator (plain debug filter-eval)
 #   asan         the broker built with AddressSanitizer; the interop and adversarial suites run
 #                against it with one loop and with two (so sessions sit on different loops and
@@ -16,7 +18,7 @@
 # TEST_STAGES="unit asan" runs a subset (setup and the builds a stage needs always run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-stages=${TEST_STAGES:-"unit differential asan tsan fuzz"}
+stages=${TEST_STAGES:-"unit bench-smoke differential asan tsan fuzz"}
 wants() { [[ " $stages " == *" $1 "* ]]; }
 
 timings=()
@@ -59,10 +61,11 @@ pytest_suites() {
   return $rc
 }
 
-if wants unit || wants differential; then
+if wants unit || wants differential || wants bench-smoke; then
   stage build swift build --build-tests
 fi
 if wants unit; then stage unit swift test --skip-build --disable-swift-testing; fi
+if wants bench-smoke; then stage bench-smoke bash bench/smoke.sh; fi
 differential() { FILTER_EVAL="$PWD/.build/debug/filter-eval" pytest_suites Tests/differential; }
 if wants differential; then stage differential differential; fi
 

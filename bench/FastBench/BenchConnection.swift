@@ -18,21 +18,25 @@ enum BenchRole {
 final class BenchConnection: TCPStreamDelegate {
     let role: BenchRole
     unowned let run: any BenchSessionOwner
-    private let url: BenchURL
+    let url: BenchURL
 
     // All fields below: owned by the loop thread.
     private(set) var stream: TCPStream?
-    private let ring = RingBuffer(capacity: 1 << 18)
+    let ring = RingBuffer(capacity: 1 << 18)
     private var rawSocketDecoder = RawSocketDecoder(maxMessageBytes: 1 << 24)
     private var webSocketDecoder = WebSocketClientDecoder(maxMessageBytes: 1 << 24)
+    var natsDecoder = NATSDecoder(maxMessageBytes: 1 << 24)
+    /// What each PING we sent to a NATS server stands for, oldest first (PONGs come in order).
+    var natsPongs: [NATSPong] = []
+    var natsPongHead = 0
     /// Whether the transport handshake (RawSocket hello reply, HTTP 101) is done.
     private var transportReady = false
     /// Whether the transport handshake was sent (under TLS: after the TLS handshake).
     private var transportStarted = false
-    private(set) var isWelcomed = false
-    private var isClosed = false
+    var isWelcomed = false
+    private(set) var isClosed = false
     /// Frames in plaintext. Without TLS this is also `wire`.
-    private let output = OutputBuffer()
+    let output = OutputBuffer()
     /// Bytes for the socket: `output` itself, or the ciphertext of its frames under TLS.
     private let wire: OutputBuffer
     private let tlsContext: TLSClientContext?
@@ -40,8 +44,8 @@ final class BenchConnection: TCPStreamDelegate {
     private var tls: ClientTLS?
     private let vector = WriteVector(capacity: 1)
     /// Where one message's text is written before framing.
-    private let scratch: UnsafeMutableRawPointer
-    private let scratchCapacity: Int
+    let scratch: UnsafeMutableRawPointer
+    let scratchCapacity: Int
     /// The WebSocket masking key of this connection (client frames must be masked).
     private let maskKey: UInt32
 
@@ -53,7 +57,9 @@ final class BenchConnection: TCPStreamDelegate {
 
     // Subscriber side. Owned by the loop thread.
     var received = 0
+    /// The subscription id and request id of the latest SUBSCRIBED.
     var subscriptionID: UInt64 = 0
+    var subscribedRequest: UInt64 = 0
     /// This subscriber's index (for the filters' routing check); -1 for a publisher.
     let subscriberIndex: Int
     /// Bytes this connection may still read; nil = unlimited. At 0 reading stops until
@@ -72,7 +78,10 @@ final class BenchConnection: TCPStreamDelegate {
         maskKey = UInt32.random(in: 1...UInt32.max)
     }
 
-    deinit { scratch.deallocate() }
+    deinit {
+        scratch.deallocate()
+        natsDecoder.release()
+    }
 
     /// Connected and not closed (by either side).
     var isOpen: Bool { stream != nil && !isClosed }
@@ -119,56 +128,8 @@ final class BenchConnection: TCPStreamDelegate {
                 + "Connection: Upgrade\r\nSec-WebSocket-Key: \(base64(keyBytes))\r\nSec-WebSocket-Version: 13\r\n"
                 + "Sec-WebSocket-Protocol: \(url.serializer.webSocketProtocol)\r\n\r\n"
             appendRaw(Array(request.utf8))
-        }
-        flush()
-    }
-
-    private func sendHello() {
-        switch url.serializer {
-        case .json:
-            sendMessage { $0.append(#"[1,"realm1",{"roles":{"subscriber":{},"publisher":{}}}]"#) }
-        case .msgpack, .cbor:
-            let writer = url.serializer.binaryWriter
-            var bytes: [UInt8] = []
-            writer.appendArrayHeader(count: 3, to: &bytes)
-            writer.appendUInt(1, to: &bytes)
-            writer.appendString("realm1", to: &bytes)
-            writer.appendMapHeader(count: 1, to: &bytes)
-            writer.appendString("roles", to: &bytes)
-            writer.appendMapHeader(count: 2, to: &bytes)
-            writer.appendString("subscriber", to: &bytes)
-            writer.appendMapHeader(count: 0, to: &bytes)
-            writer.appendString("publisher", to: &bytes)
-            writer.appendMapHeader(count: 0, to: &bytes)
-            sendMessage { writer in bytes.withUnsafeBytes { writer.append($0) } }
-        }
-        flush()
-    }
-
-    /// SUBSCRIBE with request id 1 and the given options (JSON object text; transcoded for MessagePack/CBOR).
-    func sendSubscribe(topic: String, options: String) {
-        switch url.serializer {
-        case .json:
-            sendMessage { writer in
-                writer.append("[32,1,")
-                writer.append(options)
-                writer.append(",\"")
-                writer.append(topic)
-                writer.append("\"]")
-            }
-        case .msgpack, .cbor:
-            guard case .success(let value) = JSONScanner.parse(Array(options.utf8)) else {
-                fail("subscribe options are not JSON: \(options)")
-                return
-            }
-            let writer = url.serializer.binaryWriter
-            var bytes: [UInt8] = []
-            writer.appendArrayHeader(count: 4, to: &bytes)
-            writer.appendUInt(32, to: &bytes)
-            writer.appendUInt(1, to: &bytes)
-            writer.appendValue(value, to: &bytes)
-            writer.appendString(topic, to: &bytes)
-            sendMessage { writer in bytes.withUnsafeBytes { writer.append($0) } }
+        case .nats:
+            return   // the server speaks first (INFO)
         }
         flush()
     }
@@ -176,13 +137,13 @@ final class BenchConnection: TCPStreamDelegate {
     // MARK: Sending
 
     /// Writes a set-up message (closure-built; not for per-event use) and frames it.
-    private func sendMessage(_ build: (inout MessageWriter) -> Void) {
+    func sendMessage(_ build: (inout MessageWriter) -> Void) {
         var writer = MessageWriter(base: scratch, capacity: scratchCapacity)
         build(&writer)
         frame(length: writer.count)
     }
 
-    private func appendRaw(_ bytes: [UInt8]) {
+    func appendRaw(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { source in
             output.reserve(source.count).copyMemory(from: source.baseAddress!, byteCount: source.count)
             output.commit(source.count)
@@ -198,6 +159,11 @@ final class BenchConnection: TCPStreamDelegate {
                  acknowledge: Bool, filterKey: Int?) {
         let sequence = nextSequence
         nextSequence += 1
+        if url.transport == .nats {
+            natsPublish(subject: topic, payloadBytes: payloadBytes, timestamp: timestamp, publication: publication,
+                        acknowledge: acknowledge ? sequence : nil)
+            return
+        }
         var writer = MessageWriter(base: scratch, capacity: scratchCapacity)
         switch url.serializer {
         case .json:
@@ -205,15 +171,9 @@ final class BenchConnection: TCPStreamDelegate {
             writer.append(decimal: sequence)
             writer.append(acknowledge ? #",{"acknowledge":true},""# : #",{},""#)
             writer.append(topic)
-            writer.append("\",[[")
-            writer.append(decimal: timestamp)
-            writer.append(",")
-            writer.append(decimal: publication)
-            writer.append(",\"")
-            // payload = '[' ts ',' n ',"' pad '"]'
-            writer.append(repeating: 0x78, count: payloadBytes - 6 - MessageWriter.decimalDigits(timestamp)
-                          - MessageWriter.decimalDigits(publication))
-            writer.append("\"]]")
+            writer.append("\",[")
+            writer.appendStampedPayload(timestamp: timestamp, publication: publication, payloadBytes: payloadBytes)
+            writer.append("]")
             if let filterKey {
                 writer.append(#",{"k":"#)
                 writer.append(decimal: UInt64(filterKey))
@@ -289,6 +249,8 @@ final class BenchConnection: TCPStreamDelegate {
     @inline(__always)
     private func frame(length: Int, webSocketOpcode: UInt8 = 0) {
         switch url.transport {
+        case .nats:
+            preconditionFailure("NATS publications are framed by natsPublish")
         case .rawSocket:
             let destination = output.reserve(4 + length)
             RawSocketFraming.writeHeader(type: .message, length: length, to: destination)
@@ -406,6 +368,9 @@ final class BenchConnection: TCPStreamDelegate {
         }
         ring.didWrite(count)
         drain(now)
+        // A subscriber writes only in answer to what it read (pongs): sent here, so the run's
+        // per-iteration flush need not visit 10,000 subscribers.
+        if subscriberIndex >= 0 && output.pendingBytes > 0 && !isClosed { flush() }
         if ring.writableBytes > 0 && !stream.isReading && !isClosed && readAllowance ?? 1 > 0 { stream.startReading() }
     }
 
@@ -420,6 +385,7 @@ final class BenchConnection: TCPStreamDelegate {
         switch url.transport {
         case .rawSocket: drainRawSocket(now)
         case .webSocket: drainWebSocket(now)
+        case .nats: drainNATS(now)
         }
     }
 
@@ -502,7 +468,7 @@ final class BenchConnection: TCPStreamDelegate {
     }
 
     @inline(__always)
-    private func receive(_ message: UnsafeRawBufferPointer, _ now: UInt64) {
+    func receive(_ message: UnsafeRawBufferPointer, _ now: UInt64) {
         let stamp: EventStamp?
         switch url.serializer {
         case .json: stamp = EventStamp.parseJSON(message)
@@ -530,6 +496,8 @@ final class BenchConnection: TCPStreamDelegate {
         case 2:   // WELCOME
             isWelcomed = true
             run.sessionReady(self)
+        case 4:   // CHALLENGE [4, method, extra]
+            answerChallenge(view)
         case 3:   // ABORT
             fail("broker sent ABORT \(view.string(2) ?? "?"): \(describe(view.object(1)))")
         case 6:   // GOODBYE
@@ -546,6 +514,7 @@ final class BenchConnection: TCPStreamDelegate {
             if let request = view.unsignedInteger(1), request > lastAcknowledged { lastAcknowledged = request }
         case 33:  // SUBSCRIBED [33, req, subscription]
             subscriptionID = view.unsignedInteger(2) ?? 0
+            subscribedRequest = view.unsignedInteger(1) ?? 0
             run.subscribed(self)
         case 36:  // EVENT in a shape the fast path does not take (whitespace, reordered...)
             var arguments = view.array(4)?.makeIterator()
@@ -561,7 +530,8 @@ final class BenchConnection: TCPStreamDelegate {
                 return
             }
             received += 1
-            run.eventArrived(EventStamp(timestamp: timestamp, publication: publication), at: self, now: now)
+            run.eventArrived(EventStamp(timestamp: timestamp, publication: publication, subscription: view.unsignedInteger(1) ?? 0),
+                             at: self, now: now)
         default:
             fail("unexpected message from the broker: \(describe(view))")
         }
@@ -576,7 +546,7 @@ final class BenchConnection: TCPStreamDelegate {
     }
 
     /// A whole message as JSON text (at most 200 bytes), for error notes.
-    private func describe(_ view: WampMessageView) -> String {
+    func describe(_ view: WampMessageView) -> String {
         var text: [UInt8] = [UInt8(ascii: "[")]
         for index in 0..<view.count {
             if index > 0 { text.append(UInt8(ascii: ",")) }
@@ -594,7 +564,7 @@ final class BenchConnection: TCPStreamDelegate {
 
     // MARK: Ending
 
-    private func fail(_ reason: String) {
+    func fail(_ reason: String) {
         guard !isClosed else { return }
         close()
         run.connectionFailed(self, reason)

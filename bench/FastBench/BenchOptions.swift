@@ -31,19 +31,34 @@ struct BenchOptions {
     var topic: String
     /// --ca: verify the broker's TLS certificate against this PEM bundle (otherwise not verified).
     var caPath: String?
+    /// --topics N: publication n goes to topic `TOPIC.(n mod N)`, subscribed by subscriber
+    /// (topic mod subscribers) — many distinct topics, each with one subscriber.
+    var topics = 1
+    /// --match: how subscribers subscribe — `exact` to the topic, `prefix` to TOPIC (match: prefix)
+    /// or `wildcard` to TOPIC..leaf (match: wildcard), while publications go to TOPIC.x.leaf.
+    var match = SubscriptionMatch.exact
+    /// --subscriber-serializer: subscribers speak this serializer, publishers --serializer's.
+    var subscriberSerializer: BenchSerializer?
+    /// setups: sessions being set up at once.
+    var concurrency = 10
 
     static let usage = """
     usage: fastbench --url rs://127.0.0.1:8081 | ws://127.0.0.1:8080/ws | rss://… | wss://…
                      [--serializer json|msgpack|cbor] [--tls] [--ca CA.pem]
-                     [--workload 1to1|fanout|nton|shared|filters|latency]
+                     [--workload 1to1|fanout|nton|shared|filters|latency|setups]
                      [--publishers N] [--subscribers N] [--payload BYTES] [--duration SECONDS]
                      [--warmup SECONDS] [--rate EVENTS_PER_S] [--window EVENTS] [--ack-every N]
                      [--drain SECONDS] [--publications N] [--topic URI] [--broker-pid PID] [--label NAME]
+                     [--topics N] [--match exact|prefix|wildcard] [--subscriber-serializer json|msgpack]
+                     [--realm NAME] [--authid ID --secret SECRET] [--concurrency N]
                      [--json OUT.json]
     Defaults: 1to1 1/1, fanout 1/100, nton 16/16, shared 1/10, filters 1/100, latency 1/1 at --rate 5000;
     --payload 64, --duration 5, --warmup 1, --window 8192, --ack-every 64, --drain 3.
     --publications N publishes exactly N (no warm-up, no timed window) and measures until they are delivered.
     --tls (or an rss:// / wss:// URL) speaks TLS; --ca verifies the broker's certificate against CA.pem.
+    --topics N spreads publications over N topics (TOPIC.0 … TOPIC.N-1), topic t subscribed by subscriber t mod subscribers.
+    --workload setups opens --concurrency sessions at a time (WAMP-CRA with --authid/--secret), each closed at WELCOME.
+    --rate paces the latency workload: publication k is scheduled at k/rate and stamped with that time, late or not.
     """
 
     static func parse(_ arguments: [String]) -> Result<BenchOptions, BenchUsageError> {
@@ -65,7 +80,8 @@ struct BenchOptions {
         }
         let known: Set<String> = ["url", "workload", "publishers", "subscribers", "payload", "duration", "warmup",
                                   "rate", "window", "ack-every", "drain", "publications", "json", "broker-pid", "label", "topic",
-                                  "serializer", "tls", "ca"]
+                                  "serializer", "tls", "ca", "topics", "match", "subscriber-serializer",
+                                  "realm", "authid", "secret", "concurrency"]
         if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
             return .failure(BenchUsageError("--\(unknown): unknown option\n\(usage)"))
         }
@@ -82,6 +98,9 @@ struct BenchOptions {
             url.serializer = serializer
         }
         if values["tls"] != nil { url.tls = true }
+        if url.transport == .nats && (url.tls || values["authid"] != nil) {
+            return .failure(BenchUsageError("--url \(urlText): fastbench speaks NATS in plaintext without authentication only"))
+        }
         if values["ca"] != nil && !url.tls {
             return .failure(BenchUsageError("--ca \(values["ca"]!): only with --tls (or an rss:// / wss:// URL)"))
         }
@@ -105,15 +124,48 @@ struct BenchOptions {
             if let v = values["ack-every"] { options.ackEvery = try integer("ack-every", v, 1...1_000_000) }
             if let v = values["publications"] { options.publications = try integer("publications", v, 0...Int(Int32.max)) }
             if let v = values["drain"] { options.drainSeconds = try seconds("drain", v) }
+            if let v = values["concurrency"] { options.concurrency = try integer("concurrency", v, 1...10_000) }
+            if let v = values["topics"] { options.topics = try integer("topics", v, 1...1_000_000) }
             if let v = values["broker-pid"] { options.brokerPID = Int32(try integer("broker-pid", v, 1...Int(Int32.max))) }
         } catch {
             return .failure(error)
         }
+        if let name = values["match"] {
+            guard let match = SubscriptionMatch(rawValue: name) else {
+                return .failure(BenchUsageError("--match \(name): expected exact, prefix or wildcard"))
+            }
+            options.match = match
+        }
+        if options.match != .exact && options.topics > 1 {
+            return .failure(BenchUsageError("--match \(options.match.rawValue): only with one topic (--topics 1)"))
+        }
+        if options.topics > 1 && workload.deliveriesPerPublication(subscribers: 2) != 2 {
+            return .failure(BenchUsageError("--topics \(options.topics): only with a broadcast workload (1to1, fanout, nton, latency)"))
+        }
+        if let name = values["subscriber-serializer"] {
+            guard let serializer = BenchSerializer(rawValue: name) else {
+                return .failure(BenchUsageError("--subscriber-serializer \(name): expected json, msgpack or cbor"))
+            }
+            options.subscriberSerializer = serializer
+        }
+        if let realm = values["realm"] { options.url.realm = realm }
+        if (values["authid"] == nil) != (values["secret"] == nil) {
+            return .failure(BenchUsageError("--authid and --secret go together (WAMP-CRA)"))
+        }
+        options.url.authid = values["authid"]
+        options.url.secret = values["secret"]
         options.caPath = values["ca"]
         options.jsonPath = values["json"]
         options.label = values["label"] ?? ""
         if let topic = values["topic"] { options.topic = topic }
         return .success(options)
+    }
+
+    /// The URL subscribers connect with (their own serializer with --subscriber-serializer).
+    var subscriberURL: BenchURL {
+        var subscriberURL = url
+        if let subscriberSerializer { subscriberURL.serializer = subscriberSerializer }
+        return subscriberURL
     }
 
     private static func integer(_ name: String, _ text: String, _ range: ClosedRange<Int>) throws(BenchUsageError) -> Int {
@@ -128,5 +180,29 @@ struct BenchOptions {
             throw BenchUsageError("--\(name) \(text): expected seconds, \(allowZero ? "≥ 0" : "> 0")")
         }
         return value
+    }
+}
+
+/// How subscribers subscribe (--match).
+enum SubscriptionMatch: String {
+    case exact, prefix, wildcard
+
+    /// The URI subscribers subscribe to for topic `topic`.
+    func subscriptionURI(topic: String) -> String {
+        switch self {
+        case .exact: return topic
+        case .prefix: return topic
+        case .wildcard: return topic + "..leaf"
+        }
+    }
+
+    /// The URI publications go to.
+    func publicationURI(topic: String) -> String { self == .exact ? topic : topic + ".x.leaf" }
+
+    /// `options` (a JSON object's text) with the match policy added.
+    func subscribeOptions(_ options: String) -> String {
+        guard self != .exact else { return options }
+        let entry = #""match":""# + rawValue + "\""
+        return options == "{}" ? "{" + entry + "}" : "{" + entry + "," + options.dropFirst()
     }
 }

@@ -32,6 +32,8 @@ struct BenchResult {
     var toolNanosecondsPerEvent = 0.0
     var brokerCPUPercent: Double?
     var brokerNanosecondsPerEvent: Double?
+    /// The broker's VmRSS at the end of the window (KiB), with --broker-pid.
+    var brokerRSSKiB: Int?
     /// Machine-wide busy CPU over the window minus the tool's and the broker's (percent of one
     /// core): other processes competing. Nil without --broker-pid or /proc/stat.
     var otherCPUPercent: Double?
@@ -43,6 +45,18 @@ struct BenchResult {
     var duplicates = 0
     var misrouted = 0
     var unknownPublications = 0
+    /// Broadcast: deliveries that repeat or step back in a publisher's order at one subscriber, and
+    /// publications a subscriber skipped; any workload: EVENTs on a subscription id SUBSCRIBED did
+    /// not give for the publication's topic.
+    var outOfOrder = 0
+    var gaps = 0
+    var wrongSubscription = 0
+    var topics = 1
+    var match = "exact"
+    var subscriberSerializer: String
+    /// Rate-paced: publications sent more than 100 µs after their scheduled time, and the largest delay (µs).
+    var lateSends = 0
+    var maxSendDelay = 0.0
     /// Fewest and most events one subscriber received over the run (how evenly a group shares).
     var subscriberMin = 0
     var subscriberMax = 0
@@ -65,9 +79,17 @@ struct BenchResult {
         loss = run.expected - run.received
         stalls = run.stalls
         publishErrors = run.publishErrors
-        duplicates = run.deliveryCheck.duplicates
-        misrouted = run.deliveryCheck.misrouted
-        unknownPublications = run.deliveryCheck.unknown
+        duplicates = run.ledger.duplicates
+        misrouted = run.ledger.misrouted
+        unknownPublications = run.ledger.unknown
+        outOfOrder = run.ledger.outOfOrder
+        gaps = run.ledger.gaps
+        wrongSubscription = run.ledger.wrongSubscription
+        topics = options.topics
+        match = options.match.rawValue
+        subscriberSerializer = options.subscriberURL.serializer.rawValue
+        lateSends = run.pacer?.lateSends ?? 0
+        maxSendDelay = Double(run.pacer?.maxSendDelay ?? 0) / 1000
         subscriberMin = run.subscribers.map(\.received).min() ?? 0
         subscriberMax = run.subscribers.map(\.received).max() ?? 0
 
@@ -83,19 +105,26 @@ struct BenchResult {
             note = "broker ignored the subscribe options \(options.workload.subscribeOptions(subscriberIndex: 0)): "
                 + "\(run.received) deliveries for \(run.expected) expected when the run stopped (×\(String(format1: Double(run.received) / Double(max(1, run.expected)))))"
         }
-        if status == "ok" && (duplicates > 0 || misrouted > 0 || unknownPublications > 0 || run.received > run.expected) {
+        if status == "ok", let wrong = run.ledger.wrongDeliveries {
             status = "error"
-            note = "wrong deliveries: \(duplicates) duplicates, \(misrouted) to a subscriber whose filter does not match, "
-                + "\(unknownPublications) of unknown publications; \(run.received) received for \(run.expected) owed"
+            note = "wrong deliveries: \(wrong); \(run.received) received for \(run.expected) owed"
+        } else if status == "ok" && run.received > run.expected {
+            status = "error"
+            note = "\(run.received) deliveries received for \(run.expected) owed"
         }
         if status == "ok" && publishErrors > 0 { note = "\(publishErrors) publications refused: \(run.lastPublishErrorText)" }
 
         let start = run.windowStart, end = run.windowEnd
+        brokerRSSKiB = end.brokerRSSKiB
         guard start.time != 0, end.time > start.time else { return }
         seconds = Double(end.time - start.time) / 1e9
         windowPublished = end.published - start.published
         windowDelivered = end.received - start.received
         deliveredPerSecond = Double(windowDelivered) / seconds
+        if status == "ok" && windowDelivered == 0 && run.options.publications != 0 {
+            status = "error"
+            note = "nothing was delivered in the measured window (\(run.published) published in all)"
+        }
         publishedPerSecond = Double(windowPublished) / seconds
         let histogram = run.histogram
         latencyCount = histogram.totalCount
@@ -123,11 +152,17 @@ struct BenchResult {
 
     var summary: String {
         var line = "\(label.isEmpty ? "" : label + " ")\(workload) \(url) \(serializer)\(tls && !url.hasPrefix("rss") && !url.hasPrefix("wss") ? " tls" : "") pubs=\(publishers) subs=\(subscribers) payload=\(payloadBytes)"
+        if topics > 1 { line += " topics=\(topics)" }
+        if match != "exact" { line += " match=\(match)" }
+        if subscriberSerializer != serializer { line += " subscribers=\(subscriberSerializer)" }
         if let rate { line += " rate=\(rate)/s" }
         guard status != "unsupported" else { return line + ": UNSUPPORTED — \(note)" }
         line += ": delivered \(Int(deliveredPerSecond.rounded()))/s, published \(Int(publishedPerSecond.rounded()))/s"
         line += ", loss \(loss) of \(expected)"
         line += ", latency p50 \(String(format1: p50)) µs p99 \(String(format1: p99)) µs p99.9 \(String(format1: p999)) µs"
+            + " max \(String(format1: maxLatency)) µs"
+        if rate != nil { line += " (\(lateSends) sent >100 µs late, worst \(String(format1: maxSendDelay)) µs)" }
+        if gaps > 0 { line += ", \(gaps) gaps" }
         line += " | tool CPU \(String(format1: toolCPUPercent))% (\(Int(toolNanosecondsPerEvent.rounded())) ns/event)"
         if let brokerCPUPercent, let brokerNanosecondsPerEvent {
             line += " | broker CPU \(String(format1: brokerCPUPercent))% (\(Int(brokerNanosecondsPerEvent.rounded())) ns/event)"
@@ -153,12 +188,16 @@ struct BenchResult {
             ("expected_total", "\(expected)"), ("received_total", "\(received)"), ("loss", "\(loss)"),
             ("stalls", "\(stalls)"), ("publish_errors", "\(publishErrors)"),
             ("duplicates", "\(duplicates)"), ("misrouted", "\(misrouted)"), ("unknown_publications", "\(unknownPublications)"),
+            ("out_of_order", "\(outOfOrder)"), ("gaps", "\(gaps)"), ("wrong_subscription", "\(wrongSubscription)"),
+            ("topics", "\(topics)"), ("match", quoted(match)), ("subscriber_serializer", quoted(subscriberSerializer)),
+            ("late_sends", "\(lateSends)"), ("max_send_delay_us", number(maxSendDelay)),
             ("subscriber_received_min", "\(subscriberMin)"), ("subscriber_received_max", "\(subscriberMax)"),
             ("latency_us", "{\"count\": \(latencyCount), \"p50\": \(number(p50)), \"p99\": \(number(p99)), "
                 + "\"p99_9\": \(number(p999)), \"max\": \(number(maxLatency)), \"mean\": \(number(meanLatency))}"),
             ("tool_cpu_percent", number(toolCPUPercent)), ("tool_ns_per_event", number(toolNanosecondsPerEvent)),
             ("broker_cpu_percent", brokerCPUPercent.map(number) ?? "null"),
             ("broker_ns_per_event", brokerNanosecondsPerEvent.map(number) ?? "null"),
+            ("broker_rss_kib", brokerRSSKiB.map { "\($0)" } ?? "null"),
             ("other_cpu_percent", otherCPUPercent.map(number) ?? "null"), ("steal_percent", stealPercent.map(number) ?? "null"),
         ]
         fields = fields.map { ("\"\($0.0)\"", $0.1) }

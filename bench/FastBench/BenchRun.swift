@@ -2,9 +2,10 @@
 // measure a window, stop publishing and drain, then count exactly. Publishers are throttled by a
 // window of outstanding deliveries (published × deliveries per publication − received), so the
 // broker is kept busy without its queues merely filling up, and by their unacknowledged publications
-// (every --ack-every-th PUBLISH asks for PUBLISHED). The latency workload paces publications at --rate.
-// Where each publication must reach exactly one subscriber (shared, filters), every delivery is
-// also checked against the publication number it carries (DeliveryCheck).
+// (every --ack-every-th PUBLISH asks for PUBLISHED). The latency workload paces publications at
+// --rate without coordinated omission (RatePacer, PollSpinner). Every delivery is checked and
+// counted by DeliveryLedger (order, duplicates, routing, subscription ids), which also says when a
+// publication reached its last subscriber: that moment is its latency.
 
 import BrokerLoop
 import BrokerSecurity
@@ -18,8 +19,10 @@ final class BenchRun: BenchSessionOwner {
     let options: BenchOptions
     let loop: EventLoop
     let deliveriesPerPublication: Int
-    /// The topic's UTF-8 bytes, kept for the life of the run (written into every PUBLISH).
-    private let topicBytes: UnsafeMutableRawBufferPointer
+    /// Most deliveries outstanding: --window, but at least one publication's worth (1→10,000).
+    let window: Int
+    /// The publication URIs, written into every PUBLISH.
+    private let topicNames: TopicNames
 
     // All fields below: owned by the loop thread.
     private(set) var publishers: [BenchConnection] = []
@@ -27,15 +30,19 @@ final class BenchRun: BenchSessionOwner {
     private(set) var phase = Phase.connecting
     private var readySessions = 0
     private var subscribedCount = 0
+    private var subscriptionsOwed = 0
     private var ticker: LoopTimer?
+    private var spinner: PollSpinner?
+    /// Rate-paced runs: the schedule, from the first publication.
+    private(set) var pacer: RatePacer?
     private var phaseTimer: LoopTimer?
     private var prepare: PrepareHook?
 
     /// Publications written, all run long.
-    private(set) var published = 0
+    var published: Int { ledger.published }
     /// Deliveries the broker owes: Σ deliveriesPerPublication over `published`.
-    private(set) var expected = 0
-    private(set) var received = 0
+    var expected: Int { ledger.published * deliveriesPerPublication }
+    var received: Int { ledger.received }
     /// Deliveries given up as lost by the stall detector, so publishing can go on; the final loss
     /// is still expected − received.
     private var writtenOff = 0
@@ -43,21 +50,18 @@ final class BenchRun: BenchSessionOwner {
     private(set) var publishErrors = 0
     private var lastPublishError = ""
     private var nextPublisher = 0
-    /// Latency of events arriving inside the measuring window, nanoseconds.
+    /// Latency of the publications sent (or scheduled, when paced) inside the measuring window, from
+    /// that moment to the arrival at their last subscriber, nanoseconds.
     private(set) var histogram = Histogram<UInt64>(lowestDiscernibleValue: 100, highestTrackableValue: 120_000_000_000,
                                                    numberOfSignificantValueDigits: .three)
     private var lastProgressAt: UInt64 = 0
     private var receivedAtLastCheck = 0
-    private var pacingStartedAt: UInt64 = 0
-    private var pacedCount = 0
     /// Snapshots at the edges of the measuring window.
     private(set) var windowStart = Snapshot()
     private(set) var windowEnd = Snapshot()
     private(set) var outcome: Outcome?
-    /// Duplicate and misrouted deliveries (shared, filters only). Owned by the loop thread.
-    let deliveryCheck = DeliveryCheck()
-    private let checksDeliveries: Bool
-    private let routesBySubscriber: Bool
+    /// Every delivery counted and checked. Owned by the loop thread.
+    let ledger: DeliveryLedger
 
     struct Snapshot {
         var time: UInt64 = 0
@@ -65,6 +69,7 @@ final class BenchRun: BenchSessionOwner {
         var received = 0
         var toolCPU = CPUTime(userSeconds: 0, systemSeconds: 0)
         var brokerCPU: CPUTime?
+        var brokerRSSKiB: Int?
         var machineCPU: MachineCPU?
     }
 
@@ -77,20 +82,23 @@ final class BenchRun: BenchSessionOwner {
     init(options: BenchOptions, loop: EventLoop) {
         self.options = options
         self.loop = loop
-        deliveriesPerPublication = options.workload.deliveriesPerPublication(subscribers: options.subscribers)
-        checksDeliveries = deliveriesPerPublication == 1 && options.subscribers > 1
-        routesBySubscriber = options.workload.publishesFilterKey
-        let utf8 = Array(options.topic.utf8)
-        topicBytes = .allocate(byteCount: utf8.count, alignment: 1)
-        topicBytes.copyBytes(from: utf8)
+        let rule: DeliveryRule
+        switch options.workload {
+        case .shared: rule = .anyOne
+        case .filters: rule = .owner(topics: options.subscribers)
+        default: rule = options.topics > 1 ? .owner(topics: options.topics) : .broadcast
+        }
+        ledger = DeliveryLedger(rule: rule, subscribers: options.subscribers, publishers: options.publishers,
+                                topics: options.topics, inFlight: options.window)
+        deliveriesPerPublication = ledger.deliveriesPerPublication
+        window = max(options.window, deliveriesPerPublication)
+        topicNames = TopicNames(base: options.match.publicationURI(topic: options.topic), topics: options.topics)
     }
-
-    deinit { topicBytes.deallocate() }
 
     // MARK: Phases
 
     func start() {
-        let scratchCapacity = options.payloadBytes + options.topic.utf8.count + 512
+        let scratchCapacity = options.payloadBytes + options.topic.utf8.count + 1024
         var tlsContext: TLSClientContext?
         if options.url.tls {
             do {
@@ -103,7 +111,7 @@ final class BenchRun: BenchSessionOwner {
             }
         }
         for i in 0..<options.subscribers {
-            subscribers.append(BenchConnection(role: .subscriber(i), run: self, url: options.url, scratchCapacity: scratchCapacity,
+            subscribers.append(BenchConnection(role: .subscriber(i), run: self, url: options.subscriberURL, scratchCapacity: scratchCapacity,
                                                tlsContext: tlsContext))
         }
         for i in 0..<options.publishers {
@@ -113,9 +121,11 @@ final class BenchRun: BenchSessionOwner {
         prepare = PrepareHook(loop: loop) { [unowned self] in self.pump() }
         let setupTimer = LoopTimer(loop: loop)
         phaseTimer = setupTimer
-        setupTimer.start(milliseconds: 30_000) { [unowned self] in
+        // 30 s, plus 5 ms per connection and per subscription (10,000 connections, 100,000 topics).
+        let setupMilliseconds = 30_000 + 5 * UInt64(options.publishers + options.subscribers + options.topics)
+        setupTimer.start(milliseconds: setupMilliseconds) { [unowned self] in
             finish(.failed("set-up timed out: \(readySessions) of \(publishers.count + subscribers.count) sessions welcomed, "
-                           + "\(subscribedCount) of \(subscribers.count) subscribed"))
+                           + "\(subscribedCount) of \(max(subscriptionsOwed, subscribers.count)) subscriptions confirmed"))
         }
         for connection in subscribers + publishers { connection.start(loop: loop) }
     }
@@ -124,14 +134,32 @@ final class BenchRun: BenchSessionOwner {
         readySessions += 1
         guard readySessions == publishers.count + subscribers.count, phase == .connecting else { return }
         phase = .subscribing
-        for (i, subscriber) in subscribers.enumerated() {
-            subscriber.sendSubscribe(topic: options.topic, options: options.workload.subscribeOptions(subscriberIndex: i))
+        if options.url.transport == .nats && options.workload == .filters {
+            finish(.unsupported("NATS has no content-based subscription filters"))
+            return
         }
+        if options.topics == 1 {
+            subscriptionsOwed = subscribers.count
+            for (i, subscriber) in subscribers.enumerated() {
+                subscriber.sendSubscribe(topic: options.match.subscriptionURI(topic: options.topic),
+                                         options: options.match.subscribeOptions(options.workload.subscribeOptions(subscriberIndex: i)))
+            }
+            return
+        }
+        // Topic t to subscriber t mod subscribers, request id t + 1 (so SUBSCRIBED names the topic).
+        subscriptionsOwed = options.topics
+        for t in 0..<options.topics {
+            subscribers[t % subscribers.count].sendSubscribe(topic: TopicNames.uri(base: options.topic, topic: t, topics: options.topics),
+                                                             options: "{}", request: UInt64(t + 1), flushNow: false)
+        }
+        for subscriber in subscribers { subscriber.flush() }
     }
 
     func subscribed(_ connection: BenchConnection) {
         subscribedCount += 1
-        guard subscribedCount == subscribers.count, phase == .subscribing else { return }
+        let topic = options.topics == 1 ? 0 : Int(connection.subscribedRequest) - 1
+        ledger.subscribed(subscriber: connection.subscriberIndex, topic: topic, subscription: connection.subscriptionID)
+        guard subscribedCount == subscriptionsOwed, phase == .subscribing else { return }
         startPublishing()
     }
 
@@ -152,7 +180,10 @@ final class BenchRun: BenchSessionOwner {
         phase = .warmup
         let now = MonotonicClock.nanoseconds()
         lastProgressAt = now
-        pacingStartedAt = now
+        if options.workload.isRatePaced {
+            pacer = RatePacer(start: now, rate: options.rate)
+            spinner = PollSpinner(loop: loop)
+        }
         let ticker = LoopTimer(loop: loop)
         self.ticker = ticker
         ticker.start(milliseconds: 1, repeatMilliseconds: 1) { [unowned self] in self.tick() }
@@ -189,7 +220,7 @@ final class BenchRun: BenchSessionOwner {
     private func snapshot() -> Snapshot {
         Snapshot(time: MonotonicClock.nanoseconds(), published: published, received: received,
                  toolCPU: CPUTime.ofThisProcess(), brokerCPU: options.brokerPID.flatMap(CPUTime.ofProcess),
-                 machineCPU: MachineCPU.now())
+                 brokerRSSKiB: options.brokerPID.flatMap(ProcessMemory.residentKiB), machineCPU: MachineCPU.now())
     }
 
     /// Ends the run: closes every session and stops the loop. The first outcome wins.
@@ -199,6 +230,7 @@ final class BenchRun: BenchSessionOwner {
         if windowEnd.time == 0 && windowStart.time != 0 { windowEnd = snapshot() }
         phase = .done
         ticker?.close()
+        spinner?.close()
         phaseTimer?.close()
         prepare?.close()
         for connection in publishers + subscribers { connection.close() }
@@ -209,30 +241,35 @@ final class BenchRun: BenchSessionOwner {
 
     @inline(__always)
     func eventArrived(_ stamp: EventStamp, at subscriber: BenchConnection, now: UInt64) {
-        received += 1
-        if phase == .measuring && now > stamp.timestamp {
-            _ = histogram.record(now - stamp.timestamp)
-        }
-        if checksDeliveries {
-            deliveryCheck.record(publication: stamp.publication, published: published, subscriberIndex: subscriber.subscriberIndex,
-                                 subscribers: options.subscribers, routeBySubscriber: routesBySubscriber)
+        let last = ledger.delivered(publication: stamp.publication, subscriber: subscriber.subscriberIndex,
+                                    subscription: stamp.subscription)
+        if last && inMeasuredWindow(stamp.timestamp) {
+            _ = histogram.record(now > stamp.timestamp ? now - stamp.timestamp : 0)
         }
     }
 
+    /// Whether a publication sent (scheduled) at `time` belongs to the measuring window.
+    @inline(__always)
+    private func inMeasuredWindow(_ time: UInt64) -> Bool {
+        windowStart.time != 0 && time >= windowStart.time && (windowEnd.time == 0 || time < windowEnd.time)
+    }
+
     /// Runs once per loop iteration before the loop blocks: tops publishers up to the window,
-    /// then flushes every session with pending output (one write per session per iteration).
+    /// then flushes every publisher with pending output (one write per publisher per iteration;
+    /// subscribers flush their few set-up messages and pongs themselves).
     private func pump() {
-        if (phase == .warmup || phase == .measuring) {
-            if options.workload.isRatePaced { pace() } else { publishToWindow() }
+        if pacer != nil {
+            if phase == .warmup || phase == .measuring || phase == .draining { pace() }
+        } else if phase == .warmup || phase == .measuring {
+            publishToWindow()
         }
         for publisher in publishers where publisher.pendingOutputBytes > 0 { publisher.flush() }
-        for subscriber in subscribers where subscriber.pendingOutputBytes > 0 { subscriber.flush() }
     }
 
     /// Publications the windows allow now, shared round-robin among publishers.
     private func publishToWindow() {
         let outstanding = expected - received - writtenOff
-        var budget = deliveriesPerPublication > 0 ? (options.window - outstanding) / deliveriesPerPublication : 0
+        var budget = deliveriesPerPublication > 0 ? (window - outstanding) / deliveriesPerPublication : 0
         if let limit = options.publications {
             budget = min(budget, limit - published)
             if published == limit {
@@ -245,13 +282,13 @@ final class BenchRun: BenchSessionOwner {
         let now = MonotonicClock.nanoseconds()
         var visited = 0
         while budget > 0 && visited < publishers.count {
-            let publisher = publishers[nextPublisher]
+            let index = nextPublisher
             nextPublisher = nextPublisher + 1 == publishers.count ? 0 : nextPublisher + 1
             visited += 1
-            var count = min(share, budget, publisherRoom(publisher))
+            var count = min(share, budget, publisherRoom(publishers[index]))
             budget -= count
             while count > 0 {
-                publishOne(publisher, at: now)
+                publishOne(index, stamp: now)
                 count -= 1
             }
         }
@@ -267,38 +304,46 @@ final class BenchRun: BenchSessionOwner {
         return max(0, min(acknowledgementRoom, bytesRoom))
     }
 
+    /// Publisher `index` publishes the next publication, stamped `stamp` (its send or scheduled time).
     @inline(__always)
-    private func publishOne(_ publisher: BenchConnection, at now: UInt64) {
-        let filterKey: Int? = options.workload.publishesFilterKey ? published % options.subscribers : nil
-        publisher.publish(topic: UnsafeRawBufferPointer(topicBytes), payloadBytes: options.payloadBytes, timestamp: now,
-                          publication: UInt64(published), acknowledge: publisher.nextSequence % UInt64(options.ackEvery) == 0, filterKey: filterKey)
-        published += 1
-        expected += deliveriesPerPublication
+    private func publishOne(_ index: Int, stamp: UInt64) {
+        let publisher = publishers[index]
+        let n = ledger.publish(by: index)
+        let filterKey: Int? = options.workload.publishesFilterKey ? n % options.subscribers : nil
+        publisher.publish(topic: topicNames.bytes(ofTopic: ledger.topic(ofPublication: n)), payloadBytes: options.payloadBytes,
+                          timestamp: stamp, publication: UInt64(n),
+                          acknowledge: publisher.nextSequence % UInt64(options.ackEvery) == 0, filterKey: filterKey)
     }
 
-    /// Rate-paced publishing: whatever is due since pacing began, still capped by the window.
+    /// Rate-paced publishing: every publication whose scheduled time has passed, stamped with that
+    /// time. What the window or a backed-up socket holds back waits for the next iteration and is
+    /// sent late (its latency includes the wait), never skipped. While draining, only what was
+    /// scheduled inside the measuring window is still sent.
     private func pace() {
         let now = MonotonicClock.nanoseconds()
-        var due = Int(Double(now - pacingStartedAt) * Double(options.rate) / 1e9) - pacedCount
-        if let limit = options.publications {
-            if published == limit {
-                endMeasuring()
+        let end: UInt64? = phase == .draining && windowEnd.time != 0 ? windowEnd.time : nil
+        while let scheduled = pacer?.nextDue(now: now, end: end) {
+            if let limit = options.publications, published >= limit {
+                if phase != .draining { endMeasuring() }
                 return
             }
-            due = min(due, limit - published)
-        }
-        guard due > 0 else { return }
-        for _ in 0..<due {
-            if expected - received - writtenOff >= options.window { break }
-            let publisher = publishers[nextPublisher]
+            if expected - received - writtenOff + deliveriesPerPublication > window { return }
+            let index = nextPublisher
+            guard publisherRoom(publishers[index]) > 0 else { return }
             nextPublisher = nextPublisher + 1 == publishers.count ? 0 : nextPublisher + 1
-            publishOne(publisher, at: now)
+            publishOne(index, stamp: scheduled)
+            pacer?.didSend(scheduled: scheduled, now: now)
         }
-        // What the window held back is skipped, not sent in a burst later.
-        pacedCount += due
     }
 
-    /// Every millisecond: pacing, the stall detector, and the end of the drain.
+    /// Rate-paced drain: every publication scheduled inside the window has been sent.
+    private var pacingCaughtUp: Bool {
+        guard let pacer else { return true }
+        if let limit = options.publications { return published >= limit }
+        return windowEnd.time != 0 && pacer.scheduledTime(pacer.sent) >= windowEnd.time
+    }
+
+    /// Every millisecond: the stall detector and the end of the drain (pacing runs in `pump`).
     private func tick() {
         let now = MonotonicClock.nanoseconds()
         if received != receivedAtLastCheck {
@@ -307,7 +352,6 @@ final class BenchRun: BenchSessionOwner {
         }
         switch phase {
         case .warmup, .measuring:
-            if options.workload.isRatePaced { pace() }
             // A window that stays full with nothing arriving: the broker dropped events. Write
             // them off so publishing goes on; they are still counted as lost.
             let outstanding = expected - received - writtenOff
@@ -317,7 +361,7 @@ final class BenchRun: BenchSessionOwner {
                 lastProgressAt = now
             }
         case .draining:
-            if received >= expected || now - lastProgressAt > UInt64(options.drainSeconds * 1e9) {
+            if (received >= expected && pacingCaughtUp) || now - lastProgressAt > UInt64(options.drainSeconds * 1e9) {
                 finish(.completed)
             }
         default:

@@ -5,6 +5,8 @@
 enum BenchTransport: Equatable {
     case rawSocket
     case webSocket(path: String)
+    /// The NATS text protocol (nats-server, measured with the same tool and payloads).
+    case nats
 }
 
 struct BenchURL: CustomStringConvertible {
@@ -16,6 +18,11 @@ struct BenchURL: CustomStringConvertible {
     var serializer = BenchSerializer.json
     /// Set by an rss:// or wss:// scheme, or by --tls.
     var tls = false
+    /// The realm HELLO joins (--realm), and WAMP-CRA credentials (--authid, --secret: a plain
+    /// secret, or the derived key's text for a salted user).
+    var realm = "realm1"
+    var authid: String?
+    var secret: String?
 
     var description: String { text }
 
@@ -24,9 +31,10 @@ struct BenchURL: CustomStringConvertible {
     static func parse(_ text: String) -> Result<BenchURL, BenchUsageError> {
         let schemes: [(prefix: String, webSocket: Bool, tls: Bool)] = [
             ("rs://", false, false), ("ws://", true, false), ("rss://", false, true), ("wss://", true, true),
+            ("nats://", false, false),
         ]
         guard let scheme = schemes.first(where: { text.hasPrefix($0.prefix) }) else {
-            return .failure(BenchUsageError("--url \(text): scheme must be rs:// or rss:// (RawSocket, plain or TLS), ws:// or wss:// (WebSocket)"))
+            return .failure(BenchUsageError("--url \(text): scheme must be rs:// or rss:// (RawSocket, plain or TLS), ws:// or wss:// (WebSocket), or nats://"))
         }
         let rest = text.dropFirst(scheme.prefix.count)
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
@@ -39,9 +47,9 @@ struct BenchURL: CustomStringConvertible {
         var host = String(authority[..<colon])
         if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         if !scheme.webSocket && path != "/" {
-            return .failure(BenchUsageError("--url \(text): a RawSocket URL has no path"))
+            return .failure(BenchUsageError("--url \(text): a RawSocket or NATS URL has no path"))
         }
-        let transport: BenchTransport = scheme.webSocket ? .webSocket(path: path) : .rawSocket
+        let transport: BenchTransport = scheme.webSocket ? .webSocket(path: path) : (scheme.prefix == "nats://" ? .nats : .rawSocket)
         var url = BenchURL(transport: transport, host: host, port: port, text: text)
         url.tls = scheme.tls
         return .success(url)

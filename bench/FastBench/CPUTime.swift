@@ -18,11 +18,7 @@ struct CPUTime {
 
     /// utime and stime (fields 14 and 15) of /proc/PID/stat; nil when the process is gone.
     static func ofProcess(_ pid: Int32) -> CPUTime? {
-        guard let file = fopen("/proc/\(pid)/stat", "r") else { return nil }
-        defer { fclose(file) }
-        var bytes = [UInt8](repeating: 0, count: 4096)
-        let count = fread(&bytes, 1, bytes.count, file)
-        let text = String(decoding: bytes[0..<count], as: UTF8.self)
+        guard let text = procText("/proc/\(pid)/stat") else { return nil }
         // The command name (field 2) is parenthesised and may hold spaces: split after its ')'.
         guard let close = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ")

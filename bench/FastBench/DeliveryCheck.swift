@@ -1,8 +1,8 @@
 // Exactness of the workloads where each publication must reach exactly one subscriber (the shared
-// group, the filters): a bitmap of the publication numbers seen catches a publication delivered
-// twice (to two group members, or to two filtered subscribers), and for filters the publication
-// number says whose filter matches (n mod subscribers), so an event at the wrong subscriber is
-// caught too. Together with the exact loss count this proves "each event once, to the right one".
+// group, the filters, publications spread over many topics): a bitmap of the publication numbers
+// seen catches a publication delivered twice, and where the publication number says who must get
+// it (the owner), an event at the wrong subscriber is caught too. Together with the exact loss
+// count this proves "each event once, to the right one". Used through DeliveryLedger.
 
 final class DeliveryCheck {
     /// One bit per publication number. Owned by the loop thread, like every field here.
@@ -10,7 +10,7 @@ final class DeliveryCheck {
     private var wordCount: Int
     /// Deliveries of a publication already delivered once.
     private(set) var duplicates = 0
-    /// Filters: deliveries to a subscriber whose filter does not match the publication.
+    /// Deliveries to a subscriber other than the publication's owner.
     private(set) var misrouted = 0
     /// Publication numbers the tool never published (a corrupted payload).
     private(set) var unknown = 0
@@ -23,16 +23,16 @@ final class DeliveryCheck {
 
     deinit { words.deallocate() }
 
-    /// One delivery of `publication` to subscriber `index` of `subscribers`; `published` is how
-    /// many publications exist so far; `routeBySubscriber` for the filters workload.
+    /// One delivery of `publication` to subscriber `index`; `published` is how many publications
+    /// exist so far; `owner` the subscriber that must receive it, nil when any one may.
     @inline(__always)
-    func record(publication: UInt64, published: Int, subscriberIndex index: Int, subscribers: Int, routeBySubscriber: Bool) {
+    func record(publication: UInt64, published: Int, subscriberIndex index: Int, owner: Int?) {
         guard publication < UInt64(published) else {
             unknown += 1
             return
         }
         let n = Int(publication)
-        if routeBySubscriber && n % subscribers != index { misrouted += 1 }
+        if let owner, owner != index { misrouted += 1 }
         let word = n >> 6
         if word >= wordCount { grow(toCover: word) }
         let bit: UInt64 = 1 << UInt64(n & 63)

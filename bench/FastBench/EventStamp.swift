@@ -9,6 +9,8 @@ struct EventStamp {
     var timestamp: UInt64
     /// The run's publication number (0-based, across all publishers).
     var publication: UInt64
+    /// The EVENT's subscription id (checked against the one SUBSCRIBED gave for the topic).
+    var subscription: UInt64
 
     /// The stamp of a compact JSON EVENT, or nil when the message is not in the expected shape.
     static func parseJSON(_ bytes: UnsafeRawBufferPointer) -> EventStamp? {
@@ -16,12 +18,10 @@ struct EventStamp {
         guard end > 4, bytes[0] == 0x5B, bytes[1] == 0x33, bytes[2] == 0x36, bytes[3] == 0x2C else { return nil }
         var i = 4
         // subscription id, publication id
-        for _ in 0..<2 {
-            let start = i
-            while i < end, bytes[i] >= 0x30, bytes[i] <= 0x39 { i += 1 }
-            guard i > start, i < end, bytes[i] == 0x2C else { return nil }
-            i += 1
-        }
+        guard let subscription = decimal(bytes, &i), i < end, bytes[i] == 0x2C else { return nil }
+        i += 1
+        guard decimal(bytes, &i) != nil, i < end, bytes[i] == 0x2C else { return nil }
+        i += 1
         // details object, skipped by depth, strings honoured
         guard i < end, bytes[i] == 0x7B else { return nil }
         var depth = 0
@@ -45,7 +45,17 @@ struct EventStamp {
         guard let timestamp = decimal(bytes, &i), i < end, bytes[i] == 0x2C else { return nil }
         i += 1
         guard let publication = decimal(bytes, &i), i < end, bytes[i] == 0x2C || bytes[i] == 0x5D else { return nil }
-        return EventStamp(timestamp: timestamp, publication: publication)
+        return EventStamp(timestamp: timestamp, publication: publication, subscription: subscription)
+    }
+
+    /// The stamp of a bare payload `[TS,N,…` (NATS messages carry the argument alone), with the
+    /// subscription id the transport gave (the NATS sid).
+    static func parsePayload(_ bytes: UnsafeRawBufferPointer, subscription: UInt64) -> EventStamp? {
+        var i = 1
+        guard bytes.count > 4, bytes[0] == 0x5B, let timestamp = decimal(bytes, &i), i < bytes.count, bytes[i] == 0x2C else { return nil }
+        i += 1
+        guard let publication = decimal(bytes, &i), i < bytes.count, bytes[i] == 0x2C || bytes[i] == 0x5D else { return nil }
+        return EventStamp(timestamp: timestamp, publication: publication, subscription: subscription)
     }
 
     @inline(__always)
@@ -65,12 +75,12 @@ struct EventStamp {
         // fixarray of 5 or 6 elements, then 36 as a positive fixint
         guard bytes.count > 8, bytes[0] == 0x95 || bytes[0] == 0x96, bytes[1] == 0x24 else { return nil }
         var i = 2
-        guard unsigned(bytes, &i) != nil, unsigned(bytes, &i) != nil else { return nil }
+        guard let subscription = unsigned(bytes, &i), unsigned(bytes, &i) != nil else { return nil }
         // empty details map, args = fixarray 1 holding fixarray 3
         guard i + 3 <= bytes.count, bytes[i] == 0x80, bytes[i + 1] == 0x91, bytes[i + 2] == 0x93 else { return nil }
         i += 3
         guard let timestamp = unsigned(bytes, &i), let publication = unsigned(bytes, &i) else { return nil }
-        return EventStamp(timestamp: timestamp, publication: publication)
+        return EventStamp(timestamp: timestamp, publication: publication, subscription: subscription)
     }
 
     /// A MessagePack unsigned integer of any width (positive fixint, uint 8/16/32/64).
@@ -102,12 +112,12 @@ struct EventStamp {
         // array of 5 or 6 elements, then 36 (0x18 0x24)
         guard bytes.count > 8, bytes[0] == 0x85 || bytes[0] == 0x86, bytes[1] == 0x18, bytes[2] == 0x24 else { return nil }
         var i = 3
-        guard cborUnsigned(bytes, &i) != nil, cborUnsigned(bytes, &i) != nil else { return nil }
+        guard let subscription = cborUnsigned(bytes, &i), cborUnsigned(bytes, &i) != nil else { return nil }
         // empty details map, args = array 1 holding array 3
         guard i + 3 <= bytes.count, bytes[i] == 0xA0, bytes[i + 1] == 0x81, bytes[i + 2] == 0x83 else { return nil }
         i += 3
         guard let timestamp = cborUnsigned(bytes, &i), let publication = cborUnsigned(bytes, &i) else { return nil }
-        return EventStamp(timestamp: timestamp, publication: publication)
+        return EventStamp(timestamp: timestamp, publication: publication, subscription: subscription)
     }
 
     /// A CBOR unsigned integer of any argument width.

@@ -59,6 +59,19 @@ struct MessageWriter {
         count += repeats
     }
 
+    /// The event's first argument `[TS,N,"xxx…"]`, padded to `payloadBytes` bytes (longer only
+    /// when the numbers alone do not fit).
+    @inline(__always)
+    mutating func appendStampedPayload(timestamp: UInt64, publication: UInt64, payloadBytes: Int) {
+        append("[")
+        append(decimal: timestamp)
+        append(",")
+        append(decimal: publication)
+        append(",\"")
+        append(repeating: 0x78, count: payloadBytes - 6 - MessageWriter.decimalDigits(timestamp) - MessageWriter.decimalDigits(publication))
+        append("\"]")
+    }
+
     @inline(__always)
     static func decimalDigits(_ value: UInt64) -> Int {
         var digits = 1

@@ -93,5 +93,6 @@ private func transportName(_ url: BenchURL) -> String {
     switch url.transport {
     case .rawSocket: return "rawsocket"
     case .webSocket: return "websocket"
+    case .nats: return "nats"
     }
 }

@@ -8,6 +8,8 @@ enum Workload: String, CaseIterable {
     case shared
     case filters
     case latency
+    /// WAMP-CRA session set-ups per second (SetupRun): connect, HELLO, CHALLENGE, AUTHENTICATE, WELCOME, close.
+    case setups
 
     var defaultPublishers: Int {
         switch self {
@@ -22,6 +24,7 @@ enum Workload: String, CaseIterable {
         case .fanout, .filters: return 100
         case .nton: return 16
         case .shared: return 10
+        case .setups: return 0
         }
     }
 
@@ -35,6 +38,7 @@ enum Workload: String, CaseIterable {
         switch self {
         case .oneToOne, .fanout, .nton, .latency: return subscribers
         case .shared, .filters: return subscribers > 0 ? 1 : 0
+        case .setups: return 0
         }
     }
 
