@@ -9,6 +9,7 @@
 //   BrokerSerialization         WAMP message views over raw bytes: JSON scanner and writer
 //   BrokerConfig                JSON configuration with path-naming errors
 //   FilterVM                    filter expressions → bytecode → VM (imports only WireCodec)
+//   BrokerCluster               the NATS shim (CNats): node-to-node fan-out, interest, KV leases
 //   FastBroker                  connections, sessions, realms, routing
 //   fastbroker                  the executable
 import PackageDescription
@@ -39,6 +40,7 @@ let package = Package(
         .systemLibrary(name: "CUV", path: "Sources/CUV", pkgConfig: "libuv"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl"),
         .systemLibrary(name: "CJemalloc", path: "Sources/CJemalloc"),
+        .systemLibrary(name: "CNats", path: "Sources/CNats", pkgConfig: "libnats"),
 
         .target(name: "WireCodec", path: "Sources/WireCodec", swiftSettings: dataPath),
         .target(name: "BrokerLoop", dependencies: ["CUV"], path: "Sources/FastBroker/Loop", swiftSettings: dataPath),
@@ -47,6 +49,7 @@ let package = Package(
         .target(name: "BrokerSerialization", dependencies: ["WireCodec"], path: "Sources/FastBroker/Serialization", swiftSettings: dataPath),
         .target(name: "BrokerConfig", dependencies: ["BrokerSerialization"], path: "Sources/FastBroker/Config"),
         .target(name: "FilterVM", dependencies: ["WireCodec"], path: "Sources/FilterVM", swiftSettings: dataPath),
+        .target(name: "BrokerCluster", dependencies: ["CNats", "BrokerConfig"], path: "Sources/FastBroker/Cluster"),
         .target(
             name: "FastBroker",
             dependencies: [
@@ -74,5 +77,6 @@ let package = Package(
         .testTarget(name: "ConfigTests", dependencies: ["BrokerConfig", "BrokerSerialization"]),
         .testTarget(name: "FilterVMTests", dependencies: ["FilterVM"]),
         .testTarget(name: "FastBrokerTests", dependencies: ["FastBroker"]),
+        .testTarget(name: "ClusterTests", dependencies: ["BrokerCluster", "BrokerConfig"]),
     ]
 )

@@ -1,0 +1,80 @@
+// Group-ownership leases on a real JetStream KV bucket (one nats-server with -js): acquire,
+// refusal while held, renew by revision, expiry and takeover by another node, fencing of the old
+// holder, release. TTL 2 s keeps the test short; expiry timing is bounded on both sides.
+
+import BrokerCluster
+import Foundation
+import XCTest
+
+final class ClusterLeaseTests: XCTestCase {
+    private var server: NatsServerProcess!
+    private var nodes: [ClusterNode] = []
+    private let ttlMs = 2_000
+
+    override func setUpWithError() throws {
+        server = try NatsServerProcess(name: "js", clusterPort: 0, routes: [], jetStream: true)
+    }
+
+    override func tearDown() {
+        nodes.forEach { $0.stop() }
+        nodes = []
+        server?.stop()
+    }
+
+    private func leaseStore(_ name: String) throws -> ClusterLeaseStore {
+        let node = ClusterNode(nodeName: name, delivery: RecordingDelivery())
+        try node.start(servers: [server.url])
+        nodes.append(node)
+        XCTAssertTrue(eventually(within: 5) { (try? node.flush()) != nil }, "node \(name) did not connect")
+        return try ClusterLeaseStore(node: node, ttlMs: ttlMs)
+    }
+
+    func testAcquireIsExclusiveAndRenewAdvancesTheRevision() throws {
+        let (a, b) = (try leaseStore("a"), try leaseStore("b"))
+        let key = ClusterLeaseStore.key(forGroup: "realm1|com.app.jobs|exact|workers")
+        XCTAssertEqual(key, "g-realm1_7Ccom_2Eapp_2Ejobs_7Cexact_7Cworkers")
+
+        let lease = try XCTUnwrap(try a.acquire(key))
+        XCTAssertEqual(lease.holder, "a")
+        XCTAssertNil(try b.acquire(key), "held by a")
+        XCTAssertEqual(try b.holder(key), lease)
+
+        let renewed = try XCTUnwrap(try a.renew(lease))
+        XCTAssertGreaterThan(renewed.revision, lease.revision)
+        XCTAssertNil(try a.renew(lease), "a stale revision is refused (compare-and-set)")
+        let again = try XCTUnwrap(try a.acquire(key), "the holder re-acquiring (restart under its name) keeps it")
+        XCTAssertGreaterThan(again.revision, renewed.revision)
+    }
+
+    func testExpiredLeaseIsTakenOverAndTheOldHolderIsFenced() throws {
+        let (a, b) = (try leaseStore("a"), try leaseStore("b"))
+        let key = ClusterLeaseStore.key(forGroup: "failover-group")
+        let lease = try XCTUnwrap(try a.acquire(key))
+        let lastWrite = Date()
+        // a stops renewing; b tries every 50 ms.
+        var taken: ClusterLease?
+        XCTAssertTrue(eventually(within: Double(ttlMs) / 1000 + 5) {
+            taken = try? b.acquire(key)
+            return taken != nil
+        })
+        let takeover = Date().timeIntervalSince(lastWrite)
+        XCTAssertGreaterThanOrEqual(takeover, Double(ttlMs) / 1000 - 0.1, "not before the TTL")
+        XCTAssertLessThanOrEqual(takeover, Double(ttlMs) / 1000 + 2, "within TTL + 2 s (SPEC §7)")
+        XCTAssertEqual(taken?.holder, "b")
+        XCTAssertNil(try a.renew(lease), "the old holder's renew fails: it must fence itself")
+        XCTAssertEqual(try a.holder(key)?.holder, "b")
+    }
+
+    func testReleaseFreesTheLeaseOnlyForItsHolder() throws {
+        let (a, b) = (try leaseStore("a"), try leaseStore("b"))
+        let key = ClusterLeaseStore.key(forGroup: "exclusive-group")
+        let lease = try XCTUnwrap(try a.acquire(key))
+        let stale = ClusterLease(key: key, holder: "a", revision: lease.revision - 1)
+        try a.release(stale)
+        XCTAssertEqual(try b.holder(key)?.holder, "a", "a stale lease releases nothing")
+        try a.release(lease)
+        XCTAssertNil(try b.holder(key))
+        let taken = try XCTUnwrap(try b.acquire(key), "free again at once after release")
+        XCTAssertEqual(taken.holder, "b")
+    }
+}
