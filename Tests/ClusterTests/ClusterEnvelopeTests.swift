@@ -8,18 +8,22 @@ final class ClusterEnvelopeTests: XCTestCase {
     private let sample = ClusterPublication(
         originNode: "n1", originEpoch: 0xDEAD_BEEF_0000_0001, originSequence: 42, realm: "com.realm", topic: "com.app.tópico",
         publicationID: 9_007_199_254_740_993, publisherSession: 123_456, authid: "alice", authrole: "user", discloseMe: true,
-        format: 1, options: [0x81, 0xA7] + Array("exclude".utf8) + [0x91, 0x05], payload: [0x92, 0x91, 0x01, 0x80])
+        excludeMe: false, format: 1, options: [0x81, 0xA7] + Array("exclude".utf8) + [0x91, 0x05], args: [0x91, 0x01], kwargs: [0x81, 0xA1, 0x6B, 0x02])
 
     func testRoundTripKeepsEveryField() throws {
         let bytes = try ClusterEnvelope.encode(sample)
         let decoded = try bytes.withUnsafeBytes { buffer throws(ClusterEnvelope.EnvelopeError) in try ClusterEnvelope.decode(buffer) }
         XCTAssertEqual(decoded, sample)
-        XCTAssertEqual(Array(bytes.suffix(sample.payload.count)), sample.payload, "payload travels as the original bytes, last")
+        XCTAssertEqual(Array(bytes.suffix(6)), sample.args + sample.kwargs, "args and kwargs travel as the original bytes, last")
+        var defaults = sample
+        (defaults.discloseMe, defaults.excludeMe, defaults.kwargs) = (false, true, [])
+        let again = try ClusterEnvelope.encode(defaults).withUnsafeBytes { buffer throws(ClusterEnvelope.EnvelopeError) in try ClusterEnvelope.decode(buffer) }
+        XCTAssertEqual(again, defaults)
     }
 
     func testEveryTruncationIsRefused() throws {
         let bytes = try ClusterEnvelope.encode(sample)
-        let payloadStart = bytes.count - sample.payload.count
+        let payloadStart = bytes.count - sample.kwargs.count
         for cut in 0..<payloadStart {
             let result = Array(bytes[..<cut]).withUnsafeBytes { buffer in Result { () throws(ClusterEnvelope.EnvelopeError) in try ClusterEnvelope.decode(buffer) } }
             guard case .failure(let error) = result else { return XCTFail("a cut at \(cut) of \(payloadStart) header bytes decoded") }

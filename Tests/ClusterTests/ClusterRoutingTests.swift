@@ -50,7 +50,8 @@ final class ClusterRoutingTests: XCTestCase {
         try connect(a, to: b, db, topic: "com.app.t")
         try connect(a, to: c, dc, topic: "sentinel")
 
-        var publication = makePublication(topic: "com.app.t", id: 4242, payload: [0x92, 0x91, 0x01, 0x80])
+        var publication = makePublication(topic: "com.app.t", id: 4242, args: [0x91, 0x01])
+        publication.kwargs = [0x80]
         publication.discloseMe = true
         publication.format = 1
         XCTAssertTrue(a.publish(publication))
@@ -64,7 +65,7 @@ final class ClusterRoutingTests: XCTestCase {
         XCTAssertEqual(got.publisherSession, 77)
         XCTAssertTrue(got.discloseMe)
         XCTAssertEqual(got.format, 1)
-        XCTAssertEqual(got.payload, [0x92, 0x91, 0x01, 0x80])
+        XCTAssertEqual([got.args, got.kwargs, got.options], [[0x91, 0x01], [0x80], Array("{}".utf8)])
 
         // c has no interest in com.app.t: once the later sentinel is in, nothing else came.
         XCTAssertTrue(dc.waitFor { $0.topic == "sentinel" && $0.publicationID == 1 })

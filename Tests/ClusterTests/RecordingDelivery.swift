@@ -31,8 +31,8 @@ final class RecordingDelivery: ClusterDelivery, @unchecked Sendable {
 }
 
 /// A publication as the router would hand it to the cluster.
-func makePublication(realm: String = "realm1", topic: String, id: UInt64, payload: [UInt8] = Array("[[1]]".utf8)) -> ClusterPublication {
+func makePublication(realm: String = "realm1", topic: String, id: UInt64, args: [UInt8] = Array("[1]".utf8)) -> ClusterPublication {
     ClusterPublication(
         realm: realm, topic: topic, publicationID: id, publisherSession: 77, authid: "alice", authrole: "user",
-        discloseMe: false, format: 0, options: Array("{}".utf8), payload: payload)
+        discloseMe: false, format: 0, options: Array("{}".utf8), args: args, kwargs: [])
 }

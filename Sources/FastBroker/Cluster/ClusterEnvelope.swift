@@ -2,12 +2,13 @@
 // followed by the publication's original payload bytes, untouched (a receiving node transcodes
 // only when its own subscribers need another serializer). Layout, integers little-endian:
 //
-//   "FB" version:u8 format:u8 flags:u8
+//   "FB" version:u8 format:u8 flags:u8 (1 = disclose_me, 2 = exclude_me)
 //   originEpoch:u64 originSequence:u64 publicationID:u64 publisherSession:u64
 //   originNode, realm, topic, authid, authrole: u16 length + UTF-8 bytes each
-//   options: u32 length + bytes  (the PUBLISH options object as published: exclude/eligible lists,
-//                                 in `format`; the receiving router reads them with its own views)
-//   payload: the rest            (args/kwargs bytes in `format`)
+//   options: u32 length + bytes  (the subscriber black/white lists — exclude, eligible and their
+//                                 authid/authrole forms — as the broker side encodes them; opaque here)
+//   args: u32 length + bytes     (the args list as published, in `format`; empty when absent)
+//   kwargs: the rest             (the kwargs dict as published, in `format`; empty when absent)
 //
 // (originNode, originEpoch, originSequence) identifies a publication cluster-wide: the receiver
 // drops copies it has already handed over (overlapping subscriptions) and its own echoes.
@@ -27,15 +28,19 @@ public struct ClusterPublication: Sendable, Equatable {
     public var authid: String
     public var authrole: String
     public var discloseMe: Bool
-    /// Serializer of `options` and `payload` (WireFormat's raw value on the broker side).
+    /// The publisher does not want its own event (WAMP exclude_me, default true); it matters on
+    /// the publisher's node only, but travels so every node applies the same rule.
+    public var excludeMe: Bool
+    /// Serializer of `args` and `kwargs` (WireFormat's raw value on the broker side).
     public var format: UInt8
     public var options: [UInt8]
-    public var payload: [UInt8]
+    public var args: [UInt8]
+    public var kwargs: [UInt8]
 
     public init(
         originNode: String = "", originEpoch: UInt64 = 0, originSequence: UInt64 = 0, realm: String, topic: String,
         publicationID: UInt64, publisherSession: UInt64, authid: String, authrole: String, discloseMe: Bool,
-        format: UInt8, options: [UInt8], payload: [UInt8]
+        excludeMe: Bool = true, format: UInt8, options: [UInt8], args: [UInt8], kwargs: [UInt8]
     ) {
         self.originNode = originNode
         self.originEpoch = originEpoch
@@ -47,9 +52,11 @@ public struct ClusterPublication: Sendable, Equatable {
         self.authid = authid
         self.authrole = authrole
         self.discloseMe = discloseMe
+        self.excludeMe = excludeMe
         self.format = format
         self.options = options
-        self.payload = payload
+        self.args = args
+        self.kwargs = kwargs
     }
 }
 
@@ -57,6 +64,7 @@ public enum ClusterEnvelope {
     static let magic: [UInt8] = [UInt8(ascii: "F"), UInt8(ascii: "B")]
     static let version: UInt8 = 1
     static let discloseMeFlag: UInt8 = 1
+    static let excludeMeFlag: UInt8 = 2
 
     public enum EnvelopeError: Error, Equatable {
         case notAnEnvelope
@@ -68,21 +76,23 @@ public enum ClusterEnvelope {
 
     public static func encode(_ p: ClusterPublication) throws(EnvelopeError) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(64 + p.originNode.utf8.count + p.realm.utf8.count + p.topic.utf8.count + p.options.count + p.payload.count)
+        out.reserveCapacity(64 + p.originNode.utf8.count + p.realm.utf8.count + p.topic.utf8.count + p.options.count + p.args.count + p.kwargs.count)
         out += magic
         out.append(version)
         out.append(p.format)
-        out.append(p.discloseMe ? discloseMeFlag : 0)
+        out.append((p.discloseMe ? discloseMeFlag : 0) | (p.excludeMe ? excludeMeFlag : 0))
         for value in [p.originEpoch, p.originSequence, p.publicationID, p.publisherSession] { appendLE(value, bytes: 8, to: &out) }
         for (name, text) in [("origin node", p.originNode), ("realm", p.realm), ("topic", p.topic), ("authid", p.authid), ("authrole", p.authrole)] {
             guard text.utf8.count <= Int(UInt16.max) else { throw .fieldTooLong(field: name) }
             appendLE(UInt64(text.utf8.count), bytes: 2, to: &out)
             out += text.utf8
         }
-        guard p.options.count <= Int(UInt32.max) else { throw .fieldTooLong(field: "options") }
-        appendLE(UInt64(p.options.count), bytes: 4, to: &out)
-        out += p.options
-        out += p.payload
+        for (name, bytes) in [("options", p.options), ("args", p.args)] {
+            guard bytes.count <= Int(UInt32.max) else { throw .fieldTooLong(field: name) }
+            appendLE(UInt64(bytes.count), bytes: 4, to: &out)
+            out += bytes
+        }
+        out += p.kwargs
         return out
     }
 
@@ -103,11 +113,13 @@ public enum ClusterEnvelope {
         let authid = try reader.text(lengthBytes: 2, "authid")
         let authrole = try reader.text(lengthBytes: 2, "authrole")
         let options = try reader.bytes(lengthBytes: 4, "options")
-        let payload = Array(UnsafeRawBufferPointer(rebasing: bytes[reader.offset...]))
+        let args = try reader.bytes(lengthBytes: 4, "args")
+        let kwargs = Array(UnsafeRawBufferPointer(rebasing: bytes[reader.offset...]))
         return ClusterPublication(
             originNode: origin, originEpoch: epoch, originSequence: sequence, realm: realm, topic: topic,
             publicationID: publicationID, publisherSession: session, authid: authid, authrole: authrole,
-            discloseMe: flags & discloseMeFlag != 0, format: format, options: options, payload: payload)
+            discloseMe: flags & discloseMeFlag != 0, excludeMe: flags & excludeMeFlag != 0, format: format,
+            options: options, args: args, kwargs: kwargs)
     }
 
     private static func appendLE(_ value: UInt64, bytes: Int, to out: inout [UInt8]) {
