@@ -33,20 +33,6 @@ private struct CountingMembers: Sequence {
     }
 }
 
-/// Scans `json` (an options dict) in `format` and hands its view to `body`.
-private func withOptions<T>(_ json: String, _ format: WireFormat = .json, _ body: (JSONObjectView) throws -> T) rethrows -> T {
-    var bytes = Array(json.utf8)
-    if format == .msgpack {
-        let value = bytes.withUnsafeBytes { try! JSONScanner.parse($0).get() }
-        bytes = []
-        MessagePackWriter.appendValue(value, to: &bytes)
-    }
-    return try bytes.withUnsafeBytes { buffer in
-        let span = format == .msgpack ? try! MessagePackScanner.scanValue(buffer).get() : try! JSONScanner.scanValue(buffer).get()
-        return try body(JSONObjectView(buffer: buffer, span: span))
-    }
-}
-
 private func parse(_ json: String, _ format: WireFormat = .json, maxListEntries: Int = 1000) -> Result<PublishOptions, PublishOptions.Refusal> {
     withOptions(json, format) { PublishOptions.parse($0, maxListEntries: maxListEntries) }
 }

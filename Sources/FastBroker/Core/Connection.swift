@@ -13,13 +13,13 @@ import BrokerSecurity
 import BrokerSerialization
 import BrokerWire
 
-final class Connection: TCPStreamDelegate {
+final class Connection {
     enum Phase {
         case rawSocketHello, rawSocket, httpHead, webSocket, closed
     }
 
     let context: LoopContext
-    let stream: TCPStream
+    let transport: ConnectionTransport
     let listener: ListenerConfig
     let peer: String
     // All fields below: owned by the loop thread.
@@ -75,11 +75,15 @@ final class Connection: TCPStreamDelegate {
     private var limits: LimitsConfig { context.server.configuration.limits }
     private var budget: OutboundBudget { OutboundBudget(limits: limits) }
 
-    init(context: LoopContext, stream: TCPStream, listener: ListenerConfig, tls tlsContext: TLSServerContext?) throws(TLSError) {
+    convenience init(context: LoopContext, stream: TCPStream, listener: ListenerConfig, tls tlsContext: TLSServerContext?) throws(TLSError) {
+        try self.init(context: context, transport: .tcp(stream), listener: listener, tls: tlsContext)
+    }
+
+    init(context: LoopContext, transport: ConnectionTransport, listener: ListenerConfig, tls tlsContext: TLSServerContext?) throws(TLSError) {
         self.context = context
-        self.stream = stream
+        self.transport = transport
         self.listener = listener
-        self.peer = stream.peerDescription
+        self.peer = transport.peerDescription
         if let tlsContext {
             tls = try TLSConnection(context: tlsContext)
             ciphertextIn = .allocate(byteCount: 64 * 1024, alignment: 16)
@@ -101,22 +105,23 @@ final class Connection: TCPStreamDelegate {
 
     func start() {
         context.register(self)
-        stream.delegate = self
+        transport.attach(self)
         let timer = LoopTimer(loop: context.loop)
         timer.start(milliseconds: UInt64(limits.handshakeTimeoutMs)) { [unowned self] in self.handshakeTimedOut() }
         handshakeTimer = timer
         reportReceiveBuffers()
         inputClock.noteRead(at: context.loop.now)
-        stream.startReading()
+        transport.startReading()
     }
 
     // MARK: - Input
 
-    func streamReadBuffer(_ stream: TCPStream) -> UnsafeMutableRawBufferPointer {
+    /// Where the transport puts the next bytes it reads.
+    func readBuffer() -> UnsafeMutableRawBufferPointer {
         ciphertextIn ?? ring.writableRegion()
     }
 
-    func stream(_ stream: TCPStream, didRead count: Int) {
+    func didRead(_ count: Int) {
         context.metrics.bytesIn.increment(by: count)
         inputClock.noteRead(at: context.loop.now)
         if let tls, let ciphertextIn {
@@ -183,7 +188,7 @@ final class Connection: TCPStreamDelegate {
 
     private func pauseReading(_ reason: ReadPauses) {
         readPauses.insert(reason)
-        stream.stopReading()
+        transport.stopReading()
     }
 
     /// Lifts one reason; reading restarts when none is left, and input already buffered is
@@ -197,7 +202,7 @@ final class Connection: TCPStreamDelegate {
     private func clearReadPause(_ reason: ReadPauses) -> Bool {
         guard readPauses.remove(reason) != nil else { return false }
         guard phase != .closed, !closeRequested else { return false }
-        if readPauses.isEmpty { stream.startReading() }
+        if readPauses.isEmpty { transport.startReading() }
         return true
     }
 
@@ -367,7 +372,8 @@ final class Connection: TCPStreamDelegate {
         }
     }
 
-    func streamDidEnd(_ stream: TCPStream, error: UVError?) {
+    /// The peer closed its side (error nil) or reading failed.
+    func inputDidEnd(error: UVError?) {
         if let tls, !tls.isHandshakeComplete {
             // The peer gave up on the handshake (e.g. it did not trust our certificate and hung
             // up without an alert): count and log it like any failed handshake.
@@ -412,7 +418,7 @@ final class Connection: TCPStreamDelegate {
     /// silent as long again.
     func checkTimeouts(at now: UInt64, frameTimeoutMs: UInt64, idleTimeoutMs: UInt64) {
         guard !closeRequested, phase != .closed else { return }
-        guard stream.isReading else { return inputClock.restart(at: now) }   // we paused it: not the peer's silence
+        guard transport.isReading else { return inputClock.restart(at: now) }   // we paused it: not the peer's silence
         let framed = phase == .rawSocket || phase == .webSocket
         switch inputClock.check(at: now, frameTimeoutMs: frameTimeoutMs, idleTimeoutMs: idleTimeoutMs, canPing: framed) {
         case .fine:
@@ -546,7 +552,7 @@ final class Connection: TCPStreamDelegate {
     func takeBackGroupEvents(of member: GroupMember, connectionDying: Bool) -> [GroupDelivery] {
         let matches: (GroupDelivery) -> Bool = { $0.member === member }
         if connectionDying && phase != .closed && !peerEnded {
-            return outbound.takeGroupDeliveriesNotHandedToKernel(pendingWriteBytes: stream.pendingWriteBytes, where: matches)
+            return outbound.takeGroupDeliveriesNotHandedToKernel(pendingWriteBytes: transport.pendingWriteBytes, where: matches)
         }
         if connectionDying {
             return outbound.takeGroupDeliveriesNotHandedToKernel(pendingWriteBytes: Int.max, where: matches)
@@ -646,7 +652,7 @@ final class Connection: TCPStreamDelegate {
         }
         if let tls, let ciphertextOut { seal(into: ciphertextOut, tls) }
         let before = socketQueue.queuedBytes
-        let error = socketQueue.flush(to: stream)
+        let error = socketQueue.flush(to: transport)
         context.metrics.bytesOut.increment(by: before - socketQueue.queuedBytes)
         outboundChanged()
         if let error {
@@ -654,7 +660,7 @@ final class Connection: TCPStreamDelegate {
             closeNow()
             return
         }
-        if closeRequested && outbound.isEmpty && socketQueue.isEmpty && !stream.writeInFlight {
+        if closeRequested && outbound.isEmpty && socketQueue.isEmpty && !transport.writeInFlight {
             closeNow()
             return
         }
@@ -674,7 +680,8 @@ final class Connection: TCPStreamDelegate {
         ciphertextOut.append(header: (0, 0), headerLength: 0, message: chunk)
     }
 
-    func streamDidFinishWrite(_ stream: TCPStream, error: UVError?) {
+    /// The transport's queued write finished (or failed).
+    func writeDidFinish(error: UVError?) {
         let before = socketQueue.queuedBytes
         socketQueue.writeDidFinish()
         if error == nil { context.metrics.bytesOut.increment(by: before - socketQueue.queuedBytes) }
@@ -696,7 +703,7 @@ final class Connection: TCPStreamDelegate {
     func closeAfterFlush(webSocketCloseCode: UInt16 = 1000, reason: String = "") {
         guard !closeRequested, phase != .closed else { return }
         closeRequested = true
-        stream.stopReading()
+        transport.stopReading()
         if phase == .webSocket {
             sendRaw(WebSocketFraming.closeFrame(code: webSocketCloseCode, reason: reason))
         }
@@ -713,10 +720,11 @@ final class Connection: TCPStreamDelegate {
         phase = .closed
         handshakeTimer?.close(); handshakeTimer = nil
         closeTimer?.close(); closeTimer = nil
-        stream.close()
+        transport.close()
     }
 
-    func streamDidClose(_ stream: TCPStream) {
+    /// The transport is closed (libuv's close callback): nothing calls this connection any more.
+    func transportDidClose() {
         phase = .closed
         admission?.release()
         handshakeTimer?.close(); handshakeTimer = nil

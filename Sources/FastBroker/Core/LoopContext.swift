@@ -197,16 +197,15 @@ final class LoopContext: @unchecked Sendable {
 
     // MARK: - Cross-loop fan-out
 
-    /// Hands a publication received on this loop to every other loop that has subscriptions in
-    /// its realm. The bytes are copied once, shared by all destinations.
-    func forwardToOtherLoops(_ publication: Publication, realm: Realm, transcoded: TranscodedPayload?) {
+    /// Hands a publication made on this loop to every other loop that has subscriptions in its
+    /// realm (step 3 of Router.publish's fan-out). `copy` yields the publication's one shared
+    /// copy, which the router makes on first need: every destination gets the same one.
+    func forwardToOtherLoops(in realm: Realm, _ copy: () -> RemotePublication) {
         let loops = server.contexts
         guard loops.count > 1 else { return }
-        var shared: RemotePublication? = nil
         for destination in loops where destination !== self
             && realm.subscriptionsPerLoop[destination.index].current > 0 {
-            if shared == nil { shared = RemotePublication(realm: realm, publication, transcoded: transcoded) }
-            send(shared!, to: destination.index)
+            send(copy(), to: destination.index)
         }
     }
 

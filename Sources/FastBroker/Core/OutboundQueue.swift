@@ -76,7 +76,7 @@ final class OutboundQueue {
     /// Writes what it can: one try-write of as many frames as fit in the vector, repeated while
     /// the socket takes everything; the remainder goes out as one queued write. Returns an error
     /// when the socket failed.
-    func flush(to stream: TCPStream) -> UVError? {
+    func flush<Sink: WriteSink>(to stream: Sink) -> UVError? {
         guard inFlightFrames == 0 else { return nil }   // resumes in writeDidFinish
         while count > 0 {
             let framesInVector = fillVector()

@@ -115,9 +115,6 @@ final class RemotePublication: LoopMessage, @unchecked Sendable {
         return transcoding?.payload ?? Payload(args: UnsafeRawBufferPointer(start: nil, count: 0), kwargs: UnsafeRawBufferPointer(start: nil, count: 0))
     }
 
-    /// The transcoding, if some loop made one (to hand on).
-    var existingTranscoding: TranscodedPayload? { transcoded.withLock { $0 } }
-
     /// Bytes of topic, args and kwargs together.
     var byteCount: Int { topicCount + argsCount + kwargsCount }
 

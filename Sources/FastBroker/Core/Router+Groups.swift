@@ -43,7 +43,7 @@ extension Router {
     private func addMember(_ member: GroupMember, to group: ConsumerGroup) {
         member.subscriptionID = realm.subscriptionIDs.acquire(member.key)
         if member.filter != nil, let fingerprint = member.key.filterFingerprint {
-            member.filterSlot = acquireFilterSlot(fingerprint)
+            member.filterSlot = filterMemo.acquireSlot(fingerprint)
         }
         group.members.append(member)
     }
@@ -58,7 +58,7 @@ extension Router {
         group.members.remove(at: position)
         if position < group.cursor { group.cursor -= 1 }
         realm.subscriptionIDs.release(member.key)
-        if let fingerprint = member.key.filterFingerprint { releaseFilterSlot(fingerprint) }
+        if let fingerprint = member.key.filterFingerprint { filterMemo.releaseSlot(fingerprint) }
         let inFlight = member.sent - leave.processed
         context.metrics.groupEventsRedispatched.increment(by: leave.unwritten.count)
         var metadata: Logger.Metadata = [
@@ -127,10 +127,10 @@ extension Router {
     // MARK: - Dispatch
 
     /// A publication matched the group's topic pattern: give it a sequence number and route it
-    /// (or hold it while a failover recovery is under way).
-    func dispatch(_ publication: Publication, to group: ConsumerGroup, shared: inout RemotePublication?) {
-        if shared == nil { shared = RemotePublication(realm: realm, publication, transcoded: transcoding(for: publication.id)) }
-        let event = GroupEvent(publication: shared!, sequence: group.nextSequence)
+    /// (or hold it while a failover recovery is under way). The event keeps the publication's
+    /// shared copy (Router.sharedCopy), the same one other loops get.
+    func dispatch(_ publication: Publication, to group: ConsumerGroup, copy: inout RemotePublication?) {
+        let event = GroupEvent(publication: sharedCopy(of: publication, &copy), sequence: group.nextSequence)
         group.nextSequence += 1
         if !group.awaiting.isEmpty {
             group.held.append(event)
@@ -141,7 +141,7 @@ extension Router {
 
     /// Sends `event` to the member that should get it; counts a drop when no member accepts it.
     private func route(_ event: GroupEvent, in group: ConsumerGroup) {
-        publicationGeneration &+= 1   // each routed event gets fresh filter verdicts
+        filterMemo.startEvent()   // a routed event may be another publication (returned, held)
         let publication = event.publication.publication
         guard let member = choose(in: group, publication, refusedBy: event.refusedBy) else {
             context.metrics.groupEventsDropped.increment()
@@ -157,7 +157,7 @@ extension Router {
             if m.sessionID == publication.excludedSession { return false }
             if !refusedBy.isEmpty && refusedBy.contains(m.sessionID) { return false }
             if let rules = publication.rules, !rules.admits(session: m.sessionID, authid: m.authid, authrole: m.authrole) { return false }
-            if let filter = m.filter, !passes(filter, slot: m.filterSlot, publication) { return false }
+            if let filter = m.filter, !filterMemo.passes(filter, slot: m.filterSlot, publication) { return false }
             // A member whose role is granted only some topics of the pattern: check this one.
             if let role = m.topicCheckRole, !mayReceive(publication.topic, role: role) { return false }
             return true

@@ -1,8 +1,19 @@
 // The pub/sub core of one realm on one loop: subscriptions of this loop's sessions (ids shared
-// with other loops through the realm's registry) and publication fan-out. Each subscription's
-// EVENT is encoded once per loop into a pooled MessageBuffer, and the same buffer is queued on
-// every subscriber's connection. Subscribers whose pattern is only partly permitted for their
-// role get each topic checked first (TopicPermissionCache); the others pay nothing for it.
+// with other loops through the realm's registry), and the one place a publication fans out.
+//
+//   publish(_:)               a session on this loop published; reaches, in this order:
+//     1. this loop's subscribers: each subscription's EVENT is encoded once per format into a
+//        pooled MessageBuffer (WampEncoder.event) and the same buffer is queued on every
+//        subscriber's connection. Subscribers whose pattern is only partly permitted for their
+//        role get each topic checked first (TopicPermissionCache); the others pay nothing for it.
+//     2. consumer groups homed on this loop (Router+Groups.swift), as the index meets them
+//     3. the other loops of this process (LoopContext.forwardToOtherLoops, through their inboxes)
+//     4. `clusterForwarding`, where forwarding to other brokers plugs in (none yet)
+//   publish(_:pool:remote:)   another loop forwarded it (LoopContext's inbox): 1 and 2 only.
+//
+// Steps 2–4 keep the publication past this call, so they share one copy of its bytes
+// (RemotePublication), made on first need by `sharedCopy`; a transcoding made for local
+// subscribers is handed on with it, so no loop transcodes the same publication again.
 //
 // References: the realm owns its routers, so a router's `realm` is `unowned` (checked: a router
 // that outlived its realm traps instead of reading freed memory); its loop context is held
@@ -23,21 +34,13 @@ final class Router {
     /// Consumer groups whose home is this loop.
     var groups: [GroupKey: ConsumerGroup] = [:]
 
-    deinit {
-        // A group and its index entry refer to each other (removeIfIdle breaks it for groups
-        // that empty; these are the ones still held when the broker goes away).
-        for group in groups.values { group.entry.group = nil }
-    }
-    /// Filter memo: each distinct program (by fingerprint) gets a slot; during one publication
-    /// a program runs at most once, however many subscriptions (topics, patterns) share it.
-    /// Fingerprints are built from client text, so they compare as bytes like every such key.
-    private var filterSlots: [BytewiseString: (slot: Int, users: Int)] = [:]
-    private var freeFilterSlots: [Int] = []
-    private var filterGeneration: [UInt64] = []
-    private var filterResult: [Bool] = []
-    var publicationGeneration: UInt64 = 0
+    /// Each filter program runs at most once per event, whoever shares it.
+    var filterMemo = FilterMemo()
+    /// Where publications made on this loop leave the process (cluster forwarding); nil when
+    /// this broker is alone. Set at start-up.
+    var clusterForwarding: (any PublicationForwarding)?
     /// The current local publication's payload in the other format, made on first need.
-    private(set) var transcoding: TranscodedPayload?
+    private var transcoding: TranscodedPayload?
     private var transcodingPublication: UInt64 = 0
     /// Subscribe verdicts per (role, topic) for the checked subscribers of this loop.
     private var topicPermissions = TopicPermissionCache()
@@ -47,18 +50,24 @@ final class Router {
     static let teardownBatch = 256
     static let teardownSliceNanoseconds: Int64 = 2_000_000
 
-    /// Adds `session` to the subscription for `key`, creating it if needed. A session subscribing
-    /// twice gets the same subscription back. `topicCheckRole`: nil when the session's role is
-    /// granted every topic of the pattern, else the role's index, to check each delivered topic.
+    deinit {
+        // A group and its index entry refer to each other (removeIfIdle breaks it for groups
+        // that empty; these are the ones still held when the broker goes away).
+        for group in groups.values { group.entry.group = nil }
+    }
+
     /// The subscription with `key` on this loop, if any (an O(1) check for re-subscribes).
     func existingSubscription(_ key: SubscriptionKey) -> Subscription? { byKey[key] }
 
+    /// Adds `session` to the subscription for `key`, creating it if needed. A session subscribing
+    /// twice gets the same subscription back. `topicCheckRole`: nil when the session's role is
+    /// granted every topic of the pattern, else the role's index, to check each delivered topic.
     func subscribe(_ session: Session, key: SubscriptionKey, filter: FilterProgram? = nil, topicCheckRole: Int?) -> Subscription {
         let subscription: Subscription
         if let existing = byKey[key] {
             subscription = existing
         } else {
-            let slot = filter.map { _ in acquireFilterSlot(key.filterFingerprint!) } ?? -1
+            let slot = filter.map { _ in filterMemo.acquireSlot(key.filterFingerprint!) } ?? -1
             subscription = Subscription(id: realm.subscriptionIDs.acquire(key), key: key, filter: filter, filterSlot: slot)
             byKey[key] = subscription
             index.insert(subscription)
@@ -79,7 +88,7 @@ final class Router {
             index.remove(subscription)
             byKey[subscription.key] = nil
             realm.subscriptionIDs.release(subscription.key)
-            if let fingerprint = subscription.key.filterFingerprint { releaseFilterSlot(fingerprint) }
+            if let fingerprint = subscription.key.filterFingerprint { filterMemo.releaseSlot(fingerprint) }
             realm.subscriptionsPerLoop[loopIndex].increment(by: -1)
         }
     }
@@ -122,22 +131,47 @@ final class Router {
     /// Subscriptions of closed sessions not yet left on this loop.
     var departingCount: Int { departing.count }
 
-    /// Delivers `publication` to every matching subscriber on this loop; returns the number of
-    /// EVENTs queued.
+    /// A publication a session on this loop made: fans it out to everyone it reaches (see the
+    /// header). Returns the number of EVENTs queued on this loop.
+    func publish(_ publication: Publication) -> Int {
+        var copy: RemotePublication? = nil
+        let delivered = deliverHere(publication, pool: context.bufferPool, copy: &copy)
+        context.forwardToOtherLoops(in: realm) { sharedCopy(of: publication, &copy) }
+        clusterForwarding?.forward(publication, in: realm) { sharedCopy(of: publication, &copy) }
+        return delivered
+    }
+
+    /// A publication another loop forwarded (`remote`, its shared copy), or one a test injects:
+    /// this loop's subscribers and groups only. Returns the number of EVENTs queued.
     @discardableResult
     func publish(_ publication: Publication, pool: MessageBufferPool, remote: RemotePublication? = nil) -> Int {
+        var copy = remote
+        return deliverHere(publication, pool: pool, copy: &copy)
+    }
+
+    /// The publication's one copy for everything that keeps it past this call (groups, other
+    /// loops, the cluster): made on first need, with a transcoding already made here handed on.
+    func sharedCopy(of publication: Publication, _ copy: inout RemotePublication?) -> RemotePublication {
+        if let copy { return copy }
+        let made = RemotePublication(realm: realm, publication,
+                                     transcoded: transcodingPublication == publication.id ? transcoding : nil)
+        copy = made
+        return made
+    }
+
+    /// Steps 1 and 2 of the fan-out: every matching subscriber and group on this loop.
+    private func deliverHere(_ publication: Publication, pool: MessageBufferPool, copy: inout RemotePublication?) -> Int {
         #if DEBUG   // per-event path: not even the property loads in release builds
         context.loop.assertInLoopThread()
         #endif
         var delivered = 0
-        var shared = remote
-        publicationGeneration &+= 1
+        filterMemo.startEvent()
         index.forEachMatch(publication.topic) { subscription in
             if let group = subscription.group {
-                dispatch(publication, to: group, shared: &shared)
+                dispatch(publication, to: group, copy: &copy)
                 return
             }
-            if let filter = subscription.filter, !passes(filter, slot: subscription.filterSlot, publication) {
+            if let filter = subscription.filter, !filterMemo.passes(filter, slot: subscription.filterSlot, publication) {
                 return
             }
             // One encoded EVENT per subscription and subscriber format, shared by its subscribers.
@@ -149,7 +183,7 @@ final class Router {
             while i < subscribers.count {
                 let subscriber = subscribers[i]
                 i += 1
-                if deliver(publication, of: subscription, to: subscriber, json: &json, msgpack: &msgpack, pool: pool, remote: remote) {
+                if deliver(publication, of: subscription, to: subscriber, json: &json, msgpack: &msgpack, pool: pool, copy: copy) {
                     delivered += 1
                 }
             }
@@ -165,7 +199,7 @@ final class Router {
                     lastAllowed = mayReceive(publication.topic, role: entry.role)
                 }
                 guard lastAllowed else { continue }
-                if deliver(publication, of: subscription, to: entry.session, json: &json, msgpack: &msgpack, pool: pool, remote: remote) {
+                if deliver(publication, of: subscription, to: entry.session, json: &json, msgpack: &msgpack, pool: pool, copy: copy) {
                     delivered += 1
                 }
             }
@@ -180,7 +214,7 @@ final class Router {
     @inline(__always)
     private func deliver(_ publication: Publication, of subscription: Subscription, to subscriber: Session,
                          json: inout MessageBuffer?, msgpack: inout MessageBuffer?,
-                         pool: MessageBufferPool, remote: RemotePublication?) -> Bool {
+                         pool: MessageBufferPool, copy: RemotePublication?) -> Bool {
         if subscriber.id == publication.excludedSession { return false }
         if let rules = publication.rules,
            !rules.admits(session: subscriber.id, authid: subscriber.identity.authid, authrole: subscriber.identity.authrole) {
@@ -189,10 +223,9 @@ final class Router {
         let format = subscriber.format
         var message = format == .json ? json : msgpack
         if message == nil {
-            let buffer = pool.take(capacity: 96 + publication.topic.count + publication.args.count + publication.kwargs.count)
-            WampEncoder.event(subscription: subscription.id, publication: publication,
-                              payload: payload(publication, in: format, remote: remote),
-                              includeTopic: subscription.key.match != .exact, format: format, into: &buffer.bytes)
+            let buffer = WampEncoder.event(subscription: subscription.id, publication: publication,
+                                           payload: payload(publication, in: format, copy: copy),
+                                           includeTopic: subscription.key.match != .exact, format: format, pool: pool)
             message = buffer
             if format == .json { json = buffer } else { msgpack = buffer }
         }
@@ -209,59 +242,23 @@ final class Router {
     }
 
     /// The publication's args/kwargs in `format`: as they arrived, or transcoded once per
-    /// publication (shared by every subscription here, and handed on to the other loops).
-    func payload(_ publication: Publication, in format: WireFormat, remote: RemotePublication?) -> Payload {
+    /// publication — by the shared copy once there is one (every loop uses its transcoding),
+    /// else here, and handed on if a copy is made later (`sharedCopy`).
+    private func payload(_ publication: Publication, in format: WireFormat, copy: RemotePublication?) -> Payload {
         if format == publication.format { return publication.payload }
-        if let remote { return remote.payload(in: format) }
+        if let copy { return copy.payload(in: format) }
         if transcodingPublication != publication.id || transcoding?.format != format {
             transcoding = TranscodedPayload(publication.payload, from: publication.format, to: format)
             transcodingPublication = publication.id
         }
         return transcoding?.payload ?? Payload(args: UnsafeRawBufferPointer(start: nil, count: 0), kwargs: UnsafeRawBufferPointer(start: nil, count: 0))
     }
+}
 
-    /// The transcoding made for publication `id` on this loop, if any.
-    func transcoding(for id: UInt64) -> TranscodedPayload? {
-        transcodingPublication == id ? transcoding : nil
-    }
-
-    /// The filter's verdict on this publication's kwargs, computed at most once per publication.
-    @inline(__always)
-    func passes(_ filter: FilterProgram, slot: Int, _ publication: Publication) -> Bool {
-        if filterGeneration[slot] == publicationGeneration { return filterResult[slot] }
-        let result = publication.format == .json
-            ? filter.evaluate(JSONFilterDocument(publication.kwargs))
-            : filter.evaluate(MessagePackFilterDocument(publication.kwargs))
-        filterGeneration[slot] = publicationGeneration
-        filterResult[slot] = result
-        return result
-    }
-
-    func acquireFilterSlot(_ fingerprint: BytewiseString) -> Int {
-        if let entry = filterSlots[fingerprint] {
-            filterSlots[fingerprint] = (entry.slot, entry.users + 1)
-            return entry.slot
-        }
-        let slot: Int
-        if let reused = freeFilterSlots.popLast() {
-            slot = reused
-        } else {
-            slot = filterGeneration.count
-            filterGeneration.append(0)
-            filterResult.append(false)
-        }
-        filterGeneration[slot] = 0
-        filterSlots[fingerprint] = (slot, 1)
-        return slot
-    }
-
-    func releaseFilterSlot(_ fingerprint: BytewiseString) {
-        guard let entry = filterSlots[fingerprint] else { return }
-        if entry.users == 1 {
-            filterSlots[fingerprint] = nil
-            freeFilterSlots.append(entry.slot)
-        } else {
-            filterSlots[fingerprint] = (entry.slot, entry.users - 1)
-        }
-    }
+/// Where a publication goes beyond this process: the extension point for cluster forwarding
+/// (issue 11). A router calls it once for each publication a session on its loop made, after
+/// its own subscribers; `copy` yields the publication's one shared copy (made on the first
+/// call), which the forwarder may keep. Called on the router's loop thread.
+protocol PublicationForwarding: AnyObject {
+    func forward(_ publication: Publication, in realm: Realm, copy: () -> RemotePublication)
 }

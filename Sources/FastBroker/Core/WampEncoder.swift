@@ -2,7 +2,9 @@
 // messages (EVENT, SUBSCRIBED/PUBLISHED, UNSUBSCRIBED) are written directly for each format;
 // the rare ones (WELCOME, ABORT, GOODBYE, CHALLENGE, ERROR) are built as a JSONValue and written
 // by the format's writer. EVENT copies the publication's args/kwargs verbatim when the formats
-// match, or the payload transcoded once per publication (see PublicationPayload).
+// match, or the payload transcoded once per publication (Router.payload, RemotePublication).
+// Every EVENT — to a subscription's subscribers (Router) or to a consumer-group member
+// (Session+Groups) — is made by `event(…, pool:)`.
 
 import BrokerSerialization
 
@@ -112,9 +114,19 @@ enum WampEncoder {
         }
     }
 
+    /// The EVENT in a buffer from the loop's pool, sized for the publication: the one way the
+    /// broker makes an EVENT. The caller queues it, then recycles it if nobody took it.
+    static func event(subscription: UInt64, publication: Publication, payload: Payload, includeTopic: Bool,
+                      format: WireFormat, pool: MessageBufferPool) -> MessageBuffer {
+        let buffer = pool.take(capacity: 96 + publication.topic.count + payload.args.count + payload.kwargs.count)
+        event(subscription: subscription, publication: publication, payload: payload, includeTopic: includeTopic,
+              format: format, into: &buffer.bytes)
+        return buffer
+    }
+
     /// `[36, subscription, publication, details, args?, kwargs?]` in `format`; `payload` is the
     /// publication's args/kwargs already in that format.
-    static func event(subscription: UInt64, publication: Publication, payload: Payload, includeTopic: Bool,
+    private static func event(subscription: UInt64, publication: Publication, payload: Payload, includeTopic: Bool,
                       format: WireFormat, into out: inout [UInt8]) {
         let hasPayload = payload.args.count > 0 || payload.kwargs.count > 0
         let publisher = publication.disclosedPublisher

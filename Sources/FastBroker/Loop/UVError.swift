@@ -19,6 +19,9 @@ public struct UVError: Error, CustomStringConvertible, Equatable, Sendable {
     public var isEndOfFile: Bool { code == Int32(UV_EOF.rawValue) }
     public var isAddressInUse: Bool { code == Int32(UV_EADDRINUSE.rawValue) }
 
+    /// What libuv reports for a request cancelled by closing its handle.
+    public static func canceled(operation: String) -> UVError { UVError(Int32(UV_ECANCELED.rawValue), operation) }
+
     /// Throws when `code` is a libuv failure (negative).
     @inline(__always)
     static func check(_ code: Int32, _ operation: @autoclosure () -> String) throws(UVError) {

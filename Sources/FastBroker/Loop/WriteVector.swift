@@ -50,4 +50,9 @@ public final class WriteVector {
         }
         totalBytes -= bytes
     }
+
+    /// Each buffer's bytes in order (an in-memory transport copies them instead of a socket).
+    public func forEachBuffer(_ body: (UnsafeRawBufferPointer) -> Void) {
+        for i in 0..<count { body(UnsafeRawBufferPointer(start: buffers[i].base, count: Int(buffers[i].len))) }
+    }
 }

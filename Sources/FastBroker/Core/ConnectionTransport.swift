@@ -1,0 +1,110 @@
+// The byte stream under a Connection: a libuv TCP socket in production, or an in-memory pipe
+// (InMemoryTransport.swift) that unit tests drive, so a connection and the session and router
+// behind it run without a socket. An enum, not a protocol existential: each call is a two-way
+// branch the optimizer sees through, and the queue's write path is specialized for it, so the
+// TCP data path pays no dynamic dispatch for the seam.
+
+import BrokerLoop
+
+enum ConnectionTransport {
+    case tcp(TCPStream)
+    case inMemory(InMemoryTransport)
+
+    /// Makes `connection` the receiver of reads, write completions and the close. Both kinds
+    /// hold it strongly until their close completes.
+    func attach(_ connection: Connection) {
+        switch self {
+        case .tcp(let stream): stream.delegate = connection
+        case .inMemory(let memory): memory.connection = connection
+        }
+    }
+
+    /// "ip:port" of the peer (a test's name for an in-memory one), for logs and the per-IP cap.
+    var peerDescription: String {
+        switch self {
+        case .tcp(let stream): stream.peerDescription
+        case .inMemory(let memory): memory.peerDescription
+        }
+    }
+
+    var isReading: Bool {
+        switch self {
+        case .tcp(let stream): stream.isReading
+        case .inMemory(let memory): memory.isReading
+        }
+    }
+
+    /// A queued write is in flight (its memory must stay put until it finishes).
+    var writeInFlight: Bool {
+        switch self {
+        case .tcp(let stream): stream.writeInFlight
+        case .inMemory(let memory): memory.writeInFlight
+        }
+    }
+
+    /// Bytes of the queued write not yet handed to the kernel.
+    var pendingWriteBytes: Int {
+        switch self {
+        case .tcp(let stream): stream.pendingWriteBytes
+        case .inMemory(let memory): memory.pendingWriteBytes
+        }
+    }
+
+    func startReading() {
+        switch self {
+        case .tcp(let stream): stream.startReading()
+        case .inMemory(let memory): memory.startReading()
+        }
+    }
+
+    func stopReading() {
+        switch self {
+        case .tcp(let stream): stream.stopReading()
+        case .inMemory(let memory): memory.stopReading()
+        }
+    }
+
+    /// Closes the stream; the connection hears `transportDidClose` on a later loop turn.
+    func close() {
+        switch self {
+        case .tcp(let stream): stream.close()
+        case .inMemory(let memory): memory.close()
+        }
+    }
+}
+
+/// Where an OutboundQueue writes: a try-write of what the socket takes now, then at most one
+/// queued write for the rest. Generic use (not `any WriteSink`): calls are specialized.
+protocol WriteSink {
+    func tryWrite(_ vector: WriteVector) -> Result<Int, UVError>
+    func write(_ vector: WriteVector) throws(UVError)
+}
+
+extension TCPStream: WriteSink {}
+
+extension ConnectionTransport: WriteSink {
+    @inline(__always)
+    func tryWrite(_ vector: WriteVector) -> Result<Int, UVError> {
+        switch self {
+        case .tcp(let stream): stream.tryWrite(vector)
+        case .inMemory(let memory): memory.tryWrite(vector)
+        }
+    }
+
+    func write(_ vector: WriteVector) throws(UVError) {
+        switch self {
+        case .tcp(let stream): try stream.write(vector)
+        case .inMemory(let memory): try memory.write(vector)
+        }
+    }
+}
+
+/// libuv's callbacks, forwarded to the transport-neutral entry points (the in-memory
+/// transport calls those directly).
+extension Connection: TCPStreamDelegate {
+    func streamReadBuffer(_ stream: TCPStream) -> UnsafeMutableRawBufferPointer { readBuffer() }
+    func stream(_ stream: TCPStream, didRead count: Int) { didRead(count) }
+    func streamDidEnd(_ stream: TCPStream, error: UVError?) { inputDidEnd(error: error) }
+    func streamDidFinishWrite(_ stream: TCPStream, error: UVError?) { writeDidFinish(error: error) }
+    func streamDidClose(_ stream: TCPStream) { transportDidClose() }
+}

@@ -1,0 +1,175 @@
+// The pub/sub messages of an established session (SPEC §5): SUBSCRIBE, UNSUBSCRIBE and PUBLISH
+// are parsed and checked here (shape, options, URI, limits, permissions) and answered with the
+// exact ERROR; what passes goes to the realm's router on this loop, which owns the fan-out.
+// Group SUBSCRIBEs continue in Session+Groups.swift. Runs on the connection's loop thread.
+
+import BrokerConfig
+import BrokerSerialization
+
+extension Session {
+    // MARK: - SUBSCRIBE / UNSUBSCRIBE
+
+    func handleSubscribe(_ m: WampMessageView, _ established: Established) {
+        guard m.count == 4, let request = requestID(m), let optionsView = m.object(2), m.kind(3) == .string else {
+            return protocolViolation("SUBSCRIBE must be [32, Request|id, Options|dict, Topic|uri]")
+        }
+        let topic = m.string(3)!
+        let options: SubscribeOptions
+        switch SubscribeOptions.parse(optionsView) {
+        case .success(let parsed): options = parsed
+        case .failure(let refusal): return sendError(WampCode.subscribe, request, refusal.message, refusal.uri)
+        }
+        let match = options.match
+        if let tooLong = uriLengthProblem(topic.utf8.count) {
+            return sendError(WampCode.subscribe, request, tooLong, WampURI.invalidURI)
+        }
+        var topicText = topic
+        guard topicText.withUTF8({ URIPattern.isValidPattern(UnsafeRawBufferPointer($0), policy: match) }) else {
+            return sendError(WampCode.subscribe, request, "invalid topic URI \"\(topic)\" for match \(match.rawValue)", WampURI.invalidURI)
+        }
+        // Which topics of the pattern the role may receive (Config/PatternPermission.swift).
+        let config = established.realm.config
+        let verdict = config.subscribeVerdict(role: identity.authrole, pattern: topic, match: match)
+        guard verdict != .denied else {
+            let what = match == .exact ? topic : "any topic matching \(match.rawValue) pattern \"\(topic)\""
+            return sendError(WampCode.subscribe, request, "role \(identity.authrole) may not subscribe to \(what)", WampURI.notAuthorized)
+        }
+        let topicCheckRole = verdict == .perTopic ? config.roleIndex(named: identity.authrole) : nil
+        if let groupType = options.groupType {
+            let key = SubscriptionKey(topic: topic, match: match, filterFingerprint: options.filter?.fingerprint,
+                                      groupType: groupType, group: options.groupName)
+            guard !isAtSubscriptionLimit(unlessHolding: key, established) else { return refuseSubscriptionOverLimit(request) }
+            return joinGroup(key: key, type: groupType, options: options, topicCheckRole: topicCheckRole, request: request, established)
+        }
+        let key = SubscriptionKey(topic: topic, match: match, filterFingerprint: options.filter?.fingerprint)
+        guard !isAtSubscriptionLimit(unlessHolding: key, established) else { return refuseSubscriptionOverLimit(request) }
+        let subscription = established.router.subscribe(self, key: key, filter: options.filter, topicCheckRole: topicCheckRole)
+        subscriptions[subscription.id] = subscription
+        connection.send { out in WampEncoder.acknowledgement(code: WampCode.subscribed, request: request, id: subscription.id, format: format, into: &out) }
+    }
+
+    /// Whether a new subscription would exceed `max_subscriptions_per_session` (subscriptions,
+    /// group memberships and pending group joins); an identical re-subscribe, which returns the
+    /// id it already has, does not count (a hash lookup; for groups a scan of the memberships,
+    /// only at the limit).
+    private func isAtSubscriptionLimit(unlessHolding key: SubscriptionKey, _ established: Established) -> Bool {
+        let limit = context.server.configuration.limits.maxSubscriptionsPerSession
+        guard subscriptions.count + memberships.count + pendingGroupJoins >= limit else { return false }
+        if key.groupType != nil { return !memberships.values.contains { $0.member.key == key } }
+        guard let existing = established.router.existingSubscription(key) else { return true }
+        return subscriptions[existing.id] !== existing
+    }
+
+    private func refuseSubscriptionOverLimit(_ request: UInt64) {
+        let limit = context.server.configuration.limits.maxSubscriptionsPerSession
+        context.metrics.limitRefusals[.maxSubscriptionsPerSession].increment()
+        sendError(WampCode.subscribe, request, "this session already holds \(limit) subscriptions (max_subscriptions_per_session)", WampURI.limitExceeded)
+    }
+
+    func handleUnsubscribe(_ m: WampMessageView, _ established: Established) {
+        guard m.count == 3, let request = requestID(m), let subscriptionID = m.unsignedInteger(2) else {
+            return protocolViolation("UNSUBSCRIBE must be [34, Request|id, SUBSCRIBED.Subscription|id]")
+        }
+        if let membership = memberships[subscriptionID] {
+            leave(membership, reason: "unsubscribe", connectionDying: false)
+            connection.send { out in WampEncoder.unsubscribed(request: request, format: format, into: &out) }
+            return
+        }
+        guard let subscription = subscriptions.removeValue(forKey: subscriptionID) else {
+            return sendError(WampCode.unsubscribe, request, "no subscription \(subscriptionID) on this session", WampURI.noSuchSubscription)
+        }
+        established.router.unsubscribe(self, from: subscription)
+        connection.send { out in WampEncoder.unsubscribed(request: request, format: format, into: &out) }
+    }
+
+    // MARK: - PUBLISH
+
+    func handlePublish(_ m: WampMessageView, _ established: Established) {
+        guard (4...6).contains(m.count), let request = requestID(m), let options = m.object(2), m.kind(3) == .string else {
+            return protocolViolation("PUBLISH must be [16, Request|id, Options|dict, Topic|uri, Arguments|list?, ArgumentsKw|dict?]")
+        }
+        if m.count >= 5 && m.kind(4) != .array {
+            return protocolViolation("PUBLISH.Arguments must be a list")
+        }
+        if m.count == 6 && m.kind(5) != .object {
+            return protocolViolation("PUBLISH.ArgumentsKw must be a dict")
+        }
+        context.metrics.publicationsReceived.increment()
+        withStringBytes(m, 3) { topic in publish(m, request: request, options: options, topic: topic, established) }
+    }
+
+    private func publish(_ m: WampMessageView, request: UInt64, options: JSONObjectView, topic: UnsafeRawBufferPointer,
+                         _ established: Established) {
+        let parsed: PublishOptions
+        switch PublishOptions.parse(options, maxListEntries: context.server.configuration.limits.maxListOptionEntries) {
+        case .success(let p):
+            parsed = p
+        case .failure(let refusal):
+            // Silent unless the publisher asked for an acknowledgement; counted either way.
+            if let limit = refusal.limit { context.metrics.limitRefusals[limit].increment() }
+            return refusePublish(refusal.acknowledge, request, refusal.message, refusal.uri)
+        }
+        if let tooLong = uriLengthProblem(topic.count) {
+            return refusePublish(parsed.acknowledge, request, tooLong, WampURI.invalidURI)
+        }
+        guard URIPattern.isValidTopic(topic) else {
+            return refusePublish(parsed.acknowledge, request, "invalid topic URI \"\(String(decoding: topic, as: UTF8.self))\"", WampURI.invalidURI)
+        }
+        guard mayPublish(topic, in: established.realm) else {
+            return refusePublish(parsed.acknowledge, request, "role \(identity.authrole) may not publish to \(String(decoding: topic, as: UTF8.self))", WampURI.notAuthorized)
+        }
+        let publication = Publication(
+            id: context.ids.next(), topic: topic, format: m.format,
+            args: m.count >= 5 ? m.bytes(4) : UnsafeRawBufferPointer(start: nil, count: 0),
+            kwargs: m.count == 6 ? m.bytes(5) : UnsafeRawBufferPointer(start: nil, count: 0),
+            excludedSession: parsed.excludeMe ? id : 0,
+            disclosedPublisher: parsed.discloseMe ? PublisherInfo(session: id, authid: identity.authid, authrole: identity.authrole) : nil,
+            rules: parsed.rules)
+        let delivered = established.router.publish(publication)
+        context.metrics.eventsDelivered.increment(by: delivered)
+        if parsed.acknowledge {
+            connection.send { out in WampEncoder.acknowledgement(code: WampCode.published, request: request, id: publication.id, format: format, into: &out) }
+        }
+    }
+
+    /// Why a topic or pattern of `length` UTF-8 bytes is refused, or nil when it is within
+    /// limits.max_uri_bytes (which also bounds what the index and the caches copy per URI).
+    private func uriLengthProblem(_ length: Int) -> String? {
+        let limit = context.server.configuration.limits.maxURIBytes
+        return length > limit ? "URI of \(length) bytes is longer than limits.max_uri_bytes (\(limit))" : nil
+    }
+
+    /// One hash lookup per PUBLISH; the permission rules run once per distinct topic.
+    private func mayPublish(_ topic: UnsafeRawBufferPointer, in realm: Realm) -> Bool {
+        if let allowed = publishPermissions.verdict(role: 0, topic: topic) { return allowed }
+        let allowed = realm.isAllowed(role: identity.authrole, action: .publish, uri: String(decoding: topic, as: UTF8.self))
+        publishPermissions.record(allowed, role: 0, topic: topic)   // one role per session
+        return allowed
+    }
+
+    /// Calls `body` with the decoded UTF-8 of string element `index`: the message's own bytes when
+    /// the string has no escapes (the common case, no allocation), else a decoded copy.
+    private func withStringBytes(_ m: WampMessageView, _ index: Int, _ body: (UnsafeRawBufferPointer) -> Void) {
+        if let inner = m.rawString(index) {
+            body(inner)
+        } else {
+            var decoded = m.string(index)!
+            decoded.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        }
+    }
+
+    private func refusePublish(_ acknowledge: Bool, _ request: UInt64, _ message: String, _ uri: String) {
+        context.metrics.publicationsRefused.increment()
+        if acknowledge { sendError(WampCode.publish, request, message, uri) }
+    }
+
+    // MARK: - Events
+
+    /// Queues an EVENT the router encoded; false when the connection refused it (slow consumer).
+    func deliver(_ message: MessageBuffer) -> Bool {
+        #if DEBUG   // per-event path: not even the property loads in release builds
+        context.loop.assertInLoopThread()
+        #endif
+        return connection.enqueueEvent(message)
+    }
+}

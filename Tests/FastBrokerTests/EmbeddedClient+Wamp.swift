@@ -1,0 +1,75 @@
+// Test support: WAMP over an EmbeddedClient (RawSocket, JSON). A client sends one message and
+// gets back every message the broker wrote meanwhile, parsed, so a test can assert the exact
+// reply: message code, error URI and the message text naming what was wrong.
+
+@testable import FastBroker
+import Foundation
+import XCTest
+
+extension EmbeddedClient {
+    /// Sends `message` (JSON text) and returns the messages the broker wrote since the last read.
+    @discardableResult
+    func exchange(_ message: String) -> [[Any]] {
+        sendFrame(message)
+        return replies()
+    }
+
+    /// The messages the broker wrote since the last read, each parsed as a JSON array.
+    func replies() -> [[Any]] {
+        readMessages().map { text in
+            guard let array = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) as? [Any] else {
+                XCTFail("not a JSON array: \(text)")
+                return []
+            }
+            return array
+        }
+    }
+
+    /// RawSocket handshake and HELLO to realm1 (anonymous); fails the test unless WELCOMEd.
+    /// Returns the session id.
+    @discardableResult
+    func joinAnonymously(file: StaticString = #filePath, line: UInt = #line) -> UInt64 {
+        rawSocketHandshake()
+        let reply = exchange(#"[1,"realm1",{"roles":{"subscriber":{},"publisher":{}}}]"#)
+        guard reply.count == 1, reply[0].first as? Int == 2, let id = reply[0][1] as? UInt64 else {
+            XCTFail("expected one WELCOME, got \(reply)", file: file, line: line)
+            return 0
+        }
+        return id
+    }
+
+    /// SUBSCRIBE with `options`; returns the subscription id from SUBSCRIBED (0 and a failure otherwise).
+    func subscribe(_ topic: String, options: String = "{}", request: Int = 1, file: StaticString = #filePath, line: UInt = #line) -> UInt64 {
+        let reply = exchange(#"[32,\#(request),\#(options),"\#(topic)"]"#)
+        guard reply.count == 1, reply[0].count == 3, reply[0][0] as? Int == 33, reply[0][1] as? Int == request,
+              let id = reply[0][2] as? UInt64 else {
+            XCTFail("expected SUBSCRIBED for request \(request), got \(reply)", file: file, line: line)
+            return 0
+        }
+        return id
+    }
+}
+
+/// Asserts `replies` is exactly one ABORT with `reason` whose details.message is `message`.
+func assertAbort(_ replies: [[Any]], _ message: String, _ reason: String, file: StaticString = #filePath, line: UInt = #line) {
+    guard replies.count == 1, replies[0].count == 3, replies[0][0] as? Int == 3 else {
+        return XCTFail("expected one ABORT, got \(replies)", file: file, line: line)
+    }
+    XCTAssertEqual((replies[0][1] as? [String: Any])?["message"] as? String, message, file: file, line: line)
+    XCTAssertEqual(replies[0][2] as? String, reason, file: file, line: line)
+}
+
+/// Asserts `replies` is exactly one ERROR for (`requestType`, `request`) with `uri`, carrying
+/// `message` in details.message and as its one argument.
+func assertError(_ replies: [[Any]], _ requestType: Int, _ request: Int, _ message: String, _ uri: String,
+                 file: StaticString = #filePath, line: UInt = #line) {
+    guard replies.count == 1, replies[0].count == 6, replies[0][0] as? Int == 8 else {
+        return XCTFail("expected one ERROR, got \(replies)", file: file, line: line)
+    }
+    let error = replies[0]
+    XCTAssertEqual(error[1] as? Int, requestType, "request type", file: file, line: line)
+    XCTAssertEqual(error[2] as? Int, request, "request id", file: file, line: line)
+    XCTAssertEqual((error[3] as? [String: Any])?["message"] as? String, message, file: file, line: line)
+    XCTAssertEqual(error[4] as? String, uri, file: file, line: line)
+    XCTAssertEqual(error[5] as? [String], [message], file: file, line: line)
+}
