@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "FastBroker",
             dependencies: [
-                "BrokerLoop", "BrokerSecurity", "BrokerWire", "BrokerSerialization", "BrokerConfig", "FilterVM", "CJemalloc",
+                "BrokerLoop", "BrokerSecurity", "BrokerWire", "BrokerSerialization", "BrokerConfig", "FilterVM", "CJemalloc", "BrokerCluster",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/FastBroker/Core",

@@ -10,6 +10,7 @@ final class ClusterLeaseTests: XCTestCase {
     private var server: NatsServerProcess!
     private var nodes: [ClusterNode] = []
     private let ttlMs = 2_000
+    private let delivery = RecordingDelivery()
 
     override func setUpWithError() throws {
         server = try NatsServerProcess(name: "js", clusterPort: 0, routes: [], jetStream: true)
@@ -22,8 +23,8 @@ final class ClusterLeaseTests: XCTestCase {
     }
 
     private func leaseStore(_ name: String) throws -> ClusterLeaseStore {
-        let node = ClusterNode(nodeName: name, delivery: RecordingDelivery())
-        try node.start(servers: [server.url])
+        let node = ClusterNode(nodeName: name)
+        try node.start(servers: [server.url], delivery: delivery)
         nodes.append(node)
         XCTAssertTrue(eventually(within: 5) { (try? node.flush()) != nil }, "node \(name) did not connect")
         return try ClusterLeaseStore(node: node, ttlMs: ttlMs)

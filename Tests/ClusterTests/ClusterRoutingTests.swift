@@ -24,8 +24,8 @@ final class ClusterRoutingTests: XCTestCase {
     /// A node on server `index` (each node its own NATS server: every event crosses a route).
     private func startNode(_ name: String, server index: Int, _ delivery: RecordingDelivery,
                            pendingLimits: ClusterNode.PendingLimits = .standard) throws -> ClusterNode {
-        let node = ClusterNode(nodeName: name, delivery: delivery, pendingLimits: pendingLimits)
-        try node.start(servers: [cluster.servers[index].url])
+        let node = ClusterNode(nodeName: name, pendingLimits: pendingLimits)
+        try node.start(servers: [cluster.servers[index].url], delivery: delivery)
         nodes.append(node)
         return node
     }
@@ -154,6 +154,6 @@ final class ClusterRoutingTests: XCTestCase {
         let delivered = real()
         XCTAssertEqual(UInt64(delivered.count) + dropped, UInt64(count), "every publication delivered or counted as dropped")
         XCTAssertEqual(delivered, delivered.sorted(), "what survives keeps its order")
-        XCTAssertTrue(b.metrics.prometheusText.contains("fastbroker_cluster_events_lost_total{reason=\"slow_consumer\"} \(dropped)\n"))
+        XCTAssertTrue(b.metrics.prometheusText().contains("fastbroker_cluster_events_lost_total{reason=\"slow_consumer\"} \(dropped)\n"))
     }
 }

@@ -52,10 +52,11 @@ public struct ClusterMetrics: Sendable, Equatable {
          ("slow_consumer", slowConsumerDropped)]
     }
 
-    /// Prometheus exposition lines (appended to the broker's /metrics text).
-    public var prometheusText: String {
+    /// Prometheus exposition lines (appended to the broker's /metrics text); `moreLost`: losses
+    /// counted outside this component (the broker side), listed in the same family.
+    public func prometheusText(moreLost: [(reason: String, count: UInt64)] = []) -> String {
         var lines = ["# TYPE fastbroker_cluster_events_lost_total counter"]
-        for (reason, count) in lostByReason { lines.append("fastbroker_cluster_events_lost_total{reason=\"\(reason)\"} \(count)") }
+        for (reason, count) in lostByReason + moreLost { lines.append("fastbroker_cluster_events_lost_total{reason=\"\(reason)\"} \(count)") }
         for (name, value) in [
             ("fastbroker_cluster_published_total", published), ("fastbroker_cluster_received_total", received),
             ("fastbroker_cluster_delivered_total", delivered), ("fastbroker_cluster_duplicates_skipped_total", duplicatesSkipped),

@@ -31,7 +31,9 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     public let nodeName: String
     /// Random per start: lets receivers tell a restarted node's fresh sequence from a replay.
     public let epoch: UInt64
-    private let delivery: ClusterDelivery
+    /// Set by `start` before any libnats thread exists; weak so a delivery that owns this node
+    /// (the broker's bridge) forms no cycle.
+    private weak var delivery: (any ClusterDelivery)?
     private let pendingLimits: PendingLimits
     private let log: @Sendable (String) -> Void
     private let counters = ClusterCounters()
@@ -57,20 +59,20 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     }
 
     public init(
-        nodeName: String, delivery: ClusterDelivery, pendingLimits: PendingLimits = .standard,
+        nodeName: String, pendingLimits: PendingLimits = .standard,
         log: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.nodeName = nodeName
         self.epoch = UInt64.random(in: 1...UInt64.max)
-        self.delivery = delivery
         self.pendingLimits = pendingLimits
         self.log = log
     }
 
-    /// Connects to `servers` (an array: libnats fails over between them). When none answers yet it
-    /// keeps retrying in the background and logs it; publishes meanwhile are buffered up to the
-    /// reconnect buffer, then counted as lost.
-    public func start(servers: [String]) throws(NatsError) {
+    /// Connects to `servers` (an array: libnats fails over between them) and hands received
+    /// publications to `delivery`. When no server answers yet it keeps retrying in the background
+    /// and logs it; publishes meanwhile are buffered up to the reconnect buffer, then counted as lost.
+    public func start(servers: [String], delivery: any ClusterDelivery) throws(NatsError) {
+        self.delivery = delivery
         let settings = NatsConnection.Settings(name: "fastbroker-" + nodeName, servers: servers)
         let opened = try NatsConnection(settings, events: self)
         connection.withLock { $0 = opened }
@@ -230,7 +232,7 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
             return
         }
         counters.delivered.bump()
-        delivery.deliver(publication)
+        delivery?.deliver(publication)
     }
 
     func natsConnectionChanged(_ change: NatsConnectionChange) {
