@@ -21,33 +21,42 @@ from wampclient import Inbox, connect, publish, run, unique
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 
 
-@pytest.fixture(scope="module")
-def nats_url(tmp_path_factory):
+def start_nats(port, store):
     if not shutil.os.access(NATS_SERVER, shutil.os.X_OK):
         pytest.fail("nats-server is not installed (scripts/setup.sh --test installs it)")
-    port = free_port()
-    store = tmp_path_factory.mktemp("nats")
     proc = subprocess.Popen([NATS_SERVER, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
+            return proc
         except OSError:
             assert proc.poll() is None and time.monotonic() < deadline, "nats-server did not start"
             time.sleep(0.05)
-    yield f"nats://127.0.0.1:{port}"
+
+
+def stop_nats(proc):
     proc.terminate()
     proc.wait(10)
 
 
+def joining(name, url):
+    return lambda config: config.__setitem__("cluster", {"node": name, "nats": {"servers": [url]}})
+
+
+@pytest.fixture(scope="module")
+def nats_url(tmp_path_factory):
+    port = free_port()
+    proc = start_nats(port, tmp_path_factory.mktemp("nats"))
+    yield f"nats://127.0.0.1:{port}"
+    stop_nats(proc)
+
+
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory, nats_url):
-    def joining(name):
-        return lambda config: config.__setitem__("cluster", {"node": name, "nats": {"servers": [nats_url]}})
-    a = make_broker(tmp_path_factory, "node-a", mutate=joining("a")).start()
-    b = make_broker(tmp_path_factory, "node-b", mutate=joining("b")).start()
+    a = make_broker(tmp_path_factory, "node-a", mutate=joining("a", nats_url)).start()
+    b = make_broker(tmp_path_factory, "node-b", mutate=joining("b", nats_url)).start()
     yield a, b
     a.finish()
     b.finish()
@@ -149,3 +158,41 @@ def test_lists_and_disclosure_apply_on_the_receiving_node(nodes):
         assert got_first[0].details.publisher == publisher.session_id, "disclose_me crosses nodes"
 
     run(body())
+
+
+def test_a_node_started_before_nats_serves_locally_and_joins_later(tmp_path_factory):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    early = make_broker(tmp_path_factory, "node-early", mutate=joining("early", url)).start()
+    proc = None
+    try:
+        async def local_only():
+            topic = unique("com.cluster.local")
+            inbox = Inbox(await connect(early, "ws", "realm1"))
+            await inbox.subscribe(topic)
+            publisher = await connect(early, "rs", "realm1")
+            published = await publish(publisher, topic, "here")
+            event = await inbox.get()
+            assert (event.args, event.details.publication) == (["here"], published.id)
+
+        run(local_only())
+        assert "retrying" in early.logs(), early.logs()
+
+        proc = start_nats(port, tmp_path_factory.mktemp("nats-late"))
+        late = make_broker(tmp_path_factory, "node-late", mutate=joining("late", url)).start()
+        try:
+            async def across():
+                topic = unique("com.cluster.late")
+                inbox = Inbox(await connect(late, "ws", "realm1"))
+                await inbox.subscribe(topic)
+                publisher = await connect(early, "ws", "realm1")
+                # The early node reconnects in the background (250 ms between attempts).
+                await wait_for_interest(publisher, inbox, topic, within=5.0)
+
+            run(across())
+        finally:
+            late.finish()
+    finally:
+        early.finish()
+        if proc:
+            stop_nats(proc)

@@ -3,7 +3,8 @@
 //   out       each router's `clusterForwarding` (step 4 of Router.publish, on the publisher's
 //             loop thread): the publication becomes an envelope and one NATS publish.
 //   in        ClusterDelivery, on the cluster's delivery thread: the envelope becomes a
-//             RemotePublication pushed into every loop's inbox (lock-free MPSC) with a wake-up;
+//             RemotePublication pushed into the inbox (lock-free MPSC) of every loop with
+//             subscriptions in the realm, with a wake-up;
 //             each loop runs steps 1–2 only (its own subscribers and groups), never re-forwards.
 //             An inbox that is full drops the event and counts it (reason "inbox_full").
 //   interest  each realm's SubscriptionRegistry reports a subscription key's first and last
@@ -71,6 +72,9 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
             lostUnknownRealm.wrappingAdd(1, ordering: .relaxed)
             return
         }
+        // Only loops with subscriptions in the realm (the same test local cross-loop fan-out uses).
+        let destinations = contexts.filter { realm.subscriptionsPerLoop[$0.index].current > 0 }
+        if destinations.isEmpty { return }
         var topicText = incoming.topic
         let remote = topicText.withUTF8 { topic in
             incoming.args.withUnsafeBytes { args in
@@ -86,7 +90,7 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
         }
         stopped.withLock { stopped in
             guard !stopped else { return }
-            for context in contexts {
+            for context in destinations {
                 if context.inbox.enqueue(remote) {
                     context.inboxWakeup.signal()
                 } else {
