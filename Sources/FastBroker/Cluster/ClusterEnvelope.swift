@@ -81,15 +81,15 @@ public enum ClusterEnvelope {
         out.append(version)
         out.append(p.format)
         out.append((p.discloseMe ? discloseMeFlag : 0) | (p.excludeMe ? excludeMeFlag : 0))
-        for value in [p.originEpoch, p.originSequence, p.publicationID, p.publisherSession] { appendLE(value, bytes: 8, to: &out) }
+        for value in [p.originEpoch, p.originSequence, p.publicationID, p.publisherSession] { LittleEndianBytes.append(value, bytes: 8, to: &out) }
         for (name, text) in [("origin node", p.originNode), ("realm", p.realm), ("topic", p.topic), ("authid", p.authid), ("authrole", p.authrole)] {
             guard text.utf8.count <= Int(UInt16.max) else { throw .fieldTooLong(field: name) }
-            appendLE(UInt64(text.utf8.count), bytes: 2, to: &out)
+            LittleEndianBytes.append(UInt64(text.utf8.count), bytes: 2, to: &out)
             out += text.utf8
         }
         for (name, bytes) in [("options", p.options), ("args", p.args)] {
             guard bytes.count <= Int(UInt32.max) else { throw .fieldTooLong(field: name) }
-            appendLE(UInt64(bytes.count), bytes: 4, to: &out)
+            LittleEndianBytes.append(UInt64(bytes.count), bytes: 4, to: &out)
             out += bytes
         }
         out += p.kwargs
@@ -97,10 +97,10 @@ public enum ClusterEnvelope {
     }
 
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(EnvelopeError) -> ClusterPublication {
-        var reader = Reader(bytes: bytes)
+        var reader = LittleEndianReader(bytes)
         guard bytes.count >= 5, bytes[0] == magic[0], bytes[1] == magic[1] else { throw .notAnEnvelope }
         guard bytes[2] == version else { throw .unsupportedVersion(bytes[2]) }
-        reader.offset = 5
+        reader.skip(5)
         let format = bytes[3]
         let flags = bytes[4]
         let epoch = try reader.integer(8, "origin epoch")
@@ -114,41 +114,11 @@ public enum ClusterEnvelope {
         let authrole = try reader.text(lengthBytes: 2, "authrole")
         let options = try reader.bytes(lengthBytes: 4, "options")
         let args = try reader.bytes(lengthBytes: 4, "args")
-        let kwargs = Array(UnsafeRawBufferPointer(rebasing: bytes[reader.offset...]))
+        let kwargs = reader.rest()
         return ClusterPublication(
             originNode: origin, originEpoch: epoch, originSequence: sequence, realm: realm, topic: topic,
             publicationID: publicationID, publisherSession: session, authid: authid, authrole: authrole,
             discloseMe: flags & discloseMeFlag != 0, excludeMe: flags & excludeMeFlag != 0, format: format,
             options: options, args: args, kwargs: kwargs)
-    }
-
-    private static func appendLE(_ value: UInt64, bytes: Int, to out: inout [UInt8]) {
-        for i in 0..<bytes { out.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))) }
-    }
-
-    private struct Reader {
-        let bytes: UnsafeRawBufferPointer
-        var offset = 0
-
-        mutating func integer(_ width: Int, _ field: String) throws(EnvelopeError) -> UInt64 {
-            guard bytes.count - offset >= width else { throw .truncated(field: field) }
-            var value: UInt64 = 0
-            for i in 0..<width { value |= UInt64(bytes[offset + i]) << (8 * UInt64(i)) }
-            offset += width
-            return value
-        }
-
-        mutating func bytes(lengthBytes: Int, _ field: String) throws(EnvelopeError) -> [UInt8] {
-            let length = Int(try integer(lengthBytes, field + " length"))
-            guard bytes.count - offset >= length else { throw .truncated(field: field) }
-            defer { offset += length }
-            return Array(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]))
-        }
-
-        mutating func text(lengthBytes: Int, _ field: String) throws(EnvelopeError) -> String {
-            let raw = try bytes(lengthBytes: lengthBytes, field)
-            guard let text = String(validating: raw, as: UTF8.self) else { throw .invalidUTF8(field: field) }
-            return text
-        }
     }
 }

@@ -27,6 +27,7 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
     private let contexts: [LoopContext]
     private let lostInboxFull = Atomic<UInt64>(0)
     private let lostUnknownRealm = Atomic<UInt64>(0)
+    private let lostMalformed = Atomic<UInt64>(0)
     /// Set by `stop`; held around each hand-over, so once `stop` returns no inbox is signalled
     /// (BrokerServer closes the inboxes' wake-ups right after).
     private let stopped = Mutex(false)
@@ -66,10 +67,12 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
     // MARK: - In (the cluster's delivery thread)
 
     func deliver(_ incoming: ClusterPublication) {
-        guard let realm = realmsByName[incoming.realm], let format = WireFormat(rawValue: incoming.format),
-            let rules = ClusterRules.decode(incoming.options)
-        else {
+        guard let realm = realmsByName[incoming.realm] else {
             lostUnknownRealm.wrappingAdd(1, ordering: .relaxed)
+            return
+        }
+        guard let format = WireFormat(rawValue: incoming.format), let rules = ClusterRules.decode(incoming.options) else {
+            lostMalformed.wrappingAdd(1, ordering: .relaxed)
             return
         }
         // Only loops with subscriptions in the realm (the same test local cross-loop fan-out uses).
@@ -114,6 +117,7 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
     var prometheusText: String {
         node.metrics.prometheusText(moreLost: [
             ("inbox_full", lostInboxFull.load(ordering: .relaxed)), ("unknown_realm", lostUnknownRealm.load(ordering: .relaxed)),
+            ("malformed_options", lostMalformed.load(ordering: .relaxed)),
         ])
     }
 }
