@@ -40,11 +40,11 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     /// Serial queue for blocking cluster work (flushes, KV lease calls): the "control thread".
     public let control = DispatchQueue(label: "fastbroker.cluster.control")
 
-    /// The connection; set by `start`, closed by `stop` (kept so late libnats callbacks stay valid).
-    private let connection = Mutex<NatsConnection?>(nil)
-    /// Publish side: the sequence is taken and the publish issued under one lock, so sequence
-    /// order is wire order (receivers rely on it to drop duplicates).
-    private let publishSequence = Mutex<UInt64>(0)
+    /// The connection (set by `start`, closed and cleared by `stop`) and the publish sequence.
+    /// Every use of the connection's handle holds this lock, so none runs after `stop` destroyed
+    /// it; a publish takes its sequence number and goes on the wire under it, so sequence order
+    /// is wire order (receivers rely on it to drop duplicates). Lock order: link, then interest.
+    private let link = Mutex<(connection: NatsConnection?, sequence: UInt64)>((nil, 0))
     /// Interest: one NATS subscription per subject, reference-counted. Locked by this mutex.
     private let interest = Mutex<[String: InterestSubscription]>([:])
     /// Drops of subscriptions already removed (their counters die with them).
@@ -75,21 +75,23 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
         self.delivery = delivery
         let settings = NatsConnection.Settings(name: "fastbroker-" + nodeName, servers: servers)
         let opened = try NatsConnection(settings, events: self)
-        connection.withLock { $0 = opened }
+        link.withLock { $0.connection = opened }
         if !opened.isConnected { log("cluster: NATS not reachable yet at \(servers.joined(separator: ", ")); retrying") }
     }
 
     /// Closes the connection and forgets every interest subscription.
     public func stop() {
-        let subscriptions = interest.withLock { table in
-            defer { table.removeAll() }
-            return table.values.map(\.subscription)
+        link.withLock { link in
+            interest.withLock { table in
+                for entry in table.values {
+                    retiredDrops.wrappingAdd(NatsConnection.dropped(entry.subscription), ordering: .relaxed)
+                    NatsConnection.unsubscribe(entry.subscription)
+                }
+                table.removeAll()
+            }
+            link.connection?.close()
+            link.connection = nil
         }
-        for subscription in subscriptions {
-            retiredDrops.wrappingAdd(NatsConnection.dropped(subscription), ordering: .relaxed)
-            NatsConnection.unsubscribe(subscription)
-        }
-        connection.withLock { $0 }?.close()
     }
 
     // MARK: - Publishing (loop threads)
@@ -103,22 +105,19 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
             counters.subjectTooLong.bump()
             return false
         }
-        guard let connection = connection.withLock({ $0 }) else {
-            counters.publishFailed.bump()
-            return false
-        }
         var outgoing = publication
         outgoing.originNode = nodeName
         outgoing.originEpoch = epoch
-        let failure: NatsError? = publishSequence.withLock { sequence in
-            outgoing.originSequence = sequence + 1
+        let failure: NatsError? = link.withLock { link in
+            guard let connection = link.connection else { return NatsError(NATS_CONNECTION_CLOSED, "publish") }
+            outgoing.originSequence = link.sequence + 1
             guard let bytes = try? ClusterEnvelope.encode(outgoing) else { return NatsError(NATS_INVALID_ARG, "encode") }
             do throws(NatsError) {
                 try connection.publish(subject: subject, bytes)
             } catch {
                 return error
             }
-            sequence += 1
+            link.sequence += 1
             return nil
         }
         if let failure {
@@ -137,23 +136,24 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     /// subject (too long) or NATS refused it (logged).
     @discardableResult
     public func addInterest(realm: String, pattern: String, match: MatchPolicy) -> Bool {
-        guard let subject = ClusterSubject.interest(realm: realm, pattern: pattern, match: match)?.subject,
-            let connection = connection.withLock({ $0 })
-        else { return false }
+        guard let subject = ClusterSubject.interest(realm: realm, pattern: pattern, match: match)?.subject else { return false }
         let limits = pendingLimits
-        return interest.withLock { table in
-            if var entry = table[subject] {
-                entry.references += 1
-                table[subject] = entry
-                return true
-            }
-            do throws(NatsError) {
-                let subscription = try connection.subscribe(subject: subject, pendingMessages: limits.messages, pendingBytes: limits.bytes)
-                table[subject] = InterestSubscription(subscription: subscription, references: 1)
-                return true
-            } catch {
-                log("cluster: cannot subscribe to \(subject): \(error)")
-                return false
+        return link.withLock { link in
+            guard let connection = link.connection else { return false }
+            return interest.withLock { table in
+                if var entry = table[subject] {
+                    entry.references += 1
+                    table[subject] = entry
+                    return true
+                }
+                do throws(NatsError) {
+                    let subscription = try connection.subscribe(subject: subject, pendingMessages: limits.messages, pendingBytes: limits.bytes)
+                    table[subject] = InterestSubscription(subscription: subscription, references: 1)
+                    return true
+                } catch {
+                    log("cluster: cannot subscribe to \(subject): \(error)")
+                    return false
+                }
             }
         }
     }
@@ -161,27 +161,30 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     /// Drops one reference taken by `addInterest`; the last one unsubscribes.
     public func removeInterest(realm: String, pattern: String, match: MatchPolicy) {
         guard let subject = ClusterSubject.interest(realm: realm, pattern: pattern, match: match)?.subject else { return }
-        let retired: OpaquePointer? = interest.withLock { table in
-            guard var entry = table[subject] else { return nil }
-            entry.references -= 1
-            if entry.references > 0 {
-                table[subject] = entry
-                return nil
+        link.withLock { _ in
+            interest.withLock { table in
+                guard var entry = table[subject] else { return }
+                entry.references -= 1
+                if entry.references > 0 {
+                    table[subject] = entry
+                    return
+                }
+                table[subject] = nil
+                retiredDrops.wrappingAdd(NatsConnection.dropped(entry.subscription), ordering: .relaxed)
+                NatsConnection.unsubscribe(entry.subscription)
             }
-            table[subject] = nil
-            return entry.subscription
-        }
-        if let retired {
-            retiredDrops.wrappingAdd(NatsConnection.dropped(retired), ordering: .relaxed)
-            NatsConnection.unsubscribe(retired)
         }
     }
 
-    /// Blocks until the NATS server has seen everything sent so far (interest included). Not for
-    /// loop threads.
+    /// Blocks until the NATS server has seen everything sent so far (interest included). Holds
+    /// the link meanwhile, so publishers wait too: for tests and the control queue, never loops.
     public func flush(timeoutMs: Int = 2_000) throws(NatsError) {
-        guard let connection = connection.withLock({ $0 }) else { throw NatsError(NATS_CONNECTION_CLOSED, "flush") }
-        try connection.flush(timeoutMs: timeoutMs)
+        let failure: NatsError? = link.withLock { link in
+            guard let connection = link.connection else { return NatsError(NATS_CONNECTION_CLOSED, "flush") }
+            do throws(NatsError) { try connection.flush(timeoutMs: timeoutMs) } catch { return error }
+            return nil
+        }
+        if let failure { throw failure }
     }
 
     public var metrics: ClusterMetrics {
@@ -199,8 +202,9 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
             interestSubscriptions: subscriptionCount)
     }
 
-    /// The connection, for the lease store (same connection: one node, one link to NATS).
-    var natsConnection: NatsConnection? { connection.withLock { $0 } }
+    /// The connection, for the lease store (same connection: one node, one link to NATS). A lease
+    /// store must be released before `stop`: its JetStream context refers to the connection.
+    var natsConnection: NatsConnection? { link.withLock { $0.connection } }
 
     // MARK: - NatsConnectionEvents (libnats threads)
 
