@@ -4,6 +4,7 @@
 
 import BrokerCluster
 import Foundation
+import Synchronization
 import XCTest
 
 final class ClusterLeaseTests: XCTestCase {
@@ -78,4 +79,71 @@ final class ClusterLeaseTests: XCTestCase {
         let taken = try XCTUnwrap(try b.acquire(key), "free again at once after release")
         XCTAssertEqual(taken.holder, "b")
     }
+
+    // MARK: - The keeper (renewal loop on the control queue)
+
+    private func keeper(_ store: ClusterLeaseStore, node index: Int, _ log: LeaseEventLog, _ name: String) -> ClusterLeaseKeeper {
+        ClusterLeaseKeeper(store: store, queue: nodes[index].control, ttlMs: ttlMs) { key, owned in
+            log.append("\(name) \(owned ? "owns" : "lost") \(key)")
+        }
+    }
+
+    func testKeeperHoldsPastTheTTLAndAStandbyTakesOverWhenTheHolderDies() throws {
+        let (a, b) = (try leaseStore("a"), try leaseStore("b"))
+        let log = LeaseEventLog()
+        let (keeperA, keeperB) = (keeper(a, node: 0, log, "a"), keeper(b, node: 1, log, "b"))
+        let key = ClusterLeaseStore.key(forGroup: "failover-group")
+        keeperA.hold(key)
+        XCTAssertEqual(keeperA.ownedKeys, [key])
+        keeperB.hold(key)
+        let first = try XCTUnwrap(try a.holder(key)).revision
+        // Four renewals span more than one TTL: the lease never lapsed, the standby never got it.
+        XCTAssertTrue(eventually(within: Double(ttlMs) / 1000 * 3) { ((try? a.holder(key))??.revision ?? 0) >= first + 4 })
+        XCTAssertEqual(log.lines, ["a owns \(key)"])
+        XCTAssertEqual(keeperB.ownedKeys, [])
+
+        keeperA.halt()  // the holder's node dies: no renew, no release
+        let died = Date()
+        XCTAssertTrue(eventually(within: Double(ttlMs) / 1000 + 4) { keeperB.ownedKeys == [key] })
+        let takeover = Date().timeIntervalSince(died)
+        XCTAssertLessThanOrEqual(takeover, Double(ttlMs) / 1000 + 2, "standby takes over within lease_ttl + 2 s (SPEC §7)")
+        XCTAssertEqual(log.lines, ["a owns \(key)", "b owns \(key)"])
+    }
+
+    func testAHolderWhoseLeaseWasTakenFencesItself() throws {
+        let (a, c) = (try leaseStore("a"), try leaseStore("c"))
+        let log = LeaseEventLog()
+        let keeperA = keeper(a, node: 0, log, "a")
+        let key = ClusterLeaseStore.key(forGroup: "exclusive-group")
+        keeperA.hold(key)
+        XCTAssertEqual(keeperA.ownedKeys, [key])
+        // Taken behind its back (as after a partition longer than the TTL).
+        try c.release(try XCTUnwrap(try c.holder(key)))
+        XCTAssertEqual(try c.acquire(key)?.holder, "c")
+        XCTAssertTrue(eventually(within: Double(ttlMs) / 1000) { log.lines.contains("a lost \(key)") }, "\(log.lines)")
+        XCTAssertEqual(keeperA.ownedKeys, [])
+        XCTAssertEqual(try c.holder(key)?.holder, "c", "the fenced keeper does not fight back while c holds it")
+    }
+
+    func testDropReleasesForTheStandbyAtOnce() throws {
+        let (a, b) = (try leaseStore("a"), try leaseStore("b"))
+        let log = LeaseEventLog()
+        let (keeperA, keeperB) = (keeper(a, node: 0, log, "a"), keeper(b, node: 1, log, "b"))
+        let key = ClusterLeaseStore.key(forGroup: "g")
+        keeperA.hold(key)
+        keeperB.hold(key)
+        XCTAssertEqual(keeperA.ownedKeys, [key])
+        keeperA.drop(key)
+        let dropped = Date()
+        XCTAssertTrue(eventually(within: 3) { keeperB.ownedKeys == [key] })
+        XCTAssertLessThan(Date().timeIntervalSince(dropped), Double(ttlMs) / 1000, "no TTL wait after a release")
+        XCTAssertEqual(log.lines, ["a owns \(key)", "a lost \(key)", "b owns \(key)"])
+    }
+}
+
+/// What the keepers reported, in order (written on their control queues).
+final class LeaseEventLog: Sendable {
+    private let entries = Mutex<[String]>([])
+    func append(_ line: String) { entries.withLock { $0.append(line) } }
+    var lines: [String] { entries.withLock { $0 } }
 }
