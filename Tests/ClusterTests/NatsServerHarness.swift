@@ -54,7 +54,7 @@ final class NatsServerProcess {
         where FileManager.default.isExecutableFile(atPath: candidate) {
             return candidate
         }
-        throw XCTSkip("nats-server is not installed (scripts/setup.sh installs it)")
+        throw HarnessError("nats-server is not installed (scripts/setup.sh --test installs it)")
     }
 }
 

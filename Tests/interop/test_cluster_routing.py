@@ -7,6 +7,7 @@
 # for a probe publication to cross, then checks. "Nothing else arrived" is checked with a
 # sentinel from the same publisher (per-publisher order holds across nodes).
 
+import os
 import shutil
 import socket
 import subprocess
@@ -22,7 +23,7 @@ NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 
 
 def start_nats(port, store):
-    if not shutil.os.access(NATS_SERVER, shutil.os.X_OK):
+    if not os.access(NATS_SERVER, os.X_OK):
         pytest.fail("nats-server is not installed (scripts/setup.sh --test installs it)")
     proc = subprocess.Popen([NATS_SERVER, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
