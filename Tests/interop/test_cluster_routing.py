@@ -17,6 +17,7 @@ import pytest
 from autobahn.wamp.types import PublishOptions
 
 from conftest import free_port, make_broker
+from rawwire import get_metrics, metric_sum
 from wampclient import Inbox, connect, publish, run, unique
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
@@ -58,9 +59,10 @@ def nats_url(tmp_path_factory):
 def nodes(tmp_path_factory, nats_url):
     a = make_broker(tmp_path_factory, "node-a", mutate=joining("a", nats_url)).start()
     b = make_broker(tmp_path_factory, "node-b", mutate=joining("b", nats_url)).start()
-    yield a, b
-    a.finish()
-    b.finish()
+    c = make_broker(tmp_path_factory, "node-c", mutate=joining("c", nats_url)).start()  # never subscribed
+    yield a, b, c
+    for node in (a, b, c):
+        node.finish()
 
 
 async def wait_for_interest(publisher, inbox, topic, within=3.0):
@@ -81,7 +83,7 @@ async def wait_for_interest(publisher, inbox, topic, within=3.0):
 
 
 def test_publication_crosses_once_with_its_id_and_payload(nodes):
-    a, b = nodes
+    a, b, _ = nodes
 
     async def body():
         topic = unique("com.cluster.t")
@@ -106,7 +108,7 @@ def test_publication_crosses_once_with_its_id_and_payload(nodes):
 
 
 def test_events_of_one_publisher_keep_their_order_across_topics(nodes):
-    a, b = nodes
+    a, b, _ = nodes
 
     async def body():
         prefix = unique("com.cluster.order")
@@ -126,7 +128,7 @@ def test_events_of_one_publisher_keep_their_order_across_topics(nodes):
 
 
 def test_lists_and_disclosure_apply_on_the_receiving_node(nodes):
-    a, b = nodes
+    a, b, _ = nodes
 
     async def body():
         topic = unique("com.cluster.lists")
@@ -197,3 +199,29 @@ def test_a_node_started_before_nats_serves_locally_and_joins_later(tmp_path_fact
         early.finish()
         if proc:
             stop_nats(proc)
+
+
+def test_a_node_without_subscribers_receives_nothing(nodes):
+    a, b, c = nodes
+
+    async def body():
+        topic = unique("com.cluster.interest")
+        inbox = Inbox(await connect(b, "ws", "realm1"))
+        await inbox.subscribe(topic)
+        publisher = await connect(a, "ws", "realm1")
+        await wait_for_interest(publisher, inbox, topic)
+        for i in range(50):
+            publisher.publish(topic, i)
+        await publish(publisher, topic, "end")
+        assert [e.args[0] for e in await inbox.until("end")] == list(range(50))
+
+    run(body())
+    metrics = {node: get_metrics(broker)[1] for node, broker in (("a", a), ("b", b), ("c", c))}
+    assert metric_sum(metrics["b"], "fastbroker_cluster_delivered_total") >= 51
+    assert metric_sum(metrics["a"], "fastbroker_cluster_published_total") >= 51
+    # NATS forwards only where there is interest: c's connection never carried a publication.
+    assert metric_sum(metrics["c"], "fastbroker_cluster_received_total") == 0, metrics["c"]
+    assert metric_sum(metrics["c"], "fastbroker_cluster_interest_subscriptions") == 0
+    lost = [line for text in metrics.values() for line in text.splitlines()
+            if line.startswith("fastbroker_cluster_events_lost_total") and not line.endswith(" 0")]
+    assert lost == [], lost
