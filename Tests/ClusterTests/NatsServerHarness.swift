@@ -16,13 +16,14 @@ final class NatsServerProcess {
     var url: String { "nats://127.0.0.1:\(clientPort)" }
 
     /// Starts `nats-server`; `routes` are the cluster ports of the other servers.
-    init(name: String, clusterPort: Int, routes: [Int], jetStream: Bool) throws {
+    /// `clientPort` 0 = a free one (a restart passes the old server's port).
+    init(name: String, clusterPort: Int, routes: [Int], jetStream: Bool, clientPort: Int = 0) throws {
         self.name = name
-        self.clientPort = try freeLoopbackPort()
+        self.clientPort = clientPort > 0 ? clientPort : try freeLoopbackPort()
         self.clusterPort = clusterPort
         storeDirectory = NSTemporaryDirectory() + "fastbroker-nats-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: storeDirectory, withIntermediateDirectories: true)
-        var arguments = ["-a", "127.0.0.1", "-p", String(clientPort), "-n", name]
+        var arguments = ["-a", "127.0.0.1", "-p", String(self.clientPort), "-n", name]
         if clusterPort > 0 {
             arguments += ["--cluster_name", "fastbroker-test", "--cluster", "nats://127.0.0.1:\(clusterPort)", "--no_advertise"]
             if !routes.isEmpty { arguments += ["--routes", routes.map { "nats://127.0.0.1:\($0)" }.joined(separator: ",")] }
@@ -34,9 +35,9 @@ final class NatsServerProcess {
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()
         let deadline = Date().addingTimeInterval(10)
-        while !isAccepting(port: clientPort) {
+        while !isAccepting(port: self.clientPort) {
             guard process.isRunning else { throw HarnessError("nats-server exited (\(process.terminationStatus)): \(arguments)") }
-            guard Date() < deadline else { throw HarnessError("nats-server did not accept on \(clientPort) within 10 s") }
+            guard Date() < deadline else { throw HarnessError("nats-server did not accept on \(self.clientPort) within 10 s") }
             usleep(20_000)
         }
     }

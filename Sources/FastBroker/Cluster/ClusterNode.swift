@@ -35,6 +35,8 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     /// (the broker's bridge) forms no cycle.
     private weak var delivery: (any ClusterDelivery)?
     private let pendingLimits: PendingLimits
+    /// Publications NATS holds for us while reconnecting; beyond it they are lost (counted).
+    private let reconnectBufferBytes: Int
     private let log: @Sendable (String) -> Void
     private let counters = ClusterCounters()
     /// Serial queue for blocking cluster work (flushes, KV lease calls): the "control thread".
@@ -59,12 +61,13 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     }
 
     public init(
-        nodeName: String, pendingLimits: PendingLimits = .standard,
+        nodeName: String, pendingLimits: PendingLimits = .standard, reconnectBufferBytes: Int = 8 << 20,
         log: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.nodeName = nodeName
         self.epoch = UInt64.random(in: 1...UInt64.max)
         self.pendingLimits = pendingLimits
+        self.reconnectBufferBytes = reconnectBufferBytes
         self.log = log
     }
 
@@ -73,7 +76,7 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     /// and logs it; publishes meanwhile are buffered up to the reconnect buffer, then counted as lost.
     public func start(servers: [String], delivery: any ClusterDelivery) throws(NatsError) {
         self.delivery = delivery
-        let settings = NatsConnection.Settings(name: "fastbroker-" + nodeName, servers: servers)
+        let settings = NatsConnection.Settings(name: "fastbroker-" + nodeName, servers: servers, reconnectBufferBytes: reconnectBufferBytes)
         let opened = try NatsConnection(settings, events: self)
         link.withLock { $0.connection = opened }
         if !opened.isConnected { log("cluster: NATS not reachable yet at \(servers.joined(separator: ", ")); retrying") }
