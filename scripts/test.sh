@@ -98,7 +98,7 @@ fi
 # system's library folders, so the real jemalloc is never loaded).
 # (LoopBoundTests is left out: it checks a debug trap by re-running the test binary as a child,
 # which says nothing about races.)
-tsan_tests=${TSAN_TESTS:-"MPSCQueueTests|CrossLoopTests|CrossLoopBacklogTests|OutboundQueueTests|ClusterRoutingTests|ClusterLeaseTests"}
+tsan_tests=${TSAN_TESTS:-"MPSCQueueTests|CrossLoopTests|CrossLoopBacklogTests|OutboundQueueTests|ClusterRoutingTests|ClusterLeaseTests|ClusterReconnectTests"}
 tsan_build() {
   local lib=$PWD/.build-tsan/no-jemalloc
   mkdir -p "$lib" &&

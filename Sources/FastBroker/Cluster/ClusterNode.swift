@@ -124,8 +124,12 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
             return nil
         }
         if let failure {
-            counters.publishFailed.bump()
-            log("cluster: publication \(publication.publicationID) on \(publication.topic) lost: \(failure)")
+            // Every loss is counted; the log follows the 1st, 2nd, 4th, 8th… so an outage
+            // cannot flood it.
+            let lost = counters.publishFailed.wrappingAdd(1, ordering: .relaxed).newValue
+            if lost & (lost - 1) == 0 {
+                log("cluster: publication \(publication.publicationID) on \(publication.topic) lost (\(lost) so far): \(failure)")
+            }
             return false
         }
         counters.published.bump()
@@ -217,8 +221,8 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
         do throws(ClusterEnvelope.EnvelopeError) {
             publication = try ClusterEnvelope.decode(bytes)
         } catch {
-            counters.malformed.bump()
-            log("cluster: dropped a message that is not a publication envelope (\(error))")
+            let dropped = counters.malformed.wrappingAdd(1, ordering: .relaxed).newValue
+            if dropped & (dropped - 1) == 0 { log("cluster: dropped a message that is not a publication envelope (\(error)); \(dropped) so far") }
             return
         }
         if publication.originNode == nodeName {
