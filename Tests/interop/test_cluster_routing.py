@@ -222,6 +222,11 @@ def test_a_node_without_subscribers_receives_nothing(nodes):
     # NATS forwards only where there is interest: c's connection never carried a publication.
     assert metric_sum(metrics["c"], "fastbroker_cluster_received_total") == 0, metrics["c"]
     assert metric_sum(metrics["c"], "fastbroker_cluster_interest_subscriptions") == 0
+    # Every session has left (run() closes them): b dropped all its NATS interest.
+    deadline = time.monotonic() + 3
+    while metric_sum(get_metrics(b)[1], "fastbroker_cluster_interest_subscriptions") != 0:
+        assert time.monotonic() < deadline, get_metrics(b)[1]
+        time.sleep(0.05)
     lost = [line for text in metrics.values() for line in text.splitlines()
             if line.startswith("fastbroker_cluster_events_lost_total") and not line.endswith(" 0")]
     assert lost == [], lost
