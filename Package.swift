@@ -69,14 +69,16 @@ let package = Package(
             dependencies: ["BrokerLoop", "BrokerSecurity", "BrokerWire", "BrokerSerialization", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "bench/FastBench"),
 
+        // Helpers shared by the test targets (seeded generator).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec"]),
         .testTarget(name: "LoopTests", dependencies: ["BrokerLoop"]),
-        .testTarget(name: "SecurityTests", dependencies: ["BrokerSecurity", "WireCodec"]),
-        .testTarget(name: "WireTests", dependencies: ["BrokerWire"]),
-        .testTarget(name: "SerializationTests", dependencies: ["BrokerSerialization"], exclude: ["Fixtures", "generate_differential.py"]),
-        .testTarget(name: "ConfigTests", dependencies: ["BrokerConfig", "BrokerSerialization"]),
-        .testTarget(name: "FilterVMTests", dependencies: ["FilterVM"]),
-        .testTarget(name: "FastBrokerTests", dependencies: ["FastBroker"]),
+        .testTarget(name: "SecurityTests", dependencies: ["BrokerSecurity", "WireCodec", "TestSupport"]),
+        .testTarget(name: "WireTests", dependencies: ["BrokerWire", "TestSupport"]),
+        .testTarget(name: "SerializationTests", dependencies: ["BrokerSerialization", "TestSupport"], exclude: ["Fixtures", "generate_differential.py"]),
+        .testTarget(name: "ConfigTests", dependencies: ["BrokerConfig", "BrokerSerialization", "TestSupport"]),
+        .testTarget(name: "FilterVMTests", dependencies: ["FilterVM", "TestSupport"]),
+        .testTarget(name: "FastBrokerTests", dependencies: ["FastBroker", "TestSupport"]),
         .testTarget(name: "ClusterTests", dependencies: ["BrokerCluster", "BrokerConfig"]),
     ]
 )

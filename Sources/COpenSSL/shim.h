@@ -1,4 +1,4 @@
-// The one OpenSSL shim: HMAC, PBKDF2, SHA-1, base64, CSPRNG (and TLS later).
+// The one OpenSSL shim: HMAC, PBKDF2, SHA-1, base64, Ed25519 (EVP), CSPRNG and TLS.
 // Swift code reaches it only through the BrokerSecurity target.
 #include <openssl/evp.h>
 #include <openssl/hmac.h>

@@ -87,17 +87,21 @@ struct CheckConfigCommand: ParsableCommand {
 
 struct UserCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "user", abstract: "Manage a WAMP-CRA user database.", subcommands: [AddUser.self])
+        commandName: "user", abstract: "Manage a user database (wampcra, ticket, cryptosign).", subcommands: [AddUser.self])
 
     struct AddUser: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "add",
-            abstract: "Add or replace a user; stores a salted PBKDF2 key, never the password.")
+            abstract: "Add a user or update its role and credentials; passwords and tickets are stored only as "
+                + "salted PBKDF2 keys. With no credential option, prompts for a password.")
 
         @Option(name: .long, help: "The user database file (created if missing).") var userdb: String
         @Option(name: .long, help: "The user's authid.") var authid: String
         @Option(name: .long, help: "The user's role.") var role: String
-        @Flag(name: .long, help: "Read the password from the first line of standard input.") var passwordStdin = false
+        @Flag(name: .long, help: "Read the WAMP-CRA password from the first line of standard input.") var passwordStdin = false
+        @Flag(name: .long, help: "Read the ticket from standard input (the line after the password, if both are read).")
+        var ticketStdin = false
+        @Option(name: .long, help: "Add this Ed25519 public key (64 hex digits) for cryptosign.") var cryptosignPubkey: String?
         @Option(name: .long, help: "PBKDF2 iterations.") var iterations: Int = 10_000
 
         func validate() throws {
@@ -106,24 +110,37 @@ struct UserCommand: ParsableCommand {
             }
             guard !authid.isEmpty else { throw ValidationError("--authid must not be empty") }
             guard !role.isEmpty else { throw ValidationError("--role must not be empty") }
+            if let cryptosignPubkey, cryptosignPubkey.utf8.count != 64 || Hex.decode(cryptosignPubkey) == nil {
+                throw ValidationError("--cryptosign-pubkey must be an Ed25519 public key: 64 hex digits")
+            }
         }
 
         func run() throws {
-            let password: String
+            var password: String?
             if passwordStdin {
-                guard let line = readLine(strippingNewline: true) else {
-                    throw ValidationError("no password on standard input")
-                }
-                password = line
-            } else {
+                password = try readSecretLine("password")
+            } else if !ticketStdin && cryptosignPubkey == nil {
                 guard let entered = getpass("Password for \(authid): ") else {
                     throw ValidationError("cannot read a password; use --password-stdin")
                 }
                 password = String(cString: entered)
+                guard !password!.isEmpty else { throw ValidationError("the password must not be empty") }
             }
-            guard !password.isEmpty else { throw ValidationError("the password must not be empty") }
-            try UserDatabase.addUser(path: userdb, authid: authid, role: role, password: password, iterations: iterations)
-            print("user \(authid) (role \(role)) written to \(userdb)")
+            let ticket = ticketStdin ? try readSecretLine("ticket") : nil
+            let key = cryptosignPubkey.flatMap { Hex.decode($0) }
+            try UserDatabase.addUser(path: userdb, authid: authid, role: role, password: password, ticket: ticket,
+                                     cryptosignKey: key, iterations: iterations)
+            let kinds = [password.map { _ in "password" }, ticket.map { _ in "ticket" }, key.map { _ in "cryptosign key" }]
+            print("user \(authid) (role \(role), \(kinds.compactMap { $0 }.joined(separator: ", "))) written to \(userdb)")
+        }
+
+        /// One non-empty line of standard input (its newline dropped).
+        private func readSecretLine(_ what: String) throws -> String {
+            guard let line = readLine(strippingNewline: true) else {
+                throw ValidationError("no \(what) on standard input")
+            }
+            guard !line.isEmpty else { throw ValidationError("the \(what) must not be empty") }
+            return line
         }
     }
 }

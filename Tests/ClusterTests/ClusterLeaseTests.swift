@@ -131,8 +131,9 @@ final class ClusterLeaseTests: XCTestCase {
         let (keeperA, keeperB) = (keeper(a, node: 0, log, "a"), keeper(b, node: 1, log, "b"))
         let key = ClusterLeaseStore.key(forGroup: "g")
         keeperA.hold(key)
+        XCTAssertEqual(keeperA.ownedKeys, [key])  // before b wants it: the keepers run on different queues
         keeperB.hold(key)
-        XCTAssertEqual(keeperA.ownedKeys, [key])
+        XCTAssertEqual(keeperB.ownedKeys, [])
         keeperA.drop(key)
         let dropped = Date()
         XCTAssertTrue(eventually(within: 3) { keeperB.ownedKeys == [key] })

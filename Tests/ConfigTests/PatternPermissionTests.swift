@@ -2,6 +2,7 @@
 // wildcard SUBSCRIBE is wholly permitted, wholly denied, or checked per delivered topic, never
 // decided on the pattern's text alone (issue 9, item 4).
 
+import TestSupport
 import XCTest
 
 @testable import BrokerConfig
@@ -139,7 +140,7 @@ final class PatternPermissionTests: XCTestCase {
             frontier = frontier.flatMap { t in alphabet.map { t + [$0] } }
             topics += frontier
         }
-        var rng = SplitMix(seed: 0x9e37_79b9)
+        var rng = SplitMix64(seed: 0x9e37_79b9)
         func randomURI(maxLength: Int) -> String {
             String(decoding: (0..<Int(rng.next() % UInt64(maxLength + 1))).map { _ in alphabet[Int(rng.next() % 3)] }, as: UTF8.self)
         }
@@ -172,18 +173,5 @@ final class PatternPermissionTests: XCTestCase {
         XCTAssertGreaterThan(counts[.permitted, default: 0], 50)
         XCTAssertGreaterThan(counts[.denied, default: 0], 50)
         XCTAssertGreaterThan(counts[.perTopic, default: 0], 50)
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so failures reproduce.
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }

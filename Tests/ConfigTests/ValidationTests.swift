@@ -329,6 +329,24 @@ final class ValidationTests: XCTestCase {
             [ConfigIssue(path: "$.realms[0].auth.anonymous.role", message: "expected a string, got 1")])
     }
 
+    func testTicketAndCryptosignUserDBs() throws {
+        let dir = try ScratchDirectory()
+        defer { dir.remove() }
+        let shared = try dir.write("users.json", "[]")
+        let keys = try dir.write("keys.json", "[]")
+        let config = parseConfig(Doc.withRealm(#"{"name": "realm1", "auth": {"wampcra": {"userdb": "users.json"}, "#
+            + #""ticket": {"userdb": "users.json"}, "cryptosign": {"userdb": "keys.json"}}, "#
+            + #""roles": [{"name": "user", "permissions": []}]}"#), baseDirectory: dir.path)
+        XCTAssertEqual(config?.realms[0].wampcraUserDB, shared)
+        XCTAssertEqual(config?.realms[0].ticketUserDB, shared)
+        XCTAssertEqual(config?.realms[0].cryptosignUserDB, keys)
+        XCTAssertEqual(
+            configIssues(Doc.withRealm(#"{"name": "realm1", "auth": {"cryptosign": {"userdb": "nope.json", "pubkey": "x"}}, "#
+                + #""roles": [{"name": "user", "permissions": []}]}"#), baseDirectory: dir.path),
+            [ConfigIssue(path: "$.realms[0].auth.cryptosign.pubkey", message: "unknown key \"pubkey\"; allowed keys: userdb"),
+             ConfigIssue(path: "$.realms[0].auth.cryptosign.userdb", message: "cannot use \"nope.json\": \(dir.path)/nope.json does not exist")])
+    }
+
     func testWampcraUserDB() throws {
         let dir = try ScratchDirectory()
         defer { dir.remove() }
@@ -352,18 +370,22 @@ final class ValidationTests: XCTestCase {
 
     func testRealmNeedsAnAuthMethod() {
         let roles = #""roles": [{"name": "r", "permissions": []}]"#
-        let needs = "a realm needs at least one authentication method: \"anonymous\" and/or \"wampcra\""
+        let needs = "a realm needs at least one authentication method: \"anonymous\", \"wampcra\", \"ticket\" or \"cryptosign\""
         XCTAssertEqual(
             configIssues(Doc.withRealm(#"{"name": "realm1", "auth": {}, \#(roles)}"#)), [ConfigIssue(path: "$.realms[0].auth", message: needs)])
         XCTAssertEqual(
             configIssues(Doc.withRealm(#"{"name": "realm1", \#(roles)}"#)),
             [ConfigIssue(path: "$.realms[0]", message: "missing required key \"auth\" (\(needs))")])
         XCTAssertEqual(
-            configIssues(Doc.withRealm(#"{"name": "realm1", "auth": {"ticket": {}}, \#(roles)}"#)),
+            configIssues(Doc.withRealm(#"{"name": "realm1", "auth": {"scram": {}}, \#(roles)}"#)),
             [
-                ConfigIssue(path: "$.realms[0].auth.ticket", message: "unknown key \"ticket\"; allowed keys: anonymous, wampcra"),
+                ConfigIssue(path: "$.realms[0].auth.scram",
+                            message: "unknown key \"scram\"; allowed keys: anonymous, wampcra, ticket, cryptosign"),
                 ConfigIssue(path: "$.realms[0].auth", message: needs),
             ])
+        XCTAssertEqual(
+            configIssues(Doc.withRealm(#"{"name": "realm1", "auth": {"ticket": {}}, \#(roles)}"#)),
+            [ConfigIssue(path: "$.realms[0].auth.ticket", message: "missing required key \"userdb\"")])
     }
 
     func testPermissionFields() {

@@ -79,6 +79,27 @@ final class CacheBoundsTests: XCTestCase {
         XCTAssertEqual(cache.bytes, 0)
     }
 
+    func testCachesReportTheirBytesToTheLoopGauge() {
+        let gauge = Counter()                    // fastbroker_loop_cache_bytes of one loop
+        let index = TopicIndex<Entry>()
+        index.cacheGauge = gauge
+        var permissions = TopicPermissionCache(entryLimit: 4, byteLimit: 8 * 1024)
+        permissions.gauge = gauge
+        index.insert(Entry("prefix"), pattern: "a.", policy: .prefix)
+        for i in 0..<10 {
+            var topic = "a.\(i)"
+            XCTAssertEqual(names(index, topic), ["prefix"])
+            topic.withUTF8 { permissions.record(true, role: 0, topic: UnsafeRawBufferPointer($0)) }
+            XCTAssertEqual(gauge.current, index.cacheBytes + permissions.bytes)
+        }
+        XCTAssertGreaterThan(gauge.current, 0)
+        permissions.release()
+        XCTAssertEqual(gauge.current, index.cacheBytes)
+        index.sweepIdle()
+        index.sweepIdle()
+        XCTAssertEqual(gauge.current, 0, "what the caches let go of leaves the gauge")
+    }
+
     func testRouterPermissionCacheIsReleasedAfterAnIdlePeriod() {
         var cache = TopicPermissionCache()
         var topic = "com.a"

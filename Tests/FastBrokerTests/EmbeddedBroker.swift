@@ -8,6 +8,7 @@ import BrokerLoop
 @testable import FastBroker
 import Foundation
 import Logging
+import Synchronization
 
 final class EmbeddedBroker {
     let server: BrokerServer
@@ -16,21 +17,26 @@ final class EmbeddedBroker {
     var metrics: LoopMetrics { context.metrics }
 
     /// One realm: `realm`, or `realm1` whose anonymous role gets `permissions` (default:
-    /// everything). The listeners only describe transports: nothing is bound.
+    /// everything) and keeps a HELLO's authid if `anonymousKeepsAuthid`. The listeners only
+    /// describe transports: nothing is bound.
     init(limits: LimitsConfig = LimitsConfig(), metrics: MetricsConfig? = MetricsConfig(),
          permissions: [Permission] = [Permission(uri: "", match: .prefix, publish: true, subscribe: true)],
-         realm: RealmConfig? = nil) throws {
-        let realm = realm ?? RealmConfig(name: "realm1", anonymousRole: "anonymous",
+         anonymousKeepsAuthid: Bool = false, realm: RealmConfig? = nil) throws {
+        let realm = realm ?? RealmConfig(name: "realm1", anonymousRole: "anonymous", anonymousKeepsAuthid: anonymousKeepsAuthid,
                                          roles: [RoleConfig(name: "anonymous", permissions: permissions)])
         let configuration = BrokerConfiguration(
             loops: 1,
             listeners: [ListenerConfig(transport: .rawsocket, host: "127.0.0.1", port: 0),
                         ListenerConfig(transport: .websocket, host: "127.0.0.1", port: 0)],
             realms: [realm], limits: limits, metrics: metrics)
-        var log = Logger(label: "embedded-broker")
-        log.logLevel = .critical
-        server = try BrokerServer(configuration: configuration, log: log)
+        let log = self.log
+        var logger = Logger(label: "embedded-broker") { _ in CapturingLogHandler(log: log) }
+        logger.logLevel = .info
+        server = try BrokerServer(configuration: configuration, log: logger)
     }
+
+    /// What the broker logged (info and above), oldest first.
+    let log = CapturedLog()
 
     /// A new client connection over `transport` speaking the listener's `serializers`; the
     /// simulated kernel buffers `socketBufferBytes` of output before writes block.
@@ -40,7 +46,7 @@ final class EmbeddedBroker {
         let memory = InMemoryTransport(loop: loop, peer: peer, socketBufferBytes: socketBufferBytes)
         let connection = try Connection(context: context, transport: .inMemory(memory), listener: listener, tls: nil)
         connection.start()
-        return EmbeddedClient(broker: self, transport: memory, connection: connection)
+        return EmbeddedClient(broker: self, transport: memory, connection: connection, session: connection.session!)
     }
 
     /// A few loop turns without blocking: enough for flushes, write completions and closes
@@ -67,11 +73,14 @@ final class EmbeddedClient {
     let broker: EmbeddedBroker
     let transport: InMemoryTransport
     let connection: Connection
+    /// The connection's session (the connection lets it go once it ended; the test keeps it).
+    let session: Session
 
-    init(broker: EmbeddedBroker, transport: InMemoryTransport, connection: Connection) {
+    init(broker: EmbeddedBroker, transport: InMemoryTransport, connection: Connection, session: Session) {
         self.broker = broker
         self.transport = transport
         self.connection = connection
+        self.session = session
     }
 
     /// Sends `bytes` and turns the loop so the broker's answer is written.
@@ -90,6 +99,17 @@ final class EmbeddedClient {
     }
 
     func readText() -> String { String(decoding: read(), as: UTF8.self) }
+
+    /// Reads until the broker has nothing more to write now (queued writes included).
+    func readAll() -> [UInt8] {
+        var bytes: [UInt8] = []
+        for _ in 0..<10_000 {
+            let chunk = read()
+            if chunk.isEmpty { break }
+            bytes += chunk
+        }
+        return bytes
+    }
 
     /// True once the connection's transport is closed.
     var isClosed: Bool { transport.isClosed }
@@ -138,5 +158,35 @@ final class EmbeddedClient {
         rawSocketHandshake()
         sendFrame(#"[1,"realm1",{"roles":{"subscriber":{},"publisher":{}}}]"#)
         return readMessages().first
+    }
+}
+
+/// The lines a broker logged, for tests that check what happened once.
+final class CapturedLog: Sendable {
+    private let storage = Mutex<[String]>([])
+
+    var lines: [String] { storage.withLock { $0 } }
+
+    func append(_ line: String) { storage.withLock { $0.append(line) } }
+
+    /// Lines containing `text`.
+    func lines(containing text: String) -> [String] { lines.filter { $0.contains(text) } }
+}
+
+/// Writes "message key=value ..." lines into a CapturedLog.
+struct CapturingLogHandler: LogHandler {
+    let log: CapturedLog
+    var logLevel = Logger.Level.info
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(level: Logger.Level, message: Logger.Message, metadata extra: Logger.Metadata?,
+             source: String, file: String, function: String, line: UInt) {
+        let all = self.metadata.merging(extra ?? [:]) { $1 }
+        log.append(([message.description] + all.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }).joined(separator: " "))
     }
 }

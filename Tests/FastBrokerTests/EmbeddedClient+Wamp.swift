@@ -16,9 +16,18 @@ extension EmbeddedClient {
 
     /// The messages the broker wrote since the last read, each parsed as a JSON array.
     func replies() -> [[Any]] {
-        readMessages().map { text in
-            guard let array = try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) as? [Any] else {
-                XCTFail("not a JSON array: \(text)")
+        Self.messages(in: read())
+    }
+
+    /// The WAMP messages in RawSocket output of a JSON session, each parsed as a JSON array.
+    static func messages(in output: [UInt8]) -> [[Any]] {
+        guard let frames = frames(output) else {
+            XCTFail("partial RawSocket frame in \(output.count) bytes")
+            return []
+        }
+        return frames.filter { $0.type == 0 }.map { frame in
+            guard let array = try? JSONSerialization.jsonObject(with: Data(frame.text.utf8)) as? [Any] else {
+                XCTFail("not a JSON array: \(frame.text)")
                 return []
             }
             return array
@@ -29,10 +38,10 @@ extension EmbeddedClient {
     /// Returns the session id.
     @discardableResult
     func joinAnonymously(file: StaticString = #filePath, line: UInt = #line) -> UInt64 {
-        rawSocketHandshake()
-        let reply = exchange(#"[1,"realm1",{"roles":{"subscriber":{},"publisher":{}}}]"#)
-        guard reply.count == 1, reply[0].first as? Int == 2, let id = reply[0][1] as? UInt64 else {
-            XCTFail("expected one WELCOME, got \(reply)", file: file, line: line)
+        let welcome = joinRealm()
+        guard let welcome, let reply = try? JSONSerialization.jsonObject(with: Data(welcome.utf8)) as? [Any],
+              reply.first as? Int == 2, let id = reply[1] as? UInt64 else {
+            XCTFail("expected a WELCOME, got \(welcome ?? "nothing")", file: file, line: line)
             return 0
         }
         return id
@@ -47,6 +56,28 @@ extension EmbeddedClient {
             return 0
         }
         return id
+    }
+}
+
+extension EmbeddedBroker {
+    /// `count` new clients, each joined to realm1 anonymously.
+    func joinedClients(_ count: Int) throws -> [EmbeddedClient] {
+        try (0..<count).map { _ in
+            let client = try connect()
+            client.joinAnonymously()
+            return client
+        }
+    }
+
+    /// Each message, sent by a new established session, ends it with a protocol-violation
+    /// ABORT whose message is the paired text.
+    func assertEachAbortsEstablishedSession(_ cases: [(message: String, problem: String)],
+                                            file: StaticString = #filePath, line: UInt = #line) throws {
+        for (message, problem) in cases {
+            let client = try joinedClients(1)[0]
+            assertAbort(client.exchange(message), problem, "wamp.error.protocol_violation", file: file, line: line)
+            XCTAssertTrue(run(until: { client.isClosed }), message, file: file, line: line)
+        }
     }
 }
 

@@ -16,7 +16,7 @@ final class SessionHandshakeTests: XCTestCase {
         let reply = client.exchange(#"[1,"realm1",{"authid":"mallory","roles":{"subscriber":{}}}]"#)
         XCTAssertEqual(reply.count, 1)
         XCTAssertEqual(reply[0][0] as? Int, 2)
-        XCTAssertEqual(reply[0][1] as? UInt64, client.connection.session.id)
+        XCTAssertEqual(reply[0][1] as? UInt64, client.session.id)
         let details = try XCTUnwrap(reply[0][2] as? [String: Any])
         XCTAssertEqual(details["authrole"] as? String, "anonymous")
         XCTAssertEqual(details["authmethod"] as? String, "anonymous")
@@ -26,7 +26,7 @@ final class SessionHandshakeTests: XCTestCase {
         XCTAssertNotNil(authid.wholeMatch(of: /[A-Z2-9]{4}(-[A-Z2-9]{4}){5}/), authid)
         let features = ((details["roles"] as? [String: Any])?["broker"] as? [String: Any])?["features"] as? [String: Bool]
         XCTAssertEqual(features?["pattern_based_subscription"], true)
-        XCTAssertTrue(client.connection.session.isEstablished)
+        XCTAssertTrue(client.session.isEstablished)
         XCTAssertEqual(broker.metrics.sessionsOpened.current, 1)
     }
 
@@ -43,7 +43,8 @@ final class SessionHandshakeTests: XCTestCase {
         let client = try broker.connect()
         client.rawSocketHandshake()
         assertAbort(client.exchange(#"[1,"realm1",{"authmethods":["ticket","wampcra"]}]"#),
-                    "realm realm1 does not accept authentication by ticket, wampcra", "wamp.error.not_authorized")
+                    "realm realm1 does not accept authentication by ticket, wampcra with what this HELLO carries; it offers anonymous",
+                    "wamp.error.not_authorized")
         XCTAssertTrue(broker.run(until: { client.isClosed }))
     }
 
@@ -72,12 +73,7 @@ final class SessionHandshakeTests: XCTestCase {
             (#"[6,{}]"#, "GOODBYE must be [6, Details|dict, Reason|uri]"),
             (#"[{}]"#, "a WAMP message must be an array starting with an integer message type"),
         ]
-        for (message, problem) in afterWelcome {
-            let client = try broker.connect()
-            client.joinAnonymously()
-            assertAbort(client.exchange(message), problem, "wamp.error.protocol_violation")
-            XCTAssertTrue(broker.run(until: { client.isClosed }), message)
-        }
+        try broker.assertEachAbortsEstablishedSession(afterWelcome)
         XCTAssertEqual(broker.metrics.protocolViolations.current, beforeWelcome.count + afterWelcome.count)
     }
 
@@ -125,10 +121,10 @@ final class SessionHandshakeTests: XCTestCase {
         let challenge = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
         XCTAssertEqual(challenge["authid"] as? String, "alice")
         XCTAssertEqual(challenge["authmethod"] as? String, "wampcra")
-        XCTAssertEqual(challenge["session"] as? UInt64, client.connection.session.id, "the challenge names the session WELCOME will carry")
+        XCTAssertEqual(challenge["session"] as? UInt64, client.session.id, "the challenge names the session WELCOME will carry")
         let signature = WampCRA.signature(key: Array("alice-secret".utf8), challenge: text)
         let reply = client.exchange(#"[5,"\#(signature)",{}]"#)
-        XCTAssertTrue(broker.run(until: { client.connection.session.isEstablished }))
+        XCTAssertTrue(broker.run(until: { client.session.isEstablished }))
         let welcome = reply.isEmpty ? client.replies() : reply
         XCTAssertEqual(welcome.count, 1)
         XCTAssertEqual(welcome.first?[0] as? Int, 2)
@@ -159,7 +155,8 @@ final class SessionHandshakeTests: XCTestCase {
         let noAuthid = try broker.connect()
         noAuthid.rawSocketHandshake()
         assertAbort(noAuthid.exchange(#"[1,"realm1",{"authmethods":["wampcra"]}]"#),
-                    "wampcra needs an authid in HELLO.Details", "wamp.error.not_authorized")
+                    "realm realm1 does not accept authentication by wampcra with what this HELLO carries; it offers anonymous, wampcra (needs authid)",
+                    "wamp.error.not_authorized")
         let wrongMessage = try broker.connect()
         _ = try XCTUnwrap(challenge(wrongMessage, authid: "alice"))
         assertAbort(wrongMessage.exchange(#"[16,1,{},"com.t"]"#), "PUBLISH while authenticating: expected AUTHENTICATE",

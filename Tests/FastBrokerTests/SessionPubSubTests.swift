@@ -48,8 +48,8 @@ final class SessionPubSubTests: XCTestCase {
                     "role anonymous may not subscribe to org.x", "wamp.error.not_authorized")
         assertError(client.exchange(#"[32,14,{"match":"prefix"},"org."]"#), 32, 14,
                     #"role anonymous may not subscribe to any topic matching prefix pattern "org.""#, "wamp.error.not_authorized")
-        XCTAssertTrue(client.connection.session.isEstablished, "refusals do not end the session")
-        XCTAssertTrue(client.connection.session.subscriptions.isEmpty)
+        XCTAssertTrue(client.session.isEstablished, "refusals do not end the session")
+        XCTAssertTrue(client.session.subscriptions.isEmpty)
     }
 
     func testSubscriptionLimitCountsDistinctSubscriptionsOnly() throws {
@@ -67,17 +67,13 @@ final class SessionPubSubTests: XCTestCase {
 
     func testMalformedSubscribeAndUnsubscribeAbort() throws {
         let broker = try broker()
-        for (message, problem) in [
+        try broker.assertEachAbortsEstablishedSession([
             (#"[32,1,{}]"#, "SUBSCRIBE must be [32, Request|id, Options|dict, Topic|uri]"),
             (#"[32,0,{},"com.t"]"#, "SUBSCRIBE must be [32, Request|id, Options|dict, Topic|uri]"),
             (#"[32,1,[],"com.t"]"#, "SUBSCRIBE must be [32, Request|id, Options|dict, Topic|uri]"),
             (#"[34,1]"#, "UNSUBSCRIBE must be [34, Request|id, SUBSCRIBED.Subscription|id]"),
             (#"[34,1,"sub"]"#, "UNSUBSCRIBE must be [34, Request|id, SUBSCRIBED.Subscription|id]"),
-        ] {
-            let client = try broker.connect()
-            client.joinAnonymously()
-            assertAbort(client.exchange(message), problem, "wamp.error.protocol_violation")
-        }
+        ])
     }
 
     // MARK: - UNSUBSCRIBE
@@ -128,16 +124,12 @@ final class SessionPubSubTests: XCTestCase {
 
     func testMalformedPublishAborts() throws {
         let broker = try broker()
-        for (message, problem) in [
+        try broker.assertEachAbortsEstablishedSession([
             (#"[16,1,{}]"#, "PUBLISH must be [16, Request|id, Options|dict, Topic|uri, Arguments|list?, ArgumentsKw|dict?]"),
             (#"[16,1,{},"com.t",[],{},1]"#, "PUBLISH must be [16, Request|id, Options|dict, Topic|uri, Arguments|list?, ArgumentsKw|dict?]"),
             (#"[16,1,{},"com.t",{}]"#, "PUBLISH.Arguments must be a list"),
             (#"[16,1,{},"com.t",[],[]]"#, "PUBLISH.ArgumentsKw must be a dict"),
-        ] {
-            let client = try broker.connect()
-            client.joinAnonymously()
-            assertAbort(client.exchange(message), problem, "wamp.error.protocol_violation")
-        }
+        ])
     }
 
     func testPublishedCarriesThePublicationIdTheEventHas() throws {

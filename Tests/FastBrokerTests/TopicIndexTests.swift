@@ -5,6 +5,7 @@
 @testable import FastBroker
 import BrokerConfig
 import CJemalloc
+import TestSupport
 import XCTest
 
 private final class Sub {
@@ -267,17 +268,4 @@ private struct LiveBytes {
     }
 
     var bytes: Int64 { Int64(bitPattern: allocated.pointee &- deallocated.pointee) }
-}
-
-/// Deterministic RNG for reproducible randomized tests.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }

@@ -4,6 +4,7 @@
 // strings), which is what any other FilterDocument gets. FILTER_LOOKUP_SEED /
 // FILTER_LOOKUP_CASES override the random run.
 
+import TestSupport
 import XCTest
 
 @testable import FilterVM
@@ -170,7 +171,7 @@ final class MemberLookupTests: XCTestCase {
             }
             return bytes.count
         }
-        var rng = SeededGenerator(state: 0xB2AC_4E75)
+        var rng = SplitMix64(seed: 0xB2AC_4E75)
         let atoms = [
             "1", "\"a\"", "\"[\"", "\"]}\"", "\"{\\\"}\"", "\"\\\\\"", "\"\\\\\\\"]\"", "[]", "{}", "\"x\\u005d\"", "true", " ", "\n",
         ]
@@ -197,7 +198,7 @@ final class MemberLookupTests: XCTestCase {
     }
 
     func testPlainNumberParserAgreesWithTheGeneralOne() {
-        var rng = SeededGenerator(state: 0x5EED_0F_0123)
+        var rng = SplitMix64(seed: 0x5EED_0F_0123)
         var texts = [
             "0", "-0", "0.0", "1", "-1", "1250.75", "1250.750", "0.000123", "9999999999999999999", "1000000000000000000",
             "12345678901234567890", "0.1234567890123456789", "1.5e3", "00", "01", "-", "1.", ".5", "1e", "-0.5", "7.0",
@@ -251,7 +252,7 @@ final class MemberLookupDifferentialTests: XCTestCase {
     ]
     static let spaces = ["", "", " ", "  ", "\n  ", "\t", " \r\n"]
 
-    func value(_ rng: inout SeededGenerator, depth: Int) -> String {
+    func value(_ rng: inout SplitMix64, depth: Int) -> String {
         let r = Int.random(in: 0..<10, using: &rng)
         if depth < 3 && r < 2 { return object(&rng, depth: depth + 1) }
         if depth < 3 && r == 2 {
@@ -261,9 +262,9 @@ final class MemberLookupDifferentialTests: XCTestCase {
         return MemberLookupDifferentialTests.scalars.randomElement(using: &rng)!
     }
 
-    func space(_ rng: inout SeededGenerator) -> String { MemberLookupDifferentialTests.spaces.randomElement(using: &rng)! }
+    func space(_ rng: inout SplitMix64) -> String { MemberLookupDifferentialTests.spaces.randomElement(using: &rng)! }
 
-    func object(_ rng: inout SeededGenerator, depth: Int) -> String {
+    func object(_ rng: inout SplitMix64, depth: Int) -> String {
         let members = (0..<Int.random(in: 0...6, using: &rng)).map { _ in
             let key = MemberLookupDifferentialTests.keys.randomElement(using: &rng)!.0
             return space(&rng) + "\"\(key)\"" + space(&rng) + ":" + space(&rng) + value(&rng, depth: depth) + space(&rng)
@@ -272,7 +273,7 @@ final class MemberLookupDifferentialTests: XCTestCase {
     }
 
     func testOnePassLookupAgreesWithPerKeyLookup() throws {
-        var rng = SeededGenerator(state: seed)
+        var rng = SplitMix64(seed: seed)
         let comparisons = ["=", "<>", "<", ">="]
         var evaluated = 0
         for _ in 0..<cases {

@@ -7,13 +7,14 @@
 // with dlsym because this target does not link FastBroker's allocator module).
 
 import Foundation
+import TestSupport
 import XCTest
 
 @testable import FilterVM
 
 /// Writes one random document as JSON text and as MessagePack at the same time.
 struct TwinDocumentWriter {
-    var rng: SplitMix
+    var rng: SplitMix64
     var json: [UInt8] = []
     var msgpack: [UInt8] = []
 
@@ -144,17 +145,6 @@ struct TwinDocumentWriter {
     }
 }
 
-struct SplitMix {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 final class MessagePackFilterDocumentTests: XCTestCase {
     static let expressions: [(String, [String: String])] = [
         ("k = :v", [":v": "3"]), ("k < :v", [":v": "0"]), ("k BETWEEN :a AND :b", [":a": "-3", ":b": "5"]),
@@ -186,7 +176,7 @@ final class MessagePackFilterDocumentTests: XCTestCase {
 
     func testMessagePackAndJSONFormsGiveTheSameVerdicts() throws {
         let programs = try Self.compileAll()
-        var rng = SplitMix(state: 20240613)
+        var rng = SplitMix64(seed: 20240613)
         var matched = 0, total = 0
         for documentIndex in 0..<1500 {
             var writer = TwinDocumentWriter(rng: rng)
@@ -215,7 +205,7 @@ final class MessagePackFilterDocumentTests: XCTestCase {
 
     func testMalformedBytesNeverCrash() throws {
         let programs = try Self.compileAll()
-        var rng = SplitMix(state: 7)
+        var rng = SplitMix64(seed: 7)
         for _ in 0..<300 {
             var writer = TwinDocumentWriter(rng: rng)
             writer.map(depth: 0)
@@ -245,7 +235,7 @@ final class MessagePackFilterDocumentTests: XCTestCase {
         // `l = :v` with :v = [1,2] on {"l":[1,2]}), which is VM code, not the document's.
         let programs = try Self.compileAll().enumerated()
             .filter { !Self.expressions[$0.offset].1.values.contains { $0.hasPrefix("[") } }.map(\.element)
-        var writer = TwinDocumentWriter(rng: SplitMix(state: 99))
+        var writer = TwinDocumentWriter(rng: SplitMix64(seed: 99))
         writer.map(depth: 0)
         // A document that touches every kind, including a float needing 17 digits and a binary.
         let document: [UInt8] = [0x86, 0xA1, 0x6B, 0xCB] + withUnsafeBytes(of: (0.30000000000000004).bitPattern.bigEndian, Array.init)

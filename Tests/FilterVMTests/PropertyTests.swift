@@ -2,21 +2,10 @@
 // on thousands of random (expression, document) pairs. A failure prints the seed, the
 // expressions and the document. FILTER_PROPERTY_SEED / FILTER_PROPERTY_CASES override the run.
 
+import TestSupport
 import XCTest
 
 @testable import FilterVM
-
-/// SplitMix64: small, seedable, reproducible across platforms.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 final class PropertyTests: XCTestCase {
     let environment = ProcessInfo.processInfo.environment
@@ -30,7 +19,7 @@ final class PropertyTests: XCTestCase {
     static let orderable = ["-7", "-0.5", "0", "1", "2", "2.0", "3", "10", "1E+2", "\"\"", "\"a\"", "\"ab\"", "\"b\"", "\"é\""]
     static let paths = ["a", "b", "m.x", "m.y", "l[0]", "l[1]", "missing"]
 
-    func randomValue(_ rng: inout SeededGenerator, depth: Int = 0) -> String {
+    func randomValue(_ rng: inout SplitMix64, depth: Int = 0) -> String {
         let r = Int.random(in: 0..<10, using: &rng)
         if depth < 2 && r == 0 {
             return "[" + (0..<Int.random(in: 0...3, using: &rng)).map { _ in randomValue(&rng, depth: depth + 1) }
@@ -39,7 +28,7 @@ final class PropertyTests: XCTestCase {
         return PropertyTests.scalars.randomElement(using: &rng)!
     }
 
-    func randomDocument(_ rng: inout SeededGenerator) -> String {
+    func randomDocument(_ rng: inout SplitMix64) -> String {
         var members: [String] = []
         for name in ["a", "b"] where Bool.random(using: &rng) || Bool.random(using: &rng) {
             members.append("\"\(name)\": \(randomValue(&rng))")
@@ -52,7 +41,7 @@ final class PropertyTests: XCTestCase {
         return "{" + members.joined(separator: ", ") + "}"
     }
 
-    func operand(_ rng: inout SeededGenerator, orderable: Bool = false) -> String {
+    func operand(_ rng: inout SplitMix64, orderable: Bool = false) -> String {
         switch Int.random(in: 0..<5, using: &rng) {
         case 0: return PropertyTests.paths.randomElement(using: &rng)!
         case 1: return "size(\(PropertyTests.paths.randomElement(using: &rng)!))"
@@ -63,7 +52,7 @@ final class PropertyTests: XCTestCase {
     }
 
     /// A random atomic condition over random paths and constants.
-    func atom(_ rng: inout SeededGenerator) -> String {
+    func atom(_ rng: inout SplitMix64) -> String {
         let path = PropertyTests.paths.randomElement(using: &rng)!
         switch Int.random(in: 0..<8, using: &rng) {
         case 0: return "\(path) = \(operand(&rng))"
@@ -77,7 +66,7 @@ final class PropertyTests: XCTestCase {
         }
     }
 
-    func condition(_ rng: inout SeededGenerator, depth: Int = 0) -> String {
+    func condition(_ rng: inout SplitMix64, depth: Int = 0) -> String {
         if depth >= 2 || Bool.random(using: &rng) { return atom(&rng) }
         let op = Bool.random(using: &rng) ? "AND" : "OR"
         return "(\(condition(&rng, depth: depth + 1))) \(op) (\(condition(&rng, depth: depth + 1)))"
@@ -102,7 +91,7 @@ final class PropertyTests: XCTestCase {
     }
 
     func testLaws() {
-        var rng = SeededGenerator(state: seed)
+        var rng = SplitMix64(seed: seed)
         var compiled = 0
         for _ in 0..<cases {
             let document = randomDocument(&rng)
@@ -135,7 +124,7 @@ final class PropertyTests: XCTestCase {
 
     /// Programs compiled from equal fingerprints behave identically on random documents.
     func testEqualFingerprintsBehaveIdentically() {
-        var rng = SeededGenerator(state: seed &+ 1)
+        var rng = SplitMix64(seed: seed &+ 1)
         for _ in 0..<300 {
             let e = condition(&rng)
             guard let p = tryCompile(e) else { continue }

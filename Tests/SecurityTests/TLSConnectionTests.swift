@@ -2,6 +2,7 @@
 // versions, data both ways, close_notify, client certificates, old versions and non-TLS input.
 
 import COpenSSL
+import TestSupport
 import XCTest
 @testable import BrokerSecurity
 
@@ -312,18 +313,5 @@ final class TLSConnectionTests: XCTestCase {
         let message = try XCTUnwrap(failureMessage(result), "\(result)")
         XCTAssertTrue(message.hasPrefix("TLS record error"), message)
         XCTAssertTrue(message.contains("bad record mac") || message.contains("decryption failed"), message)
-    }
-}
-
-/// Deterministic pseudo-random bytes for payloads (SplitMix64).
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

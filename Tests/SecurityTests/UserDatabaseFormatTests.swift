@@ -23,6 +23,9 @@ final class UserDatabaseFormatTests: XCTestCase {
         XCTAssertEqual(try UserDatabase.parse(Array(" [ ] \n".utf8), fileName: "u"), [])
     }
 
+    static let keyA = "1adfc8bfe1d35616e64dffbd900096f23b066f914c8c2ffbb66f6075b96e116d"
+    static let keyB = "6ed32739ff04a6074044ff0b0e3bfc7c856bc9d5f1d25efc57363bda0af3a8b0"
+
     /// Each case: the document and the exact error text.
     func testErrorsNameFileAndJSONPath() {
         let salted = #""salt": "s", "iterations": 100, "keylen": 16, "derived_key": "prq7+YkJ1/KlW1X0YczMHw==""#
@@ -32,16 +35,38 @@ final class UserDatabaseFormatTests: XCTestCase {
             (#"[{"role": "r", "secret": "s"}]"#, #"users.json: $[0]: missing "authid""#),
             (#"[{"authid": "a", "secret": "s"}]"#, #"users.json: $[0]: missing "role""#),
             (#"[{"authid": "a", "role": "r"}]"#,
-             #"users.json: $[0]: missing credential: "secret", or salt, iterations, keylen and derived_key"#),
+             #"users.json: $[0]: missing credential: "secret", or salt, iterations, keylen and derived_key (wampcra); "#
+                + #""ticket"; or "cryptosign""#),
             (#"[{"authid": "a", "role": "r", "secret": "s"}, {"authid": 7, "role": "r", "secret": "s"}]"#,
              "users.json: $[1].authid: expected a non-empty string, found a number"),
             (#"[{"authid": "", "role": "r", "secret": "s"}]"#, "users.json: $[0].authid: expected a non-empty string"),
             (#"[{"authid": "a", "role": "r", "secret": "s", "sceret": "t"}]"#,
-             "users.json: $[0].sceret: unknown key (a user record has authid, role, and either secret "
-                + "or salt, iterations, keylen, derived_key)"),
+             "users.json: $[0].sceret: unknown key (a user record has authid, role, and credentials: secret, "
+                + "or salt, iterations, keylen, derived_key (wampcra); ticket; cryptosign)"),
             (#"[{"authid": "a", "role": "r", "secret": "s", "odd key": 1}]"#,
-             #"users.json: $[0]["odd key"]: unknown key (a user record has authid, role, and either secret "#
-                + "or salt, iterations, keylen, derived_key)"),
+             #"users.json: $[0]["odd key"]: unknown key (a user record has authid, role, and credentials: secret, "#
+                + "or salt, iterations, keylen, derived_key (wampcra); ticket; cryptosign)"),
+            // Ticket and cryptosign credentials.
+            (#"[{"authid": "a", "role": "r", "ticket": "t0p-secret"}]"#,
+             "users.json: $[0].ticket: expected an object {salt, iterations, keylen, derived_key} (never the ticket in clear), "
+                + "found a string"),
+            (#"[{"authid": "a", "role": "r", "ticket": {"salt": "s", "iterations": 100, "keylen": 16}}]"#,
+             #"users.json: $[0].ticket: missing "derived_key" (a ticket needs salt, iterations, keylen and derived_key)"#),
+            (#"[{"authid": "a", "role": "r", "ticket": {\#(salted), "ticket": "t"}}]"#,
+             "users.json: $[0].ticket.ticket: unknown key (a ticket has salt, iterations, keylen, derived_key)"),
+            (#"[{"authid": "a", "role": "r", "ticket": {"salt": "s", "iterations": 100, "keylen": 32, "derived_key": "prq7+YkJ1/KlW1X0YczMHw=="}}]"#,
+             "users.json: $[0].ticket.derived_key: expected the base64 text of keylen (32) bytes"),
+            (#"[{"authid": "a", "role": "r", "cryptosign": []}]"#,
+             "users.json: $[0].cryptosign: expected a non-empty array of Ed25519 public keys (64 hex digits each)"),
+            (#"[{"authid": "a", "role": "r", "cryptosign": "\#(Self.keyA)"}]"#,
+             "users.json: $[0].cryptosign: expected a non-empty array of Ed25519 public keys (64 hex digits each)"),
+            (#"[{"authid": "a", "role": "r", "cryptosign": ["\#(Self.keyA)", "\#(Self.keyA.dropLast())"]}]"#,
+             "users.json: $[0].cryptosign[1]: expected an Ed25519 public key: 64 hex digits"),
+            (#"[{"authid": "a", "role": "r", "cryptosign": ["\#(Self.keyA.dropLast())g"]}]"#,
+             "users.json: $[0].cryptosign[0]: expected an Ed25519 public key: 64 hex digits"),
+            (#"[{"authid": "a", "role": "r", "cryptosign": ["\#(Self.keyA)"]}, "#
+                + #"{"authid": "b", "role": "r", "cryptosign": ["\#(Self.keyB)", "\#(Self.keyA.uppercased())"]}]"#,
+             "users.json: $[1].cryptosign[1]: public key already held at $[0].cryptosign[0] (one key belongs to one user)"),
             (#"[{"authid": "a", "role": "r", "secret": "s", "salt": "x"}]"#,
              #"users.json: $[0].salt: a record has either "secret" or the salted fields, not both"#),
             (#"[{"authid": "a", "role": "r", "salt": "s", "iterations": 100, "derived_key": "prq7+YkJ1/KlW1X0YczMHw=="}]"#,
@@ -113,12 +138,16 @@ final class UserDatabaseFormatTests: XCTestCase {
             UserRecord(authid: "quote\"back\\slash\nnewline", role: "user", credential: .plain(secret: "s\u{1}é")),
             UserRecord(authid: "bob", role: "admin", credential: .salted(
                 salt: "salt123", iterations: 100, keyLength: 16, derivedKey: "prq7+YkJ1/KlW1X0YczMHw==")),
+            UserRecord(authid: "tom", role: "device",
+                       ticket: TicketCredential(salt: "c2FsdA==", iterations: 9, keyLength: 4, derivedKey: [1, 2, 3, 255]),
+                       cryptosignKeys: [Hex.decode(Self.keyA)!, Hex.decode(Self.keyB)!]),
         ]
         let text = UserDatabase.render(records)
         XCTAssertEqual(try UserDatabase.parse(text, fileName: "r"), records)
         // Python's json module reads it too.
         let decoded = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(text)) as? [[String: Any]])
-        XCTAssertEqual(decoded.count, 2)
+        XCTAssertEqual(decoded.count, 3)
+        XCTAssertEqual(decoded[2]["cryptosign"] as? [String], [Self.keyA, Self.keyB])
         XCTAssertEqual(decoded[0]["authid"] as? String, records[0].authid)
         XCTAssertEqual(UserDatabase.render([]), Array("[]\n".utf8))
     }

@@ -159,7 +159,8 @@ final class UserDatabaseTests: XCTestCase {
         _ = try dir.write("users.json", broken)
         XCTAssertThrowsError(try UserDatabase.addUser(path: path, authid: "bob", role: "user", password: "pw",
                                                       iterations: 10)) { error in
-            XCTAssertEqual("\(error)", #"\#(path): $[0]: missing credential: "secret", or salt, iterations, keylen and derived_key"#)
+            XCTAssertEqual("\(error)", #"\#(path): $[0]: missing credential: "secret", or salt, iterations, keylen and derived_key "#
+                + #"(wampcra); "ticket"; or "cryptosign""#)
         }
         XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8), broken, "a broken file is left untouched")
 

@@ -1,7 +1,8 @@
-// The writer: exact output for the forms the broker sends, escaping, numbers, the container helpers,
-// and the round trip decodeValue(scan(write(v))) == v over seeded random values.
+// The writer: exact output for the forms the broker sends, escaping, numbers, and the round trip
+// decodeValue(scan(write(v))) == v over seeded random values.
 
 import BrokerSerialization
+import TestSupport
 import XCTest
 
 final class JSONWriterTests: XCTestCase {
@@ -48,54 +49,6 @@ final class JSONWriterTests: XCTestCase {
             XCTAssertNil(valueError(Array(text.utf8)), text)
             XCTAssertEqual(Double(text), v, text)
         }
-    }
-
-    func testContainerWritersHandleCommas() {
-        let welcome = written { out in
-            var message = JSONArrayWriter(&out)
-            message.element(uint: 2, to: &out)
-            message.element(uint: 123_456, to: &out)
-            message.next(&out)
-            var details = JSONObjectWriter(&out)
-            details.field("authid", string: "alice", to: &out)
-            details.field("authrole", string: "user", to: &out)
-            details.key("roles", to: &out)
-            var roles = JSONObjectWriter(&out)
-            roles.key("broker", to: &out)
-            var broker = JSONObjectWriter(&out)
-            broker.key("features", to: &out)
-            var features = JSONObjectWriter(&out)
-            features.field("publisher_exclusion", bool: true, to: &out)
-            features.field("pattern_based_subscription", bool: true, to: &out)
-            features.close(&out)
-            broker.close(&out)
-            roles.close(&out)
-            details.field("x", int: -3, to: &out)
-            details.field("v", value: .array([.null, .number(JSONNumber(Int64(7)))]), to: &out)
-            details.close(&out)
-            message.close(&out)
-        }
-        XCTAssertEqual(welcome, #"[2,123456,{"authid":"alice","authrole":"user","roles":{"broker":{"features":{"publisher_exclusion":true,"pattern_based_subscription":true}}},"x":-3,"v":[null,7]}]"#)
-        XCTAssertEqual(written { out in JSONObjectWriter(&out).close(&out) }, "{}")
-        XCTAssertEqual(written { out in JSONArrayWriter(&out).close(&out) }, "[]")
-    }
-
-    func testEventCopiesPublishPayloadVerbatim() throws {
-        let publish = #"[16, 77, {}, "com.t", [1, "\u00e9", {"a": []}], {"k": 1.50}]"#
-        let event = try withMessage(publish) { m -> String in
-            written { out in
-                var e = JSONArrayWriter(&out)
-                e.element(uint: 36, to: &out)
-                e.element(uint: 5, to: &out)
-                e.element(uint: 6, to: &out)
-                e.element(raw: UnsafeRawBufferPointer(start: nil, count: 0), to: &out)
-                out.append(contentsOf: Array("{}".utf8))
-                e.element(raw: m.bytes(4), to: &out)
-                e.element(raw: m.bytes(5), to: &out)
-                e.close(&out)
-            }
-        }
-        XCTAssertEqual(event, #"[36,5,6,{},[1, "\u00e9", {"a": []}],{"k": 1.50}]"#)
     }
 
     func testNumberTextIsWrittenVerbatim() {
@@ -152,18 +105,5 @@ final class JSONWriterTests: XCTestCase {
         var s = String.UnicodeScalarView()
         for _ in 0..<Int(rng.next() % 12) { s.append(pool[Int(rng.next() % UInt64(pool.count))]) }
         return String(s)
-    }
-}
-
-/// A tiny seeded generator so random tests are reproducible.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -3,21 +3,9 @@
 // ring's cursors started at every offset so frames straddle the seam) and checks that every way
 // yields exactly the expected events.
 
+import TestSupport
 import XCTest
 @testable import BrokerWire
-
-/// SplitMix64: a tiny seeded generator so random splits are reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 struct DecoderVerifier<Output: Equatable> {
     /// Makes a fresh decoder and returns its step: the next decoded output (payload copied out), or
@@ -92,7 +80,7 @@ struct DecoderVerifier<Output: Equatable> {
         check(decode(stream, ring: RingBuffer(capacity: 1 << 20), chunkSizes: [stream.count]), "all at once, large ring")
         check(decode(stream, ring: RingBuffer(capacity: 64), chunkSizes: [stream.count]), "all at once, 64-byte ring")
         check(decode(stream, ring: RingBuffer(capacity: 64), chunkSizes: [1]), "one byte at a time")
-        var generator = SeededGenerator(seed: 0x5EED_0001)
+        var generator = SplitMix64(seed: 0x5EED_0001)
         for run in 0..<randomRuns {
             var sizes: [Int] = []
             var total = 0

@@ -3,6 +3,7 @@
 // lengths and seeded random garbage. Each must end in a failure or needMore, never crash, and decode
 // the same however it is split.
 
+import TestSupport
 import XCTest
 @testable import BrokerWire
 
@@ -124,7 +125,7 @@ final class NastyInputTests: XCTestCase {
     }
 
     func testSeededGarbage() {
-        var generator = SeededGenerator(seed: 0xBAD_F00D)
+        var generator = SplitMix64(seed: 0xBAD_F00D)
         for _ in 0..<150 {
             let count = Int.random(in: 0...300, using: &generator)
             var bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }

@@ -2,6 +2,7 @@
 // recentring when empty, growth keeping the readable bytes, growth only as bytes arrive, and the
 // shrink back to the initial capacity (with its hysteresis).
 
+import TestSupport
 import XCTest
 @testable import BrokerWire
 
@@ -170,7 +171,7 @@ final class RingBufferTests: XCTestCase {
     /// Writes, consumes, growth for random frame sizes and idle shrinks, starting on the seam: the
     /// readable bytes always match the model, and the capacity stays within its bounds.
     func testGrowAndShrinkRandomisedAgainstAnArrayModel() {
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         let ring = RingBuffer(capacity: 64, startingAt: 40)
         var model: [UInt8] = []
         var next: UInt8 = 0
@@ -209,7 +210,7 @@ final class RingBufferTests: XCTestCase {
     }
 
     func testRandomisedAgainstAnArrayModel() {
-        var generator = SeededGenerator(seed: 42)
+        var generator = SplitMix64(seed: 42)
         let ring = RingBuffer(capacity: 64, startingAt: 17)
         var model: [UInt8] = []
         var next: UInt8 = 0

@@ -7,34 +7,18 @@
 # after the reset arrives), the broker answers a fresh HELLO, and SIGTERM ends it with exit 0
 # (fixture teardown).
 
-import re
 import time
 
 import pytest
 
 from adversarial_conftest import assert_healthy
-from interop_conftest import make_broker
-from rawwire import RawSocketClient, dumps, get_metrics
+from loop_placement import loop_sessions, session_with_loop, wait_loop_sessions_below
+from rawwire import RawSocketClient, dumps
 
 LOOPS = 2
 BURST = 1500          # PUBLISH frames per burst (no acknowledgement: as fast as the broker reads)
 ROUNDS = 3
 SUBSCRIBED, PUBLISHED, EVENT = 33, 17, 36
-
-
-@pytest.fixture(scope="module")
-def broker2(tmp_path_factory):
-    def two_loops(config):
-        config["loops"] = LOOPS
-    b = make_broker(tmp_path_factory, "group-reset", mutate=two_loops).start()
-    yield b
-    b.finish()
-
-
-def loop_sessions(broker):
-    _, text = get_metrics(broker)
-    return {int(m.group(1)): int(float(m.group(2)))
-            for m in re.finditer(r'^fastbroker_loop_sessions\{loop="(\d+)"\} (\S+)', text, re.M)}
 
 
 def home_loop(topic, group, match="exact"):
@@ -43,22 +27,6 @@ def home_loop(topic, group, match="exact"):
     for byte in f"{match}|{topic}|{group}".encode():
         h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
     return h % LOOPS
-
-
-def session_with_loop(broker, attempts=40):
-    """A RawSocket session and the loop it landed on (read back from the per-loop sessions
-    gauge; a reading disturbed by another session closing is discarded and retried)."""
-    for _ in range(attempts):
-        before = loop_sessions(broker)
-        client = RawSocketClient(broker.rs_port, timeout=5.0)
-        client.hello()
-        after = loop_sessions(broker)
-        changed = {i: after.get(i, 0) - before.get(i, 0) for i in range(LOOPS)}
-        grew = [i for i, d in changed.items() if d == 1]
-        if len(grew) == 1 and all(d == 0 for i, d in changed.items() if i != grew[0]):
-            return client, grew[0]
-        client.close()
-    raise AssertionError(f"could not tell which loop a new session landed on in {attempts} attempts")
 
 
 def group_away_from(topic, loop):
@@ -78,14 +46,6 @@ def burst(publisher, topic, start):
         bytes([0]) + len(p).to_bytes(3, "big") + p
         for p in (dumps([16, n + 1, {}, topic, [n]]) for n in range(start, start + BURST)))
     assert publisher.send_bytes(frames)
-
-
-def wait_session_gone(broker, loop, count_before, timeout=5.0):
-    """Waits until the broker closed the reset session (its loop's gauge went down)."""
-    deadline = time.monotonic() + timeout
-    while loop_sessions(broker).get(loop, 0) >= count_before:
-        assert time.monotonic() < deadline, "the broker did not notice the reset connection"
-        time.sleep(0.02)
 
 
 def survivor_gets_sentinel(publisher, survivor, topic, subscription):
@@ -113,7 +73,7 @@ def test_member_reset_during_burst(broker2, gtype):
     publisher.hello()
     for round_ in range(ROUNDS):
         topic = f"com.example.reset.{gtype}.{round_}.{time.monotonic_ns()}"
-        victim, victim_loop = session_with_loop(broker2)
+        victim, victim_loop = session_with_loop(broker2, LOOPS)
         group = group_away_from(topic, victim_loop)
         subscribe(victim, 1, topic, gtype, group)         # first: the failover group's active member
         survivor = RawSocketClient(broker2.rs_port, timeout=5.0)
@@ -124,7 +84,7 @@ def test_member_reset_during_burst(broker2, gtype):
         count_before = loop_sessions(broker2)[victim_loop]
         victim.reset()                                    # dies while deliveries are on their way
         burst(publisher, topic, BURST)
-        wait_session_gone(broker2, victim_loop, count_before)
+        wait_loop_sessions_below(broker2, victim_loop, count_before)
         seen = survivor_gets_sentinel(publisher, survivor, topic, subscription)
         if gtype == "failover":
             assert seen == sorted(seen), "the standby receives events in publication order"
@@ -142,7 +102,7 @@ def test_member_reset_before_join_result(broker2):
     publisher.hello()
     for round_ in range(ROUNDS):
         topic = f"com.example.resetjoin.{round_}.{time.monotonic_ns()}"
-        victim, victim_loop = session_with_loop(broker2)
+        victim, victim_loop = session_with_loop(broker2, LOOPS)
         group = group_away_from(topic, victim_loop)
         survivor = RawSocketClient(broker2.rs_port, timeout=5.0)
         survivor.hello()
@@ -152,7 +112,7 @@ def test_member_reset_before_join_result(broker2):
         victim.send_msg([32, 1, {"type": "shared", "group": group}, topic])
         time.sleep(0.005)                                 # let the broker read the SUBSCRIBE
         victim.reset()
-        wait_session_gone(broker2, victim_loop, count_before)
+        wait_loop_sessions_below(broker2, victim_loop, count_before)
         survivor_gets_sentinel(publisher, survivor, topic, subscription)
         survivor.close()
         assert_healthy(broker2)

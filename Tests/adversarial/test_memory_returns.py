@@ -15,11 +15,11 @@
 # within a few seconds of the large messages (jemalloc purges freed pages after 1 s) RSS is back
 # within 64 KiB per connection of its figure before them (measured: ~20 KiB of allocator slack).
 
-import os
 import socket
 import time
 
 from adversarial_conftest import assert_healthy
+from broker_memory import RSS_MEANINGFUL, peak_rss_bytes, rss_bytes
 from rawwire import HOST, RawWebSocketClient, get_metrics, metric_sum, read_http_response, upgrade_request
 
 GAUGE = "fastbroker_loop_receive_buffer_bytes"
@@ -27,10 +27,6 @@ GAUGE_PER_IDLE_CONNECTION = 20 * 1024
 RSS_PER_IDLE_CONNECTION = 100 * 1024
 RSS_KEPT_PER_CONNECTION = 64 * 1024
 RSS_RETURN_SECONDS = 8.0
-# Under AddressSanitizer (scripts/test.sh's asan stage sets ASAN_OPTIONS) freed memory sits in
-# ASan's quarantine and its allocator, not jemalloc, holds the pages: RSS says nothing about the
-# broker's own buffers there, so only the receive-buffer gauge is checked.
-RSS_MEANINGFUL = "ASAN_OPTIONS" not in os.environ
 STRAY_CONNECTIONS_BYTES = 4 * 16 * 1024
 MESSAGE_BYTES = 1_000_000
 FRAGMENT_BYTES = 64 * 1024
@@ -58,22 +54,6 @@ def still_open(sock):
         return True
     except OSError:
         return False
-
-
-def rss_bytes(broker):
-    with open(f"/proc/{broker.proc.pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmRSS in /proc status")
-
-
-def peak_rss_bytes(broker):
-    with open(f"/proc/{broker.proc.pid}/status") as status:
-        for line in status:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    raise AssertionError("no VmHWM in /proc status")
 
 
 def metrics(broker):

@@ -4,16 +4,15 @@
 # bounded to a few seconds (the old code took far longer), in JSON and MessagePack, followed by
 # the health checks; the 1,000-entry lists must still pick exactly the right subscribers.
 
-import asyncio
 import json
 import time
 
 import msgpack
 import pytest
 
-from conftest import assert_healthy, interop_conftest
+from conftest import interop_conftest, with_healthy
 from rawwire import RawSocketClient, get_metrics, metric_sum
-from wampclient import Healthy, run, unique
+from wampclient import unique
 
 LIMIT = 1000  # limits.max_list_option_entries default
 LIMIT_METRIC = 'fastbroker_limit_refusals_total{limit="max_list_option_entries"}'
@@ -93,16 +92,6 @@ def expect_only(client, tag, sentinel):
     assert event[4] == [tag], event
     event = client.recv_msg()
     assert event[0] == 36 and event[4] == [sentinel], event
-
-
-def with_healthy(broker, attack):
-    """Runs the blocking `attack` while a Healthy pair is open, then checks both health probes."""
-    async def body():
-        healthy = await Healthy(broker).open()
-        await asyncio.to_thread(attack)
-        await healthy.roundtrip()
-    run(body())
-    assert_healthy(broker)
 
 
 @pytest.mark.parametrize("serializer", ["json", "msgpack"])

@@ -3,13 +3,12 @@
 # expression can use are refused before they are decoded. Each attack is bounded (< 64 KiB, a
 # few seconds) and followed by the health checks.
 
-import asyncio
 import json
 import time
 
-from conftest import assert_healthy
+from conftest import with_healthy
 from rawwire import RawSocketClient
-from wampclient import Healthy, run, unique
+from wampclient import unique
 
 ATTACK_SECONDS = 5.0
 MAX_PLACEHOLDERS = 4096 // 2  # SubscriptionFilter.maxPlaceholderEntries
@@ -19,15 +18,6 @@ def subscribe_bytes(request, members, topic):
     """A SUBSCRIBE whose options dict has exactly `members` ((key, value) pairs, repeats kept)."""
     body = ",".join(f"{json.dumps(k)}:{json.dumps(v, separators=(',', ':'))}" for k, v in members)
     return f'[32,{request},{{{body}}},{json.dumps(topic)}]'.encode()
-
-
-def with_healthy(broker, attack):
-    async def body():
-        healthy = await Healthy(broker).open()
-        await asyncio.to_thread(attack)
-        await healthy.roundtrip()
-    run(body())
-    assert_healthy(broker)
 
 
 def test_repeated_subscribe_option_keys_are_linear_and_the_last_wins(broker):

@@ -212,6 +212,17 @@ def fresh_broker(tmp_path_factory):
             b.finish()
 
 
+@pytest.fixture(scope="module")
+def broker2(tmp_path_factory):
+    """One running broker with two loops per test module (sessions placed on given loops with
+    loop_placement.py, e.g. consumer groups whose members and home are on different loops)."""
+    def two_loops(config):
+        config["loops"] = 2
+    b = make_broker(tmp_path_factory, "two-loops", mutate=two_loops).start()
+    yield b
+    b.finish()
+
+
 # Health checks for the adversarial suite (Tests/adversarial): defined here so that both
 # folders' conftest modules offer the same names whichever pytest imports as `conftest`.
 def hello_round_trip_seconds(broker, realm="realm1"):
@@ -229,3 +240,17 @@ def assert_healthy(broker):
     assert broker.alive(), f"fastbroker died:\n{broker.logs()}"
     took = hello_round_trip_seconds(broker)
     assert took < 1.0, f"fresh HELLO took {took:.2f}s"
+
+
+def with_healthy(broker, attack):
+    """Runs the blocking `attack` while a `wampclient.Healthy` pair is open, then checks both
+    health probes: the pair still exchanges an event, and `assert_healthy`."""
+    import asyncio
+    from wampclient import Healthy, run
+
+    async def body():
+        healthy = await Healthy(broker).open()
+        await asyncio.to_thread(attack)
+        await healthy.roundtrip()
+    run(body())
+    assert_healthy(broker)

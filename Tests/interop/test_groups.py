@@ -15,8 +15,7 @@ import pytest
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import PublishOptions
 
-from conftest import make_broker
-from rawwire import get_metrics
+from loop_placement import connect_on_loop
 from wampclient import connect, publish, run, unique
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "clients" / "python"))
@@ -24,36 +23,6 @@ from fastbroker_autobahn import FastBrokerSubscribeOptions as Group  # noqa: E40
 
 TAKEN = "fastbroker.error.exclusive_subscription_taken"
 MISMATCH = "fastbroker.error.subscription_type_mismatch"
-
-
-@pytest.fixture(scope="module")
-def broker2(tmp_path_factory):
-    def two_loops(config):
-        config["loops"] = 2
-    b = make_broker(tmp_path_factory, "groups", mutate=two_loops).start()
-    yield b
-    b.finish()
-
-
-def loop_sessions(broker):
-    _, text = get_metrics(broker)
-    return {int(m.group(1)): int(float(m.group(2)))
-            for m in re.finditer(r'^fastbroker_loop_sessions\{loop="(\d+)"\} (\S+)', text, re.M)}
-
-
-async def connect_on_loop(broker, loop_index, transport="ws", attempts=40):
-    """Connects until the broker puts a session on `loop_index` (SO_REUSEPORT picks the loop)."""
-    spare = []
-    for _ in range(attempts):
-        before = await asyncio.to_thread(loop_sessions, broker)
-        s = await connect(broker, transport, "realm1")
-        after = await asyncio.to_thread(loop_sessions, broker)
-        if after.get(loop_index, 0) > before.get(loop_index, 0):
-            for x in spare:
-                x.leave()
-            return s
-        spare.append(s)
-    raise AssertionError(f"no session landed on loop {loop_index} in {attempts} attempts")
 
 
 def test_exclusive_refuses_a_second_session_and_frees_on_leave(broker2):

@@ -1,5 +1,6 @@
 # Autobahn|Python (asyncio) clients for the interop tests: open a session on the broker over
-# WebSocket or RawSocket with the JSON serializer, answer WAMP-CRA challenges, collect events,
+# WebSocket or RawSocket with the JSON serializer, answer WAMP-CRA challenges (ticket and
+# cryptosign through Autobahn's AuthTicket / AuthCryptoSign), collect events,
 # and record every raw message in both directions so tests can check the wire form (WELCOME
 # details, CHALLENGE extra, EVENT with or without args) and not only what Autobahn exposes.
 
@@ -78,7 +79,7 @@ class RecordingJsonSerializer(JsonSerializer):
 class Client(ApplicationSession):
     """One WAMP session; futures for join / leave / disconnect, challenges kept for checks."""
 
-    def __init__(self, config, authid, secret, authmethods, sign, recorder):
+    def __init__(self, config, authid, secret, authmethods, sign, recorder, authextra=None, authenticator=None):
         super().__init__(config)
         loop = asyncio.get_running_loop()
         self.joined = loop.create_future()
@@ -91,14 +92,18 @@ class Client(ApplicationSession):
         self._secret = secret
         self._authmethods = authmethods
         self._sign = sign
+        self._authextra = authextra
+        self._authenticator = authenticator
 
     # Autobahn callbacks
 
     def onConnect(self):
-        self.join(self.config.realm, authmethods=self._authmethods, authid=self._authid)
+        self.join(self.config.realm, authmethods=self._authmethods, authid=self._authid, authextra=self._authextra)
 
     def onChallenge(self, challenge):
         self.challenges.append(challenge)
+        if self._authenticator is not None:   # an Autobahn IAuthenticator (AuthTicket, AuthCryptoSign)
+            return self._authenticator.on_challenge(self, challenge)
         if self._sign is not None:
             return self._sign(challenge)
         if challenge.method != "wampcra":
@@ -147,8 +152,9 @@ class Client(ApplicationSession):
 
 
 async def connect(broker, transport, realm, authid=None, secret=None, authmethods=None,
-                  sign=None, timeout=DEFAULT_TIMEOUT):
-    """Opens a session. Returns the joined Client; raises JoinRefused on ABORT."""
+                  sign=None, timeout=DEFAULT_TIMEOUT, authextra=None, authenticator=None):
+    """Opens a session. Returns the joined Client; raises JoinRefused on ABORT. `authenticator`
+    (Autobahn's AuthTicket / AuthCryptoSign) answers the challenge and supplies the authextra."""
     loop = asyncio.get_running_loop()
     recorder = RecordingJsonSerializer()
     if authmethods is None:
@@ -156,7 +162,8 @@ async def connect(broker, transport, realm, authid=None, secret=None, authmethod
     created = loop.create_future()
 
     def make_session():
-        session = Client(ComponentConfig(realm=realm), authid, secret, authmethods, sign, recorder)
+        extra = authextra if authextra is not None or authenticator is None else authenticator.authextra
+        session = Client(ComponentConfig(realm=realm), authid, secret, authmethods, sign, recorder, extra, authenticator)
         _open_sessions.append(session)
         if not created.done():
             created.set_result(session)

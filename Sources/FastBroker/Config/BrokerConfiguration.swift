@@ -132,6 +132,8 @@ public struct BrokerConfiguration: Sendable, Equatable {
             var auth: [String] = []
             if let role = realm.anonymousRole { auth.append("anonymous as \(role)") }
             if let userDB = realm.wampcraUserDB { auth.append("wampcra (\(userDB))") }
+            if let userDB = realm.ticketUserDB { auth.append("ticket (\(userDB))") }
+            if let userDB = realm.cryptosignUserDB { auth.append("cryptosign (\(userDB))") }
             let roles = realm.roles.map { "\($0.name) (\($0.permissions.count) permissions)" }
             lines.append(
                 "realm: \(realm.name); auth: " + auth.joined(separator: ", ") + "; roles: " + roles.joined(separator: ", "))

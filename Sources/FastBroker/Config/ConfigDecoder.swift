@@ -246,15 +246,18 @@ struct ConfigDecoder {
                     + "without whitespace or '#' (e.g. \"realm1\", \"com.example.app\")")
         }
 
-        var userDB: String? = nil
+        var userDBs: [String: String] = [:]   // method → userdb path
         var anonymousRole: (name: String, jsonPath: String)? = nil
         var keepAuthid = false
-        let noAuth = "a realm needs at least one authentication method: \"anonymous\" and/or \"wampcra\""
+        let userDBMethods = ["wampcra", "ticket", "cryptosign"]
+        let noAuth = "a realm needs at least one authentication method: \"anonymous\", \"wampcra\", \"ticket\" or \"cryptosign\""
         if let authNode = object["auth"] {
-            if let auth = self.object(authNode, at: object.path("auth"), allowed: ["anonymous", "wampcra"]) {
-                if auth["anonymous"] == nil && auth["wampcra"] == nil { report(auth.path, noAuth) }
-                if let node = auth["wampcra"], let wampcra = self.object(node, at: auth.path("wampcra"), allowed: ["userdb"]) {
-                    userDB = require(wampcra, "userdb").flatMap { file($0, at: wampcra.path("userdb")) }
+            if let auth = self.object(authNode, at: object.path("auth"), allowed: ["anonymous"] + userDBMethods) {
+                if auth["anonymous"] == nil && userDBMethods.allSatisfy({ auth[$0] == nil }) { report(auth.path, noAuth) }
+                for method in userDBMethods {
+                    if let node = auth[method], let entry = self.object(node, at: auth.path(method), allowed: ["userdb"]) {
+                        userDBs[method] = require(entry, "userdb").flatMap { file($0, at: entry.path("userdb")) }
+                    }
                 }
                 if let node = auth["anonymous"],
                    let anonymous = self.object(node, at: auth.path("anonymous"), allowed: ["role", "keep_authid"]) {
@@ -303,8 +306,9 @@ struct ConfigDecoder {
         }
 
         guard issues.count == issuesBefore, let name else { return nil }
-        return RealmConfig(name: name, wampcraUserDB: userDB, anonymousRole: anonymousRole?.name,
-                           anonymousKeepsAuthid: keepAuthid, roles: roles)
+        return RealmConfig(name: name, wampcraUserDB: userDBs["wampcra"], anonymousRole: anonymousRole?.name,
+                           anonymousKeepsAuthid: keepAuthid, roles: roles, ticketUserDB: userDBs["ticket"],
+                           cryptosignUserDB: userDBs["cryptosign"])
     }
 
     /// The role's name (when valid, even if its permissions are not) and the role (when all valid).

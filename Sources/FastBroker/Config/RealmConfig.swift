@@ -24,6 +24,10 @@ public struct RealmConfig: Sendable, Equatable {
     public var name: String
     /// WAMP-CRA user database, resolved against the configuration file's directory; nil = no wampcra.
     public var wampcraUserDB: String?
+    /// Ticket and cryptosign user databases (same resolution; nil = method not offered). Several
+    /// methods may name one file.
+    public var ticketUserDB: String?
+    public var cryptosignUserDB: String?
     /// Role given to anonymous sessions; nil = anonymous HELLOs are refused.
     public var anonymousRole: String?
     /// `auth.anonymous.keep_authid`: an anonymous HELLO's authid is kept (unless it names a userdb
@@ -32,9 +36,12 @@ public struct RealmConfig: Sendable, Equatable {
     public var roles: [RoleConfig]
 
     public init(name: String, wampcraUserDB: String? = nil, anonymousRole: String? = nil,
-                anonymousKeepsAuthid: Bool = false, roles: [RoleConfig]) {
+                anonymousKeepsAuthid: Bool = false, roles: [RoleConfig], ticketUserDB: String? = nil,
+                cryptosignUserDB: String? = nil) {
         self.name = name
         self.wampcraUserDB = wampcraUserDB
+        self.ticketUserDB = ticketUserDB
+        self.cryptosignUserDB = cryptosignUserDB
         self.anonymousRole = anonymousRole
         self.anonymousKeepsAuthid = anonymousKeepsAuthid
         self.roles = roles

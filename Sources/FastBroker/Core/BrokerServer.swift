@@ -153,18 +153,20 @@ public final class BrokerServer: @unchecked Sendable {
     }
 
     func metricsText() -> String {
-        PrometheusText.render(loops: contexts.map(\.metrics), inboxDepths: contexts.map(\.inbox.approximateCount))
+        PrometheusText.render(loops: contexts.map(\.metrics), inboxDepths: contexts.map(\.inbox.approximateCount),
+                              subscriptions: contexts.indices.map { i in realms.values.reduce(0) { $0 + $1.subscriptionsPerLoop[i].current } })
             + (cluster?.prometheusText ?? "")
     }
 
     private func reloadUserDatabases() {
         for realm in realms.values {
-            guard let database = realm.userDatabase else { continue }
-            do {
-                try database.reload()
-                log.info("user database reloaded", metadata: ["realm": "\(realm.name)", "path": "\(database.path)"])
-            } catch {
-                log.error("user database reload failed; keeping the previous users", metadata: ["realm": "\(realm.name)", "error": "\(error)"])
+            for database in realm.authenticator.databases {
+                do {
+                    try database.reload()
+                    log.info("user database reloaded", metadata: ["realm": "\(realm.name)", "path": "\(database.path)"])
+                } catch {
+                    log.error("user database reload failed; keeping the previous users", metadata: ["realm": "\(realm.name)", "error": "\(error)"])
+                }
             }
         }
     }

@@ -43,6 +43,9 @@ final class LoopMetrics: Sendable {
     /// Bytes reserved for receiving on this loop's connections: receive rings, decoder scratch
     /// buffers, TLS ciphertext buffers (a gauge; Connection.reportReceiveBuffers).
     let receiveBufferBytes = Counter()
+    /// Bytes held by this loop's topic-keyed caches (its routers' match and permission caches,
+    /// its sessions' publish-permission caches), as the caches account them (a gauge).
+    let cacheBytes = Counter()
     let limitRefusals = LimitRefusalCounters()
     let crossLoopDrops = CrossLoopDropCounters()
     /// PINGs sent to connections idle for `idle_timeout_ms`.
@@ -82,7 +85,8 @@ final class LimitRefusalCounters: Sendable {
 }
 
 enum PrometheusText {
-    static func render(loops: [LoopMetrics], inboxDepths: [Int]) -> String {
+    /// `subscriptions`: per loop, subscriptions in its routers (Realm.subscriptionsPerLoop summed).
+    static func render(loops: [LoopMetrics], inboxDepths: [Int], subscriptions: [Int] = []) -> String {
         func sum(_ key: KeyPath<LoopMetrics, Counter>) -> Int { loops.reduce(0) { $0 + $1[keyPath: key].current } }
         var out = ""
         func metric(_ name: String, _ type: String, _ help: String, _ value: Int, labels: String = "") {
@@ -110,6 +114,12 @@ enum PrometheusText {
         for (i, loop) in loops.enumerated() {
             out += "fastbroker_loop_receive_buffer_bytes{loop=\"\(i)\"} \(loop.receiveBufferBytes.current)\n"
         }
+        func perLoopGauge(_ name: String, _ help: String, _ values: [Int]) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
+            for (i, value) in values.enumerated() { out += "\(name){loop=\"\(i)\"} \(value)\n" }
+        }
+        perLoopGauge("fastbroker_loop_cache_bytes", "Bytes held by topic-keyed caches (match and permission caches), per loop.", loops.map(\.cacheBytes.current))
+        perLoopGauge("fastbroker_loop_subscriptions", "Subscriptions (distinct topic, match, filter and group), per loop.", subscriptions)
         out += "# HELP fastbroker_loop_sessions Open WAMP sessions, per loop.\n# TYPE fastbroker_loop_sessions gauge\n"
         for (i, loop) in loops.enumerated() {
             out += "fastbroker_loop_sessions{loop=\"\(i)\"} \(loop.sessionsOpened.current - loop.sessionsClosed.current)\n"

@@ -1,6 +1,7 @@
 // One publication on its way to subscribers. On the loop that received it, it borrows the
-// PUBLISH message's bytes (valid only while the PUBLISH is dispatched); for other loops the
-// bytes are copied once into a RemotePublication that every destination loop shares.
+// PUBLISH message's bytes (valid only while the PUBLISH is dispatched); whatever keeps it longer
+// (consumer groups, other loops, the cluster) shares one RemotePublication, its bytes copied
+// once (Router.sharedCopy).
 
 import BrokerConfig
 import BrokerSerialization

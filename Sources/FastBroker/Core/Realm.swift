@@ -1,4 +1,4 @@
-// A realm at run time: its configuration (roles, permissions, auth methods), its user database,
+// A realm at run time: its configuration (roles, permissions, auth methods), its user databases,
 // the subscription ids shared by all loops, and its routers — one per event loop, each holding
 // the pub/sub state of that loop's sessions.
 
@@ -7,8 +7,8 @@ import BrokerSecurity
 
 final class Realm: @unchecked Sendable {
     let config: RealmConfig
-    /// Thread-safe; reloaded on SIGHUP.
-    let userDatabase: UserDatabase?
+    /// Auth methods and their userdbs (thread-safe; the userdbs are reloaded on SIGHUP).
+    let authenticator: RealmAuthenticator
     /// Thread-safe; slows repeated failed authentications (SPEC §4), shared by all loops.
     let authThrottle = AuthThrottle()
     let subscriptionIDs = SubscriptionRegistry()
@@ -20,11 +20,9 @@ final class Realm: @unchecked Sendable {
 
     init(config: RealmConfig, loopCount: Int) throws(UserDatabaseError) {
         self.config = config
-        if let path = config.wampcraUserDB {
-            userDatabase = try UserDatabase(path: path)
-        } else {
-            userDatabase = nil
-        }
+        authenticator = try RealmAuthenticator(
+            realmName: config.name, allowsAnonymous: config.anonymousRole != nil, wampcraUserDB: config.wampcraUserDB,
+            ticketUserDB: config.ticketUserDB, cryptosignUserDB: config.cryptosignUserDB)
         routers = (0..<loopCount).map { _ in Router() }
         subscriptionsPerLoop = (0..<loopCount).map { _ in Counter() }
         for (i, router) in routers.enumerated() {

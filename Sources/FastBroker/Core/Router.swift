@@ -27,7 +27,12 @@ final class Router {
     unowned var realm: Realm!
     var loopIndex = 0
     /// This router's loop; set once at start-up.
-    var context: LoopContext!
+    var context: LoopContext! {
+        didSet {   // the caches report their bytes to this loop's gauge
+            index.cacheGauge = context.metrics.cacheBytes
+            topicPermissions.gauge = context.metrics.cacheBytes
+        }
+    }
     // All fields below: owned by this router's loop thread.
     let index = SubscriptionIndex()
     private var byKey: [SubscriptionKey: Subscription] = [:]

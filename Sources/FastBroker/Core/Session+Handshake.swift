@@ -1,8 +1,8 @@
 // Opening a session (SPEC §3–4): HELLO names a realm and the authentication methods the client
-// offers; `handleHello` picks one in one place (wampcra when the realm has a user database and
-// the client offers it, else anonymous when the realm allows it), then either CHALLENGEs or
-// WELCOMEs. A failed AUTHENTICATE and an unknown authid take the same path (throttle, delay,
-// ABORT), so the reply does not tell which it was. Runs on the connection's loop thread.
+// offers; `handleHello` asks the realm's authenticator (Security/RealmAuthenticator: wampcra,
+// ticket, cryptosign, anonymous) in one place, then either CHALLENGEs or WELCOMEs. A failed
+// AUTHENTICATE and an unknown authid take the same path (throttle, delay, ABORT), so the reply
+// does not tell which it was. Runs on the connection's loop thread.
 
 import BrokerLoop
 import BrokerSecurity
@@ -18,38 +18,23 @@ extension Session {
         guard let realm = context.server.realms[BytewiseString(realmName)] else {
             return abort(message: "The realm does not exist.", reason: WampURI.noSuchRealm)
         }
-        let methods = details.stringArray(forKey: "authmethods")
-        if details.value(forKey: "authmethods") != nil && methods == nil {
-            return protocolViolation("HELLO.Details.authmethods must be a list of strings")
-        }
-        let authid = details.string(forKey: "authid")
-        if details.value(forKey: "authid") != nil && authid == nil {
-            return protocolViolation("HELLO.Details.authid must be a string")
-        }
-
-        // Authentication method dispatch.
-        if let methods, methods.contains("wampcra"), let database = realm.userDatabase {
-            guard let authid else {
-                return abort(message: "wampcra needs an authid in HELLO.Details", reason: WampURI.notAuthorized)
-            }
-            let challenge = WampCRA.makeChallenge(authid: authid, session: id, user: database.lookup(authid), database: database)
+        // Authentication method dispatch: the realm's authenticator picks the method (SPEC §4
+        // order) and says whether to challenge, welcome anonymously or refuse.
+        switch realm.authenticator.decide(hello: details, session: id) {
+        case .malformed(let problem):
+            protocolViolation(problem)
+        case .refuse(let message):
+            abort(message: message, reason: WampURI.notAuthorized)
+        case .challenge(let challenge):
             state = .challenged(challenge, realm)
-            identity = SessionIdentity(authid: authid, authrole: challenge.authrole, authmethod: "wampcra", authprovider: "userdb")
-            connection.send { out in
-                WampEncoder.challenge(ChallengeDetails(challenge: challenge.challenge, salt: challenge.salt,
-                                                       keyLength: challenge.keyLength, iterations: challenge.iterations),
-                                      format: format, into: &out)
-            }
-            return
+            identity = SessionIdentity(authid: challenge.authid, authrole: challenge.authrole, authmethod: challenge.method,
+                                       authprovider: "userdb")
+            connection.send { out in WampEncoder.challenge(method: challenge.method, extra: challenge.extra, format: format, into: &out) }
+        case .anonymous(let authid):
+            identity = SessionIdentity(authid: anonymousAuthid(requested: authid, realm: realm), authrole: realm.config.anonymousRole!,
+                                       authmethod: "anonymous", authprovider: "static")
+            welcome(realm)
         }
-        let wantsAnonymous = methods == nil || methods!.isEmpty || methods!.contains("anonymous")
-        guard wantsAnonymous, let role = realm.config.anonymousRole else {
-            let offered = methods?.joined(separator: ", ") ?? "anonymous"
-            return abort(message: "realm \(realm.name) does not accept authentication by \(offered)", reason: WampURI.notAuthorized)
-        }
-        identity = SessionIdentity(authid: anonymousAuthid(requested: authid, realm: realm), authrole: role,
-                                   authmethod: "anonymous", authprovider: "static")
-        welcome(realm)
     }
 
     /// SPEC §3: the broker picks an anonymous session's authid; the HELLO's is kept only where the
@@ -57,26 +42,26 @@ extension Session {
     /// eligible_authid/exclude_authid and publisher_authid). An empty authid counts as none.
     private func anonymousAuthid(requested: String?, realm: Realm) -> String {
         if let requested, !requested.isEmpty, realm.config.anonymousKeepsAuthid,
-           realm.userDatabase?.lookup(requested) == nil {
+           !realm.authenticator.knowsUser(requested) {
             return requested
         }
         return Self.anonymousAuthid()
     }
 
-    func handleAuthenticate(_ m: WampMessageView, _ challenge: WampCRAChallenge, _ realm: Realm) {
+    func handleAuthenticate(_ m: WampMessageView, _ challenge: AuthChallenge, _ realm: Realm) {
         guard m.count == 3, m.kind(1) == .string, m.object(2) != nil else {
             return protocolViolation("AUTHENTICATE must be [5, Signature|string, Extra|dict]")
         }
         // Unknown authids and wrong secrets take the same path: the same throttle, delay and ABORT.
-        let verified = WampCRA.verify(signature: m.string(1)!, challenge: challenge)
+        let verified = challenge.verify(m.string(1)!)
         let throttle = realm.authThrottle
         if verified {
-            deliverVerdict(after: throttle.recordSuccess(authid: challenge.authid)) { $0.welcome(realm) }
+            deliverVerdict(after: throttle.recordSuccess(authid: challenge.throttleKey)) { $0.welcome(realm) }
         } else {
-            let delay = throttle.recordFailure(peer: connection.peer, authid: challenge.authid)
+            let delay = throttle.recordFailure(peer: connection.peer, authid: challenge.throttleKey)
             context.log.info("session \(id) authentication failed", metadata: ["authid": "\(LogText.escaped(identity.authid))"])
             deliverVerdict(after: delay) {
-                $0.abort(message: "WAMP-CRA signature is invalid (wrong secret or unknown authid)", reason: WampURI.notAuthorized)
+                $0.abort(message: challenge.failureMessage, reason: WampURI.notAuthorized)
             }
         }
     }

@@ -24,7 +24,7 @@ final class Session {
     enum State {
         case awaitingHello
         /// CHALLENGE sent for a realm with a user database; the next message must be AUTHENTICATE.
-        case challenged(WampCRAChallenge, Realm)
+        case challenged(AuthChallenge, Realm)
         /// The AUTHENTICATE's verdict is held back by the auth throttle; input is ignored.
         case awaitingVerdict
         case established(Established)

@@ -42,8 +42,12 @@ public final class TopicIndex<Entry: AnyObject> {
         init(_ entries: [Entry], lastUsed: UInt32) { self.entries = entries; self.lastUsed = lastUsed }
     }
     private var cache: [TopicKey: CachedMatches] = [:]
-    /// Bytes the cache accounts for (see `cost`).
-    public private(set) var cacheBytes = 0
+    /// Bytes the cache accounts for (see `cost`), mirrored in `cacheGauge`.
+    public private(set) var cacheBytes = 0 {
+        didSet { cacheGauge?.increment(by: cacheBytes - oldValue) }
+    }
+    /// The owning loop's `fastbroker_loop_cache_bytes` gauge (LoopMetrics.cacheBytes), if any.
+    var cacheGauge: Counter?
     /// Advanced by each `sweepIdle`; entries not used since the previous sweep are idle.
     private var epoch: UInt32 = 0
     public let cacheLimit: Int

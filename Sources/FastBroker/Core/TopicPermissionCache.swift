@@ -17,7 +17,11 @@ struct TopicPermissionCache {
         let topic: TopicKey
     }
     private var verdicts: [Key: Bool] = [:]
-    private var storedBytes = 0
+    private var storedBytes = 0 {
+        didSet { gauge?.increment(by: storedBytes - oldValue) }
+    }
+    /// The owning loop's `fastbroker_loop_cache_bytes` gauge (LoopMetrics.cacheBytes), if any.
+    var gauge: Counter?
     /// Whether the cache was consulted since the last `sweepIfIdle`.
     private var used = false
     static let maxEntries = 4096

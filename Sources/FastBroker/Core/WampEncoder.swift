@@ -15,13 +15,6 @@ struct SessionIdentity {
     var authprovider: String
 }
 
-struct ChallengeDetails {
-    var challenge: String
-    var salt: String?
-    var keyLength: Int?
-    var iterations: Int?
-}
-
 enum FastBrokerVersion {
     static let string = "0.1.0"
 }
@@ -57,13 +50,9 @@ enum WampEncoder {
         write(.array([.number(JSONNumber(UInt64(6))), details, .string(reason)]), format, &out)
     }
 
-    static func challenge(_ c: ChallengeDetails, format: WireFormat, into out: inout [UInt8]) {
-        var extra: [(key: String, value: JSONValue)] = [("challenge", .string(c.challenge))]
-        if let salt = c.salt, let keyLength = c.keyLength, let iterations = c.iterations {
-            extra += [("salt", .string(salt)), ("keylen", .number(JSONNumber(UInt64(keyLength)))),
-                      ("iterations", .number(JSONNumber(UInt64(iterations))))]
-        }
-        write(.array([.number(JSONNumber(UInt64(4))), .string("wampcra"), .object(extra)]), format, &out)
+    /// `[4, AuthMethod, Extra]`.
+    static func challenge(method: String, extra: JSONValue, format: WireFormat, into out: inout [UInt8]) {
+        write(.array([.number(JSONNumber(UInt64(4))), .string(method), extra]), format, &out)
     }
 
     /// `[8, type, request, {"message": m}, uri, [m]]`: the message also goes in Arguments, where

@@ -17,7 +17,6 @@ public struct UVError: Error, CustomStringConvertible, Equatable, Sendable {
     public var description: String { "\(operation): \(name) (\(message))" }
 
     public var isEndOfFile: Bool { code == Int32(UV_EOF.rawValue) }
-    public var isAddressInUse: Bool { code == Int32(UV_EADDRINUSE.rawValue) }
 
     /// What libuv reports for a request cancelled by closing its handle.
     public static func canceled(operation: String) -> UVError { UVError(Int32(UV_ECANCELED.rawValue), operation) }

@@ -1,6 +1,6 @@
 // Crypto primitives over the OpenSSL shim (COpenSSL): the only file in the broker that calls
-// OpenSSL for hashing, MACs, key derivation and randomness. Callers see plain [UInt8]. (Base64 is
-// WireCodec's strict one.)
+// OpenSSL for hashing, MACs, key derivation, Ed25519 signatures and randomness. Callers see plain
+// [UInt8]. (Base64 is WireCodec's strict one.)
 // None of these sit on the publish hot path; they serve handshakes and authentication.
 
 import COpenSSL
@@ -67,6 +67,25 @@ public enum Crypto {
         precondition(ok == 1, "OpenSSL RAND_bytes failed")
         // The low 53 bits are uniform over [0, 2^53 - 1]; shifting by one gives [1, 2^53] without rejection.
         return (raw & ((1 << 53) - 1)) + 1
+    }
+
+    /// Ed25519 (RFC 8032) check of a 64-byte `signature` over `message` under a raw 32-byte
+    /// `publicKey`, through OpenSSL's EVP one-shot verify. False for a malformed key or signature.
+    public static func ed25519Verify(publicKey: [UInt8], message: [UInt8], signature: [UInt8]) -> Bool {
+        guard publicKey.count == 32, signature.count == 64 else { return false }
+        let key = publicKey.withUnsafeBufferPointer {
+            EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, nil, $0.baseAddress, 32)
+        }
+        guard let key else { return false }
+        defer { EVP_PKEY_free(key) }
+        guard let context = EVP_MD_CTX_new() else { return false }
+        defer { EVP_MD_CTX_free(context) }
+        // Ed25519 hashes internally: no digest is named, and the message goes in one call.
+        guard EVP_DigestVerifyInit(context, nil, nil, nil, key) == 1 else { return false }
+        let result = withNonNullBytes(signature) { s, sCount in
+            withNonNullBytes(message) { m, mCount in EVP_DigestVerify(context, s, sCount, m, mCount) }
+        }
+        return result == 1
     }
 
     /// Compares in time that depends only on the lengths, not on where the bytes differ.

@@ -4,7 +4,8 @@
 // many users have it, and its salt is derived — both with HMAC-SHA256 under a secret key kept in
 // `<userdb>.decoy-key` (32 random bytes as 64 hex digits, created 0600 on first use). So a decoy
 // is the same across attempts and restarts, and without the key nobody can tell which shapes
-// and salts are decoys.
+// and salts are decoys. An unknown authid's ticket is checked with a PBKDF2 shape drawn the same
+// way from the ticket users, so that a wrong ticket and an unknown authid cost the same time.
 
 import WireCodec
 
@@ -24,11 +25,21 @@ struct ChallengeProfile: Hashable, Comparable, Sendable {
         self.salted = salted
     }
 
-    init(_ record: UserRecord) {
+    /// A WAMP-CRA user's profile; nil for a user without a WAMP-CRA credential.
+    init?(wampcra record: UserRecord) {
+        guard let credential = record.credential else { return nil }
         role = record.role
-        if case .salted(_, let iterations, let keyLength, _) = record.credential {
+        if case .salted(_, let iterations, let keyLength, _) = credential {
             salted = SaltedShape(iterations: iterations, keyLength: keyLength)
         }
+    }
+
+    /// A ticket user's PBKDF2 shape (the role stays out: a ticket CHALLENGE shows none); nil
+    /// for a user without a ticket.
+    init?(ticket record: UserRecord) {
+        guard let ticket = record.ticket else { return nil }
+        role = ""
+        salted = SaltedShape(iterations: ticket.iterations, keyLength: ticket.keyLength)
     }
 
     /// A canonical order, so the same userdb always yields the same draw.
@@ -48,9 +59,15 @@ struct DecoyProfiles: Sendable {
     /// cumulative[i] = users having profiles[0...i].
     let cumulative: [UInt64]
 
+    /// The WAMP-CRA users' profiles.
     init(records: [UserRecord]) {
+        self.init(profiles: records.compactMap(ChallengeProfile.init(wampcra:)))
+    }
+
+    /// One profile per user (repeats weigh the draw).
+    init(profiles users: [ChallengeProfile]) {
         var counts: [ChallengeProfile: UInt64] = [:]
-        for record in records { counts[ChallengeProfile(record), default: 0] += 1 }
+        for profile in users { counts[profile, default: 0] += 1 }
         if counts.isEmpty { counts[Self.emptyDatabaseProfile] = 1 }
         profiles = counts.keys.sorted()
         var total: UInt64 = 0
@@ -80,9 +97,19 @@ struct Decoy: Sendable {
 extension UserDatabase {
     /// The decoy challenge parameters for `authid`: the same for every call with this key file.
     func decoy(for authid: String) -> Decoy {
-        let mac = Crypto.hmacSHA256(key: decoyKey, message: Array("fastbroker.wampcra-decoy\u{0}\(authid)".utf8))
+        decoy(for: authid, domain: "fastbroker.wampcra-decoy", from: table.decoys)
+    }
+
+    /// The PBKDF2 shape and salt an unknown authid's ticket is checked with, drawn from the
+    /// ticket users' shapes so that the check costs what a real user's does.
+    func ticketDecoy(for authid: String) -> Decoy {
+        decoy(for: authid, domain: "fastbroker.ticket-decoy", from: table.ticketDecoys)
+    }
+
+    private func decoy(for authid: String, domain: String, from profiles: DecoyProfiles) -> Decoy {
+        let mac = Crypto.hmacSHA256(key: decoyKey, message: Array("\(domain)\u{0}\(authid)".utf8))
         let draw = mac[16..<24].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-        let profile = table.decoys.pick(draw)
+        let profile = profiles.pick(draw)
         let salt = profile.salted == nil ? nil : Base64.encode(Array(mac[0..<UserDatabase.saltBytes]))
         return Decoy(profile: profile, salt: salt)
     }
@@ -102,7 +129,7 @@ extension UserDatabase {
                 return key
             case .missing:
                 let key = Crypto.randomBytes(32)
-                let text = key.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "\n"
+                let text = Hex.encode(key) + "\n"
                 let created: Bool
                 do {
                     created = try UserDatabaseFile.createExclusively(path, Array(text.utf8))
@@ -120,22 +147,6 @@ extension UserDatabase {
         var digits = bytes[...]
         while let last = digits.last, last == UInt8(ascii: "\n") || last == UInt8(ascii: "\r") { digits = digits.dropLast() }
         guard digits.count == 64 else { return nil }
-        var key: [UInt8] = []
-        var index = digits.startIndex
-        while index < digits.endIndex {
-            guard let high = hexValue(digits[index]), let low = hexValue(digits[index + 1]) else { return nil }
-            key.append(high << 4 | low)
-            index += 2
-        }
-        return key
-    }
-
-    private static func hexValue(_ c: UInt8) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
-        default: nil
-        }
+        return Hex.decode(digits)
     }
 }

@@ -1,4 +1,4 @@
-// The WAMP-CRA user database: the userdb file loaded into an immutable table that loop threads
+// The user database (wampcra, ticket and cryptosign credentials): the userdb file loaded into an immutable table that loop threads
 // read concurrently and that a SIGHUP reload swaps whole (SPEC §3). A failed reload keeps the old
 // table, so a half-edited file never locks everyone out.
 
@@ -25,6 +25,11 @@ public final class UserDatabase: Sendable {
     /// (Swift's String equality would treat "caf\u{e9}" and "cafe\u{301}" as one).
     public func lookup(_ authid: String) -> UserRecord? {
         table.byAuthid[Array(authid.utf8)]
+    }
+
+    /// The user holding the raw Ed25519 `publicKey` (the userdb gives each key one owner).
+    public func lookup(publicKey: [UInt8]) -> UserRecord? {
+        table.byPublicKey[publicKey]
     }
 
     /// Re-reads the file. On any error the old table stays in force and the error is thrown.
@@ -55,15 +60,25 @@ public final class UserDatabase: Sendable {
 final class UserTable: Sendable {
     /// Keyed by the authid's UTF-8 bytes (see `UserDatabase.lookup`).
     let byAuthid: [[UInt8]: UserRecord]
+    /// Keyed by raw Ed25519 public key (cryptosign).
+    let byPublicKey: [[UInt8]: UserRecord]
     let roles: Set<String>
-    /// The shapes decoy challenges are drawn from (UserDatabase+Decoy.swift).
+    /// The shapes decoy WAMP-CRA challenges are drawn from (UserDatabase+Decoy.swift).
     let decoys: DecoyProfiles
+    /// The PBKDF2 shapes of the ticket users, for an unknown authid's equally costly check.
+    let ticketDecoys: DecoyProfiles
 
     init(records: [UserRecord]) {
         var byAuthid: [[UInt8]: UserRecord] = [:]
-        for record in records { byAuthid[Array(record.authid.utf8)] = record }
+        var byPublicKey: [[UInt8]: UserRecord] = [:]
+        for record in records {
+            byAuthid[Array(record.authid.utf8)] = record
+            for key in record.cryptosignKeys { byPublicKey[key] = record }
+        }
         self.byAuthid = byAuthid
+        self.byPublicKey = byPublicKey
         self.roles = Set(records.map(\.role))
         self.decoys = DecoyProfiles(records: records)
+        self.ticketDecoys = DecoyProfiles(profiles: records.compactMap(ChallengeProfile.init(ticket:)))
     }
 }

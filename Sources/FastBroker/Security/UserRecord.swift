@@ -1,6 +1,7 @@
 // One entry of the user database (SPEC §3): who the user is, which role it gets, and the
-// credential WAMP-CRA signs with. A salted record holds only the PBKDF2-derived key, never the
-// password.
+// credentials each authentication method checks — a WAMP-CRA secret or key, a ticket's PBKDF2
+// key, Ed25519 public keys. A record holds any subset; a method uses only its own kind. Salted
+// forms hold only derived keys, never the password or ticket.
 
 /// How a user's WAMP-CRA key is stored.
 public enum UserCredential: Sendable, Equatable {
@@ -16,14 +17,38 @@ public enum UserCredential: Sendable, Equatable {
     }
 }
 
+/// A ticket, stored as PBKDF2-HMAC-SHA256(ticket's UTF-8, salt's UTF-8, iterations, keyLength).
+public struct TicketCredential: Sendable, Equatable {
+    public var salt: String
+    public var iterations: Int
+    public var keyLength: Int
+    /// The raw PBKDF2 output (the file holds its standard padded base64).
+    public var derivedKey: [UInt8]
+
+    public init(salt: String, iterations: Int, keyLength: Int, derivedKey: [UInt8]) {
+        self.salt = salt
+        self.iterations = iterations
+        self.keyLength = keyLength
+        self.derivedKey = derivedKey
+    }
+}
+
 public struct UserRecord: Sendable, Equatable {
     public var authid: String
     public var role: String
-    public var credential: UserCredential
+    /// WAMP-CRA; nil = this user cannot use wampcra.
+    public var credential: UserCredential?
+    /// Ticket; nil = this user cannot use ticket.
+    public var ticket: TicketCredential?
+    /// Raw 32-byte Ed25519 public keys (cryptosign); empty = this user cannot use cryptosign.
+    public var cryptosignKeys: [[UInt8]]
 
-    public init(authid: String, role: String, credential: UserCredential) {
+    public init(authid: String, role: String, credential: UserCredential? = nil, ticket: TicketCredential? = nil,
+                cryptosignKeys: [[UInt8]] = []) {
         self.authid = authid
         self.role = role
         self.credential = credential
+        self.ticket = ticket
+        self.cryptosignKeys = cryptosignKeys
     }
 }

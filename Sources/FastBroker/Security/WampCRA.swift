@@ -44,10 +44,12 @@ public enum WampCRA {
         var salt: String?
         var iterations: Int?
         var keyLength: Int?
-        if let user {
+        // A user without a WAMP-CRA credential is, to WAMP-CRA, unknown: it gets a decoy too.
+        let user = user?.credential == nil ? nil : user
+        if let user, let credential = user.credential {
             authrole = user.role
-            key = signingKey(for: user.credential)
-            if case .salted(let s, let i, let k, _) = user.credential {
+            key = signingKey(for: credential)
+            if case .salted(let s, let i, let k, _) = credential {
                 (salt, iterations, keyLength) = (s, i, k)
             }
         } else {
