@@ -30,6 +30,29 @@ public enum UTF8Sequence {
         return length
     }
 
+    /// Offset of the first ill-formed sequence in `s[start..<end]`, nil when all of it is well
+    /// formed; ASCII runs are skipped 8 bytes at a time. Sequences never read past `end`. (The
+    /// MessagePack and CBOR scanners' string check.)
+    @inlinable
+    public static func firstInvalid(_ s: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Int? {
+        var k = start
+        let text = UnsafeRawBufferPointer(rebasing: s[0..<end])
+        while k < end {
+            if end - k >= 8 && SWAR.isASCII(s.loadUnaligned(fromByteOffset: k, as: UInt64.self)) {
+                k += 8
+                continue
+            }
+            if s[k] < 0x80 {
+                k += 1
+                continue
+            }
+            let length = length(text, k)
+            guard length > 0 else { return k }
+            k += length
+        }
+        return nil
+    }
+
     /// Why a sequence is ill-formed, for error messages.
     public enum Problem: Equatable, Sendable {
         /// Lead byte 0xC0 or 0xC1: could only start an overlong form of an ASCII character.

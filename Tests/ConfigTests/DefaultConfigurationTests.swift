@@ -31,7 +31,7 @@ final class DefaultConfigurationTests: XCTestCase {
         XCTAssertEqual(config.listeners[0].transport, .websocket)
         XCTAssertEqual(config.listeners[0].address, "127.0.0.1:8080")
         XCTAssertEqual(config.listeners[0].path, "/ws")
-        XCTAssertEqual(config.listeners[0].serializers, [.json, .msgpack])
+        XCTAssertEqual(config.listeners[0].serializers, [.json, .msgpack, .cbor])
         XCTAssertNil(config.listeners[0].tls)
         XCTAssertEqual(config.listeners[1].transport, .rawsocket)
         XCTAssertEqual(config.listeners[1].address, "127.0.0.1:8081")

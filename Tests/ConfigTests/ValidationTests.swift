@@ -21,7 +21,7 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(config?.limits, LimitsConfig())
         XCTAssertNil(config?.metrics, "no metrics key = no metrics endpoint")
         XCTAssertEqual(config?.listeners.first?.path, "/ws")
-        XCTAssertEqual(config?.listeners.first?.serializers, [.json, .msgpack])
+        XCTAssertEqual(config?.listeners.first?.serializers, [.json, .msgpack, .cbor])
     }
 
     func testUnknownKeysAreNamedWithTheAllowedOnes() {
@@ -197,13 +197,14 @@ final class ValidationTests: XCTestCase {
         XCTAssertEqual(parseConfig(Doc.withListener(listener(#"["msgpack", "json"]"#)))?.listeners[0].serializers, [.msgpack, .json])
         XCTAssertEqual(
             configIssues(Doc.withListener(listener("[]"))),
-            [ConfigIssue(path: "$.listeners[0].serializers", message: "at least one serializer is required (\"json\" or \"msgpack\")")])
+            [ConfigIssue(path: "$.listeners[0].serializers", message: "at least one serializer is required (\"json\", \"msgpack\" or \"cbor\")")])
         XCTAssertEqual(
             configIssues(Doc.withListener(listener(#"["json", "msgpack", "json"]"#))),
             [ConfigIssue(path: "$.listeners[0].serializers[2]", message: "\"json\" is listed twice")])
+        XCTAssertEqual(parseConfig(Doc.withListener(listener(#"["json", "cbor"]"#)))?.listeners[0].serializers, [.json, .cbor])
         XCTAssertEqual(
-            configIssues(Doc.withListener(listener(#"["json", "cbor"]"#))),
-            [ConfigIssue(path: "$.listeners[0].serializers[1]", message: "expected \"json\" or \"msgpack\", got \"cbor\"")])
+            configIssues(Doc.withListener(listener(#"["json", "ubjson"]"#))),
+            [ConfigIssue(path: "$.listeners[0].serializers[1]", message: "expected \"json\", \"msgpack\" or \"cbor\", got \"ubjson\"")])
         XCTAssertEqual(
             configIssues(Doc.withListener(listener(#""json""#))),
             [ConfigIssue(path: "$.listeners[0].serializers", message: "expected an array, got \"json\"")])

@@ -13,7 +13,7 @@ import pytest
 from autobahn.asyncio.rawsocket import WampRawSocketClientFactory
 from autobahn.asyncio.wamp import ApplicationSession
 from autobahn.asyncio.websocket import WampWebSocketClientFactory
-from autobahn.wamp.serializer import JsonSerializer, MsgPackSerializer
+from autobahn.wamp.serializer import CBORSerializer, JsonSerializer, MsgPackSerializer
 from autobahn.wamp.types import ComponentConfig, PublishOptions
 
 from conftest import make_broker
@@ -58,7 +58,7 @@ async def join(broker, transport, serializer):
             if not joined.done():
                 joined.set_exception(AssertionError(f"left: {details.reason} {details.message}"))
 
-    ser = JsonSerializer() if serializer == "json" else MsgPackSerializer()
+    ser = {"json": JsonSerializer, "msgpack": MsgPackSerializer, "cbor": CBORSerializer}[serializer]()
     make = lambda: Session(ComponentConfig(realm="realm1"))  # noqa: E731
     if transport == "ws":
         factory = WampWebSocketClientFactory(make, url=broker.ws_url, serializers=[ser])

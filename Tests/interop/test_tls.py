@@ -1,5 +1,5 @@
 # TLS on both transports with real clients: Autobahn|Python over wss:// and RawSocket-over-TLS
-# with JSON and MessagePack (certificates made here with the openssl CLI), client certificates,
+# with JSON, MessagePack and CBOR (certificates made here with the openssl CLI), client certificates,
 # a wrong CA failing cleanly, plaintext on a TLS port never answered, and a client that stalls
 # mid-handshake dropped at the handshake timeout while others keep working.
 
@@ -15,7 +15,7 @@ import pytest
 from autobahn.asyncio.rawsocket import WampRawSocketClientFactory
 from autobahn.asyncio.wamp import ApplicationSession
 from autobahn.asyncio.websocket import WampWebSocketClientFactory
-from autobahn.wamp.serializer import JsonSerializer, MsgPackSerializer
+from autobahn.wamp.serializer import CBORSerializer, JsonSerializer, MsgPackSerializer
 from autobahn.wamp.types import ComponentConfig, PublishOptions
 
 from conftest import free_port, make_broker
@@ -52,7 +52,7 @@ def tls_broker(tmp_path_factory):
         config["limits"]["handshake_timeout_ms"] = HANDSHAKE_TIMEOUT_MS
         tls = {"certificate": "server.crt", "key": "server.key"}
         for listener in config["listeners"]:
-            listener["serializers"] = ["json", "msgpack"]
+            listener["serializers"] = ["json", "msgpack", "cbor"]
             listener["tls"] = dict(tls)
         # A RawSocket listener that requires a client certificate signed by our CA.
         ports["mtls"] = free_port()
@@ -88,7 +88,7 @@ async def join(broker, transport, serializer, port=None, ctx=None):
         def onJoin(self, details):
             joined.set_result(self)
 
-    ser = JsonSerializer() if serializer == "json" else MsgPackSerializer()
+    ser = {"json": JsonSerializer, "msgpack": MsgPackSerializer, "cbor": CBORSerializer}[serializer]()
     make = lambda: Session(ComponentConfig(realm="realm1"))  # noqa: E731
     ctx = ctx or client_context(broker.dir)
     if transport == "wss":
@@ -101,7 +101,7 @@ async def join(broker, transport, serializer, port=None, ctx=None):
     return await asyncio.wait_for(joined, 5)
 
 
-COMBOS = [(t, s) for t in ("wss", "rss") for s in ("json", "msgpack")]
+COMBOS = [(t, s) for t in ("wss", "rss") for s in ("json", "msgpack", "cbor")]
 
 
 @pytest.mark.parametrize("publisher", COMBOS, ids=lambda c: f"pub-{c[0]}-{c[1]}")

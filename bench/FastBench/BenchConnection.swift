@@ -127,24 +127,25 @@ final class BenchConnection: TCPStreamDelegate {
         switch url.serializer {
         case .json:
             sendMessage { $0.append(#"[1,"realm1",{"roles":{"subscriber":{},"publisher":{}}}]"#) }
-        case .msgpack:
+        case .msgpack, .cbor:
+            let writer = url.serializer.binaryWriter
             var bytes: [UInt8] = []
-            MessagePackWriter.appendArrayHeader(count: 3, to: &bytes)
-            MessagePackWriter.appendUInt(1, to: &bytes)
-            MessagePackWriter.appendString("realm1", to: &bytes)
-            MessagePackWriter.appendMapHeader(count: 1, to: &bytes)
-            MessagePackWriter.appendString("roles", to: &bytes)
-            MessagePackWriter.appendMapHeader(count: 2, to: &bytes)
-            MessagePackWriter.appendString("subscriber", to: &bytes)
-            MessagePackWriter.appendMapHeader(count: 0, to: &bytes)
-            MessagePackWriter.appendString("publisher", to: &bytes)
-            MessagePackWriter.appendMapHeader(count: 0, to: &bytes)
+            writer.appendArrayHeader(count: 3, to: &bytes)
+            writer.appendUInt(1, to: &bytes)
+            writer.appendString("realm1", to: &bytes)
+            writer.appendMapHeader(count: 1, to: &bytes)
+            writer.appendString("roles", to: &bytes)
+            writer.appendMapHeader(count: 2, to: &bytes)
+            writer.appendString("subscriber", to: &bytes)
+            writer.appendMapHeader(count: 0, to: &bytes)
+            writer.appendString("publisher", to: &bytes)
+            writer.appendMapHeader(count: 0, to: &bytes)
             sendMessage { writer in bytes.withUnsafeBytes { writer.append($0) } }
         }
         flush()
     }
 
-    /// SUBSCRIBE with request id 1 and the given options (JSON object text; transcoded for MessagePack).
+    /// SUBSCRIBE with request id 1 and the given options (JSON object text; transcoded for MessagePack/CBOR).
     func sendSubscribe(topic: String, options: String) {
         switch url.serializer {
         case .json:
@@ -155,17 +156,18 @@ final class BenchConnection: TCPStreamDelegate {
                 writer.append(topic)
                 writer.append("\"]")
             }
-        case .msgpack:
+        case .msgpack, .cbor:
             guard case .success(let value) = JSONScanner.parse(Array(options.utf8)) else {
                 fail("subscribe options are not JSON: \(options)")
                 return
             }
+            let writer = url.serializer.binaryWriter
             var bytes: [UInt8] = []
-            MessagePackWriter.appendArrayHeader(count: 4, to: &bytes)
-            MessagePackWriter.appendUInt(32, to: &bytes)
-            MessagePackWriter.appendUInt(1, to: &bytes)
-            MessagePackWriter.appendValue(value, to: &bytes)
-            MessagePackWriter.appendString(topic, to: &bytes)
+            writer.appendArrayHeader(count: 4, to: &bytes)
+            writer.appendUInt(32, to: &bytes)
+            writer.appendUInt(1, to: &bytes)
+            writer.appendValue(value, to: &bytes)
+            writer.appendString(topic, to: &bytes)
             sendMessage { writer in bytes.withUnsafeBytes { writer.append($0) } }
         }
         flush()
@@ -247,6 +249,36 @@ final class BenchConnection: TCPStreamDelegate {
                 writer.append(byte: 0xA1)
                 writer.append(byte: 0x6B)   // "k"
                 writer.appendMessagePack(unsigned: UInt64(filterKey))
+            }
+        case .cbor:
+            writer.append(byte: filterKey == nil ? 0x85 : 0x86)
+            writer.append(byte: 16)
+            writer.appendCBOR(major: 0, sequence)
+            if acknowledge {
+                writer.append(byte: 0xA1)
+                writer.append(byte: 0x60 | 11)
+                writer.append("acknowledge")
+                writer.append(byte: 0xF5)
+            } else {
+                writer.append(byte: 0xA0)
+            }
+            writer.appendCBOR(major: 3, UInt64(topic.count))
+            writer.append(topic)
+            // args [[ts, n, pad]]: array 1, array 3, two 8-byte unsigned (fixed width), text
+            writer.append(byte: 0x81)
+            writer.append(byte: 0x83)
+            writer.appendCBOR(uint64: timestamp)
+            writer.appendCBOR(uint64: publication)
+            let rest = max(1, payloadBytes - 19)
+            var pad = rest - 1
+            while pad > 0 && MessageWriter.cborHeadBytes(UInt64(pad)) + pad > rest { pad -= 1 }
+            writer.appendCBOR(major: 3, UInt64(pad))
+            writer.append(repeating: 0x78, count: pad)
+            if let filterKey {
+                writer.append(byte: 0xA1)
+                writer.append(byte: 0x61)
+                writer.append(byte: 0x6B)   // "k"
+                writer.appendCBOR(major: 0, UInt64(filterKey))
             }
         }
         frame(length: writer.count)
@@ -475,6 +507,7 @@ final class BenchConnection: TCPStreamDelegate {
         switch url.serializer {
         case .json: stamp = EventStamp.parseJSON(message)
         case .msgpack: stamp = EventStamp.parseMessagePack(message)
+        case .cbor: stamp = EventStamp.parseCBOR(message)
         }
         if let stamp {
             received += 1

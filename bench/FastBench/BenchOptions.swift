@@ -34,7 +34,7 @@ struct BenchOptions {
 
     static let usage = """
     usage: fastbench --url rs://127.0.0.1:8081 | ws://127.0.0.1:8080/ws | rss://… | wss://…
-                     [--serializer json|msgpack] [--tls] [--ca CA.pem]
+                     [--serializer json|msgpack|cbor] [--tls] [--ca CA.pem]
                      [--workload 1to1|fanout|nton|shared|filters|latency]
                      [--publishers N] [--subscribers N] [--payload BYTES] [--duration SECONDS]
                      [--warmup SECONDS] [--rate EVENTS_PER_S] [--window EVENTS] [--ack-every N]
@@ -77,7 +77,7 @@ struct BenchOptions {
         }
         if let name = values["serializer"] {
             guard let serializer = BenchSerializer(rawValue: name) else {
-                return .failure(BenchUsageError("--serializer \(name): expected json or msgpack"))
+                return .failure(BenchUsageError("--serializer \(name): expected json, msgpack or cbor"))
             }
             url.serializer = serializer
         }

@@ -6,34 +6,24 @@ import BrokerSerialization
 enum BenchSerializer: String, CaseIterable {
     case json
     case msgpack
+    case cbor
 
-    /// The serializer number in the RawSocket handshake (1 = JSON, 2 = MessagePack).
-    var rawSocketID: UInt8 {
-        switch self {
-        case .json: return 1
-        case .msgpack: return 2
-        }
-    }
+    /// The serializer number in the RawSocket handshake (1 = JSON, 2 = MessagePack, 3 = CBOR).
+    var rawSocketID: UInt8 { wireFormat.rawValue + 1 }
 
-    var webSocketProtocol: String {
-        switch self {
-        case .json: return "wamp.2.json"
-        case .msgpack: return "wamp.2.msgpack"
-        }
-    }
+    var webSocketProtocol: String { "wamp.2.\(rawValue)" }
 
-    /// WebSocket data frames: text for JSON, binary for MessagePack.
-    var webSocketOpcode: UInt8 {
-        switch self {
-        case .json: return 0x1
-        case .msgpack: return 0x2
-        }
-    }
+    /// WebSocket data frames: text for JSON, binary for MessagePack and CBOR.
+    var webSocketOpcode: UInt8 { self == .json ? 0x1 : 0x2 }
 
     var wireFormat: WireFormat {
         switch self {
         case .json: return .json
         case .msgpack: return .msgpack
+        case .cbor: return .cbor
         }
     }
+
+    /// The writer of set-up messages for the binary serializers.
+    var binaryWriter: any BinaryValueWriter.Type { self == .cbor ? CBORWriter.self : MessagePackWriter.self }
 }

@@ -1,7 +1,7 @@
 // The per-event parse of the load tool: the send timestamp and publication number the tool put in
 // each EVENT's first argument `[TS, N, "pad"]`, read by a direct scan that skips the envelope
-// (JSON: `[36,SUB,PUB,{DETAILS},[[TS,N,"pad"]]...]`; MessagePack: the same array with an empty
-// details map). Anything of another shape returns nil and goes to the full scanner, so a broker
+// (JSON: `[36,SUB,PUB,{DETAILS},[[TS,N,"pad"]]...]`; MessagePack and CBOR: the same array with an
+// empty details map). Anything of another shape returns nil and goes to the full scanner, so a broker
 // that formats EVENTs differently is still measured correctly.
 
 struct EventStamp {
@@ -89,6 +89,38 @@ struct EventStamp {
         case 0xCF: width = 8
         default: return nil
         }
+        guard i + 1 + width <= bytes.count else { return nil }
+        var value: UInt64 = 0
+        for k in 1...width { value = value << 8 | UInt64(bytes[i + k]) }
+        i += 1 + width
+        return value
+    }
+
+    /// The stamp of a CBOR EVENT `[36, SUB, PUB, {}, [[TS, N, "pad"]], kwargs?]`, or nil when the
+    /// message is not in that shape.
+    static func parseCBOR(_ bytes: UnsafeRawBufferPointer) -> EventStamp? {
+        // array of 5 or 6 elements, then 36 (0x18 0x24)
+        guard bytes.count > 8, bytes[0] == 0x85 || bytes[0] == 0x86, bytes[1] == 0x18, bytes[2] == 0x24 else { return nil }
+        var i = 3
+        guard cborUnsigned(bytes, &i) != nil, cborUnsigned(bytes, &i) != nil else { return nil }
+        // empty details map, args = array 1 holding array 3
+        guard i + 3 <= bytes.count, bytes[i] == 0xA0, bytes[i + 1] == 0x81, bytes[i + 2] == 0x83 else { return nil }
+        i += 3
+        guard let timestamp = cborUnsigned(bytes, &i), let publication = cborUnsigned(bytes, &i) else { return nil }
+        return EventStamp(timestamp: timestamp, publication: publication)
+    }
+
+    /// A CBOR unsigned integer of any argument width.
+    @inline(__always)
+    private static func cborUnsigned(_ bytes: UnsafeRawBufferPointer, _ i: inout Int) -> UInt64? {
+        guard i < bytes.count, bytes[i] >> 5 == 0 else { return nil }
+        let info = bytes[i] & 0x1F
+        if info < 24 {
+            i += 1
+            return UInt64(info)
+        }
+        guard info <= 27 else { return nil }
+        let width = 1 << Int(info - 24)
         guard i + 1 + width <= bytes.count else { return nil }
         var value: UInt64 = 0
         for k in 1...width { value = value << 8 | UInt64(bytes[i + k]) }

@@ -1,4 +1,4 @@
-// MessagePack pieces for MessageWriter: the headers and integers of a PUBLISH written straight
+// MessagePack and CBOR pieces for MessageWriter: the headers and integers of a PUBLISH written straight
 // into scratch memory, without allocating (BrokerSerialization's MessagePackWriter appends to an
 // Array, which is fine for set-up messages but not per publication).
 
@@ -51,6 +51,35 @@ extension MessageWriter {
     /// Bytes of the str header `appendMessagePackStringHeader` writes for `length`.
     static func messagePackStringHeaderBytes(length: Int) -> Int {
         length < 32 ? 1 : length <= 0xFF ? 2 : length <= 0xFFFF ? 3 : 5
+    }
+
+    /// A CBOR head: `major` with the shortest encoding of `argument`.
+    @inline(__always)
+    mutating func appendCBOR(major: UInt8, _ argument: UInt64) {
+        let m = major << 5
+        if argument < 24 {
+            append(byte: m | UInt8(argument))
+        } else if argument <= 0xFF {
+            append(byte: m | 24); append(byte: UInt8(argument))
+        } else if argument <= 0xFFFF {
+            append(byte: m | 25); appendBigEndian(UInt16(argument))
+        } else if argument <= 0xFFFF_FFFF {
+            append(byte: m | 26); appendBigEndian(UInt32(argument))
+        } else {
+            append(byte: m | 27); appendBigEndian(argument)
+        }
+    }
+
+    /// Always an 8-byte CBOR unsigned (9 bytes), like `appendMessagePack(uint64:)`.
+    @inline(__always)
+    mutating func appendCBOR(uint64 value: UInt64) {
+        append(byte: 0x1B)
+        appendBigEndian(value)
+    }
+
+    /// Bytes of the head `appendCBOR(major:_:)` writes for `argument`.
+    static func cborHeadBytes(_ argument: UInt64) -> Int {
+        argument < 24 ? 1 : argument <= 0xFF ? 2 : argument <= 0xFFFF ? 3 : argument <= 0xFFFF_FFFF ? 5 : 9
     }
 
     @inline(__always)

@@ -60,9 +60,9 @@ public struct BrokerConfiguration: Sendable, Equatable {
           "loops": 0,
           "listeners": [
             {"transport": "websocket", "host": "127.0.0.1", "port": 8080, "path": "/ws",
-             "serializers": ["json", "msgpack"]},
+             "serializers": ["json", "msgpack", "cbor"]},
             {"transport": "rawsocket", "host": "127.0.0.1", "port": 8081,
-             "serializers": ["json", "msgpack"]}
+             "serializers": ["json", "msgpack", "cbor"]}
           ],
           "realms": [
             {"name": "realm1",

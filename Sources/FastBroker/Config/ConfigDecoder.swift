@@ -145,7 +145,7 @@ struct ConfigDecoder {
             }
         }
 
-        var serializers: [SerializerKind] = [.json, .msgpack]
+        var serializers: [SerializerKind] = SerializerKind.allCases
         if let serializersNode = object["serializers"] {
             serializers = decodeSerializers(serializersNode, at: object.path("serializers")) ?? serializers
         }

@@ -5,9 +5,10 @@ public enum TransportKind: String, Sendable, CaseIterable {
     case websocket, rawsocket
 }
 
-/// A WAMP serializer a listener offers (`wamp.2.json` / RawSocket 1, `wamp.2.msgpack` / RawSocket 2).
+/// A WAMP serializer a listener offers (`wamp.2.json` / RawSocket 1, `wamp.2.msgpack` / RawSocket 2,
+/// `wamp.2.cbor` / RawSocket 3).
 public enum SerializerKind: String, Sendable, CaseIterable {
-    case json, msgpack
+    case json, msgpack, cbor
 }
 
 /// TLS on a listener. Paths are already resolved against the configuration file's directory.
@@ -42,7 +43,7 @@ public struct ListenerConfig: Sendable, Equatable {
 
     public init(
         transport: TransportKind, host: String, port: Int, path: String = "/ws",
-        serializers: [SerializerKind] = [.json, .msgpack], tls: TLSConfig? = nil
+        serializers: [SerializerKind] = SerializerKind.allCases, tls: TLSConfig? = nil
     ) {
         self.transport = transport
         self.host = host

@@ -63,7 +63,7 @@ extension Connection {
                 respondHTTP(status: status, reason: reason, body: body)
             case .upgrade(let accept, let chosen):
                 sendRaw(WebSocketHandshake.switchingProtocols(accept: accept, subprotocol: chosen))
-                format = chosen == SerializerKind.msgpack.webSocketSubprotocol ? .msgpack : .json
+                format = WireFormat.allCases.first { $0.serializerKind.webSocketSubprotocol == chosen } ?? .json
                 phase = .webSocket(WebSocketDecoder(maxMessageBytes: limits.maxMessageBytes))
             }
             return phase.isFramed

@@ -158,7 +158,7 @@ extension Connection {
             return false
         case .hello(let hello):
             guard case .rawSocketHandshake(let decoder) = phase else { return false }
-            let offered: WireFormat? = hello.serializer == 1 ? .json : hello.serializer == 2 ? .msgpack : nil
+            let offered = WireFormat(rawSocketSerializer: hello.serializer)
             guard let offered, listener.serializers.contains(offered.serializerKind) else {
                 sendRaw(RawSocketFraming.helloError(.serializerUnsupported))
                 closeAfterFlush()
@@ -202,7 +202,7 @@ extension Connection {
             guard opcode == format.webSocketOpcode else {
                 session?.protocolViolation(format == .json
                     ? "wamp.2.json messages must be WebSocket text frames, got a binary frame"
-                    : "wamp.2.msgpack messages must be WebSocket binary frames, got a text frame")
+                    : "\(format.serializerKind.webSocketSubprotocol) messages must be WebSocket binary frames, got a text frame")
                 return false
             }
             receiveWampMessage(UnsafeRawBufferPointer(payload))
@@ -232,7 +232,15 @@ extension Connection {
         switch format.scanMessage(bytes) {
         case .success(let view):
             session?.receive(view)
-        case .failure(let error):
+        case .failure(var error):
+            // CBOR with indefinite lengths (rare, cold): rewritten once with definite lengths.
+            if format == .cbor, let rewritten = CBORDefiniteLengths.rewrite(bytes) {
+                switch rewritten.flatMap({ definite in definite.withUnsafeBytes { buffer in
+                    format.scanMessage(buffer).map { session?.receive($0) } } }) {
+                case .success: return
+                case .failure(let problem): error = problem
+                }
+            }
             session?.protocolViolation("malformed \(format.displayName) message: \(error)")
         }
     }

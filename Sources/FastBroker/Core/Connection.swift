@@ -208,11 +208,22 @@ final class Connection {
 }
 
 extension WireFormat {
-    /// WAMP over WebSocket: JSON travels in text frames, MessagePack in binary frames.
+    /// WAMP over WebSocket: JSON travels in text frames, MessagePack and CBOR in binary frames.
     var webSocketOpcode: WebSocketOpcode { self == .json ? .text : .binary }
-    var serializerKind: SerializerKind { self == .json ? .json : .msgpack }
+    var serializerKind: SerializerKind {
+        switch self {
+        case .json: return .json
+        case .msgpack: return .msgpack
+        case .cbor: return .cbor
+        }
+    }
+    /// RawSocket serializer ids: 1 JSON, 2 MessagePack, 3 CBOR.
+    init?(rawSocketSerializer id: UInt8) {
+        guard id >= 1, let format = WireFormat(rawValue: id - 1) else { return nil }
+        self = format
+    }
 }
 
 extension SerializerKind {
-    var webSocketSubprotocol: String { self == .json ? "wamp.2.json" : "wamp.2.msgpack" }
+    var webSocketSubprotocol: String { "wamp.2.\(rawValue)" }
 }

@@ -28,9 +28,12 @@ struct FilterMemo {
     @inline(__always)
     mutating func passes(_ filter: FilterProgram, slot: Int, _ publication: Publication) -> Bool {
         if computedIn[slot] == generation { return verdicts[slot] }
-        let verdict = publication.format == .json
-            ? filter.evaluate(JSONFilterDocument(publication.kwargs))
-            : filter.evaluate(MessagePackFilterDocument(publication.kwargs))
+        let verdict: Bool
+        switch publication.format {
+        case .json: verdict = filter.evaluate(JSONFilterDocument(publication.kwargs))
+        case .msgpack: verdict = filter.evaluate(MessagePackFilterDocument(publication.kwargs))
+        case .cbor: verdict = filter.evaluate(CBORFilterDocument(publication.kwargs))
+        }
         computedIn[slot] = generation
         verdicts[slot] = verdict
         return verdict

@@ -63,7 +63,7 @@ enum FilterValueBinding {
 
     private static func number(_ buffer: UnsafeRawBufferPointer, _ span: JSONSpan) -> Result<FilterValue, FilterValueProblem> {
         let parsed: FilterNumber?
-        if span.format == .msgpack {
+        if span.format != .json {
             guard case .number(let n) = JSONScanner.decodeValue(buffer, span) else { return .success(.null) }
             if n.integer == nil && !n.double.isFinite { return .success(.null) }
             parsed = FilterNumber(text: n.text)

@@ -37,21 +37,25 @@ struct Publication {
     var payload: Payload { Payload(args: args, kwargs: kwargs) }
 }
 
-/// A payload transcoded into the other format, owned: made at most once per publication (per
-/// loop for the publisher's loop, then shared with every other loop through RemotePublication).
+/// A payload transcoded into another format, owned: made at most once per publication and format
+/// (per loop for the publisher's loop, then shared with every other loop through
+/// RemotePublication). Transcodings of one publication into the other formats form a short
+/// immutable chain (`next`, at most two links), so one reference hands on all of them.
 final class TranscodedPayload: @unchecked Sendable {
     private let storage: UnsafeMutableRawBufferPointer
     private let argsCount: Int
     private let kwargsCount: Int
     let format: WireFormat
+    let next: TranscodedPayload?
 
     /// Transcodes `payload` from `source` to `format`; nil when the bytes do not transcode
     /// (they were validated on arrival, so this does not happen in practice).
-    init?(_ payload: Payload, from source: WireFormat, to format: WireFormat) {
+    init?(_ payload: Payload, from source: WireFormat, to format: WireFormat, next: TranscodedPayload? = nil) {
         var args: [UInt8] = [], kwargs: [UInt8] = []
         guard PayloadTranscoder.transcode(payload.args, from: source, to: format, into: &args),
               PayloadTranscoder.transcode(payload.kwargs, from: source, to: format, into: &kwargs) else { return nil }
         self.format = format
+        self.next = next
         argsCount = args.count
         kwargsCount = kwargs.count
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(1, args.count + kwargs.count), alignment: 8)
@@ -61,6 +65,13 @@ final class TranscodedPayload: @unchecked Sendable {
     }
 
     deinit { storage.deallocate() }
+
+    /// The transcoding into `target` in this chain, if made.
+    func inFormat(_ target: WireFormat) -> TranscodedPayload? {
+        var link: TranscodedPayload? = self
+        while let current = link, current.format != target { link = current.next }
+        return link
+    }
 
     var payload: Payload {
         let base = UnsafeRawBufferPointer(storage)
@@ -75,7 +86,7 @@ final class RemotePublication: LoopMessage, @unchecked Sendable {
     let realm: Realm
     let id: UInt64
     let format: WireFormat
-    /// The payload in the other format, made by whichever loop first needs it.
+    /// The payload in the other formats, each made by whichever loop first needs it.
     private let transcoded: Mutex<TranscodedPayload?>
     let excludedSession: UInt64
     let disclosedPublisher: PublisherInfo?
@@ -110,8 +121,9 @@ final class RemotePublication: LoopMessage, @unchecked Sendable {
     func payload(in target: WireFormat) -> Payload {
         if target == format { return publication.payload }
         let transcoding = transcoded.withLock { cached -> TranscodedPayload? in
-            if cached == nil { cached = TranscodedPayload(publication.payload, from: format, to: target) }
-            return cached
+            if let made = cached?.inFormat(target) { return made }
+            cached = TranscodedPayload(publication.payload, from: format, to: target, next: cached) ?? cached
+            return cached?.inFormat(target)
         }
         return transcoding?.payload ?? Payload(args: UnsafeRawBufferPointer(start: nil, count: 0), kwargs: UnsafeRawBufferPointer(start: nil, count: 0))
     }

@@ -182,13 +182,14 @@ final class Router {
             // One encoded EVENT per subscription and subscriber format, shared by its subscribers.
             var json: MessageBuffer? = nil
             var msgpack: MessageBuffer? = nil
+            var cbor: MessageBuffer? = nil
             let subscribers = subscription.subscribers.elements
             // Index loops, not for-in: an unspecialized (debug) IndexingIterator allocates.
             var i = 0
             while i < subscribers.count {
                 let subscriber = subscribers[i]
                 i += 1
-                if deliver(publication, of: subscription, to: subscriber, json: &json, msgpack: &msgpack, pool: pool, copy: copy) {
+                if deliver(publication, of: subscription, to: subscriber, json: &json, msgpack: &msgpack, cbor: &cbor, pool: pool, copy: copy) {
                     delivered += 1
                 }
             }
@@ -204,21 +205,22 @@ final class Router {
                     lastAllowed = mayReceive(publication.topic, role: entry.role)
                 }
                 guard lastAllowed else { continue }
-                if deliver(publication, of: subscription, to: entry.session, json: &json, msgpack: &msgpack, pool: pool, copy: copy) {
+                if deliver(publication, of: subscription, to: entry.session, json: &json, msgpack: &msgpack, cbor: &cbor, pool: pool, copy: copy) {
                     delivered += 1
                 }
             }
             json?.recycleIfUnused()
             msgpack?.recycleIfUnused()
+            cbor?.recycleIfUnused()
         }
         return delivered
     }
 
     /// Queues the EVENT for one subscriber unless the publication's options exclude it; the
-    /// encoded EVENT is made on first need per format and shared through `json`/`msgpack`.
+    /// encoded EVENT is made on first need per format and shared through `json`/`msgpack`/`cbor`.
     @inline(__always)
     private func deliver(_ publication: Publication, of subscription: Subscription, to subscriber: Session,
-                         json: inout MessageBuffer?, msgpack: inout MessageBuffer?,
+                         json: inout MessageBuffer?, msgpack: inout MessageBuffer?, cbor: inout MessageBuffer?,
                          pool: MessageBufferPool, copy: RemotePublication?) -> Bool {
         if subscriber.id == publication.excludedSession { return false }
         if let rules = publication.rules,
@@ -226,13 +228,17 @@ final class Router {
             return false
         }
         let format = subscriber.format
-        var message = format == .json ? json : msgpack
+        var message = format == .json ? json : format == .msgpack ? msgpack : cbor
         if message == nil {
             let buffer = WampEncoder.event(subscription: subscription.id, publication: publication,
                                            payload: payload(publication, in: format, copy: copy),
                                            includeTopic: subscription.key.match != .exact, format: format, pool: pool)
             message = buffer
-            if format == .json { json = buffer } else { msgpack = buffer }
+            switch format {
+            case .json: json = buffer
+            case .msgpack: msgpack = buffer
+            case .cbor: cbor = buffer
+            }
         }
         return subscriber.deliver(message!)
     }
@@ -252,11 +258,14 @@ final class Router {
     private func payload(_ publication: Publication, in format: WireFormat, copy: RemotePublication?) -> Payload {
         if format == publication.format { return publication.payload }
         if let copy { return copy.payload(in: format) }
-        if transcodingPublication != publication.id || transcoding?.format != format {
-            transcoding = TranscodedPayload(publication.payload, from: publication.format, to: format)
+        if transcodingPublication != publication.id {
+            transcoding = nil
             transcodingPublication = publication.id
         }
-        return transcoding?.payload ?? Payload(args: UnsafeRawBufferPointer(start: nil, count: 0), kwargs: UnsafeRawBufferPointer(start: nil, count: 0))
+        if transcoding?.inFormat(format) == nil {
+            transcoding = TranscodedPayload(publication.payload, from: publication.format, to: format, next: transcoding) ?? transcoding
+        }
+        return transcoding?.inFormat(format)?.payload ?? Payload(args: UnsafeRawBufferPointer(start: nil, count: 0), kwargs: UnsafeRawBufferPointer(start: nil, count: 0))
     }
 }
 

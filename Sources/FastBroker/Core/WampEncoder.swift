@@ -1,5 +1,6 @@
-// Encodes the messages the broker sends, as `wamp.2.json` or `wamp.2.msgpack`. The per-event
-// messages (EVENT, SUBSCRIBED/PUBLISHED, UNSUBSCRIBED) are written directly for each format;
+// Encodes the messages the broker sends, as `wamp.2.json`, `wamp.2.msgpack` or `wamp.2.cbor`. The
+// per-event messages (EVENT, SUBSCRIBED/PUBLISHED, UNSUBSCRIBED) are written directly for JSON and
+// for the binary formats (one generic writer over BinaryValueWriter);
 // the rare ones (WELCOME, ABORT, GOODBYE, CHALLENGE, ERROR) are built as a JSONValue and written
 // by the format's writer. EVENT copies the publication's args/kwargs verbatim when the formats
 // match, or the payload transcoded once per publication (Router.payload, RemotePublication).
@@ -66,6 +67,7 @@ enum WampEncoder {
         switch format {
         case .json: JSONWriter.appendValue(value, to: &out)
         case .msgpack: MessagePackWriter.appendValue(value, to: &out)
+        case .cbor: CBORWriter.appendValue(value, to: &out)
         }
     }
 
@@ -82,12 +84,17 @@ enum WampEncoder {
             out.append(UInt8(ascii: ","))
             JSONWriter.appendUInt(id, to: &out)
             out.append(UInt8(ascii: "]"))
-        case .msgpack:
-            MessagePackWriter.appendArrayHeader(count: 3, to: &out)
-            MessagePackWriter.appendUInt(code, to: &out)
-            MessagePackWriter.appendUInt(request, to: &out)
-            MessagePackWriter.appendUInt(id, to: &out)
+        case .msgpack: binaryAcknowledgement(MessagePackWriter.self, code: code, request: request, id: id, into: &out)
+        case .cbor: binaryAcknowledgement(CBORWriter.self, code: code, request: request, id: id, into: &out)
         }
+    }
+
+    private static func binaryAcknowledgement<W: BinaryValueWriter>(_: W.Type, code: UInt64, request: UInt64, id: UInt64,
+                                                                     into out: inout [UInt8]) {
+        W.appendArrayHeader(count: 3, to: &out)
+        W.appendUInt(code, to: &out)
+        W.appendUInt(request, to: &out)
+        W.appendUInt(id, to: &out)
     }
 
     static func unsubscribed(request: UInt64, format: WireFormat, into out: inout [UInt8]) {
@@ -96,10 +103,11 @@ enum WampEncoder {
             out.append(contentsOf: "[35,".utf8)
             JSONWriter.appendUInt(request, to: &out)
             out.append(UInt8(ascii: "]"))
-        case .msgpack:
-            MessagePackWriter.appendArrayHeader(count: 2, to: &out)
-            MessagePackWriter.appendUInt(35, to: &out)
-            MessagePackWriter.appendUInt(request, to: &out)
+        case .msgpack, .cbor:
+            let writer: any BinaryValueWriter.Type = format == .cbor ? CBORWriter.self : MessagePackWriter.self
+            writer.appendArrayHeader(count: 2, to: &out)
+            writer.appendUInt(35, to: &out)
+            writer.appendUInt(request, to: &out)
         }
     }
 
@@ -150,27 +158,38 @@ enum WampEncoder {
             }
             out.append(UInt8(ascii: "]"))
         case .msgpack:
-            MessagePackWriter.appendArrayHeader(count: 4 + (payload.kwargs.count > 0 ? 2 : hasPayload ? 1 : 0), to: &out)
-            MessagePackWriter.appendUInt(36, to: &out)
-            MessagePackWriter.appendUInt(subscription, to: &out)
-            MessagePackWriter.appendUInt(publication.id, to: &out)
-            MessagePackWriter.appendMapHeader(count: (includeTopic ? 1 : 0) + (publisher != nil ? 3 : 0), to: &out)
-            if includeTopic {
-                MessagePackWriter.appendString("topic", to: &out)
-                MessagePackWriter.appendString(publication.topic, to: &out)
-            }
-            if let publisher {
-                MessagePackWriter.appendString("publisher", to: &out)
-                MessagePackWriter.appendUInt(publisher.session, to: &out)
-                MessagePackWriter.appendString("publisher_authid", to: &out)
-                MessagePackWriter.appendString(publisher.authid, to: &out)
-                MessagePackWriter.appendString("publisher_authrole", to: &out)
-                MessagePackWriter.appendString(publisher.authrole, to: &out)
-            }
-            if hasPayload {
-                if payload.args.count > 0 { MessagePackWriter.appendRaw(payload.args, to: &out) } else { MessagePackWriter.appendArrayHeader(count: 0, to: &out) }
-                if payload.kwargs.count > 0 { MessagePackWriter.appendRaw(payload.kwargs, to: &out) }
-            }
+            binaryEvent(MessagePackWriter.self, subscription: subscription, publication: publication, payload: payload,
+                        includeTopic: includeTopic, into: &out)
+        case .cbor:
+            binaryEvent(CBORWriter.self, subscription: subscription, publication: publication, payload: payload,
+                        includeTopic: includeTopic, into: &out)
+        }
+    }
+
+    private static func binaryEvent<W: BinaryValueWriter>(_: W.Type, subscription: UInt64, publication: Publication, payload: Payload,
+                                                           includeTopic: Bool, into out: inout [UInt8]) {
+        let hasPayload = payload.args.count > 0 || payload.kwargs.count > 0
+        let publisher = publication.disclosedPublisher
+        W.appendArrayHeader(count: 4 + (payload.kwargs.count > 0 ? 2 : hasPayload ? 1 : 0), to: &out)
+        W.appendUInt(36, to: &out)
+        W.appendUInt(subscription, to: &out)
+        W.appendUInt(publication.id, to: &out)
+        W.appendMapHeader(count: (includeTopic ? 1 : 0) + (publisher != nil ? 3 : 0), to: &out)
+        if includeTopic {
+            W.appendString("topic", to: &out)
+            W.appendString(publication.topic, to: &out)
+        }
+        if let publisher {
+            W.appendString("publisher", to: &out)
+            W.appendUInt(publisher.session, to: &out)
+            W.appendString("publisher_authid", to: &out)
+            W.appendString(publisher.authid, to: &out)
+            W.appendString("publisher_authrole", to: &out)
+            W.appendString(publisher.authrole, to: &out)
+        }
+        if hasPayload {
+            if payload.args.count > 0 { W.appendRaw(payload.args, to: &out) } else { W.appendArrayHeader(count: 0, to: &out) }
+            if payload.kwargs.count > 0 { W.appendRaw(payload.kwargs, to: &out) }
         }
     }
 }

@@ -1,7 +1,7 @@
 // JSONObjectView: lookups in one validated JSON object or MessagePack map without decoding it.
 // Members are found by walking the bytes on each lookup (options and details objects are small), keys
 // are compared in place, escapes included. With duplicate keys the last one wins, as in Python's and
-// JS's parsers. The span's format picks the walk; every accessor works for both.
+// JS's parsers. The span's format picks the walk; every accessor works for every format.
 
 public struct JSONObjectView: Sequence {
     public let buffer: UnsafeRawBufferPointer
@@ -21,20 +21,20 @@ public struct JSONObjectView: Sequence {
     public struct Iterator: IteratorProtocol {
         let buffer: UnsafeRawBufferPointer
         var i: Int
-        let limit: Int  // JSON: index of the closing brace; MessagePack: end of the map
+        let limit: Int  // JSON: index of the closing brace; MessagePack/CBOR: end of the map
         var remaining: Int  // MessagePack: members not yet returned
         let format: WireFormat
 
         public mutating func next() -> (key: JSONSpan, value: JSONSpan)? {
-            if format == .msgpack {
+            if format != .json {
                 guard remaining > 0, i < limit else { return nil }
                 remaining -= 1
-                let key = ValidatedMessagePack.value(buffer, i, limit)
+                let key = ValidatedBinary.value(format, buffer, i, limit)
                 guard key.end < limit else {
                     i = limit
                     return nil
                 }
-                let value = ValidatedMessagePack.value(buffer, key.end, limit)
+                let value = ValidatedBinary.value(format, buffer, key.end, limit)
                 i = value.end
                 return (key, value)
             }
@@ -55,10 +55,10 @@ public struct JSONObjectView: Sequence {
     }
 
     public func makeIterator() -> Iterator {
-        if span.format == .msgpack {
-            let h = ValidatedMessagePack.header(buffer, span.start, span.end)
+        if span.format != .json {
+            let h = ValidatedBinary.header(span.format, buffer, span.start, span.end)
             return Iterator(buffer: buffer, i: h?.dataStart ?? span.end, limit: span.end,
-                            remaining: h?.kind == .object ? h!.length : 0, format: .msgpack)
+                            remaining: h?.kind == .object ? h!.length : 0, format: span.format)
         }
         return Iterator(buffer: buffer, i: span.start + 1, limit: Swift.max(span.start + 1, span.end - 1),
                         remaining: 0, format: .json)
@@ -176,15 +176,15 @@ public struct JSONArrayView: Sequence {
     public struct Iterator: IteratorProtocol {
         let buffer: UnsafeRawBufferPointer
         var i: Int
-        let limit: Int  // JSON: index of the closing bracket; MessagePack: end of the array
+        let limit: Int  // JSON: index of the closing bracket; MessagePack/CBOR: end of the array
         var remaining: Int  // MessagePack: elements not yet returned
         let format: WireFormat
 
         public mutating func next() -> JSONSpan? {
-            if format == .msgpack {
+            if format != .json {
                 guard remaining > 0, i < limit else { return nil }
                 remaining -= 1
-                let value = ValidatedMessagePack.value(buffer, i, limit)
+                let value = ValidatedBinary.value(format, buffer, i, limit)
                 i = value.end
                 return value
             }
@@ -200,10 +200,10 @@ public struct JSONArrayView: Sequence {
     }
 
     public func makeIterator() -> Iterator {
-        if span.format == .msgpack {
-            let h = ValidatedMessagePack.header(buffer, span.start, span.end)
+        if span.format != .json {
+            let h = ValidatedBinary.header(span.format, buffer, span.start, span.end)
             return Iterator(buffer: buffer, i: h?.dataStart ?? span.end, limit: span.end,
-                            remaining: h?.kind == .array ? h!.length : 0, format: .msgpack)
+                            remaining: h?.kind == .array ? h!.length : 0, format: span.format)
         }
         return Iterator(buffer: buffer, i: span.start + 1, limit: Swift.max(span.start + 1, span.end - 1),
                         remaining: 0, format: .json)
@@ -211,8 +211,8 @@ public struct JSONArrayView: Sequence {
 
     /// Number of elements (JSON: walks the array; MessagePack: read from the header).
     public var count: Int {
-        if span.format == .msgpack {
-            guard let h = ValidatedMessagePack.header(buffer, span.start, span.end), h.kind == .array else { return 0 }
+        if span.format != .json {
+            guard let h = ValidatedBinary.header(span.format, buffer, span.start, span.end), h.kind == .array else { return 0 }
             return h.length
         }
         var n = 0

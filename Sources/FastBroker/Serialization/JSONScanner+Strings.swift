@@ -1,7 +1,8 @@
 // JSONScanner+Strings: reading string and integer tokens that the scanner has already validated.
 // Comparison walks the escapes in place so option keys and URIs can be matched without allocating;
-// decoding allocates exactly one String. Each function also reads MessagePack spans (span.format):
-// there a str is its UTF-8 payload and an integer is any int type, so callers need not care.
+// decoding allocates exactly one String. Each function also reads MessagePack and CBOR spans
+// (span.format): there a string is its UTF-8 payload and an integer is any int type, so callers
+// need not care.
 //
 // Lone surrogate escapes (`"\ud800"`) are valid per RFC 8259's grammar (§8.2 only warns that their
 // meaning is unpredictable), Python's json and JS accept them, and JS clients can legitimately emit
@@ -11,9 +12,9 @@
 extension JSONScanner {
     /// The decoded value of the string token `span` (quotes included) of a validated buffer.
     public static func decodeString(_ buffer: UnsafeRawBufferPointer, _ span: JSONSpan) -> String {
-        if span.format == .msgpack {
+        if span.format != .json {
             guard span.kind == .string else { return "" }
-            return String(decoding: ValidatedMessagePack.payload(buffer, span), as: UTF8.self)
+            return String(decoding: ValidatedBinary.payload(buffer, span), as: UTF8.self)
         }
         guard let base = buffer.baseAddress, span.count >= 2 else { return "" }
         let inner = UnsafeRawBufferPointer(rebasing: buffer[(span.start + 1)..<(span.end - 1)])
@@ -36,9 +37,9 @@ extension JSONScanner {
     /// Does not allocate.
     public static func stringEquals(_ buffer: UnsafeRawBufferPointer, _ span: JSONSpan,
                                     _ bytes: UnsafeRawBufferPointer) -> Bool {
-        if span.format == .msgpack {
+        if span.format != .json {
             guard span.kind == .string else { return false }
-            let payload = ValidatedMessagePack.payload(buffer, span)
+            let payload = ValidatedBinary.payload(buffer, span)
             guard payload.count == bytes.count else { return false }
             return payload.count == 0 || memcmpEqual(payload, bytes)
         }
@@ -61,7 +62,7 @@ extension JSONScanner {
     /// when the token has no escapes), else nil. No allocation.
     public static func rawStringContent(_ buffer: UnsafeRawBufferPointer, _ span: JSONSpan) -> UnsafeRawBufferPointer? {
         guard span.kind == .string else { return nil }
-        if span.format == .msgpack { return ValidatedMessagePack.payload(buffer, span) }
+        if span.format != .json { return ValidatedBinary.payload(buffer, span) }
         guard span.count >= 2 else { return nil }
         let inner = UnsafeRawBufferPointer(rebasing: buffer[(span.start + 1)..<(span.end - 1)])
         return inner.contains(UInt8(ascii: "\\")) ? nil : inner
@@ -88,8 +89,8 @@ extension JSONScanner {
     /// An exact non-negative integer that fits in UInt64, else nil: in JSON a literal of digits
     /// only; in MessagePack any int type holding a value ≥ 0 (never a float).
     public static func unsignedInteger(_ buffer: UnsafeRawBufferPointer, _ span: JSONSpan) -> UInt64? {
-        if span.format == .msgpack {
-            if case .unsigned(let v)? = ValidatedMessagePack.integer(buffer, span) { return v }
+        if span.format != .json {
+            if case .unsigned(let v)? = ValidatedBinary.integer(buffer, span) { return v }
             return nil
         }
         guard span.kind == .number, span.count > 0, span.count <= 20 else { return nil }
@@ -108,8 +109,8 @@ extension JSONScanner {
     /// An exact integer that fits in Int64, else nil: in JSON a literal of digits with an optional
     /// '-'; in MessagePack any int type (never a float).
     public static func integer(_ buffer: UnsafeRawBufferPointer, _ span: JSONSpan) -> Int64? {
-        if span.format == .msgpack {
-            switch ValidatedMessagePack.integer(buffer, span) {
+        if span.format != .json {
+            switch ValidatedBinary.integer(buffer, span) {
             case .unsigned(let v)?: return Int64(exactly: v)
             case .signed(let v)?: return v
             case nil: return nil

@@ -8,14 +8,14 @@
 /// map → object) plus `binary` for MessagePack bin, which JSON text never produces.
 public enum JSONKind: UInt8, Sendable {
     case object, array, string, number, `true`, `false`, null
-    /// MessagePack bin 8/16/32 (raw bytes). Only MessagePack spans have it; in JSON a WAMP binary is a
-    /// string starting with "\u0000" (see PayloadTranscoder).
+    /// MessagePack bin 8/16/32 or a CBOR byte string (raw bytes). Only binary-format spans have it; in
+    /// JSON a WAMP binary is a string starting with "\u0000" (see PayloadTranscoder).
     case binary
 }
 
 /// One value inside a buffer: `start..<end` are byte offsets into that buffer (end exclusive).
 /// JSON: a string span includes its quotes; a container span includes its brackets.
-/// MessagePack: the span covers the whole encoding, header (type byte and length) included.
+/// MessagePack and CBOR: the span covers the whole encoding, header (type byte and length) included.
 public struct JSONSpan: Equatable, Sendable {
     public var start: Int
     public var end: Int

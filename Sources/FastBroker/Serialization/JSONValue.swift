@@ -89,7 +89,7 @@ extension JSONScanner {
         case .false: return .bool(false)
         case .number: return .number(decodeNumber(buffer, span))
         case .string: return .string(decodeString(buffer, span))
-        case .binary: return .binary(Array(ValidatedMessagePack.payload(buffer, span)))
+        case .binary: return .binary(Array(ValidatedBinary.payload(buffer, span)))
         case .array:
             return .array(JSONArrayView(buffer: buffer, span: span).map { decodeValue(buffer, $0) })
         case .object:
@@ -100,12 +100,12 @@ extension JSONScanner {
     }
 
     static func decodeNumber(_ buffer: UnsafeRawBufferPointer, _ span: JSONSpan) -> JSONNumber {
-        if span.format == .msgpack {
-            switch ValidatedMessagePack.integer(buffer, span) {
+        if span.format != .json {
+            switch ValidatedBinary.integer(buffer, span) {
             case .unsigned(let v)?: return JSONNumber(v)
             case .signed(let v)?: return JSONNumber(v)
             case nil:
-                let d = ValidatedMessagePack.float(buffer, span) ?? .nan
+                let d = ValidatedBinary.float(buffer, span) ?? .nan
                 if let n = JSONNumber(d) { return n }
                 return JSONNumber(text: d.isNaN ? "NaN" : d < 0 ? "-Infinity" : "Infinity", integer: nil, double: d)
             }

@@ -162,20 +162,8 @@ struct MessagePackValidator {
 
     /// Strict UTF-8 over `start..<end` (shortest form, no surrogates, ≤ U+10FFFF), 8 ASCII bytes at a time.
     private func validateUTF8(_ start: Int, _ end: Int) throws(JSONScanError) {
-        var k = start
-                let text = UnsafeRawBufferPointer(rebasing: buffer[0..<end])  // sequences cannot read past the str
-        while k < end {
-            if end - k >= 8 && SWAR.isASCII(buffer.loadUnaligned(fromByteOffset: k, as: UInt64.self)) {
-                k += 8
-                continue
-            }
-            if buffer[k] < 0x80 {
-                k += 1
-                continue
-            }
-            let length = UTF8Sequence.length(text, k)
-            guard length > 0 else { throw fail(k, "invalid UTF-8 in a string (byte 0x\(hex2(buffer[k])))") }
-            k += length
+        if let k = UTF8Sequence.firstInvalid(buffer, start, end) {
+            throw fail(k, "invalid UTF-8 in a string (byte 0x\(hex2(buffer[k])))")
         }
     }
 

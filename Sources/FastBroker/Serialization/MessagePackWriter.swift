@@ -3,11 +3,12 @@
 // fixarray, fixmap first, then 8/16/32/64-bit forms), as Autobahn and Python's msgpack do. Doubles are
 // always float 64 (as Python's msgpack writes them), so a double never turns into an int on the
 // wire. With capacity reserved, nothing allocates. The output is always valid: invalid UTF-8 handed
-// to appendString(UnsafeRawBufferPointer) becomes U+FFFD, as in JSONWriter.
+// to appendString(UnsafeRawBufferPointer) becomes U+FFFD, as in JSONWriter. The strings, trees and
+// numbers are written by BinaryValueWriter's shared code over the headers here.
 
 import WireCodec
 
-public enum MessagePackWriter {
+public enum MessagePackWriter: BinaryValueWriter {
     @inline(__always)
     static func appendBE16(_ v: UInt16, to out: inout [UInt8]) {
         out.append(UInt8(truncatingIfNeeded: v >> 8))
@@ -86,65 +87,6 @@ public enum MessagePackWriter {
         }
     }
 
-    public static func appendString(_ s: String, to out: inout [UInt8]) {
-        var s = s  // withUTF8 is mutating; a native String is already contiguous, so this does not copy.
-        s.withUTF8 { utf8 in
-            appendStringHeader(byteCount: utf8.count, to: &out)
-            out.append(contentsOf: utf8)
-        }
-    }
-
-    public static func appendString(_ s: StaticString, to out: inout [UInt8]) {
-        s.withUTF8Buffer { appendString(UnsafeRawBufferPointer($0), to: &out) }
-    }
-
-    /// A str from UTF-8 bytes; each byte of an invalid sequence is written as U+FFFD.
-    public static func appendString(_ utf8: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        // First pass: the output length (equal to the input's when it is valid, the common case).
-        var length = 0
-        var i = 0
-        var valid = true
-        while i < utf8.count {
-            if utf8[i] < 0x80 {
-                length += 1
-                i += 1
-                continue
-            }
-            let n = UTF8Sequence.length(utf8, i)
-            if n > 0 {
-                length += n
-                i += n
-            } else {
-                valid = false
-                length += 3
-                i += 1
-            }
-        }
-        appendStringHeader(byteCount: length, to: &out)
-        if valid {
-            out.append(contentsOf: utf8)
-            return
-        }
-        i = 0
-        while i < utf8.count {
-            let n = utf8[i] < 0x80 ? 1 : UTF8Sequence.length(utf8, i)
-            if n > 0 {
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: utf8[i..<(i + n)]))
-                i += n
-            } else {
-                out.append(0xEF)
-                out.append(0xBF)
-                out.append(0xBD)
-                i += 1
-            }
-        }
-    }
-
-    public static func appendBinary(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        appendBinaryHeader(byteCount: bytes.count, to: &out)
-        out.append(contentsOf: bytes)
-    }
-
     /// positive fixint, uint 8, uint 16, uint 32 or uint 64, whichever is smallest.
     public static func appendUInt(_ v: UInt64, to out: inout [UInt8]) {
         if v < 0x80 {
@@ -197,47 +139,5 @@ public enum MessagePackWriter {
     public static func appendDouble(_ v: Double, to out: inout [UInt8]) {
         out.append(0xCB)
         appendBE64(v.bitPattern, to: &out)
-    }
-
-    /// Bytes copied verbatim (already-valid MessagePack, e.g. PUBLISH args/kwargs into an EVENT).
-    public static func appendRaw(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        out.append(contentsOf: bytes)
-    }
-
-    /// A whole tree. Numbers: an integer literal within Int64 or UInt64 becomes an int, anything
-    /// else its double (float 64); `.binary` becomes bin.
-    public static func appendValue(_ v: JSONValue, to out: inout [UInt8]) {
-        switch v {
-        case .null: appendNil(to: &out)
-        case .bool(let b): appendBool(b, to: &out)
-        case .number(let n): appendNumber(n, to: &out)
-        case .string(let s): appendString(s, to: &out)
-        case .binary(let bytes): bytes.withUnsafeBytes { appendBinary($0, to: &out) }
-        case .array(let elements):
-            appendArrayHeader(count: elements.count, to: &out)
-            for e in elements { appendValue(e, to: &out) }
-        case .object(let members):
-            appendMapHeader(count: members.count, to: &out)
-            for m in members {
-                appendString(m.key, to: &out)
-                appendValue(m.value, to: &out)
-            }
-        }
-    }
-
-    public static func appendNumber(_ n: JSONNumber, to out: inout [UInt8]) {
-        if let i = n.integer {
-            appendInt(i, to: &out)
-            return
-        }
-        var text = n.text
-        let unsigned = text.withUTF8 { utf8 in
-            JSONScanner.unsignedInteger(UnsafeRawBufferPointer(utf8), JSONSpan(start: 0, end: utf8.count, kind: .number))
-        }
-        if let unsigned {
-            appendUInt(unsigned, to: &out)
-        } else {
-            appendDouble(n.double, to: &out)
-        }
     }
 }

@@ -1,6 +1,9 @@
 // PayloadTranscoder: converts a publication's payload (the args list or kwargs dict, or any value)
-// between wamp.2.json and wamp.2.msgpack directly byte to byte, without building a JSONValue tree,
-// so a JSON publisher can reach a MessagePack subscriber and the reverse. Input must be bytes the
+// between wamp.2.json, wamp.2.msgpack and wamp.2.cbor directly byte to byte, without building a
+// JSONValue tree, so a publisher in any format reaches subscribers in every other. CBOR follows the
+// MessagePack rules below exactly (byte string for bin; half/single floats widened like float 32;
+// a negative integer below Int64.min becomes the nearest double), and MessagePack ↔ CBOR maps
+// each value to its twin (nil/null, bool, int, float 64, str/text, bin/bytes, array, map). Input must be bytes the
 // matching scanner validated (a PUBLISH element); on anything else the functions still never read
 // out of bounds, they return false and leave `out` as it was.
 //
@@ -31,9 +34,10 @@
 //   tell the two apart; Autobahn's JSON serializer reads it the same way). JSON → msgpack → JSON
 //   gives the same values, integer literals unchanged, other numbers in their shortest form
 //   ("1E2" → "100.0"), a literal beyond double range ("1e400") as null (it became infinity).
-// Cost: JSON → MessagePack walks the input twice (first to count each container's members, since a
-// MessagePack header needs the count up front); the counts live in a temporary buffer (on the stack
-// when small). MessagePack → JSON is a single pass. Nesting is bounded by the scanners' depth limit.
+// Cost: JSON → MessagePack/CBOR walks the input twice (first to count each container's members,
+// since a binary header needs the count up front); the counts live in a temporary buffer (on the
+// stack when small). The other directions are a single pass. Nesting is bounded by the scanners'
+// depth limit.
 
 import WireCodec
 
@@ -48,6 +52,13 @@ public enum PayloadTranscoder {
     /// (no payload) appends nothing and succeeds. False (and `out` unchanged) if `json` is malformed.
     @discardableResult
     public static func jsonToMessagePack(_ json: UnsafeRawBufferPointer, into out: inout [UInt8]) -> Bool {
+        jsonToBinary(json, MessagePackWriter.self, into: &out)
+    }
+
+    /// Appends the binary (MessagePack or CBOR, by `writer`) form of the validated JSON value `json`.
+    @discardableResult
+    public static func jsonToBinary<W: BinaryValueWriter>(_ json: UnsafeRawBufferPointer, _ writer: W.Type,
+                                                          into out: inout [UInt8]) -> Bool {
         guard json.count > 0 else { return true }
         // Every container opens with '[' or '{', so their count bounds the number of containers.
         var brackets = 0
@@ -58,7 +69,7 @@ public enum PayloadTranscoder {
             let start = ValidatedJSON.skipWhitespace(json, 0, json.count)
             guard start < json.count, let end = counter.value(start, depth: 1),
                   ValidatedJSON.skipWhitespace(json, end, json.count) == json.count else { return false }
-            var writer = JSONToMessagePack(json: json, counts: UnsafeBufferPointer(counts))
+            var writer = JSONToBinary<W>(json: json, counts: UnsafeBufferPointer(counts))
             return writer.value(start, &out) != nil
         }
         if !ok { out.removeSubrange(mark...) }
@@ -69,10 +80,26 @@ public enum PayloadTranscoder {
     /// appends nothing and succeeds. False (and `out` unchanged) if `msgpack` is malformed.
     @discardableResult
     public static func messagePackToJSON(_ msgpack: UnsafeRawBufferPointer, into out: inout [UInt8]) -> Bool {
-        guard msgpack.count > 0 else { return true }
+        binaryToJSON(msgpack, from: .msgpack, into: &out)
+    }
+
+    /// Appends the JSON form of the validated MessagePack or CBOR value `input` (in `format`).
+    @discardableResult
+    public static func binaryToJSON(_ input: UnsafeRawBufferPointer, from format: WireFormat, into out: inout [UInt8]) -> Bool {
+        guard input.count > 0 else { return true }
         let mark = out.count
-        let writer = MessagePackToJSON(input: msgpack)
-        let ok = writer.value(0, depth: 1, &out) == msgpack.count
+        let ok = BinaryPayloadWalk<JSONSink>(input: input, format: format).value(0, depth: 1, &out) == input.count
+        if !ok { out.removeSubrange(mark...) }
+        return ok
+    }
+
+    /// Appends the validated MessagePack or CBOR value `input` (in `format`) in `writer`'s format.
+    @discardableResult
+    public static func binaryToBinary<W: BinaryValueWriter>(_ input: UnsafeRawBufferPointer, from format: WireFormat,
+                                                            _ writer: W.Type, into out: inout [UInt8]) -> Bool {
+        guard input.count > 0 else { return true }
+        let mark = out.count
+        let ok = BinaryPayloadWalk<BinarySink<W>>(input: input, format: format).value(0, depth: 1, &out) == input.count
         if !ok { out.removeSubrange(mark...) }
         return ok
     }
@@ -83,8 +110,11 @@ public enum PayloadTranscoder {
     public static func transcode(_ payload: UnsafeRawBufferPointer, from source: WireFormat, to target: WireFormat,
                                  into out: inout [UInt8]) -> Bool {
         switch (source, target) {
-        case (.json, .msgpack): return jsonToMessagePack(payload, into: &out)
-        case (.msgpack, .json): return messagePackToJSON(payload, into: &out)
+        case (.json, .msgpack): return jsonToBinary(payload, MessagePackWriter.self, into: &out)
+        case (.json, .cbor): return jsonToBinary(payload, CBORWriter.self, into: &out)
+        case (.msgpack, .json), (.cbor, .json): return binaryToJSON(payload, from: source, into: &out)
+        case (.cbor, .msgpack): return binaryToBinary(payload, from: .cbor, MessagePackWriter.self, into: &out)
+        case (.msgpack, .cbor): return binaryToBinary(payload, from: .msgpack, CBORWriter.self, into: &out)
         default:
             out.append(contentsOf: payload)
             return true
@@ -92,7 +122,7 @@ public enum PayloadTranscoder {
     }
 }
 
-/// Pass 1 of JSON → MessagePack: the member count of every container, in pre-order.
+/// Pass 1 of JSON → MessagePack/CBOR: the member count of every container, in pre-order.
 private struct JSONContainerCounter {
     let json: UnsafeRawBufferPointer
     let counts: UnsafeMutableBufferPointer<UInt32>
@@ -152,8 +182,8 @@ private struct JSONContainerCounter {
     }
 }
 
-/// Pass 2 of JSON → MessagePack: writes, taking container counts in the same pre-order.
-private struct JSONToMessagePack {
+/// Pass 2 of JSON → MessagePack/CBOR: writes, taking container counts in the same pre-order.
+private struct JSONToBinary<W: BinaryValueWriter> {
     let json: UnsafeRawBufferPointer
     let counts: UnsafeBufferPointer<UInt32>
     var next = 0
@@ -168,9 +198,9 @@ private struct JSONToMessagePack {
             let count = Int(counts[next])
             next += 1
             if isObject {
-                MessagePackWriter.appendMapHeader(count: count, to: &out)
+                W.appendMapHeader(count: count, to: &out)
             } else {
-                MessagePackWriter.appendArrayHeader(count: count, to: &out)
+                W.appendArrayHeader(count: count, to: &out)
             }
             var k = ValidatedJSON.skipWhitespace(json, i + 1, n)
             for _ in 0..<count {
@@ -190,22 +220,22 @@ private struct JSONToMessagePack {
             appendString(i, end, allowBinary: true, &out)
             return end
         case UInt8(ascii: "t"):
-            MessagePackWriter.appendBool(true, to: &out)
+            W.appendBool(true, to: &out)
             return i + 4
         case UInt8(ascii: "f"):
-            MessagePackWriter.appendBool(false, to: &out)
+            W.appendBool(false, to: &out)
             return i + 5
         case UInt8(ascii: "n"):
-            MessagePackWriter.appendNil(to: &out)
+            W.appendNil(to: &out)
             return i + 4
         default:
             let span = ValidatedJSON.value(json, i, n)
             if let v = JSONScanner.integer(json, span) {
-                MessagePackWriter.appendInt(v, to: &out)
+                W.appendInt(v, to: &out)
             } else if let v = JSONScanner.unsignedInteger(json, span) {
-                MessagePackWriter.appendUInt(v, to: &out)
+                W.appendUInt(v, to: &out)
             } else {
-                MessagePackWriter.appendDouble(JSONDouble.parse(json, span), to: &out)
+                W.appendDouble(JSONDouble.parse(json, span), to: &out)
             }
             return span.end
         }
@@ -214,12 +244,12 @@ private struct JSONToMessagePack {
     /// The string token `start..<end` (quotes included) as str, or as bin under the WAMP rule.
     private func appendString(_ start: Int, _ end: Int, allowBinary: Bool, _ out: inout [UInt8]) {
         guard end - start >= 2, let base = json.baseAddress else {
-            MessagePackWriter.appendStringHeader(byteCount: 0, to: &out)
+            W.appendStringHeader(byteCount: 0, to: &out)
             return
         }
         let inner = UnsafeRawBufferPointer(rebasing: json[(start + 1)..<(end - 1)])
         if !inner.contains(UInt8(ascii: "\\")) {  // no escapes: the bytes are the text (and cannot start with U+0000)
-            MessagePackWriter.appendStringHeader(byteCount: inner.count, to: &out)
+            W.appendStringHeader(byteCount: inner.count, to: &out)
             out.append(contentsOf: inner)
             return
         }
@@ -229,7 +259,7 @@ private struct JSONToMessagePack {
             if probe.next() == 0 {
                 var measure = probe
                 if let count = Base64.decode(&measure, { _ in }) {
-                    MessagePackWriter.appendBinaryHeader(byteCount: count, to: &out)
+                    W.appendBinaryHeader(byteCount: count, to: &out)
                     _ = Base64.decode(&probe) { out.append($0) }
                     return
                 }
@@ -238,59 +268,8 @@ private struct JSONToMessagePack {
         var measure = decoded
         var count = 0
         while measure.next() != nil { count += 1 }
-        MessagePackWriter.appendStringHeader(byteCount: count, to: &out)
+        W.appendStringHeader(byteCount: count, to: &out)
         while let b = decoded.next() { out.append(b) }
-    }
-}
-
-/// MessagePack → JSON in one recursive pass (depth bounded like the scanner's).
-private struct MessagePackToJSON {
-    let input: UnsafeRawBufferPointer
-
-    /// Writes the value at `i`; returns the offset just past it, nil when malformed.
-    func value(_ i: Int, depth: Int, _ out: inout [UInt8]) -> Int? {
-        let n = input.count
-        guard let h = ValidatedMessagePack.header(input, i, n), let kind = h.kind else { return nil }
-        switch kind {
-        case .null: JSONWriter.appendNull(to: &out)
-        case .true: JSONWriter.appendBool(true, to: &out)
-        case .false: JSONWriter.appendBool(false, to: &out)
-        case .number:
-            guard h.scalarEnd <= n else { return nil }
-            let span = JSONSpan(start: i, end: h.scalarEnd, kind: .number, format: .msgpack)
-            switch ValidatedMessagePack.integer(input, span) {
-            case .unsigned(let v)?: JSONWriter.appendUInt(v, to: &out)
-            case .signed(let v)?: JSONWriter.appendInt(v, to: &out)
-            case nil: JSONWriter.appendDouble(ValidatedMessagePack.float(input, span) ?? .nan, to: &out)  // non-finite → null
-            }
-        case .string, .binary:
-            guard h.length <= n - h.dataStart else { return nil }
-            let payload = UnsafeRawBufferPointer(rebasing: input[h.dataStart..<h.scalarEnd])
-            if kind == .string {
-                JSONWriter.appendValidString(payload, to: &out)
-            } else {
-                JSONWriter.appendBinary(payload, to: &out)
-            }
-        case .array, .object:
-            guard depth <= JSONScanner.maxDepth, h.length <= n - h.dataStart else { return nil }
-            let isObject = kind == .object
-            out.append(isObject ? UInt8(ascii: "{") : UInt8(ascii: "["))
-            var k = h.dataStart
-            for m in 0..<h.length {
-                if m > 0 { out.append(UInt8(ascii: ",")) }
-                if isObject {
-                    guard k < n, ValidatedMessagePack.isStringHeader(input[k]),
-                          let keyEnd = value(k, depth: depth + 1, &out) else { return nil }
-                    out.append(UInt8(ascii: ":"))
-                    k = keyEnd
-                }
-                guard let end = value(k, depth: depth + 1, &out) else { return nil }
-                k = end
-            }
-            out.append(isObject ? UInt8(ascii: "}") : UInt8(ascii: "]"))
-            return k
-        }
-        return h.scalarEnd
     }
 }
 

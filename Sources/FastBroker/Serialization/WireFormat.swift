@@ -1,26 +1,30 @@
-// WireFormat: the two WAMP serializers the broker speaks. A connection picks one at the handshake
-// (WebSocket subprotocol wamp.2.json / wamp.2.msgpack, RawSocket serializer 1 / 2) and scans every
-// message with `format.scanMessage`; the views it gets back read either format through one API.
+// WireFormat: the three WAMP serializers the broker speaks. A connection picks one at the handshake
+// (WebSocket subprotocol wamp.2.json / wamp.2.msgpack / wamp.2.cbor, RawSocket serializer 1 / 2 / 3)
+// and scans every message with `format.scanMessage`; the views it gets back read every format
+// through one API.
 
-public enum WireFormat: UInt8, Sendable, Hashable {
+public enum WireFormat: UInt8, Sendable, Hashable, CaseIterable {
     case json
     case msgpack
+    case cbor
 
-    /// For error messages: "JSON" / "MessagePack".
+    /// For error messages: "JSON" / "MessagePack" / "CBOR".
     public var displayName: String {
         switch self {
         case .json: return "JSON"
         case .msgpack: return "MessagePack"
+        case .cbor: return "CBOR"
         }
     }
 
-    /// Validates one whole message in this format (see JSONScanner.scanMessage and
-    /// MessagePackScanner.scanMessage). Does not allocate on success.
+    /// Validates one whole message in this format (see JSONScanner.scanMessage,
+    /// MessagePackScanner.scanMessage and CBORScanner.scanMessage). Does not allocate on success.
     @inlinable
     public func scanMessage(_ buffer: UnsafeRawBufferPointer) -> Result<WampMessageView, JSONScanError> {
         switch self {
         case .json: return JSONScanner.scanMessage(buffer)
         case .msgpack: return MessagePackScanner.scanMessage(buffer)
+        case .cbor: return CBORScanner.scanMessage(buffer)
         }
     }
 
@@ -29,6 +33,7 @@ public enum WireFormat: UInt8, Sendable, Hashable {
         switch self {
         case .json: return JSONScanner.scanValue(buffer)
         case .msgpack: return MessagePackScanner.scanValue(buffer)
+        case .cbor: return CBORScanner.scanValue(buffer)
         }
     }
 }

@@ -289,7 +289,8 @@ INTERESTING = [b"\xc0", b"\xc1", b"\xc4", b"\xd9", b"\xdc\xff\xff", b"\xdd\xff\x
                b"\xa5", b"\xff", b"\x80", b"\xed\xa0\x80", b"\xc0\xaf", b"\xf4\x90\x80\x80", b"\xe2\x82", b"\x00"]
 
 
-def mutate(data):
+def mutate(data, rng=rng, interesting=INTERESTING):
+    """Byte-level mutations (also used by generate_cbor_differential.py with its own rng and bytes)."""
     data = bytearray(data)
     for _ in range(rng.choice([1, 1, 1, 2, 3])):
         op = rng.random()
@@ -297,7 +298,7 @@ def mutate(data):
         if op < 0.25 and data:
             del data[min(pos, len(data) - 1)]
         elif op < 0.5:
-            data[pos:pos] = rng.choice(INTERESTING)
+            data[pos:pos] = rng.choice(interesting)
         elif op < 0.75 and data:
             data[min(pos, len(data) - 1)] = rng.randint(0, 255)
         elif op < 0.9:

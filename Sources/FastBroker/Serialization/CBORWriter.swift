@@ -1,0 +1,74 @@
+// CBORWriter: appends CBOR (RFC 8949) to a byte array, the twin of MessagePackWriter for
+// wamp.2.cbor. Every head uses the shortest argument encoding (RFC 8949 §4.2.1's preferred form, as
+// cbor2 and Autobahn write it); lengths are always definite. Doubles are always 64-bit floats, so
+// a double never turns into an integer on the wire (cbor2 writes them the same way by default).
+// With capacity reserved, nothing allocates. Strings, trees and numbers come from BinaryValueWriter.
+
+public enum CBORWriter: BinaryValueWriter {
+    /// The initial byte for `major` with the shortest encoding of `argument` after it.
+    @inline(__always)
+    static func appendHead(major: UInt8, _ argument: UInt64, to out: inout [UInt8]) {
+        let m = major << 5
+        if argument < 24 {
+            out.append(m | UInt8(argument))
+        } else if argument <= UInt64(UInt8.max) {
+            out.append(m | 24)
+            out.append(UInt8(argument))
+        } else if argument <= UInt64(UInt16.max) {
+            out.append(m | 25)
+            MessagePackWriter.appendBE16(UInt16(argument), to: &out)
+        } else if argument <= UInt64(UInt32.max) {
+            out.append(m | 26)
+            MessagePackWriter.appendBE32(UInt32(argument), to: &out)
+        } else {
+            out.append(m | 27)
+            MessagePackWriter.appendBE64(argument, to: &out)
+        }
+    }
+
+    public static func appendArrayHeader(count: Int, to out: inout [UInt8]) {
+        precondition(count >= 0, "negative CBOR array length")
+        appendHead(major: 4, UInt64(count), to: &out)
+    }
+
+    public static func appendMapHeader(count: Int, to out: inout [UInt8]) {
+        precondition(count >= 0, "negative CBOR map length")
+        appendHead(major: 5, UInt64(count), to: &out)
+    }
+
+    public static func appendStringHeader(byteCount: Int, to out: inout [UInt8]) {
+        precondition(byteCount >= 0, "negative CBOR string length")
+        appendHead(major: 3, UInt64(byteCount), to: &out)
+    }
+
+    public static func appendBinaryHeader(byteCount: Int, to out: inout [UInt8]) {
+        precondition(byteCount >= 0, "negative CBOR byte string length")
+        appendHead(major: 2, UInt64(byteCount), to: &out)
+    }
+
+    public static func appendUInt(_ v: UInt64, to out: inout [UInt8]) {
+        appendHead(major: 0, v, to: &out)
+    }
+
+    /// Non-negative values as appendUInt; a negative v as major type 1 with argument -1 - v.
+    public static func appendInt(_ v: Int64, to out: inout [UInt8]) {
+        if v >= 0 {
+            appendHead(major: 0, UInt64(v), to: &out)
+        } else {
+            appendHead(major: 1, UInt64(bitPattern: -1 - v), to: &out)
+        }
+    }
+
+    public static func appendBool(_ v: Bool, to out: inout [UInt8]) {
+        out.append(v ? 0xF5 : 0xF4)
+    }
+
+    public static func appendNil(to out: inout [UInt8]) {
+        out.append(0xF6)
+    }
+
+    public static func appendDouble(_ v: Double, to out: inout [UInt8]) {
+        out.append(0xFB)
+        MessagePackWriter.appendBE64(v.bitPattern, to: &out)
+    }
+}

@@ -1,0 +1,49 @@
+// CBORFilterDocument: the CBOR reads of BinaryFilterDocument (see there), so filters run on
+// wamp.2.cbor kwargs: headers and skipping from WireCodec's CBORReader, numbers through the decimal
+// text the JSON form of the same payload carries (BinaryNumberText): integers exactly, half/single/
+// double floats by their shortest round-trip text, a negative integer below Int64.min as the
+// nearest double (as the transcoder writes it).
+
+import WireCodec
+
+/// A kwargs map in CBOR.
+public typealias CBORFilterDocument = BinaryFilterDocument<CBORFilterCodec>
+
+public enum CBORFilterCodec: BinaryFilterCodec {
+    public static func header(_ bytes: UnsafeRawBufferPointer, _ i: Int) -> BinaryFilterHeader? {
+        guard let h = CBORReader.header(bytes, i, bytes.count) else { return nil }
+        let kind: FilterKind
+        switch h.family {
+        case .unsigned, .negative, .float: kind = .number
+        case .map: kind = .map
+        case .array: kind = .list
+        case .text, .bytes: kind = .string
+        case .false, .true: kind = .bool
+        // Never accepted by the broker's scanner.
+        case .null, .tag, .undefined, .simple, .indefinite, .breakCode, .reserved: kind = .null
+        }
+        return BinaryFilterHeader(kind: kind, isBinary: h.family == .bytes, dataStart: h.dataStart, length: h.length)
+    }
+
+    public static func skip(_ bytes: UnsafeRawBufferPointer, _ start: Int) -> Int {
+        CBORReader.skip(bytes, start, bytes.count)
+    }
+
+    public static func isTrue(_ bytes: UnsafeRawBufferPointer, _ i: Int) -> Bool {
+        i >= 0 && i < bytes.count && bytes[i] == 0xF5
+    }
+
+    public static func number(_ bytes: UnsafeRawBufferPointer, _ i: Int) -> FilterNumber? {
+        guard let h = CBORReader.header(bytes, i, bytes.count) else { return nil }
+        switch h.family {
+        case .unsigned: return BinaryNumberText.number(unsigned: h.argument)
+        case .negative:
+            if h.argument <= UInt64(Int.max) { return FilterNumber(-1 - Int(h.argument)) }
+            return BinaryNumberText.number(double: -1 - Double(h.argument))
+        case .float:
+            guard h.length <= bytes.count - h.dataStart else { return nil }
+            return BinaryNumberText.number(double: CBORReader.float(bytes, h.dataStart, width: h.length))
+        default: return nil
+        }
+    }
+}
