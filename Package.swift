@@ -11,6 +11,7 @@
 //   BrokerSerialization         WAMP message views over raw bytes: JSON scanner and writer
 //   BrokerConfig                JSON configuration with path-naming errors
 //   FilterVM                    filter expressions → bytecode → VM (imports only WireCodec)
+//   BrokerCluster               the NATS shim (CNats): node-to-node fan-out, interest, KV leases
 //   FastBroker                  connections, sessions, realms, routing
 //   fastbroker                  the executable
 import PackageDescription
@@ -41,6 +42,7 @@ let package = Package(
         .systemLibrary(name: "CUV", path: "Sources/CUV", pkgConfig: "libuv"),
         .systemLibrary(name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl"),
         .systemLibrary(name: "CJemalloc", path: "Sources/CJemalloc"),
+        .systemLibrary(name: "CNats", path: "Sources/CNats", pkgConfig: "libnats"),
 
         .target(name: "WireCodec", path: "Sources/WireCodec", swiftSettings: dataPath),
         .target(name: "WampURI", path: "Sources/WampURI", swiftSettings: dataPath),
@@ -51,10 +53,12 @@ let package = Package(
         .target(name: "BrokerSerialization", dependencies: ["WireCodec"], path: "Sources/FastBroker/Serialization", swiftSettings: dataPath),
         .target(name: "BrokerConfig", dependencies: ["BrokerSerialization", "WampURI"], path: "Sources/FastBroker/Config"),
         .target(name: "FilterVM", dependencies: ["WireCodec"], path: "Sources/FilterVM", swiftSettings: dataPath),
+        .target(name: "BrokerCluster", dependencies: ["CNats", "BrokerConfig", "BrokerSync"], path: "Sources/FastBroker/Cluster"),
         .target(
             name: "FastBroker",
             dependencies: [
                 "BrokerLoop", "BrokerSync", "BrokerSecurity", "BrokerWire", "BrokerSerialization", "BrokerConfig", "WampURI", "FilterVM", "CJemalloc",
+                "BrokerCluster",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/FastBroker/Core",
@@ -82,5 +86,6 @@ let package = Package(
         .testTarget(name: "FilterVMTests", dependencies: ["FilterVM", "TestSupport"]),
         .testTarget(name: "FastBrokerTests", dependencies: ["FastBroker", "TestSupport"]),
         .testTarget(name: "FastBenchTests", dependencies: ["FastBench"], path: "Tests/bench/FastBenchTests"),
+        .testTarget(name: "ClusterTests", dependencies: ["BrokerCluster", "BrokerConfig"]),
     ]
 )

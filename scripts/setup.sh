@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what FastBroker needs on a fresh Debian 12 machine with Swift: the system libraries
-# (libuv, OpenSSL, jemalloc) and, with --test, a Python virtual environment `.venv/` holding the
-# pinned packages of Tests/requirements.txt (the interop, adversarial and differential suites drive
+# (libuv, OpenSSL, jemalloc, the NATS C client) and, with --test, nats-server and a Python virtual
+# environment `.venv/` holding the pinned packages of Tests/requirements.txt (the interop, adversarial and differential suites drive
 # the broker with them). A venv, because Debian's python3 refuses `pip install` outside one
 # (PEP 668). Skips what is already there: apt packages that are installed, and the venv while the
 # requirements file is unchanged (a stamp in .venv/ holds its hash).
@@ -12,13 +12,15 @@ test_deps=false
 [ "${1:-}" = "--test" ] && test_deps=true
 
 need_apt=()
-for pkg in libuv1-dev libssl-dev libjemalloc-dev pkg-config; do
+for pkg in libuv1-dev libssl-dev libjemalloc-dev libnats-dev pkg-config; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
 if $test_deps; then
   # Debian splits venv support (ensurepip) out of python3; a stock image may lack python3 itself.
   command -v python3 >/dev/null || need_apt+=(python3)
   python3 -c "import ensurepip, venv" 2>/dev/null || need_apt+=(python3-venv)
+  # The cluster tests start their own NATS servers (SPEC §7).
+  dpkg-query -W -f='${Status}' nats-server 2>/dev/null | grep -q "install ok installed" || need_apt+=(nats-server)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

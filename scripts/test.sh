@@ -10,7 +10,8 @@
 #   asan         the broker built with AddressSanitizer; the interop and adversarial suites run
 #                against it with one loop and with two (so sessions sit on different loops and
 #                every feature crosses the inter-loop queues). Any ASan report fails the run.
-#   tsan         the cross-loop and queue unit tests under ThreadSanitizer; any report fails.
+#   tsan         the cross-loop, queue and cluster (libnats threads) unit tests under ThreadSanitizer;
+#                any report fails.
 #   fuzz         every fuzz target built with libFuzzer + ASan and run briefly on its corpus
 #                (fuzz/smoke.sh); a crash, timeout or OOM fails the run.
 # The interop suite runs only against the ASan build: it is the same broker code with checks,
@@ -102,7 +103,7 @@ fi
 # system's library folders, so the real jemalloc is never loaded).
 # (LoopBoundTests is left out: it checks a debug trap by re-running the test binary as a child,
 # which says nothing about races.)
-tsan_tests=${TSAN_TESTS:-"MPSCQueueTests|CrossLoopTests|CrossLoopBacklogTests|OutboundQueueTests|RemotePublicationTests|PThreadLockTests"}
+tsan_tests=${TSAN_TESTS:-"MPSCQueueTests|CrossLoopTests|CrossLoopBacklogTests|OutboundQueueTests|RemotePublicationTests|PThreadLockTests|ClusterRoutingTests|ClusterLeaseTests|ClusterReconnectTests"}
 tsan_build() {
   local lib=$PWD/.build-tsan/no-jemalloc
   mkdir -p "$lib" &&

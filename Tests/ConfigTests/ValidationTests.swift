@@ -30,7 +30,7 @@ final class ValidationTests: XCTestCase {
             [
                 ConfigIssue(
                     path: "$.listners",
-                    message: "unknown key \"listners\" (did you mean \"listeners\"?); allowed keys: loops, listeners, realms, limits, metrics"),
+                    message: "unknown key \"listners\" (did you mean \"listeners\"?); allowed keys: loops, listeners, realms, limits, metrics, cluster"),
                 ConfigIssue(path: "$", message: "missing required key \"listeners\""),
             ])
         XCTAssertEqual(

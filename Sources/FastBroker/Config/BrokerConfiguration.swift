@@ -13,16 +13,19 @@ public struct BrokerConfiguration: Sendable, Equatable {
     public var limits: LimitsConfig
     /// nil = no metrics endpoint.
     public var metrics: MetricsConfig?
+    /// nil = a stand-alone broker; otherwise the NATS cluster this node joins (SPEC §7).
+    public var cluster: ClusterConfig?
 
     public init(
         loops: Int = 0, listeners: [ListenerConfig], realms: [RealmConfig], limits: LimitsConfig = LimitsConfig(),
-        metrics: MetricsConfig? = MetricsConfig()
+        metrics: MetricsConfig? = MetricsConfig(), cluster: ClusterConfig? = nil
     ) {
         self.loops = loops
         self.listeners = listeners
         self.realms = realms
         self.limits = limits
         self.metrics = metrics
+        self.cluster = cluster
     }
 
     public func realm(named name: String) -> RealmConfig? {
@@ -139,6 +142,9 @@ public struct BrokerConfiguration: Sendable, Equatable {
             "limits: messages up to \(limits.maxMessageBytes) bytes, \(limits.maxSessionOutboundBytes) outbound bytes per session"
                 + " (slow consumer: \(limits.slowConsumer.rawValue)), handshake timeout \(limits.handshakeTimeoutMs) ms")
         lines.append("metrics: " + (metrics.map { "GET \($0.path) on WebSocket listeners" } ?? "off"))
+        if let cluster {
+            lines.append("cluster: node \(cluster.node) via NATS " + cluster.servers.joined(separator: ", "))
+        }
         return lines.joined(separator: "\n")
     }
 }

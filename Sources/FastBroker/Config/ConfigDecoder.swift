@@ -30,14 +30,14 @@ struct ConfigDecoder {
 
     init(baseDirectory: String) { self.baseDirectory = baseDirectory }
 
-    private mutating func report(_ path: String, _ message: String) {
+    mutating func report(_ path: String, _ message: String) {
         issues.append(ConfigIssue(path: path, message: message))
     }
 
     // MARK: - Top level
 
     mutating func decodeConfiguration(_ root: JSONTreeNode) -> BrokerConfiguration? {
-        guard let object = self.object(root, at: "$", allowed: ["loops", "listeners", "realms", "limits", "metrics"]) else {
+        guard let object = self.object(root, at: "$", allowed: ["loops", "listeners", "realms", "limits", "metrics", "cluster"]) else {
             return nil
         }
         let issuesBefore = issues.count
@@ -99,9 +99,13 @@ struct ConfigDecoder {
             }
         }
 
+        var cluster: ClusterConfig? = nil
+        if let node = object["cluster"] { cluster = decodeCluster(node, at: object.path("cluster")) }
+
         guard issues.count == issuesBefore else { return nil }
         return BrokerConfiguration(
-            loops: loops, listeners: listeners.compactMap(\.config), realms: realms, limits: limits, metrics: metrics)
+            loops: loops, listeners: listeners.compactMap(\.config), realms: realms, limits: limits, metrics: metrics,
+            cluster: cluster)
     }
 
     // MARK: - Listeners
@@ -421,7 +425,7 @@ struct ConfigDecoder {
 
     /// The node as an object whose keys are all in `allowed`; unknown keys are reported (the reader
     /// already refused duplicates).
-    private mutating func object(_ node: JSONTreeNode, at path: String, allowed: [String]) -> ConfigObject? {
+    mutating func object(_ node: JSONTreeNode, at path: String, allowed: [String]) -> ConfigObject? {
         guard case .object(let members) = node.value else {
             report(path, "expected an object, got \(ConfigValueText.describe(node.value))")
             return nil
@@ -443,7 +447,7 @@ struct ConfigDecoder {
         return ConfigObject(path: path, members: byKey)
     }
 
-    private mutating func require(_ object: ConfigObject, _ key: String) -> JSONTreeNode? {
+    mutating func require(_ object: ConfigObject, _ key: String) -> JSONTreeNode? {
         guard let node = object[key] else {
             report(object.path, "missing required key \(ConfigValueText.quoted(key))")
             return nil
@@ -451,7 +455,7 @@ struct ConfigDecoder {
         return node
     }
 
-    private mutating func array(_ node: JSONTreeNode, at path: String) -> [JSONTreeNode]? {
+    mutating func array(_ node: JSONTreeNode, at path: String) -> [JSONTreeNode]? {
         guard case .array(let elements) = node.value else {
             report(path, "expected an array, got \(ConfigValueText.describe(node.value))")
             return nil
@@ -459,7 +463,7 @@ struct ConfigDecoder {
         return elements
     }
 
-    private mutating func string(_ node: JSONTreeNode, at path: String, nonEmpty: Bool = false) -> String? {
+    mutating func string(_ node: JSONTreeNode, at path: String, nonEmpty: Bool = false) -> String? {
         guard case .string(let value) = node.value else {
             report(path, "expected a string, got \(ConfigValueText.describe(node.value))")
             return nil
@@ -480,7 +484,7 @@ struct ConfigDecoder {
     }
 
     /// An integer within `range`; `expected` describes the range in the message.
-    private mutating func integer(_ node: JSONTreeNode, at path: String, in range: ClosedRange<Int>, _ expected: String) -> Int? {
+    mutating func integer(_ node: JSONTreeNode, at path: String, in range: ClosedRange<Int>, _ expected: String) -> Int? {
         guard case .number(let text, let isInteger) = node.value, isInteger, let value = Int(text), range.contains(value) else {
             report(path, "expected \(expected), got \(ConfigValueText.describe(node.value))")
             return nil

@@ -22,6 +22,8 @@ public final class BrokerServer: @unchecked Sendable {
     /// One per loop; fixed after init, so any thread may read the array.
     private(set) var contexts: [LoopContext] = []
     private let loops: [EventLoop]
+    /// This node's link to the cluster (SPEC §7); nil when the configuration has no `cluster`.
+    private(set) var cluster: ClusterBridge?
     // Owned by loop 0's thread (the thread that calls `run`).
     private var signalWatchers: [SignalWatcher] = []
     private var shuttingDown = false
@@ -53,6 +55,7 @@ public final class BrokerServer: @unchecked Sendable {
         for realm in realms.values {
             for (i, router) in realm.routers.enumerated() { router.context = contexts[i] }
         }
+        if let clusterConfig = configuration.cluster { cluster = try ClusterBridge(server: self, config: clusterConfig, log: log) }
     }
 
     public var loopCount: Int { loops.count }
@@ -125,6 +128,7 @@ public final class BrokerServer: @unchecked Sendable {
         closeSignalWatchers()
         // Only now that no loop runs can the cross-loop wake-ups go (a late signal to a closed
         // uv_async_t would touch freed memory).
+        cluster?.stop()  // before the inboxes close: it signals them from its own thread
         for context in contexts { context.closeInbox() }
         for loop in loops { loop.close() }
         log.info("broker stopped")
@@ -148,6 +152,7 @@ public final class BrokerServer: @unchecked Sendable {
     func metricsText() -> String {
         PrometheusText.render(loops: contexts.map(\.metrics), inboxDepths: contexts.map(\.inbox.approximateCount),
                               subscriptions: contexts.indices.map { i in realms.values.reduce(0) { $0 + $1.subscriptionsPerLoop[i].current } })
+            + (cluster?.prometheusText ?? "")
     }
 
     private func reloadUserDatabases() {

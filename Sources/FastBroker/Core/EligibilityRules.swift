@@ -53,6 +53,8 @@ struct SortedSessionIDs: Sendable {
     }
 
     var isEmpty: Bool { ids.isEmpty }
+    /// The ids in order (the cluster envelope carries them: ClusterRules).
+    var elements: [UInt64] { ids }
     var count: Int { ids.count }
 
     func contains(_ id: UInt64) -> Bool {
@@ -113,6 +115,8 @@ struct SortedByteStrings: Sendable {
     }
 
     var isEmpty: Bool { ranges.isEmpty }
+    /// The strings in order (the cluster envelope carries them: ClusterRules).
+    var elements: [String] { ranges.map { String(decoding: bytes[$0], as: UTF8.self) } }
     var count: Int { ranges.count }
 
     /// Byte-exact membership of `string`'s UTF-8; no allocation for native strings.

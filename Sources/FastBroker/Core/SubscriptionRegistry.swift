@@ -9,6 +9,10 @@ final class SubscriptionRegistry: Sendable {
     private struct State {
         var entries: [SubscriptionKey: Entry] = [:]
         var nextID: UInt64 = 1
+        /// Told when a key gets its first holder and loses its last (cluster interest); set once
+        /// at start-up, called under this lock.
+        var observer: (any SubscriptionInterestObserver)?
+        var realm = ""
     }
     private let state = PThreadLock(State())
 
@@ -23,6 +27,7 @@ final class SubscriptionRegistry: Sendable {
             let id = state.nextID
             state.nextID += 1
             state.entries[key] = Entry(id: id, loops: 1)
+            state.observer?.interestAdded(realm: state.realm, key: key)
             return id
         }
     }
@@ -33,6 +38,20 @@ final class SubscriptionRegistry: Sendable {
             guard var entry = state.entries[key] else { return }
             entry.loops -= 1
             state.entries[key] = entry.loops == 0 ? nil : entry
+            if entry.loops == 0 { state.observer?.interestRemoved(realm: state.realm, key: key) }
         }
     }
+
+    func setInterestObserver(_ observer: any SubscriptionInterestObserver, realm: String) {
+        state.withLock { state in
+            state.observer = observer
+            state.realm = realm
+        }
+    }
+}
+
+/// Learns which subscription keys have holders anywhere in this process (ClusterBridge).
+protocol SubscriptionInterestObserver: AnyObject, Sendable {
+    func interestAdded(realm: String, key: SubscriptionKey)
+    func interestRemoved(realm: String, key: SubscriptionKey)
 }

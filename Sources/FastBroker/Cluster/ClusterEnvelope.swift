@@ -1,0 +1,124 @@
+// ClusterEnvelope: the bytes one publication travels in between nodes — a compact binary header
+// followed by the publication's original payload bytes, untouched (a receiving node transcodes
+// only when its own subscribers need another serializer). Layout, integers little-endian:
+//
+//   "FB" version:u8 format:u8 flags:u8 (1 = disclose_me, 2 = exclude_me)
+//   originEpoch:u64 originSequence:u64 publicationID:u64 publisherSession:u64
+//   originNode, realm, topic, authid, authrole: u16 length + UTF-8 bytes each
+//   options: u32 length + bytes  (the subscriber black/white lists — exclude, eligible and their
+//                                 authid/authrole forms — as the broker side encodes them; opaque here)
+//   args: u32 length + bytes     (the args list as published, in `format`; empty when absent)
+//   kwargs: the rest             (the kwargs dict as published, in `format`; empty when absent)
+//
+// (originNode, originEpoch, originSequence) identifies a publication cluster-wide: the receiver
+// drops copies it has already handed over (overlapping subscriptions) and its own echoes.
+// Decoding checks every length against the buffer: bytes from NATS are untrusted.
+
+public struct ClusterPublication: Sendable, Equatable {
+    public var originNode: String
+    /// Random per process start, so a restarted node's sequence numbers are not taken for replays.
+    public var originEpoch: UInt64
+    /// 1, 2, 3, … per origin process, in publish order.
+    public var originSequence: UInt64
+    public var realm: String
+    public var topic: String
+    /// The id the publisher's PUBLISHED carried; EVENTs on every node use it (SPEC §7).
+    public var publicationID: UInt64
+    public var publisherSession: UInt64
+    public var authid: String
+    public var authrole: String
+    public var discloseMe: Bool
+    /// The publisher does not want its own event (WAMP exclude_me, default true); it matters on
+    /// the publisher's node only, but travels so every node applies the same rule.
+    public var excludeMe: Bool
+    /// Serializer of `args` and `kwargs` (WireFormat's raw value on the broker side).
+    public var format: UInt8
+    public var options: [UInt8]
+    public var args: [UInt8]
+    public var kwargs: [UInt8]
+
+    public init(
+        originNode: String = "", originEpoch: UInt64 = 0, originSequence: UInt64 = 0, realm: String, topic: String,
+        publicationID: UInt64, publisherSession: UInt64, authid: String, authrole: String, discloseMe: Bool,
+        excludeMe: Bool = true, format: UInt8, options: [UInt8], args: [UInt8], kwargs: [UInt8]
+    ) {
+        self.originNode = originNode
+        self.originEpoch = originEpoch
+        self.originSequence = originSequence
+        self.realm = realm
+        self.topic = topic
+        self.publicationID = publicationID
+        self.publisherSession = publisherSession
+        self.authid = authid
+        self.authrole = authrole
+        self.discloseMe = discloseMe
+        self.excludeMe = excludeMe
+        self.format = format
+        self.options = options
+        self.args = args
+        self.kwargs = kwargs
+    }
+}
+
+public enum ClusterEnvelope {
+    static let magic: [UInt8] = [UInt8(ascii: "F"), UInt8(ascii: "B")]
+    static let version: UInt8 = 1
+    static let discloseMeFlag: UInt8 = 1
+    static let excludeMeFlag: UInt8 = 2
+
+    public enum EnvelopeError: Error, Equatable {
+        case notAnEnvelope
+        case unsupportedVersion(UInt8)
+        case truncated(field: String)
+        case fieldTooLong(field: String)
+        case invalidUTF8(field: String)
+    }
+
+    public static func encode(_ p: ClusterPublication) throws(EnvelopeError) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(64 + p.originNode.utf8.count + p.realm.utf8.count + p.topic.utf8.count + p.options.count + p.args.count + p.kwargs.count)
+        out += magic
+        out.append(version)
+        out.append(p.format)
+        out.append((p.discloseMe ? discloseMeFlag : 0) | (p.excludeMe ? excludeMeFlag : 0))
+        for value in [p.originEpoch, p.originSequence, p.publicationID, p.publisherSession] { LittleEndianBytes.append(value, bytes: 8, to: &out) }
+        for (name, text) in [("origin node", p.originNode), ("realm", p.realm), ("topic", p.topic), ("authid", p.authid), ("authrole", p.authrole)] {
+            guard text.utf8.count <= Int(UInt16.max) else { throw .fieldTooLong(field: name) }
+            LittleEndianBytes.append(UInt64(text.utf8.count), bytes: 2, to: &out)
+            out += text.utf8
+        }
+        for (name, bytes) in [("options", p.options), ("args", p.args)] {
+            guard bytes.count <= Int(UInt32.max) else { throw .fieldTooLong(field: name) }
+            LittleEndianBytes.append(UInt64(bytes.count), bytes: 4, to: &out)
+            out += bytes
+        }
+        out += p.kwargs
+        return out
+    }
+
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(EnvelopeError) -> ClusterPublication {
+        var reader = LittleEndianReader(bytes)
+        guard bytes.count >= 5, bytes[0] == magic[0], bytes[1] == magic[1] else { throw .notAnEnvelope }
+        guard bytes[2] == version else { throw .unsupportedVersion(bytes[2]) }
+        reader.skip(5)
+        let format = bytes[3]
+        let flags = bytes[4]
+        let epoch = try reader.integer(8, "origin epoch")
+        let sequence = try reader.integer(8, "origin sequence")
+        let publicationID = try reader.integer(8, "publication id")
+        let session = try reader.integer(8, "publisher session")
+        let origin = try reader.text(lengthBytes: 2, "origin node")
+        let realm = try reader.text(lengthBytes: 2, "realm")
+        let topic = try reader.text(lengthBytes: 2, "topic")
+        let authid = try reader.text(lengthBytes: 2, "authid")
+        let authrole = try reader.text(lengthBytes: 2, "authrole")
+        let options = try reader.bytes(lengthBytes: 4, "options")
+        let args = try reader.bytes(lengthBytes: 4, "args")
+        let kwargs = reader.rest()
+        return ClusterPublication(
+            originNode: origin, originEpoch: epoch, originSequence: sequence, realm: realm, topic: topic,
+            publicationID: publicationID, publisherSession: session, authid: authid, authrole: authrole,
+            discloseMe: flags & discloseMeFlag != 0, excludeMe: flags & excludeMeFlag != 0, format: format,
+            options: options, args: args, kwargs: kwargs)
+    }
+}

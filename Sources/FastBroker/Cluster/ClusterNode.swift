@@ -1,0 +1,267 @@
+// ClusterNode: this broker's membership in the cluster (SPEC §7). It owns the node's one NATS
+// connection (publishing and subscribing; one connection so one publisher's events stay in
+// order), the NATS subscriptions that carry interest, and the hand-off of received publications
+// to the loops through ClusterDelivery. Loop threads call `publish` and `add/removeInterest`;
+// none of those waits on the network. Blocking work (flush, KV leases) belongs on the control
+// queue (`control`), never on a loop thread.
+//
+// Exactly once per node: a publication matching several of this node's subscriptions arrives once
+// per subscription; the receiver keeps, per origin node, the last (epoch, sequence) it handed over
+// and drops anything not newer. That relies on NATS delivering one origin's messages to us in
+// publish order (one origin connection, one route, one delivery thread here), so every copy of
+// publication n arrives before any copy of n + 1.
+
+import BrokerConfig
+import CNats
+import Dispatch
+import BrokerSync
+import Synchronization
+
+public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
+    public struct PendingLimits: Sendable {
+        public var messages: Int
+        public var bytes: Int
+        public init(messages: Int, bytes: Int) {
+            self.messages = messages
+            self.bytes = bytes
+        }
+        /// Per interest subscription; beyond it libnats drops (counted as slow_consumer losses).
+        public static let standard = PendingLimits(messages: 65_536, bytes: 64 << 20)
+    }
+
+    public let nodeName: String
+    /// Random per start: lets receivers tell a restarted node's fresh sequence from a replay.
+    public let epoch: UInt64
+    /// Set by `start` before any libnats thread exists; weak so a delivery that owns this node
+    /// (the broker's bridge) forms no cycle.
+    private weak var delivery: (any ClusterDelivery)?
+    private let pendingLimits: PendingLimits
+    /// Publications NATS holds for us while reconnecting; beyond it they are lost (counted).
+    private let reconnectBufferBytes: Int
+    private let log: @Sendable (String) -> Void
+    private let counters = ClusterCounters()
+    /// Serial queue for blocking cluster work (flushes, KV lease calls): the "control thread".
+    public let control = DispatchQueue(label: "fastbroker.cluster.control")
+
+    /// The connection (set by `start`, closed and cleared by `stop`) and the publish sequence.
+    /// Every use of the connection's handle holds this lock, so none runs after `stop` destroyed
+    /// it; a publish takes its sequence number and goes on the wire under it, so sequence order
+    /// is wire order (receivers rely on it to drop duplicates). Lock order: link, then interest.
+    private let link = PThreadLock<(connection: NatsConnection?, sequence: UInt64)>((nil, 0))
+    /// Interest: one NATS subscription per subject, reference-counted. Locked by this mutex.
+    private let interest = PThreadLock<[String: InterestSubscription]>([:])
+    /// Drops of subscriptions already removed (their counters die with them).
+    private let retiredDrops = Atomic<UInt64>(0)
+    /// Receive side, per origin node: the newest (epoch, sequence) handed over. Touched only by
+    /// the delivery thread; the mutex makes that safe even if libnats used several.
+    private let lastDelivered = PThreadLock<[String: (epoch: UInt64, sequence: UInt64)]>([:])
+
+    private struct InterestSubscription {
+        var subscription: OpaquePointer
+        var references: Int
+    }
+
+    public init(
+        nodeName: String, pendingLimits: PendingLimits = .standard, reconnectBufferBytes: Int = 8 << 20,
+        log: @escaping @Sendable (String) -> Void = { _ in }
+    ) {
+        self.nodeName = nodeName
+        self.epoch = UInt64.random(in: 1...UInt64.max)
+        self.pendingLimits = pendingLimits
+        self.reconnectBufferBytes = reconnectBufferBytes
+        self.log = log
+    }
+
+    /// Connects to `servers` (an array: libnats fails over between them) and hands received
+    /// publications to `delivery`. When no server answers yet it keeps retrying in the background
+    /// and logs it; publishes meanwhile are buffered up to the reconnect buffer, then counted as lost.
+    public func start(servers: [String], delivery: any ClusterDelivery) throws(NatsError) {
+        self.delivery = delivery
+        let settings = NatsConnection.Settings(name: "fastbroker-" + nodeName, servers: servers, reconnectBufferBytes: reconnectBufferBytes)
+        let opened = try NatsConnection(settings, events: self)
+        link.withLock { $0.connection = opened }
+        if !opened.isConnected { log("cluster: NATS not reachable yet at \(servers.joined(separator: ", ")); retrying") }
+    }
+
+    /// Closes the connection and forgets every interest subscription.
+    public func stop() {
+        link.withLock { link in
+            interest.withLock { table in
+                for entry in table.values {
+                    retiredDrops.wrappingAdd(NatsConnection.dropped(entry.subscription), ordering: .relaxed)
+                    NatsConnection.unsubscribe(entry.subscription)
+                }
+                table.removeAll()
+            }
+            link.connection?.close()
+            link.connection = nil
+        }
+    }
+
+    // MARK: - Publishing (loop threads)
+
+    /// Sends one local publication to the nodes that have interest in its topic. Fills in the
+    /// origin fields. Returns false when it was lost (counted): the caller's local delivery is
+    /// unaffected either way.
+    @discardableResult
+    public func publish(_ publication: ClusterPublication) -> Bool {
+        guard let subject = ClusterSubject.publication(realm: publication.realm, topic: publication.topic) else {
+            counters.subjectTooLong.bump()
+            return false
+        }
+        var outgoing = publication
+        outgoing.originNode = nodeName
+        outgoing.originEpoch = epoch
+        let failure: NatsError? = link.withLock { link in
+            guard let connection = link.connection else { return NatsError(NATS_CONNECTION_CLOSED, "publish") }
+            outgoing.originSequence = link.sequence + 1
+            guard let bytes = try? ClusterEnvelope.encode(outgoing) else { return NatsError(NATS_INVALID_ARG, "encode") }
+            do throws(NatsError) {
+                try connection.publish(subject: subject, bytes)
+            } catch {
+                return error
+            }
+            link.sequence += 1
+            return nil
+        }
+        if let failure {
+            // Every loss is counted; the log follows the 1st, 2nd, 4th, 8th… so an outage
+            // cannot flood it.
+            let lost = counters.publishFailed.wrappingAdd(1, ordering: .relaxed).newValue
+            if lost & (lost - 1) == 0 {
+                log("cluster: publication \(publication.publicationID) on \(publication.topic) lost (\(lost) so far): \(failure)")
+            }
+            return false
+        }
+        counters.published.bump()
+        return true
+    }
+
+    // MARK: - Interest (loop threads)
+
+    /// Subscribes this node to publications matching (realm, pattern, match) anywhere in the
+    /// cluster; reference-counted per NATS subject. Returns false when the pattern cannot be a
+    /// subject (too long) or NATS refused it (logged).
+    @discardableResult
+    public func addInterest(realm: String, pattern: String, match: MatchPolicy) -> Bool {
+        guard let subject = ClusterSubject.interest(realm: realm, pattern: pattern, match: match)?.subject else { return false }
+        let limits = pendingLimits
+        return link.withLock { link in
+            guard let connection = link.connection else { return false }
+            return interest.withLock { table in
+                if var entry = table[subject] {
+                    entry.references += 1
+                    table[subject] = entry
+                    return true
+                }
+                do throws(NatsError) {
+                    let subscription = try connection.subscribe(subject: subject, pendingMessages: limits.messages, pendingBytes: limits.bytes)
+                    table[subject] = InterestSubscription(subscription: subscription, references: 1)
+                    return true
+                } catch {
+                    log("cluster: cannot subscribe to \(subject): \(error)")
+                    return false
+                }
+            }
+        }
+    }
+
+    /// Drops one reference taken by `addInterest`; the last one unsubscribes.
+    public func removeInterest(realm: String, pattern: String, match: MatchPolicy) {
+        guard let subject = ClusterSubject.interest(realm: realm, pattern: pattern, match: match)?.subject else { return }
+        link.withLock { _ in
+            interest.withLock { table in
+                guard var entry = table[subject] else { return }
+                entry.references -= 1
+                if entry.references > 0 {
+                    table[subject] = entry
+                    return
+                }
+                table[subject] = nil
+                retiredDrops.wrappingAdd(NatsConnection.dropped(entry.subscription), ordering: .relaxed)
+                NatsConnection.unsubscribe(entry.subscription)
+            }
+        }
+    }
+
+    /// Blocks until the NATS server has seen everything sent so far (interest included). Holds
+    /// the link meanwhile, so publishers wait too: for tests and the control queue, never loops.
+    public func flush(timeoutMs: Int = 2_000) throws(NatsError) {
+        let failure: NatsError? = link.withLock { link in
+            guard let connection = link.connection else { return NatsError(NATS_CONNECTION_CLOSED, "flush") }
+            do throws(NatsError) { try connection.flush(timeoutMs: timeoutMs) } catch { return error }
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
+    public var metrics: ClusterMetrics {
+        let (subscriptionCount, liveDrops) = interest.withLock { table in
+            (table.count, table.values.reduce(UInt64(0)) { $0 + NatsConnection.dropped($1.subscription) })
+        }
+        let c = counters
+        return ClusterMetrics(
+            published: c.published.load(ordering: .relaxed), publishFailed: c.publishFailed.load(ordering: .relaxed),
+            subjectTooLong: c.subjectTooLong.load(ordering: .relaxed), received: c.received.load(ordering: .relaxed),
+            delivered: c.delivered.load(ordering: .relaxed), duplicatesSkipped: c.duplicatesSkipped.load(ordering: .relaxed),
+            ownEchoesSkipped: c.ownEchoesSkipped.load(ordering: .relaxed), malformed: c.malformed.load(ordering: .relaxed),
+            slowConsumerDropped: retiredDrops.load(ordering: .relaxed) + liveDrops,
+            disconnects: c.disconnects.load(ordering: .relaxed), reconnects: c.reconnects.load(ordering: .relaxed),
+            interestSubscriptions: subscriptionCount)
+    }
+
+    /// The connection, for the lease store (same connection: one node, one link to NATS). A lease
+    /// store must be released before `stop`: its JetStream context refers to the connection.
+    var natsConnection: NatsConnection? { link.withLock { $0.connection } }
+
+    // MARK: - NatsConnectionEvents (libnats threads)
+
+    func natsMessage(_ bytes: UnsafeRawBufferPointer) {
+        counters.received.bump()
+        let publication: ClusterPublication
+        do throws(ClusterEnvelope.EnvelopeError) {
+            publication = try ClusterEnvelope.decode(bytes)
+        } catch {
+            let dropped = counters.malformed.wrappingAdd(1, ordering: .relaxed).newValue
+            if dropped & (dropped - 1) == 0 { log("cluster: dropped a message that is not a publication envelope (\(error)); \(dropped) so far") }
+            return
+        }
+        if publication.originNode == nodeName {
+            counters.ownEchoesSkipped.bump()
+            return
+        }
+        let isNew = lastDelivered.withLock { last in
+            if let seen = last[publication.originNode], seen.epoch == publication.originEpoch,
+                publication.originSequence <= seen.sequence
+            {
+                return false
+            }
+            last[publication.originNode] = (publication.originEpoch, publication.originSequence)
+            return true
+        }
+        guard isNew else {
+            counters.duplicatesSkipped.bump()
+            return
+        }
+        counters.delivered.bump()
+        delivery?.deliver(publication)
+    }
+
+    func natsConnectionChanged(_ change: NatsConnectionChange) {
+        switch change {
+        case .connected: log("cluster: node \(nodeName) connected to NATS")
+        case .disconnected:
+            counters.disconnects.bump()
+            log("cluster: node \(nodeName) lost its NATS connection; publications may be lost until it reconnects")
+        case .reconnected:
+            counters.reconnects.bump()
+            log("cluster: node \(nodeName) reconnected to NATS")
+        case .closed: log("cluster: node \(nodeName) closed its NATS connection")
+        }
+    }
+
+    func natsAsyncError(_ error: NatsError, subscriptionDropped: Bool) {
+        // Drops themselves are read from libnats' per-subscription counters (see `metrics`).
+        log(subscriptionDropped ? "cluster: slow consumer, NATS messages dropped at the pending limit" : "cluster: NATS error \(error)")
+    }
+}

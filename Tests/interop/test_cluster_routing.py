@@ -1,0 +1,232 @@
+# Two FastBroker nodes over one real nats-server (SPEC §7): a publication on node A reaches a
+# subscriber on node B exactly once, with the publication id A's PUBLISHED carried, its payload,
+# in publication order, with exclude/eligible lists and disclose_me applied on B. Run it with
+# FASTBROKER_TEST_LOOPS=1 and =2 (each node then spreads its sessions over that many loops).
+#
+# Interest takes effect cluster-wide within 1 s of SUBSCRIBED (SPEC §7): each test first waits
+# for a probe publication to cross, then checks. "Nothing else arrived" is checked with a
+# sentinel from the same publisher (per-publisher order holds across nodes).
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+from autobahn.wamp.types import PublishOptions
+
+from conftest import free_port, make_broker
+from rawwire import get_metrics, metric_sum
+from wampclient import Inbox, connect, publish, run, unique
+
+NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
+
+
+def start_nats(port, store):
+    if not os.access(NATS_SERVER, os.X_OK):
+        pytest.fail("nats-server is not installed (scripts/setup.sh --test installs it)")
+    proc = subprocess.Popen([NATS_SERVER, "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc
+        except OSError:
+            assert proc.poll() is None and time.monotonic() < deadline, "nats-server did not start"
+            time.sleep(0.05)
+
+
+def stop_nats(proc):
+    proc.terminate()
+    proc.wait(10)
+
+
+def joining(name, url):
+    return lambda config: config.__setitem__("cluster", {"node": name, "nats": {"servers": [url]}})
+
+
+@pytest.fixture(scope="module")
+def nats_url(tmp_path_factory):
+    port = free_port()
+    proc = start_nats(port, tmp_path_factory.mktemp("nats"))
+    yield f"nats://127.0.0.1:{port}"
+    stop_nats(proc)
+
+
+@pytest.fixture(scope="module")
+def nodes(tmp_path_factory, nats_url):
+    a = make_broker(tmp_path_factory, "node-a", mutate=joining("a", nats_url)).start()
+    b = make_broker(tmp_path_factory, "node-b", mutate=joining("b", nats_url)).start()
+    c = make_broker(tmp_path_factory, "node-c", mutate=joining("c", nats_url)).start()  # never subscribed
+    yield a, b, c
+    for node in (a, b, c):
+        node.finish()
+
+
+async def wait_for_interest(publisher, inbox, topic, within=3.0):
+    """Publishes probes until one reaches `inbox` (the subscription is in force across nodes);
+    drains the probes that follow it with a sentinel. Returns the seconds it took."""
+    start = time.monotonic()
+    while True:
+        await publish(publisher, topic, "probe")
+        try:
+            await inbox.get(timeout=0.1)
+            break
+        except AssertionError:
+            assert time.monotonic() - start < within, f"interest in {topic} did not cross within {within}s"
+    marker = unique("drained")
+    await publish(publisher, topic, marker)
+    await inbox.until(marker, timeout=3.0)
+    return time.monotonic() - start
+
+
+def test_publication_crosses_once_with_its_id_and_payload(nodes):
+    a, b, _ = nodes
+
+    async def body():
+        topic = unique("com.cluster.t")
+        subscriber = await connect(b, "ws", "realm1")
+        inbox = Inbox(subscriber)
+        await inbox.subscribe(topic)
+        publisher = await connect(a, "rs", "realm1")
+        took = await wait_for_interest(publisher, inbox, topic)
+        assert took < 2.0, f"subscription took {took:.2f}s to be in force on the other node"
+
+        published = await publish(publisher, topic, 1, "two", {"three": [3.5, None]}, key="välue", n=2**53)
+        event = await inbox.get()
+        assert event.args == [1, "two", {"three": [3.5, None]}]
+        assert event.kwargs == {"key": "välue", "n": 2**53}
+        assert event.details.publication == published.id, "EVENT carries the id PUBLISHED gave"
+        assert event.details.publisher is None, "no disclose_me, no publisher"
+        sentinel = unique("sentinel")
+        await publish(publisher, topic, sentinel)
+        assert await inbox.until(sentinel) == [], "exactly once"
+
+    run(body())
+
+
+def test_events_of_one_publisher_keep_their_order_across_topics(nodes):
+    a, b, _ = nodes
+
+    async def body():
+        prefix = unique("com.cluster.order")
+        subscriber = await connect(b, "ws", "realm1")
+        inbox = Inbox(subscriber)
+        await inbox.subscribe(prefix + ".", match="prefix")
+        publisher = await connect(a, "ws", "realm1")
+        await wait_for_interest(publisher, inbox, prefix + ".x")
+        count = 600
+        for i in range(count):
+            publisher.publish(f"{prefix}.{'abc'[i % 3]}", i)
+        await publish(publisher, prefix + ".x", "end")
+        received = [e.args[0] for e in await inbox.until("end", timeout=10.0)]
+        assert received == list(range(count))
+
+    run(body())
+
+
+def test_lists_and_disclosure_apply_on_the_receiving_node(nodes):
+    a, b, _ = nodes
+
+    async def body():
+        topic = unique("com.cluster.lists")
+        first = await connect(b, "ws", "realm1")
+        second = await connect(b, "rs", "realm1")
+        inboxes = {"first": Inbox(first), "second": Inbox(second)}
+        for inbox in inboxes.values():
+            await inbox.subscribe(topic)
+        publisher = await connect(a, "ws", "realm1")
+        await wait_for_interest(publisher, inboxes["first"], topic)  # one subject serves both
+        ready = unique("ready")
+        await publish(publisher, topic, ready)
+        for inbox in inboxes.values():
+            await inbox.until(ready)
+
+        # Autobahn's PublishOptions has no disclose_me: add it on the wire (as test_pubsub does).
+        def disclose(msg):
+            if msg[0] == 16 and msg[4:5] == [["not-second"]]:
+                msg[2]["disclose_me"] = True
+        publisher.recorder.rewrite_outgoing = disclose
+        await publish(publisher, topic, "only-second",
+                      options=PublishOptions(acknowledge=True, eligible=[second.session_id]))
+        await publish(publisher, topic, "not-second",
+                      options=PublishOptions(acknowledge=True, exclude=[second.session_id]))
+        await publish(publisher, topic, "end")
+        got_first = await inboxes["first"].until("end")
+        got_second = await inboxes["second"].until("end")
+        assert [e.args[0] for e in got_first] == ["not-second"]
+        assert [e.args[0] for e in got_second] == ["only-second"]
+        assert got_first[0].details.publisher == publisher.session_id, "disclose_me crosses nodes"
+
+    run(body())
+
+
+def test_a_node_started_before_nats_serves_locally_and_joins_later(tmp_path_factory):
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    early = make_broker(tmp_path_factory, "node-early", mutate=joining("early", url)).start()
+    proc = None
+    try:
+        async def local_only():
+            topic = unique("com.cluster.local")
+            inbox = Inbox(await connect(early, "ws", "realm1"))
+            await inbox.subscribe(topic)
+            publisher = await connect(early, "rs", "realm1")
+            published = await publish(publisher, topic, "here")
+            event = await inbox.get()
+            assert (event.args, event.details.publication) == (["here"], published.id)
+
+        run(local_only())
+        assert "retrying" in early.logs(), early.logs()
+
+        proc = start_nats(port, tmp_path_factory.mktemp("nats-late"))
+        late = make_broker(tmp_path_factory, "node-late", mutate=joining("late", url)).start()
+        try:
+            async def across():
+                topic = unique("com.cluster.late")
+                inbox = Inbox(await connect(late, "ws", "realm1"))
+                await inbox.subscribe(topic)
+                publisher = await connect(early, "ws", "realm1")
+                # The early node reconnects in the background (250 ms between attempts).
+                await wait_for_interest(publisher, inbox, topic, within=5.0)
+
+            run(across())
+        finally:
+            late.finish()
+    finally:
+        early.finish()
+        if proc:
+            stop_nats(proc)
+
+
+def test_a_node_without_subscribers_receives_nothing(nodes):
+    a, b, c = nodes
+
+    async def body():
+        topic = unique("com.cluster.interest")
+        inbox = Inbox(await connect(b, "ws", "realm1"))
+        await inbox.subscribe(topic)
+        publisher = await connect(a, "ws", "realm1")
+        await wait_for_interest(publisher, inbox, topic)
+        for i in range(50):
+            publisher.publish(topic, i)
+        await publish(publisher, topic, "end")
+        assert [e.args[0] for e in await inbox.until("end")] == list(range(50))
+
+    run(body())
+    metrics = {node: get_metrics(broker)[1] for node, broker in (("a", a), ("b", b), ("c", c))}
+    assert metric_sum(metrics["b"], "fastbroker_cluster_delivered_total") >= 51
+    assert metric_sum(metrics["a"], "fastbroker_cluster_published_total") >= 51
+    # NATS forwards only where there is interest: c's connection never carried a publication.
+    assert metric_sum(metrics["c"], "fastbroker_cluster_received_total") == 0, metrics["c"]
+    assert metric_sum(metrics["c"], "fastbroker_cluster_interest_subscriptions") == 0
+    # Every session has left (run() closes them): b dropped all its NATS interest.
+    deadline = time.monotonic() + 3
+    while metric_sum(get_metrics(b)[1], "fastbroker_cluster_interest_subscriptions") != 0:
+        assert time.monotonic() < deadline, get_metrics(b)[1]
+        time.sleep(0.05)
+    lost = [line for text in metrics.values() for line in text.splitlines()
+            if line.startswith("fastbroker_cluster_events_lost_total") and not line.endswith(" 0")]
+    assert lost == [], lost
