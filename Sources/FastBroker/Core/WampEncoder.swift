@@ -129,11 +129,9 @@ enum WampEncoder {
         let publisher = publication.disclosedPublisher
         switch format {
         case .json:
-            out.append(contentsOf: "[36,".utf8)
-            JSONWriter.appendUInt(subscription, to: &out)
-            out.append(UInt8(ascii: ","))
-            JSONWriter.appendUInt(publication.id, to: &out)
-            out.append(contentsOf: ",{".utf8)
+            let hasDetails = includeTopic || publisher != nil
+            appendJSONEventHead(subscription: subscription, publication: publication.id,
+                                closing: hasDetails ? "" : hasPayload ? "}," : "}", into: &out)
             if includeTopic {
                 out.append(contentsOf: "\"topic\":".utf8)
                 JSONWriter.appendString(publication.topic, to: &out)   // UTF-8 bytes, escaped as needed
@@ -147,13 +145,12 @@ enum WampEncoder {
                 out.append(contentsOf: ",\"publisher_authrole\":".utf8)
                 JSONWriter.appendString(publisher.authrole, to: &out)
             }
-            out.append(UInt8(ascii: "}"))
+            if hasDetails { out.append(contentsOf: hasPayload ? "},".utf8 : "}".utf8) }
             if hasPayload {
-                out.append(UInt8(ascii: ","))
-                if payload.args.count > 0 { JSONWriter.appendRaw(payload.args, to: &out) } else { out.append(contentsOf: "[]".utf8) }
+                if payload.args.count > 0 { out.append(contentsOf: payload.args) } else { out.append(contentsOf: "[]".utf8) }
                 if payload.kwargs.count > 0 {
                     out.append(UInt8(ascii: ","))
-                    JSONWriter.appendRaw(payload.kwargs, to: &out)
+                    out.append(contentsOf: payload.kwargs)
                 }
             }
             out.append(UInt8(ascii: "]"))
@@ -164,6 +161,45 @@ enum WampEncoder {
             binaryEvent(CBORWriter.self, subscription: subscription, publication: publication, payload: payload,
                         includeTopic: includeTopic, into: &out)
         }
+    }
+
+    /// `[36,subscription,publication,{` plus `closing` in one append: the digits are written in
+    /// place (a per-byte or per-number Array append costs more than the whole head).
+    @inline(__always)
+    private static func appendJSONEventHead(subscription: UInt64, publication: UInt64, closing: StaticString,
+                                            into out: inout [UInt8]) {
+        var scratch: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &scratch) { buffer in
+            let base = buffer.baseAddress!
+            var k = 0
+            for c in "[36,".utf8 { base.storeBytes(of: c, toByteOffset: k, as: UInt8.self); k += 1 }
+            k = writeDecimal(subscription, base, k)
+            base.storeBytes(of: UInt8(ascii: ","), toByteOffset: k, as: UInt8.self)
+            k = writeDecimal(publication, base, k + 1)
+            base.storeBytes(of: UInt8(ascii: ","), toByteOffset: k, as: UInt8.self)
+            base.storeBytes(of: UInt8(ascii: "{"), toByteOffset: k + 1, as: UInt8.self)
+            k += 2
+            closing.withUTF8Buffer { tail in   // at most 2 bytes: "", "}" or "},"
+                for c in tail { base.storeBytes(of: c, toByteOffset: k, as: UInt8.self); k += 1 }
+            }
+            out.append(contentsOf: UnsafeRawBufferPointer(start: base, count: k))   // ≤ 4 + 20 + 1 + 20 + 4 bytes
+        }
+    }
+
+    /// Writes `value` in decimal at `offset`; returns the offset after the last digit.
+    @inline(__always)
+    private static func writeDecimal(_ value: UInt64, _ base: UnsafeMutableRawPointer, _ offset: Int) -> Int {
+        var digits = 1
+        var rest = value
+        while rest >= 10 { rest /= 10; digits += 1 }
+        var v = value
+        var k = offset + digits
+        repeat {
+            k -= 1
+            base.storeBytes(of: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v % 10), toByteOffset: k, as: UInt8.self)
+            v /= 10
+        } while v != 0
+        return offset + digits
     }
 
     private static func binaryEvent<W: BinaryValueWriter>(_: W.Type, subscription: UInt64, publication: Publication, payload: Payload,
