@@ -217,6 +217,7 @@ extension Connection {
             closeAfterFlush(webSocketCloseCode: 1000)
             return false
         case .failure(let code, let reason):
+            webSocketClose = (code, reason)   // the ABORT's close carries the decoder's code
             if code == 1009 {
                 session?.protocolViolation("message too large: \(reason)")
             } else {
@@ -265,11 +266,12 @@ extension Connection {
     /// the connection just closes.
     private func closeForLimit(_ message: String) {
         context.log.info("connection closed by a limit", metadata: ["peer": "\(peer)", "reason": "\(message)"])
+        webSocketClose = (1008, "limit exceeded")   // also for the close after the session's ABORT
         if let session, session.isEstablished {
             session.abort(message: message, reason: WampURI.limitExceeded)
         } else {
             endSession(reason: message)
-            closeAfterFlush(webSocketCloseCode: 1008, reason: "limit exceeded")
+            closeAfterFlush()
         }
     }
 }
