@@ -214,7 +214,7 @@ extension Connection {
             break
         case .close(let code, _):
             endSession(reason: "websocket close\(code.map { " \($0)" } ?? "")")
-            closeAfterFlush(webSocketCloseCode: 1000)
+            closeAfterFlush()
             return false
         case .failure(let code, let reason):
             webSocketClose = (code, reason)   // the ABORT's close carries the decoder's code
@@ -223,7 +223,7 @@ extension Connection {
             } else {
                 endSession(reason: "websocket protocol error: \(reason)")
             }
-            closeAfterFlush(webSocketCloseCode: code, reason: reason)
+            closeAfterFlush()
             return false
         }
         return true
