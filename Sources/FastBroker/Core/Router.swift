@@ -11,6 +11,9 @@
 //     4. `clusterForwarding`, where forwarding to other brokers plugs in (none yet)
 //   publish(_:pool:remote:)   another loop forwarded it (LoopContext's inbox): 1 and 2 only.
 //
+// Subscribing, unsubscribing and a closed session's teardown are announced as meta events
+// (MetaEvents.swift), which go out through `publish(_:pool:)` and the other loops' inboxes.
+//
 // Steps 2–4 keep the publication past this call, so they share one copy of its bytes
 // (RemotePublication), made on first need by `sharedCopy`; a transcoding made for local
 // subscribers is handed on with it, so no loop transcodes the same publication again.
