@@ -96,6 +96,7 @@ extension Session {
         ])
         let (id, identity) = (self.id, self.identity)
         connection.send { out in WampEncoder.welcome(session: id, identity: identity, format: format, into: &out) }
+        router.announceJoin(self)
     }
 
     /// A random authid for an anonymous session that gave none, in Crossbar's style

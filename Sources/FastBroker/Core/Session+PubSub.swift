@@ -43,9 +43,11 @@ extension Session {
         }
         let key = SubscriptionKey(topic: topic, match: match, filterFingerprint: options.filter?.fingerprint)
         guard !isAtSubscriptionLimit(unlessHolding: key, established) else { return refuseSubscriptionOverLimit(request) }
-        let subscription = established.router.subscribe(self, key: key, filter: options.filter, topicCheckRole: topicCheckRole)
-        subscriptions[subscription.id] = subscription
+        let (subscription, created) = established.router.subscribe(self, key: key, filter: options.filter, topicCheckRole: topicCheckRole)
+        let isNewForSession = subscriptions.updateValue(subscription, forKey: subscription.id) == nil
         connection.send { out in WampEncoder.acknowledgement(code: WampCode.subscribed, request: request, id: subscription.id, format: format, into: &out) }
+        // After SUBSCRIBED, as Crossbar does; an identical re-subscribe announces nothing.
+        if isNewForSession { established.router.announceSubscribe(self, to: subscription, created: created) }
     }
 
     /// Whether a new subscription would exceed `max_subscriptions_per_session` (subscriptions,
@@ -116,7 +118,11 @@ extension Session {
             return refusePublish(parsed.acknowledge, request, "invalid topic URI \"\(String(decoding: topic, as: UTF8.self))\"", WampURI.invalidURI)
         }
         guard mayPublish(topic, in: established.realm) else {
-            return refusePublish(parsed.acknowledge, request, "role \(identity.authrole) may not publish to \(String(decoding: topic, as: UTF8.self))", WampURI.notAuthorized)
+            let uri = String(decoding: topic, as: UTF8.self)
+            let why = topic.starts(with: "wamp.".utf8)
+                ? "only the broker publishes to wamp.* topics (meta events), not to \(uri)"
+                : "role \(identity.authrole) may not publish to \(uri)"
+            return refusePublish(parsed.acknowledge, request, why, WampURI.notAuthorized)
         }
         let publication = Publication(
             id: context.ids.next(), topic: topic, format: m.format,
@@ -139,10 +145,12 @@ extension Session {
         return length > limit ? "URI of \(length) bytes is longer than limits.max_uri_bytes (\(limit))" : nil
     }
 
-    /// One hash lookup per PUBLISH; the permission rules run once per distinct topic.
+    /// One hash lookup per PUBLISH; the permission rules run once per distinct topic. wamp.*
+    /// is the broker's own (SPEC §5), whatever the role's permissions say.
     private func mayPublish(_ topic: UnsafeRawBufferPointer, in realm: Realm) -> Bool {
         if let allowed = publishPermissions.verdict(role: 0, topic: topic) { return allowed }
-        let allowed = realm.isAllowed(role: identity.authrole, action: .publish, uri: String(decoding: topic, as: UTF8.self))
+        let allowed = !topic.starts(with: "wamp.".utf8)
+            && realm.isAllowed(role: identity.authrole, action: .publish, uri: String(decoding: topic, as: UTF8.self))
         publishPermissions.record(allowed, role: 0, topic: topic)   // one role per session
         return allowed
     }

@@ -26,7 +26,7 @@ enum WampEncoder {
     /// The advanced broker features this broker implements (announced in WELCOME).
     static let brokerFeatures = [
         "pattern_based_subscription", "publisher_exclusion", "publisher_identification",
-        "subscriber_blackwhite_listing",
+        "subscriber_blackwhite_listing", "session_meta_api", "subscription_meta_api",
     ]
 
     // MARK: - Rare messages, through JSONValue
