@@ -46,6 +46,7 @@ extension Session {
         let subscription = established.router.subscribe(self, key: key, filter: options.filter, topicCheckRole: topicCheckRole)
         subscriptions[subscription.id] = subscription
         connection.send { out in WampEncoder.acknowledgement(code: WampCode.subscribed, request: request, id: subscription.id, format: format, into: &out) }
+        if options.getRetained { sendRetained(of: subscription, topicCheckRole: topicCheckRole, established) }
     }
 
     /// Whether a new subscription would exceed `max_subscriptions_per_session` (subscriptions,
@@ -125,8 +126,10 @@ extension Session {
             excludedSession: parsed.excludeMe ? id : 0,
             disclosedPublisher: parsed.discloseMe ? PublisherInfo(session: id, authid: identity.authid, authrole: identity.authrole) : nil,
             rules: parsed.rules)
+        if parsed.retain && !admitsRetained(publication, acknowledge: parsed.acknowledge, request: request) { return }
         let delivered = established.router.publish(publication)
         context.metrics.eventsDelivered.increment(by: delivered)
+        if parsed.retain { keepRetained(publication, m, established) }
         if parsed.acknowledge {
             connection.send { out in WampEncoder.acknowledgement(code: WampCode.published, request: request, id: publication.id, format: format, into: &out) }
         }
