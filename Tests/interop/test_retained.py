@@ -80,7 +80,8 @@ def test_patterns_filters_and_eligible_lists(broker):
             inbox = Inbox(sub)
             await sub.subscribe(inbox.handler, topic, options=FastBrokerSubscribeOptions(
                 match=match, get_retained=True, details_arg="details", **options))
-            await publish(pub, topic if match == "exact" else f"{base}.x.a", "sentinel", options=PublishOptions(acknowledge=True))
+            await publish(pub, topic if match == "exact" else f"{base}.x.a", "sentinel", n=100,   # passes the filter too
+                          options=PublishOptions(acknowledge=True))
             events = await inbox.until("sentinel")
             assert all(e.details.retained is True for e in events)
             return sorted((e.details.topic, e.kwargs["n"], e.details.publication) for e in events)
