@@ -23,7 +23,7 @@ import BrokerSync
 
 /// One retained publication, immutable: topic, args and kwargs copied back to back in the
 /// publisher's format, with its id, disclosure and exclude/eligible lists as published.
-final class RetainedEvent: @unchecked Sendable {   // immutable after init (an Array and value fields)
+final class RetainedEvent: Sendable {
     /// Charged per event beyond its bytes: the event object, its trie node and queue slot.
     static let overheadBytes = 256
 
