@@ -7,9 +7,13 @@
 // publication live: its topic passes the role's permission check (for partly permitted
 // patterns), the subscription's filter, and the exclude/eligible lists; `exclude_me` does not
 // apply. The EVENTs are queued right after SUBSCRIBED, in the same loop turn, so they precede
-// every live event the subscription gets later. A publication retained on another loop while
-// the SUBSCRIBE is handled may arrive both as retained and live (its live copy is still in
-// this loop's inbox).
+// every live event the subscription gets later.
+//
+// Across loops nothing is lost: the publishing loop stores the event before it fans out, and a
+// subscribing loop counts its subscription (Realm.subscriptionsPerLoop, which the fan-out reads
+// to skip loops) before it reads the store; the store's lock orders the two, so either the
+// snapshot holds the event or the fan-out sees the subscription. Both may happen: a publication
+// retained on another loop while the SUBSCRIBE is handled can arrive as retained and then live.
 
 import BrokerConfig
 import BrokerSerialization

@@ -126,10 +126,12 @@ extension Session {
             excludedSession: parsed.excludeMe ? id : 0,
             disclosedPublisher: parsed.discloseMe ? PublisherInfo(session: id, authid: identity.authid, authrole: identity.authrole) : nil,
             rules: parsed.rules)
-        if parsed.retain && !admitsRetained(publication, acknowledge: parsed.acknowledge, request: request) { return }
+        if parsed.retain {   // before the fan-out, so a subscriber on another loop never misses it
+            guard admitsRetained(publication, acknowledge: parsed.acknowledge, request: request) else { return }
+            keepRetained(publication, m, established)
+        }
         let delivered = established.router.publish(publication)
         context.metrics.eventsDelivered.increment(by: delivered)
-        if parsed.retain { keepRetained(publication, m, established) }
         if parsed.acknowledge {
             connection.send { out in WampEncoder.acknowledgement(code: WampCode.published, request: request, id: publication.id, format: format, into: &out) }
         }

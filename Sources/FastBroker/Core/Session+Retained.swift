@@ -1,6 +1,6 @@
 // Event retention on a session (SPEC §5): a PUBLISH with `retain` is checked against
-// `limits.max_retained_bytes` before it fans out, then kept (or, with neither args nor kwargs,
-// clears the topic's retained event); a SUBSCRIBE with `get_retained` gets the matching retained
+// `limits.max_retained_bytes` and kept (or, with neither args nor kwargs, clears the topic's
+// retained event) before it fans out; a SUBSCRIBE with `get_retained` gets the matching retained
 // events after its SUBSCRIBED (Router+Retained.swift). Only these options lead here, so a plain
 // PUBLISH pays two flag checks and takes no lock. Runs on the connection's loop thread.
 
