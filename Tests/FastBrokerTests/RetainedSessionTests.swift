@@ -82,6 +82,19 @@ final class RetainedSessionTests: XCTestCase {
         XCTAssertEqual(retainedIDs(publisher.exchange(#"[32,9,{"get_retained":true},"com.x.a"]"#)), [a])
     }
 
+    func testPatternSubscriberGetsNoRetainedEventOnATopicItsRoleMayNotSubscribeTo() throws {
+        let permissions = [Permission(uri: "com.secret.", match: .prefix, publish: true, subscribe: false),
+                           Permission(uri: "", match: .prefix, publish: true, subscribe: true)]
+        let broker = try EmbeddedBroker(permissions: permissions)
+        let clients = try broker.joinedClients(2)
+        _ = publish(clients[0], 1, #"{"retain":true,"acknowledge":true}"#, "com.secret.key", ",[1]")
+        let open = publish(clients[0], 2, #"{"retain":true,"acknowledge":true}"#, "com.open.key", ",[2]")
+        let reply = clients[1].exchange(#"[32,1,{"get_retained":true,"match":"wildcard"},"com..key"]"#)
+        XCTAssertEqual(reply.count, 2, "SUBSCRIBED and only the permitted topic's event: \(reply)")
+        XCTAssertEqual(reply.last?[2] as? UInt64, open)
+        XCTAssertEqual(details(reply.last ?? [])["topic"] as? String, "com.open.key")
+    }
+
     func testEmptyRetainedPublishClearsTheTopic() throws {
         let broker = try EmbeddedBroker()
         let clients = try broker.joinedClients(2)
