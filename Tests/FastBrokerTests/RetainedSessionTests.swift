@@ -126,6 +126,26 @@ final class RetainedSessionTests: XCTestCase {
         XCTAssertTrue(metrics.contains("fastbroker_retained_bytes{realm=\"realm1\"} \(broker.server.realms.values.first!.retainedEvents.byteCount)"), metrics)
     }
 
+    func testRetainedEventsBeyondTheOutboundRoomStopAtTheFirstDrop() throws {
+        var limits = LimitsConfig()
+        limits.maxSessionOutboundBytes = 65_536   // events fill the queue up to 32 KiB
+        limits.slowConsumer = .drop
+        let broker = try EmbeddedBroker(limits: limits)
+        let publisher = try broker.joinedClients(1)[0]
+        let blob = String(repeating: "x", count: 1000)
+        for i in 0..<100 { _ = publish(publisher, i + 1, #"{"retain":true,"acknowledge":true}"#, "com.t\(i)", #",["\#(blob)"]"#) }
+        let subscriber = try broker.connect(socketBufferBytes: 4096)   // reads nothing meanwhile
+        XCTAssertNotNil(subscriber.joinRealm())
+        subscriber.sendFrame(#"[32,1,{"get_retained":true,"match":"prefix"},"com."]"#)
+        XCTAssertEqual(broker.metrics.dropsSlowConsumer.current, 1, "the first event without room ends the batch")
+        let received = EmbeddedClient.messages(in: subscriber.readAll())
+        XCTAssertEqual(received.first?.first as? Int, 33)
+        let events = received.filter { $0.first as? Int == 36 }
+        XCTAssertGreaterThan(events.count, 20)
+        XCTAssertLessThan(events.count, 100)
+        XCTAssertTrue(subscriber.session.isEstablished, "slow_consumer drop keeps the session")
+    }
+
     func testBadOptionsAreRefusedNamingTheOption() throws {
         let broker = try EmbeddedBroker()
         let client = try broker.joinedClients(1)[0]

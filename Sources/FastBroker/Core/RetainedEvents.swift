@@ -128,12 +128,15 @@ final class RetainedEvents: Sendable {
     var topicCount: Int { state.withLock { $0.count } }
 }
 
-/// The lock-guarded part of RetainedEvents.
+/// The lock-guarded part of RetainedEvents: every field, and every Node, is read and written only
+/// while holding RetainedEvents.state.
 private final class Store {
     final class Node {
         /// The component on the edge from the parent (empty at the root).
         let component: [UInt8]
-        unowned(unsafe) let parent: Node?   // a child never outlives its parent (parent holds it)
+        /// Set but at the root. Only nodes in the trie climb to their parent (detach), and a node
+        /// in the trie has its ancestors in it too (pruning removes childless nodes only).
+        unowned let parent: Node?
         var children: [[UInt8]: Node] = [:]
         var event: RetainedEvent?
         /// Its position in the age queue (valid while `event` is set).

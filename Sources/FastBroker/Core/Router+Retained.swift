@@ -33,7 +33,9 @@ extension Router {
     }
 
     /// Queues on `session` the retained events `subscription` matches, each with
-    /// `"retained": true`; stops early when the session's queue refuses one (slow_consumer).
+    /// `"retained": true`; stops at the first the session's queue has no room for (it follows
+    /// slow_consumer: dropped, or the session is being disconnected), so a full queue costs no
+    /// more encoding. One too large for a RawSocket peer is skipped (counted as oversize).
     /// `topicCheckRole`: the role to check each topic for, as in `subscribe`. Returns how many
     /// were queued.
     @discardableResult
@@ -42,7 +44,7 @@ extension Router {
         let events = realm.retainedEvents.matching(subscription.key.topic.bytes, policy: subscription.key.match)
         var queued = 0
         for event in events {
-            let outcome = event.withPublication { publication -> Bool? in
+            let outcome = event.withPublication { publication -> RetainedDelivery? in
                 if let rules = publication.rules,
                    !rules.admits(session: session.id, authid: session.identity.authid, authrole: session.identity.authrole) {
                     return nil
@@ -54,21 +56,28 @@ extension Router {
                 }
                 return queueRetained(publication, of: subscription, to: session)
             }
-            guard let accepted = outcome else { continue }
-            guard accepted else { break }
-            queued += 1
+            switch outcome {
+            case nil, .skipped?: continue
+            case .queued?: queued += 1
+            case .noRoom?: return queued
+            }
         }
         return queued
     }
 
+    /// What became of one retained EVENT: queued; skipped (too large for the peer); or the
+    /// session's queue had no room.
+    private enum RetainedDelivery { case queued, skipped, noRoom }
+
     /// Encodes one retained EVENT in the subscriber's format (transcoded for it when the
     /// publisher used another; not cached, so the store holds only what it charges) and queues it.
-    private func queueRetained(_ publication: Publication, of subscription: Subscription, to session: Session) -> Bool {
+
+    private func queueRetained(_ publication: Publication, of subscription: Subscription, to session: Session) -> RetainedDelivery {
         let format = session.format
         var transcoded: TranscodedPayload? = nil
         if format != publication.format {
             // Validated on arrival, so this always transcodes; if not, nothing wrong is sent.
-            guard let made = TranscodedPayload(publication.payload, from: publication.format, to: format) else { return true }
+            guard let made = TranscodedPayload(publication.payload, from: publication.format, to: format) else { return .skipped }
             transcoded = made
         }
         let payload = transcoded?.payload ?? publication.payload
@@ -78,7 +87,8 @@ extension Router {
                               pool: context.bufferPool, retained: true)
         }
         let accepted = session.deliver(message)
+        let tooLarge = message.count > session.connection.peerMaxMessageBytes
         message.recycleIfUnused()
-        return accepted
+        return accepted ? .queued : tooLarge ? .skipped : .noRoom
     }
 }
