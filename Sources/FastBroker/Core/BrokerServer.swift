@@ -47,7 +47,8 @@ public final class BrokerServer: @unchecked Sendable {
         let loopCount = configuration.loops > 0 ? configuration.loops : max(1, LoopThread.availableParallelism)
         var realms: [BytewiseString: Realm] = [:]
         for realmConfig in configuration.realms {
-            realms[BytewiseString(realmConfig.name)] = try Realm(config: realmConfig, loopCount: loopCount)
+            realms[BytewiseString(realmConfig.name)] = try Realm(config: realmConfig, loopCount: loopCount,
+                                                                     retainedByteLimit: configuration.limits.maxRetainedBytes)
         }
         self.realms = realms
         loops = try (0..<loopCount).map { try EventLoop(index: $0) }
@@ -151,7 +152,8 @@ public final class BrokerServer: @unchecked Sendable {
 
     func metricsText() -> String {
         PrometheusText.render(loops: contexts.map(\.metrics), inboxDepths: contexts.map(\.inbox.approximateCount),
-                              subscriptions: contexts.indices.map { i in realms.values.reduce(0) { $0 + $1.subscriptionsPerLoop[i].current } })
+                              subscriptions: contexts.indices.map { i in realms.values.reduce(0) { $0 + $1.subscriptionsPerLoop[i].current } },
+                              retained: realms.values.map { ($0.name, $0.retainedEvents.byteCount, $0.retainedEvents.topicCount) })
             + (cluster?.prometheusText ?? "")
     }
 

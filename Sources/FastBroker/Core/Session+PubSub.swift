@@ -46,6 +46,7 @@ extension Session {
         let (subscription, created) = established.router.subscribe(self, key: key, filter: options.filter, topicCheckRole: topicCheckRole)
         let isNewForSession = subscriptions.updateValue(subscription, forKey: subscription.id) == nil
         connection.send { out in WampEncoder.acknowledgement(code: WampCode.subscribed, request: request, id: subscription.id, format: format, into: &out) }
+        if options.getRetained { sendRetained(of: subscription, topicCheckRole: topicCheckRole, established) }
         // After SUBSCRIBED, as Crossbar does; an identical re-subscribe announces nothing.
         if isNewForSession { established.router.announceSubscribe(self, to: subscription, created: created) }
     }
@@ -131,6 +132,10 @@ extension Session {
             excludedSession: parsed.excludeMe ? id : 0,
             disclosedPublisher: parsed.discloseMe ? PublisherInfo(session: id, authid: identity.authid, authrole: identity.authrole) : nil,
             rules: parsed.rules)
+        if parsed.retain {   // before the fan-out, so a subscriber on another loop never misses it
+            guard admitsRetained(publication, acknowledge: parsed.acknowledge, request: request) else { return }
+            keepRetained(publication, m, established)
+        }
         let delivered = established.router.publish(publication)
         context.metrics.eventsDelivered.increment(by: delivered)
         if parsed.acknowledge {
