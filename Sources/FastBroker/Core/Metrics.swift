@@ -75,6 +75,8 @@ enum RefusedLimit: String, CaseIterable, Sendable {
     /// Closes: a frame not completed in time, a connection silent after its idle PING.
     case frameTimeout = "frame_timeout_ms"
     case idleTimeout = "idle_timeout_ms"
+    /// Not a config key: Session.maxPendingAuthentications, ticket checks in flight per loop.
+    case pendingAuthentications = "pending_authentications"
 }
 
 /// One counter per RefusedLimit, rendered as `fastbroker_limit_refusals_total{limit="..."}`.
