@@ -86,8 +86,9 @@ final class TicketVerificationTests: XCTestCase {
 
         gate.open()
         XCTAssertTrue(broker.run(until: { client.session.isEstablished }))
+        broker.run()   // the flush that writes the WELCOME
         let replies = client.replies()
-        XCTAssertEqual(replies.count, 1)
+        guard replies.count == 1 else { return XCTFail("expected one WELCOME, got \(replies)") }
         XCTAssertEqual(replies[0][0] as? Int, 2, "expected WELCOME, got \(replies)")
         let details = try XCTUnwrap(replies[0][2] as? [String: Any])
         XCTAssertEqual(details["authid"] as? String, "tom")

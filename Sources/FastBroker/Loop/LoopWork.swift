@@ -3,8 +3,16 @@
 // 4 by default) and shared by every loop, so each loop's LoopWork bounds how many of its items
 // are queued or running: clients of one loop cannot queue work without bound. The first user is
 // ticket authentication, whose PBKDF2 would otherwise stall every session of the loop.
+//
+// Pool threads run this work at a lower priority (nice +10; Linux nices each thread): with as
+// many pool threads as cores busy on PBKDF2, the loop threads still get the CPU when they wake,
+// so sessions keep their latency while a flood of checks waits its turn. Nothing else in the
+// broker uses libuv's pool (no uv_fs, no uv_getaddrinfo), so nothing else is slowed.
 
 import CUV
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One loop's bounded share of the thread pool. Owned by the loop thread: `submit`, `inFlight`
 /// and the completions run there; only a `work` closure runs on a pool thread.
@@ -34,6 +42,7 @@ public final class LoopWork {
         // The request holds the item until its after-work callback.
         request.pointee.data = Unmanaged<WorkItem>.passRetained(item).toOpaque()
         let status = uv_queue_work(loop.uv, request, { request in
+            lowerPoolThreadPriority()
             Unmanaged<WorkItem>.fromOpaque(request!.pointee.data).takeUnretainedValue().run()
         }, { request, _ in
             // status is UV_ECANCELED only after uv_cancel, which nothing here calls: the work ran.
@@ -54,6 +63,14 @@ public final class LoopWork {
         loop.assertInLoopThread()
         inFlight -= 1
     }
+}
+
+/// Nice +10 for the calling pool thread (idempotent; a failure only leaves the default priority).
+/// On Linux the nice value is per thread, and `who` 0 names the calling thread.
+private func lowerPoolThreadPriority() {
+    #if os(Linux)
+    _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
+    #endif
 }
 
 /// What a uv_work_t carries; C callbacks cannot be generic, so the typed item overrides these.
