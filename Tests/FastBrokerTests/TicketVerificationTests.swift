@@ -68,15 +68,23 @@ final class TicketVerificationTests: XCTestCase {
         if case .verifying = session.state { true } else { false }
     }
 
+    /// tom's right ticket, checked behind 16 gate items (more than the pool's 4 threads), so the
+    /// check cannot finish before the gate opens: the session is `.verifying` until then.
+    private func heldCheck(_ broker: EmbeddedBroker, file: StaticString = #filePath, line: UInt = #line) throws
+        -> (EmbeddedClient, PoolGate) {
+        let gate = PoolGate(broker.context.authVerifications, count: 16)
+        let client = try broker.connect()
+        XCTAssertEqual(authenticate(client, authid: "tom", ticket: Self.ticket).count, 0, "nothing before the check ends",
+                       file: file, line: line)
+        XCTAssertTrue(isVerifying(client.session), file: file, line: line)
+        return (client, gate)
+    }
+
     func testTicketIsCheckedOnThePoolThenWelcomed() throws {
         let broker = try ticketBroker()
         let work = broker.context.authVerifications
-        // Gates ahead of the check (more than the pool's 4 threads): it cannot finish before they open.
-        let gate = PoolGate(work, count: 16)
+        let (client, gate) = try heldCheck(broker)
         defer { gate.open() }
-        let client = try broker.connect()
-        XCTAssertEqual(authenticate(client, authid: "tom", ticket: Self.ticket).count, 0, "nothing before the check ends")
-        XCTAssertTrue(isVerifying(client.session))
         XCTAssertEqual(work.inFlight, 17)
         // The loop keeps serving other sessions meanwhile; input to the waiting session is ignored.
         let other = try broker.connect(peer: "10.0.0.2:5000")
@@ -112,11 +120,8 @@ final class TicketVerificationTests: XCTestCase {
     func testSessionClosedWhileVerifyingFindsTheResultInert() throws {
         let broker = try ticketBroker()
         let work = broker.context.authVerifications
-        let gate = PoolGate(work, count: 16)
+        let (client, gate) = try heldCheck(broker)
         defer { gate.open() }
-        let client = try broker.connect()
-        XCTAssertEqual(authenticate(client, authid: "tom", ticket: Self.ticket).count, 0)
-        XCTAssertTrue(isVerifying(client.session))
         client.transport.clientCloses()
         XCTAssertTrue(broker.run(until: { client.isClosed }))
         guard case .closed = client.session.state else { return XCTFail("session not closed: \(client.session.state)") }
