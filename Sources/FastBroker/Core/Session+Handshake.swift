@@ -50,8 +50,9 @@ extension Session {
     }
 
     /// Ticket checks in flight (queued or running on the thread pool) per loop. Beyond it an
-    /// AUTHENTICATE is refused at once, before anything about its authid is looked at, so the
-    /// refusal is the same for every authid and says nothing about which exist. 64 keeps the
+    /// AUTHENTICATE is refused at once (`limit_exceeded`, not a verdict), decided by that count
+    /// alone: the same for a real user, a wrong ticket and an unknown authid, so it says nothing
+    /// about who exists. 64 keeps the
     /// queue a legitimate client waits behind short (64 × ~5 ms over the pool's 4 threads at
     /// 10,000 iterations) while a login burst after a restart mostly fits.
     static let maxPendingAuthentications = 64
