@@ -80,6 +80,8 @@ enum RefusedLimit: String, CaseIterable, Sendable {
     case idleTimeout = "idle_timeout_ms"
     /// A retained event larger than the whole limit alone (not kept).
     case maxRetainedBytes = "max_retained_bytes"
+    /// Not a config key: Session.maxPendingAuthentications, ticket checks in flight per loop.
+    case pendingAuthentications = "pending_authentications"
 }
 
 /// One counter per RefusedLimit, rendered as `fastbroker_limit_refusals_total{limit="..."}`.
