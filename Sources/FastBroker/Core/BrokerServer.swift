@@ -180,24 +180,23 @@ public final class BrokerServer: @unchecked Sendable {
         guard !shuttingDown else { return hurryShutdown(signal: signal) }
         shuttingDown = true
         log.info("shutting down", metadata: ["signal": "\(signal)"])
-        for context in contexts {
-            if context.index == 0 {
-                context.beginShutdown(graceMilliseconds: Self.shutdownGraceMilliseconds)
-            } else {
-                context.loop.execute { context.beginShutdown(graceMilliseconds: Self.shutdownGraceMilliseconds) }
-            }
-        }
+        onEveryLoop { $0.beginShutdown(graceMilliseconds: Self.shutdownGraceMilliseconds) }
     }
 
     private func hurryShutdown(signal: String) {
         guard !hurried else { return }
         hurried = true
         log.info("shutting down now: no longer waiting for GOODBYE replies", metadata: ["signal": "\(signal)"])
+        onEveryLoop { $0.endShutdownWait(flushMilliseconds: Self.hurriedFlushMilliseconds) }
+    }
+
+    /// Runs `work` on each loop's context: at once on loop 0 (the caller's), posted to the others.
+    private func onEveryLoop(_ work: @escaping @Sendable (LoopContext) -> Void) {
         for context in contexts {
             if context.index == 0 {
-                context.endShutdownWait(flushMilliseconds: Self.hurriedFlushMilliseconds)
+                work(context)
             } else {
-                context.loop.execute { context.endShutdownWait(flushMilliseconds: Self.hurriedFlushMilliseconds) }
+                context.loop.execute { work(context) }
             }
         }
     }
