@@ -16,8 +16,11 @@ import time
 import pytest
 from autobahn.wamp.types import PublishOptions
 
+import asyncio
+
 from conftest import free_port, make_broker
 from rawwire import get_metrics, metric_sum
+from test_serializers import VALUES, join, same
 from wampclient import Inbox, connect, publish, run, unique
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
@@ -44,7 +47,11 @@ def stop_nats(proc):
 
 
 def joining(name, url):
-    return lambda config: config.__setitem__("cluster", {"node": name, "nats": {"servers": [url]}})
+    def mutate(config):
+        config["cluster"] = {"node": name, "nats": {"servers": [url]}}
+        for listener in config["listeners"]:
+            listener.pop("serializers", None)  # the default: json, msgpack and cbor
+    return mutate
 
 
 @pytest.fixture(scope="module")
@@ -230,3 +237,48 @@ def test_a_node_without_subscribers_receives_nothing(nodes):
     lost = [line for text in metrics.values() for line in text.splitlines()
             if line.startswith("fastbroker_cluster_events_lost_total") and not line.endswith(" 0")]
     assert lost == [], lost
+
+
+def test_cross_serializer_delivery_across_nodes(nodes):
+    """MessagePack publisher on A; JSON (WebSocket) and CBOR (RawSocket) subscribers on B get the
+    same values, binary and 64-bit integers included, transcoded on B, exactly once."""
+    a, b, _ = nodes
+
+    async def body():
+        topic = unique("com.cluster.serializers")
+        inboxes = {}
+        sessions = []
+        for transport, serializer in (("ws", "json"), ("rs", "cbor")):
+            session = await join(b, transport, serializer)
+            sessions.append(session)
+            inbox = asyncio.Queue()
+            await session.subscribe(lambda *args, q=inbox, **kwargs: q.put_nowait((list(args), kwargs)), topic)
+            inboxes[serializer] = inbox
+        publisher = await join(a, "ws", "msgpack")
+        sessions.append(publisher)
+        acknowledged = PublishOptions(acknowledge=True)
+        # Interest crosses within 1 s: probe until both subscribers have one, then drain.
+        deadline = time.monotonic() + 3
+        while True:
+            await publisher.publish(topic, "probe", options=acknowledged)
+            if all(not q.empty() for q in inboxes.values()):
+                break
+            assert time.monotonic() < deadline, "interest did not cross within 3 s"
+            await asyncio.sleep(0.05)
+        await publisher.publish(topic, "ready", options=acknowledged)
+        for inbox in inboxes.values():
+            while (await asyncio.wait_for(inbox.get(), 3))[0] != ["ready"]:
+                pass
+        kwargs = {"k": VALUES[-6], "bin": b"\xff\x00", "big": 2**64 - 1, "neg": -(2**63), "half": 1.5}
+        await publisher.publish(topic, *VALUES, options=acknowledged)
+        await publisher.publish(topic, **kwargs, options=acknowledged)
+        await publisher.publish(topic, "end", options=acknowledged)
+        for serializer, inbox in inboxes.items():
+            args, got = await asyncio.wait_for(inbox.get(), 3)
+            assert same(args, VALUES) and got == {}, f"msgpack on a → {serializer} on b: {args!r} {got!r}"
+            args, got = await asyncio.wait_for(inbox.get(), 3)
+            assert args == [] and same(got, kwargs), f"msgpack on a → {serializer} on b: {got!r}"
+            assert await asyncio.wait_for(inbox.get(), 3) == (["end"], {}), "exactly once, in order"
+        for session in sessions:
+            session.leave()
+    run(body())
