@@ -282,3 +282,40 @@ def test_cross_serializer_delivery_across_nodes(nodes):
         for session in sessions:
             session.leave()
     run(body())
+
+
+def test_a_stalled_nats_server_never_stalls_the_publishers_loop(tmp_path_factory):
+    """NATS stopped with its sockets open (SIGSTOP): libnats' publish would block once the socket
+    buffers fill. The loop only queues for the node's publisher thread, so the publisher gets its
+    acknowledgement and other sessions on the node keep being served, in bounded time."""
+    import signal
+    port = free_port()
+    proc = start_nats(port, tmp_path_factory.mktemp("nats-stalled"))
+    node = make_broker(tmp_path_factory, "node-stalled", mutate=joining("stalled", f"nats://127.0.0.1:{port}")).start()
+    try:
+        async def body():
+            topic = unique("com.cluster.stalled")
+            inbox = Inbox(await connect(node, "ws", "realm1"))
+            await inbox.subscribe(topic)
+            bulk = await connect(node, "ws", "realm1")
+            other = await connect(node, "ws", "realm1")
+            await publish(other, topic, "linked")  # crossed to NATS while it was running
+            await inbox.get()
+            proc.send_signal(signal.SIGSTOP)
+            try:
+                blob = "x" * (32 << 10)
+                start = time.monotonic()
+                for _ in range(600):  # 19 MiB: far beyond loopback socket buffers
+                    bulk.publish(unique("com.cluster.bulk"), blob)
+                await publish(bulk, unique("com.cluster.bulk"), "end")  # acknowledged: the loop got through
+                await publish(other, topic, "still-served")
+                assert (await inbox.get(timeout=10)).args == ["still-served"]
+                took = time.monotonic() - start
+                assert took < 10, f"the loop took {took:.1f}s to serve others while NATS was stalled"
+            finally:
+                proc.send_signal(signal.SIGCONT)
+
+        run(body(), timeout=60)
+    finally:
+        node.finish()
+        stop_nats(proc)
