@@ -13,10 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
-from conftest import free_port, make_broker
-from test_cluster_routing import start_nats, stop_nats
+from conftest import make_broker
+from test_cluster_routing import joining, nats_url  # noqa: F401 (nats_url: a module-scoped fixture)
 from wampclient import connect, publish, run, unique
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "clients" / "python"))
@@ -25,22 +23,8 @@ from fastbroker_autobahn import FastBrokerSubscribeOptions as Group  # noqa: E40
 TTL_MS = 3000
 
 
-def joining(name, url):
-    def mutate(config):
-        config["cluster"] = {"node": name, "nats": {"servers": [url], "lease_ttl_ms": TTL_MS}}
-    return mutate
-
-
-@pytest.fixture(scope="module")
-def nats_url(tmp_path_factory):
-    port = free_port()
-    proc = start_nats(port, tmp_path_factory.mktemp("nats-groups"))
-    yield f"nats://127.0.0.1:{port}"
-    stop_nats(proc)
-
-
 def start_node(tmp_path_factory, url, name):
-    return make_broker(tmp_path_factory, "group-" + name, mutate=joining(name, url)).start()
+    return make_broker(tmp_path_factory, "group-" + name, mutate=joining(name, url, TTL_MS)).start()
 
 
 class Member:

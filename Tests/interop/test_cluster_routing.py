@@ -46,9 +46,11 @@ def stop_nats(proc):
     proc.wait(10)
 
 
-def joining(name, url):
+def joining(name, url, lease_ttl_ms=None):
     def mutate(config):
         config["cluster"] = {"node": name, "nats": {"servers": [url]}}
+        if lease_ttl_ms is not None:
+            config["cluster"]["nats"]["lease_ttl_ms"] = lease_ttl_ms
         for listener in config["listeners"]:
             listener.pop("serializers", None)  # the default: json, msgpack and cbor
     return mutate
