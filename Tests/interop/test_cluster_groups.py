@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from conftest import make_broker
+from rawwire import get_metrics, metric_sum
 from test_cluster_routing import joining, nats_url  # noqa: F401 (nats_url: a module-scoped fixture)
 from wampclient import connect, publish, run, unique
 
@@ -78,6 +79,10 @@ def test_shared_group_over_two_nodes_gets_each_event_exactly_once(tmp_path_facto
             assert all(e == sorted(e) for e in events), "each member sees the publisher's order"
             assert min(len(e) for e in events) > total // 5, f"both nodes take a share: {[len(e) for e in events]}"
         run(body(), timeout=60)
+        for node in nodes[:2]:  # group members ask NATS for no broadcast copies
+            metrics = get_metrics(node)[1]
+            assert metric_sum(metrics, "fastbroker_cluster_delivered_total") == 0, metrics
+            assert metric_sum(metrics, "fastbroker_cluster_group_received_total") > 0, metrics
     finally:
         for node in nodes:
             node.finish()

@@ -153,11 +153,15 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
 
     // MARK: - Interest (subscribing loop thread, under the registry's lock)
 
+    // Group members' keys are skipped: groups take their events from group subscriptions only,
+    // so a node with nothing but group members asks NATS for no broadcast copies.
     func interestAdded(realm: String, key: SubscriptionKey) {
+        guard key.groupType == nil else { return }
         node.addInterest(realm: realm, pattern: key.topic.string, match: key.match)
     }
 
     func interestRemoved(realm: String, key: SubscriptionKey) {
+        guard key.groupType == nil else { return }
         node.removeInterest(realm: realm, pattern: key.topic.string, match: key.match)
     }
 
