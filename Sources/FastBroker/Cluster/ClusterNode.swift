@@ -1,10 +1,12 @@
-// ClusterNode: this broker's membership in the cluster (SPEC §7). It owns the node's one NATS
-// connection (publishing and subscribing; one connection so one publisher's events stay in
-// order), the NATS subscriptions that carry interest, and the hand-off of received publications
-// to the loops through ClusterDelivery. Loop threads call `publish` and `add/removeInterest`;
-// none of those waits on the network: `publish` only appends to the node's ClusterPublishQueue,
-// whose publisher thread makes the NATS call (which can block when NATS stalls). Blocking work (flush, KV leases) belongs on the control
-// queue (`control`), never on a loop thread.
+// ClusterNode: this broker's membership in the cluster (SPEC §7). It owns the node's NATS
+// connection for publications (publishing and broadcast subscriptions; one connection so one
+// publisher's events stay in order), the NATS subscriptions that carry interest, the hand-off of
+// received publications to the loops through ClusterDelivery, and — through
+// ClusterGroupConsumers — the group link and lease keeper. Loop threads call `publish`,
+// `add/removeInterest` and `join/leaveGroup`; none of those waits on the network: `publish` only
+// appends to the node's ClusterPublishQueue, whose publisher thread makes the NATS call (which
+// can block when NATS stalls). Blocking work (flush, KV leases) belongs on the control queue
+// (`control`), never on a loop thread.
 //
 // Exactly once per node: a publication matching several of this node's subscriptions arrives once
 // per subscription; the receiver keeps, per origin node, the last (epoch, sequence) it handed over
