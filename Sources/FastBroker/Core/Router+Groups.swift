@@ -132,9 +132,10 @@ extension Router {
     /// (or hold it while a failover recovery is under way). The event keeps the publication's
     /// shared copy (Router.sharedCopy), the same one other loops get.
     /// In a cluster, groups take their events from NATS only (dispatchFromCluster), so that each
-    /// event reaches one member cluster-wide: the broadcast path skips them.
+    /// event reaches one member cluster-wide: the broadcast path skips them. (Another forwarder,
+    /// one that leaves groups alone, keeps local dispatch.)
     func dispatch(_ publication: Publication, to group: ConsumerGroup, copy: inout RemotePublication?) {
-        if clusterForwarding != nil { return }
+        if clusterForwarding is ClusterBridge { return }
         enqueue(sharedCopy(of: publication, &copy), in: group)
     }
 
