@@ -322,6 +322,8 @@ final class LoopContext: @unchecked Sendable {
                 if let session = session(delivery.member.owner) { session.receiveGroupDelivery(delivery) } else { returnUnclaimed(delivery) }
             case .groupReturn(let returned):
                 returned.member.realm.routers[index].handleReturn(returned)
+            case .clusterGroupPublication(let message):
+                message.remote.realm.routers[index].dispatchFromCluster(message)
             }
         }
         wakeWaitingSenders()
