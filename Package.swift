@@ -1,19 +1,29 @@
 // swift-tools-version:6.0
-// FastBroker: a WAMP v2 broker over libuv. Layers, bottom up:
-//   CUV / COpenSSL / CJemalloc  C modules (libuv, the one OpenSSL shim, the allocator)
-//   WireCodec                   dependency-free codec leaf: MessagePack headers/skip, shortest
-//                               double text, strict base64, UTF-8 and SWAR helpers, SHA-1
+// FastBroker: a WAMP v2 broker over libuv. Targets, bottom up (each imports only those above it;
+// README "Architecture" walks one PUBLISH through them):
+//   CUV / COpenSSL / CJemalloc / CNats   C modules (libuv, the one OpenSSL shim, the allocator,
+//                                        the NATS client)
+//   WireCodec                   dependency-free codec leaf: MessagePack/CBOR headers and skip,
+//                               shortest double text, strict base64, UTF-8 and SWAR helpers, SHA-1
 //   WampURI                     the WAMP URI rule and the match policies (config and sessions)
 //   BrokerSync                  PThreadLock, the one lock type (TSan-visible, unlike Mutex on Linux)
-//   BrokerLoop                  thin Swift wrapper over libuv (loop, TCP, timers, async, signals)
-//   BrokerSecurity              crypto primitives, WAMP-CRA, user database
+//   BrokerLoop                  thin Swift wrapper over libuv (loop, TCP, timers, async, signals,
+//                               MPSC queue, LoopBound)
 //   BrokerWire                  ring buffers, RawSocket/WebSocket framing, HTTP upgrade
-//   BrokerSerialization         WAMP message views over raw bytes: JSON scanner and writer
+//   BrokerSerialization         WAMP message views over JSON/MessagePack/CBOR bytes, writers,
+//                               transcoder, the cold-path JSON tree reader
+//   BrokerSecurity              crypto primitives, WAMP-CRA/ticket/cryptosign, user database, TLS
 //   BrokerConfig                JSON configuration with path-naming errors
 //   FilterVM                    filter expressions → bytecode → VM (imports only WireCodec)
-//   BrokerCluster               the NATS shim (CNats): node-to-node fan-out, interest, KV leases
-//   FastBroker                  connections, sessions, realms, routing
-//   fastbroker                  the executable
+//   BrokerCluster               node-to-node fan-out over NATS (CNats): interest, envelope, KV leases
+//   FastBroker (Sources/FastBroker/Core)
+//                               Connection (+Input/+HTTP/+Output/+TLS over ConnectionTransport:
+//                               TCP or InMemoryTransport), Session (+Handshake/+PubSub/+Groups),
+//                               Router — the one fan-out seam: local subscribers, consumer groups,
+//                               other loops (typed inbox), other nodes (ClusterBridge) — realms,
+//                               loop contexts, server
+//   fastbroker                  the executable (FastBrokerCLI)
+// Tests mirror Sources: one test target per source target, shared helpers in TestSupport.
 import PackageDescription
 
 /// Release builds of the data-path targets skip Swift's dynamic exclusivity checks: callgrind
@@ -71,7 +81,7 @@ let package = Package(
         .executableTarget(name: "IndexBench", dependencies: ["FastBroker", "BrokerConfig"], path: "bench/IndexBench"),
         .executableTarget(
             name: "FastBench",
-            dependencies: ["BrokerLoop", "BrokerSecurity", "BrokerWire", "BrokerSerialization", .product(name: "Histogram", package: "hdrhistogram-swift")],
+            dependencies: ["BrokerLoop", "BrokerSecurity", "BrokerWire", "BrokerSerialization", "WireCodec", .product(name: "Histogram", package: "hdrhistogram-swift")],
             path: "bench/FastBench"),
 
         // Helpers shared by the test targets (seeded generator).

@@ -164,13 +164,7 @@ public struct BinaryFilterDocument<Codec: BinaryFilterCodec>: FilterDocument {
 
     public func element(_ index: Int, of list: FilterPosition) -> FilterPosition? {
         guard let h = header(valueOffset(list)), h.kind == .list, index >= 0, index < h.length else { return nil }
-        var child = firstChild(of: list)
-        var remaining = index
-        while let current = child, remaining > 0 {
-            child = nextChild(after: current)
-            remaining -= 1
-        }
-        return child
+        return child(index, of: list)
     }
 
     public func childCount(of container: FilterPosition) -> Int {

@@ -3,14 +3,12 @@
 // pre-hashed, so the VM resolves every distinct prefix at most once per event. AND/OR compile
 // to short-circuit jumps over the accumulator; a final pass threads jumps that land on jumps.
 
-/// One step of an interned path: parent slot (or -1 for the top-level map) plus a key or index.
+/// One step of an interned path: parent slot (or -1 for the top-level map) plus an index, or a
+/// key (whose bytes and hash the VM reads from the step's MemberKey).
 struct PathSlot {
     var parent: Int32
     /// List index, or -1 when this step is a member key.
     var index: Int32
-    var keyStart: Int32
-    var keyCount: Int32
-    var hash: UInt64
     /// For a key step: its member group (the keys read from the same parent) and its index
     /// there (see FilterMemberLookup.swift); -1 for an index step.
     var group: Int32 = -1
@@ -34,6 +32,8 @@ struct CodeGen {
     var paths: [PathSlot] = []
     var pathIndex: [PathTrieKey: Int] = [:]
     var pathTexts: [String] = []
+    /// Where each key step's key lies in `bytes` (compile time only: it becomes the MemberKey).
+    var keyOfSlot: [Int: Range<Int>] = [:]
     var bytes: [UInt8] = []
     var groups: [MemberGroup] = []
     var memberKeys: [MemberKey] = []
@@ -54,16 +54,14 @@ struct CodeGen {
                 continue
             }
             guard paths.count < UInt16.operandIndexLimit else { throw CodeGen.limitError }
-            var slot = PathSlot(parent: Int32(parent), index: -1, keyStart: 0, keyCount: 0, hash: 0)
+            var slot = PathSlot(parent: Int32(parent), index: -1)
             let parentText = parent < 0 ? "" : pathTexts[parent]
             switch step {
             case .index(let i):
                 slot.index = Int32(i)
                 pathTexts.append(parentText + "[\(i)]")
             case .key(let name):
-                slot.keyStart = Int32(bytes.count)
-                slot.keyCount = Int32(name.count)
-                slot.hash = name.withUnsafeBytes { FilterKeyHash.hash($0) }
+                keyOfSlot[paths.count] = bytes.count..<bytes.count + name.count
                 bytes += name
                 let text = String(decoding: name, as: UTF8.self)
                 let simple =
@@ -149,12 +147,13 @@ struct CodeGen {
                 parent: paths[slots[0]].parent, keysStart: Int32(memberKeys.count), keysCount: Int32(slots.count),
                 lengthMask: 0)
             for slot in slots {
-                let step = paths[slot]
-                let key = Array(bytes[Int(step.keyStart)..<Int(step.keyStart + step.keyCount)])
+                let range = keyOfSlot[slot]!
+                let key = Array(bytes[range])
                 group.lengthMask |= 1 << UInt64(min(key.count, 63))
                 memberKeys.append(
                     MemberKey(
-                        slot: Int32(slot), keyStart: step.keyStart, keyCount: step.keyCount, hash: step.hash,
+                        slot: Int32(slot), keyStart: Int32(range.lowerBound), keyCount: Int32(range.count),
+                        hash: key.withUnsafeBytes { FilterKeyHash.hash($0) },
                         prefix: MemberKey.word(of: key, from: 0), prefix2: MemberKey.word(of: key, from: 8)))
             }
             groups.append(group)

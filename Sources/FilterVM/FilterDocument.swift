@@ -81,7 +81,14 @@ public protocol FilterDocument {
 extension FilterDocument {
     @inline(__always)
     public func element(_ index: Int, of list: FilterPosition) -> FilterPosition? {
-        var child = firstChild(of: list)
+        child(index, of: list)
+    }
+
+    /// Child `index` of a container, found by walking from the first (each document's `element`
+    /// after its own checks).
+    @inline(__always)
+    public func child(_ index: Int, of container: FilterPosition) -> FilterPosition? {
+        var child = firstChild(of: container)
         var remaining = index
         while let current = child, remaining > 0 {
             child = nextChild(after: current)

@@ -13,6 +13,8 @@
 //
 // A MessagePack document maps the same way (bin would be B, which we do not produce either).
 
+import WireCodec
+
 /// A plain JSON (or MessagePack) value, as given in `filter_values` or written as a literal.
 /// Equality here is Swift's (strings by canonical equivalence); the VM compares by UTF-8 bytes.
 public indirect enum FilterValue: Hashable, Sendable {
@@ -244,75 +246,29 @@ struct JSONValueParser {
             guard index < bytes.count else { throw error("unterminated string", at: start) }
             let e = bytes[index]
             index += 1
-            switch e {
-            case UInt8(ascii: "\""): out.append(0x22)
-            case UInt8(ascii: "\\"): out.append(0x5C)
-            case UInt8(ascii: "/"): out.append(0x2F)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "u"):
-                var scalar = try hex4()
-                if scalar >= 0xD800 && scalar < 0xDC00 {
-                    guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
-                        bytes[index + 1] == UInt8(ascii: "u")
-                    else { throw error("unpaired surrogate in \\u escape") }
-                    index += 2
-                    let low = try hex4()
-                    guard low >= 0xDC00 && low < 0xE000 else { throw error("unpaired surrogate in \\u escape") }
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                } else if scalar >= 0xDC00 && scalar < 0xE000 {
-                    throw error("unpaired surrogate in \\u escape")
-                }
-                appendUTF8(scalar, to: &out)
-            default:
+            if let byte = JSONEscape.simple(e) {
+                out.append(byte)
+                continue
+            }
+            guard e == UInt8(ascii: "u") else {
                 throw error("invalid escape '\\\(Character(Unicode.Scalar(e)))'", at: index - 2)
+            }
+            switch JSONEscape.unicode(bytes, index) {
+            case .scalar(let scalar, let end):
+                index = end
+                JSONEscape.appendUTF8(scalar, to: &out)
+            case .badHex(let at):
+                // Too few bytes left: at the digits' start; otherwise at the first non-digit.
+                if at < bytes.count { index = at }
+                throw error("expected 4 hex digits after \\u")
+            case .unpairedSurrogate(_, let end):
+                index = end
+                throw error("unpaired surrogate in \\u escape")
             }
         }
         guard let text = String(validating: out, as: UTF8.self) else {
             throw error("string is not valid UTF-8", at: start)
         }
         return text
-    }
-
-    mutating func hex4() throws(FilterError) -> UInt32 {
-        guard index + 4 <= bytes.count else { throw error("expected 4 hex digits after \\u") }
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            guard let digit = hexDigitValue(bytes[index]) else { throw error("expected 4 hex digits after \\u") }
-            value = value << 4 | UInt32(digit)
-            index += 1
-        }
-        return value
-    }
-}
-
-@inline(__always)
-func hexDigitValue(_ b: UInt8) -> UInt8? {
-    switch b {
-    case 0x30...0x39: return b - 0x30
-    case 0x41...0x46: return b - 0x41 + 10
-    case 0x61...0x66: return b - 0x61 + 10
-    default: return nil
-    }
-}
-
-func appendUTF8(_ scalar: UInt32, to out: inout [UInt8]) {
-    if scalar < 0x80 {
-        out.append(UInt8(scalar))
-    } else if scalar < 0x800 {
-        out.append(UInt8(0xC0 | scalar >> 6))
-        out.append(UInt8(0x80 | scalar & 0x3F))
-    } else if scalar < 0x10000 {
-        out.append(UInt8(0xE0 | scalar >> 12))
-        out.append(UInt8(0x80 | scalar >> 6 & 0x3F))
-        out.append(UInt8(0x80 | scalar & 0x3F))
-    } else {
-        out.append(UInt8(0xF0 | scalar >> 18))
-        out.append(UInt8(0x80 | scalar >> 12 & 0x3F))
-        out.append(UInt8(0x80 | scalar >> 6 & 0x3F))
-        out.append(UInt8(0x80 | scalar & 0x3F))
     }
 }

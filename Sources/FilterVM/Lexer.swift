@@ -3,6 +3,8 @@
 // does; function names stay plain identifiers (the parser matches them case-sensitively).
 // Compile time only: allocation is fine here.
 
+import WireCodec
+
 enum TokenKind: Equatable {
     case identifier(String)  // bare attribute name or function name
     case nameRef(String)  // #name, text including '#'
@@ -203,7 +205,7 @@ struct Lexer {
         var value: UInt32 = 0
         for _ in 0..<4 {
             guard index < scalars.count, scalars[index].isASCII,
-                let d = hexDigitValue(UInt8(scalars[index].value))
+                let d = JSONEscape.hexDigit(UInt8(scalars[index].value))
             else { throw FilterError("expected 4 hex digits after \\u", column: column) }
             value = value << 4 | UInt32(d)
             index += 1

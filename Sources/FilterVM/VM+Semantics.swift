@@ -165,8 +165,8 @@ extension Machine {
     static var maxDeepEqualDepth: Int { 64 }
 
     @inline(__always) func constantBytes(_ k: Int) -> ConstantBytes {
-        let c = constants[k]
-        return ConstantBytes(base: bytes, index: Int(c.bytesStart), end: Int(c.bytesStart + c.bytesCount))
+        let c = image.constants[k]
+        return ConstantBytes(base: image.bytes, index: Int(c.bytesStart), end: Int(c.bytesStart + c.bytesCount))
     }
 
     /// size(): code points of S, elements of L, members of M; nil for other types.
@@ -182,7 +182,7 @@ extension Machine {
         switch v {
         case .missing: return nil
         case .document(let p): return document.kind(at: p)
-        case .constant(let k): return constants[k].kind
+        case .constant(let k): return image.constants[k].kind
         case .number: return .number
         }
     }
@@ -191,14 +191,14 @@ extension Machine {
         switch v {
         case .missing: return nil
         case .document(let p): return document.number(at: p)
-        case .constant(let k): return constants[k].number
+        case .constant(let k): return image.constants[k].number
         case .number(let n): return n
         }
     }
 
     @inline(__always) func constantBuffer(_ k: Int) -> UnsafeRawBufferPointer {
-        let c = constants[k]
-        return UnsafeRawBufferPointer(rebasing: bytes[Int(c.bytesStart)..<Int(c.bytesStart + c.bytesCount)])
+        let c = image.constants[k]
+        return UnsafeRawBufferPointer(rebasing: image.bytes[Int(c.bytesStart)..<Int(c.bytesStart + c.bytesCount)])
     }
 
     /// The bytes of a string value when they are available verbatim (constants always are).
@@ -263,8 +263,8 @@ extension Machine {
             switch (a, b) {
             case (.document(let pa), .document(let pb)): return deepEqual(pa, pb, depth: 0)
             case (.document(let p), .constant(let k)), (.constant(let k), .document(let p)):
-                return deepEqual(p, constants[k].value, depth: 0)
-            case (.constant(let ka), .constant(let kb)): return constants[ka].value.sameValue(as: constants[kb].value)
+                return deepEqual(p, image.constants[k].value, depth: 0)
+            case (.constant(let ka), .constant(let kb)): return image.constants[ka].value.sameValue(as: image.constants[kb].value)
             default: return false
             }
         }
@@ -273,7 +273,7 @@ extension Machine {
     @inline(__always) func bool(_ v: Value) -> Bool {
         switch v {
         case .document(let p): return document.bool(at: p)
-        case .constant(let k): return constants[k].bool
+        case .constant(let k): return image.constants[k].bool
         default: return false
         }
     }
@@ -283,18 +283,18 @@ extension Machine {
         guard let ka = kind(a) else { return false }
         if ka == .number {
             guard let x = number(a) else { return false }
-            for k in start..<start + count where constants[k].kind == .number && constants[k].number == x {
+            for k in start..<start + count where image.constants[k].kind == .number && image.constants[k].number == x {
                 return true
             }
             return false
         }
         if ka == .string, let x = contiguousString(a) {
-            for k in start..<start + count where constants[k].kind == .string {
+            for k in start..<start + count where image.constants[k].kind == .string {
                 if StringAlgorithms.equal(x, constantBuffer(k)) { return true }
             }
             return false
         }
-        for k in start..<start + count where constants[k].kind == ka {
+        for k in start..<start + count where image.constants[k].kind == ka {
             if equal(a, .constant(k)) { return true }
         }
         return false

@@ -30,12 +30,8 @@ struct Machine<D: FilterDocument> {
     /// The top-level map; offset registerMissing when there is none. (Not an Optional: its
     /// tag byte would misalign the fields after it.)
     let root: FilterPosition
-    let code: UnsafeBufferPointer<Instruction>
-    let constants: UnsafeBufferPointer<ProgramConstant>
-    let paths: UnsafeBufferPointer<PathSlot>
-    let bytes: UnsafeRawBufferPointer
-    let groups: UnsafeBufferPointer<MemberGroup>
-    let memberKeys: UnsafeBufferPointer<MemberKey>
+    /// The program's tables (code, constants, paths, byte pool, member groups and keys).
+    let image: ProgramImage
     /// One register per path slot, then one scan state per member group.
     let registers: UnsafeMutablePointer<FilterPosition>
 
@@ -43,12 +39,7 @@ struct Machine<D: FilterDocument> {
     init(document: D, image: ProgramImage, registers: UnsafeMutablePointer<FilterPosition>) {
         self.document = document
         self.root = (image.paths.isEmpty ? nil : document.root) ?? FilterPosition.missing
-        self.code = image.code
-        self.constants = image.constants
-        self.paths = image.paths
-        self.bytes = image.bytes
-        self.groups = image.groups
-        self.memberKeys = image.memberKeys
+        self.image = image
         self.registers = registers
     }
 
@@ -57,7 +48,7 @@ struct Machine<D: FilterDocument> {
         var pc = 0
         var acc = false
         while true {
-            let i = code[pc]
+            let i = image.code[pc]
             pc += 1
             switch i.op {
             case .ret: return acc
@@ -92,7 +83,7 @@ struct Machine<D: FilterDocument> {
     /// Resolves an unresolved path slot, parents first. Key steps go through the document's
     /// one-pass lookup of their member group, which may fill in sibling registers on the way.
     func resolve(_ slot: Int) -> FilterPosition? {
-        let step = paths[slot]
+        let step = image.paths[slot]
         let parent = step.parent < 0 ? (root.offset >= 0 ? root : nil) : position(Int(step.parent))
         if let parent {
             let kind = document.kind(at: parent)
@@ -104,8 +95,8 @@ struct Machine<D: FilterDocument> {
             } else if kind == .map {
                 let g = Int(step.group)
                 let lookup = FilterMemberLookup(
-                    group: groups[g], keys: memberKeys.baseAddress!, pool: bytes.baseAddress!, registers: registers,
-                    state: registers + paths.count + g)
+                    group: image.groups[g], keys: image.memberKeys.baseAddress!, pool: image.bytes.baseAddress!, registers: registers,
+                    state: registers + image.paths.count + g)
                 document.resolve(Int(step.member), of: parent, in: lookup)
                 let found = registers[slot]
                 if found.offset >= 0 { return found }

@@ -36,6 +36,7 @@ final class ClusterReconnectTests: XCTestCase {
         let big = [UInt8](repeating: 0x31, count: 4096)
         let before = a.metrics
         for id in 2...101 { a.publish(makePublication(topic: "link.t", id: UInt64(id), args: big)) }
+        a.waitUntilPublished()
         let after = a.metrics
         XCTAssertEqual(after.published - before.published + after.publishFailed - before.publishFailed, 100)
         XCTAssertGreaterThanOrEqual(after.publishFailed - before.publishFailed, 80, "beyond the buffer: lost and counted")
@@ -49,5 +50,40 @@ final class ClusterReconnectTests: XCTestCase {
             return db.waitFor(within: 0.1) { $0.publicationID == 1000 }
         })
         XCTAssertEqual(b.metrics.slowConsumerDropped, 0)
+    }
+
+    /// A stalled NATS server (SIGSTOP: sockets open, nothing read) makes libnats' publish block
+    /// once the socket buffers fill. The caller — a loop thread in the broker — must not: it only
+    /// queues, and what the full queue cannot take is counted as publish_queue_full.
+    func testAStalledNATSNeverBlocksThePublishingThreadAndLossesAreCounted() throws {
+        server = try NatsServerProcess(name: "s", clusterPort: 0, routes: [], jetStream: false)
+        let a = ClusterNode(nodeName: "a", publishQueueLimits: .init(messages: 64, bytes: 1 << 20))
+        nodes = [a]
+        try a.start(servers: [server.url], delivery: RecordingDelivery())
+        XCTAssertTrue(eventually(within: 5) { (try? a.flush()) != nil }, "a connected")
+        server.send(SIGSTOP)
+        defer { server.send(SIGCONT) }
+        // 2,000 × 64 KiB = 125 MiB: far beyond loopback socket buffers, so the publisher thread
+        // blocks in libnats while the server is stopped.
+        let count = 2_000
+        let payload = [UInt8](repeating: 0x31, count: 64 << 10)
+        let done = DispatchSemaphore(value: 0)
+        let started = Date()
+        DispatchQueue.global().async {
+            for id in 1...count { a.publish(makePublication(topic: "stall.t", id: UInt64(id), args: payload)) }
+            done.signal()
+        }
+        // Bounded: the publishing thread only appends (a blocking publish would never return
+        // while the server is stopped).
+        XCTAssertEqual(done.wait(timeout: .now() + 20), .success, "publish blocked on a stalled NATS server")
+        let took = Date().timeIntervalSince(started)
+        XCTAssertLessThan(took, 20)
+        let stalled = a.metrics
+        XCTAssertGreaterThan(stalled.publishQueueFull, 0, "the full queue's losses are counted")
+        XCTAssertTrue(stalled.prometheusText().contains("fastbroker_cluster_events_lost_total{reason=\"publish_queue_full\"} \(stalled.publishQueueFull)\n"))
+        server.send(SIGCONT)
+        a.waitUntilPublished()
+        let after = a.metrics
+        XCTAssertEqual(after.published + after.publishFailed + after.publishQueueFull, UInt64(count), "each publication sent or counted lost: \(after)")
     }
 }

@@ -41,4 +41,22 @@ final class ClusterSubjectTests: XCTestCase {
         XCTAssertNil(ClusterSubject.interest(realm: "r", pattern: long, match: .exact))
         XCTAssertNotNil(ClusterSubject.publication(realm: "r", topic: String(repeating: "a", count: 1024)))
     }
+
+    /// A group's queue name / lease key: every field escaped, so distinct groups never share one
+    /// (a dot inside a field, an empty field, a different kind) and the bytes are valid KV keys.
+    func testGroupIdentityIsInjectiveAndAValidKey() {
+        func identity(_ realm: String, _ pattern: String, _ name: String, _ kind: ClusterGroup.Kind = .shared) -> String {
+            ClusterGroup(realm: realm, pattern: pattern, match: .exact, name: name, kind: kind).identity
+        }
+        XCTAssertEqual(identity("realm1", "jobs.run", "w"), "g.realm1.shared.exact.jobs_2Erun.w")
+        XCTAssertEqual(identity("r", "t", ""), "g.r.shared.exact.t._")
+        let distinct = [
+            identity("r", "a.b", "c"), identity("r", "a", "b.c"), identity("r.a", "b", "c"), identity("r", "a.b", ""),
+            identity("r", "a.b", "_"), identity("r", "a.b", "c", .failover), identity("r", "a.b", "c", .exclusive),
+        ]
+        XCTAssertEqual(Set(distinct).count, distinct.count, "\(distinct)")
+        for key in distinct {
+            XCTAssertTrue(key.utf8.allSatisfy { ClusterConfig.isPlainSubjectByte($0) || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: ".") }, key)
+        }
+    }
 }

@@ -42,6 +42,9 @@ final class NatsServerProcess {
         }
     }
 
+    /// Sends `signal` to the server (SIGSTOP stalls it with its sockets open, SIGCONT resumes).
+    func send(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
     func stop() {
         if process.isRunning {
             process.terminate()

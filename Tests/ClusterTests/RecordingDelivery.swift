@@ -8,6 +8,7 @@ import Synchronization
 
 final class RecordingDelivery: ClusterDelivery, @unchecked Sendable {
     private let received = Mutex<[ClusterPublication]>([])
+    private let grouped = Mutex<[(group: ClusterGroup, publication: ClusterPublication)]>([])
     private let gate: DispatchSemaphore?
     private let gateUsed = Atomic<Bool>(false)
 
@@ -19,7 +20,14 @@ final class RecordingDelivery: ClusterDelivery, @unchecked Sendable {
         if let gate, !gateUsed.exchange(true, ordering: .relaxed) { gate.wait() }
     }
 
+    func deliverToGroup(_ publication: ClusterPublication, group: ClusterGroup) {
+        grouped.withLock { $0.append((group, publication)) }
+    }
+
     func release() { gate?.signal() }
+
+    /// What group subscriptions received, in order.
+    var groupPublications: [(group: ClusterGroup, publication: ClusterPublication)] { grouped.withLock { $0 } }
 
     var publications: [ClusterPublication] { received.withLock { $0 } }
     var topics: [String] { publications.map(\.topic) }

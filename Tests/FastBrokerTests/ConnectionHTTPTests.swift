@@ -1,5 +1,5 @@
 // The HTTP side of a WebSocket listener without a socket (Connection+HTTP.swift): /metrics,
-// 404/405/400 with bodies saying what was wrong, the upgrade and its subprotocol negotiation, and
+// 404/405/400/426 with bodies saying what was wrong, the upgrade and its subprotocol negotiation, and
 // WebSocket framing rules once upgraded.
 
 import BrokerConfig
@@ -75,6 +75,22 @@ final class ConnectionHTTPTests: XCTestCase {
         XCTAssertTrue(client.isClosed)
     }
 
+    /// A refused upgrade gets the status its error names, with that error's headers: 405 and
+    /// Allow for a method other than GET, 426 and the version for a request without Upgrade.
+    func testRefusedUpgradeAnswersWithTheErrorsOwnStatusAndHeaders() throws {
+        let post = try respond(to: "POST /ws HTTP/1.1\r\nHost: broker\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            + "Sec-WebSocket-Key: \(Self.key)\r\nSec-WebSocket-Version: 13\r\nContent-Length: 0\r\n\r\n")
+        XCTAssertEqual(post.text, "HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            + "Content-Length: 43\r\nConnection: close\r\nAllow: GET\r\n\r\n"
+            + "a WebSocket upgrade must use GET, not POST\n")
+        XCTAssertTrue(post.closed)
+        let plain = try respond(to: "GET /ws HTTP/1.1\r\nHost: broker\r\n\r\n")
+        XCTAssertEqual(plain.text, "HTTP/1.1 426 Upgrade Required\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            + "Content-Length: 71\r\nConnection: close\r\nSec-WebSocket-Version: 13\r\nUpgrade: websocket\r\n\r\n"
+            + "this endpoint speaks WebSocket: the Upgrade header must be \"websocket\"\n")
+        XCTAssertTrue(plain.closed)
+    }
+
     // MARK: - Upgrade and WebSocket framing
 
     func testUpgradeChoosesTheFirstSupportedSubprotocolAndSpeaksIt() throws {
@@ -115,9 +131,9 @@ final class ConnectionHTTPTests: XCTestCase {
         XCTAssertTrue(client.isClosed)
     }
 
-    /// The ABORT names the limit. (The close frame carries 1000, not the decoder's 1009: the
-    /// session's abort closes the connection first, with the default code.)
-    func testMessageOverMaxMessageBytesAbortsThenCloses() throws {
+    /// The ABORT names the limit; the close frame that follows carries 1009 (message too big,
+    /// RFC 6455 §7.4.1) and the decoder's reason, not the default 1000 of the session's close.
+    func testMessageOverMaxMessageBytesAbortsThenClosesWith1009() throws {
         var limits = LimitsConfig()
         limits.maxMessageBytes = 1024
         let broker = try EmbeddedBroker(limits: limits)
@@ -125,10 +141,11 @@ final class ConnectionHTTPTests: XCTestCase {
         client.send(Self.upgradeRequest())
         _ = client.read()
         client.send(Self.maskedFrame(opcode: 1, String(repeating: "x", count: 2000)))
-        let frames = try XCTUnwrap(Self.serverFrames(client.read()))
-        XCTAssertEqual(frames.map(\.opcode), [1, 8])
-        XCTAssertTrue(frames[0].text.contains("message too large: WebSocket: message of at least 2000 bytes exceeds the limit of 1024 bytes"), frames[0].text)
-        XCTAssertTrue(frames[0].text.hasSuffix(#""wamp.error.protocol_violation"]"#), frames[0].text)
+        let reason = "WebSocket: message of at least 2000 bytes exceeds the limit of 1024 bytes"
+        let abort = #"[3,{"message":"message too large: \#(reason)"},"wamp.error.protocol_violation"]"#
+        let expected = [0x81, 126, 0, UInt8(abort.utf8.count)] + Array(abort.utf8)
+            + [0x88, UInt8(2 + reason.utf8.count), 0x03, 0xF1] + Array(reason.utf8)
+        XCTAssertEqual(client.read(), expected, "ABORT in a text frame, then a close frame with code 1009")
         broker.run()
         XCTAssertTrue(client.isClosed)
     }

@@ -5,6 +5,7 @@
 
 import BrokerConfig
 import BrokerLoop
+import BrokerSecurity
 @testable import FastBroker
 import Foundation
 import Logging
@@ -39,12 +40,13 @@ final class EmbeddedBroker {
     let log = CapturedLog()
 
     /// A new client connection over `transport` speaking the listener's `serializers`; the
-    /// simulated kernel buffers `socketBufferBytes` of output before writes block.
+    /// simulated kernel buffers `socketBufferBytes` of output before writes block. With `tls`,
+    /// the connection is a TLS listener's: the client's bytes are TLS records.
     func connect(_ transport: TransportKind = .rawsocket, serializers: [SerializerKind] = [.json, .msgpack],
-                 socketBufferBytes: Int = .max, peer: String = "10.0.0.1:5000") throws -> EmbeddedClient {
+                 socketBufferBytes: Int = .max, peer: String = "10.0.0.1:5000", tls: TLSServerContext? = nil) throws -> EmbeddedClient {
         let listener = ListenerConfig(transport: transport, host: "127.0.0.1", port: 0, serializers: serializers)
         let memory = InMemoryTransport(loop: loop, peer: peer, socketBufferBytes: socketBufferBytes)
-        let connection = try Connection(context: context, transport: .inMemory(memory), listener: listener, tls: nil)
+        let connection = try Connection(context: context, transport: .inMemory(memory), listener: listener, tls: tls)
         connection.start()
         return EmbeddedClient(broker: self, transport: memory, connection: connection, session: connection.session!)
     }

@@ -16,8 +16,11 @@ import time
 import pytest
 from autobahn.wamp.types import PublishOptions
 
+import asyncio
+
 from conftest import free_port, make_broker
 from rawwire import get_metrics, metric_sum
+from test_serializers import VALUES, join, same
 from wampclient import Inbox, connect, publish, run, unique
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
@@ -43,8 +46,14 @@ def stop_nats(proc):
     proc.wait(10)
 
 
-def joining(name, url):
-    return lambda config: config.__setitem__("cluster", {"node": name, "nats": {"servers": [url]}})
+def joining(name, url, lease_ttl_ms=None):
+    def mutate(config):
+        config["cluster"] = {"node": name, "nats": {"servers": [url]}}
+        if lease_ttl_ms is not None:
+            config["cluster"]["nats"]["lease_ttl_ms"] = lease_ttl_ms
+        for listener in config["listeners"]:
+            listener.pop("serializers", None)  # the default: json, msgpack and cbor
+    return mutate
 
 
 @pytest.fixture(scope="module")
@@ -230,3 +239,85 @@ def test_a_node_without_subscribers_receives_nothing(nodes):
     lost = [line for text in metrics.values() for line in text.splitlines()
             if line.startswith("fastbroker_cluster_events_lost_total") and not line.endswith(" 0")]
     assert lost == [], lost
+
+
+def test_cross_serializer_delivery_across_nodes(nodes):
+    """MessagePack publisher on A; JSON (WebSocket) and CBOR (RawSocket) subscribers on B get the
+    same values, binary and 64-bit integers included, transcoded on B, exactly once."""
+    a, b, _ = nodes
+
+    async def body():
+        topic = unique("com.cluster.serializers")
+        inboxes = {}
+        sessions = []
+        for transport, serializer in (("ws", "json"), ("rs", "cbor")):
+            session = await join(b, transport, serializer)
+            sessions.append(session)
+            inbox = asyncio.Queue()
+            await session.subscribe(lambda *args, q=inbox, **kwargs: q.put_nowait((list(args), kwargs)), topic)
+            inboxes[serializer] = inbox
+        publisher = await join(a, "ws", "msgpack")
+        sessions.append(publisher)
+        acknowledged = PublishOptions(acknowledge=True)
+        # Interest crosses within 1 s: probe until both subscribers have one, then drain.
+        deadline = time.monotonic() + 3
+        while True:
+            await publisher.publish(topic, "probe", options=acknowledged)
+            if all(not q.empty() for q in inboxes.values()):
+                break
+            assert time.monotonic() < deadline, "interest did not cross within 3 s"
+            await asyncio.sleep(0.05)
+        await publisher.publish(topic, "ready", options=acknowledged)
+        for inbox in inboxes.values():
+            while (await asyncio.wait_for(inbox.get(), 3))[0] != ["ready"]:
+                pass
+        kwargs = {"k": VALUES[-6], "bin": b"\xff\x00", "big": 2**64 - 1, "neg": -(2**63), "half": 1.5}
+        await publisher.publish(topic, *VALUES, options=acknowledged)
+        await publisher.publish(topic, **kwargs, options=acknowledged)
+        await publisher.publish(topic, "end", options=acknowledged)
+        for serializer, inbox in inboxes.items():
+            args, got = await asyncio.wait_for(inbox.get(), 3)
+            assert same(args, VALUES) and got == {}, f"msgpack on a → {serializer} on b: {args!r} {got!r}"
+            args, got = await asyncio.wait_for(inbox.get(), 3)
+            assert args == [] and same(got, kwargs), f"msgpack on a → {serializer} on b: {got!r}"
+            assert await asyncio.wait_for(inbox.get(), 3) == (["end"], {}), "exactly once, in order"
+        for session in sessions:
+            session.leave()
+    run(body())
+
+
+def test_a_stalled_nats_server_never_stalls_the_publishers_loop(tmp_path_factory):
+    """NATS stopped with its sockets open (SIGSTOP): libnats' publish would block once the socket
+    buffers fill. The loop only queues for the node's publisher thread, so the publisher gets its
+    acknowledgement and other sessions on the node keep being served, in bounded time."""
+    import signal
+    port = free_port()
+    proc = start_nats(port, tmp_path_factory.mktemp("nats-stalled"))
+    node = make_broker(tmp_path_factory, "node-stalled", mutate=joining("stalled", f"nats://127.0.0.1:{port}")).start()
+    try:
+        async def body():
+            topic = unique("com.cluster.stalled")
+            inbox = Inbox(await connect(node, "ws", "realm1"))
+            await inbox.subscribe(topic)
+            bulk = await connect(node, "ws", "realm1")
+            other = await connect(node, "ws", "realm1")
+            await publish(other, topic, "linked")  # crossed to NATS while it was running
+            await inbox.get()
+            proc.send_signal(signal.SIGSTOP)
+            try:
+                blob = "x" * (32 << 10)
+                start = time.monotonic()
+                for _ in range(600):  # 19 MiB: far beyond loopback socket buffers
+                    bulk.publish(unique("com.cluster.bulk"), blob)
+                await publish(bulk, unique("com.cluster.bulk"), "end")  # acknowledged: the loop got through
+                await publish(other, topic, "still-served")
+                assert (await inbox.get(timeout=10)).args == ["still-served"]
+                took = time.monotonic() - start
+                assert took < 10, f"the loop took {took:.1f}s to serve others while NATS was stalled"
+            finally:
+                proc.send_signal(signal.SIGCONT)
+
+        run(body(), timeout=60)
+    finally:
+        node.finish()
+        stop_nats(proc)

@@ -23,7 +23,8 @@ TRANSPORTS = ["ws", "rs"]
 # nothing beyond what is implemented: extend this set when a feature (with its tests) lands.
 REQUIRED_FEATURES = {"publisher_exclusion", "subscriber_blackwhite_listing",
                      "publisher_identification", "pattern_based_subscription"}
-IMPLEMENTED_FEATURES = set(REQUIRED_FEATURES)
+REQUIRED_FEATURES |= {"session_meta_api", "subscription_meta_api"}   # test_meta_events.py
+IMPLEMENTED_FEATURES = set(REQUIRED_FEATURES) | {"event_retention"}
 
 ISO_MS_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 CHALLENGE_KEYS = {"nonce", "authprovider", "authid", "timestamp", "authrole", "authmethod", "session"}

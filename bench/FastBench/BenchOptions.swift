@@ -1,10 +1,5 @@
-// Command-line options of fastbench. Parsed by hand (the target has no argument-parser
+// Command-line options of fastbench runs, parsed with BenchArguments (the target has no argument-parser
 // dependency); every mistake names the option and what it expects.
-
-struct BenchUsageError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
 
 struct BenchOptions {
     var url: BenchURL
@@ -62,44 +57,21 @@ struct BenchOptions {
     """
 
     static func parse(_ arguments: [String]) -> Result<BenchOptions, BenchUsageError> {
-        var values: [String: String] = [:]
-        var index = 0
-        while index < arguments.count {
-            let name = arguments[index]
-            if name == "--help" || name == "-h" { return .failure(BenchUsageError(usage)) }
-            if name == "--tls" {   // the one flag without a value
-                values["tls"] = "on"
-                index += 1
-                continue
-            }
-            guard name.hasPrefix("--"), index + 1 < arguments.count else {
-                return .failure(BenchUsageError("\(name): expected --option VALUE\n\(usage)"))
-            }
-            values[String(name.dropFirst(2))] = arguments[index + 1]
-            index += 2
-        }
         let known: Set<String> = ["url", "workload", "publishers", "subscribers", "payload", "duration", "warmup",
                                   "rate", "window", "ack-every", "drain", "publications", "json", "broker-pid", "label", "topic",
                                   "serializer", "tls", "ca", "topics", "match", "subscriber-serializer",
                                   "realm", "authid", "secret", "concurrency"]
-        if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
-            return .failure(BenchUsageError("--\(unknown): unknown option\n\(usage)"))
+        let values: BenchArguments, url: BenchURL
+        switch BenchArguments.parse(arguments, known: known, usage: usage) {
+        case .success(let parsed): values = parsed
+        case .failure(let error): return .failure(error)
         }
-        guard let urlText = values["url"] else { return .failure(BenchUsageError("--url is required\n\(usage)")) }
-        var url: BenchURL
-        switch BenchURL.parse(urlText) {
+        switch values.url(usage: usage) {
         case .success(let parsed): url = parsed
         case .failure(let error): return .failure(error)
         }
-        if let name = values["serializer"] {
-            guard let serializer = BenchSerializer(rawValue: name) else {
-                return .failure(BenchUsageError("--serializer \(name): expected json, msgpack or cbor"))
-            }
-            url.serializer = serializer
-        }
-        if values["tls"] != nil { url.tls = true }
         if url.transport == .nats && (url.tls || values["authid"] != nil) {
-            return .failure(BenchUsageError("--url \(urlText): fastbench speaks NATS in plaintext without authentication only"))
+            return .failure(BenchUsageError("--url \(values["url"]!): fastbench speaks NATS in plaintext without authentication only"))
         }
         if values["ca"] != nil && !url.tls {
             return .failure(BenchUsageError("--ca \(values["ca"]!): only with --tls (or an rss:// / wss:// URL)"))
@@ -114,19 +86,19 @@ struct BenchOptions {
         var options = BenchOptions(url: url, workload: workload, publishers: workload.defaultPublishers,
                                    subscribers: workload.defaultSubscribers, topic: "bench.\(workload.rawValue)")
         do throws(BenchUsageError) {
-            if let v = values["publishers"] { options.publishers = try integer("publishers", v, 1...10_000) }
-            if let v = values["subscribers"] { options.subscribers = try integer("subscribers", v, 1...10_000) }
-            if let v = values["payload"] { options.payloadBytes = try integer("payload", v, 16...1_000_000) }
-            if let v = values["duration"] { options.durationSeconds = try seconds("duration", v) }
-            if let v = values["warmup"] { options.warmupSeconds = try seconds("warmup", v, allowZero: true) }
-            if let v = values["rate"] { options.rate = try integer("rate", v, 1...100_000_000) }
-            if let v = values["window"] { options.window = try integer("window", v, 1...100_000_000) }
-            if let v = values["ack-every"] { options.ackEvery = try integer("ack-every", v, 1...1_000_000) }
-            if let v = values["publications"] { options.publications = try integer("publications", v, 0...Int(Int32.max)) }
-            if let v = values["drain"] { options.drainSeconds = try seconds("drain", v) }
-            if let v = values["concurrency"] { options.concurrency = try integer("concurrency", v, 1...10_000) }
-            if let v = values["topics"] { options.topics = try integer("topics", v, 1...1_000_000) }
-            if let v = values["broker-pid"] { options.brokerPID = Int32(try integer("broker-pid", v, 1...Int(Int32.max))) }
+            if let v = values["publishers"] { options.publishers = try BenchArguments.integer("publishers", v, 1...10_000) }
+            if let v = values["subscribers"] { options.subscribers = try BenchArguments.integer("subscribers", v, 1...10_000) }
+            if let v = values["payload"] { options.payloadBytes = try BenchArguments.integer("payload", v, 16...1_000_000) }
+            if let v = values["duration"] { options.durationSeconds = try BenchArguments.seconds("duration", v) }
+            if let v = values["warmup"] { options.warmupSeconds = try BenchArguments.seconds("warmup", v, allowZero: true) }
+            if let v = values["rate"] { options.rate = try BenchArguments.integer("rate", v, 1...100_000_000) }
+            if let v = values["window"] { options.window = try BenchArguments.integer("window", v, 1...100_000_000) }
+            if let v = values["ack-every"] { options.ackEvery = try BenchArguments.integer("ack-every", v, 1...1_000_000) }
+            if let v = values["publications"] { options.publications = try BenchArguments.integer("publications", v, 0...Int(Int32.max)) }
+            if let v = values["drain"] { options.drainSeconds = try BenchArguments.seconds("drain", v) }
+            if let v = values["concurrency"] { options.concurrency = try BenchArguments.integer("concurrency", v, 1...10_000) }
+            if let v = values["topics"] { options.topics = try BenchArguments.integer("topics", v, 1...1_000_000) }
+            if let v = values["broker-pid"] { options.brokerPID = Int32(try BenchArguments.integer("broker-pid", v, 1...Int(Int32.max))) }
         } catch {
             return .failure(error)
         }
@@ -166,20 +138,6 @@ struct BenchOptions {
         var subscriberURL = url
         if let subscriberSerializer { subscriberURL.serializer = subscriberSerializer }
         return subscriberURL
-    }
-
-    private static func integer(_ name: String, _ text: String, _ range: ClosedRange<Int>) throws(BenchUsageError) -> Int {
-        guard let value = Int(text), range.contains(value) else {
-            throw BenchUsageError("--\(name) \(text): expected an integer in \(range.lowerBound)...\(range.upperBound)")
-        }
-        return value
-    }
-
-    private static func seconds(_ name: String, _ text: String, allowZero: Bool = false) throws(BenchUsageError) -> Double {
-        guard let value = Double(text), value.isFinite, allowZero ? value >= 0 : value > 0, value <= 86_400 else {
-            throw BenchUsageError("--\(name) \(text): expected seconds, \(allowZero ? "≥ 0" : "> 0")")
-        }
-        return value
     }
 }
 

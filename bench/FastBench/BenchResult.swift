@@ -1,6 +1,7 @@
 // What a run measured, computed from the window snapshots and the latency histogram: the figures
 // printed on one line and written as JSON (--json) for bench/compare.sh.
 
+import BrokerSerialization
 import Glibc
 import Histogram
 
@@ -204,29 +205,11 @@ struct BenchResult {
         return "{\n" + fields.map { "  \($0.0): \($0.1)" }.joined(separator: ",\n") + "\n}\n"
     }
 
+    /// JSON string text (the broker's one quoter).
+    private func quoted(_ text: String) -> String { JSONWriter.quoted(text) }
+
     private func number(_ value: Double) -> String {
         value.isFinite ? String(format3: value) : "null"
-    }
-
-    private func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
     }
 }
 

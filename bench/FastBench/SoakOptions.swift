@@ -1,6 +1,6 @@
 // Options of `fastbench soak` (issue 10's soak test, driven by bench/soak.sh): many publishers on
 // one topic, healthy subscribers that read as fast as they can and slow ones that read a few
-// bytes now and then. Parsed by hand like BenchOptions; every mistake names the option.
+// bytes now and then. Parsed with BenchArguments like BenchOptions; every mistake names the option.
 
 struct SoakOptions {
     var url: BenchURL
@@ -25,7 +25,7 @@ struct SoakOptions {
     var jsonPath: String?
 
     static let usage = """
-    usage: fastbench soak --url rs://127.0.0.1:8081 | ws://127.0.0.1:8080/ws [--serializer json|msgpack] [--tls] [--ca CA.pem]
+    usage: fastbench soak --url rs://127.0.0.1:8081 | ws://127.0.0.1:8080/ws [--serializer json|msgpack|cbor] [--tls] [--ca CA.pem]
                           [--publishers N] [--healthy N] [--slow N] [--duration S] [--payload BYTES]
                           [--ack-every N] [--window EVENTS_PER_SUBSCRIBER] [--slow-read-bytes B]
                           [--slow-read-ms MS] [--reconnect-ms MS] [--drain S] [--topic URI] [--json OUT.json]
@@ -35,72 +35,35 @@ struct SoakOptions {
     """
 
     static func parse(_ arguments: [String]) -> Result<SoakOptions, BenchUsageError> {
-        var values: [String: String] = [:]
-        var index = 0
-        while index < arguments.count {
-            let name = arguments[index]
-            if name == "--help" || name == "-h" { return .failure(BenchUsageError(usage)) }
-            if name == "--tls" {
-                values["tls"] = "on"
-                index += 1
-                continue
-            }
-            guard name.hasPrefix("--"), index + 1 < arguments.count else {
-                return .failure(BenchUsageError("\(name): expected --option VALUE\n\(usage)"))
-            }
-            values[String(name.dropFirst(2))] = arguments[index + 1]
-            index += 2
-        }
         let known: Set<String> = ["url", "serializer", "tls", "ca", "publishers", "healthy", "slow", "duration", "payload",
                                   "ack-every", "window", "slow-read-bytes", "slow-read-ms", "reconnect-ms", "drain", "topic", "json"]
-        if let unknown = values.keys.sorted().first(where: { !known.contains($0) }) {
-            return .failure(BenchUsageError("--\(unknown): unknown option\n\(usage)"))
+        let values: BenchArguments, url: BenchURL
+        switch BenchArguments.parse(arguments, known: known, usage: usage) {
+        case .success(let parsed): values = parsed
+        case .failure(let error): return .failure(error)
         }
-        guard let urlText = values["url"] else { return .failure(BenchUsageError("--url is required\n\(usage)")) }
-        var url: BenchURL
-        switch BenchURL.parse(urlText) {
+        switch values.url(usage: usage) {
         case .success(let parsed): url = parsed
         case .failure(let error): return .failure(error)
         }
-        if let name = values["serializer"] {
-            guard let serializer = BenchSerializer(rawValue: name) else {
-                return .failure(BenchUsageError("--serializer \(name): expected json or msgpack"))
-            }
-            url.serializer = serializer
-        }
-        if values["tls"] != nil { url.tls = true }
         var options = SoakOptions(url: url)
         do throws(BenchUsageError) {
-            if let v = values["publishers"] { options.publishers = try integer("publishers", v, 1...16_000) }
-            if let v = values["healthy"] { options.healthySubscribers = try integer("healthy", v, 1...1000) }
-            if let v = values["slow"] { options.slowSubscribers = try integer("slow", v, 0...1000) }
-            if let v = values["duration"] { options.durationSeconds = try seconds("duration", v) }
-            if let v = values["payload"] { options.payloadBytes = try integer("payload", v, 48...1_000_000) }
-            if let v = values["ack-every"] { options.ackEvery = try integer("ack-every", v, 1...1_000_000) }
-            if let v = values["window"] { options.windowPerSubscriber = try integer("window", v, 1...100_000_000) }
-            if let v = values["slow-read-bytes"] { options.slowReadBytes = try integer("slow-read-bytes", v, 1...1 << 30) }
-            if let v = values["slow-read-ms"] { options.slowReadMilliseconds = try integer("slow-read-ms", v, 1...60_000) }
-            if let v = values["reconnect-ms"] { options.reconnectMilliseconds = try integer("reconnect-ms", v, 0...60_000) }
-            if let v = values["drain"] { options.drainSeconds = try seconds("drain", v) }
+            if let v = values["publishers"] { options.publishers = try BenchArguments.integer("publishers", v, 1...16_000) }
+            if let v = values["healthy"] { options.healthySubscribers = try BenchArguments.integer("healthy", v, 1...1000) }
+            if let v = values["slow"] { options.slowSubscribers = try BenchArguments.integer("slow", v, 0...1000) }
+            if let v = values["duration"] { options.durationSeconds = try BenchArguments.seconds("duration", v) }
+            if let v = values["payload"] { options.payloadBytes = try BenchArguments.integer("payload", v, 48...1_000_000) }
+            if let v = values["ack-every"] { options.ackEvery = try BenchArguments.integer("ack-every", v, 1...1_000_000) }
+            if let v = values["window"] { options.windowPerSubscriber = try BenchArguments.integer("window", v, 1...100_000_000) }
+            if let v = values["slow-read-bytes"] { options.slowReadBytes = try BenchArguments.integer("slow-read-bytes", v, 1...1 << 30) }
+            if let v = values["slow-read-ms"] { options.slowReadMilliseconds = try BenchArguments.integer("slow-read-ms", v, 1...60_000) }
+            if let v = values["reconnect-ms"] { options.reconnectMilliseconds = try BenchArguments.integer("reconnect-ms", v, 0...60_000) }
+            if let v = values["drain"] { options.drainSeconds = try BenchArguments.seconds("drain", v) }
         } catch {
             return .failure(error)
         }
         if let topic = values["topic"] { options.topic = topic }
         options.jsonPath = values["json"]
         return .success(options)
-    }
-
-    private static func integer(_ name: String, _ text: String, _ range: ClosedRange<Int>) throws(BenchUsageError) -> Int {
-        guard let value = Int(text), range.contains(value) else {
-            throw BenchUsageError("--\(name) \(text): expected an integer in \(range.lowerBound)...\(range.upperBound)")
-        }
-        return value
-    }
-
-    private static func seconds(_ name: String, _ text: String) throws(BenchUsageError) -> Double {
-        guard let value = Double(text), value.isFinite, value > 0, value <= 86_400 else {
-            throw BenchUsageError("--\(name) \(text): expected seconds > 0")
-        }
-        return value
     }
 }

@@ -2,6 +2,7 @@
 // per-subscriber checks, healthy event latency, wall-clock phase edges for the RSS timeline).
 
 import BrokerLoop
+import BrokerSerialization
 import Glibc
 
 /// Parses the options, runs the soak on one loop, prints and writes the result. Exit status: 0 ran
@@ -75,18 +76,9 @@ private func soakJSON(_ run: SoakRun) -> String {
     """
 }
 
+/// A JSON string, or null.
 private func jsonString(_ text: String?) -> String {
-    guard let text else { return "null" }
-    var out = "\""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        default: out += scalar.value < 0x20 ? "?" : String(scalar)
-        }
-    }
-    return out + "\""
+    text.map(JSONWriter.quoted) ?? "null"
 }
 
 private func transportName(_ url: BenchURL) -> String {
@@ -94,5 +86,29 @@ private func transportName(_ url: BenchURL) -> String {
     case .rawSocket: return "rawsocket"
     case .webSocket: return "websocket"
     case .nats: return "nats"
+    }
+}
+
+/// The counts the report gives, from the run's per-publisher acknowledgements and per-subscriber arrivals.
+extension SoakRun {
+    /// The last publication the broker is known to have read from `publisher`.
+    func acceptedThrough(_ publisher: Int) -> UInt64 {
+        sentinel[publisher] != 0 && publishers[publisher].lastAcknowledged >= sentinel[publisher]
+            ? sentinel[publisher] : publishers[publisher].lastAcknowledged
+    }
+
+    /// Publications the broker accepted: through each publisher's last acknowledged one, minus refusals.
+    var accepted: Int { (0..<publishers.count).reduce(0) { $0 + Int(acceptedThrough($1)) - refused[$1] } }
+
+    /// Publications each healthy subscriber misses of the accepted ones: gaps seen plus the tail
+    /// after its last arrival, per publisher.
+    func missingAtHealthy(_ slot: Int) -> Int {
+        var missing = healthyMissing[slot]
+        for publisher in 0..<publishers.count {
+            let last = nextExpected[slot * options.publishers + publisher] - 1
+            let through = acceptedThrough(publisher)
+            if through > last { missing += Int(through - last) }
+        }
+        return missing
     }
 }

@@ -42,12 +42,12 @@ final class SoakRun: BenchSessionOwner {
     /// Per publisher: PUBLISHes refused with ERROR, the sentinel's request id (0 before), whether it
     /// was answered, and whether the publisher's connection failed.
     private(set) var refused: [Int]
-    private var sentinel: [UInt64]
+    private(set) var sentinel: [UInt64]
     private var sentinelAnswered: [Bool]
     private var sentinelsPending = 0
     private(set) var publisherFailures = 0
     /// Per healthy subscriber × publisher: the next request id expected.
-    private var nextExpected: [UInt64]
+    private(set) var nextExpected: [UInt64]
     private(set) var healthyReceived: [Int]
     private(set) var healthyMissing: [Int]
     private(set) var healthyOutOfOrder: [Int]
@@ -356,30 +356,9 @@ final class SoakRun: BenchSessionOwner {
         }
     }
 
-    /// The last publication the broker is known to have read from `publisher`.
-    func acceptedThrough(_ publisher: Int) -> UInt64 {
-        sentinel[publisher] != 0 && publishers[publisher].lastAcknowledged >= sentinel[publisher]
-            ? sentinel[publisher] : publishers[publisher].lastAcknowledged
-    }
-
-    /// Publications the broker accepted: through each publisher's last acknowledged one, minus refusals.
-    var accepted: Int { (0..<publishers.count).reduce(0) { $0 + Int(acceptedThrough($1)) - refused[$1] } }
-
     private func healthyComplete() -> Bool {
         let owed = accepted
         return healthyReceived.allSatisfy { $0 >= owed }
-    }
-
-    /// Publications each healthy subscriber misses of the accepted ones: gaps seen plus the tail
-    /// after its last arrival, per publisher.
-    func missingAtHealthy(_ slot: Int) -> Int {
-        var missing = healthyMissing[slot]
-        for publisher in 0..<publishers.count {
-            let last = nextExpected[slot * options.publishers + publisher] - 1
-            let through = acceptedThrough(publisher)
-            if through > last { missing += Int(through - last) }
-        }
-        return missing
     }
 
     private func fail(_ note: String) {

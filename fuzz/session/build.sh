@@ -1,23 +1,27 @@
 #!/usr/bin/env bash
 # Builds the session fuzz target: unlike the other targets (a few source folders compiled into
 # one module), it needs the broker's modules as the package defines them, so SwiftPM builds
-# them with libFuzzer coverage + ASan into .build-fuzz (debug, so `@testable import` reaches the
-# internal Connection/TCPStream initialisers without widening their access), and entry.swift is
-# linked against their objects. Usage: fuzz/session/build.sh <output binary>
+# them with libFuzzer coverage + ASan into .build-fuzz (release with -enable-testing, so
+# `@testable import` reaches the internal Connection/InMemoryTransport initialisers without
+# widening their access; several times the executions per CPU second of a debug build, see
+# RESULTS.md), and entry.swift is linked against their objects.
+# Usage: fuzz/session/build.sh <output binary>
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:?usage: fuzz/session/build.sh <output binary>}
 scratch=.build-fuzz
 # One -sanitize=fuzzer,address flag: SwiftPM's --sanitize=fuzzer --sanitize=address become two
 # flags in no fixed order, and swiftc keeps only the last (coverage or ASan, not both).
-swift build -Xswiftc -sanitize=fuzzer,address --target FastBroker --scratch-path "$scratch" >&2
-build=$scratch/debug
+# -assert-config Debug keeps assert() (the loop-ownership checks) on in the optimized build.
+swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing -Xswiftc -assert-config -Xswiftc Debug \
+  --target FastBroker --scratch-path "$scratch" >&2
+build=$scratch/release
 objects=()
 for module in Logging WireCodec BrokerLoop BrokerSecurity BrokerWire BrokerSerialization BrokerConfig FilterVM FastBroker; do
   objects+=("$build/$module.build"/*.o)
 done
 rm -f "$out"
-swiftc -sanitize=fuzzer,address -parse-as-library -Onone -module-name Fuzz_session \
+swiftc -sanitize=fuzzer,address -parse-as-library -O -assert-config Debug -module-name Fuzz_session \
   -I "$build/Modules" -I Sources/CUV -I Sources/COpenSSL -I Sources/CJemalloc \
   fuzz/session/entry.swift "${objects[@]}" -luv -lssl -lcrypto -ljemalloc -o "$out" 2>&1 \
   | grep -v "Cannot export local symbol" >&2 || true

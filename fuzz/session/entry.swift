@@ -1,9 +1,11 @@
 // libFuzzer entry for the whole inbound path of a broker with two loops: RawSocket framing →
 // message scan (JSON or MessagePack) → Session state machine → Router (subscriptions, patterns,
 // filters, consumer groups) → cross-loop inboxes → outbound queues → writes. The transport is
-// in-process: each client is one end of a Unix socketpair, the other end a real `Connection` on
-// one of the loops, so no port is opened. The fuzzer thread drives both loops itself with
-// UV_RUN_NOWAIT, one after the other, so a run is single-threaded and repeatable.
+// in memory (InMemoryTransport): each client is a real `Connection` on one of the loops whose
+// byte stream the harness writes and reads, so no socket or port is involved and an input costs
+// no syscalls beyond the loops' own polls. The fuzzer thread steps both loops itself
+// (EventLoop.runOnce, UV_RUN_NOWAIT), one after the other, so a run is single-threaded and
+// repeatable.
 //
 // Input: byte 0 = client count (low 2 bits, 1…4) and each client's serializer (bits 2…5: 0 JSON,
 // 1 MessagePack); then records [h, lenLo, lenHi, payload…]. h bits 0-1 pick the client; bits 2-3
@@ -14,13 +16,9 @@
 @testable import BrokerLoop
 @testable import FastBroker
 import BrokerConfig
-import CUV
-import Glibc
 import Logging
 
 private let server: BrokerServer = {
-    // As in the broker process: a write to a peer that hung up is an error return, not a signal.
-    signal(SIGPIPE, SIG_IGN)
     let everything = Permission(uri: "", match: .prefix, publish: true, subscribe: true)
     let configuration = BrokerConfiguration(
         loops: 2,
@@ -42,45 +40,45 @@ private let server: BrokerServer = {
     return try! BrokerServer(configuration: configuration, log: log)
 }()
 
-/// One fuzzed client: our end of the socketpair (non-blocking) and the broker's connection.
+/// What the simulated kernel buffers per connection before the broker's writes queue (about a
+/// Unix socket's send buffer, as the socketpair harness had), so backpressure paths are reached.
+private let socketBufferBytes = 208 * 1024
+
+/// One fuzzed client: the broker's connection's in-memory byte stream.
 private struct Client {
-    var fd: Int32
-    let loop: Int
+    let transport: InMemoryTransport
+    /// The client closed its socket: it sends nothing more, and what the broker writes is lost.
+    var hungUp = false
+
+    /// Closes the client's socket: the broker reads the end of stream, its next write fails as
+    /// on a socket the peer closed (EPIPE), and later output is discarded by `drain`.
+    mutating func hangUp() {
+        guard !hungUp else { return }
+        hungUp = true
+        transport.clientCloses()
+        transport.failNextWrite = UVError(-32, "write")
+    }
 }
 
 private func runLoops(rounds: Int) {
     for _ in 0..<rounds {
-        for context in server.contexts { uv_run(context.loop.uv, UV_RUN_NOWAIT) }
+        for context in server.contexts { context.loop.runOnce() }
     }
 }
 
-/// Reads and discards whatever the broker wrote, so it never stalls on a full socket.
+/// Reads and discards whatever the broker wrote, so it never stalls on a full buffer.
 private func drain(_ clients: [Client]) {
-    var sink = [UInt8](repeating: 0, count: 64 * 1024)
-    for client in clients where client.fd >= 0 {
-        while read(client.fd, &sink, sink.count) > 0 {}
-    }
-}
-
-private func send(_ bytes: [UInt8], to client: Client) {
-    guard client.fd >= 0 else { return }
-    // Non-blocking: if the broker stopped reading (backpressure), the rest is dropped.
-    _ = bytes.withUnsafeBytes { write(client.fd, $0.baseAddress, $0.count) }
+    for client in clients { _ = client.transport.readOutput() }
 }
 
 private func connect(loop: Int, serializer: UInt8) -> Client {
-    var fds: [Int32] = [0, 0]
-    precondition(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0, "socketpair failed")
-    _ = fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK)
     let context = server.contexts[loop]
-    let stream = try! TCPStream(loop: context.loop)
-    precondition(uv_tcp_open(stream.handle, fds[0]) == 0, "uv_tcp_open failed")
-    let connection = try! Connection(context: context, stream: stream, listener: server.configuration.listeners[0], tls: nil)
+    let transport = InMemoryTransport(loop: context.loop, peer: "fuzz-client", socketBufferBytes: socketBufferBytes)
+    let connection = try! Connection(context: context, transport: .inMemory(transport), listener: server.configuration.listeners[0], tls: nil)
     connection.start()
-    let client = Client(fd: fds[1], loop: loop)
     // RawSocket hello: 2^24-byte receive limit, the chosen serializer.
-    send([0x7F, 0xF0 | serializer, 0, 0], to: client)
-    return client
+    transport.clientSends([0x7F, 0xF0 | serializer, 0, 0])
+    return Client(transport: transport)
 }
 
 private func frame(kind: UInt8, _ payload: UnsafeRawBufferPointer) -> [UInt8] {
@@ -105,22 +103,22 @@ public func fuzzSession(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         let payload = UnsafeRawBufferPointer(rebasing: input[(at + 3)..<(at + 3 + length)])
         at += 3 + length
         let target = Int(header & 3) % count
-        send(frame(kind: (header >> 2) & 3, payload), to: clients[target])
-        if header & 0x10 != 0, clients[target].fd >= 0 {
-            close(clients[target].fd)
-            clients[target].fd = -1
+        if !clients[target].hungUp {
+            clients[target].transport.clientSends(frame(kind: (header >> 2) & 3, payload))
         }
+        if header & 0x10 != 0 { clients[target].hangUp() }
         runLoops(rounds: header & 0x20 != 0 ? 6 : 2)
         drain(clients)
     }
     // Every client hangs up; the broker must release every connection (and with it the
     // sessions, subscriptions and group memberships) within a few loop rounds.
-    for client in clients where client.fd >= 0 { close(client.fd) }
+    for i in clients.indices { clients[i].hangUp() }
     var rounds = 0
     while server.contexts.contains(where: { !$0.connections.isEmpty }) {
         rounds += 1
         precondition(rounds < 1000, "connections still open 1000 loop rounds after every client hung up")
         runLoops(rounds: 1)
+        drain(clients)
     }
     runLoops(rounds: 2)   // close callbacks
     return 0

@@ -15,4 +15,8 @@ public protocol ClusterDelivery: AnyObject, Sendable {
     /// Called on the cluster's delivery thread. Must not block and must not call back into the
     /// ClusterNode's blocking API (flush, leases).
     func deliver(_ publication: ClusterPublication)
+
+    /// Called on the same thread for a publication one of this node's group subscriptions
+    /// received (ClusterGroup): it goes to that group's local members only, one of them.
+    func deliverToGroup(_ publication: ClusterPublication, group: ClusterGroup)
 }

@@ -40,9 +40,13 @@ public final class ClusterLeaseStore: @unchecked Sendable {
     private let store: OpaquePointer
 
     /// Binds to (creating if needed) the lease bucket with TTL `ttlMs`.
-    public init(node: ClusterNode, ttlMs: Int, bucket: String = ClusterLeaseStore.defaultBucket, replicas: Int = 1) throws(NatsError) {
+    public convenience init(node: ClusterNode, ttlMs: Int, bucket: String = ClusterLeaseStore.defaultBucket, replicas: Int = 1) throws(NatsError) {
         guard let connection = node.natsConnection else { throw NatsError(NATS_CONNECTION_CLOSED, "lease store") }
-        nodeName = node.nodeName
+        try self.init(connection: connection, nodeName: node.nodeName, ttlMs: ttlMs, bucket: bucket, replicas: replicas)
+    }
+
+    init(connection: NatsConnection, nodeName: String, ttlMs: Int, bucket: String = ClusterLeaseStore.defaultBucket, replicas: Int = 1) throws(NatsError) {
+        self.nodeName = nodeName
         var options = jsOptions()
         try check(jsOptions_Init(&options), "jsOptions_Init")
         var context: OpaquePointer?

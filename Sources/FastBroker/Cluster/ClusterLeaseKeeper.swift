@@ -52,6 +52,18 @@ public final class ClusterLeaseKeeper: @unchecked Sendable {
         }
     }
 
+    /// On `queue` (a graceful stop): stops renewing and releases every lease held, so standbys
+    /// on other nodes take over without waiting for the TTL.
+    public func releaseAllOnQueue() {
+        timer.cancel()
+        wanted.removeAll()
+        for (key, entry) in held {
+            try? store.release(entry.lease)
+            onChange(key, false)
+        }
+        held.removeAll()
+    }
+
     /// Stops renewing without releasing, as a crashed node would (tests, shutdown).
     public func halt() { queue.sync { timer.cancel() } }
 

@@ -7,6 +7,7 @@ import Synchronization
 final class ClusterCounters: Sendable {
     let published = Atomic<UInt64>(0)
     let publishFailed = Atomic<UInt64>(0)
+    let publishQueueFull = Atomic<UInt64>(0)
     let subjectTooLong = Atomic<UInt64>(0)
     let received = Atomic<UInt64>(0)
     let delivered = Atomic<UInt64>(0)
@@ -15,6 +16,11 @@ final class ClusterCounters: Sendable {
     let malformed = Atomic<UInt64>(0)
     let disconnects = Atomic<UInt64>(0)
     let reconnects = Atomic<UInt64>(0)
+    let groupReceived = Atomic<UInt64>(0)
+    /// Group events that arrived for a group subscription just given up (lease lost, left).
+    let groupGone = Atomic<UInt64>(0)
+    /// Dropped by libnats at the pending limit of group subscriptions already removed.
+    let groupDropped = Atomic<UInt64>(0)
 
 }
 
@@ -28,6 +34,8 @@ public struct ClusterMetrics: Sendable, Equatable {
     public var published: UInt64 = 0
     /// Lost on the way out: NATS refused the publish (e.g. reconnect buffer full, closed).
     public var publishFailed: UInt64 = 0
+    /// Lost on the way out: the publisher thread's queue was full (NATS slow or stalled).
+    public var publishQueueFull: UInt64 = 0
     /// Lost on the way out: realm + topic too long for a NATS subject.
     public var subjectTooLong: UInt64 = 0
     /// Envelopes received from NATS, copies included.
@@ -44,12 +52,16 @@ public struct ClusterMetrics: Sendable, Equatable {
     public var slowConsumerDropped: UInt64 = 0
     public var disconnects: UInt64 = 0
     public var reconnects: UInt64 = 0
+    /// Publications received on group subscriptions (handed to one local member's group).
+    public var groupReceived: UInt64 = 0
+    /// Lost: arrived for a group this node had just stopped consuming (takeover window).
+    public var groupGone: UInt64 = 0
     /// NATS subscriptions held for local interest.
     public var interestSubscriptions: Int = 0
 
     public var lostByReason: [(reason: String, count: UInt64)] {
-        [("publish_failed", publishFailed), ("subject_too_long", subjectTooLong), ("malformed", malformed),
-         ("slow_consumer", slowConsumerDropped)]
+        [("publish_failed", publishFailed), ("publish_queue_full", publishQueueFull), ("subject_too_long", subjectTooLong), ("malformed", malformed),
+         ("slow_consumer", slowConsumerDropped), ("group_gone", groupGone)]
     }
 
     /// Prometheus exposition lines (appended to the broker's /metrics text); `moreLost`: losses
@@ -59,7 +71,8 @@ public struct ClusterMetrics: Sendable, Equatable {
         for (reason, count) in lostByReason + moreLost { lines.append("fastbroker_cluster_events_lost_total{reason=\"\(reason)\"} \(count)") }
         for (name, value) in [
             ("fastbroker_cluster_published_total", published), ("fastbroker_cluster_received_total", received),
-            ("fastbroker_cluster_delivered_total", delivered), ("fastbroker_cluster_duplicates_skipped_total", duplicatesSkipped),
+            ("fastbroker_cluster_delivered_total", delivered), ("fastbroker_cluster_group_received_total", groupReceived),
+            ("fastbroker_cluster_duplicates_skipped_total", duplicatesSkipped),
             ("fastbroker_cluster_disconnects_total", disconnects), ("fastbroker_cluster_reconnects_total", reconnects),
         ] {
             lines.append("# TYPE \(name) counter")

@@ -1,9 +1,12 @@
-// ClusterNode: this broker's membership in the cluster (SPEC §7). It owns the node's one NATS
-// connection (publishing and subscribing; one connection so one publisher's events stay in
-// order), the NATS subscriptions that carry interest, and the hand-off of received publications
-// to the loops through ClusterDelivery. Loop threads call `publish` and `add/removeInterest`;
-// none of those waits on the network. Blocking work (flush, KV leases) belongs on the control
-// queue (`control`), never on a loop thread.
+// ClusterNode: this broker's membership in the cluster (SPEC §7). It owns the node's NATS
+// connection for publications (publishing and broadcast subscriptions; one connection so one
+// publisher's events stay in order), the NATS subscriptions that carry interest, the hand-off of
+// received publications to the loops through ClusterDelivery, and — through
+// ClusterGroupConsumers — the group link and lease keeper. Loop threads call `publish`,
+// `add/removeInterest` and `join/leaveGroup`; none of those waits on the network: `publish` only
+// appends to the node's ClusterPublishQueue, whose publisher thread makes the NATS call (which
+// can block when NATS stalls). Blocking work (flush, KV leases) belongs on the control queue
+// (`control`), never on a loop thread.
 //
 // Exactly once per node: a publication matching several of this node's subscriptions arrives once
 // per subscription; the receiver keeps, per origin node, the last (epoch, sequence) it handed over
@@ -38,6 +41,11 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     private let pendingLimits: PendingLimits
     /// Publications NATS holds for us while reconnecting; beyond it they are lost (counted).
     private let reconnectBufferBytes: Int
+    /// Group consumers: the group link and the lease keeper (ClusterGroupConsumers).
+    private let groups: ClusterGroupConsumers
+    /// Loop threads → publisher thread; full → the publication is lost (counted). Set once in
+    /// init (it needs `self` for its send closure), never replaced; the queue locks itself.
+    private var publishQueue: ClusterPublishQueue!
     private let log: @Sendable (String) -> Void
     private let counters = ClusterCounters()
     /// Serial queue for blocking cluster work (flushes, KV lease calls): the "control thread".
@@ -63,6 +71,7 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
 
     public init(
         nodeName: String, pendingLimits: PendingLimits = .standard, reconnectBufferBytes: Int = 8 << 20,
+        publishQueueLimits: PendingLimits = .standard, groupLeaseTTLMs: Int = ClusterConfig.defaultLeaseTTLMs,
         log: @escaping @Sendable (String) -> Void = { _ in }
     ) {
         self.nodeName = nodeName
@@ -70,6 +79,12 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
         self.pendingLimits = pendingLimits
         self.reconnectBufferBytes = reconnectBufferBytes
         self.log = log
+        groups = ClusterGroupConsumers(
+            nodeName: nodeName, leaseTTLMs: groupLeaseTTLMs, pendingLimits: pendingLimits, control: control, counters: counters, log: log)
+        // Weak: the node owns the queue; a drain still running after the node is gone drops.
+        publishQueue = ClusterPublishQueue(
+            maxEntries: publishQueueLimits.messages, maxBytes: publishQueueLimits.bytes, label: "fastbroker.cluster.publisher"
+        ) { [weak self] in self?.sendNow($0) }
     }
 
     /// Connects to `servers` (an array: libnats fails over between them) and hands received
@@ -80,11 +95,13 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
         let settings = NatsConnection.Settings(name: "fastbroker-" + nodeName, servers: servers, reconnectBufferBytes: reconnectBufferBytes)
         let opened = try NatsConnection(settings, events: self)
         link.withLock { $0.connection = opened }
+        try groups.start(servers: servers, delivery: delivery)
         if !opened.isConnected { log("cluster: NATS not reachable yet at \(servers.joined(separator: ", ")); retrying") }
     }
 
     /// Closes the connection and forgets every interest subscription.
     public func stop() {
+        groups.stop()
         link.withLock { link in
             interest.withLock { table in
                 for entry in table.values {
@@ -100,15 +117,34 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
 
     // MARK: - Publishing (loop threads)
 
-    /// Sends one local publication to the nodes that have interest in its topic. Fills in the
-    /// origin fields. Returns false when it was lost (counted): the caller's local delivery is
-    /// unaffected either way.
+    /// Queues one local publication for the nodes that have interest in its topic; never waits.
+    /// Returns false when it was lost at once (subject too long, publish queue full; counted);
+    /// NATS refusing it later on the publisher thread is counted as `publish_failed`. The
+    /// caller's local delivery is unaffected either way.
     @discardableResult
     public func publish(_ publication: ClusterPublication) -> Bool {
         guard let subject = ClusterSubject.publication(realm: publication.realm, topic: publication.topic) else {
             counters.subjectTooLong.bump()
             return false
         }
+        guard publishQueue.enqueue((subject, publication)) else {
+            let lost = counters.publishQueueFull.wrappingAdd(1, ordering: .relaxed).newValue
+            if lost & (lost - 1) == 0 {
+                log("cluster: publish queue full (NATS slow or stalled); publication \(publication.publicationID) on \(publication.topic) lost (\(lost) so far)")
+            }
+            return false
+        }
+        return true
+    }
+
+    /// Waits until every publication queued before the call has been handed to NATS (or
+    /// counted lost). Tests and the control queue only: it can wait on the network.
+    public func waitUntilPublished() { publishQueue.waitUntilSent() }
+
+    /// Publisher thread: fills in the origin fields and publishes. A publish takes its sequence
+    /// number and goes on the wire under the link lock, so sequence order is wire order.
+    private func sendNow(_ queued: ClusterPublishQueue.Outgoing) {
+        let (subject, publication) = queued
         var outgoing = publication
         outgoing.originNode = nodeName
         outgoing.originEpoch = epoch
@@ -131,11 +167,19 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
             if lost & (lost - 1) == 0 {
                 log("cluster: publication \(publication.publicationID) on \(publication.topic) lost (\(lost) so far): \(failure)")
             }
-            return false
+            return
         }
         counters.published.bump()
-        return true
     }
+
+    // MARK: - Groups (loop threads)
+
+    /// This node has members of `group` now: consume it (shared: a queue subscription; exclusive
+    /// and failover: once this node holds the group's lease). Never waits.
+    public func joinGroup(_ group: ClusterGroup) { groups.join(group) }
+
+    /// This node's last member of `group` left: stop consuming it (releasing its lease).
+    public func leaveGroup(_ group: ClusterGroup) { groups.leave(group) }
 
     // MARK: - Interest (loop threads)
 
@@ -187,6 +231,7 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     /// Blocks until the NATS server has seen everything sent so far (interest included). Holds
     /// the link meanwhile, so publishers wait too: for tests and the control queue, never loops.
     public func flush(timeoutMs: Int = 2_000) throws(NatsError) {
+        publishQueue.waitUntilSent()
         let failure: NatsError? = link.withLock { link in
             guard let connection = link.connection else { return NatsError(NATS_CONNECTION_CLOSED, "flush") }
             do throws(NatsError) { try connection.flush(timeoutMs: timeoutMs) } catch { return error }
@@ -202,11 +247,13 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
         let c = counters
         return ClusterMetrics(
             published: c.published.load(ordering: .relaxed), publishFailed: c.publishFailed.load(ordering: .relaxed),
+            publishQueueFull: c.publishQueueFull.load(ordering: .relaxed),
             subjectTooLong: c.subjectTooLong.load(ordering: .relaxed), received: c.received.load(ordering: .relaxed),
             delivered: c.delivered.load(ordering: .relaxed), duplicatesSkipped: c.duplicatesSkipped.load(ordering: .relaxed),
             ownEchoesSkipped: c.ownEchoesSkipped.load(ordering: .relaxed), malformed: c.malformed.load(ordering: .relaxed),
-            slowConsumerDropped: retiredDrops.load(ordering: .relaxed) + liveDrops,
+            slowConsumerDropped: retiredDrops.load(ordering: .relaxed) + liveDrops + c.groupDropped.load(ordering: .relaxed),
             disconnects: c.disconnects.load(ordering: .relaxed), reconnects: c.reconnects.load(ordering: .relaxed),
+            groupReceived: c.groupReceived.load(ordering: .relaxed), groupGone: c.groupGone.load(ordering: .relaxed),
             interestSubscriptions: subscriptionCount)
     }
 
@@ -216,7 +263,7 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
 
     // MARK: - NatsConnectionEvents (libnats threads)
 
-    func natsMessage(_ bytes: UnsafeRawBufferPointer) {
+    func natsMessage(_ bytes: UnsafeRawBufferPointer, subscription: OpaquePointer?) {
         counters.received.bump()
         let publication: ClusterPublication
         do throws(ClusterEnvelope.EnvelopeError) {

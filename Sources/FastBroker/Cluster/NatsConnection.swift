@@ -39,7 +39,8 @@ func check(_ status: natsStatus, _ operation: String) throws(NatsError) {
 /// What libnats reports asynchronously. Called on libnats threads; implementations must be
 /// thread-safe and must not block.
 protocol NatsConnectionEvents: AnyObject, Sendable {
-    func natsMessage(_ bytes: UnsafeRawBufferPointer)
+    /// `subscription`: the subscription it arrived on (tells group subscriptions apart).
+    func natsMessage(_ bytes: UnsafeRawBufferPointer, subscription: OpaquePointer?)
     func natsConnectionChanged(_ change: NatsConnectionChange)
     func natsAsyncError(_ error: NatsError, subscriptionDropped: Bool)
 }
@@ -53,6 +54,9 @@ final class NatsConnection: @unchecked Sendable {
         /// Bytes libnats buffers while reconnecting; publishes beyond it fail (and are counted).
         var reconnectBufferBytes = 8 << 20
         var reconnectWaitMs = 250
+        /// Whether this connection's own publications come back to its subscriptions (the
+        /// group link wants them: a node's group consumers compete for its own publications).
+        var echo = false
     }
 
     /// The libnats connection; immutable after init, destroyed in `close()`. libnats locks it.
@@ -76,8 +80,9 @@ final class NatsConnection: @unchecked Sendable {
             }
         }
         if status == NATS_OK { status = natsOptions_SetName(options, settings.name) }
-        // Our own publications never come back to us (the envelope's origin check is the backstop).
-        if status == NATS_OK { status = natsOptions_SetNoEcho(options, true) }
+        // Unless asked for, our own publications never come back to us (the envelope's origin
+        // check is the backstop).
+        if status == NATS_OK { status = natsOptions_SetNoEcho(options, !settings.echo) }
         // One delivery thread for every subscription of the process, fed in socket order, so
         // publications reach the loops in arrival order across topics (per-publisher order).
         if status == NATS_OK { status = natsOptions_UseGlobalMessageDelivery(options, true) }
@@ -108,9 +113,15 @@ final class NatsConnection: @unchecked Sendable {
 
     /// An async subscription whose messages go to `events.natsMessage`, with explicit pending
     /// limits (libnats' defaults drop silently at 65,536 messages / 64 MB).
-    func subscribe(subject: String, pendingMessages: Int, pendingBytes: Int) throws(NatsError) -> OpaquePointer {
+    /// `queue`: a queue subscription — NATS gives each message to one member of the queue.
+    func subscribe(subject: String, queue: String? = nil, pendingMessages: Int, pendingBytes: Int) throws(NatsError) -> OpaquePointer {
         var subscription: OpaquePointer?
-        try check(natsConnection_Subscribe(&subscription, handle, subject, natsMessageCallback, events.toOpaque()), "subscribe \(subject)")
+        let subscribed = if let queue {
+            natsConnection_QueueSubscribe(&subscription, handle, subject, queue, natsMessageCallback, events.toOpaque())
+        } else {
+            natsConnection_Subscribe(&subscription, handle, subject, natsMessageCallback, events.toOpaque())
+        }
+        try check(subscribed, "subscribe \(subject)")
         guard let subscription else { throw NatsError(NATS_ERR, "subscribe \(subject)") }
         let status = natsSubscription_SetPendingLimits(subscription, Int32(pendingMessages), Int32(pendingBytes))
         guard status == NATS_OK else {
@@ -158,10 +169,10 @@ private func eventsOf(_ closure: UnsafeMutableRawPointer?) -> (any NatsConnectio
     closure.flatMap { Unmanaged<NatsEventsBox>.fromOpaque($0).takeUnretainedValue().target }
 }
 
-private let natsMessageCallback: natsMsgHandler = { _, _, message, closure in
+private let natsMessageCallback: natsMsgHandler = { _, subscription, message, closure in
     defer { natsMsg_Destroy(message) }
     guard let events = eventsOf(closure), let data = natsMsg_GetData(message) else { return }
-    events.natsMessage(UnsafeRawBufferPointer(start: data, count: Int(natsMsg_GetDataLength(message))))
+    events.natsMessage(UnsafeRawBufferPointer(start: data, count: Int(natsMsg_GetDataLength(message))), subscription: subscription)
 }
 
 private let natsErrorCallback: natsErrHandler = { _, subscription, status, closure in

@@ -126,26 +126,34 @@ enum URIComponentWalk {
         }
     }
 
+    /// Walks the components of `a` and `b` side by side: `visit` gets each pair with whether it
+    /// is the last of its URI, and decides (non-nil) at the latest when either is the last.
+    static func lockstep<A: Collection, B: Collection, Result>(
+        _ a: A, _ b: B, _ visit: (A.SubSequence, B.SubSequence, _ aLast: Bool, _ bLast: Bool) -> Result?
+    ) -> Result where A.Element == UInt8, B.Element == UInt8 {
+        var i = a.startIndex
+        var j = b.startIndex
+        while true {
+            let iEnd = componentEnd(a, from: i)
+            let jEnd = componentEnd(b, from: j)
+            let aLast = iEnd == a.endIndex, bLast = jEnd == b.endIndex
+            if let result = visit(a[i..<iEnd], b[j..<jEnd], aLast, bLast) { return result }
+            precondition(!aLast && !bLast, "lockstep: no decision at the last component")
+            i = a.index(after: iEnd)
+            j = b.index(after: jEnd)
+        }
+    }
+
     /// Whether some URI starts with `prefix` and matches the wildcard pattern `wildcard`: each
     /// whole component of the prefix must agree with the wildcard's (equal, or the wildcard's is
     /// empty), and its last, possibly unfinished component must begin the wildcard's (or meet an
     /// empty one); the wildcard may have more components, not fewer.
     static func prefix<P: Collection, W: Collection>(_ prefix: P, meetsWildcard wildcard: W) -> Bool
     where P.Element == UInt8, W.Element == UInt8 {
-        var p = prefix.startIndex
-        var w = wildcard.startIndex
-        while true {
-            let pEnd = componentEnd(prefix, from: p)
-            let wEnd = componentEnd(wildcard, from: w)
-            let pComponent = prefix[p..<pEnd]
-            let wComponent = wildcard[w..<wEnd]
-            if pEnd == prefix.endIndex {
-                return wComponent.isEmpty || wComponent.starts(with: pComponent)
-            }
+        lockstep(prefix, wildcard) { pComponent, wComponent, pLast, wLast in
+            if pLast { return wComponent.isEmpty || wComponent.starts(with: pComponent) }
             if !wComponent.isEmpty && !wComponent.elementsEqual(pComponent) { return false }
-            if wEnd == wildcard.endIndex { return false }   // the prefix has more components
-            p = prefix.index(after: pEnd)
-            w = wildcard.index(after: wEnd)
+            return wLast ? false : nil   // at the wildcard's end the prefix has more components
         }
     }
 
@@ -155,13 +163,7 @@ enum URIComponentWalk {
     static func wildcard<R: Collection, S: Collection>(_ rule: R, relationTo pattern: S) -> PatternRelation
     where R.Element == UInt8, S.Element == UInt8 {
         var covers = true
-        var r = rule.startIndex
-        var s = pattern.startIndex
-        while true {
-            let rEnd = componentEnd(rule, from: r)
-            let sEnd = componentEnd(pattern, from: s)
-            let rComponent = rule[r..<rEnd]
-            let sComponent = pattern[s..<sEnd]
+        return lockstep(rule, pattern) { rComponent, sComponent, rLast, sLast in
             if !rComponent.isEmpty {
                 if sComponent.isEmpty {
                     covers = false   // the pattern's component is free, the rule's fixed
@@ -169,14 +171,8 @@ enum URIComponentWalk {
                     return .disjoint
                 }
             }
-            let rDone = rEnd == rule.endIndex
-            let sDone = sEnd == pattern.endIndex
-            if rDone || sDone {
-                guard rDone && sDone else { return .disjoint }
-                return covers ? .covers : .partial
-            }
-            r = rule.index(after: rEnd)
-            s = pattern.index(after: sEnd)
+            guard rLast || sLast else { return nil }
+            return rLast && sLast ? (covers ? .covers : .partial) : .disjoint
         }
     }
 }

@@ -47,7 +47,8 @@ public final class BrokerServer: @unchecked Sendable {
         let loopCount = configuration.loops > 0 ? configuration.loops : max(1, LoopThread.availableParallelism)
         var realms: [BytewiseString: Realm] = [:]
         for realmConfig in configuration.realms {
-            realms[BytewiseString(realmConfig.name)] = try Realm(config: realmConfig, loopCount: loopCount)
+            realms[BytewiseString(realmConfig.name)] = try Realm(config: realmConfig, loopCount: loopCount,
+                                                                     retainedByteLimit: configuration.limits.maxRetainedBytes)
         }
         self.realms = realms
         loops = try (0..<loopCount).map { try EventLoop(index: $0) }
@@ -151,7 +152,8 @@ public final class BrokerServer: @unchecked Sendable {
 
     func metricsText() -> String {
         PrometheusText.render(loops: contexts.map(\.metrics), inboxDepths: contexts.map(\.inbox.approximateCount),
-                              subscriptions: contexts.indices.map { i in realms.values.reduce(0) { $0 + $1.subscriptionsPerLoop[i].current } })
+                              subscriptions: contexts.indices.map { i in realms.values.reduce(0) { $0 + $1.subscriptionsPerLoop[i].current } },
+                              retained: realms.values.map { ($0.name, $0.retainedEvents.byteCount, $0.retainedEvents.topicCount) })
             + (cluster?.prometheusText ?? "")
     }
 
@@ -178,24 +180,23 @@ public final class BrokerServer: @unchecked Sendable {
         guard !shuttingDown else { return hurryShutdown(signal: signal) }
         shuttingDown = true
         log.info("shutting down", metadata: ["signal": "\(signal)"])
-        for context in contexts {
-            if context.index == 0 {
-                context.beginShutdown(graceMilliseconds: Self.shutdownGraceMilliseconds)
-            } else {
-                context.loop.execute { context.beginShutdown(graceMilliseconds: Self.shutdownGraceMilliseconds) }
-            }
-        }
+        onEveryLoop { $0.beginShutdown(graceMilliseconds: Self.shutdownGraceMilliseconds) }
     }
 
     private func hurryShutdown(signal: String) {
         guard !hurried else { return }
         hurried = true
         log.info("shutting down now: no longer waiting for GOODBYE replies", metadata: ["signal": "\(signal)"])
+        onEveryLoop { $0.endShutdownWait(flushMilliseconds: Self.hurriedFlushMilliseconds) }
+    }
+
+    /// Runs `work` on each loop's context: at once on loop 0 (the caller's), posted to the others.
+    private func onEveryLoop(_ work: @escaping @Sendable (LoopContext) -> Void) {
         for context in contexts {
             if context.index == 0 {
-                context.endShutdownWait(flushMilliseconds: Self.hurriedFlushMilliseconds)
+                work(context)
             } else {
-                context.loop.execute { context.endShutdownWait(flushMilliseconds: Self.hurriedFlushMilliseconds) }
+                context.loop.execute { work(context) }
             }
         }
     }

@@ -1,5 +1,5 @@
 // The HTTP side of a WebSocket listener: one request head per connection, answered with the
-// metrics text (GET/HEAD on the metrics path), 404/405/400 with a body saying what was wrong,
+// metrics text (GET/HEAD on the metrics path), 404/405/400/426 with a body saying what was wrong,
 // or the WebSocket upgrade with a negotiated WAMP subprotocol (SPEC §2). HTTPEndpoint decides
 // from the head alone; the connection applies the decision.
 
@@ -13,6 +13,9 @@ enum HTTPEndpoint {
         case metrics
         /// Answer with this status and plain-text body, then close.
         case refuse(status: Int, reason: String, body: String)
+        /// A refused WebSocket upgrade: answer with the error's own response (400, 405 with
+        /// Allow, 426 with the supported version), then close.
+        case refuseUpgrade(WebSocketHandshakeError)
         /// 101 Switching Protocols with `subprotocol`; WebSocket frames follow.
         case upgrade(accept: String, subprotocol: String)
     }
@@ -32,7 +35,7 @@ enum HTTPEndpoint {
         let upgrade: WebSocketUpgradeRequest
         switch WebSocketHandshake.parseUpgrade(head) {
         case .failure(let error):
-            return .refuse(status: 400, reason: "Bad Request", body: "\(error)\n")
+            return .refuseUpgrade(error)
         case .success(let request):
             upgrade = request
         }
@@ -61,6 +64,9 @@ extension Connection {
                 respondHTTP(status: 200, reason: "OK", contentType: "text/plain; version=0.0.4", body: context.server.metricsText())
             case .refuse(let status, let reason, let body):
                 respondHTTP(status: status, reason: reason, body: body)
+            case .refuseUpgrade(let error):
+                sendRaw(error.response())
+                closeAfterFlush()
             case .upgrade(let accept, let chosen):
                 sendRaw(WebSocketHandshake.switchingProtocols(accept: accept, subprotocol: chosen))
                 format = WireFormat.allCases.first { $0.serializerKind.webSocketSubprotocol == chosen } ?? .json

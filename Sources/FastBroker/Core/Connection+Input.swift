@@ -214,15 +214,16 @@ extension Connection {
             break
         case .close(let code, _):
             endSession(reason: "websocket close\(code.map { " \($0)" } ?? "")")
-            closeAfterFlush(webSocketCloseCode: 1000)
+            closeAfterFlush()
             return false
         case .failure(let code, let reason):
+            webSocketClose = (code, reason)   // the ABORT's close carries the decoder's code
             if code == 1009 {
                 session?.protocolViolation("message too large: \(reason)")
             } else {
                 endSession(reason: "websocket protocol error: \(reason)")
             }
-            closeAfterFlush(webSocketCloseCode: code, reason: reason)
+            closeAfterFlush()
             return false
         }
         return true
@@ -273,11 +274,12 @@ extension Connection {
     /// the connection just closes.
     private func closeForLimit(_ message: String) {
         context.log.info("connection closed by a limit", metadata: ["peer": "\(peer)", "reason": "\(message)"])
+        webSocketClose = (1008, "limit exceeded")   // also for the close after the session's ABORT
         if let session, session.isEstablished {
             session.abort(message: message, reason: WampURI.limitExceeded)
         } else {
             endSession(reason: message)
-            closeAfterFlush(webSocketCloseCode: 1008, reason: "limit exceeded")
+            closeAfterFlush()
         }
     }
 }

@@ -77,6 +77,10 @@ final class Connection {
     /// This connection's place under the connection caps (ConnectionAdmission.swift); given back
     /// when the socket closes.
     var admission: AdmissionTicket?
+    /// The code and reason of the WebSocket close frame `closeAfterFlush` sends: 1000 unless a
+    /// cause set another first (decoder failure, limit) — set before the session's ABORT, whose
+    /// close does not know WebSocket codes.
+    var webSocketClose: (code: UInt16, reason: String) = (1000, "")
 
     var limits: LimitsConfig { context.server.configuration.limits }
 
@@ -162,14 +166,14 @@ final class Connection {
         closeAfterFlush()
     }
 
-    /// Stops reading, writes what is queued (plus a WebSocket close frame), then closes. A peer
-    /// that does not read is cut off after a few seconds.
-    func closeAfterFlush(webSocketCloseCode: UInt16 = 1000, reason: String = "") {
+    /// Stops reading, writes what is queued (plus a WebSocket close frame carrying
+    /// `webSocketClose`), then closes. A peer that does not read is cut off after a few seconds.
+    func closeAfterFlush() {
         guard closeState == .open else { return }
         closeState = .flushingToClose
         transport.stopReading()
         if case .webSocket = phase {
-            sendRaw(WebSocketFraming.closeFrame(code: webSocketCloseCode, reason: reason))
+            sendRaw(WebSocketFraming.closeFrame(code: webSocketClose.code, reason: webSocketClose.reason))
         }
         let timer = LoopTimer(loop: context.loop)
         timer.start(milliseconds: 5_000) { [unowned self] in self.closeNow() }

@@ -28,6 +28,7 @@ struct CrossLoopOverflow {
         switch message {
         case .publication(let publication): return publication.byteCount + 64
         case .groupDelivery(let delivery): return delivery.event.publication.byteCount + 64
+        case .clusterGroupPublication(let message): return message.remote.byteCount + 64
         case .groupJoin, .groupJoinResult, .groupLeave, .groupReturn: return 0
         }
     }

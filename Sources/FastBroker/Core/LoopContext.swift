@@ -42,6 +42,8 @@ final class LoopContext: @unchecked Sendable {
     // All fields below: owned by the loop thread.
     let bufferPool = MessageBufferPool()
     let ids = IDSource()
+    /// This loop's share of the thread pool, for ticket checks (Session+Handshake.swift).
+    lazy var authVerifications = LoopWork(loop: loop, capacity: Session.maxPendingAuthentications)
     private(set) var connections: [ObjectIdentifier: Connection] = [:]
     /// Established sessions by serial (SessionRef.serial); a session leaves when it detaches.
     private var sessions: [UInt64: Session] = [:]
@@ -320,6 +322,8 @@ final class LoopContext: @unchecked Sendable {
                 if let session = session(delivery.member.owner) { session.receiveGroupDelivery(delivery) } else { returnUnclaimed(delivery) }
             case .groupReturn(let returned):
                 returned.member.realm.routers[index].handleReturn(returned)
+            case .clusterGroupPublication(let message):
+                message.remote.realm.routers[index].dispatchFromCluster(message)
             }
         }
         wakeWaitingSenders()

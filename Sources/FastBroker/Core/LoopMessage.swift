@@ -15,6 +15,7 @@ enum InboxMessage: Sendable {
     case groupLeave(GroupLeave)
     case groupDelivery(GroupDelivery)
     case groupReturn(GroupReturn)
+    case clusterGroupPublication(ClusterGroupPublication)
 }
 
 /// A message one loop hands another (LoopContext.send): immutable once made, so any thread may

@@ -2,6 +2,7 @@
 // counters and is their only writer, so an increment is a relaxed load + store (no locked RMW);
 // the metrics handler on any loop reads them all with relaxed loads.
 
+import BrokerSerialization
 import Synchronization
 
 final class Counter: Sendable {
@@ -50,6 +51,8 @@ final class LoopMetrics: Sendable {
     let crossLoopDrops = CrossLoopDropCounters()
     /// PINGs sent to connections idle for `idle_timeout_ms`.
     let idlePings = Counter()
+    /// Retained events this loop's publications evicted (Router+Retained).
+    let retainedEvictions = Counter()
 }
 
 /// Messages dropped because another loop's inbox and this loop's bounded overflow for it were
@@ -75,6 +78,10 @@ enum RefusedLimit: String, CaseIterable, Sendable {
     /// Closes: a frame not completed in time, a connection silent after its idle PING.
     case frameTimeout = "frame_timeout_ms"
     case idleTimeout = "idle_timeout_ms"
+    /// A retained event larger than the whole limit alone (not kept).
+    case maxRetainedBytes = "max_retained_bytes"
+    /// Not a config key: Session.maxPendingAuthentications, ticket checks in flight per loop.
+    case pendingAuthentications = "pending_authentications"
 }
 
 /// One counter per RefusedLimit, rendered as `fastbroker_limit_refusals_total{limit="..."}`.
@@ -86,7 +93,9 @@ final class LimitRefusalCounters: Sendable {
 
 enum PrometheusText {
     /// `subscriptions`: per loop, subscriptions in its routers (Realm.subscriptionsPerLoop summed).
-    static func render(loops: [LoopMetrics], inboxDepths: [Int], subscriptions: [Int] = []) -> String {
+    /// `retained`: per realm, the bytes charged by its retained events and their topics.
+    static func render(loops: [LoopMetrics], inboxDepths: [Int], subscriptions: [Int] = [],
+                       retained: [(realm: String, bytes: Int, topics: Int)] = []) -> String {
         func sum(_ key: KeyPath<LoopMetrics, Counter>) -> Int { loops.reduce(0) { $0 + $1[keyPath: key].current } }
         var out = ""
         func metric(_ name: String, _ type: String, _ help: String, _ value: Int, labels: String = "") {
@@ -141,6 +150,11 @@ enum PrometheusText {
         for kind in CrossLoopDropKind.allCases {
             out += "fastbroker_cross_loop_drops_total{kind=\"\(kind.rawValue)\"} \(loops.reduce(0) { $0 + $1.crossLoopDrops[kind].current })\n"
         }
+        out += "# HELP fastbroker_retained_bytes Bytes charged by retained events against limits.max_retained_bytes, per realm.\n# TYPE fastbroker_retained_bytes gauge\n"
+        for entry in retained { out += "fastbroker_retained_bytes{realm=\(JSONWriter.quoted(entry.realm))} \(entry.bytes)\n" }
+        out += "# HELP fastbroker_retained_topics Topics with a retained event, per realm.\n# TYPE fastbroker_retained_topics gauge\n"
+        for entry in retained { out += "fastbroker_retained_topics{realm=\(JSONWriter.quoted(entry.realm))} \(entry.topics)\n" }
+        metric("fastbroker_retained_evictions_total", "counter", "Retained events evicted to stay within limits.max_retained_bytes.", sum(\.retainedEvictions))
         return out
     }
 }

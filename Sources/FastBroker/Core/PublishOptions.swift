@@ -14,6 +14,8 @@ struct PublishOptions {
     var acknowledge = false
     var excludeMe = true
     var discloseMe = false
+    /// Keep this publication as the topic's retained event (SPEC §5, RetainedEvents).
+    var retain = false
     /// Set when some exclude/eligible list restricts anyone (empty exclude lists do not).
     var rules: EligibilityRules? = nil
 
@@ -69,7 +71,7 @@ struct PublishOptions {
     static func parse<Members: Sequence>(members: Members, buffer: UnsafeRawBufferPointer, maxListEntries: Int)
         -> Result<PublishOptions, Refusal> where Members.Element == (key: JSONSpan, value: JSONSpan)
     {
-        var acknowledgeSpan: JSONSpan?, excludeMeSpan: JSONSpan?, discloseMeSpan: JSONSpan?
+        var acknowledgeSpan: JSONSpan?, excludeMeSpan: JSONSpan?, discloseMeSpan: JSONSpan?, retainSpan: JSONSpan?
         var lists = ListSpans()
         for (key, value) in members {
             if JSONScanner.stringEquals(buffer, key, "acknowledge") {
@@ -78,6 +80,8 @@ struct PublishOptions {
                 excludeMeSpan = value
             } else if JSONScanner.stringEquals(buffer, key, "disclose_me") {
                 discloseMeSpan = value
+            } else if JSONScanner.stringEquals(buffer, key, "retain") {
+                retainSpan = value
             } else if let option = ListOption(key: key, in: buffer) {
                 lists[option] = value
                 lists.anyPresent = true
@@ -92,7 +96,7 @@ struct PublishOptions {
             parsed.acknowledge = value
         }
         do throws(Refusal) {
-            try readRest(into: &parsed, excludeMeSpan, discloseMeSpan, lists, buffer, maxListEntries)
+            try readRest(into: &parsed, excludeMeSpan, discloseMeSpan, retainSpan, lists, buffer, maxListEntries)
         } catch {
             var refusal = error
             refusal.acknowledge = parsed.acknowledge
@@ -103,7 +107,7 @@ struct PublishOptions {
 
     /// Everything but `acknowledge`, from the spans the pass found.
     private static func readRest(into parsed: inout PublishOptions, _ excludeMeSpan: JSONSpan?, _ discloseMeSpan: JSONSpan?,
-                                 _ spans: ListSpans, _ buffer: UnsafeRawBufferPointer, _ maxListEntries: Int) throws(Refusal) {
+                                 _ retainSpan: JSONSpan?, _ spans: ListSpans, _ buffer: UnsafeRawBufferPointer, _ maxListEntries: Int) throws(Refusal) {
         if let span = excludeMeSpan {
             guard let value = flag(span) else { throw .invalid("options.exclude_me must be a bool") }
             parsed.excludeMe = value
@@ -111,6 +115,10 @@ struct PublishOptions {
         if let span = discloseMeSpan {
             guard let value = flag(span) else { throw .invalid("options.disclose_me must be a bool") }
             parsed.discloseMe = value
+        }
+        if let span = retainSpan {
+            guard let value = flag(span) else { throw .invalid("options.retain must be a bool") }
+            parsed.retain = value
         }
         guard spans.anyPresent else { return }  // the common case: no allocation
         let lists = ListDecoder(buffer: buffer, spans: spans, maxEntries: maxListEntries)

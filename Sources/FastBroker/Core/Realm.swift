@@ -1,5 +1,5 @@
 // A realm at run time: its configuration (roles, permissions, auth methods), its user databases,
-// the subscription ids shared by all loops, and its routers — one per event loop, each holding
+// the subscription ids and retained events shared by all loops, and its routers — one per event loop, each holding
 // the pub/sub state of that loop's sessions.
 
 import BrokerConfig
@@ -20,9 +20,12 @@ final class Realm: @unchecked Sendable {
     /// Subscriptions held by each loop's router; written by that loop, read by publishers on
     /// other loops to skip loops with nobody to deliver to.
     let subscriptionsPerLoop: [Counter]
+    /// Thread-safe; the retained events of this realm, shared by all loops (per node in a cluster).
+    let retainedEvents: RetainedEvents
 
-    init(config: RealmConfig, loopCount: Int) throws(UserDatabaseError) {
+    init(config: RealmConfig, loopCount: Int, retainedByteLimit: Int = LimitsConfig().maxRetainedBytes) throws(UserDatabaseError) {
         self.config = config
+        retainedEvents = RetainedEvents(byteLimit: retainedByteLimit)
         authenticator = try RealmAuthenticator(
             realmName: config.name, allowsAnonymous: config.anonymousRole != nil, wampcraUserDB: config.wampcraUserDB,
             ticketUserDB: config.ticketUserDB, cryptosignUserDB: config.cryptosignUserDB)

@@ -35,6 +35,7 @@ extension Router {
             index.insert(entry)
             realm.subscriptionsPerLoop[loopIndex].increment()
             addMember(member, to: group)
+            (clusterForwarding as? ClusterBridge)?.groupStarted(group, in: realm)
             outcome = .joined(member, subscriptionID: member.subscriptionID)
         }
         post(GroupJoinResult(session: member.owner, request: join.request, outcome: outcome), to: member.loop)
@@ -122,6 +123,7 @@ extension Router {
         index.remove(group.entry)
         group.entry.group = nil   // the entry and the group refer to each other: break the cycle
         realm.subscriptionsPerLoop[loopIndex].increment(by: -1)
+        (clusterForwarding as? ClusterBridge)?.groupEnded(group, in: realm)
     }
 
     // MARK: - Dispatch
@@ -129,8 +131,26 @@ extension Router {
     /// A publication matched the group's topic pattern: give it a sequence number and route it
     /// (or hold it while a failover recovery is under way). The event keeps the publication's
     /// shared copy (Router.sharedCopy), the same one other loops get.
+    /// In a cluster, groups take their events from NATS only (dispatchFromCluster), so that each
+    /// event reaches one member cluster-wide: the broadcast path skips them. (Another forwarder,
+    /// one that leaves groups alone, keeps local dispatch.)
     func dispatch(_ publication: Publication, to group: ConsumerGroup, copy: inout RemotePublication?) {
-        let event = GroupEvent(publication: sharedCopy(of: publication, &copy), sequence: group.nextSequence)
+        if clusterForwarding is ClusterBridge { return }
+        enqueue(sharedCopy(of: publication, &copy), in: group)
+    }
+
+    /// One of this node's group subscriptions received a publication (ClusterBridge); the group
+    /// may have ended meanwhile (then it is dropped, counted).
+    func dispatchFromCluster(_ message: ClusterGroupPublication) {
+        guard let group = groups[message.group] else {
+            context.metrics.groupEventsDropped.increment()
+            return
+        }
+        enqueue(message.remote, in: group)
+    }
+
+    private func enqueue(_ publication: RemotePublication, in group: ConsumerGroup) {
+        let event = GroupEvent(publication: publication, sequence: group.nextSequence)
         group.nextSequence += 1
         if !group.awaiting.isEmpty {
             group.held.append(event)

@@ -11,6 +11,9 @@
 //     4. `clusterForwarding`, where forwarding to other brokers plugs in (none yet)
 //   publish(_:pool:remote:)   another loop forwarded it (LoopContext's inbox): 1 and 2 only.
 //
+// Subscribing, unsubscribing and a closed session's teardown are announced as meta events
+// (MetaEvents.swift), which go out through `publish(_:pool:)` and the other loops' inboxes.
+//
 // Steps 2–4 keep the publication past this call, so they share one copy of its bytes
 // (RemotePublication), made on first need by `sharedCopy`; a transcoding made for local
 // subscribers is handed on with it, so no loop transcodes the same publication again.
@@ -53,8 +56,11 @@ final class Router {
     private var transcodingPublication: UInt64 = 0
     /// Subscribe verdicts per (role, topic) for the checked subscribers of this loop.
     private var topicPermissions = TopicPermissionCache()
-    /// Subscriptions of closed sessions still to be left (unsubscribeClosed), in any order.
-    private var departing: [(session: Session, subscription: Subscription)] = []
+    /// Subscriptions of closed sessions still to be left (unsubscribeClosed), taken from the
+    /// end; a nil subscription is the session's on_leave, queued before its subscriptions.
+    private var departing: [(session: Session, subscription: Subscription?)] = []
+    /// The on_leave entries in `departing`.
+    private var departingLeaves = 0
     /// Closed sessions' subscriptions left at once; more go in time-boxed batches.
     static let teardownBatch = 256
     static let teardownSliceNanoseconds: Int64 = 2_000_000
@@ -71,13 +77,18 @@ final class Router {
     /// Adds `session` to the subscription for `key`, creating it if needed. A session subscribing
     /// twice gets the same subscription back. `topicCheckRole`: nil when the session's role is
     /// granted every topic of the pattern, else the role's index, to check each delivered topic.
-    func subscribe(_ session: Session, key: SubscriptionKey, filter: FilterProgram? = nil, topicCheckRole: Int?) -> Subscription {
+    /// `created`: no loop of the realm held the subscription before (for on_create).
+    func subscribe(_ session: Session, key: SubscriptionKey, filter: FilterProgram? = nil,
+                   topicCheckRole: Int?) -> (subscription: Subscription, created: Bool) {
         let subscription: Subscription
+        var created = false
         if let existing = byKey[key] {
             subscription = existing
         } else {
             let slot = filter.map { _ in filterMemo.acquireSlot(key.filterFingerprint!) } ?? -1
-            subscription = Subscription(id: realm.subscriptionIDs.acquire(key), key: key, filter: filter, filterSlot: slot)
+            let registered = realm.subscriptionIDs.acquireNotingCreation(key)
+            created = registered.created
+            subscription = Subscription(id: registered.id, key: key, filter: filter, filterSlot: slot)
             byKey[key] = subscription
             index.insert(subscription)
             realm.subscriptionsPerLoop[loopIndex].increment()
@@ -87,19 +98,24 @@ final class Router {
         } else {
             subscription.subscribers.insert(session)
         }
-        return subscription
+        return (subscription, created)
     }
 
-    func unsubscribe(_ session: Session, from subscription: Subscription) {
+    /// Takes `session` off `subscription` and announces it (on_unsubscribe, and on_delete when
+    /// it was the realm's last holder). True when a meta event was published.
+    @discardableResult
+    func unsubscribe(_ session: Session, from subscription: Subscription) -> Bool {
         subscription.subscribers.remove(ObjectIdentifier(session))
         subscription.checkedSubscribers.remove(ObjectIdentifier(session))
+        var deleted = false
         if subscription.subscribers.isEmpty && subscription.checkedSubscribers.isEmpty {
             index.remove(subscription)
             byKey[subscription.key] = nil
-            realm.subscriptionIDs.release(subscription.key)
+            deleted = realm.subscriptionIDs.release(subscription.key)
             if let fingerprint = subscription.key.filterFingerprint { filterMemo.releaseSlot(fingerprint) }
             realm.subscriptionsPerLoop[loopIndex].increment(by: -1)
         }
+        return announceUnsubscribe(session, from: subscription, deleted: deleted)
     }
 
     /// Lets go of cached topics nobody looked up since the previous call (LoopContext's timer).
@@ -108,17 +124,22 @@ final class Router {
         topicPermissions.sweepIfIdle()
     }
 
-    /// Leaves `subscriptions` for `session`, which has closed: at once when few, else over the
-    /// next loop turns, at most `teardownSliceNanoseconds` each (issue 10: one session with
-    /// 10,000 subscriptions must not stall its loop). Until its turn a subscription keeps the
-    /// closed session, whose connection refuses events, so nothing more reaches it.
+    /// Leaves `subscriptions` for `session`, which has closed, then announces its on_leave: at
+    /// once when few, else over the next loop turns, at most `teardownSliceNanoseconds` each
+    /// (issue 10: one session with 10,000 subscriptions must not stall its loop); the meta
+    /// events of each unsubscribe go out in the same slices. Until its turn a subscription
+    /// keeps the closed session, whose connection refuses events, so nothing more reaches it.
     func unsubscribeClosed(_ session: Session, from subscriptions: [Subscription]) {
         if departing.isEmpty && subscriptions.count <= Self.teardownBatch {
             for subscription in subscriptions { unsubscribe(session, from: subscription) }
+            announceLeave(session)
             return
         }
         let wasIdle = departing.isEmpty
-        departing.reserveCapacity(departing.count + subscriptions.count)
+        departing.reserveCapacity(departing.count + subscriptions.count + 1)
+        // Taken from the end, so the on_leave, queued first, follows all of this session's.
+        departing.append((session, nil))
+        departingLeaves += 1
         for subscription in subscriptions { departing.append((session, subscription)) }
         if wasIdle { context.continueTeardownLater(self) }
     }
@@ -129,16 +150,23 @@ final class Router {
         let start = clock.now
         var done = 0
         while let next = departing.popLast() {
-            unsubscribe(next.session, from: next.subscription)
+            var announced = true
+            if let subscription = next.subscription {
+                announced = unsubscribe(next.session, from: subscription)
+            } else {
+                departingLeaves -= 1
+                announceLeave(next.session)
+            }
             done += 1
-            if done % 64 == 0 && (clock.now - start) > .nanoseconds(Self.teardownSliceNanoseconds) { break }
+            // A meta event fans out to its listeners: check the clock after each one.
+            if (announced || done % 64 == 0) && (clock.now - start) > .nanoseconds(Self.teardownSliceNanoseconds) { break }
         }
         if departing.isEmpty { departing = [] }   // give the storage back
         return !departing.isEmpty
     }
 
     /// Subscriptions of closed sessions not yet left on this loop.
-    var departingCount: Int { departing.count }
+    var departingCount: Int { departing.count - departingLeaves }
 
     /// A publication a session on this loop made: fans it out to everyone it reaches (see the
     /// header). Returns the number of EVENTs queued on this loop.

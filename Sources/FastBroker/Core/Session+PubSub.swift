@@ -43,9 +43,12 @@ extension Session {
         }
         let key = SubscriptionKey(topic: topic, match: match, filterFingerprint: options.filter?.fingerprint)
         guard !isAtSubscriptionLimit(unlessHolding: key, established) else { return refuseSubscriptionOverLimit(request) }
-        let subscription = established.router.subscribe(self, key: key, filter: options.filter, topicCheckRole: topicCheckRole)
-        subscriptions[subscription.id] = subscription
+        let (subscription, created) = established.router.subscribe(self, key: key, filter: options.filter, topicCheckRole: topicCheckRole)
+        let isNewForSession = subscriptions.updateValue(subscription, forKey: subscription.id) == nil
         connection.send { out in WampEncoder.acknowledgement(code: WampCode.subscribed, request: request, id: subscription.id, format: format, into: &out) }
+        if options.getRetained { sendRetained(of: subscription, topicCheckRole: topicCheckRole, established) }
+        // After SUBSCRIBED, as Crossbar does; an identical re-subscribe announces nothing.
+        if isNewForSession { established.router.announceSubscribe(self, to: subscription, created: created) }
     }
 
     /// Whether a new subscription would exceed `max_subscriptions_per_session` (subscriptions,
@@ -124,7 +127,11 @@ extension Session {
             allowed = decidePublish(topic, in: established.realm)
         }
         guard allowed else {
-            return refusePublish(parsed.acknowledge, request, "role \(identity.authrole) may not publish to \(String(decoding: topic, as: UTF8.self))", WampURI.notAuthorized)
+            let uri = String(decoding: topic, as: UTF8.self)
+            let why = topic.starts(with: "wamp.".utf8)
+                ? "only the broker publishes to wamp.* topics (meta events), not to \(uri)"
+                : "role \(identity.authrole) may not publish to \(uri)"
+            return refusePublish(parsed.acknowledge, request, why, WampURI.notAuthorized)
         }
         let publication = Publication(
             id: context.ids.next(), topic: topic, format: m.format,
@@ -133,6 +140,10 @@ extension Session {
             excludedSession: parsed.excludeMe ? id : 0,
             disclosedPublisher: parsed.discloseMe ? PublisherInfo(session: id, authid: identity.authid, authrole: identity.authrole) : nil,
             rules: parsed.rules)
+        if parsed.retain {   // before the fan-out, so a subscriber on another loop never misses it
+            guard admitsRetained(publication, acknowledge: parsed.acknowledge, request: request) else { return }
+            keepRetained(publication, m, established)
+        }
         let delivered = established.router.publish(publication)
         context.metrics.eventsDelivered.increment(by: delivered)
         if parsed.acknowledge {
@@ -148,9 +159,11 @@ extension Session {
     }
 
     /// The permission rules for a checked topic with no remembered verdict (once per distinct
-    /// topic); the verdict is remembered for the next PUBLISH.
+    /// topic); the verdict is remembered for the next PUBLISH. wamp.* is the broker's own
+    /// (SPEC §5), whatever the role's permissions say.
     private func decidePublish(_ topic: UnsafeRawBufferPointer, in realm: Realm) -> Bool {
-        let allowed = realm.isAllowed(role: identity.authrole, action: .publish, uri: String(decoding: topic, as: UTF8.self))
+        let allowed = !topic.starts(with: "wamp.".utf8)
+            && realm.isAllowed(role: identity.authrole, action: .publish, uri: String(decoding: topic, as: UTF8.self))
         publishPermissions.record(allowed, role: 0, topic: topic)   // one role per session
         return allowed
     }

@@ -25,6 +25,8 @@ final class Session {
         case awaitingHello
         /// CHALLENGE sent for a realm with a user database; the next message must be AUTHENTICATE.
         case challenged(AuthChallenge, Realm)
+        /// The AUTHENTICATE's check runs on the thread pool (a ticket's PBKDF2); input is ignored.
+        case verifying
         /// The AUTHENTICATE's verdict is held back by the auth throttle; input is ignored.
         case awaitingVerdict
         case established(Established)
@@ -93,7 +95,7 @@ final class Session {
                 return protocolViolation("\(WampCode.name(code)) while authenticating: expected AUTHENTICATE")
             }
             handleAuthenticate(message, challenge, realm)
-        case .awaitingVerdict:
+        case .verifying, .awaitingVerdict:
             break   // the verdict is decided; nothing the client sends now changes it
         case .established(let established):
             switch code {
@@ -131,7 +133,7 @@ final class Session {
             connection.send { out in WampEncoder.goodbye(message: "Broker shutting down", reason: WampURI.systemShutdown, format: format, into: &out) }
         case .closing, .closed:
             break
-        case .awaitingHello, .challenged, .awaitingVerdict:
+        case .awaitingHello, .challenged, .verifying, .awaitingVerdict:
             abort(message: "Broker shutting down", reason: WampURI.systemShutdown)
         }
     }

@@ -19,18 +19,22 @@ struct SubscribeOptions {
     /// The group's name ("" when the options name none).
     var groupName = ""
     var filter: FilterProgram? = nil
+    /// Send the retained events the subscription matches after SUBSCRIBED (SPEC §5).
+    var getRetained = false
 
     static func parse(_ options: JSONObjectView) -> Result<SubscribeOptions, SubscribeRefusal> {
         let buffer = options.buffer
         var matchSpan: JSONSpan?
         var typeSpan: JSONSpan?, underscoredTypeSpan: JSONSpan?
         var groupSpan: JSONSpan?, underscoredGroupSpan: JSONSpan?
+        var getRetainedSpan: JSONSpan?
         for (key, value) in options {
             if JSONScanner.stringEquals(buffer, key, "match") { matchSpan = value }
             else if JSONScanner.stringEquals(buffer, key, "type") { typeSpan = value }
             else if JSONScanner.stringEquals(buffer, key, "_type") { underscoredTypeSpan = value }
             else if JSONScanner.stringEquals(buffer, key, "group") { groupSpan = value }
             else if JSONScanner.stringEquals(buffer, key, "_group") { underscoredGroupSpan = value }
+            else if JSONScanner.stringEquals(buffer, key, "get_retained") { getRetainedSpan = value }
         }
 
         var parsed = SubscribeOptions()
@@ -52,6 +56,13 @@ struct SubscribeOptions {
                 return .failure(.invalidArgument("options.group needs options.type (exclusive, shared or failover)"))
             }
             parsed.groupName = JSONScanner.decodeString(buffer, span)
+        }
+        if let span = getRetainedSpan {
+            switch span.kind {
+            case .true: parsed.getRetained = true
+            case .false: parsed.getRetained = false
+            default: return .failure(.invalidArgument("options.get_retained must be a bool"))
+            }
         }
         switch SubscriptionFilter.compile(from: options) {
         case .failure(let refusal)?: return .failure(refusal)

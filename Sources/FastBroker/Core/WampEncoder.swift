@@ -26,7 +26,7 @@ enum WampEncoder {
     /// The advanced broker features this broker implements (announced in WELCOME).
     static let brokerFeatures = [
         "pattern_based_subscription", "publisher_exclusion", "publisher_identification",
-        "subscriber_blackwhite_listing",
+        "subscriber_blackwhite_listing", "session_meta_api", "subscription_meta_api", "event_retention",
     ]
 
     // MARK: - Rare messages, through JSONValue
@@ -113,23 +113,24 @@ enum WampEncoder {
 
     /// The EVENT in a buffer from the loop's pool, sized for the publication: the one way the
     /// broker makes an EVENT. The caller queues it, then recycles it if nobody took it.
+    /// `retained`: a retained event sent after SUBSCRIBE (`"retained": true` in its details).
     static func event(subscription: UInt64, publication: Publication, payload: Payload, includeTopic: Bool,
-                      format: WireFormat, pool: MessageBufferPool) -> MessageBuffer {
+                      format: WireFormat, pool: MessageBufferPool, retained: Bool = false) -> MessageBuffer {
         let buffer = pool.take(capacity: 96 + publication.topic.count + payload.args.count + payload.kwargs.count)
         event(subscription: subscription, publication: publication, payload: payload, includeTopic: includeTopic,
-              format: format, into: &buffer.bytes)
+              format: format, retained: retained, into: &buffer.bytes)
         return buffer
     }
 
     /// `[36, subscription, publication, details, args?, kwargs?]` in `format`; `payload` is the
     /// publication's args/kwargs already in that format.
     private static func event(subscription: UInt64, publication: Publication, payload: Payload, includeTopic: Bool,
-                      format: WireFormat, into out: inout [UInt8]) {
+                      format: WireFormat, retained: Bool, into out: inout [UInt8]) {
         let hasPayload = payload.args.count > 0 || payload.kwargs.count > 0
         let publisher = publication.disclosedPublisher
         switch format {
         case .json:
-            let hasDetails = includeTopic || publisher != nil
+            let hasDetails = includeTopic || publisher != nil || retained
             appendJSONEventHead(subscription: subscription, publication: publication.id,
                                 closing: hasDetails ? "" : hasPayload ? "}," : "}", into: &out)
             if includeTopic {
@@ -145,6 +146,10 @@ enum WampEncoder {
                 out.append(contentsOf: ",\"publisher_authrole\":".utf8)
                 JSONWriter.appendString(publisher.authrole, to: &out)
             }
+            if retained {
+                if includeTopic || publisher != nil { out.append(UInt8(ascii: ",")) }
+                out.append(contentsOf: "\"retained\":true".utf8)
+            }
             if hasDetails { out.append(contentsOf: hasPayload ? "},".utf8 : "}".utf8) }
             if hasPayload {
                 if payload.args.count > 0 { out.append(contentsOf: payload.args) } else { out.append(contentsOf: "[]".utf8) }
@@ -156,10 +161,10 @@ enum WampEncoder {
             out.append(UInt8(ascii: "]"))
         case .msgpack:
             binaryEvent(MessagePackWriter.self, subscription: subscription, publication: publication, payload: payload,
-                        includeTopic: includeTopic, into: &out)
+                        includeTopic: includeTopic, retained: retained, into: &out)
         case .cbor:
             binaryEvent(CBORWriter.self, subscription: subscription, publication: publication, payload: payload,
-                        includeTopic: includeTopic, into: &out)
+                        includeTopic: includeTopic, retained: retained, into: &out)
         }
     }
 
@@ -218,14 +223,14 @@ enum WampEncoder {
     private static let digitPairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
     private static func binaryEvent<W: BinaryValueWriter>(_: W.Type, subscription: UInt64, publication: Publication, payload: Payload,
-                                                           includeTopic: Bool, into out: inout [UInt8]) {
+                                                           includeTopic: Bool, retained: Bool, into out: inout [UInt8]) {
         let hasPayload = payload.args.count > 0 || payload.kwargs.count > 0
         let publisher = publication.disclosedPublisher
         W.appendArrayHeader(count: 4 + (payload.kwargs.count > 0 ? 2 : hasPayload ? 1 : 0), to: &out)
         W.appendUInt(36, to: &out)
         W.appendUInt(subscription, to: &out)
         W.appendUInt(publication.id, to: &out)
-        W.appendMapHeader(count: (includeTopic ? 1 : 0) + (publisher != nil ? 3 : 0), to: &out)
+        W.appendMapHeader(count: (includeTopic ? 1 : 0) + (publisher != nil ? 3 : 0) + (retained ? 1 : 0), to: &out)
         if includeTopic {
             W.appendString("topic", to: &out)
             W.appendString(publication.topic, to: &out)
@@ -237,6 +242,10 @@ enum WampEncoder {
             W.appendString(publisher.authid, to: &out)
             W.appendString("publisher_authrole", to: &out)
             W.appendString(publisher.authrole, to: &out)
+        }
+        if retained {
+            W.appendString("retained", to: &out)
+            W.appendBool(true, to: &out)
         }
         if hasPayload {
             if payload.args.count > 0 { W.appendRaw(payload.args, to: &out) } else { W.appendArrayHeader(count: 0, to: &out) }

@@ -26,6 +26,15 @@ public struct AuthChallenge: Sendable {
     public let failureMessage: String
     let check: Check
 
+    /// Whether `verify` is too slow for a loop thread, so the session runs it on the thread pool
+    /// (Loop/LoopWork.swift): a ticket's PBKDF2 takes milliseconds at the default 10,000
+    /// iterations and grows with the userdb's count. WAMP-CRA's check is one HMAC (about a
+    /// microsecond) and cryptosign's one Ed25519 verification (50–200 µs measured with `openssl
+    /// speed` here, the order of accepting the connection): the thread hop would cost more.
+    public var verifiesOffLoop: Bool {
+        if case .ticket = check { true } else { false }
+    }
+
     /// Whether AUTHENTICATE's Signature answers the challenge. Constant-time where a secret is
     /// compared; always false for an unknown user.
     public func verify(_ signature: String) -> Bool {

@@ -1,10 +1,14 @@
 // ISO-8601 UTC timestamps with milliseconds ("2026-11-25T17:22:19.123Z") for the WAMP-CRA
-// challenge. Done with integer calendar arithmetic rather than a DateFormatter: no locale, no
-// shared formatter to guard across loop threads.
+// challenge and the `created` of subscription meta events (Core/MetaEvents.swift). Done with
+// integer calendar arithmetic rather than a DateFormatter: no locale, no shared formatter to
+// guard across loop threads.
 
 import Foundation
 
-enum ISO8601Timestamp {
+public enum ISO8601Timestamp {
+    /// Now, in UTC.
+    public static func now() -> String { format(Date()) }
+
     static func format(_ date: Date) -> String {
         format(millisecondsSince1970: Int64((date.timeIntervalSince1970 * 1000).rounded(.down)))
     }

@@ -27,23 +27,26 @@ public enum CBORWriter: BinaryValueWriter {
     }
 
     public static func appendArrayHeader(count: Int, to out: inout [UInt8]) {
-        precondition(count >= 0, "negative CBOR array length")
-        appendHead(major: 4, UInt64(count), to: &out)
+        appendLengthHead(major: 4, count, to: &out)
     }
 
     public static func appendMapHeader(count: Int, to out: inout [UInt8]) {
-        precondition(count >= 0, "negative CBOR map length")
-        appendHead(major: 5, UInt64(count), to: &out)
+        appendLengthHead(major: 5, count, to: &out)
     }
 
     public static func appendStringHeader(byteCount: Int, to out: inout [UInt8]) {
-        precondition(byteCount >= 0, "negative CBOR string length")
-        appendHead(major: 3, UInt64(byteCount), to: &out)
+        appendLengthHead(major: 3, byteCount, to: &out)
     }
 
     public static func appendBinaryHeader(byteCount: Int, to out: inout [UInt8]) {
-        precondition(byteCount >= 0, "negative CBOR byte string length")
-        appendHead(major: 2, UInt64(byteCount), to: &out)
+        appendLengthHead(major: 2, byteCount, to: &out)
+    }
+
+    /// A string, array or map head: a length is never negative.
+    @inline(__always)
+    private static func appendLengthHead(major: UInt8, _ length: Int, to out: inout [UInt8]) {
+        precondition(length >= 0, "negative CBOR length (major type \(major))")
+        appendHead(major: major, UInt64(length), to: &out)
     }
 
     public static func appendUInt(_ v: UInt64, to out: inout [UInt8]) {

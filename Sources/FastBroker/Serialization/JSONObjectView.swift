@@ -19,49 +19,15 @@ public struct JSONObjectView: Sequence {
     /// Iterates members in order: `key` is the string token (JSON: quotes included; MessagePack: the
     /// str value), `value` its value.
     public struct Iterator: IteratorProtocol {
-        let buffer: UnsafeRawBufferPointer
-        var i: Int
-        let limit: Int  // JSON: index of the closing brace; MessagePack/CBOR: end of the map
-        var remaining: Int  // MessagePack: members not yet returned
-        let format: WireFormat
+        var walk: ValidatedContainerWalk
 
         public mutating func next() -> (key: JSONSpan, value: JSONSpan)? {
-            if format != .json {
-                guard remaining > 0, i < limit else { return nil }
-                remaining -= 1
-                let key = ValidatedBinary.value(format, buffer, i, limit)
-                guard key.end < limit else {
-                    i = limit
-                    return nil
-                }
-                let value = ValidatedBinary.value(format, buffer, key.end, limit)
-                i = value.end
-                return (key, value)
-            }
-            i = ValidatedJSON.skipWhitespace(buffer, i, limit)
-            if i < limit && buffer[i] == UInt8(ascii: ",") {
-                i = ValidatedJSON.skipWhitespace(buffer, i + 1, limit)
-            }
-            guard i < limit, buffer[i] == UInt8(ascii: "\"") else { return nil }
-            let key = JSONSpan(start: i, end: ValidatedJSON.stringEnd(buffer, i, limit), kind: .string)
-            i = ValidatedJSON.skipWhitespace(buffer, key.end, limit)
-            guard i < limit, buffer[i] == UInt8(ascii: ":") else { return nil }
-            i = ValidatedJSON.skipWhitespace(buffer, i + 1, limit)
-            guard i < limit else { return nil }
-            let value = ValidatedJSON.value(buffer, i, limit)
-            i = value.end
-            return (key, value)
+            walk.nextMember()
         }
     }
 
     public func makeIterator() -> Iterator {
-        if span.format != .json {
-            let h = ValidatedBinary.header(span.format, buffer, span.start, span.end)
-            return Iterator(buffer: buffer, i: h?.dataStart ?? span.end, limit: span.end,
-                            remaining: h?.kind == .object ? h!.length : 0, format: span.format)
-        }
-        return Iterator(buffer: buffer, i: span.start + 1, limit: Swift.max(span.start + 1, span.end - 1),
-                        remaining: 0, format: .json)
+        Iterator(walk: ValidatedContainerWalk(buffer, span, .object))
     }
 
     /// Whether the object has no members.
@@ -174,39 +140,15 @@ public struct JSONArrayView: Sequence {
     @inlinable public var format: WireFormat { span.format }
 
     public struct Iterator: IteratorProtocol {
-        let buffer: UnsafeRawBufferPointer
-        var i: Int
-        let limit: Int  // JSON: index of the closing bracket; MessagePack/CBOR: end of the array
-        var remaining: Int  // MessagePack: elements not yet returned
-        let format: WireFormat
+        var walk: ValidatedContainerWalk
 
         public mutating func next() -> JSONSpan? {
-            if format != .json {
-                guard remaining > 0, i < limit else { return nil }
-                remaining -= 1
-                let value = ValidatedBinary.value(format, buffer, i, limit)
-                i = value.end
-                return value
-            }
-            i = ValidatedJSON.skipWhitespace(buffer, i, limit)
-            if i < limit && buffer[i] == UInt8(ascii: ",") {
-                i = ValidatedJSON.skipWhitespace(buffer, i + 1, limit)
-            }
-            guard i < limit else { return nil }
-            let value = ValidatedJSON.value(buffer, i, limit)
-            i = value.end
-            return value
+            walk.nextElement()
         }
     }
 
     public func makeIterator() -> Iterator {
-        if span.format != .json {
-            let h = ValidatedBinary.header(span.format, buffer, span.start, span.end)
-            return Iterator(buffer: buffer, i: h?.dataStart ?? span.end, limit: span.end,
-                            remaining: h?.kind == .array ? h!.length : 0, format: span.format)
-        }
-        return Iterator(buffer: buffer, i: span.start + 1, limit: Swift.max(span.start + 1, span.end - 1),
-                        remaining: 0, format: .json)
+        Iterator(walk: ValidatedContainerWalk(buffer, span, .array))
     }
 
     /// Number of elements (JSON: walks the array; MessagePack: read from the header).
@@ -230,5 +172,84 @@ public struct JSONArrayView: Sequence {
     public func containsString(_ bytes: UnsafeRawBufferPointer) -> Bool {
         for element in self where JSONScanner.stringEquals(buffer, element, bytes) { return true }
         return false
+    }
+}
+
+/// The walk over one validated container's members (objects) or elements (arrays), in any format:
+/// JSON steps over whitespace, commas and colons up to the closing bracket; MessagePack and CBOR
+/// count the entries their header declares.
+struct ValidatedContainerWalk {
+    let buffer: UnsafeRawBufferPointer
+    var i: Int
+    let limit: Int  // JSON: index of the closing bracket; MessagePack/CBOR: end of the container
+    var remaining: Int  // MessagePack/CBOR: entries (elements or pairs) not yet returned
+    let format: WireFormat
+
+    /// A walk from the first entry of `span`; a binary container whose header is not `kind` has none.
+    init(_ buffer: UnsafeRawBufferPointer, _ span: JSONSpan, _ kind: JSONKind) {
+        self.buffer = buffer
+        format = span.format
+        if format != .json {
+            let h = ValidatedBinary.header(format, buffer, span.start, span.end)
+            i = h?.dataStart ?? span.end
+            limit = span.end
+            remaining = h?.kind == kind ? h!.length : 0
+        } else {
+            i = span.start + 1
+            limit = Swift.max(span.start + 1, span.end - 1)
+            remaining = 0
+        }
+    }
+
+    /// The next element: for JSON past the comma before it.
+    @inline(__always)
+    mutating func nextElement() -> JSONSpan? {
+        if format != .json {
+            guard remaining > 0, i < limit else { return nil }
+            remaining -= 1
+            let value = ValidatedBinary.value(format, buffer, i, limit)
+            i = value.end
+            return value
+        }
+        guard skipToJSONEntry() else { return nil }
+        let value = ValidatedJSON.value(buffer, i, limit)
+        i = value.end
+        return value
+    }
+
+    /// The next key and its value.
+    @inline(__always)
+    mutating func nextMember() -> (key: JSONSpan, value: JSONSpan)? {
+        if format != .json {
+            guard remaining > 0, i < limit else { return nil }
+            remaining -= 1
+            let key = ValidatedBinary.value(format, buffer, i, limit)
+            guard key.end < limit else {
+                i = limit
+                return nil
+            }
+            let value = ValidatedBinary.value(format, buffer, key.end, limit)
+            i = value.end
+            return (key, value)
+        }
+        guard skipToJSONEntry(), buffer[i] == UInt8(ascii: "\"") else { return nil }
+        let key = JSONSpan(start: i, end: ValidatedJSON.stringEnd(buffer, i, limit), kind: .string)
+        i = ValidatedJSON.skipWhitespace(buffer, key.end, limit)
+        guard i < limit, buffer[i] == UInt8(ascii: ":") else { return nil }
+        i = ValidatedJSON.skipWhitespace(buffer, i + 1, limit)
+        guard i < limit else { return nil }
+        let value = ValidatedJSON.value(buffer, i, limit)
+        i = value.end
+        return (key, value)
+    }
+
+    /// Steps over whitespace and the comma before the next JSON entry; false at the end.
+    @inline(__always)
+    private mutating func skipToJSONEntry() -> Bool {
+        i = ValidatedJSON.skipWhitespace(buffer, i, limit)
+        if i < limit && buffer[i] == UInt8(ascii: ",") {
+            i = ValidatedJSON.skipWhitespace(buffer, i + 1, limit)
+        }
+        return i < limit
     }
 }

@@ -8,6 +8,8 @@
 // or credential file a repeated key is a mistake, and silently taking either copy hides it. WAMP
 // messages are read by JSONScanner instead, where the last key wins (README, "JSON").
 
+import WireCodec
+
 /// One JSON value plus where it starts in the document.
 public struct JSONTreeNode: Sendable {
     public var value: JSONTreeValue
@@ -220,55 +222,26 @@ public struct JSONTreeReader {
         guard index < bytes.count else { throw error("unterminated string", path: path) }
         let c = bytes[index]
         index += 1
-        switch c {
-        case UInt8(ascii: "\""): utf8.append(UInt8(ascii: "\""))
-        case UInt8(ascii: "\\"): utf8.append(UInt8(ascii: "\\"))
-        case UInt8(ascii: "/"): utf8.append(UInt8(ascii: "/"))
-        case UInt8(ascii: "b"): utf8.append(0x08)
-        case UInt8(ascii: "f"): utf8.append(0x0C)
-        case UInt8(ascii: "n"): utf8.append(0x0A)
-        case UInt8(ascii: "r"): utf8.append(0x0D)
-        case UInt8(ascii: "t"): utf8.append(0x09)
-        case UInt8(ascii: "u"):
-            var scalar = try readHex4(path: path)
-            if (0xD800...0xDBFF).contains(scalar) {
-                // A high surrogate must be followed by an escaped low surrogate.
-                guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u") else {
-                    throw error("unpaired surrogate \\u\(String(scalar, radix: 16, uppercase: true))", path: path)
-                }
-                index += 2
-                let low = try readHex4(path: path)
-                guard (0xDC00...0xDFFF).contains(low) else {
-                    throw error("unpaired surrogate \\u\(String(scalar, radix: 16, uppercase: true))", path: path)
-                }
-                scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-            } else if (0xDC00...0xDFFF).contains(scalar) {
-                throw error("unpaired surrogate \\u\(String(scalar, radix: 16, uppercase: true))", path: path)
-            }
-            // Surrogates are excluded above, so the scalar is always valid.
-            utf8.append(contentsOf: Array(String(Character(Unicode.Scalar(scalar)!)).utf8))
-        default:
+        if let byte = JSONEscape.simple(c) {
+            utf8.append(byte)
+            return
+        }
+        guard c == UInt8(ascii: "u") else {
             index -= 1
             throw error("invalid escape '\\\(describeByte(c))' in a string", path: path)
         }
-    }
-
-    private mutating func readHex4(path: String) throws(JSONTreeReadError) -> UInt32 {
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            guard index < bytes.count else { throw error("unterminated \\u escape", path: path) }
-            let b = bytes[index]
-            let digit: UInt32
-            switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt32(b - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt32(b - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = UInt32(b - UInt8(ascii: "A") + 10)
-            default: throw error("\\u escape needs four hex digits, found \(describeCurrent())", path: path)
-            }
-            value = value << 4 | digit
-            index += 1
+        switch JSONEscape.unicode(bytes, index) {
+        case .scalar(let scalar, let end):
+            index = end
+            JSONEscape.appendUTF8(scalar, to: &utf8)
+        case .badHex(let at):
+            index = at
+            guard at < bytes.count else { throw error("unterminated \\u escape", path: path) }
+            throw error("\\u escape needs four hex digits, found \(describeCurrent())", path: path)
+        case .unpairedSurrogate(let value, let end):
+            index = end
+            throw error("unpaired surrogate \\u\(String(value, radix: 16, uppercase: true))", path: path)
         }
-        return value
     }
 
     private mutating func readNumber(path: String) throws(JSONTreeReadError) -> JSONTreeValue {

@@ -8,7 +8,7 @@
 //
 // The locks (NATS keeps such a list in locksordering.txt): EventLoop.inbox (tasks for a loop),
 // ConnectionAdmission.perAddress, SubscriptionRegistry.state (one per realm), AuthThrottle.tables,
-// UserDatabase.current. No body takes another lock or calls out, so there is no lock order to keep.
+// UserDatabase.current, RetainedEvents.state (one per realm). No body takes another lock or calls out, so there is no lock order to keep.
 
 #if canImport(Glibc)
 import Glibc

@@ -1,25 +1,26 @@
 // Certificates for the TLS tests, made by the openssl CLI (an implementation independent of our
 // code) once per test process in a temporary directory: a CA, an unrelated "wrong" CA, a server
-// certificate for localhost/127.0.0.1, and client certificates signed by each CA.
+// certificate for localhost/127.0.0.1, and client certificates signed by each CA. Shared by
+// SecurityTests (TLSConnection) and FastBrokerTests (a TLS Connection over the in-memory transport).
 
 import Foundation
 import XCTest
 
-final class TLSTestCertificates: Sendable {
-    let directory: TemporaryDirectory
-    var caCertificate: String { directory.file("ca.crt") }
-    var wrongCACertificate: String { directory.file("wrong-ca.crt") }
-    var serverCertificate: String { directory.file("server.crt") }
-    var serverKey: String { directory.file("server.key") }
-    var clientCertificate: String { directory.file("client.crt") }
-    var clientKey: String { directory.file("client.key") }
-    var strangerCertificate: String { directory.file("stranger.crt") }
-    var strangerKey: String { directory.file("stranger.key") }
+public final class TLSTestCertificates: Sendable {
+    public let directory: TemporaryDirectory
+    public var caCertificate: String { directory.file("ca.crt") }
+    public var wrongCACertificate: String { directory.file("wrong-ca.crt") }
+    public var serverCertificate: String { directory.file("server.crt") }
+    public var serverKey: String { directory.file("server.key") }
+    public var clientCertificate: String { directory.file("client.crt") }
+    public var clientKey: String { directory.file("client.key") }
+    public var strangerCertificate: String { directory.file("stranger.crt") }
+    public var strangerKey: String { directory.file("stranger.key") }
 
     private static let made: Result<TLSTestCertificates, any Error> = Result { try TLSTestCertificates() }
 
     /// The shared set; skips the test when the openssl CLI is missing.
-    static func shared() throws -> TLSTestCertificates {
+    public static func shared() throws -> TLSTestCertificates {
         try made.get()
     }
 
@@ -53,13 +54,13 @@ final class TLSTestCertificates: Sendable {
     }
 
     /// The certificate's subject as the openssl CLI prints it in RFC 2253 form.
-    func subjectByOpenSSLCLI(_ certificate: String) throws -> String {
+    public func subjectByOpenSSLCLI(_ certificate: String) throws -> String {
         let result = try Self.run(["openssl", "x509", "-noout", "-subject", "-nameopt", "RFC2253", "-in", certificate])
         guard result.status == 0, result.stdout.hasPrefix("subject=") else { throw TLSFixtureError("openssl x509 -subject: \(result.stderr)") }
         return String(result.stdout.dropFirst("subject=".count)).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    static func run(_ argv: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+    public static func run(_ argv: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = argv
@@ -75,7 +76,7 @@ final class TLSTestCertificates: Sendable {
     }
 }
 
-struct TLSFixtureError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+public struct TLSFixtureError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }

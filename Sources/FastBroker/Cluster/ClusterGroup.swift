@@ -1,0 +1,53 @@
+// ClusterGroup: a consumer group (SPEC §5.2) as the cluster sees it, and the NATS names derived
+// from it. Group events never take the broadcast path between nodes: every node publishes each
+// publication once on its ordinary subject (ClusterSubject), and group consumers pick it up with
+// their own subscriptions on the node's group link (ClusterNode):
+//
+//   shared             every node with members holds a queue subscription on the group's pattern
+//                      subject, queue name = the group's identity, so NATS hands each publication
+//                      to exactly one of those nodes, which gives it to one local member.
+//   exclusive/failover the node holding the group's JetStream KV lease (ClusterLeaseKeeper) is
+//                      the only one subscribed; the others stand by and take the lease when the
+//                      holder releases it (its last member left) or stops renewing (it died).
+//
+// The identity string escapes every field (ClusterSubject.appendEscaped) and joins them with '.',
+// so two different groups never share a queue name or a lease key.
+
+import BrokerConfig
+
+public struct ClusterGroup: Hashable, Sendable {
+    public enum Kind: String, Sendable { case shared, exclusive, failover }
+
+    public var realm: String
+    public var pattern: String
+    public var match: MatchPolicy
+    public var name: String
+    public var kind: Kind
+
+    public init(realm: String, pattern: String, match: MatchPolicy, name: String, kind: Kind) {
+        self.realm = realm
+        self.pattern = pattern
+        self.match = match
+        self.name = name
+        self.kind = kind
+    }
+
+    /// The subject its consumers subscribe (the pattern's interest subject), and whether NATS'
+    /// match is exact (false: receivers re-check the topic against the pattern).
+    public var interest: (subject: String, isExact: Bool)? {
+        ClusterSubject.interest(realm: realm, pattern: pattern, match: match)
+    }
+
+    /// Queue name (shared) and lease key (exclusive/failover; valid KV key bytes): the escaped identity. The kind is
+    /// part of it, so members of different kinds never compete (the mismatch is refused per node).
+    public var identity: String {
+        var out = Array("g".utf8)
+        for field in [realm, kind.rawValue, match.rawValue, pattern, name] {
+            out.append(UInt8(ascii: "."))
+            ClusterSubject.appendEscaped(field.utf8, to: &out)
+            // No empty token; escaping never yields a bare '_' (always `_HH`), so no collision.
+            if field.isEmpty { out.append(UInt8(ascii: "_")) }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

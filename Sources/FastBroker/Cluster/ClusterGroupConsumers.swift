@@ -1,0 +1,212 @@
+// ClusterGroupConsumers: this node's side of consumer groups across the cluster (ClusterGroup.swift
+// has the scheme). It owns the node's group link — a second NATS connection, with echo, carrying
+// only group subscriptions, so the node's own publications reach its own group consumers the same
+// way as everyone else's — and the JetStream KV lease keeper for exclusive/failover groups.
+//
+// Threads: `join`/`leave` run on loop threads (a group's home loop creates or removes it) and
+// wait on nothing: subscribing is buffered by libnats, lease work is queued on the node's
+// control queue. Lease changes arrive on the control queue; messages on the libnats delivery
+// thread. The link and the subscription tables are under `state`'s lock; the lease store and
+// keeper belong to the control queue.
+
+import CNats
+import Dispatch
+import BrokerSync
+
+final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
+    private struct State {
+        var connection: NatsConnection?
+        /// Local groups (one per home loop that has it; counted in case several report it).
+        var local: [ClusterGroup: Int] = [:]
+        var subscriptions: [ClusterGroup: OpaquePointer] = [:]
+        var bySubscription: [OpaquePointer: ClusterGroup] = [:]
+        /// Exclusive/failover groups by lease key.
+        var leased: [String: ClusterGroup] = [:]
+    }
+
+    private let nodeName: String
+    private let leaseTTLMs: Int
+    private let pendingLimits: ClusterNode.PendingLimits
+    private let control: DispatchQueue
+    private let counters: ClusterCounters
+    private let log: @Sendable (String) -> Void
+    private weak var delivery: (any ClusterDelivery)?
+    /// Link and tables; locked by this mutex. It never calls out while holding it but into
+    /// libnats (subscribe/unsubscribe, which do not wait on the network).
+    private let state = PThreadLock(State())
+    /// Owned by `control`: created on first need (a JetStream request), retried while failing.
+    private var keeper: ClusterLeaseKeeper?
+    private var wantedLeases: Set<String> = []
+    private var retryScheduled = false
+
+    init(
+        nodeName: String, leaseTTLMs: Int, pendingLimits: ClusterNode.PendingLimits, control: DispatchQueue,
+        counters: ClusterCounters, log: @escaping @Sendable (String) -> Void
+    ) {
+        self.nodeName = nodeName
+        self.leaseTTLMs = leaseTTLMs
+        self.pendingLimits = pendingLimits
+        self.control = control
+        self.counters = counters
+        self.log = log
+    }
+
+    func start(servers: [String], delivery: any ClusterDelivery) throws(NatsError) {
+        self.delivery = delivery
+        var settings = NatsConnection.Settings(name: "fastbroker-\(nodeName)-groups", servers: servers)
+        settings.echo = true
+        let opened = try NatsConnection(settings, events: self)
+        state.withLock { $0.connection = opened }
+    }
+
+    /// Graceful: releases the leases (standbys take over at once), then closes the link.
+    func stop() {
+        control.sync {
+            keeper?.releaseAllOnQueue()
+            keeper = nil
+            wantedLeases.removeAll()
+        }
+        state.withLock { state in
+            for subscription in state.subscriptions.values { NatsConnection.unsubscribe(subscription) }
+            state.subscriptions.removeAll()
+            state.bySubscription.removeAll()
+            state.connection?.close()
+            state.connection = nil
+        }
+    }
+
+    // MARK: - Membership (loop threads)
+
+    /// The node has members of `group` now (its first local member joined).
+    func join(_ group: ClusterGroup) {
+        let first = state.withLock { state in
+            state.local[group, default: 0] += 1
+            guard state.local[group] == 1 else { return false }
+            if group.kind == .shared {
+                subscribe(group, queue: group.identity, &state)
+            } else {
+                state.leased[group.identity] = group
+            }
+            return true
+        }
+        guard first, group.kind != .shared else { return }
+        let key = group.identity
+        control.async { [self] in
+            wantedLeases.insert(key)
+            leaseKeeper()?.hold(key)
+        }
+    }
+
+    /// The node's last member of `group` left.
+    func leave(_ group: ClusterGroup) {
+        let last = state.withLock { state in
+            guard let count = state.local[group] else { return false }
+            state.local[group] = count > 1 ? count - 1 : nil
+            guard count == 1 else { return false }
+            if group.kind == .shared { unsubscribe(group, &state) }
+            return true
+        }
+        guard last, group.kind != .shared else { return }
+        let key = group.identity
+        control.async { [self] in
+            wantedLeases.remove(key)
+            if let keeper { keeper.drop(key) } else { leaseChanged(key, owned: false) }
+            // After the drop (queued on this same queue): forget a standby's entry too.
+            control.async { [self] in
+                state.withLock { state in
+                    if state.local[group] == nil && state.subscriptions[group] == nil { state.leased[key] = nil }
+                }
+            }
+        }
+    }
+
+    // MARK: - Leases (control queue)
+
+    private func leaseKeeper() -> ClusterLeaseKeeper? {
+        if let keeper { return keeper }
+        guard let connection = state.withLock({ $0.connection }) else { return nil }
+        do throws(NatsError) {
+            let store = try ClusterLeaseStore(connection: connection, nodeName: nodeName, ttlMs: leaseTTLMs)
+            let made = ClusterLeaseKeeper(store: store, queue: control, ttlMs: leaseTTLMs) { [weak self] key, owned in
+                self?.leaseChanged(key, owned: owned)
+            }
+            keeper = made
+            return made
+        } catch {
+            // No JetStream (yet): exclusive/failover groups are consumed nowhere meanwhile. Retry.
+            log("cluster: group leases unavailable (\(error)); exclusive/failover groups wait, retrying")
+            if !retryScheduled {
+                retryScheduled = true
+                control.asyncAfter(deadline: .now() + .milliseconds(leaseTTLMs / 3)) { [weak self] in
+                    guard let self else { return }
+                    retryScheduled = false
+                    guard !wantedLeases.isEmpty, let keeper = leaseKeeper() else { return }
+                    for key in wantedLeases { keeper.hold(key) }
+                }
+            }
+            return nil
+        }
+    }
+
+    /// Owning the lease means consuming: subscribe the group; losing it means fencing at once.
+    private func leaseChanged(_ key: String, owned: Bool) {
+        state.withLock { state in
+            guard let group = state.leased[key] else { return }
+            if owned && state.local[group] != nil {
+                if state.subscriptions[group] == nil { subscribe(group, queue: nil, &state) }
+                log("cluster: node \(nodeName) consumes \(group.kind.rawValue) group \"\(group.name)\" on \(group.pattern)")
+            } else {
+                unsubscribe(group, &state)
+                if state.local[group] == nil { state.leased[key] = nil }
+            }
+        }
+    }
+
+    // MARK: - Subscriptions (under `state`)
+
+    private func subscribe(_ group: ClusterGroup, queue: String?, _ state: inout State) {
+        guard let connection = state.connection, let subject = group.interest?.subject else {
+            log("cluster: cannot consume group \"\(group.name)\" on \(group.pattern): no link or pattern too long")
+            return
+        }
+        do throws(NatsError) {
+            let subscription = try connection.subscribe(
+                subject: subject, queue: queue, pendingMessages: pendingLimits.messages, pendingBytes: pendingLimits.bytes)
+            state.subscriptions[group] = subscription
+            state.bySubscription[subscription] = group
+        } catch {
+            log("cluster: cannot subscribe group \"\(group.name)\" on \(subject): \(error)")
+        }
+    }
+
+    private func unsubscribe(_ group: ClusterGroup, _ state: inout State) {
+        guard let subscription = state.subscriptions.removeValue(forKey: group) else { return }
+        state.bySubscription[subscription] = nil
+        counters.groupDropped.wrappingAdd(NatsConnection.dropped(subscription), ordering: .relaxed)
+        NatsConnection.unsubscribe(subscription)
+    }
+
+    // MARK: - NatsConnectionEvents (libnats threads)
+
+    func natsMessage(_ bytes: UnsafeRawBufferPointer, subscription: OpaquePointer?) {
+        // Unsubscribed meanwhile (lease lost, last member left): not ours to deliver any more.
+        guard let subscription, let group = state.withLock({ $0.bySubscription[subscription] }) else {
+            counters.groupGone.bump()
+            return
+        }
+        guard let publication = try? ClusterEnvelope.decode(bytes) else {
+            counters.malformed.bump()
+            return
+        }
+        counters.groupReceived.bump()
+        delivery?.deliverToGroup(publication, group: group)
+    }
+
+    func natsConnectionChanged(_ change: NatsConnectionChange) {
+        if change == .disconnected { log("cluster: node \(nodeName) lost its NATS group link; group events may be lost until it reconnects") }
+    }
+
+    func natsAsyncError(_ error: NatsError, subscriptionDropped: Bool) {
+        log(subscriptionDropped ? "cluster: slow group consumer, NATS messages dropped at the pending limit" : "cluster: NATS group link error \(error)")
+    }
+}

@@ -1,0 +1,89 @@
+// Consumer groups across ClusterNodes on one real nats-server with JetStream: a shared group's
+// queue subscriptions give each publication to exactly one node (the publisher's own node
+// included: the group link echoes); a failover group is consumed only by the node holding its
+// KV lease, and a standby node takes over when the holder leaves. Lease TTL 1.5 s keeps it short.
+
+import BrokerCluster
+import BrokerConfig
+import XCTest
+
+final class ClusterGroupTests: XCTestCase {
+    private var server: NatsServerProcess!
+    private var nodes: [ClusterNode] = []
+
+    override func setUpWithError() throws {
+        server = try NatsServerProcess(name: "js", clusterPort: 0, routes: [], jetStream: true)
+    }
+
+    override func tearDown() {
+        nodes.forEach { $0.stop() }
+        nodes = []
+        server?.stop()
+    }
+
+    private func startNode(_ name: String, _ delivery: RecordingDelivery) throws -> ClusterNode {
+        let node = ClusterNode(nodeName: name, groupLeaseTTLMs: 1_500)
+        try node.start(servers: [server.url], delivery: delivery)
+        nodes.append(node)
+        XCTAssertTrue(eventually(within: 5) { (try? node.flush()) != nil }, "node \(name) did not connect")
+        return node
+    }
+
+    private func group(_ kind: ClusterGroup.Kind) -> ClusterGroup {
+        ClusterGroup(realm: "realm1", pattern: "jobs.", match: .prefix, name: "workers", kind: kind)
+    }
+
+    private func ids(_ delivery: RecordingDelivery, from first: UInt64) -> [UInt64] {
+        delivery.groupPublications.map(\.publication.publicationID).filter { $0 >= first }
+    }
+
+    func testSharedGroupGivesEachPublicationToExactlyOneNode() throws {
+        let (da, db) = (RecordingDelivery(), RecordingDelivery())
+        let a = try startNode("a", da)
+        let b = try startNode("b", db)
+        a.joinGroup(group(.shared))
+        b.joinGroup(group(.shared))
+        // Probes (id 0) from a until both queue members have had one: a's own included.
+        XCTAssertTrue(eventually(within: 10) {
+            a.publish(makePublication(topic: "jobs.probe", id: 0))
+            return !da.groupPublications.isEmpty && !db.groupPublications.isEmpty
+        }, "both nodes consume the shared group")
+        XCTAssertEqual(da.groupPublications.first?.group, group(.shared))
+        let count: UInt64 = 400
+        for id in 1000..<(1000 + count) { XCTAssertTrue(a.publish(makePublication(topic: "jobs.run", id: id))) }
+        XCTAssertTrue(eventually(within: 10) { ids(da, from: 1000).count + ids(db, from: 1000).count >= Int(count) })
+        a.publish(makePublication(topic: "jobs.run", id: 5000))  // one more: a duplicate would come before it
+        XCTAssertTrue(eventually(within: 10) { (ids(da, from: 5000) + ids(db, from: 5000)).count == 1 })
+        let all = (ids(da, from: 1000) + ids(db, from: 1000)).filter { $0 < 5000 }
+        XCTAssertEqual(all.sorted(), Array(1000..<(1000 + count)), "each publication once across both nodes")
+        XCTAssertGreaterThan(ids(da, from: 1000).count, 0)
+        XCTAssertGreaterThan(ids(db, from: 1000).count, 0)
+        XCTAssertTrue(da.publications.isEmpty && db.publications.isEmpty, "no broadcast copies: nobody has plain interest")
+    }
+
+    func testFailoverGroupIsConsumedByTheLeaseHolderAndMovesWhenItLeaves() throws {
+        let (da, db, dc) = (RecordingDelivery(), RecordingDelivery(), RecordingDelivery())
+        let a = try startNode("a", da)
+        let b = try startNode("b", db)
+        let publisher = try startNode("c", dc)
+        a.joinGroup(group(.failover))
+        XCTAssertTrue(eventually(within: 5) {
+            publisher.publish(makePublication(topic: "jobs.probe", id: 0))
+            return !da.groupPublications.isEmpty
+        }, "a holds the lease and consumes")
+        b.joinGroup(group(.failover))
+        for id in UInt64(100)..<200 { publisher.publish(makePublication(topic: "jobs.run", id: id)) }
+        XCTAssertTrue(eventually(within: 5) { ids(da, from: 100).contains(199) })
+        XCTAssertEqual(ids(da, from: 100), Array(100..<200), "the holder gets everything, in order")
+
+        a.leaveGroup(group(.failover))  // releases the lease: b takes it at its next try (TTL / 3)
+        XCTAssertTrue(eventually(within: 3.5) {
+            publisher.publish(makePublication(topic: "jobs.probe", id: 1))
+            return db.groupPublications.contains { $0.publication.publicationID == 1 }
+        }, "the standby took over")
+        for id in UInt64(1000)..<1100 { publisher.publish(makePublication(topic: "jobs.run", id: id)) }
+        XCTAssertTrue(eventually(within: 5) { ids(db, from: 1000).contains(1099) })
+        XCTAssertEqual(ids(db, from: 100), Array(1000..<1100), "b consumed nothing while a held the lease")
+        XCTAssertTrue(ids(da, from: 1000).isEmpty, "a stopped at once")
+    }
+}
