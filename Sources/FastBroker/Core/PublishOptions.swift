@@ -61,7 +61,9 @@ struct PublishOptions {
     }
 
     static func parse(_ options: JSONObjectView, maxListEntries: Int) -> Result<PublishOptions, Refusal> {
-        parse(members: options, buffer: options.buffer, maxListEntries: maxListEntries)
+        // `{}` (one byte, an empty map, in the binary formats): nothing to walk.
+        if options.span.count == (options.format == .json ? 2 : 1) { return .success(PublishOptions()) }
+        return parse(members: options, buffer: options.buffer, maxListEntries: maxListEntries)
     }
 
     /// `members` are the options dict's members in order (the view itself; tests pass a wrapper

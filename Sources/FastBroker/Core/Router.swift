@@ -34,8 +34,12 @@ final class Router {
         didSet {   // the caches report their bytes to this loop's gauge
             index.cacheGauge = context.metrics.cacheBytes
             topicPermissions.gauge = context.metrics.cacheBytes
+            hasOtherLoops = realm.routers.count > 1
         }
     }
+    /// The realm has routers on other loops (publications may have to be forwarded); set with
+    /// `context`, so a single-loop broker skips the forwarding step without touching the realm.
+    private var hasOtherLoops = false
     // All fields below: owned by this router's loop thread.
     let index = SubscriptionIndex()
     private var byKey: [SubscriptionKey: Subscription] = [:]
@@ -169,7 +173,7 @@ final class Router {
     func publish(_ publication: Publication) -> Int {
         var copy: RemotePublication? = nil
         let delivered = deliverHere(publication, pool: context.bufferPool, copy: &copy)
-        context.forwardToOtherLoops(in: realm) { sharedCopy(of: publication, &copy) }
+        if hasOtherLoops { context.forwardToOtherLoops(in: realm) { sharedCopy(of: publication, &copy) } }
         clusterForwarding?.forward(publication, in: realm) { sharedCopy(of: publication, &copy) }
         return delivered
     }

@@ -112,13 +112,21 @@ extension Session {
             if let limit = refusal.limit { context.metrics.limitRefusals[limit].increment() }
             return refusePublish(refusal.acknowledge, request, refusal.message, refusal.uri)
         }
-        if let tooLong = uriLengthProblem(topic.count) {
-            return refusePublish(parsed.acknowledge, request, tooLong, WampURI.invalidURI)
+        // A topic with a remembered verdict passed the length and URI checks when it was
+        // recorded (only checked topics are), so a hit skips them: one hash lookup in all.
+        let allowed: Bool
+        if let known = publishPermissions.verdict(role: 0, topic: topic) {
+            allowed = known
+        } else {
+            if let tooLong = uriLengthProblem(topic.count) {
+                return refusePublish(parsed.acknowledge, request, tooLong, WampURI.invalidURI)
+            }
+            guard URIPattern.isValidTopic(topic) else {
+                return refusePublish(parsed.acknowledge, request, "invalid topic URI \"\(String(decoding: topic, as: UTF8.self))\"", WampURI.invalidURI)
+            }
+            allowed = decidePublish(topic, in: established.realm)
         }
-        guard URIPattern.isValidTopic(topic) else {
-            return refusePublish(parsed.acknowledge, request, "invalid topic URI \"\(String(decoding: topic, as: UTF8.self))\"", WampURI.invalidURI)
-        }
-        guard mayPublish(topic, in: established.realm) else {
+        guard allowed else {
             let uri = String(decoding: topic, as: UTF8.self)
             let why = topic.starts(with: "wamp.".utf8)
                 ? "only the broker publishes to wamp.* topics (meta events), not to \(uri)"
@@ -150,10 +158,10 @@ extension Session {
         return length > limit ? "URI of \(length) bytes is longer than limits.max_uri_bytes (\(limit))" : nil
     }
 
-    /// One hash lookup per PUBLISH; the permission rules run once per distinct topic. wamp.*
-    /// is the broker's own (SPEC §5), whatever the role's permissions say.
-    private func mayPublish(_ topic: UnsafeRawBufferPointer, in realm: Realm) -> Bool {
-        if let allowed = publishPermissions.verdict(role: 0, topic: topic) { return allowed }
+    /// The permission rules for a checked topic with no remembered verdict (once per distinct
+    /// topic); the verdict is remembered for the next PUBLISH. wamp.* is the broker's own
+    /// (SPEC §5), whatever the role's permissions say.
+    private func decidePublish(_ topic: UnsafeRawBufferPointer, in realm: Realm) -> Bool {
         let allowed = !topic.starts(with: "wamp.".utf8)
             && realm.isAllowed(role: identity.authrole, action: .publish, uri: String(decoding: topic, as: UTF8.self))
         publishPermissions.record(allowed, role: 0, topic: topic)   // one role per session

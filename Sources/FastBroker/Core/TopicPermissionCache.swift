@@ -2,7 +2,7 @@
 // message's own bytes and allocates nothing. Used per router (a realm on one loop) for the
 // per-delivery subscribe checks of subscribers whose pattern is only partly permitted for their
 // role (PatternVerdict.perTopic, see Config/PatternPermission.swift), and per session for its
-// publish checks (Session.mayPublish). Owned by its owner's loop thread.
+// publish checks (Session.publish). Owned by its owner's loop thread.
 //
 // Bounded in entries and in bytes: each entry costs its topic's bytes plus `entryOverhead` (key,
 // topic storage and table slot), and the cache is simply emptied when a verdict would exceed
@@ -15,6 +15,11 @@ struct TopicPermissionCache {
     private struct Key: Hashable {
         let role: Int
         let topic: TopicKey
+
+        /// TopicHash with the role folded into the seed (no Hasher per lookup, see TopicKey).
+        func _rawHashValue(seed: Int) -> Int {
+            topic._rawHashValue(seed: seed ^ (role &* 0x2545_F491))
+        }
     }
     private var verdicts: [Key: Bool] = [:]
     private var storedBytes = 0 {

@@ -130,11 +130,9 @@ enum WampEncoder {
         let publisher = publication.disclosedPublisher
         switch format {
         case .json:
-            out.append(contentsOf: "[36,".utf8)
-            JSONWriter.appendUInt(subscription, to: &out)
-            out.append(UInt8(ascii: ","))
-            JSONWriter.appendUInt(publication.id, to: &out)
-            out.append(contentsOf: ",{".utf8)
+            let hasDetails = includeTopic || publisher != nil || retained
+            appendJSONEventHead(subscription: subscription, publication: publication.id,
+                                closing: hasDetails ? "" : hasPayload ? "}," : "}", into: &out)
             if includeTopic {
                 out.append(contentsOf: "\"topic\":".utf8)
                 JSONWriter.appendString(publication.topic, to: &out)   // UTF-8 bytes, escaped as needed
@@ -152,13 +150,12 @@ enum WampEncoder {
                 if includeTopic || publisher != nil { out.append(UInt8(ascii: ",")) }
                 out.append(contentsOf: "\"retained\":true".utf8)
             }
-            out.append(UInt8(ascii: "}"))
+            if hasDetails { out.append(contentsOf: hasPayload ? "},".utf8 : "}".utf8) }
             if hasPayload {
-                out.append(UInt8(ascii: ","))
-                if payload.args.count > 0 { JSONWriter.appendRaw(payload.args, to: &out) } else { out.append(contentsOf: "[]".utf8) }
+                if payload.args.count > 0 { out.append(contentsOf: payload.args) } else { out.append(contentsOf: "[]".utf8) }
                 if payload.kwargs.count > 0 {
                     out.append(UInt8(ascii: ","))
-                    JSONWriter.appendRaw(payload.kwargs, to: &out)
+                    out.append(contentsOf: payload.kwargs)
                 }
             }
             out.append(UInt8(ascii: "]"))
@@ -170,6 +167,60 @@ enum WampEncoder {
                         includeTopic: includeTopic, retained: retained, into: &out)
         }
     }
+
+    /// `[36,subscription,publication,{` plus `closing` in one append: the digits are written in
+    /// place (a per-byte or per-number Array append costs more than the whole head).
+    @inline(__always)
+    private static func appendJSONEventHead(subscription: UInt64, publication: UInt64, closing: StaticString,
+                                            into out: inout [UInt8]) {
+        var scratch: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &scratch) { buffer in
+            let base = buffer.baseAddress!
+            var k = 0
+            for c in "[36,".utf8 { base.storeBytes(of: c, toByteOffset: k, as: UInt8.self); k += 1 }
+            k = writeDecimal(subscription, base, k)
+            base.storeBytes(of: UInt8(ascii: ","), toByteOffset: k, as: UInt8.self)
+            k = writeDecimal(publication, base, k + 1)
+            base.storeBytes(of: UInt8(ascii: ","), toByteOffset: k, as: UInt8.self)
+            base.storeBytes(of: UInt8(ascii: "{"), toByteOffset: k + 1, as: UInt8.self)
+            k += 2
+            closing.withUTF8Buffer { tail in   // at most 2 bytes: "", "}" or "},"
+                for c in tail { base.storeBytes(of: c, toByteOffset: k, as: UInt8.self); k += 1 }
+            }
+            out.append(contentsOf: UnsafeRawBufferPointer(start: base, count: k))   // ≤ 4 + 20 + 1 + 20 + 4 bytes
+        }
+    }
+
+    /// Writes `value` in decimal at `offset`, two digits per step; returns the offset after the
+    /// last digit.
+    @inline(__always)
+    private static func writeDecimal(_ value: UInt64, _ base: UnsafeMutableRawPointer, _ offset: Int) -> Int {
+        var digits = 1
+        var rest = value
+        while rest >= 100 { rest /= 100; digits += 2 }
+        if rest >= 10 { digits += 1 }
+        let pairs = digitPairs.utf8Start
+        var v = value
+        var k = offset + digits
+        while v >= 100 {
+            let pair = Int(v % 100) &* 2
+            v /= 100
+            k -= 2
+            base.storeBytes(of: pairs[pair], toByteOffset: k, as: UInt8.self)
+            base.storeBytes(of: pairs[pair + 1], toByteOffset: k + 1, as: UInt8.self)
+        }
+        if v >= 10 {
+            let pair = Int(v) &* 2
+            base.storeBytes(of: pairs[pair], toByteOffset: k - 2, as: UInt8.self)
+            base.storeBytes(of: pairs[pair + 1], toByteOffset: k - 1, as: UInt8.self)
+        } else {
+            base.storeBytes(of: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v), toByteOffset: k - 1, as: UInt8.self)
+        }
+        return offset + digits
+    }
+
+    /// "00", "01", … "99" back to back.
+    private static let digitPairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
     private static func binaryEvent<W: BinaryValueWriter>(_: W.Type, subscription: UInt64, publication: Publication, payload: Payload,
                                                            includeTopic: Bool, retained: Bool, into out: inout [UInt8]) {

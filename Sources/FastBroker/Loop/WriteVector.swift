@@ -21,7 +21,8 @@ public final class WriteVector {
 
     public func append(_ base: UnsafeRawPointer, _ length: Int) {
         precondition(count < capacity, "WriteVector is full")
-        buffers[count] = uv_buf_init(UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: CChar.self)), UInt32(length))
+        // The struct itself, not uv_buf_init: a C call per frame part on the flush path.
+        buffers[count] = uv_buf_t(base: UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: CChar.self)), len: length)
         count += 1
         totalBytes += length
     }

@@ -94,6 +94,17 @@ extension JSONScanner {
             return nil
         }
         guard span.kind == .number, span.count > 0, span.count <= 20 else { return nil }
+        if span.count < 20, let base = buffer.baseAddress {   // ≤ 19 digits cannot overflow UInt64
+            var value: UInt64 = 0
+            var k = span.start
+            while k < span.end {
+                let d = base.load(fromByteOffset: k, as: UInt8.self) &- UInt8(ascii: "0")
+                guard d < 10 else { return nil }  // '-', '.', 'e' and anything else
+                value = value &* 10 &+ UInt64(d)
+                k += 1
+            }
+            return value
+        }
         var value: UInt64 = 0
         for k in span.start..<span.end {
             let d = buffer[k] &- UInt8(ascii: "0")

@@ -250,10 +250,16 @@ struct JSONValidator {
         let open = i
         i += 1
         while true {
-            // Skip 8 plain ASCII bytes at a time: none is < 0x20, '"', '\\' or ≥ 0x80.
+            // Skip 8 plain ASCII bytes at a time: none is < 0x20, '"', '\\' or ≥ 0x80. A word
+            // with such a byte jumps straight to the first one (each test's lowest hit is exact).
             while n - i >= 8 {
                 let w = base.unsafelyUnwrapped.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                if SWAR.needsAttention(w) { break }
+                let attention = SWAR.bytesBelow(w, 0x20) | (w & 0x8080_8080_8080_8080)
+                    | SWAR.bytesEqual(w, UInt8(ascii: "\"")) | SWAR.bytesEqual(w, UInt8(ascii: "\\"))
+                if attention != 0 {
+                    i += attention.trailingZeroBitCount >> 3
+                    break
+                }
                 i += 8
             }
             guard i < n else { throw fail(n, "unterminated string (opened at byte \(open))") }

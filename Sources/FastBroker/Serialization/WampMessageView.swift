@@ -22,9 +22,18 @@ public struct WampMessageView {
             count += 1
         }
 
+        /// A switch, not `withUnsafeBytes(of: spans)`: that copies all eight spans (a memcpy per
+        /// accessor call, several per message) to get an address.
         @inlinable func span(_ index: Int) -> JSONSpan {
-            withUnsafeBytes(of: spans) {
-                $0.load(fromByteOffset: index * MemoryLayout<JSONSpan>.stride, as: JSONSpan.self)
+            switch index {
+            case 0: spans.0
+            case 1: spans.1
+            case 2: spans.2
+            case 3: spans.3
+            case 4: spans.4
+            case 5: spans.5
+            case 6: spans.6
+            default: spans.7
             }
         }
     }
