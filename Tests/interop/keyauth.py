@@ -69,9 +69,14 @@ def keys_broker(tmp_path_factory):
     b.finish()
 
 
-def make_keys_broker(tmp_path_factory, name="keys"):
-    """A started broker with KEYS_REALM and the users above."""
-    b = make_broker(tmp_path_factory, name, add_keys_realm)
+def make_keys_broker(tmp_path_factory, name="keys", mutate=None, prepare=None):
+    """A started broker with KEYS_REALM and the users above; `mutate(config)` edits the config
+    after add_keys_realm, `prepare(directory)` runs just before start (e.g. writes certificates)."""
+    def configure(config):
+        add_keys_realm(config)
+        if mutate:
+            mutate(config)
+    b = make_broker(tmp_path_factory, name, configure)
     user_add(b, "--authid", TOM[0], "--role", "device", "--ticket-stdin", "--iterations", str(TOM_ITERATIONS),
              stdin=TOM[1] + "\n")
     user_add(b, "--authid", "kate", "--role", "user", "--cryptosign-pubkey", public_key(KATE_SEED))
@@ -80,6 +85,8 @@ def make_keys_broker(tmp_path_factory, name="keys"):
     user_add(b, "--authid", "lena", "--role", "user", "--ticket-stdin", "--iterations", "50", stdin=LENA_TICKET + "\n")
     user_add(b, "--authid", TED[0], "--role", "user", "--ticket-stdin", "--iterations", "100", stdin=TED[1] + "\n",
              userdb=b.dir / "tickets.json")
+    if prepare:
+        prepare(b.dir)
     return b.start()
 
 
