@@ -17,12 +17,17 @@ swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testin
   --target FastBroker --scratch-path "$scratch" >&2
 build=$scratch/release
 objects=()
-for module in Logging WireCodec BrokerLoop BrokerSecurity BrokerWire BrokerSerialization BrokerConfig FilterVM FastBroker; do
-  objects+=("$build/$module.build"/*.o)
+# Every module FastBroker links (Package.swift's dependency closure of the FastBroker target).
+for module in Logging WireCodec WampURI BrokerSync BrokerLoop BrokerSecurity BrokerWire BrokerSerialization BrokerConfig FilterVM BrokerCluster FastBroker; do
+  # The objects of the module's current sources (its `sources` list), not every *.o in the
+  # folder: an object left by a deleted source file would otherwise be linked too.
+  while read -r source; do
+    objects+=("$build/$module.build/$(basename "$source").o")
+  done < "$build/$module.build/sources"
 done
 rm -f "$out"
 swiftc -sanitize=fuzzer,address -parse-as-library -O -assert-config Debug -module-name Fuzz_session \
-  -I "$build/Modules" -I Sources/CUV -I Sources/COpenSSL -I Sources/CJemalloc \
-  fuzz/session/entry.swift "${objects[@]}" -luv -lssl -lcrypto -ljemalloc -o "$out" 2>&1 \
+  -I "$build/Modules" -I Sources/CUV -I Sources/COpenSSL -I Sources/CJemalloc -I Sources/CNats \
+  fuzz/session/entry.swift "${objects[@]}" -luv -lssl -lcrypto -ljemalloc -lnats -o "$out" 2>&1 \
   | grep -v "Cannot export local symbol" >&2 || true
 [ -x "$out" ]
