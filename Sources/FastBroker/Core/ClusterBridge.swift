@@ -29,6 +29,9 @@ import Synchronization
 
 final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionInterestObserver, @unchecked Sendable {
     let node: ClusterNode
+    /// Retained events across nodes (ClusterRetainedMirror.swift); set once in init, after the
+    /// node started (its bucket needs the node's connection).
+    private(set) var retained: ClusterRetainedMirror?
     /// Fixed after init; read on the delivery thread.
     private let realmsByName: [String: Realm]
     private let contexts: [LoopContext]
@@ -47,6 +50,8 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
         realmsByName = byName
         contexts = server.contexts
         try node.start(servers: config.servers, delivery: self)
+        retained = ClusterRetainedMirror(node: node, realms: Array(server.realms.values),
+                                         maxRetainedBytes: server.configuration.limits.maxRetainedBytes, log: { logger.info("\($0)") })
         for realm in server.realms.values {
             realm.subscriptionIDs.setInterestObserver(self, realm: realm.name)
             for router in realm.routers { router.clusterForwarding = self }
@@ -56,19 +61,14 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
 
     func stop() {
         stopped.withLock { $0 = true }
+        retained?.retention.stop()   // its JetStream context uses the node's connection
         node.stop()
     }
 
     // MARK: - Out (publisher's loop thread)
 
     func forward(_ publication: Publication, in realm: Realm, copy: () -> RemotePublication) {
-        let publisher = publication.disclosedPublisher
-        node.publish(ClusterPublication(
-            realm: realm.name, topic: String(decoding: publication.topic, as: UTF8.self), publicationID: publication.id,
-            publisherSession: publisher?.session ?? publication.excludedSession,
-            authid: publisher?.authid ?? "", authrole: publisher?.authrole ?? "", discloseMe: publisher != nil,
-            excludeMe: publication.excludedSession != 0, format: publication.format.rawValue,
-            options: ClusterRules.encode(publication.rules), args: Array(publication.args), kwargs: Array(publication.kwargs)))
+        node.publish(ClusterPublication(publication, realm: realm.name))
     }
 
     // MARK: - In (the cluster's delivery thread)
@@ -103,22 +103,9 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
             lostUnknownRealm.wrappingAdd(1, ordering: .relaxed)
             return nil
         }
-        guard let format = WireFormat(rawValue: incoming.format), let rules = ClusterRules.decode(incoming.options) else {
+        guard let remote = incoming.withPublication({ RemotePublication(realm: realm, $0) }) else {
             lostMalformed.wrappingAdd(1, ordering: .relaxed)
             return nil
-        }
-        var topicText = incoming.topic
-        let remote = topicText.withUTF8 { topic in
-            incoming.args.withUnsafeBytes { args in
-                incoming.kwargs.withUnsafeBytes { kwargs in
-                    RemotePublication(realm: realm, Publication(
-                        id: incoming.publicationID, topic: UnsafeRawBufferPointer(topic), format: format, args: args, kwargs: kwargs,
-                        excludedSession: incoming.excludeMe ? incoming.publisherSession : 0,
-                        disclosedPublisher: incoming.discloseMe
-                            ? PublisherInfo(session: incoming.publisherSession, authid: incoming.authid, authrole: incoming.authrole) : nil,
-                        rules: rules))
-                }
-            }
         }
         return (realm, remote)
     }
@@ -170,7 +157,7 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
         node.metrics.prometheusText(moreLost: [
             ("inbox_full", lostInboxFull.load(ordering: .relaxed)), ("unknown_realm", lostUnknownRealm.load(ordering: .relaxed)),
             ("malformed_options", lostMalformed.load(ordering: .relaxed)),
-        ])
+        ] + (retained?.lostByReason ?? [])) + (retained?.prometheusText ?? "")
     }
 }
 

@@ -85,37 +85,19 @@ final class TranscodedPayload: @unchecked Sendable {   // immutable after init (
 /// which are atomic: @unchecked only because of the raw storage pointer.
 final class RemotePublication: LoopMessage, @unchecked Sendable {
     let realm: Realm
-    let id: UInt64
-    let format: WireFormat
+    /// The bytes and metadata, owned (freed in deinit).
+    private let copy: PublicationCopy
     /// The payload transcoded into each other format, made once by whichever loop first needs
     /// it. Lock-free (the publish path takes no lock): two loops may race to transcode, the
     /// first to install its result wins and the other frees its copy. Each slot holds +1.
     private let transcodedToJSON = Atomic<Unmanaged<TranscodedPayload>?>(nil)
     private let transcodedToMessagePack = Atomic<Unmanaged<TranscodedPayload>?>(nil)
     private let transcodedToCBOR = Atomic<Unmanaged<TranscodedPayload>?>(nil)
-    let excludedSession: UInt64
-    let disclosedPublisher: PublisherInfo?
-    let rules: EligibilityRules?
-    /// topic | args | kwargs, back to back.
-    private let storage: UnsafeMutableRawBufferPointer
-    private let topicCount: Int, argsCount: Int, kwargsCount: Int
 
     init(realm: Realm, _ publication: Publication, transcoded: TranscodedPayload? = nil) {
         self.realm = realm
-        id = publication.id
-        format = publication.format
-        excludedSession = publication.excludedSession
-        disclosedPublisher = publication.disclosedPublisher
-        rules = publication.rules
-        topicCount = publication.topic.count
-        argsCount = publication.args.count
-        kwargsCount = publication.kwargs.count
-        storage = .allocate(byteCount: max(1, topicCount + argsCount + kwargsCount), alignment: 8)
-        var offset = 0
-        for part in [publication.topic, publication.args, publication.kwargs] where part.count > 0 {
-            UnsafeMutableRawBufferPointer(rebasing: storage[offset..<offset + part.count]).copyMemory(from: part)
-            offset += part.count
-        }
+        copy = PublicationCopy(publication)
+        let format = publication.format
         // The publishing loop's transcodings (a chain, one link per format) fill their slots.
         var link = transcoded
         while let current = link {
@@ -132,7 +114,7 @@ final class RemotePublication: LoopMessage, @unchecked Sendable {
     }
 
     deinit {
-        storage.deallocate()
+        copy.deallocate()
         transcodedToJSON.load(ordering: .acquiring)?.release()
         transcodedToMessagePack.load(ordering: .acquiring)?.release()
         transcodedToCBOR.load(ordering: .acquiring)?.release()
@@ -140,7 +122,7 @@ final class RemotePublication: LoopMessage, @unchecked Sendable {
 
     /// The payload in `target` format: the original bytes, or the transcoding shared by all loops.
     func payload(in target: WireFormat) -> Payload {
-        if target == format { return publication.payload }
+        if target == copy.format { return publication.payload }
         let transcoding: TranscodedPayload?
         switch target {
         case .json: transcoding = transcoded(to: target, slot: transcodedToJSON)
@@ -153,7 +135,7 @@ final class RemotePublication: LoopMessage, @unchecked Sendable {
     /// The slot's transcoding, made and installed (compare-and-swap) when the slot is empty.
     private func transcoded(to target: WireFormat, slot: borrowing Atomic<Unmanaged<TranscodedPayload>?>) -> TranscodedPayload? {
         if let existing = slot.load(ordering: .acquiring) { return existing.takeUnretainedValue() }
-        guard let made = TranscodedPayload(publication.payload, from: format, to: target) else { return nil }
+        guard let made = TranscodedPayload(publication.payload, from: copy.format, to: target) else { return nil }
         let candidate = Unmanaged.passRetained(made)
         let (installed, current) = slot.compareExchange(expected: nil, desired: candidate, ordering: .acquiringAndReleasing)
         if installed { return made }
@@ -161,17 +143,9 @@ final class RemotePublication: LoopMessage, @unchecked Sendable {
         return current!.takeUnretainedValue()
     }
 
+    var id: UInt64 { copy.id }
     /// Bytes of topic, args and kwargs together.
-    var byteCount: Int { topicCount + argsCount + kwargsCount }
+    var byteCount: Int { copy.byteCount }
 
-    var publication: Publication {
-        let base = UnsafeRawBufferPointer(storage)
-        return Publication(
-            id: id,
-            topic: UnsafeRawBufferPointer(rebasing: base[0..<topicCount]),
-            format: format,
-            args: UnsafeRawBufferPointer(rebasing: base[topicCount..<topicCount + argsCount]),
-            kwargs: UnsafeRawBufferPointer(rebasing: base[topicCount + argsCount..<topicCount + argsCount + kwargsCount]),
-            excludedSession: excludedSession, disclosedPublisher: disclosedPublisher, rules: rules)
-    }
+    var publication: Publication { copy.publication }
 }

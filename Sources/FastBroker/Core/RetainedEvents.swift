@@ -16,41 +16,39 @@
 //     leads to a match). No walk recurses: explicit stacks, and teardown is iterative.
 // The lock is held only for these walks; encoding and delivery happen outside it
 // (Router+Retained.swift), on the subscriber's loop.
+//
+// Cluster order (ClusterRetainedMirror): every node mirrors the cluster's retained bucket into
+// this store, in the bucket's revision order, so the bucket's last write of a topic (its highest
+// revision) wins on every node. A local retain is kept here at once, marked as this node's
+// pending write (under the same lock, so no mirrored entry slips in between), and written to the
+// bucket afterwards. While marked, another node's entry for the topic applies only if its
+// revision is above ours; before ours is known (the put is in flight) the newest such entry
+// waits in the mark and is applied if ours turns out older or fails. The mark goes when our
+// write comes back, when a newer entry arrives, or on failure. (Our write need not come back: a
+// newer write of the key can replace it in the bucket before the watcher delivers it.)
 
+import BrokerCluster
 import BrokerConfig
 import BrokerSerialization
 import BrokerSync
 
-/// One retained publication, immutable: topic, args and kwargs copied back to back in the
-/// publisher's format, with its id, disclosure and exclude/eligible lists as published.
+/// One retained publication, immutable: its bytes in the publisher's format, its id, disclosure
+/// and exclude/eligible lists as published (a PublicationCopy that excludes nobody as publisher:
+/// `exclude_me` does not apply to retained events).
 final class RetainedEvent: Sendable {
     /// Charged per event beyond its bytes: the event object, its trie node and queue slot.
     static let overheadBytes = 256
 
-    let id: UInt64
-    let format: WireFormat
-    let disclosedPublisher: PublisherInfo?
-    let rules: EligibilityRules?
-    private let storage: [UInt8]
-    private let topicCount: Int, argsCount: Int
+    private let copy: PublicationCopy
     /// What the event counts against `max_retained_bytes`.
     let chargedBytes: Int
 
     init(_ publication: Publication) {
-        id = publication.id
-        format = publication.format
-        disclosedPublisher = publication.disclosedPublisher
-        rules = publication.rules
-        topicCount = publication.topic.count
-        argsCount = publication.args.count
-        var storage: [UInt8] = []
-        storage.reserveCapacity(publication.topic.count + publication.args.count + publication.kwargs.count)
-        storage.append(contentsOf: publication.topic)
-        storage.append(contentsOf: publication.args)
-        storage.append(contentsOf: publication.kwargs)
-        self.storage = storage
+        copy = PublicationCopy(publication, excludedSession: 0)
         chargedBytes = Self.charge(of: publication)
     }
+
+    deinit { copy.deallocate() }
 
     /// What `publication` would count against `max_retained_bytes` if retained: its bytes, its
     /// exclude/eligible lists and disclosed identity, and `overheadBytes`.
@@ -66,18 +64,14 @@ final class RetainedEvent: Sendable {
         return bytes
     }
 
-    /// The topic's UTF-8 bytes.
-    var topic: ArraySlice<UInt8> { storage[0..<topicCount] }
+    /// The publication id the publisher's PUBLISHED carried.
+    var id: UInt64 { copy.id }
+    /// The topic's UTF-8 bytes (valid while the event lives).
+    var topic: UnsafeRawBufferPointer { copy.publication.topic }
 
     /// Calls `body` with the event as a Publication over this event's bytes (valid in `body`).
-    /// Nobody is excluded as publisher: `exclude_me` does not apply to retained events.
     func withPublication<R>(_ body: (Publication) -> R) -> R {
-        storage.withUnsafeBytes { all in
-            body(Publication(id: id, topic: UnsafeRawBufferPointer(rebasing: all[0..<topicCount]), format: format,
-                             args: UnsafeRawBufferPointer(rebasing: all[topicCount..<topicCount + argsCount]),
-                             kwargs: UnsafeRawBufferPointer(rebasing: all[(topicCount + argsCount)...]),
-                             excludedSession: 0, disclosedPublisher: disclosedPublisher, rules: rules))
-        }
+        withExtendedLifetime(self) { body(copy.publication) }
     }
 }
 
@@ -100,22 +94,72 @@ final class RetainedEvents: Sendable {
     }
 
     /// Keeps `event` as its topic's retained event, replacing the previous one, and evicts the
-    /// oldest topics until the total is within the limit.
-    func retain(_ event: RetainedEvent) -> Outcome {
+    /// oldest topics until the total is within the limit. `localWrite`: in a cluster, the sequence
+    /// of this node's write of the event to the cluster (see "Cluster order" in the header).
+    func retain(_ event: RetainedEvent, localWrite: UInt64? = nil) -> Outcome {
         state.withLock { store in
-            store.remove(topic: event.topic)
-            guard event.chargedBytes <= byteLimit else { return .tooLarge }
-            store.insert(event)
-            var evicted = 0
-            while store.bytes > byteLimit, store.evictOldest() { evicted += 1 }
-            return .kept(evicted: evicted)
+            if let localWrite { store.pendingWrites[Array(event.topic)] = PendingWrite(sequence: localWrite) }
+            return store.replace(event.topic, with: event, byteLimit: byteLimit)
         }
     }
 
-    /// Clears the topic's retained event (a retained PUBLISH with neither args nor kwargs).
-    func clear(topic: UnsafeRawBufferPointer) {
-        state.withLock { store in store.remove(topic: topic) }
+    /// Clears the topic's retained event (a retained PUBLISH with neither args nor kwargs);
+    /// `localWrite` as for `retain`.
+    func clear(topic: UnsafeRawBufferPointer, localWrite: UInt64? = nil) {
+        state.withLock { store in
+            if let localWrite { store.pendingWrites[Array(topic)] = PendingWrite(sequence: localWrite) }
+            store.remove(topic: topic)
+        }
     }
+
+    /// Applies the bucket entry of `revision` written by another node (`event`, or a clear when
+    /// nil). nil: not applied (yet) — it is older than this node's own write of the topic, or
+    /// that write's revision is not known yet and the entry waits for it.
+    func mirror(_ event: RetainedEvent?, topic: UnsafeRawBufferPointer, revision: UInt64) -> Outcome? {
+        state.withLock { store in
+            let key = Array(topic)
+            guard var pending = store.pendingWrites[key] else { return store.apply(event, topic: topic, byteLimit: byteLimit) }
+            guard let ours = pending.revision else {
+                if revision > pending.deferred?.revision ?? 0 { pending.deferred = (event, revision) }
+                store.pendingWrites[key] = pending
+                return nil
+            }
+            guard revision > ours else { return nil }
+            store.pendingWrites[key] = nil
+            return store.apply(event, topic: topic, byteLimit: byteLimit)
+        }
+    }
+
+    /// What became of this node's write `sequence` of `topic` (`written` with its revision,
+    /// `echoed` back by the bucket, or `failed`). Returns the outcome when an entry waiting for
+    /// it was applied (it was newer, or ours never reached the bucket).
+    func settle(topic: UnsafeRawBufferPointer, sequence: UInt64, _ settlement: RetainedWriteSettlement) -> Outcome? {
+        state.withLock { store in
+            let key = Array(topic)
+            guard var pending = store.pendingWrites[key], pending.sequence == sequence else { return nil }
+            let waiting = pending.deferred
+            switch settlement {
+            case .echoed:
+                store.pendingWrites[key] = nil
+                return nil
+            case .written(let revision):
+                guard let waiting, waiting.revision > revision else {
+                    pending.revision = revision
+                    pending.deferred = nil
+                    store.pendingWrites[key] = pending
+                    return nil
+                }
+                store.pendingWrites[key] = nil
+                return store.apply(waiting.event, topic: topic, byteLimit: byteLimit)
+            case .failed:
+                store.pendingWrites[key] = nil
+                return waiting.map { store.apply($0.event, topic: topic, byteLimit: byteLimit) }
+            }
+        }
+    }
+
+    /// Topics with a cluster write in flight (tests).
+    var pendingWriteCount: Int { state.withLock { $0.pendingWrites.count } }
 
     /// The retained events whose topics `pattern` matches under `policy`, in no particular order.
     func matching(_ pattern: UnsafeRawBufferPointer, policy: MatchPolicy) -> [RetainedEvent] {
@@ -126,6 +170,16 @@ final class RetainedEvents: Sendable {
     var byteCount: Int { state.withLock { $0.bytes } }
     /// Topics with a retained event.
     var topicCount: Int { state.withLock { $0.count } }
+}
+
+/// This node's latest write of a topic to the cluster's bucket, until settled.
+struct PendingWrite {
+    var sequence: UInt64
+    /// Its bucket revision, once the bucket acknowledged it.
+    var revision: UInt64? = nil
+    /// The newest entry of another node seen before `revision` was known: applied if it turns
+    /// out newer than ours (or ours failed).
+    var deferred: (event: RetainedEvent?, revision: UInt64)? = nil
 }
 
 /// The lock-guarded part of RetainedEvents: every field, and every Node, is read and written only
@@ -154,6 +208,9 @@ private final class Store {
     var nextSequence: UInt64 = 1
     var bytes = 0
     var count = 0
+    /// Cluster only: topic → this node's latest write of it not yet settled. At most one per
+    /// topic, and writes in flight are bounded (ClusterRetention's queue).
+    var pendingWrites: [[UInt8]: PendingWrite] = [:]
 
     deinit {
         // ARC would release a deep chain of nodes recursively; detach children level by level.
@@ -164,6 +221,25 @@ private final class Store {
             pending.append(contentsOf: node.children.values)
             node.children.removeAll()
         }
+    }
+
+    /// Replaces the topic's event by `event` (clears it when nil).
+    func apply(_ event: RetainedEvent?, topic: UnsafeRawBufferPointer, byteLimit: Int) -> RetainedEvents.Outcome {
+        guard let event else {
+            remove(topic: topic)
+            return .kept(evicted: 0)
+        }
+        return replace(topic, with: event, byteLimit: byteLimit)
+    }
+
+    /// Replaces the topic's event by `event` and evicts the oldest topics past `byteLimit`.
+    func replace(_ topic: UnsafeRawBufferPointer, with event: RetainedEvent, byteLimit: Int) -> RetainedEvents.Outcome {
+        remove(topic: topic)
+        guard event.chargedBytes <= byteLimit else { return .tooLarge }
+        insert(event)
+        var evicted = 0
+        while bytes > byteLimit, evictOldest() { evicted += 1 }
+        return .kept(evicted: evicted)
     }
 
     func insert(_ event: RetainedEvent) {

@@ -9,6 +9,9 @@
 // apply. The EVENTs are queued right after SUBSCRIBED, in the same loop turn, so they precede
 // every live event the subscription gets later.
 //
+// Across nodes (a cluster), ClusterRetainedMirror keeps the event here and sends it to the
+// other nodes, which mirror it into their own stores; `get_retained` reads only this node's.
+//
 // Across loops nothing is lost: the publishing loop stores the event before it fans out, and a
 // subscribing loop counts its subscription (Realm.subscriptionsPerLoop, which the fan-out reads
 // to skip loops) before it reads the store; the store's lock orders the two, so either the
@@ -20,16 +23,27 @@ import BrokerSerialization
 
 extension Router {
     /// Keeps `publication` as its topic's retained event, evicting the oldest topics past the limit.
+    /// In a cluster the event also goes to the other nodes (ClusterRetainedMirror).
     func retain(_ publication: Publication) {
-        switch realm.retainedEvents.retain(RetainedEvent(publication)) {
+        let outcome = if let cluster = (clusterForwarding as? ClusterBridge)?.retained {
+            cluster.retain(publication, clear: false, in: realm)
+        } else {
+            realm.retainedEvents.retain(RetainedEvent(publication))
+        }
+        switch outcome {
         case .kept(let evicted): context.metrics.retainedEvictions.increment(by: evicted)
         case .tooLarge: context.metrics.limitRefusals[.maxRetainedBytes].increment()
         }
     }
 
-    /// Clears the topic's retained event (a retained PUBLISH with neither args nor kwargs).
-    func clearRetained(topic: UnsafeRawBufferPointer) {
-        realm.retainedEvents.clear(topic: topic)
+    /// Clears the topic's retained event (a retained PUBLISH with neither args nor kwargs), on
+    /// every node in a cluster.
+    func clearRetained(_ publication: Publication) {
+        if let cluster = (clusterForwarding as? ClusterBridge)?.retained {
+            cluster.retain(publication, clear: true, in: realm)
+        } else {
+            realm.retainedEvents.clear(topic: publication.topic)
+        }
     }
 
     /// Queues on `session` the retained events `subscription` matches, each with

@@ -29,7 +29,7 @@ extension Session {
         if Self.carriesPayload(m) {
             established.router.retain(publication)
         } else {
-            established.router.clearRetained(topic: publication.topic)
+            established.router.clearRetained(publication)
         }
     }
 
