@@ -231,3 +231,42 @@ def test_a_node_started_later_gets_retained_events_that_outlive_their_node(tmp_p
         publishing.finish()
         if late:
             late.finish()
+
+
+def test_without_jetstream_retained_events_stay_local_and_each_loss_is_counted(tmp_path_factory):
+    """NATS without JetStream: no bucket. The node keeps serving retained events to its own
+    sessions; each retain it could not hand to the cluster is counted and logged, never silent."""
+    import subprocess
+    from conftest import free_port
+    from test_cluster_routing import NATS_SERVER
+    port = free_port()
+    proc = subprocess.Popen([NATS_SERVER, "-a", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    node = None
+    try:
+        node = start_node(tmp_path_factory, f"nats://127.0.0.1:{port}", "rnojs")
+
+        async def body():
+            topic = unique("com.cretain.nojs")
+            session = await connect(node, "ws", "realm1")
+            for n in range(3):
+                await publish(session, topic, "local", n, options=retain())
+            events, _ = await retained_now(session, topic)
+            assert [(e.args, e.details.retained) for e in events] == [(["local", 2], True)]
+        run(body())
+        deadline = time.monotonic() + 10  # the writer thread settles each write after its attempt
+        while True:
+            text = get_metrics(node)[1]
+            lost = [line for line in text.splitlines()
+                    if line.startswith('fastbroker_cluster_events_lost_total{reason="retained_write_failed"}')]
+            if lost == ['fastbroker_cluster_events_lost_total{reason="retained_write_failed"} 3']:
+                break
+            assert time.monotonic() < deadline, lost
+            time.sleep(0.05)
+        assert "retained events bucket unavailable" in node.logs(), node.logs()
+        assert "not written to the cluster" in node.logs(), node.logs()
+    finally:
+        if node:
+            node.finish()
+        proc.terminate()
+        proc.wait(10)
