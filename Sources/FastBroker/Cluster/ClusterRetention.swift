@@ -19,6 +19,8 @@
 // stream's discard-old policy, created here because libnats' KV creation sets discard-new, which
 // would refuse every later retain once full) — the same "oldest topics first" rule as each node's
 // store. Losses are counted (`lostByReason`) and logged on the 1st, 2nd, 4th… occurrence.
+// The watcher's subscription has no pending limit (kvStore_Watch sets none); its thread does no
+// more per entry than decode and one store update under the store's lock, so it keeps up.
 
 import BrokerSync
 import CNats
