@@ -18,6 +18,7 @@
 import BrokerCluster
 import BrokerConfig
 import BrokerSerialization
+import BrokerSync
 import Synchronization
 
 final class ClusterRetainedMirror: ClusterRetainedDelivery, @unchecked Sendable {   // immutable but for atomics
@@ -27,6 +28,10 @@ final class ClusterRetainedMirror: ClusterRetainedDelivery, @unchecked Sendable 
     private let evicted = Atomic<UInt64>(0)
     private let tooLarge = Atomic<UInt64>(0)
     private let unknown = Atomic<UInt64>(0)
+    /// Held by `retain` from taking the write's sequence to queueing it, so two loops retaining
+    /// one topic at once mark and queue their writes in the same order (the store's mark and the
+    /// bucket then agree on which is this node's latest). Lock order: this, then the store's.
+    private let writeOrder = PThreadLock(())
 
     init(node: ClusterNode, realms: [Realm], maxRetainedBytes: Int, log: @escaping @Sendable (String) -> Void) {
         var byName: [String: Realm] = [:]
@@ -44,24 +49,27 @@ final class ClusterRetainedMirror: ClusterRetainedDelivery, @unchecked Sendable 
     /// this node's write, and queues it for the cluster's bucket. Returns the local outcome.
     @discardableResult
     func retain(_ publication: Publication, clear: Bool, in realm: Realm) -> RetainedEvents.Outcome {
-        let sequence = retention.nextSequence()
-        let outcome: RetainedEvents.Outcome
-        if clear {
-            realm.retainedEvents.clear(topic: publication.topic, localWrite: sequence)
-            outcome = .kept(evicted: 0)
-        } else {
-            outcome = realm.retainedEvents.retain(RetainedEvent(publication), localWrite: sequence)
-        }
         var envelope = ClusterPublication(publication, realm: realm.name)
-        envelope.originSequence = sequence
         if clear {
             envelope.args = []
             envelope.kwargs = []
         }
-        if outcome == .tooLarge || !retention.write(envelope) {
-            count(realm.retainedEvents.settle(topic: publication.topic, sequence: sequence, .failed))
+        let event = clear ? nil : RetainedEvent(publication)
+        return writeOrder.withLock { _ in
+            let sequence = retention.nextSequence()
+            envelope.originSequence = sequence
+            let outcome: RetainedEvents.Outcome
+            if let event {
+                outcome = realm.retainedEvents.retain(event, localWrite: sequence)
+            } else {
+                realm.retainedEvents.clear(topic: publication.topic, localWrite: sequence)
+                outcome = .kept(evicted: 0)
+            }
+            if outcome == .tooLarge || !retention.write(envelope) {
+                count(realm.retainedEvents.settle(topic: publication.topic, sequence: sequence, .failed))
+            }
+            return outcome
         }
-        return outcome
     }
 
     // MARK: - ClusterRetainedDelivery (retention threads)

@@ -8,7 +8,9 @@
 //
 // The locks (NATS keeps such a list in locksordering.txt): EventLoop.inbox (tasks for a loop),
 // ConnectionAdmission.perAddress, SubscriptionRegistry.state (one per realm), AuthThrottle.tables,
-// UserDatabase.current, RetainedEvents.state (one per realm). No body takes another lock or calls out, so there is no lock order to keep.
+// UserDatabase.current, RetainedEvents.state (one per realm). No body takes another lock or calls out, so there is no lock order to keep,
+// with one exception in a cluster: ClusterRetainedMirror.writeOrder is held around RetainedEvents.state, then ClusterRetention's
+// queue lock (each taken and released in turn, neither held while taking the other).
 
 #if canImport(Glibc)
 import Glibc
