@@ -65,6 +65,7 @@ public final class ClusterRetention: @unchecked Sendable {   // fields: immutabl
     private let maxBytes: Int
     private let maxWaiting: Int
     private let log: @Sendable (String) -> Void
+    /// Set by `start` before the writer or watcher thread runs; weak: the broker side owns this.
     private weak var delivery: (any ClusterRetainedDelivery)?
     /// Runs the KV puts and binds the bucket; owns `bucketHandles` writes.
     private let writer = DispatchQueue(label: "fastbroker.cluster.retained-writer")
@@ -104,9 +105,9 @@ public final class ClusterRetention: @unchecked Sendable {   // fields: immutabl
     }
 
     /// Stops the watcher and releases the bucket; before ClusterNode.stop (the JetStream context
-    /// refers to the node's connection). Writes still waiting are dropped.
+    /// refers to the node's connection). Writes queued before are attempted first. Idempotent.
     public func stop() {
-        stopped.store(true, ordering: .sequentiallyConsistent)
+        guard !stopped.exchange(true, ordering: .sequentiallyConsistent) else { return }
         // The writer's queue first: once it ran this, no bind can start a watcher any more.
         writer.sync {}
         watcher.withLock { current in if let current { kvWatcher_Stop(current) } }
@@ -139,10 +140,10 @@ public final class ClusterRetention: @unchecked Sendable {   // fields: immutabl
         var outgoing = publication
         outgoing.originNode = node.nodeName
         outgoing.originEpoch = node.epoch
-        let size = publication.args.count + publication.kwargs.count + publication.options.count + key.utf8.count
+        let size = Self.weight(of: publication, key: key)
         let startDrain: Bool? = waiting.withLock { waiting in
             if let replaced = waiting.byKey[key] {
-                waiting.bytes -= replaced.args.count + replaced.kwargs.count + replaced.options.count + key.utf8.count
+                waiting.bytes -= Self.weight(of: replaced, key: key)
             } else {
                 guard waiting.keys.count < maxWaiting, waiting.bytes + size <= Self.maxWaitingBytes || waiting.keys.isEmpty else { return nil }
                 waiting.keys.append(key)
@@ -165,6 +166,11 @@ public final class ClusterRetention: @unchecked Sendable {   // fields: immutabl
 
     static let maxWaitingBytes = 64 << 20
 
+    /// What a waiting write counts against `maxWaitingBytes`.
+    private static func weight(of publication: ClusterPublication, key: String) -> Int {
+        publication.args.count + publication.kwargs.count + publication.options.count + key.utf8.count
+    }
+
     /// The bucket key of (realm, topic): the publication subject without its root, so every
     /// byte outside `[A-Za-z0-9-]` is escaped and each topic component is one key token.
     public static func key(realm: String, topic: String) -> String? {
@@ -173,24 +179,24 @@ public final class ClusterRetention: @unchecked Sendable {   // fields: immutabl
 
     private func drain() {
         while true {
-            let batch: [ClusterPublication]? = waiting.withLock { waiting in
+            let batch: [(key: String, publication: ClusterPublication)]? = waiting.withLock { waiting in
                 guard !waiting.keys.isEmpty else {
                     waiting.draining = false
                     return nil
                 }
-                let taken = waiting.keys.compactMap { waiting.byKey[$0] }
+                let taken = waiting.keys.compactMap { key in waiting.byKey[key].map { (key, $0) } }
                 waiting = Waiting(draining: true)
                 return taken
             }
             guard let batch else { return }
-            for publication in batch { put(publication) }
+            for (key, publication) in batch { put(publication, key: key) }
         }
     }
 
     /// Writer thread: one KV put; a failure settles the write (nothing will come back for it).
-    private func put(_ publication: ClusterPublication) {
+    private func put(_ publication: ClusterPublication, key: String) {
         let failure: String?
-        if let bucket = bucketHandles.withLock({ $0 }), let key = Self.key(realm: publication.realm, topic: publication.topic) {
+        if let bucket = bucketHandles.withLock({ $0 }) {
             do throws(ClusterEnvelope.EnvelopeError) {
                 let bytes = try ClusterEnvelope.encode(publication)
                 var revision: UInt64 = 0
