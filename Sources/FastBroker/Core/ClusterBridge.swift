@@ -50,7 +50,7 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
         realmsByName = byName
         contexts = server.contexts
         try node.start(servers: config.servers, delivery: self)
-        retained = ClusterRetainedMirror(node: node, realms: Array(server.realms.values),
+        retained = ClusterRetainedMirror(node: node, realmsByName: byName,
                                          maxRetainedBytes: server.configuration.limits.maxRetainedBytes, log: { logger.info("\($0)") })
         for realm in server.realms.values {
             realm.subscriptionIDs.setInterestObserver(self, realm: realm.name)

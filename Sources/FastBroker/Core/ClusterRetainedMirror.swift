@@ -9,7 +9,8 @@
 //   mirror  on the retention watcher thread, in bucket revision order: another node's entry
 //           replaces (or clears) the topic's event unless this node's own write of the topic
 //           is newer or still on its way (RetainedEvents' "Cluster order"); the put's revision
-//           and its echo settle the mark. The store's lock is the only synchronisation needed.
+//           and its echo settle the mark. The store's lock orders mirrored entries against
+//           local ones; `writeOrder` orders this node's own writes.
 //
 // Mirrored events are bounded by each node's `max_retained_bytes` like local ones; evictions and
 // events too large for this node's limit are counted here (the watcher thread owns no loop's
@@ -33,13 +34,11 @@ final class ClusterRetainedMirror: ClusterRetainedDelivery, @unchecked Sendable 
     /// bucket then agree on which is this node's latest). Lock order: this, then the store's.
     private let writeOrder = PThreadLock(())
 
-    init(node: ClusterNode, realms: [Realm], maxRetainedBytes: Int, log: @escaping @Sendable (String) -> Void) {
-        var byName: [String: Realm] = [:]
-        for realm in realms { byName[realm.name] = realm }
-        realmsByName = byName
+    init(node: ClusterNode, realmsByName: [String: Realm], maxRetainedBytes: Int, log: @escaping @Sendable (String) -> Void) {
+        self.realmsByName = realmsByName
         // Room for every realm's limit twice over: envelopes and KV headers weigh more than the
         // local charge, and cleared topics keep a small entry.
-        retention = ClusterRetention(node: node, maxBytes: max(1 << 20, 2 * maxRetainedBytes * max(1, realms.count)), log: log)
+        retention = ClusterRetention(node: node, maxBytes: max(1 << 20, 2 * maxRetainedBytes * max(1, realmsByName.count)), log: log)
         retention.start(delivery: self)
     }
 
