@@ -79,15 +79,15 @@ public final class ClusterRetention: @unchecked Sendable {   // fields: immutabl
     private let bucketHandles = PThreadLock<Bucket?>(nil)
     /// The watcher (set by the watcher thread, stopped by `stop`). Locked by this mutex.
     private let watcher = PThreadLock<OpaquePointer?>(nil)
-    private let watcherDone = DispatchSemaphore(value: 0)
-    /// Set when the watcher thread's work item is queued: `stop` then waits for its end.
-    private let watcherStarted = Atomic<Bool>(false)
+    /// Entered for each watch queued, left at its end: `stop` waits for it.
+    private let watching = DispatchGroup()
 
     let written = Atomic<UInt64>(0)
     let mirrored = Atomic<UInt64>(0)
     let lostWriteFailed = Atomic<UInt64>(0)
     let lostQueueFull = Atomic<UInt64>(0)
     let lostMalformed = Atomic<UInt64>(0)
+    private let watchFailures = Atomic<UInt64>(0)
 
     /// `maxBytes`: the bucket's bound; `maxWaiting`: writes waiting for the writer thread.
     public init(node: ClusterNode, maxBytes: Int, maxWaiting: Int = 16_384, log: @escaping @Sendable (String) -> Void) {
@@ -112,7 +112,7 @@ public final class ClusterRetention: @unchecked Sendable {   // fields: immutabl
         writer.sync {}
         watcher.withLock { current in if let current { kvWatcher_Stop(current) } }
         // A watcher registered just after that notices `stopped` within one wait (500 ms).
-        if watcherStarted.load(ordering: .sequentiallyConsistent) { watcherDone.wait() }
+        watching.wait()
         writer.sync {
             if let bucket = bucketHandles.withLock({ $0 }) {
                 kvStore_Destroy(bucket.store)
@@ -232,8 +232,7 @@ public final class ClusterRetention: @unchecked Sendable {   // fields: immutabl
         do throws(NatsError) {
             let bound = try bind()
             bucketHandles.withLock { $0 = bound }
-            watcherStarted.store(true, ordering: .sequentiallyConsistent)
-            watcherThread.async { [self] in watch() }
+            startWatching()
         } catch {
             if attempt == 1 { log("cluster: retained events bucket unavailable (\(error)); retained events stay on this node meanwhile, retrying") }
             writer.asyncAfter(deadline: .now() + .seconds(1)) { [self] in bindThenWatch(attempt: attempt + 1) }
@@ -285,9 +284,19 @@ public final class ClusterRetention: @unchecked Sendable {   // fields: immutabl
         return Bucket(jetStream: context, store: store)
     }
 
-    /// Watcher thread: every entry of the bucket, current ones first, until `stop`.
+    /// Writer thread (which `stop` drains first, so no watch starts after it).
+    private func startWatching() {
+        guard !stopped.load(ordering: .sequentiallyConsistent) else { return }
+        watching.enter()
+        watcherThread.async { [self] in
+            defer { watching.leave() }
+            watch()
+        }
+    }
+
+    /// Watcher thread: every entry of the bucket, current ones first, until `stop`. A watcher
+    /// that fails is replaced a second later (its initial values bring what changed meanwhile).
     private func watch() {
-        defer { watcherDone.signal() }
         // Under the bucket's lock, so `stop` cannot release the bucket meanwhile.
         var status = NATS_OK
         let made: OpaquePointer? = bucketHandles.withLock { bucket in
@@ -298,7 +307,7 @@ public final class ClusterRetention: @unchecked Sendable {   // fields: immutabl
             return created
         }
         guard let created = made else {
-            if status != NATS_OK { log("cluster: cannot watch the retained events bucket (\(NatsError(status, "watch"))); this node sees only its own") }
+            if status != NATS_OK { watchFailed(NatsError(status, "watch")) }
             return
         }
         defer {
@@ -310,7 +319,7 @@ public final class ClusterRetention: @unchecked Sendable {   // fields: immutabl
             let next = kvWatcher_Next(&entry, created, 500)
             if next == NATS_TIMEOUT { continue }
             guard next == NATS_OK else {
-                if !stopped.load(ordering: .relaxed) { log("cluster: retained events watcher stopped: \(NatsError(next, "watch"))") }
+                if !stopped.load(ordering: .relaxed) { watchFailed(NatsError(next, "watch")) }
                 return
             }
             guard let entry else { continue }   // the end of the initial values
@@ -318,6 +327,16 @@ public final class ClusterRetention: @unchecked Sendable {   // fields: immutabl
             guard kvEntry_Operation(entry) == kvOp_Put, let value = kvEntry_Value(entry) else { continue }
             received(UnsafeRawBufferPointer(start: value, count: Int(kvEntry_ValueLen(entry))), revision: kvEntry_Revision(entry))
         }
+    }
+
+    /// Other nodes' retains are not mirrored meanwhile (this node keeps what it has): logged on
+    /// the 1st, 2nd, 4th… failure, retried every second.
+    private func watchFailed(_ error: NatsError) {
+        let failures = watchFailures.wrappingAdd(1, ordering: .relaxed).newValue
+        if failures & (failures - 1) == 0 {
+            log("cluster: cannot watch the retained events bucket (\(error)); retrying every second (\(failures) failures so far)")
+        }
+        writer.asyncAfter(deadline: .now() + .seconds(1)) { [self] in startWatching() }
     }
 
     private func received(_ bytes: UnsafeRawBufferPointer, revision: UInt64) {
