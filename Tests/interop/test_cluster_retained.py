@@ -270,3 +270,41 @@ def test_without_jetstream_retained_events_stay_local_and_each_loss_is_counted(t
             node.finish()
         proc.terminate()
         proc.wait(10)
+
+
+def test_a_node_started_before_nats_shares_retained_events_once_it_is_up(tmp_path_factory):
+    """The bucket cannot be bound while NATS is down: the node keeps trying (its first JetStream
+    request waits for the connection, later ones retry every second) and, once NATS is up,
+    writes and mirrors like the others."""
+    from conftest import free_port
+    from test_cluster_routing import start_nats, stop_nats
+    port = free_port()
+    url = f"nats://127.0.0.1:{port}"
+    early = start_node(tmp_path_factory, url, "rearly")
+    proc = late = None
+    try:
+        proc = start_nats(port, tmp_path_factory.mktemp("nats-retained-late"))
+        late = start_node(tmp_path_factory, url, "rlater")
+
+        async def body():
+            topic = unique("com.cretain.early")
+            on_early = await connect(early, "ws", "realm1")
+            on_late = await connect(late, "rs", "realm1")
+            start = time.monotonic()
+            while True:  # the early node binds the bucket at its next retry (every second)
+                published = await publish(on_early, topic, "from-early", options=retain())
+                events, _ = await retained_now(on_late, topic)
+                if events:
+                    break
+                assert time.monotonic() - start < 10, "the early node never wrote to the bucket"
+                await asyncio.sleep(0.2)
+            await retained_within(on_late, topic, lambda ev: [e.details.publication for e in ev] == [published.id])
+            mirrored = await publish(on_late, topic, "from-later", options=retain())
+            await retained_within(on_early, topic, lambda ev: [e.details.publication for e in ev] == [mirrored.id])
+        run(body(), timeout=60)
+    finally:
+        early.finish()
+        if late:
+            late.finish()
+        if proc:
+            stop_nats(proc)
