@@ -20,7 +20,8 @@ final class Realm: @unchecked Sendable {
     /// Subscriptions held by each loop's router; written by that loop, read by publishers on
     /// other loops to skip loops with nobody to deliver to.
     let subscriptionsPerLoop: [Counter]
-    /// Thread-safe; the retained events of this realm, shared by all loops (per node in a cluster).
+    /// Thread-safe; the retained events of this realm, shared by all loops (in a cluster, also
+    /// every other node's, mirrored by ClusterRetainedMirror).
     let retainedEvents: RetainedEvents
 
     init(config: RealmConfig, loopCount: Int, retainedByteLimit: Int = LimitsConfig().maxRetainedBytes) throws(UserDatabaseError) {
