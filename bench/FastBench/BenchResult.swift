@@ -88,7 +88,7 @@ struct BenchResult {
         wrongSubscription = run.ledger.wrongSubscription
         topics = options.topics
         match = options.match.rawValue
-        subscriberSerializer = options.subscriberURL.serializer.rawValue
+        subscriberSerializer = options.subscriberURL(0).serializer.rawValue
         lateSends = run.pacer?.lateSends ?? 0
         maxSendDelay = Double(run.pacer?.maxSendDelay ?? 0) / 1000
         subscriberMin = run.subscribers.map(\.received).min() ?? 0
