@@ -60,8 +60,9 @@ EOF
 import json, sys
 config = json.load(sys.stdin)
 config["cluster"] = {"node": sys.argv[1], "nats": {"servers": [sys.argv[2]]}}
-json.dump(config, sys.stdout, indent=1)' "${CLUSTER_NODES[$i]}" "nats://127.0.0.1:$(cluster_nats_port "$i")" > "$dir/node-$i.json"
-        (cd "$OUT" && exec "${PIN_BROKER[@]}" "$FASTBROKER" --config "$dir/node-$i.json" > "$dir/node-$i.log" 2>&1) &
+json.dump(config, sys.stdout, indent=1)' "${CLUSTER_NODES[$i]}" "nats://127.0.0.1:$(cluster_nats_port "$i")" > "$OUT/cluster-node-$i.json"
+        # In $OUT, beside users.json (the config's userdb path is relative to the config file).
+        (cd "$OUT" && exec "${PIN_BROKER[@]}" "$FASTBROKER" --config "$OUT/cluster-node-$i.json" > "$dir/node-$i.log" 2>&1) &
         CLUSTER_PIDS+=($!)
     done
     for i in 0 1 2; do wait_port "$(cluster_rs_port "$i")" "FastBroker node ${CLUSTER_NODES[$i]}"; done

@@ -25,7 +25,8 @@
 # bench/cluster.sh; needs nats-server), CROSSBAR (1; 0 = no Crossbar rows and no install), LATENCY
 # (1: the single-node latency section), RUNS_MATCHING (an extended regex: only the throughput runs
 # whose line in RUNS matches, e.g. 'cbor|msgpack'; empty = all), BIN (a directory holding built
-# fastbroker and fastbench: skips the release build, e.g. for a quick check of the script).
+# fastbroker and fastbench: skips the release build, e.g. for a quick check of the script), LATEST
+# (where the raw JSON goes, default bench/results-latest).
 # The whole script takes about 45 minutes on the 2-core machine with REPEATS=3 (plus the installs once).
 set -euo pipefail
 
@@ -217,7 +218,9 @@ log "starting FastBroker (loops=$MULTI_LOOPS) on rs:$FB2_RS_PORT"
 FB2_PID=$!
 if [ -n "$NATS_VERSION" ]; then
     log "starting $NATS_VERSION on $NATS_PORT"
-    "${PIN_BROKER[@]}" "$NATS_SERVER" -a 127.0.0.1 -p "$NATS_PORT" --max_payload 67108864 > "$OUT/nats.log" 2>&1 &
+    # max_payload (64 KiB payloads) is a config-file setting only: nats-server 2.9 has no flag for it.
+    printf 'listen: 127.0.0.1:%s\nmax_payload: 67108864\n' "$NATS_PORT" > "$OUT/nats.conf"
+    "${PIN_BROKER[@]}" "$NATS_SERVER" -c "$OUT/nats.conf" > "$OUT/nats.log" 2>&1 &
     NATS_PID=$!
 fi
 if [ "$CROSSBAR" = 1 ]; then
@@ -414,7 +417,7 @@ export LOAD_START LOAD_END OUT RESULTS NPROC PINNING CB_VERSION PY_VERSION FB_LO
 python3 "$HERE/compare_report.py"
 
 # Raw JSON beside the tables: this run's results replace bench/results-latest/ (commit it with RESULTS.md).
-LATEST=$HERE/results-latest
+LATEST=${LATEST:-$HERE/results-latest}
 rm -rf "$LATEST"
 mkdir -p "$LATEST"
 cp "$OUT"/run-*.json "$OUT"/loads.txt "$LATEST"/
