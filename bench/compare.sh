@@ -97,6 +97,7 @@ if [ -z "${BIN:-}" ]; then
     (cd "$ROOT" && swift build -c release --product fastbroker >/dev/null && swift build -c release --product fastbench >/dev/null)
     BIN=$(cd "$ROOT" && swift build -c release --show-bin-path)
 fi
+BIN=$(cd "$BIN" && pwd)   # absolute: the brokers start in $OUT
 FASTBENCH=$BIN/fastbench
 FASTBROKER=$BIN/fastbroker
 COMMIT=$(cd "$ROOT" && git rev-parse HEAD)$(cd "$ROOT" && git diff --quiet HEAD || echo "+uncommitted")

@@ -277,15 +277,22 @@ def test_cross_node_delivery_pays_the_link_delay_complete_and_in_order(lab):
     run(body())
 
 
+async def subscriber_on_b_publisher_on_a(a, b, prefix):
+    """A fresh topic, an Inbox subscribed to it on node b and a publisher on node a, once the
+    subscription is in force across the link."""
+    topic = unique(prefix)
+    remote = Inbox(await connect(b, "ws", "realm1"))
+    await remote.subscribe(topic)
+    publisher = await connect(a, "rs", "realm1")
+    assert await settle(publisher, [remote], topic) == []
+    return topic, remote, publisher
+
+
 def test_a_partition_loses_what_is_published_meanwhile_uncounted_then_delivery_resumes(lab):
     a, b = lab.brokers
 
     async def body():
-        topic = unique("com.netns.partition")
-        remote = Inbox(await connect(b, "ws", "realm1"))
-        await remote.subscribe(topic)
-        publisher = await connect(a, "rs", "realm1")
-        assert await settle(publisher, [remote], topic) == []
+        topic, remote, publisher = await subscriber_on_b_publisher_on_a(a, b, "com.netns.partition")
         for i in range(50):
             publisher.publish(topic, "before", i)
         await publish(publisher, topic, "before-end")
@@ -324,11 +331,7 @@ def test_a_cut_shorter_than_the_route_timeout_loses_nothing(lab):
     a, b = lab.brokers
 
     async def body():
-        topic = unique("com.netns.blip")
-        remote = Inbox(await connect(b, "ws", "realm1"))
-        await remote.subscribe(topic)
-        publisher = await connect(a, "rs", "realm1")
-        assert await settle(publisher, [remote], topic) == []
+        topic, remote, publisher = await subscriber_on_b_publisher_on_a(a, b, "com.netns.blip")
         routes_before = route_ids(lab)
         lab.set_link("down")
         try:
