@@ -27,7 +27,8 @@
 # whose line in RUNS matches, e.g. 'cbor|msgpack'; empty = all), BIN (a directory holding built
 # fastbroker and fastbench: skips the release build, e.g. for a quick check of the script), LATEST
 # (where the raw JSON goes, default bench/results-latest).
-# The whole script takes about 45 minutes on the 2-core machine with REPEATS=3 (plus the installs once).
+# The whole script takes about 50 minutes on the 2-core machine with REPEATS=3 (plus the installs once;
+# the cluster section ~6 of them, CBOR ~2).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
