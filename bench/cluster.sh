@@ -1,6 +1,6 @@
-# bench/cluster.sh: the cross-node half of bench/compare.sh (issue 11 item 7), sourced by it after
-# the single-node brokers are up (it uses compare.sh's log, wait_port, fastbroker_config, bench and
-# pinning; CLUSTER=0 skips it). Starts a 3-server nats-server cluster with JetStream (routes on
+# bench/cluster.sh: the cross-node half of bench/compare.sh (issue 11 item 7), sourced by it; its
+# functions use compare.sh's log, wait_port, fastbroker_config, bench and pinning, and compare.sh
+# calls them after starting the single-node brokers (CLUSTER=0 skips them). Starts a 3-server nats-server cluster with JetStream (routes on
 # loopback) and 3 FastBroker nodes (loops: 1), node X connected to its own nats-server X, the way
 # a deployment co-locates them. Measured, with publishers on node A:
 #   broker fbcluster   — FastBroker nodes: x1to1 (subscriber on node B), xfanout (100 subscribers
