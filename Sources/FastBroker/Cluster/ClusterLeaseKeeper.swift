@@ -5,6 +5,8 @@
 // key; false: it lost it and must fence itself at once (stop acting as owner). A renew that is
 // refused (someone else's revision) fences immediately; one that fails for want of NATS fences
 // once half the TTL has passed since the last good renew, well before another node can take over.
+// A `precedence` verdict of false (failover: another node has a longer-standing member) keeps it
+// from acquiring and makes it release what it holds, so the lease follows the longest standing.
 
 import Dispatch
 
@@ -13,17 +15,23 @@ public final class ClusterLeaseKeeper: @unchecked Sendable {
     private let queue: DispatchQueue
     private let ttlMs: Int
     private let onChange: @Sendable (_ key: String, _ owned: Bool) -> Void
+    /// Whether this node may hold `key` now (failover: it has the longest-standing member);
+    /// nil: no opinion. On `queue`; may wait on NATS.
+    private let precedence: @Sendable (_ key: String) -> Bool?
     private let timer: DispatchSourceTimer
     // Owned by `queue`.
     private var wanted: Set<String> = []
     private var held: [String: (lease: ClusterLease, renewedAt: DispatchTime)] = [:]
 
     public init(
-        store: ClusterLeaseStore, queue: DispatchQueue, ttlMs: Int, onChange: @escaping @Sendable (_ key: String, _ owned: Bool) -> Void
+        store: ClusterLeaseStore, queue: DispatchQueue, ttlMs: Int,
+        precedence: @escaping @Sendable (_ key: String) -> Bool? = { _ in nil },
+        onChange: @escaping @Sendable (_ key: String, _ owned: Bool) -> Void
     ) {
         self.store = store
         self.queue = queue
         self.ttlMs = ttlMs
+        self.precedence = precedence
         self.onChange = onChange
         timer = DispatchSource.makeTimerSource(queue: queue)
         let interval = DispatchTimeInterval.milliseconds(max(1, ttlMs / 3))
@@ -35,11 +43,24 @@ public final class ClusterLeaseKeeper: @unchecked Sendable {
     deinit { timer.cancel() }
 
     /// Starts wanting `key`: acquired at once if free, otherwise as soon as its holder lets go.
+    /// Already held (holdNow): reported as owned again, for the caller that wants it now.
     public func hold(_ key: String) {
         queue.async { [self] in
             wanted.insert(key)
-            tryAcquire(key)
+            if held[key] != nil { onChange(key, true) } else { tryAcquire(key) }
         }
+    }
+
+    /// On `queue`: takes `key` now if it is free (then wants and renews it like `hold`); false
+    /// when another node holds it or NATS cannot answer (nothing is wanted then). Exclusive
+    /// groups: the join that cannot take the lease is refused.
+    public func holdNow(_ key: String) -> Bool {
+        if held[key] == nil {
+            guard let lease = try? store.acquire(key) else { return false }
+            held[key] = (lease, .now())
+        }
+        wanted.insert(key)
+        return true
     }
 
     /// Stops wanting `key`, releasing it if held (the next standby takes it without waiting).
@@ -72,6 +93,13 @@ public final class ClusterLeaseKeeper: @unchecked Sendable {
 
     private func tick() {
         for (key, entry) in held {
+            if precedence(key) == false {
+                // A node with a longer-standing member is there: let it take over.
+                held[key] = nil
+                try? store.release(entry.lease)
+                onChange(key, false)
+                continue
+            }
             do throws(NatsError) {
                 if let renewed = try store.renew(entry.lease) {
                     held[key] = (renewed, .now())
@@ -87,7 +115,7 @@ public final class ClusterLeaseKeeper: @unchecked Sendable {
     }
 
     private func tryAcquire(_ key: String) {
-        guard held[key] == nil, let lease = try? store.acquire(key) else { return }
+        guard held[key] == nil, precedence(key) != false, let lease = try? store.acquire(key) else { return }
         held[key] = (lease, .now())
         onChange(key, true)
     }
