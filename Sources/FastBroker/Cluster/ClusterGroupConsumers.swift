@@ -111,6 +111,7 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
             do throws(NatsError) { try registry?.setStanding(group, order: order) } catch {
                 log("cluster: cannot publish the standing of group \"\(group.name)\": \(error)")
             }
+            keeper?.recheck(group.identity)
         }
     }
 

@@ -91,13 +91,27 @@ public final class ClusterLeaseKeeper: @unchecked Sendable {
     /// The keys this node owns now (waits for queued work).
     public var ownedKeys: Set<String> { queue.sync { Set(held.keys) } }
 
+    /// On `queue`, after this node's standing for `key` changed: yields it at once if another
+    /// node now takes precedence, or takes it if this node now does.
+    public func recheck(_ key: String) {
+        if let entry = held[key] {
+            if precedence(key) == false { yield(key, entry.lease) }
+        } else if wanted.contains(key) {
+            tryAcquire(key)
+        }
+    }
+
+    /// A node with a longer-standing member is there: stop consuming first, then let it take over.
+    private func yield(_ key: String, _ lease: ClusterLease) {
+        held[key] = nil
+        onChange(key, false)
+        try? store.release(lease)
+    }
+
     private func tick() {
         for (key, entry) in held {
             if precedence(key) == false {
-                // A node with a longer-standing member is there: let it take over.
-                held[key] = nil
-                try? store.release(entry.lease)
-                onChange(key, false)
+                yield(key, entry.lease)
                 continue
             }
             do throws(NatsError) {
