@@ -56,6 +56,13 @@ public struct ClusterGroup: Hashable, Sendable {
     /// Every node's standing key of this group (a subject filter).
     public var standingFilter: String { Self.escapedKey("n", [realm, match.rawValue, pattern, name]) + ".*" }
 
+    /// Failover: whether the node of standing `me` has the longest-standing member — the
+    /// smallest join order among every node's `standings` (a tie, which distinct revisions never
+    /// make, goes to the smaller key).
+    public static func standsLongest(_ me: (key: String, order: UInt64), among standings: [(key: String, order: UInt64)]) -> Bool {
+        !standings.contains { $0.key != me.key && ($0.order < me.order || ($0.order == me.order && $0.key < me.key)) }
+    }
+
     /// `prefix` and each field escaped, joined by '.'. No empty token: an empty field becomes
     /// '_', which escaping never yields on its own (always `_HH`), so no two field lists collide.
     private static func escapedKey(_ prefix: String, _ fields: [String]) -> String {

@@ -109,13 +109,7 @@ final class ClusterGroupRegistry: @unchecked Sendable {
     func mayHold(_ group: ClusterGroup) -> Bool? {
         let mine = group.standingKey(node: nodeName)
         guard let order = standings[mine], let all = try? store.entries(matching: group.standingFilter) else { return nil }
-        return Self.standsLongest((mine, order), among: all.compactMap { entry in UInt64(entry.value).map { (entry.key, $0) } })
-    }
-
-    /// Whether `me` has the smallest order among `standings` (ties, which distinct revisions
-    /// never make, go to the smaller key).
-    static func standsLongest(_ me: (key: String, order: UInt64), among standings: [(key: String, order: UInt64)]) -> Bool {
-        !standings.contains { $0.key != me.key && ($0.order < me.order || ($0.order == me.order && $0.key < me.key)) }
+        return ClusterGroup.standsLongest((mine, order), among: all.compactMap { entry in UInt64(entry.value).map { (entry.key, $0) } })
     }
 
     private func renew() {
