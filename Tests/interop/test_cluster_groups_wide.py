@@ -68,6 +68,8 @@ def three_nodes(tmp_path_factory, nats_cluster, request):
     yield nodes
     for node in nodes:
         node.finish()
+    for node in nodes:  # every verdict came from the cluster, none from one node alone
+        assert "decided on this node only" not in node.logs(), node.logs()
 
 
 async def refused(session, topic, options):

@@ -86,22 +86,42 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
     /// Decides a join before its SUBSCRIBED (ClusterGroupRegistry): `first` — the node's first
     /// member of `group`: its kind must match the cluster's, and an exclusive group's lease must be
     /// free (taken here, so the answer stands); failover members get their join order. `answer`
-    /// runs on the control queue. Without JetStream the node decides alone (admitted, logged).
+    /// runs on the control queue. A KV failure is retried (a JetStream request can time out under
+    /// load); when KV still cannot answer, the node decides alone (admitted, logged) and its lease
+    /// still decides who consumes.
     func admit(_ group: ClusterGroup, first: Bool, answer: @escaping @Sendable (ClusterGroupRegistry.Verdict) -> Void) {
-        control.async { [self] in
-            guard let keeper = leaseKeeper(), let registry else { return answer(.admitted(order: nil)) }
+        control.async { [self] in decide(group, first: first, attemptsLeft: Self.admissionAttempts, answer: answer) }
+    }
+
+    private static let admissionAttempts = 8   // 250 ms apart: about 2 s
+
+    /// On `control`.
+    private func decide(_ group: ClusterGroup, first: Bool, attemptsLeft: Int, answer: @escaping @Sendable (ClusterGroupRegistry.Verdict) -> Void) {
+        let failure: String
+        if let keeper = leaseKeeper(), let registry {
             do throws(NatsError) {
                 if first {
                     let verdict = try registry.register(group)
                     guard verdict == .admitted(order: nil) else { return answer(verdict) }
-                    if group.kind == .exclusive && !keeper.holdNow(group.identity) { return answer(.exclusiveTaken) }
+                    if group.kind == .exclusive && !keeper.holdNow(group.identity) {
+                        registry.forget(group)   // this node has no such group: nothing to renew
+                        return answer(.exclusiveTaken)
+                    }
                 }
                 guard group.kind == .failover else { return answer(.admitted(order: nil)) }
-                answer(.admitted(order: try registry.takeOrder(group, first: first)))
+                return answer(.admitted(order: try registry.takeOrder(group, first: first)))
             } catch {
-                log("cluster: group \"\(group.name)\" on \(group.pattern) decided on this node only: \(error)")
-                answer(.admitted(order: nil))
+                failure = "\(error)"
             }
+        } else {
+            failure = "no JetStream"
+        }
+        guard attemptsLeft > 1 else {
+            log("cluster: group \"\(group.name)\" on \(group.pattern) decided on this node only: \(failure)")
+            return answer(.admitted(order: nil))
+        }
+        control.asyncAfter(deadline: .now() + .milliseconds(250)) { [self] in
+            decide(group, first: first, attemptsLeft: attemptsLeft - 1, answer: answer)
         }
     }
 
