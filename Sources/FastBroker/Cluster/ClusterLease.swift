@@ -8,6 +8,9 @@
 //            and the next `acquire` by anyone succeeds (takeover)
 //   release  delete the key if its revision is still ours
 //
+// The same bucket holds ClusterGroupRegistry's plain keys (group kinds, join order), written
+// through `create`/`update`/`put`/`delete`/`entries` below.
+//
 // A holder whose renew fails (someone else's revision, or no NATS) must fence itself: stop acting
 // as owner at once. Every call here waits on the NATS server (a JetStream request): run them on
 // ClusterNode.control, never on a loop thread. libnats 3.4.1 takes the TTL in nanoseconds; a

@@ -14,7 +14,9 @@
 // dropped and does not count against the bound: it is small and bounded by sessions and
 // subscriptions, and losing it would corrupt group state. No polling: a loop with overflow
 // raises its flag in the destination's `spaceWanted`; the destination, after draining its
-// inbox, wakes every loop that asked (`spaceWakeup`), which then moves what fits.
+// inbox, wakes every loop that asked (`spaceWakeup`), which then moves what fits. The cluster
+// bridge hands messages from NATS over the same way (CrossLoopOverflow.send), with the last
+// `spaceWanted` slot and `outsideSenderWakeup` as its wake-up.
 //
 // It also resolves the SessionRefs that consumer-group messages carry: other loops never hold a
 // Session (or anything else this loop frees), only a ref, which resolves here while the session
