@@ -72,6 +72,14 @@ def three_nodes(tmp_path_factory, nats_cluster, request):
         assert "decided on this node only" not in node.logs(), node.logs()
 
 
+def run_killing(node, coroutine):
+    """Runs a test body that kills `node` (-9): its exit is not checked at teardown."""
+    try:
+        run(coroutine, timeout=60)
+    finally:
+        node.exit_checked = True
+
+
 async def refused(session, topic, options):
     with pytest.raises(ApplicationError) as refusal:
         await session.subscribe(lambda *a: None, topic, options=options)
@@ -120,10 +128,7 @@ def test_exclusive_is_refused_on_every_node_while_a_member_exists(three_nodes):
         print(f"exclusive free {time.monotonic() - killed:.2f}s after its holder's node was killed")
         assert await refused(holder, topic, x) == local
 
-    try:
-        run(body(), timeout=60)
-    finally:
-        b.exit_checked = True
+    run_killing(b, body())
 
 
 def test_type_mismatch_is_refused_across_nodes_both_ways(three_nodes):
@@ -195,10 +200,7 @@ def test_failover_goes_to_the_next_longest_standing_member_when_its_node_is_kill
         print(f"failover takeover {time.monotonic() - killed:.2f}s after kill -9 (lease_ttl_ms {TTL_MS})")
         await check_after(members, 1, publisher, topic)
 
-    try:
-        run(body(), timeout=60)
-    finally:
-        a.exit_checked = True
+    run_killing(a, body())
 
 
 def test_failover_leaves_a_node_whose_next_member_joined_later(three_nodes):

@@ -41,9 +41,7 @@ final class ClusterGroupRegistry: @unchecked Sendable {
         self.store = store
         self.nodeName = nodeName
         self.log = log
-        timer = DispatchSource.makeTimerSource(queue: queue)
-        let interval = DispatchTimeInterval.milliseconds(max(1, ttlMs / 3))
-        timer.schedule(deadline: .now() + interval, repeating: interval)
+        timer = renewalTimer(ttlMs: ttlMs, queue: queue)
         timer.setEventHandler { [weak self] in self?.renew() }
         timer.resume()
     }

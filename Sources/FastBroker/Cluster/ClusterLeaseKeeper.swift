@@ -33,9 +33,7 @@ public final class ClusterLeaseKeeper: @unchecked Sendable {
         self.ttlMs = ttlMs
         self.precedence = precedence
         self.onChange = onChange
-        timer = DispatchSource.makeTimerSource(queue: queue)
-        let interval = DispatchTimeInterval.milliseconds(max(1, ttlMs / 3))
-        timer.schedule(deadline: .now() + interval, repeating: interval)
+        timer = renewalTimer(ttlMs: ttlMs, queue: queue)
         timer.setEventHandler { [weak self] in self?.tick() }
         timer.resume()
     }
@@ -138,4 +136,13 @@ public final class ClusterLeaseKeeper: @unchecked Sendable {
         held[key] = nil
         onChange(key, false)
     }
+}
+
+/// A timer on `queue` firing every third of the TTL, so each renewal lands well before the key
+/// expires (set its handler, then resume it).
+func renewalTimer(ttlMs: Int, queue: DispatchQueue) -> DispatchSourceTimer {
+    let timer = DispatchSource.makeTimerSource(queue: queue)
+    let interval = DispatchTimeInterval.milliseconds(max(1, ttlMs / 3))
+    timer.schedule(deadline: .now() + interval, repeating: interval)
+    return timer
 }
