@@ -115,7 +115,12 @@ final class ClusterGroupRegistry: @unchecked Sendable {
             do throws(NatsError) {
                 if let current = try store.entry(key) {
                     // A failed update means another node renewed it at the same moment: as good.
-                    if current.value == kind.rawValue { _ = try store.update(key, value: kind.rawValue, last: current.revision) }
+                    if current.value == kind.rawValue {
+                        _ = try store.update(key, value: kind.rawValue, last: current.revision)
+                    } else {
+                        // Ours expired (NATS unreachable past the TTL) and another kind was created.
+                        log("cluster: group kind conflict on \(key): this node has \(kind.rawValue) members, the cluster says \(current.value)")
+                    }
                 } else {
                     _ = try store.create(key, value: kind.rawValue)
                 }
