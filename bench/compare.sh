@@ -2,7 +2,9 @@
 # bench/compare.sh: one command regenerates bench/RESULTS.md, its raw JSON (bench/results-latest/)
 # and plots (bench/plots/*.svg) at the current commit. FastBroker against Crossbar.io and, for raw
 # pub/sub, nats-server (fastbench speaks NATS too: one tool measures all three), on the same
-# workloads; plus FastBroker against itself: MessagePack vs JSON, TLS vs plaintext, loops: 2 vs 1.
+# workloads; plus FastBroker against itself: MessagePack and CBOR vs JSON, TLS vs plaintext, loops: 2
+# vs 1; and cross-node figures of a 3-node FastBroker cluster over a 3-server NATS cluster
+# (bench/cluster.sh, sourced here).
 # Refuses a tree with uncommitted changes (COMPARE_ALLOW_DIRTY=1 runs anyway and says so in the
 # report). Runs perf/callgrind.sh 1to1 and fanout first (CALLGRIND=0 skips; the latest figures in
 # perf/out/ are used then). Installs Crossbar from PyPI into bench/.venv, builds the release broker
@@ -19,8 +21,14 @@
 # (default 26.10.1), RESULTS (output file, default bench/RESULTS.md), NATS_SERVER (default
 # /usr/sbin/nats-server; absent = no NATS rows), CALLGRIND (1), MEMORY (1: run memory-per-connection.sh),
 # PLOTS (1: SVG plots with matplotlib, installed pinned into bench/.plot-venv), FILTER (1: also
-# bench/filter-results.sh, FILTER-RESULTS.md's table).
-# The whole script takes about 45 minutes on the 2-core machine with REPEATS=3 (plus the installs once).
+# bench/filter-results.sh, FILTER-RESULTS.md's table), CLUSTER (1: the cross-node section,
+# bench/cluster.sh; needs nats-server), CROSSBAR (1; 0 = no Crossbar rows and no install), LATENCY
+# (1: the single-node latency section), RUNS_MATCHING (an extended regex: only the throughput runs
+# whose line in RUNS matches, e.g. 'cbor|msgpack'; empty = all), BIN (a directory holding built
+# fastbroker and fastbench: skips the release build, e.g. for a quick check of the script), LATEST
+# (where the raw JSON goes, default bench/results-latest).
+# The whole script takes about 50 minutes on the 2-core machine with REPEATS=3 (plus the installs once;
+# the cluster section ~6 of them, CBOR ~2).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -35,6 +43,10 @@ CALLGRIND=${CALLGRIND:-1}
 MEMORY=${MEMORY:-1}
 PLOTS=${PLOTS:-1}
 FILTER=${FILTER:-1}
+CLUSTER=${CLUSTER:-1}
+CROSSBAR=${CROSSBAR:-1}
+LATENCY=${LATENCY:-1}
+RUNS_MATCHING=${RUNS_MATCHING:-}
 DURATION=${DURATION:-5}
 WARMUP=${WARMUP:-1}
 REPEATS=${REPEATS:-3}
@@ -67,19 +79,26 @@ fi
 
 # --- Crossbar in a venv ---------------------------------------------------------------------------
 VENV=$HERE/.venv
-if ! "$VENV/bin/crossbar" version >/dev/null 2>&1; then
-    log "installing crossbar==$CROSSBAR_VERSION into bench/.venv (once)"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --upgrade pip >/dev/null
-    "$VENV/bin/pip" install --quiet "crossbar==$CROSSBAR_VERSION"
+CB_VERSION="not run (CROSSBAR=0)"
+PY_VERSION="—"
+if [ "$CROSSBAR" = 1 ]; then
+    if ! "$VENV/bin/crossbar" version >/dev/null 2>&1; then
+        log "installing crossbar==$CROSSBAR_VERSION into bench/.venv (once)"
+        python3 -m venv "$VENV"
+        "$VENV/bin/pip" install --quiet --upgrade pip >/dev/null
+        "$VENV/bin/pip" install --quiet "crossbar==$CROSSBAR_VERSION"
+    fi
+    CB_VERSION=$("$VENV/bin/python" -c 'import crossbar; print(crossbar.__version__)')
+    PY_VERSION=$("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])')
 fi
-CB_VERSION=$("$VENV/bin/python" -c 'import crossbar; print(crossbar.__version__)')
-PY_VERSION=$("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])')
 
 # --- FastBroker and fastbench, release ------------------------------------------------------------
-log "building fastbroker and fastbench (release)"
-(cd "$ROOT" && swift build -c release --product fastbroker >/dev/null && swift build -c release --product fastbench >/dev/null)
-BIN=$(cd "$ROOT" && swift build -c release --show-bin-path)
+if [ -z "${BIN:-}" ]; then
+    log "building fastbroker and fastbench (release)"
+    (cd "$ROOT" && swift build -c release --product fastbroker >/dev/null && swift build -c release --product fastbench >/dev/null)
+    BIN=$(cd "$ROOT" && swift build -c release --show-bin-path)
+fi
+BIN=$(cd "$BIN" && pwd)   # absolute: the brokers start in $OUT
 FASTBENCH=$BIN/fastbench
 FASTBROKER=$BIN/fastbroker
 COMMIT=$(cd "$ROOT" && git rev-parse HEAD)$(cd "$ROOT" && git diff --quiet HEAD || echo "+uncommitted")
@@ -123,8 +142,8 @@ fastbroker_config() {   # fastbroker_config LOOPS WS RS [WSS RSS]
 {
   "loops": $1,
   "listeners": [
-    {"transport": "websocket", "host": "127.0.0.1", "port": $2, "path": "/ws", "serializers": ["json", "msgpack"]},
-    {"transport": "rawsocket", "host": "127.0.0.1", "port": $3, "serializers": ["json", "msgpack"]}$tls_listeners
+    {"transport": "websocket", "host": "127.0.0.1", "port": $2, "path": "/ws", "serializers": ["json", "msgpack", "cbor"]},
+    {"transport": "rawsocket", "host": "127.0.0.1", "port": $3, "serializers": ["json", "msgpack", "cbor"]}$tls_listeners
   ],
   "realms": [
     {"name": "realm1",
@@ -152,7 +171,15 @@ FB_PID=""
 FB2_PID=""
 CB_PID=""
 NATS_PID=""
+# The cross-node section (cluster_start, cluster_round, cluster_latency, cluster_stop, cluster_ports).
+# shellcheck source=bench/cluster.sh
+. "$HERE/cluster.sh"
+if [ "$CLUSTER" = 1 ] && [ -z "$NATS_VERSION" ]; then
+    log "no nats-server ($NATS_SERVER): no cluster rows"
+    CLUSTER=0
+fi
 cleanup() {
+    cluster_stop
     for pid in "$FB_PID" "$FB2_PID" "$CB_PID" "$NATS_PID"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
 }
@@ -169,8 +196,13 @@ wait_port() {   # wait_port PORT WHAT
 
 # A port already listening would be shared silently: FastBroker binds with SO_REUSEPORT, so a
 # leftover broker would take half the connections and publishers and subscribers would not meet.
-ALL_PORTS=("$FB_RS_PORT" "$FB_WS_PORT" "$FB_RSS_PORT" "$FB_WSS_PORT" "$FB2_RS_PORT" "$FB2_WS_PORT" "$CB_RS_PORT" "$CB_WS_PORT")
+ALL_PORTS=("$FB_RS_PORT" "$FB_WS_PORT" "$FB_RSS_PORT" "$FB_WSS_PORT" "$FB2_RS_PORT" "$FB2_WS_PORT")
+[ "$CROSSBAR" = 1 ] && ALL_PORTS+=("$CB_RS_PORT" "$CB_WS_PORT")
 [ -n "$NATS_VERSION" ] && ALL_PORTS+=("$NATS_PORT")
+if [ "$CLUSTER" = 1 ]; then
+    read -r -a cluster_port_list <<< "$(cluster_ports | tr '\n' ' ')"
+    ALL_PORTS+=("${cluster_port_list[@]}")
+fi
 for port in "${ALL_PORTS[@]}"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
         log "port $port is already in use (a leftover broker?); stop it or set FB_*_PORT / FB2_RS_PORT / CB_*_PORT"
@@ -188,16 +220,24 @@ log "starting FastBroker (loops=$MULTI_LOOPS) on rs:$FB2_RS_PORT"
 FB2_PID=$!
 if [ -n "$NATS_VERSION" ]; then
     log "starting $NATS_VERSION on $NATS_PORT"
-    "${PIN_BROKER[@]}" "$NATS_SERVER" -a 127.0.0.1 -p "$NATS_PORT" --max_payload 67108864 > "$OUT/nats.log" 2>&1 &
+    # max_payload (64 KiB payloads) is a config-file setting only: nats-server 2.9 has no flag for it.
+    printf 'listen: 127.0.0.1:%s\nmax_payload: 67108864\n' "$NATS_PORT" > "$OUT/nats.conf"
+    "${PIN_BROKER[@]}" "$NATS_SERVER" -c "$OUT/nats.conf" > "$OUT/nats.log" 2>&1 &
     NATS_PID=$!
 fi
-log "starting Crossbar $CB_VERSION on rs:$CB_RS_PORT ws:$CB_WS_PORT"
-"${PIN_BROKER[@]}" "$VENV/bin/crossbar" start --cbdir "$OUT/crossbar-node" --loglevel warn > "$OUT/crossbar.log" 2>&1 &
-CB_PID=$!
+if [ "$CROSSBAR" = 1 ]; then
+    log "starting Crossbar $CB_VERSION on rs:$CB_RS_PORT ws:$CB_WS_PORT"
+    "${PIN_BROKER[@]}" "$VENV/bin/crossbar" start --cbdir "$OUT/crossbar-node" --loglevel warn > "$OUT/crossbar.log" 2>&1 &
+    CB_PID=$!
+fi
+[ "$CLUSTER" = 1 ] && cluster_start
 for port in "${ALL_PORTS[@]}"; do wait_port "$port" "a broker"; done
 # The router worker, a child of the Crossbar controller, is the process that routes: its CPU is the broker's.
-CB_WORKER=$(pgrep -P "$CB_PID" -f crossbar-worker | head -1 || true)
-[ -n "$CB_WORKER" ] || CB_WORKER=$CB_PID
+CB_WORKER=""
+if [ "$CROSSBAR" = 1 ]; then
+    CB_WORKER=$(pgrep -P "$CB_PID" -f crossbar-worker | head -1 || true)
+    [ -n "$CB_WORKER" ] || CB_WORKER=$CB_PID
+fi
 
 url_of() {   # url_of BROKER TRANSPORT
     case "$1:$2" in
@@ -210,6 +250,8 @@ url_of() {   # url_of BROKER TRANSPORT
         crossbar:rs) echo "rs://127.0.0.1:$CB_RS_PORT" ;;
         crossbar:ws) echo "ws://127.0.0.1:$CB_WS_PORT/ws" ;;
         nats:nats) echo "nats://127.0.0.1:$NATS_PORT" ;;
+        fbcluster:rs) echo "rs://127.0.0.1:$(cluster_rs_port 0)" ;;
+        natscluster:nats) echo "nats://127.0.0.1:$(cluster_nats_port 0)" ;;
         *) log "no URL for $1 over $2"; exit 2 ;;
     esac
 }
@@ -219,6 +261,8 @@ pid_of() {
         fastbrokerL2) echo "$FB2_PID" ;;
         crossbar) echo "$CB_WORKER" ;;
         nats) echo "$NATS_PID" ;;
+        natscluster) echo "${CLUSTER_PIDS[0]}" ;;   # server 1, the publisher's
+        fbcluster) echo "${CLUSTER_PIDS[3]}" ;;     # node a, the publisher's
     esac
 }
 
@@ -249,18 +293,22 @@ RUNS=(
     "rs json 1to1 1to1 crossbar fastbroker nats"
     "rss json 1to1 1to1 fastbroker"
     "rs msgpack 1to1 1to1 crossbar fastbroker"
+    "rs cbor 1to1 1to1 fastbroker"
     "rs json fanout fanout crossbar fastbroker nats"
     "rs json fanout fanout fastbrokerL2"
     "rss json fanout fanout fastbroker"
     "rs msgpack fanout fanout crossbar fastbroker"
+    "rs cbor fanout fanout fastbroker"
     "rs json nton nton crossbar fastbroker nats"
     "rs json shared shared crossbar fastbroker nats"
     "rs json filters filters crossbar fastbroker nats"
     "rs msgpack filters filters fastbroker"
+    "rs cbor filters filters fastbroker"
     "ws json 1to1 1to1 crossbar fastbroker"
     "ws json fanout fanout crossbar fastbroker"
     "wss json fanout fanout fastbroker"
     "ws msgpack fanout fanout crossbar fastbroker"
+    "ws cbor fanout fanout fastbroker"
     # Workloads users run (issue 12 item 3).
     "rs json fanout conn10k crossbar fastbroker nats -- --subscribers 10000 --window 100000"
     "rs json fanout topics100k crossbar fastbroker nats -- --subscribers 100 --topics 100000"
@@ -278,6 +326,7 @@ RUNS=(
 for rep in $(seq 1 "$REPEATS"); do
     log "round $rep of $REPEATS"
     for run in "${RUNS[@]}"; do
+        [ -n "$RUNS_MATCHING" ] && ! [[ "$run" =~ $RUNS_MATCHING ]] && continue
         spec=${run%% -- *}
         extra=()
         [ "$spec" != "$run" ] && read -r -a extra <<< "${run#* -- }"
@@ -286,8 +335,10 @@ for rep in $(seq 1 "$REPEATS"); do
         brokers=()
         for broker in "${words[@]:4}"; do
             [ "$broker" = nats ] && [ -z "$NATS_VERSION" ] && continue
+            [ "$broker" = crossbar ] && [ "$CROSSBAR" = 0 ] && continue
             brokers+=("$broker")
         done
+        [ "${#brokers[@]}" -gt 0 ] || continue
         # Rotate the order by round, so no broker always runs first.
         shift_by=$(( (rep - 1) % ${#brokers[@]} ))
         brokers=("${brokers[@]:$shift_by}" "${brokers[@]:0:$shift_by}")
@@ -298,6 +349,7 @@ for rep in $(seq 1 "$REPEATS"); do
             bench "$broker" "$t" "$serializer" "$workload" "$tag" "$rep" "${extra[@]}"
         done
     done
+    [ "$CLUSTER" = 1 ] && cluster_round "$rep"
 done
 
 # Latency without coordinated omission, 1->1 and 1->100 (the last subscriber's latency), at 5,000
@@ -314,7 +366,9 @@ print(int(statistics.median(rates) / int(subscribers)) if rates else 0)
 EOF
 }
 for broker in crossbar fastbroker nats; do
+    [ "$LATENCY" = 1 ] || break
     [ "$broker" = nats ] && [ -z "$NATS_VERSION" ] && continue
+    [ "$broker" = crossbar ] && [ "$CROSSBAR" = 0 ] && continue
     t=rs
     [ "$broker" = nats ] && t=nats
     for shape in "1to1 1" "fanout 100"; do
@@ -333,6 +387,10 @@ for broker in crossbar fastbroker nats; do
         done
     done
 done
+
+if [ "$CLUSTER" = 1 ]; then
+    for rep in $(seq 1 "$REPEATS"); do cluster_latency "$rep"; done
+fi
 
 cleanup
 trap - EXIT
@@ -361,7 +419,7 @@ export LOAD_START LOAD_END OUT RESULTS NPROC PINNING CB_VERSION PY_VERSION FB_LO
 python3 "$HERE/compare_report.py"
 
 # Raw JSON beside the tables: this run's results replace bench/results-latest/ (commit it with RESULTS.md).
-LATEST=$HERE/results-latest
+LATEST=${LATEST:-$HERE/results-latest}
 rm -rf "$LATEST"
 mkdir -p "$LATEST"
 cp "$OUT"/run-*.json "$OUT"/loads.txt "$LATEST"/

@@ -3,7 +3,8 @@
 # (run-BROKER-TRANSPORT-SERIALIZER-TAG-REP.json), picks the median run of each cell, prints the
 # tables and writes $RESULTS (bench/RESULTS.md): FastBroker vs nats-server (issue 12's rows), vs
 # Crossbar (JSON), latency without coordinated omission, the workloads users run, memory per
-# connection, MessagePack vs JSON, TLS vs plaintext, loops, the exactness of the shared/filters
+# connection, cross-node figures (compare_report_cluster.py), MessagePack and CBOR vs JSON, TLS vs
+# plaintext, loops, the exactness of the shared/filters
 # workloads, issue 3's targets, and perf/callgrind.sh's latest instruction counts
 # (perf/out/callgrind.*.summary.json) if present.
 # Everything it needs comes from the environment compare.sh exports.
@@ -15,13 +16,15 @@ import os
 import re
 import statistics
 
+from compare_report_cluster import cluster_section
+
 env = os.environ
 out, results = env["OUT"], env["RESULTS"]
 
 # runs[(broker, transport, serializer, tag)] = [result, ...]
 runs = {}
 for path in sorted(glob.glob(os.path.join(out, "run-*.json"))):
-    m = re.match(r"run-(crossbar|fastbroker|fastbrokerL2|nats)-(rs|ws|rss|wss|nats)-(json|msgpack)-(.+)-(\d+)\.json$", os.path.basename(path))
+    m = re.match(r"run-(crossbar|fastbroker|fastbrokerL2|nats|fbcluster|natscluster)-(rs|ws|rss|wss|nats)-(json|msgpack|cbor)-(.+)-(\d+)\.json$", os.path.basename(path))
     if not m:
         continue
     broker, transport, serializer, tag, _ = m.groups()
@@ -98,6 +101,10 @@ def pair(a, b, f):
     return f"{side(a, f)} · {side(b, f)}"
 
 
+def trio(a, b, c, f):
+    return f"{side(a, f)} · {side(b, f)} · {side(c, f)}"
+
+
 def cpu_ratio(a, b):
     """How many more events per broker CPU-second b gets than a (= a's ns/event ÷ b's)."""
     if not (good(a) and good(b)) or not a["broker_ns_per_event"] or not b["broker_ns_per_event"]:
@@ -150,12 +157,18 @@ for transport, tag in main_rows:
                  f"| {pair(cb, fb, tool_cpu)} | {pair(cb, fb, broker_ns)} | {pair(cb, fb, others)} |")
 main_table = "\n".join(lines)
 
-# --- MessagePack vs JSON --------------------------------------------------------------------------
+# --- MessagePack and CBOR vs JSON ----------------------------------------------------------------
 lines = ["| Workload | Transport | FastBroker JSON · msgpack | FB msgpack ÷ JSON | FB events per broker CPU-second JSON · msgpack (ratio) | Crossbar JSON · msgpack | CB msgpack ÷ JSON | FB ÷ CB, msgpack | Loss FB · CB (msgpack) | Load-tool CPU FB JSON · msgpack | Broker CPU ns/event FB JSON · msgpack · CB msgpack | Others' CPU FB JSON · msgpack |",
          "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+cbor_lines = ["| Workload | Transport | FastBroker JSON · msgpack · CBOR | **FB CBOR ÷ JSON** | FB CBOR ÷ msgpack | Events per broker CPU-second JSON · msgpack · CBOR | Broker CPU ns/event JSON · msgpack · CBOR | Load-tool CPU JSON · msgpack · CBOR | Loss CBOR |",
+              "|---|---|---|---|---|---|---|---|---|"]
 for transport, tag in [("rs", "1to1"), ("rs", "fanout"), ("ws", "fanout"), ("rs", "filters")]:
-    fj, fm = pick("fastbroker", transport, "json", tag), pick("fastbroker", transport, "msgpack", tag)
+    fj, fm, fc = (pick("fastbroker", transport, serializer, tag) for serializer in ("json", "msgpack", "cbor"))
     cj, cm = pick("crossbar", transport, "json", tag), pick("crossbar", transport, "msgpack", tag)
+    if fc is not None:
+        cbor_lines.append(f"| {NAMES[tag]} | {TRANSPORT[transport]} | {cell(fj)} · {cell(fm)} · {cell(fc)} | **{ratio(fj, fc)}** "
+                          f"| {ratio(fm, fc)} | {trio(fj, fm, fc, per_cpu_second)} | {trio(fj, fm, fc, broker_ns)} "
+                          f"| {trio(fj, fm, fc, tool_cpu)} | {side(fc, lambda r: str(r['loss']))} |")
     if fm is None and cm is None:
         continue
     lines.append(f"| {NAMES[tag]} | {TRANSPORT[transport]} | {cell(fj)} · {cell(fm)} | **{ratio(fj, fm)}** "
@@ -163,6 +176,7 @@ for transport, tag in [("rs", "1to1"), ("rs", "fanout"), ("ws", "fanout"), ("rs"
                  f"| {ratio(cm, fm, fmt='{:.1f}×')} | {pair(fm, cm, lambda r: str(r['loss']))} | {pair(fj, fm, tool_cpu)} "
                  f"| {side(fj, broker_ns)} · {side(fm, broker_ns)} · {side(cm, broker_ns)} | {pair(fj, fm, others)} |")
 msgpack_table = "\n".join(lines)
+cbor_table = "\n".join(cbor_lines) if len(cbor_lines) > 2 else "Not measured."
 
 # --- TLS vs plaintext -----------------------------------------------------------------------------
 lines = ["| Workload | Transport | Plaintext | TLS | **TLS ÷ plaintext, delivered/s** | Broker CPU ns/event plaintext · TLS (TLS cost) | Events per broker CPU-second plaintext · TLS | Loss plaintext · TLS | Load-tool CPU plaintext · TLS | Load-tool ns/event plaintext · TLS | Others' CPU plaintext · TLS |",
@@ -264,10 +278,6 @@ user_lines = ["| Workload | Crossbar | FastBroker | nats-server | FB ÷ CB | FB 
 
 def rss(r):
     return f"{r['broker_rss_kib'] / 1024:.0f} MiB" if good(r) and r.get("broker_rss_kib") else "—"
-
-
-def trio(a, b, c, f):
-    return f"{side(a, f)} · {side(b, f)} · {side(c, f)}"
 
 
 def setups_cell(r):
@@ -389,7 +399,7 @@ machine = f"""- Date: {datetime.datetime.now(datetime.timezone.utc).strftime("%Y
   MessagePack); {env["REPEATS"]} interleaved rounds, the median run shown (median delivered/s; for latency rows, median p99).
   Whole script: {env["elapsed"]} s."""
 
-doc = f"""# FastBroker vs nats-server and Crossbar.io, and FastBroker's serializers, TLS and loops
+doc = f"""# FastBroker vs nats-server and Crossbar.io, across cluster nodes, and FastBroker's serializers, TLS and loops
 
 Produced by `bench/compare.sh` (do not edit by hand; rerun it). Same load tool (`fastbench`, which
 speaks WAMP and the NATS protocol), same workloads, same machine, one run. Raw JSON of every run:
@@ -405,6 +415,10 @@ Both measured by fastbench: FastBroker over RawSocket/JSON, nats-server over its
 (PUB/SUB/MSG; acknowledgements are PING/PONG), with the same `[timestamp, publication, "x…"]`
 payload and the same counting. Ratios ≥ 1 mean FastBroker is ahead (for latency: NATS's p99 ÷
 FastBroker's). Filters have no NATS equivalent; a shared group is a NATS queue group.
+
+## Cross-node: a 3-node cluster (issue 11)
+
+{cluster_section(pick, cell, good, ratio)}
 
 ## Latency without coordinated omission
 
@@ -449,6 +463,14 @@ time and is not shown; the latency rows publish at a fixed rate.
 Same workloads with `--serializer msgpack` (RawSocket serializer 2; WebSocket `wamp.2.msgpack`, binary
 frames). The event's first argument `[timestamp, publication, "x…"]` encodes to the same {env["PAYLOAD"]} bytes in
 both serializers, so the comparison is of the serializers' cost, not of payload sizes.
+
+### CBOR vs JSON and MessagePack (FastBroker)
+
+{cbor_table}
+
+`--serializer cbor` (RawSocket serializer 3; WebSocket `wamp.2.cbor`, binary frames), the same
+workloads and the same {env["PAYLOAD"]}-byte first argument, run right after the JSON and MessagePack runs of
+each round. Ratios above 1 mean CBOR delivers more events per second.
 
 ## TLS vs plaintext (FastBroker, JSON)
 

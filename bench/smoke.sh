@@ -31,8 +31,8 @@ JSON
 cat > "$WORK/config.json" <<JSON
 {
   "loops": ${FASTBROKER_TEST_LOOPS:-1},
-  "listeners": [{"transport": "rawsocket", "host": "127.0.0.1", "port": $port, "serializers": ["json", "msgpack"]},
-                {"transport": "websocket", "host": "127.0.0.1", "port": $ws_port, "path": "/ws", "serializers": ["json", "msgpack"]}],
+  "listeners": [{"transport": "rawsocket", "host": "127.0.0.1", "port": $port, "serializers": ["json", "msgpack", "cbor"]},
+                {"transport": "websocket", "host": "127.0.0.1", "port": $ws_port, "path": "/ws", "serializers": ["json", "msgpack", "cbor"]}],
   "realms": [
     {"name": "realm1", "auth": {"anonymous": {"role": "anonymous"}},
      "roles": [{"name": "anonymous", "permissions": [{"uri": "", "match": "prefix", "publish": true, "subscribe": true}]}]},
@@ -77,6 +77,9 @@ run topics --workload fanout --subscribers 10 --topics 2000
 run prefix --workload fanout --subscribers 10 --match prefix
 run wildcard --workload fanout --subscribers 10 --match wildcard --serializer msgpack
 run cross --workload fanout --subscribers 10 --subscriber-serializer msgpack
+run cbor --workload fanout --subscribers 10 --serializer cbor
+# Subscribers spread over addresses (compare.sh's cross-node runs): here both listeners of one broker.
+run subscriber-urls --workload fanout --subscribers 10 --settle 0.1 --subscriber-urls "rs://127.0.0.1:$port,ws://127.0.0.1:$ws_port/ws"
 URL=ws://127.0.0.1:$ws_port/ws run websocket-msgpack --workload fanout --subscribers 10 --serializer msgpack
 run payload-64k --workload 1to1 --payload 65536
 run setups-wampcra --workload setups --realm secure --authid bench --secret bench-secret --concurrency 4

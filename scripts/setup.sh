@@ -21,6 +21,8 @@ if $test_deps; then
   python3 -c "import ensurepip, venv" 2>/dev/null || need_apt+=(python3-venv)
   # The cluster tests start their own NATS servers (SPEC §7).
   dpkg-query -W -f='${Status}' nats-server 2>/dev/null | grep -q "install ok installed" || need_apt+=(nats-server)
+  # The partition and latency test (Tests/interop/test_cluster_netns.py) needs ip and tc.
+  { command -v ip && command -v tc; } >/dev/null || need_apt+=(iproute2)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -5,6 +5,8 @@
 
 import BrokerCluster
 import BrokerConfig
+import Dispatch
+import Synchronization
 import XCTest
 
 final class ClusterGroupTests: XCTestCase {
@@ -85,5 +87,63 @@ final class ClusterGroupTests: XCTestCase {
         XCTAssertTrue(eventually(within: 5) { ids(db, from: 1000).contains(1099) })
         XCTAssertEqual(ids(db, from: 100), Array(1000..<1100), "b consumed nothing while a held the lease")
         XCTAssertTrue(ids(da, from: 1000).isEmpty, "a stopped at once")
+    }
+
+    /// The cluster's verdict on a join, waited for (it comes on the control queue).
+    private func admit(_ node: ClusterNode, _ group: ClusterGroup, first: Bool = true) -> ClusterGroupAdmission? {
+        let answered = DispatchSemaphore(value: 0)
+        let verdict = Mutex<ClusterGroupAdmission?>(nil)
+        node.admitToGroup(group, first: first) { answer in
+            verdict.withLock { $0 = answer }
+            answered.signal()
+        }
+        return answered.wait(timeout: .now() + 5) == .success ? verdict.withLock { $0 } : nil
+    }
+
+    func testAdmissionAgreesOnTheKindAndTheExclusiveHolderAcrossNodes() throws {
+        let a = try startNode("a", RecordingDelivery())
+        let b = try startNode("b", RecordingDelivery())
+        XCTAssertEqual(admit(a, group(.exclusive)), .admitted(order: nil))
+        a.joinGroup(group(.exclusive))
+        XCTAssertEqual(admit(b, group(.exclusive)), .exclusiveTaken, "one holder cluster-wide")
+        XCTAssertEqual(admit(b, group(.shared)), .typeMismatch(existing: .exclusive))
+        XCTAssertEqual(admit(b, group(.failover)), .typeMismatch(existing: .exclusive))
+        a.leaveGroup(group(.exclusive))  // releases the lease at once
+        XCTAssertTrue(eventually(within: 3) { admit(b, group(.exclusive)) == .admitted(order: nil) }, "free once its holder left")
+        XCTAssertEqual(admit(a, group(.exclusive)), .exclusiveTaken)
+
+        var failover = group(.failover)
+        failover.name = "ordered"
+        guard case .admitted(let first?) = admit(a, failover), case .admitted(let second?) = admit(b, failover),
+            case .admitted(let third?) = admit(a, failover, first: false)
+        else { return XCTFail("failover members get their join order") }
+        XCTAssertLessThan(first, second)
+        XCTAssertLessThan(second, third)
+        var shared = failover
+        shared.kind = .shared
+        XCTAssertEqual(admit(b, shared), .typeMismatch(existing: .failover))
+    }
+
+    func testTheLongestStandingNodeIsTheOneWithTheSmallestJoinOrder() {
+        let standings: [(key: String, order: UInt64)] = [("n.g.a", 7), ("n.g.b", 3), ("n.g.c", 9)]
+        XCTAssertTrue(ClusterGroup.standsLongest(("n.g.b", 3), among: standings))
+        XCTAssertFalse(ClusterGroup.standsLongest(("n.g.a", 7), among: standings))
+        XCTAssertFalse(ClusterGroup.standsLongest(("n.g.c", 9), among: standings))
+        XCTAssertTrue(ClusterGroup.standsLongest(("n.g.a", 7), among: [("n.g.a", 7)]), "alone")
+        XCTAssertTrue(ClusterGroup.standsLongest(("n.g.a", 4), among: [("n.g.b", 4)]), "a tie goes to the smaller key")
+        XCTAssertFalse(ClusterGroup.standsLongest(("n.g.b", 4), among: [("n.g.a", 4)]))
+    }
+
+    func testRegistryKeysAreTheSameForEveryKindAndNameEveryNode() {
+        let keys = [ClusterGroup.Kind.shared, .exclusive, .failover].map { kind -> [String] in
+            let g = ClusterGroup(realm: "realm1", pattern: "jobs.", match: .prefix, name: "workers", kind: kind)
+            return [g.typeKey, g.orderKey, g.standingKey(node: "a"), g.standingFilter]
+        }
+        XCTAssertEqual(Set(keys.map { $0.description }).count, 1, "the kind is what the type key holds, not part of it")
+        XCTAssertEqual(keys[0][3], "n.realm1.prefix.jobs_2E.workers.*")
+        XCTAssertTrue(keys[0][2].hasPrefix(String(keys[0][3].dropLast())))
+        XCTAssertNotEqual(group(.exclusive).identity, group(.failover).identity, "lease keys still differ by kind")
+        let empty = ClusterGroup(realm: "r", pattern: "", match: .prefix, name: "", kind: .shared)
+        XCTAssertEqual(empty.typeKey, "t.r.prefix._._", "empty fields stay one token each")
     }
 }

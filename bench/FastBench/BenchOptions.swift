@@ -36,6 +36,12 @@ struct BenchOptions {
     var subscriberSerializer: BenchSerializer?
     /// setups: sessions being set up at once.
     var concurrency = 10
+    /// --subscriber-urls: subscriber i connects to the (i mod count)th of these instead of --url
+    /// (publishers on one cluster node, subscribers spread over the others).
+    var subscriberURLs: [BenchURL] = []
+    /// --settle: seconds between the last SUBSCRIBED and the first publication, so a subscription
+    /// is in force on every cluster node before it is counted on (SPEC §7: within 1 s).
+    var settleSeconds = 0.0
 
     static let usage = """
     usage: fastbench --url rs://127.0.0.1:8081 | ws://127.0.0.1:8080/ws | rss://… | wss://…
@@ -46,7 +52,7 @@ struct BenchOptions {
                      [--drain SECONDS] [--publications N] [--topic URI] [--broker-pid PID] [--label NAME]
                      [--topics N] [--match exact|prefix|wildcard] [--subscriber-serializer json|msgpack]
                      [--realm NAME] [--authid ID --secret SECRET] [--concurrency N]
-                     [--json OUT.json]
+                     [--subscriber-urls URL,URL…] [--settle SECONDS] [--json OUT.json]
     Defaults: 1to1 1/1, fanout 1/100, nton 16/16, shared 1/10, filters 1/100, latency 1/1 at --rate 5000;
     --payload 64, --duration 5, --warmup 1, --window 8192, --ack-every 64, --drain 3.
     --publications N publishes exactly N (no warm-up, no timed window) and measures until they are delivered.
@@ -54,13 +60,15 @@ struct BenchOptions {
     --topics N spreads publications over N topics (TOPIC.0 … TOPIC.N-1), topic t subscribed by subscriber t mod subscribers.
     --workload setups opens --concurrency sessions at a time (WAMP-CRA with --authid/--secret), each closed at WELCOME.
     --rate paces the latency workload: publication k is scheduled at k/rate and stamped with that time, late or not.
+    --subscriber-urls spreads subscribers over these brokers (subscriber i to the (i mod count)th); publishers use --url.
+    --settle waits that long after the last SUBSCRIBED before publishing (cluster interest crossing nodes).
     """
 
     static func parse(_ arguments: [String]) -> Result<BenchOptions, BenchUsageError> {
         let known: Set<String> = ["url", "workload", "publishers", "subscribers", "payload", "duration", "warmup",
                                   "rate", "window", "ack-every", "drain", "publications", "json", "broker-pid", "label", "topic",
                                   "serializer", "tls", "ca", "topics", "match", "subscriber-serializer",
-                                  "realm", "authid", "secret", "concurrency"]
+                                  "realm", "authid", "secret", "concurrency", "subscriber-urls", "settle"]
         let values: BenchArguments, url: BenchURL
         switch BenchArguments.parse(arguments, known: known, usage: usage) {
         case .success(let parsed): values = parsed
@@ -96,6 +104,7 @@ struct BenchOptions {
             if let v = values["ack-every"] { options.ackEvery = try BenchArguments.integer("ack-every", v, 1...1_000_000) }
             if let v = values["publications"] { options.publications = try BenchArguments.integer("publications", v, 0...Int(Int32.max)) }
             if let v = values["drain"] { options.drainSeconds = try BenchArguments.seconds("drain", v) }
+            if let v = values["settle"] { options.settleSeconds = try BenchArguments.seconds("settle", v, allowZero: true) }
             if let v = values["concurrency"] { options.concurrency = try BenchArguments.integer("concurrency", v, 1...10_000) }
             if let v = values["topics"] { options.topics = try BenchArguments.integer("topics", v, 1...1_000_000) }
             if let v = values["broker-pid"] { options.brokerPID = Int32(try BenchArguments.integer("broker-pid", v, 1...Int(Int32.max))) }
@@ -120,6 +129,19 @@ struct BenchOptions {
             }
             options.subscriberSerializer = serializer
         }
+        if let list = values["subscriber-urls"] {
+            for text in list.split(separator: ",", omittingEmptySubsequences: false).map(String.init) {
+                switch BenchURL.parse(text) {
+                case .success(let parsed):
+                    guard (parsed.transport == .nats) == (url.transport == .nats), parsed.tls == url.tls || !parsed.tls else {
+                        return .failure(BenchUsageError("--subscriber-urls \(text): must speak what --url \(url.text) speaks (WAMP or NATS, TLS or not)"))
+                    }
+                    options.subscriberURLs.append(parsed)
+                case .failure(let error):
+                    return .failure(BenchUsageError("--subscriber-urls: " + error.description.replacingOccurrences(of: "--url ", with: "")))
+                }
+            }
+        }
         if let realm = values["realm"] { options.url.realm = realm }
         if (values["authid"] == nil) != (values["secret"] == nil) {
             return .failure(BenchUsageError("--authid and --secret go together (WAMP-CRA)"))
@@ -133,9 +155,19 @@ struct BenchOptions {
         return .success(options)
     }
 
-    /// The URL subscribers connect with (their own serializer with --subscriber-serializer).
-    var subscriberURL: BenchURL {
+    /// The URL subscriber `index` connects with: --url, or its turn of --subscriber-urls with
+    /// --url's serializer, TLS and credentials; its own serializer with --subscriber-serializer.
+    func subscriberURL(_ index: Int) -> BenchURL {
         var subscriberURL = url
+        if !subscriberURLs.isEmpty {
+            let address = subscriberURLs[index % subscriberURLs.count]
+            subscriberURL = BenchURL(transport: address.transport, host: address.host, port: address.port, text: address.text)
+            subscriberURL.tls = url.tls
+            subscriberURL.serializer = url.serializer
+            subscriberURL.realm = url.realm
+            subscriberURL.authid = url.authid
+            subscriberURL.secret = url.secret
+        }
         if let subscriberSerializer { subscriberURL.serializer = subscriberSerializer }
         return subscriberURL
     }

@@ -10,6 +10,8 @@ struct BenchResult {
     var note = ""
     var label: String
     var url: String
+    /// --subscriber-urls as given (empty: subscribers on --url too).
+    var subscriberURLs: [String]
     var serializer: String
     var tls: Bool
     var workload: String
@@ -66,6 +68,7 @@ struct BenchResult {
         let options = run.options
         label = options.label
         url = options.url.text
+        subscriberURLs = options.subscriberURLs.map(\.text)
         serializer = options.url.serializer.rawValue
         tls = options.url.tls
         workload = options.workload.rawValue
@@ -88,7 +91,7 @@ struct BenchResult {
         wrongSubscription = run.ledger.wrongSubscription
         topics = options.topics
         match = options.match.rawValue
-        subscriberSerializer = options.subscriberURL.serializer.rawValue
+        subscriberSerializer = options.subscriberURL(0).serializer.rawValue
         lateSends = run.pacer?.lateSends ?? 0
         maxSendDelay = Double(run.pacer?.maxSendDelay ?? 0) / 1000
         subscriberMin = run.subscribers.map(\.received).min() ?? 0
@@ -156,6 +159,7 @@ struct BenchResult {
         if topics > 1 { line += " topics=\(topics)" }
         if match != "exact" { line += " match=\(match)" }
         if subscriberSerializer != serializer { line += " subscribers=\(subscriberSerializer)" }
+        if !subscriberURLs.isEmpty { line += " subscribers-at=\(subscriberURLs.joined(separator: ","))" }
         if let rate { line += " rate=\(rate)/s" }
         guard status != "unsupported" else { return line + ": UNSUPPORTED — \(note)" }
         line += ": delivered \(Int(deliveredPerSecond.rounded()))/s, published \(Int(publishedPerSecond.rounded()))/s"
@@ -180,6 +184,7 @@ struct BenchResult {
     var json: String {
         var fields: [(String, String)] = [
             ("status", quoted(status)), ("note", quoted(note)), ("label", quoted(label)), ("url", quoted(url)),
+            ("subscriber_urls", "[" + subscriberURLs.map { quoted($0) }.joined(separator: ",") + "]"),
             ("serializer", quoted(serializer)), ("tls", tls ? "true" : "false"),
             ("workload", quoted(workload)), ("publishers", "\(publishers)"), ("subscribers", "\(subscribers)"),
             ("payload_bytes", "\(payloadBytes)"), ("rate", rate.map { "\($0)" } ?? "null"), ("window", "\(window)"),

@@ -111,7 +111,7 @@ final class BenchRun: BenchSessionOwner {
             }
         }
         for i in 0..<options.subscribers {
-            subscribers.append(BenchConnection(role: .subscriber(i), run: self, url: options.subscriberURL, scratchCapacity: scratchCapacity,
+            subscribers.append(BenchConnection(role: .subscriber(i), run: self, url: options.subscriberURL(i), scratchCapacity: scratchCapacity,
                                                tlsContext: tlsContext))
         }
         for i in 0..<options.publishers {
@@ -160,6 +160,11 @@ final class BenchRun: BenchSessionOwner {
         let topic = options.topics == 1 ? 0 : Int(connection.subscribedRequest) - 1
         ledger.subscribed(subscriber: connection.subscriberIndex, topic: topic, subscription: connection.subscriptionID)
         guard subscribedCount == subscriptionsOwed, phase == .subscribing else { return }
+        if options.settleSeconds > 0 {
+            // The set-up timer now waits for the subscriptions to be in force on the other nodes.
+            phaseTimer?.start(milliseconds: UInt64(options.settleSeconds * 1000)) { [unowned self] in startPublishing() }
+            return
+        }
         startPublishing()
     }
 

@@ -9,6 +9,8 @@
 //   exclusive/failover the node holding the group's JetStream KV lease (ClusterLeaseKeeper) is
 //                      the only one subscribed; the others stand by and take the lease when the
 //                      holder releases it (its last member left) or stops renewing (it died).
+//                      Exclusive: the first join takes the lease or is refused. Failover: only
+//                      the node with the longest-standing member may hold it (ClusterGroupRegistry).
 //
 // The identity string escapes every field (ClusterSubject.appendEscaped) and joins them with '.',
 // so two different groups never share a queue name or a lease key.
@@ -38,14 +40,36 @@ public struct ClusterGroup: Hashable, Sendable {
         ClusterSubject.interest(realm: realm, pattern: pattern, match: match)
     }
 
-    /// Queue name (shared) and lease key (exclusive/failover; valid KV key bytes): the escaped identity. The kind is
-    /// part of it, so members of different kinds never compete (the mismatch is refused per node).
-    public var identity: String {
-        var out = Array("g".utf8)
-        for field in [realm, kind.rawValue, match.rawValue, pattern, name] {
+    /// Queue name (shared) and lease key (exclusive/failover; valid KV key bytes): the escaped
+    /// identity. The kind is part of it, so members of different kinds never compete (the
+    /// registry's type key refuses the mismatch cluster-wide; without JetStream, per node).
+    public var identity: String { Self.escapedKey("g", [realm, kind.rawValue, match.rawValue, pattern, name]) }
+
+    // Registry keys (ClusterGroupRegistry), the same for every kind: they are what tells kinds apart.
+
+    /// The group's kind cluster-wide; value: the kind's name.
+    public var typeKey: String { Self.escapedKey("t", [realm, match.rawValue, pattern, name]) }
+    /// Written once per member join: its revision is the member's cluster-wide join order.
+    public var orderKey: String { Self.escapedKey("o", [realm, match.rawValue, pattern, name]) }
+    /// Failover: `node`'s longest-standing member's join order (value: the decimal revision).
+    public func standingKey(node: String) -> String { Self.escapedKey("n", [realm, match.rawValue, pattern, name, node]) }
+    /// Every node's standing key of this group (a subject filter).
+    public var standingFilter: String { Self.escapedKey("n", [realm, match.rawValue, pattern, name]) + ".*" }
+
+    /// Failover: whether the node of standing `me` has the longest-standing member — the
+    /// smallest join order among every node's `standings` (a tie, which distinct revisions never
+    /// make, goes to the smaller key).
+    public static func standsLongest(_ me: (key: String, order: UInt64), among standings: [(key: String, order: UInt64)]) -> Bool {
+        !standings.contains { $0.key != me.key && ($0.order < me.order || ($0.order == me.order && $0.key < me.key)) }
+    }
+
+    /// `prefix` and each field escaped, joined by '.'. No empty token: an empty field becomes
+    /// '_', which escaping never yields on its own (always `_HH`), so no two field lists collide.
+    private static func escapedKey(_ prefix: String, _ fields: [String]) -> String {
+        var out = Array(prefix.utf8)
+        for field in fields {
             out.append(UInt8(ascii: "."))
             ClusterSubject.appendEscaped(field.utf8, to: &out)
-            // No empty token; escaping never yields a bare '_' (always `_HH`), so no collision.
             if field.isEmpty { out.append(UInt8(ascii: "_")) }
         }
         return String(decoding: out, as: UTF8.self)

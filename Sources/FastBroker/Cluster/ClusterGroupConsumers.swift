@@ -3,7 +3,9 @@
 // only group subscriptions, so the node's own publications reach its own group consumers the same
 // way as everyone else's — and the JetStream KV lease keeper for exclusive/failover groups.
 //
-// Threads: `join`/`leave` run on loop threads (a group's home loop creates or removes it) and
+// Before a group SUBSCRIBE is answered, `admit` asks the cluster (ClusterGroupRegistry, on the
+// control queue): the kind must match the cluster's, an exclusive group's lease must be free.
+// Threads: `admit`/`join`/`leave` run on loop threads (a group's home loop creates or removes it) and
 // wait on nothing: subscribing is buffered by libnats, lease work is queued on the node's
 // control queue. Lease changes arrive on the control queue; messages on the libnats delivery
 // thread. The link and the subscription tables are under `state`'s lock; the lease store and
@@ -36,6 +38,8 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
     private let state = PThreadLock(State())
     /// Owned by `control`: created on first need (a JetStream request), retried while failing.
     private var keeper: ClusterLeaseKeeper?
+    /// Owned by `control`: made with the keeper (same store).
+    private var registry: ClusterGroupRegistry?
     private var wantedLeases: Set<String> = []
     private var retryScheduled = false
 
@@ -62,6 +66,8 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
     /// Graceful: releases the leases (standbys take over at once), then closes the link.
     func stop() {
         control.sync {
+            registry?.stop()
+            registry = nil
             keeper?.releaseAllOnQueue()
             keeper = nil
             wantedLeases.removeAll()
@@ -72,6 +78,60 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
             state.bySubscription.removeAll()
             state.connection?.close()
             state.connection = nil
+        }
+    }
+
+    // MARK: - Admission (loop threads ask; the answer comes on the control queue)
+
+    /// Decides a join before its SUBSCRIBED (ClusterGroupRegistry): `first` — the node's first
+    /// member of `group`: its kind must match the cluster's, and an exclusive group's lease must be
+    /// free (taken here, so the answer stands); failover members get their join order. `answer`
+    /// runs on the control queue. A KV failure is retried (a JetStream request can time out under
+    /// load); when KV still cannot answer, the node decides alone (admitted, logged) and its lease
+    /// still decides who consumes.
+    func admit(_ group: ClusterGroup, first: Bool, answer: @escaping @Sendable (ClusterGroupRegistry.Verdict) -> Void) {
+        control.async { [self] in decide(group, first: first, attemptsLeft: Self.admissionAttempts, answer: answer) }
+    }
+
+    private static let admissionAttempts = 8   // 250 ms apart: about 2 s
+
+    /// On `control`.
+    private func decide(_ group: ClusterGroup, first: Bool, attemptsLeft: Int, answer: @escaping @Sendable (ClusterGroupRegistry.Verdict) -> Void) {
+        let failure: String
+        if let keeper = leaseKeeper(), let registry {
+            do throws(NatsError) {
+                if first {
+                    let verdict = try registry.register(group)
+                    guard verdict == .admitted(order: nil) else { return answer(verdict) }
+                    if group.kind == .exclusive && !keeper.holdNow(group.identity) {
+                        registry.forget(group)   // this node has no such group: nothing to renew
+                        return answer(.exclusiveTaken)
+                    }
+                }
+                guard group.kind == .failover else { return answer(.admitted(order: nil)) }
+                return answer(.admitted(order: try registry.takeOrder(group, first: first)))
+            } catch {
+                failure = "\(error)"
+            }
+        } else {
+            failure = "no JetStream"
+        }
+        guard attemptsLeft > 1 else {
+            log("cluster: group \"\(group.name)\" on \(group.pattern) decided on this node only: \(failure)")
+            return answer(.admitted(order: nil))
+        }
+        control.asyncAfter(deadline: .now() + .milliseconds(250)) { [self] in
+            decide(group, first: first, attemptsLeft: attemptsLeft - 1, answer: answer)
+        }
+    }
+
+    /// Failover: the node's longest-standing member is now the one of join order `order`.
+    func setStanding(_ group: ClusterGroup, order: UInt64) {
+        control.async { [self] in
+            do throws(NatsError) { try registry?.setStanding(group, order: order) } catch {
+                log("cluster: cannot publish the standing of group \"\(group.name)\": \(error)")
+            }
+            keeper?.recheck(group.identity)
         }
     }
 
@@ -106,9 +166,11 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
             if group.kind == .shared { unsubscribe(group, &state) }
             return true
         }
-        guard last, group.kind != .shared else { return }
+        guard last else { return }
+        guard group.kind != .shared else { return control.async { [self] in registry?.forget(group) } }
         let key = group.identity
         control.async { [self] in
+            registry?.forget(group)
             wantedLeases.remove(key)
             if let keeper { keeper.drop(key) } else { leaseChanged(key, owned: false) }
             // After the drop (queued on this same queue): forget a standby's entry too.
@@ -127,9 +189,14 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
         guard let connection = state.withLock({ $0.connection }) else { return nil }
         do throws(NatsError) {
             let store = try ClusterLeaseStore(connection: connection, nodeName: nodeName, ttlMs: leaseTTLMs)
-            let made = ClusterLeaseKeeper(store: store, queue: control, ttlMs: leaseTTLMs) { [weak self] key, owned in
+            let madeRegistry = ClusterGroupRegistry(store: store, nodeName: nodeName, queue: control, ttlMs: leaseTTLMs, log: log)
+            let made = ClusterLeaseKeeper(
+                store: store, queue: control, ttlMs: leaseTTLMs,
+                precedence: { [weak self] key in self?.precedence(key) }
+            ) { [weak self] key, owned in
                 self?.leaseChanged(key, owned: owned)
             }
+            registry = madeRegistry
             keeper = made
             return made
         } catch {
@@ -146,6 +213,12 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
             }
             return nil
         }
+    }
+
+    /// On `control`: failover leases go to the node with the longest-standing member.
+    private func precedence(_ key: String) -> Bool? {
+        guard let group = state.withLock({ $0.leased[key] }), group.kind == .failover else { return nil }
+        return registry?.mayHold(group)
     }
 
     /// Owning the lease means consuming: subscribe the group; losing it means fencing at once.

@@ -8,6 +8,9 @@
 //            and the next `acquire` by anyone succeeds (takeover)
 //   release  delete the key if its revision is still ours
 //
+// The same bucket holds ClusterGroupRegistry's plain keys (group kinds, join order), written
+// through `create`/`update`/`put`/`delete`/`entries` below.
+//
 // A holder whose renew fails (someone else's revision, or no NATS) must fence itself: stop acting
 // as owner at once. Every call here waits on the NATS server (a JetStream request): run them on
 // ClusterNode.control, never on a loop thread. libnats 3.4.1 takes the TTL in nanoseconds; a
@@ -85,10 +88,7 @@ public final class ClusterLeaseStore: @unchecked Sendable {
     /// Takes the lease when nobody holds it, or when this node already does (a restart under the
     /// same name). nil: another node holds it.
     public func acquire(_ key: String) throws(NatsError) -> ClusterLease? {
-        var revision: UInt64 = 0
-        let status = kvStore_CreateString(&revision, store, key, nodeName)
-        if status == NATS_OK { return ClusterLease(key: key, holder: nodeName, revision: revision) }
-        guard status == NATS_ERR else { throw NatsError(status, "acquire \(key)") }
+        if let revision = try create(key, value: nodeName) { return ClusterLease(key: key, holder: nodeName, revision: revision) }
         // The key exists: held by someone (or by our earlier self).
         guard let current = try holder(key) else { return try acquireAfterRace(key) }
         guard current.holder == nodeName else { return nil }
@@ -97,22 +97,25 @@ public final class ClusterLeaseStore: @unchecked Sendable {
 
     /// Extends the lease. nil: it is no longer ours (expired and taken, or released) — fence.
     public func renew(_ lease: ClusterLease) throws(NatsError) -> ClusterLease? {
-        var revision: UInt64 = 0
-        let status = kvStore_UpdateString(&revision, store, lease.key, nodeName, lease.revision)
-        if status == NATS_OK { return ClusterLease(key: lease.key, holder: nodeName, revision: revision) }
-        // "wrong last sequence": someone else's revision is there now (or nothing is).
-        guard status == NATS_ERR else { throw NatsError(status, "renew \(lease.key)") }
-        return nil
+        // nil ("wrong last sequence"): someone else's revision is there now (or nothing is).
+        try update(lease.key, value: nodeName, last: lease.revision).map { ClusterLease(key: lease.key, holder: nodeName, revision: $0) }
     }
 
     /// Gives the lease up if it is still ours; a lease already lost is left alone.
     public func release(_ lease: ClusterLease) throws(NatsError) {
         guard let current = try holder(lease.key), current.revision == lease.revision else { return }
-        try check(kvStore_Delete(store, lease.key), "release \(lease.key)")
+        try delete(lease.key)
     }
 
     /// Who holds `key` now, with the key's revision; nil when nobody does.
     public func holder(_ key: String) throws(NatsError) -> ClusterLease? {
+        try entry(key).map { ClusterLease(key: key, holder: $0.value, revision: $0.revision) }
+    }
+
+    // MARK: - Plain keys of the same bucket (ClusterGroupRegistry: group types, join order)
+
+    /// `key`'s value and revision; nil when it is absent, deleted or expired.
+    public func entry(_ key: String) throws(NatsError) -> (value: String, revision: UInt64)? {
         var entry: OpaquePointer?
         let status = kvStore_Get(&entry, store, key)
         if status == NATS_NOT_FOUND { return nil }
@@ -120,16 +123,64 @@ public final class ClusterLeaseStore: @unchecked Sendable {
         guard let entry else { return nil }
         defer { kvEntry_Destroy(entry) }
         guard kvEntry_Operation(entry) == kvOp_Put, let value = kvEntry_ValueString(entry) else { return nil }
-        return ClusterLease(key: key, holder: String(cString: value), revision: kvEntry_Revision(entry))
+        return (String(cString: value), kvEntry_Revision(entry))
+    }
+
+    /// Creates `key` (compare-and-set: only while it does not exist); its revision, or nil when
+    /// it exists already.
+    public func create(_ key: String, value: String) throws(NatsError) -> UInt64? {
+        var revision: UInt64 = 0
+        let status = kvStore_CreateString(&revision, store, key, value)
+        if status == NATS_OK { return revision }
+        guard status == NATS_ERR else { throw NatsError(status, "create \(key)") }
+        return nil
+    }
+
+    /// Rewrites `key` if its revision is still `last`; the new revision, or nil when not.
+    public func update(_ key: String, value: String, last: UInt64) throws(NatsError) -> UInt64? {
+        var revision: UInt64 = 0
+        let status = kvStore_UpdateString(&revision, store, key, value, last)
+        if status == NATS_OK { return revision }
+        guard status == NATS_ERR else { throw NatsError(status, "update \(key)") }
+        return nil
+    }
+
+    /// Writes `key` unconditionally; its new revision — the bucket's sequence, which orders
+    /// every write to the bucket cluster-wide.
+    public func put(_ key: String, value: String) throws(NatsError) -> UInt64 {
+        var revision: UInt64 = 0
+        try check(kvStore_PutString(&revision, store, key, value), "put \(key)")
+        return revision
+    }
+
+    public func delete(_ key: String) throws(NatsError) {
+        try check(kvStore_Delete(store, key), "delete \(key)")
+    }
+
+    /// The live keys matching `filter` (a subject filter, e.g. `n.<group>.*`) with their values:
+    /// a watcher that stops after the initial values (libnats marks their end with a nil entry).
+    public func entries(matching filter: String, timeoutMs: Int64 = 2_000) throws(NatsError) -> [(key: String, value: String)] {
+        var options = kvWatchOptions()
+        try check(kvWatchOptions_Init(&options), "kvWatchOptions_Init")
+        options.IgnoreDeletes = true
+        var watcher: OpaquePointer?
+        try check(kvStore_Watch(&watcher, store, filter, &options), "watch \(filter)")
+        defer { kvWatcher_Destroy(watcher) }
+        var found: [(key: String, value: String)] = []
+        while true {
+            var entry: OpaquePointer?
+            try check(kvWatcher_Next(&entry, watcher, timeoutMs), "watch \(filter)")
+            guard let entry else { return found }
+            defer { kvEntry_Destroy(entry) }
+            if kvEntry_Operation(entry) == kvOp_Put, let key = kvEntry_Key(entry), let value = kvEntry_ValueString(entry) {
+                found.append((String(cString: key), String(cString: value)))
+            }
+        }
     }
 
     /// Create failed yet nobody holds the key: it expired or was released between the two calls.
     /// One more create decides; losing it again means another node won the race.
     private func acquireAfterRace(_ key: String) throws(NatsError) -> ClusterLease? {
-        var revision: UInt64 = 0
-        let status = kvStore_CreateString(&revision, store, key, nodeName)
-        if status == NATS_OK { return ClusterLease(key: key, holder: nodeName, revision: revision) }
-        guard status == NATS_ERR else { throw NatsError(status, "acquire \(key)") }
-        return nil
+        try create(key, value: nodeName).map { ClusterLease(key: key, holder: nodeName, revision: $0) }
     }
 }

@@ -5,6 +5,8 @@
 // key; false: it lost it and must fence itself at once (stop acting as owner). A renew that is
 // refused (someone else's revision) fences immediately; one that fails for want of NATS fences
 // once half the TTL has passed since the last good renew, well before another node can take over.
+// A `precedence` verdict of false (failover: another node has a longer-standing member) keeps it
+// from acquiring and makes it release what it holds, so the lease follows the longest standing.
 
 import Dispatch
 
@@ -13,21 +15,25 @@ public final class ClusterLeaseKeeper: @unchecked Sendable {
     private let queue: DispatchQueue
     private let ttlMs: Int
     private let onChange: @Sendable (_ key: String, _ owned: Bool) -> Void
+    /// Whether this node may hold `key` now (failover: it has the longest-standing member);
+    /// nil: no opinion. On `queue`; may wait on NATS.
+    private let precedence: @Sendable (_ key: String) -> Bool?
     private let timer: DispatchSourceTimer
     // Owned by `queue`.
     private var wanted: Set<String> = []
     private var held: [String: (lease: ClusterLease, renewedAt: DispatchTime)] = [:]
 
     public init(
-        store: ClusterLeaseStore, queue: DispatchQueue, ttlMs: Int, onChange: @escaping @Sendable (_ key: String, _ owned: Bool) -> Void
+        store: ClusterLeaseStore, queue: DispatchQueue, ttlMs: Int,
+        precedence: @escaping @Sendable (_ key: String) -> Bool? = { _ in nil },
+        onChange: @escaping @Sendable (_ key: String, _ owned: Bool) -> Void
     ) {
         self.store = store
         self.queue = queue
         self.ttlMs = ttlMs
+        self.precedence = precedence
         self.onChange = onChange
-        timer = DispatchSource.makeTimerSource(queue: queue)
-        let interval = DispatchTimeInterval.milliseconds(max(1, ttlMs / 3))
-        timer.schedule(deadline: .now() + interval, repeating: interval)
+        timer = renewalTimer(ttlMs: ttlMs, queue: queue)
         timer.setEventHandler { [weak self] in self?.tick() }
         timer.resume()
     }
@@ -35,11 +41,24 @@ public final class ClusterLeaseKeeper: @unchecked Sendable {
     deinit { timer.cancel() }
 
     /// Starts wanting `key`: acquired at once if free, otherwise as soon as its holder lets go.
+    /// Already held (holdNow): reported as owned again, for the caller that wants it now.
     public func hold(_ key: String) {
         queue.async { [self] in
             wanted.insert(key)
-            tryAcquire(key)
+            if held[key] != nil { onChange(key, true) } else { tryAcquire(key) }
         }
+    }
+
+    /// On `queue`: takes `key` now if it is free (then wants and renews it like `hold`); false
+    /// when another node holds it or NATS cannot answer (nothing is wanted then). Exclusive
+    /// groups: the join that cannot take the lease is refused.
+    public func holdNow(_ key: String) -> Bool {
+        if held[key] == nil {
+            guard let lease = try? store.acquire(key) else { return false }
+            held[key] = (lease, .now())
+        }
+        wanted.insert(key)
+        return true
     }
 
     /// Stops wanting `key`, releasing it if held (the next standby takes it without waiting).
@@ -70,8 +89,29 @@ public final class ClusterLeaseKeeper: @unchecked Sendable {
     /// The keys this node owns now (waits for queued work).
     public var ownedKeys: Set<String> { queue.sync { Set(held.keys) } }
 
+    /// On `queue`, after this node's standing for `key` changed: yields it at once if another
+    /// node now takes precedence, or takes it if this node now does.
+    public func recheck(_ key: String) {
+        if let entry = held[key] {
+            if precedence(key) == false { yield(key, entry.lease) }
+        } else if wanted.contains(key) {
+            tryAcquire(key)
+        }
+    }
+
+    /// A node with a longer-standing member is there: stop consuming first, then let it take over.
+    private func yield(_ key: String, _ lease: ClusterLease) {
+        held[key] = nil
+        onChange(key, false)
+        try? store.release(lease)
+    }
+
     private func tick() {
         for (key, entry) in held {
+            if precedence(key) == false {
+                yield(key, entry.lease)
+                continue
+            }
             do throws(NatsError) {
                 if let renewed = try store.renew(entry.lease) {
                     held[key] = (renewed, .now())
@@ -87,7 +127,7 @@ public final class ClusterLeaseKeeper: @unchecked Sendable {
     }
 
     private func tryAcquire(_ key: String) {
-        guard held[key] == nil, let lease = try? store.acquire(key) else { return }
+        guard held[key] == nil, precedence(key) != false, let lease = try? store.acquire(key) else { return }
         held[key] = (lease, .now())
         onChange(key, true)
     }
@@ -96,4 +136,13 @@ public final class ClusterLeaseKeeper: @unchecked Sendable {
         held[key] = nil
         onChange(key, false)
     }
+}
+
+/// A timer on `queue` firing every third of the TTL, so each renewal lands well before the key
+/// expires (set its handler, then resume it).
+func renewalTimer(ttlMs: Int, queue: DispatchQueue) -> DispatchSourceTimer {
+    let timer = DispatchSource.makeTimerSource(queue: queue)
+    let interval = DispatchTimeInterval.milliseconds(max(1, ttlMs / 3))
+    timer.schedule(deadline: .now() + interval, repeating: interval)
+    return timer
 }

@@ -181,6 +181,15 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     /// This node's last member of `group` left: stop consuming it (releasing its lease).
     public func leaveGroup(_ group: ClusterGroup) { groups.leave(group) }
 
+    /// Asks the cluster whether a member may join `group` (ClusterGroupRegistry); `answer` runs
+    /// on the control queue. Never waits.
+    public func admitToGroup(_ group: ClusterGroup, first: Bool, answer: @escaping @Sendable (ClusterGroupAdmission) -> Void) {
+        groups.admit(group, first: first, answer: answer)
+    }
+
+    /// Failover: this node's longest-standing member of `group` now has join order `order`.
+    public func setGroupStanding(_ group: ClusterGroup, order: UInt64) { groups.setStanding(group, order: order) }
+
     // MARK: - Interest (loop threads)
 
     /// Subscribes this node to publications matching (realm, pattern, match) anywhere in the

@@ -6,7 +6,9 @@
 //             RemotePublication pushed into the inbox (lock-free MPSC) of every loop with
 //             subscriptions in the realm, with a wake-up;
 //             each loop runs step 1 only (its own subscribers), never re-forwards.
-//             An inbox that is full drops the event and counts it (reason "inbox_full").
+//             Every hand-over goes through CrossLoopOverflow.send, as between loops: a full inbox
+//             keeps the message waiting (bounded); past the bound an event is dropped and
+//             counted (reason "inbox_full").
 //   groups    a clustered broker never dispatches group events from the broadcast path (not even
 //             its own publications): a group's home loop reports the group's start and end here
 //             and the node consumes the group from NATS (ClusterGroup: a queue subscription for
@@ -16,9 +18,12 @@
 //   interest  each realm's SubscriptionRegistry reports a subscription key's first and last
 //             holder; the node keeps one NATS subscription per subject, reference-counted.
 //
+//             A join the node cannot decide alone (its first member of a group; a failover
+//             member's join order) is asked of the cluster first; the verdict returns to the
+//             home loop's inbox before the SUBSCRIBE is answered (Router+GroupAdmission).
+//
 // Session ids are random per session (WAMP), so exclude/eligible lists and exclude_me carried
-// from another node name the same sessions here. Not yet cluster-wide: the exclusive refusal and
-// the type-mismatch check (each node checks its own members; its lease decides who consumes).
+// from another node name the same sessions here.
 
 import BrokerCluster
 import BrokerConfig
@@ -38,9 +43,11 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
     private let lostInboxFull = Atomic<UInt64>(0)
     private let lostUnknownRealm = Atomic<UInt64>(0)
     private let lostMalformed = Atomic<UInt64>(0)
-    /// Set by `stop`; held around each hand-over, so once `stop` returns no inbox is signalled
-    /// (BrokerServer closes the inboxes' wake-ups right after).
-    private let stopped = PThreadLock(false)
+    /// `stopped`: set by `stop`; the lock is held around each hand-over, so once `stop` returns no
+    /// inbox is signalled (BrokerServer closes the inboxes' wake-ups right after). `overflow`:
+    /// what waits for a full inbox — the same bounded hand-off as between loops (LoopContext.send),
+    /// in the destinations' `outsideSender` slot. Delivery and control threads both hand over.
+    private let handoff: PThreadLock<(stopped: Bool, overflow: CrossLoopOverflow)>
 
     init(server: BrokerServer, config: ClusterConfig, log: Logger) throws {
         let logger = log
@@ -49,6 +56,10 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
         for realm in server.realms.values { byName[realm.name] = realm }
         realmsByName = byName
         contexts = server.contexts
+        handoff = PThreadLock((false, CrossLoopOverflow(loopCount: server.contexts.count)))
+        for context in contexts {
+            context.outsideSenderWakeup.withLock { $0 = { [weak self] in self?.retryOverflow() } }
+        }
         try node.start(servers: config.servers, delivery: self)
         retained = ClusterRetainedMirror(node: node, realmsByName: byName,
                                          maxRetainedBytes: server.configuration.limits.maxRetainedBytes, log: { logger.info("\($0)") })
@@ -60,7 +71,7 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
     }
 
     func stop() {
-        stopped.withLock { $0 = true }
+        handoff.withLock { $0.stopped = true }
         retained?.retention.stop()   // its JetStream context uses the node's connection
         node.stop()
     }
@@ -78,10 +89,7 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
         // Only loops with subscriptions in the realm (the same test local cross-loop fan-out uses).
         let destinations = contexts.filter { realm.subscriptionsPerLoop[$0.index].current > 0 }
         if destinations.isEmpty { return }
-        stopped.withLock { stopped in
-            guard !stopped else { return }
-            for context in destinations { hand(.publication(remote), to: context) }
-        }
+        for context in destinations { hand(.publication(remote), to: context) }
     }
 
     func deliverToGroup(_ incoming: ClusterPublication, group: ClusterGroup) {
@@ -91,10 +99,7 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
         else { return }
         let key = GroupKey(topic: group.pattern, match: group.match, group: group.name)
         let home = contexts[key.homeLoop(loopCount: realm.routers.count)]
-        stopped.withLock { stopped in
-            guard !stopped else { return }
-            hand(.clusterGroupPublication(ClusterGroupPublication(remote: remote, group: key)), to: home)
-        }
+        hand(.clusterGroupPublication(ClusterGroupPublication(remote: remote, group: key)), to: home)
     }
 
     /// The envelope as a loop message; nil (counted) when its realm or options are not ours.
@@ -110,32 +115,58 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
         return (realm, remote)
     }
 
-    /// Under `stopped`'s lock: into the loop's inbox with a wake-up, or counted as lost.
+    /// Into the loop's inbox (or behind what waits for it); a publication past the overflow's
+    /// bound is lost, counted as "inbox_full" (NATS cannot be paused like a local publisher).
+    /// Verdicts cost nothing against the bound and are never dropped.
     private func hand(_ message: InboxMessage, to context: LoopContext) {
-        if context.inbox.enqueue(message) {
-            context.inboxWakeup.signal()
-        } else {
-            lostInboxFull.wrappingAdd(1, ordering: .relaxed)
+        let outcome = handoff.withLock { handoff -> CrossLoopOverflow.Handoff? in
+            guard !handoff.stopped else { return nil }
+            return handoff.overflow.send(message, to: context, requester: context.outsideSender)
+        }
+        if outcome == .dropped { lostInboxFull.wrappingAdd(1, ordering: .relaxed) }
+    }
+
+    /// A destination drained its inbox (on its loop thread): move what now fits.
+    private func retryOverflow() {
+        handoff.withLock { handoff in
+            guard !handoff.stopped else { return }
+            for context in contexts where !handoff.overflow.isEmpty(to: context.index) {
+                handoff.overflow.moveWaiting(to: context, requester: context.outsideSender)
+            }
         }
     }
 
     // MARK: - Groups (the group's home loop thread)
 
     func groupStarted(_ group: ConsumerGroup, in realm: Realm) {
-        node.joinGroup(clusterGroup(group, in: realm))
+        node.joinGroup(clusterGroup(group.key, group.type, in: realm))
     }
 
     func groupEnded(_ group: ConsumerGroup, in realm: Realm) {
-        node.leaveGroup(clusterGroup(group, in: realm))
+        node.leaveGroup(clusterGroup(group.key, group.type, in: realm))
     }
 
-    private func clusterGroup(_ group: ConsumerGroup, in realm: Realm) -> ClusterGroup {
-        let kind: ClusterGroup.Kind = switch group.type {
+    /// Asks the cluster about a join (ClusterGroupRegistry); the verdict comes back to the
+    /// group's home loop `home` through its inbox (Router.handleAdmission). Never waits.
+    func admit(_ key: GroupKey, _ type: GroupType, first: Bool, in realm: Realm, home: Int) {
+        node.admitToGroup(clusterGroup(key, type, in: realm), first: first) { [weak self] verdict in
+            guard let self else { return }
+            hand(.clusterGroupVerdict(ClusterGroupVerdict(realm: realm, group: key, verdict: verdict)), to: contexts[home])
+        }
+    }
+
+    /// Failover: the group's longest-standing member on this node has cluster join order `order`.
+    func setStanding(_ group: ConsumerGroup, order: UInt64, in realm: Realm) {
+        node.setGroupStanding(clusterGroup(group.key, group.type, in: realm), order: order)
+    }
+
+    private func clusterGroup(_ key: GroupKey, _ type: GroupType, in realm: Realm) -> ClusterGroup {
+        let kind: ClusterGroup.Kind = switch type {
         case .shared: .shared
         case .exclusive: .exclusive
         case .failover: .failover
         }
-        return ClusterGroup(realm: realm.name, pattern: group.key.topic.string, match: group.key.match, name: group.key.group.string, kind: kind)
+        return ClusterGroup(realm: realm.name, pattern: key.topic.string, match: key.match, name: key.group.string, kind: kind)
     }
 
     // MARK: - Interest (subscribing loop thread, under the registry's lock)
@@ -170,4 +201,17 @@ final class ClusterGroupPublication: LoopMessage, @unchecked Sendable {   // imm
         self.group = group
     }
     var inboxMessage: InboxMessage { .clusterGroupPublication(self) }
+}
+
+/// The cluster's answer to a group join, for the group's home loop (Router.handleAdmission).
+final class ClusterGroupVerdict: LoopMessage, @unchecked Sendable {   // immutable; Realm is shared by every loop
+    let realm: Realm
+    let group: GroupKey
+    let verdict: ClusterGroupAdmission
+    init(realm: Realm, group: GroupKey, verdict: ClusterGroupAdmission) {
+        self.realm = realm
+        self.group = group
+        self.verdict = verdict
+    }
+    var inboxMessage: InboxMessage { .clusterGroupVerdict(self) }
 }

@@ -140,6 +140,12 @@ final class ConsumerGroup {
     var awaiting: [ObjectIdentifier: Int] = [:]
     var recovered: [GroupEvent] = []
     var held: [GroupEvent] = []
+    /// Cluster (Router+GroupAdmission): joins waiting for the cluster's verdict, the first one
+    /// being decided; nil when none is. A group not yet `started` exists only to queue them.
+    var awaitingCluster: [GroupJoin]?
+    var started = false
+    /// Cluster, failover: each member's cluster-wide join order (ClusterGroupRegistry).
+    var clusterOrders: [ObjectIdentifier: UInt64] = [:]
 
     init(key: GroupKey, type: GroupType, entry: Subscription) {
         self.key = key

@@ -1,8 +1,9 @@
 // One loop's messages for other loops whose inbox was full (issue 10 item 5): per destination,
 // in order, with the cost and count of the droppable ones (publications and group deliveries
 // cost their payload bytes + 64; membership messages cost nothing and are never dropped). The
-// bookkeeping only: LoopContext decides what a full bound means (drop and count) and who wakes
-// whom. Owned by the sending loop's thread (a field of its LoopContext).
+// hand-off itself (`send`) is here too, shared by every sender: LoopContext decides what a drop
+// means for a loop (count, group accounting) and ClusterBridge for messages from NATS. Owned by
+// the sending loop's thread (a field of its LoopContext), or by the bridge's lock.
 
 import BrokerLoop
 
@@ -29,7 +30,7 @@ struct CrossLoopOverflow {
         case .publication(let publication): return publication.byteCount + 64
         case .groupDelivery(let delivery): return delivery.event.publication.byteCount + 64
         case .clusterGroupPublication(let message): return message.remote.byteCount + 64
-        case .groupJoin, .groupJoinResult, .groupLeave, .groupReturn: return 0
+        case .groupJoin, .groupJoinResult, .groupLeave, .groupReturn, .clusterGroupVerdict: return 0
         }
     }
 
@@ -58,9 +59,41 @@ struct CrossLoopOverflow {
         return true
     }
 
+    enum Handoff { case sent, queued, dropped }
+
+    /// The one hand-off into a loop's inbox, for loops (LoopContext.send) and the cluster bridge
+    /// alike: straight into `destination`'s inbox with a wake-up when nothing waits before it;
+    /// otherwise behind what waits (in order), or `.dropped` when droppable and past the bound.
+    /// `requester`: the sender's slot in the destination's `spaceWanted`.
+    mutating func send(_ message: InboxMessage, to destination: LoopContext, requester: Int) -> Handoff {
+        let index = destination.index
+        let wasWaiting = !isEmpty(to: index)
+        if !wasWaiting && destination.inbox.enqueue(message) {
+            destination.inboxWakeup.signal()
+            return .sent
+        }
+        guard append(message, to: index) else { return .dropped }
+        if !wasWaiting { moveWaiting(to: destination, requester: requester) }   // asks for a wake-up (and catches a drain that raced)
+        return .queued
+    }
+
+    /// Moves waiting messages into `destination`'s inbox while they fit. If some remain, raises
+    /// the requester's flag in the destination's `spaceWanted` and looks once more: a drain that
+    /// finished before the flag was up would not have seen it, but then there is room now.
+    mutating func moveWaiting(to destination: LoopContext, requester: Int) {
+        let index = destination.index
+        while true {
+            let sent = move(to: index, into: destination.inbox)
+            if sent > 0 { destination.inboxWakeup.signal() }
+            if isEmpty(to: index) { return }
+            if sent == 0 && destination.spaceWanted[requester].isRaised { return }
+            destination.spaceWanted[requester].raise()
+        }
+    }
+
     /// Moves waiting messages for loop `index` into its `inbox`, in order, while they fit;
     /// returns how many moved.
-    mutating func move(to index: Int, into inbox: MPSCQueue<InboxMessage>) -> Int {
+    private mutating func move(to index: Int, into inbox: MPSCQueue<InboxMessage>) -> Int {
         var sent = 0
         var freed = 0
         for message in waiting[index] {

@@ -14,7 +14,9 @@
 // dropped and does not count against the bound: it is small and bounded by sessions and
 // subscriptions, and losing it would corrupt group state. No polling: a loop with overflow
 // raises its flag in the destination's `spaceWanted`; the destination, after draining its
-// inbox, wakes every loop that asked (`spaceWakeup`), which then moves what fits.
+// inbox, wakes every loop that asked (`spaceWakeup`), which then moves what fits. The cluster
+// bridge hands messages from NATS over the same way (CrossLoopOverflow.send), with the last
+// `spaceWanted` slot and `outsideSenderWakeup` as its wake-up.
 //
 // It also resolves the SessionRefs that consumer-group messages carry: other loops never hold a
 // Session (or anything else this loop frees), only a ref, which resolves here while the session
@@ -22,6 +24,7 @@
 // (EventLoop.assertInLoopThread) at the entry points other loops' messages lead to.
 
 import BrokerLoop
+import BrokerSync
 import Logging
 import Synchronization
 
@@ -60,8 +63,12 @@ final class LoopContext: @unchecked Sendable {
         set { overflow.byteLimit = newValue }
     }
     /// Set by another loop (index = its loop) that has overflow waiting for this loop's inbox;
-    /// this loop clears it and wakes that loop after draining its inbox. Any thread.
+    /// this loop clears it and wakes that loop after draining its inbox. Any thread. The last
+    /// slot (`outsideSender`) is the cluster bridge's, woken through `outsideSenderWakeup`.
     let spaceWanted: [SpaceRequest]
+    var outsideSender: Int { spaceWanted.count - 1 }
+    /// What wakes the outside sender (set once by ClusterBridge); run on this loop's thread.
+    let outsideSenderWakeup = PThreadLock<(@Sendable () -> Void)?>(nil)
     /// Wakes this loop when a destination it waits for has drained (retries its overflow).
     private(set) var spaceWakeup: AsyncWakeup!
     /// Loop iterations (prepare-hook runs): read by tests to prove the loop does not spin.
@@ -92,7 +99,7 @@ final class LoopContext: @unchecked Sendable {
         self.server = server
         self.log = log
         overflow = CrossLoopOverflow(loopCount: loopCount)
-        spaceWanted = (0..<loopCount).map { _ in SpaceRequest() }
+        spaceWanted = (0...loopCount).map { _ in SpaceRequest() }
         flushHook = PrepareHook(loop: loop) { [unowned self] in self.beforeBlocking() }
         inboxWakeup = AsyncWakeup(loop: loop) { [unowned self] in self.drainInbox() }
         spaceWakeup = AsyncWakeup(loop: loop) { [unowned self] in self.retryOverflow() }
@@ -222,17 +229,13 @@ final class LoopContext: @unchecked Sendable {
 
     private func send(_ message: InboxMessage, to index: Int) {
         loop.assertInLoopThread()
-        let destination = server.contexts[index]
-        let wasWaiting = !overflow.isEmpty(to: index)
-        if !wasWaiting && destination.inbox.enqueue(message) {
-            destination.inboxWakeup.signal()
-            return
-        }
-        // Full: keep it (in order) until the destination drains; meanwhile publishers on this
+        switch overflow.send(message, to: server.contexts[index], requester: self.index) {
+        case .sent: return
+        // Full: kept (in order) until the destination drains; meanwhile publishers on this
         // loop stop being read so the backlog stays bounded.
-        guard overflow.append(message, to: index) else { return drop(message) }
-        metrics.crossLoopOverflows.increment()
-        if !wasWaiting { moveOverflow(to: index) }   // asks for a wake-up (and catches a drain that raced)
+        case .queued: metrics.crossLoopOverflows.increment()
+        case .dropped: drop(message)
+        }
     }
 
     /// A publication or group delivery that does not fit in the bounded overflow.
@@ -279,26 +282,18 @@ final class LoopContext: @unchecked Sendable {
         pausedReaders.removeAll(keepingCapacity: true)
     }
 
-    /// Moves waiting messages into loop `index`'s inbox while they fit. If some remain, raises
-    /// this loop's flag in the destination's `spaceWanted` and looks once more: a drain that
-    /// finished before the flag was up would not have seen it, but then there is room now.
     private func moveOverflow(to index: Int) {
-        let destination = server.contexts[index]
-        while true {
-            let sent = overflow.move(to: index, into: destination.inbox)
-            if sent > 0 { destination.inboxWakeup.signal() }
-            if overflow.isEmpty(to: index) { return }
-            if sent == 0 && destination.spaceWanted[self.index].isRaised { return }
-            destination.spaceWanted[self.index].raise()
-        }
+        overflow.moveWaiting(to: server.contexts[index], requester: self.index)
     }
 
-    /// After draining the inbox: wakes every loop that waits for room in it.
+    /// After draining the inbox: wakes every loop (and the outside sender) that waits for room in it.
     private func wakeWaitingSenders() {
         let loops = server.contexts
         var i = 0
         while i < spaceWanted.count {
-            if spaceWanted[i].isRaised && spaceWanted[i].clear() { loops[i].spaceWakeup.signal() }
+            if spaceWanted[i].isRaised && spaceWanted[i].clear() {
+                if i < loops.count { loops[i].spaceWakeup.signal() } else { outsideSenderWakeup.withLock { $0 }?() }
+            }
             i += 1
         }
     }
@@ -324,6 +319,8 @@ final class LoopContext: @unchecked Sendable {
                 returned.member.realm.routers[index].handleReturn(returned)
             case .clusterGroupPublication(let message):
                 message.remote.realm.routers[index].dispatchFromCluster(message)
+            case .clusterGroupVerdict(let verdict):
+                verdict.realm.routers[index].handleAdmission(verdict)
             }
         }
         wakeWaitingSenders()

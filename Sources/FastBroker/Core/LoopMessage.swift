@@ -16,6 +16,7 @@ enum InboxMessage: Sendable {
     case groupDelivery(GroupDelivery)
     case groupReturn(GroupReturn)
     case clusterGroupPublication(ClusterGroupPublication)
+    case clusterGroupVerdict(ClusterGroupVerdict)
 }
 
 /// A message one loop hands another (LoopContext.send): immutable once made, so any thread may

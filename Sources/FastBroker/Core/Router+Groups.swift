@@ -1,5 +1,5 @@
-// The home-loop side of consumer groups: joins, leaves, returned events, and choosing the
-// member for each event (exclusive: the holder; shared: round-robin over accepting members with
+// The home-loop side of consumer groups: joins (in a cluster, first decided cluster-wide:
+// Router+GroupAdmission), leaves, returned events, and choosing the member for each event (exclusive: the holder; shared: round-robin over accepting members with
 // room; failover: the longest-standing accepting member). See ConsumerGroup.swift.
 
 import BrokerConfig
@@ -12,36 +12,53 @@ extension Router {
     func handleJoin(_ join: GroupJoin) {
         let member = join.member
         let outcome: GroupJoinResult.Outcome
-        if let group = groups[join.member.group] {
+        if let group = groups[member.group], group.awaitingCluster != nil {
+            group.awaitingCluster?.append(join)   // decided once the cluster answered the join before it
+            return
+        } else if let group = groups[member.group] {
             if group.type != join.type {
-                outcome = .refused(
-                    message: "group \"\(join.member.group.group)\" on \(join.member.group.topic) is \(group.type.rawValue), not \(join.type.rawValue)",
-                    uri: WampURI.subscriptionTypeMismatch)
+                outcome = Self.typeMismatch(group.key, existing: group.type.rawValue, requested: join.type)
             } else if group.type == .exclusive, let holder = group.members.first, holder.sessionID != member.sessionID {
-                outcome = .refused(
-                    message: "exclusive group \"\(join.member.group.group)\" on \(join.member.group.topic) is held by another session",
-                    uri: WampURI.exclusiveSubscriptionTaken)
+                outcome = Self.exclusiveTaken(group.key)
             } else if let existing = group.members.first(where: { $0.sessionID == member.sessionID && $0.key == member.key }) {
                 outcome = .joined(existing, subscriptionID: existing.subscriptionID)   // the same SUBSCRIBE again: same subscription
+            } else if group.type == .failover, let bridge = clusterBridge {
+                return askCluster(join, group: group, first: false, bridge)   // its cluster-wide join order
             } else {
                 addMember(member, to: group)
                 outcome = .joined(member, subscriptionID: member.subscriptionID)
             }
         } else {
-            let entry = Subscription(id: 0, key: SubscriptionKey(topic: join.member.group.topic, match: join.member.group.match), filter: nil, filterSlot: -1)
-            let group = ConsumerGroup(key: join.member.group, type: join.type, entry: entry)
+            let entry = Subscription(id: 0, key: SubscriptionKey(topic: member.group.topic, match: member.group.match), filter: nil, filterSlot: -1)
+            let group = ConsumerGroup(key: member.group, type: join.type, entry: entry)
             entry.group = group
-            groups[join.member.group] = group
-            index.insert(entry)
-            realm.subscriptionsPerLoop[loopIndex].increment()
+            groups[member.group] = group
+            if let bridge = clusterBridge { return askCluster(join, group: group, first: true, bridge) }
+            start(group)
             addMember(member, to: group)
-            (clusterForwarding as? ClusterBridge)?.groupStarted(group, in: realm)
             outcome = .joined(member, subscriptionID: member.subscriptionID)
         }
         post(GroupJoinResult(session: member.owner, request: join.request, outcome: outcome), to: member.loop)
     }
 
-    private func addMember(_ member: GroupMember, to group: ConsumerGroup) {
+    /// The group takes events from now on (indexed; in a cluster, consumed from NATS).
+    func start(_ group: ConsumerGroup) {
+        group.started = true
+        index.insert(group.entry)
+        realm.subscriptionsPerLoop[loopIndex].increment()
+        clusterBridge?.groupStarted(group, in: realm)
+    }
+
+    /// The one wording of each refusal, on one node and across nodes.
+    static func typeMismatch(_ key: GroupKey, existing: String, requested: GroupType) -> GroupJoinResult.Outcome {
+        .refused(message: "group \"\(key.group)\" on \(key.topic) is \(existing), not \(requested.rawValue)", uri: WampURI.subscriptionTypeMismatch)
+    }
+
+    static func exclusiveTaken(_ key: GroupKey) -> GroupJoinResult.Outcome {
+        .refused(message: "exclusive group \"\(key.group)\" on \(key.topic) is held by another session", uri: WampURI.exclusiveSubscriptionTaken)
+    }
+
+    func addMember(_ member: GroupMember, to group: ConsumerGroup) {
         member.subscriptionID = realm.subscriptionIDs.acquire(member.key)
         if member.filter != nil, let fingerprint = member.key.filterFingerprint {
             member.filterSlot = filterMemo.acquireSlot(fingerprint)
@@ -58,6 +75,7 @@ extension Router {
         let member = leave.member
         group.members.remove(at: position)
         if position < group.cursor { group.cursor -= 1 }
+        if group.clusterOrders.removeValue(forKey: ObjectIdentifier(member)) != nil, position == 0 { reportStanding(group) }
         realm.subscriptionIDs.release(member.key)
         if let fingerprint = member.key.filterFingerprint { filterMemo.releaseSlot(fingerprint) }
         let inFlight = member.sent - leave.processed
@@ -116,14 +134,14 @@ extension Router {
         for event in held { route(event, in: group) }
     }
 
-    private func removeIfIdle(_ group: ConsumerGroup) {
-        guard group.members.isEmpty, group.awaiting.isEmpty else { return }
+    func removeIfIdle(_ group: ConsumerGroup) {
+        guard group.members.isEmpty, group.awaiting.isEmpty, group.awaitingCluster == nil else { return }
         context.metrics.groupEventsDropped.increment(by: group.held.count + group.recovered.count)
         groups[group.key] = nil
         index.remove(group.entry)
         group.entry.group = nil   // the entry and the group refer to each other: break the cycle
         realm.subscriptionsPerLoop[loopIndex].increment(by: -1)
-        (clusterForwarding as? ClusterBridge)?.groupEnded(group, in: realm)
+        clusterBridge?.groupEnded(group, in: realm)
     }
 
     // MARK: - Dispatch

@@ -39,3 +39,41 @@ final class BenchArgumentsTests: XCTestCase {
         XCTAssertEqual(runError(url + ["--publishers"])?.hasPrefix("--publishers: expected --option VALUE\n"), true)
     }
 }
+
+final class SubscriberURLTests: XCTestCase {
+    /// Cross-node runs: publishers on --url, subscriber i on the (i mod count)th --subscriber-urls
+    /// entry, with --url's serializer, TLS and credentials (the subscriber serializer if given).
+    func testSubscribersSpreadOverTheListedBrokers() throws {
+        guard case .success(let options) = BenchOptions.parse([
+            "--url", "rs://127.0.0.1:1", "--serializer", "cbor", "--workload", "fanout", "--realm", "r2",
+            "--subscriber-urls", "rs://127.0.0.1:2,ws://127.0.0.1:3/ws,rs://127.0.0.1:1", "--settle", "1.5",
+            "--subscriber-serializer", "msgpack"]) else {
+            return XCTFail("valid options refused")
+        }
+        XCTAssertEqual((0..<6).map { options.subscriberURL($0).port }, [2, 3, 1, 2, 3, 1])
+        XCTAssertEqual(options.subscriberURL(1).transport, .webSocket(path: "/ws"))
+        XCTAssertEqual(options.subscriberURL(4).serializer, .msgpack)
+        XCTAssertEqual(options.subscriberURL(4).realm, "r2")
+        XCTAssertEqual(options.url.port, 1)
+        XCTAssertEqual(options.url.serializer, .cbor)
+        XCTAssertEqual(options.settleSeconds, 1.5)
+
+        guard case .success(let single) = BenchOptions.parse(["--url", "rs://127.0.0.1:7"]) else { return XCTFail("refused") }
+        XCTAssertEqual(single.subscriberURL(5).port, 7, "without --subscriber-urls every subscriber uses --url")
+        XCTAssertEqual(single.settleSeconds, 0)
+    }
+
+    func testSubscriberURLMistakesNameTheURL() {
+        func runError(_ arguments: [String]) -> String? {
+            if case .failure(let error) = BenchOptions.parse(["--url", "rs://127.0.0.1:1"] + arguments) { return error.description }
+            return nil
+        }
+        XCTAssertEqual(runError(["--subscriber-urls", "nats://127.0.0.1:4222"]),
+                       "--subscriber-urls nats://127.0.0.1:4222: must speak what --url rs://127.0.0.1:1 speaks (WAMP or NATS, TLS or not)")
+        XCTAssertEqual(runError(["--subscriber-urls", "rss://127.0.0.1:2"]),
+                       "--subscriber-urls rss://127.0.0.1:2: must speak what --url rs://127.0.0.1:1 speaks (WAMP or NATS, TLS or not)")
+        XCTAssertEqual(runError(["--subscriber-urls", "rs://127.0.0.1:2,rs://host"]),
+                       "--subscriber-urls: rs://host: needs HOST:PORT with a port in 1...65535")
+        XCTAssertEqual(runError(["--settle", "-1"]), "--settle -1: expected seconds, ≥ 0")
+    }
+}

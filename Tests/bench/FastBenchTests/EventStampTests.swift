@@ -42,7 +42,7 @@ final class EventStampTests: XCTestCase {
         XCTAssertEqual(options.match.publicationURI(topic: options.topic), "bench.fanout.x.leaf")
         XCTAssertEqual(options.match.subscribeOptions(#"{"type":"shared","group":"g"}"#),
                        #"{"match":"wildcard","type":"shared","group":"g"}"#)
-        XCTAssertEqual(options.subscriberURL.serializer, .msgpack)
+        XCTAssertEqual(options.subscriberURL(0).serializer, .msgpack)
         XCTAssertEqual(options.url.serializer, .json)
         guard case .failure(let error) = BenchOptions.parse(["--url", "rs://127.0.0.1:1", "--workload", "shared", "--topics", "10"]) else {
             return XCTFail("--topics with a shared group accepted")
