@@ -50,11 +50,7 @@ public final class ClusterLeaseStore: @unchecked Sendable {
 
     init(connection: NatsConnection, nodeName: String, ttlMs: Int, bucket: String = ClusterLeaseStore.defaultBucket, replicas: Int = 1) throws(NatsError) {
         self.nodeName = nodeName
-        var options = jsOptions()
-        try check(jsOptions_Init(&options), "jsOptions_Init")
-        var context: OpaquePointer?
-        try check(natsConnection_JetStream(&context, connection.handle, &options), "JetStream")
-        guard let context else { throw NatsError(NATS_ERR, "JetStream") }
+        let context = try connection.jetStream()
         var config = kvConfig()
         kvConfig_Init(&config)
         var kv: OpaquePointer?

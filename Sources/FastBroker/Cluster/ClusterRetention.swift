@@ -241,11 +241,7 @@ public final class ClusterRetention: @unchecked Sendable {   // fields: immutabl
 
     private func bind() throws(NatsError) -> Bucket {
         guard let connection = node.natsConnection else { throw NatsError(NATS_CONNECTION_CLOSED, "retained bucket") }
-        var options = jsOptions()
-        try check(jsOptions_Init(&options), "jsOptions_Init")
-        var context: OpaquePointer?
-        try check(natsConnection_JetStream(&context, connection.handle, &options), "JetStream")
-        guard let context else { throw NatsError(NATS_ERR, "JetStream") }
+        let context = try connection.jetStream()
         var config = jsStreamConfig()
         jsStreamConfig_Init(&config)
         var info: UnsafeMutablePointer<jsStreamInfo>?

@@ -143,6 +143,17 @@ final class NatsConnection: @unchecked Sendable {
         natsSubscription_Destroy(subscription)
     }
 
+    /// A JetStream context on this connection (a request API: its calls wait on the server, so
+    /// keep them off loop threads). The caller destroys it (jsCtx_Destroy) before `close`.
+    func jetStream() throws(NatsError) -> OpaquePointer {
+        var options = jsOptions()
+        try check(jsOptions_Init(&options), "jsOptions_Init")
+        var context: OpaquePointer?
+        try check(natsConnection_JetStream(&context, handle, &options), "JetStream")
+        guard let context else { throw NatsError(NATS_ERR, "JetStream") }
+        return context
+    }
+
     /// Waits until the server has processed everything sent so far (SUBs included).
     func flush(timeoutMs: Int) throws(NatsError) {
         try check(natsConnection_FlushTimeout(handle, Int64(timeoutMs)), "flush")
