@@ -111,6 +111,12 @@ final class ClusterSequenceGapsTests: XCTestCase {
         XCTAssertEqual(receive(&detector, SubjectStamp(stream: 1, sequence: 12), via: sub2), 2)
         drops[sub2] = 4
         XCTAssertNil(receive(&detector, SubjectStamp(stream: 1, sequence: 14), via: sub1), "the baseline's subscription (sub2) dropped")
+        XCTAssertEqual(receive(&detector, SubjectStamp(stream: 1, sequence: 20), via: sub1), 5, "sub1's 5 drops were all set against holes")
+        drops[sub1] = 7
+        XCTAssertEqual(receive(&detector, SubjectStamp(stream: 1, sequence: 26), topic: "t", via: sub1), 3, "2 of the 5 were drops")
+        XCTAssertNil(receive(&detector, SubjectStamp(stream: 1, sequence: 1), topic: "u", via: sub1))
+        drops[sub1] = 9  // dropped before "u"'s baseline was delivered: still excuses u's hole
+        XCTAssertNil(receive(&detector, SubjectStamp(stream: 1, sequence: 4), topic: "u", via: sub1))
     }
 
     func testARestartedOriginIsABaseline() {

@@ -21,10 +21,15 @@
 // node stopped) the subject had no coverage for a while, so the next publication is a new baseline
 // — a later re-subscribe never shows a false gap. Liveness is a generation per subscription, checked
 // per event in O(1), rather than a scan of the table at each unsubscribe (subscription churn would
-// make that quadratic). Out-of-date or repeated sequences never count. Nor does a hole behind a
-// subscription that libnats dropped messages from since the baseline (its pending limit): those are
-// counted as `slow_consumer` already. (With one delivery thread, every copy of publication i comes
-// before any of i + 1, so a hole behind a subscription that dropped nothing was lost upstream.)
+// make that quadratic). Out-of-date or repeated sequences never count. Messages libnats dropped at a
+// subscription's pending limit are counted as `slow_consumer` already and leave holes too: each
+// subscription has a budget of the drops libnats reported for it that no hole has yet been set
+// against, and a hole behind that subscription is first set against it, the rest counted as `gap`.
+// (Drop counts are per subscription, not per subject, and a drop can be reported before the hole's
+// baseline was even delivered, so a per-hole check cannot work; the budget keeps the total exact:
+// slow_consumer + gap = what was lost, only the split between the two reasons can be off.)
+// With one delivery thread every copy of publication i comes before any of i + 1, so a hole behind
+// a live subscription was lost upstream or dropped by that subscription.
 //
 // Both tables key entries by a 64-bit hash (Swift's Hasher, seeded per process, so not steerable by
 // clients) instead of the subject text: subjects reach 3,900 bytes and 65,536 of them must not cost
@@ -110,13 +115,17 @@ struct SequenceGapDetector {
         var sequence: UInt64
         var subscription: UInt
         var generation: UInt64
-        /// libnats' drop count of `subscription` when this was recorded.
-        var dropped: UInt64
+    }
+
+    private struct LiveSubscription {
+        var generation: UInt64
+        /// libnats' drops of this subscription already set against holes (see the file header).
+        var dropsAccounted: UInt64 = 0
     }
 
     private var baselines: BoundedFIFOMap<Baseline>
-    /// Live interest subscriptions (their identity, e.g. the libnats pointer) → generation.
-    private var live: [UInt: UInt64] = [:]
+    /// Live interest subscriptions, by identity (the libnats pointer).
+    private var live: [UInt: LiveSubscription] = [:]
     private var lastGeneration: UInt64 = 0
 
     init(capacity: Int = 65_536) { baselines = BoundedFIFOMap(capacity: capacity) }
@@ -126,7 +135,7 @@ struct SequenceGapDetector {
     /// A subscription now delivers: baselines it records count from here.
     mutating func subscribed(_ subscription: UInt) {
         lastGeneration &+= 1
-        live[subscription] = lastGeneration
+        live[subscription] = LiveSubscription(generation: lastGeneration)
     }
 
     /// A subscription went away: every baseline it recorded stops counting (lazily, in O(1)).
@@ -140,22 +149,23 @@ struct SequenceGapDetector {
         origin: String, realm: String, topic: String, originEpoch: UInt64, stamp: SubjectStamp, subscription: UInt,
         dropped: (UInt) -> UInt64
     ) -> Gap? {
-        guard stamp.stream != 0, let generation = live[subscription] else { return nil }
+        guard stamp.stream != 0, let generation = live[subscription]?.generation else { return nil }
         let key = Self.key(origin: origin, realm: realm, topic: topic)
         var gap: Gap?
         if let last = baselines[key], last.originEpoch == originEpoch, last.stream == stamp.stream,
-            live[last.subscription] == last.generation, dropped(last.subscription) == last.dropped
+            var witness = live[last.subscription], witness.generation == last.generation
         {
             guard stamp.sequence > last.sequence else { return nil }  // a repeat: not a gap, not news
-            if stamp.sequence - last.sequence > 1 {
-                gap = Gap(lost: stamp.sequence - last.sequence - 1, after: last.sequence, sequence: stamp.sequence)
+            let hole = stamp.sequence - last.sequence - 1
+            if hole > 0 {
+                let excused = min(hole, dropped(last.subscription) &- witness.dropsAccounted)
+                witness.dropsAccounted &+= excused
+                live[last.subscription] = witness
+                if hole > excused { gap = Gap(lost: hole - excused, after: last.sequence, sequence: stamp.sequence) }
             }
         }
         baselines.set(
-            key,
-            Baseline(
-                originEpoch: originEpoch, stream: stamp.stream, sequence: stamp.sequence, subscription: subscription, generation: generation,
-                dropped: dropped(subscription)))
+            key, Baseline(originEpoch: originEpoch, stream: stamp.stream, sequence: stamp.sequence, subscription: subscription, generation: generation))
         return gap
     }
 
