@@ -346,6 +346,8 @@ def test_a_partition_loses_what_is_published_meanwhile_counted_as_a_gap_then_del
         assert lost_after[1] == {**lost_before[1], "gap": expected}, \
             f"node b counted {lost_after[1]}, expected gap={expected} (50 during the cut, {probes} probes) and nothing else"
         assert lost_after[0] == lost_before[0], f"node a counted a loss: {lost_after[0]}"
+        logged = f"cluster: {expected} publication(s) from node a on {topic} (realm realm1) never arrived"
+        assert logged in b.logs(), f"node b did not log the gap: {b.logs()[-2000:]}"
         assert metric(a, "fastbroker_cluster_published_total") >= published_before + 50, \
             "node a handed the partition's publications to NATS"
         assert [metric(node, "fastbroker_cluster_disconnects_total") for node in (a, b)] == disconnects_before, \
