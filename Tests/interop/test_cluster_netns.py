@@ -11,8 +11,11 @@
 # node's own NATS connection stayed up), so the receiving node counts them from the hole in the
 # publisher node's per-topic sequence that the first event after healing reveals
 # (`fastbroker_cluster_events_lost_total{reason="gap"}`, exactly), the publishing node counts
-# nothing, and delivery resumes in order with no duplicates. Skipped only when this user may not
-# create network namespaces.
+# nothing, and delivery resumes in order with no duplicates; (c) a node's own link to its
+# nats-server dying without a reset is noticed within seconds (libnats pings every 2 s, gives up
+# after 3 unanswered), the node fails over to the other nats-server, and what it missed meanwhile
+# is counted as a gap.
+# Skipped only when this user may not create network namespaces.
 
 import asyncio
 import json
@@ -376,5 +379,42 @@ def test_a_cut_shorter_than_the_route_timeout_loses_nothing(lab):
             "a short cut delays events but keeps them all, in order, once"
         assert route_ids(lab) == routes_before, "the route never dropped (the cut was shorter than ping_interval × ping_max)"
         assert [lost_by_reason(node) for node in (a, b)] == lost_before, "nothing lost, no gap counted"
+
+    run(body())
+
+
+def test_a_dead_link_to_the_nodes_own_nats_server_is_noticed_within_seconds_and_counted(lab):
+    a, b = lab.brokers
+    node_a_link = lab.root_links[0]   # root ↔ A: node a's link to its own nats-server
+
+    async def body():
+        topic = unique("com.netns.nodelink")
+        local = Inbox(await connect(a, "ws", "realm1"))
+        await local.subscribe(topic)
+        publisher = await connect(b, "rs", "realm1")
+        assert await settle(publisher, [local], topic) == []
+        lost_before = lost_by_reason(a)
+        disconnects, reconnects = (metric(a, f"fastbroker_cluster_{name}_total") for name in ("disconnects", "reconnects"))
+
+        ip("link", "set", node_a_link, "down")   # no reset reaches node a: only its pings can tell
+        try:
+            cut = time.monotonic()
+            for i in range(20):
+                await publish(publisher, topic, "missed", i)   # nats-server A writes them into the dead link
+            while metric(a, "fastbroker_cluster_disconnects_total") == disconnects:
+                assert time.monotonic() - cut < 15.0, "node a did not notice its dead NATS link within 15 s (2 s pings × 4 ≈ 8 s)"
+                await asyncio.sleep(0.2)
+            # libnats fails over to nats-server B, whose client address A advertised (the link stays down).
+            while metric(a, "fastbroker_cluster_reconnects_total") == reconnects:
+                assert time.monotonic() - cut < 30.0, "node a did not fail over to nats-server B"
+                await asyncio.sleep(0.2)
+            probes = {}
+            stray = await settle(publisher, [local], topic, within=15.0, probes=probes)
+        finally:
+            ip("link", "set", node_a_link, "up")
+        assert stray == [], f"events published while node a was cut off arrived: {stray[:5]}"
+        expected = 20 + probes["sent"] - probes["received"]
+        assert lost_by_reason(a) == {**lost_before, "gap": lost_before["gap"] + expected}, \
+            f"node a counted {lost_by_reason(a)}, expected {expected} more as gap (20 missed, {probes} probes)"
 
     run(body())
