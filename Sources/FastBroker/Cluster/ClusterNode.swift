@@ -57,7 +57,7 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     /// The connection (set by `start`, closed and cleared by `stop`) and the publish sequence.
     /// Every use of the connection's handle holds this lock, so none runs after `stop` destroyed
     /// it; a publish takes its sequence number and goes on the wire under it, so sequence order
-    /// is wire order (receivers rely on it to drop duplicates). Lock order: link, then interest.
+    /// is wire order (receivers rely on it to drop duplicates). Lock order: link, interest, sequenceGaps.
     private let link = PThreadLock<(connection: NatsConnection?, sequence: UInt64)>((nil, 0))
     /// Interest: one NATS subscription per subject, reference-counted. Locked by this mutex.
     private let interest = PThreadLock<[String: InterestSubscription]>([:])
