@@ -44,7 +44,7 @@ final class ClusterEnvelopeTests: XCTestCase {
         bytes[2] = 9
         XCTAssertEqual(decode(bytes), .unsupportedVersion(9))
         bytes = try ClusterEnvelope.encode(sample)
-        let topicOffset = 5 + 32 + 2 + 2 + 2 + 9 + 2  // header, 4 integers, origin "n1", realm "com.realm", topic length
+        let topicOffset = 5 + 48 + 2 + 2 + 2 + 9 + 2  // header, 6 integers, origin "n1", realm "com.realm", topic length
         bytes[topicOffset + 11] = 0xFF  // inside "tópico"
         XCTAssertEqual(decode(bytes), .invalidUTF8(field: "topic"))
     }

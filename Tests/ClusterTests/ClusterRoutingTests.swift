@@ -120,6 +120,7 @@ final class ClusterRoutingTests: XCTestCase {
         let ids = db.publications.map(\.publicationID).filter { $0 > 0 }
         XCTAssertEqual(ids, Array(1...count), "every event once, in publication order")
         XCTAssertEqual(b.metrics.slowConsumerDropped, 0)
+        XCTAssertEqual(b.metrics.sequenceGapLost, 0, "nothing lost, no gap counted")
     }
 
     func testANodeNeverDeliversItsOwnPublications() throws {
@@ -156,5 +157,10 @@ final class ClusterRoutingTests: XCTestCase {
         XCTAssertEqual(UInt64(delivered.count) + dropped, UInt64(count), "every publication delivered or counted as dropped")
         XCTAssertEqual(delivered, delivered.sorted(), "what survives keeps its order")
         XCTAssertTrue(b.metrics.prometheusText().contains("fastbroker_cluster_events_lost_total{reason=\"slow_consumer\"} \(dropped)\n"))
+        // One more after the drops reveals their hole in a's sequence: counted once (slow_consumer), not again as a gap.
+        a.publish(makePublication(topic: "slow.t", id: UInt64(count + 1)))
+        XCTAssertTrue(db.waitFor { $0.publicationID == UInt64(count + 1) })
+        XCTAssertEqual(b.metrics.sequenceGapLost, 0, "\(b.metrics)")
+        XCTAssertEqual(b.metrics.slowConsumerDropped, dropped)
     }
 }

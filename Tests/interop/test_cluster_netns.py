@@ -7,9 +7,15 @@
 # kernel without netem, a delaying relay on B's end of the route), cross-node delivery is complete,
 # in order, and never faster than the delay, while local delivery is; (b) a partition (the link set
 # down until both nats-servers have dropped their route) loses exactly what README's Cluster section
-# says: events published meanwhile never reach the other side, FastBroker counts no loss (its NATS
-# connection stayed up: NATS dropped them for lack of a route), and once healed delivery resumes in
-# order with no duplicates. Skipped only when this user may not create network namespaces.
+# says: events published meanwhile never reach the other side; NATS drops them silently (each
+# node's own NATS connection stayed up), so the receiving node counts them from the hole in the
+# publisher node's per-topic sequence that the first event after healing reveals
+# (`fastbroker_cluster_events_lost_total{reason="gap"}`, exactly), the publishing node counts
+# nothing, and delivery resumes in order with no duplicates; (c) a node's own link to its
+# nats-server dying without a reset is noticed within seconds (libnats pings every 2 s, gives up
+# after 3 unanswered), the node fails over to the other nats-server, and what it missed meanwhile
+# is counted as a gap.
+# Skipped only when this user may not create network namespaces.
 
 import asyncio
 import json
@@ -29,6 +35,13 @@ from wampclient import Inbox, connect, publish, run, unique
 
 def metric(node, name):
     return metric_sum(get_metrics(node)[1], name)
+
+
+def lost_by_reason(node):
+    """{reason: count} of fastbroker_cluster_events_lost_total."""
+    prefix = 'fastbroker_cluster_events_lost_total{reason="'
+    return {line[len(prefix):].split('"')[0]: int(float(line.split()[-1]))
+            for line in get_metrics(node)[1].splitlines() if line.startswith(prefix)}
 
 DELAY_S = 0.020
 # nats-server notices a dead route after ping_interval × ping_max without an answer (2 min × 2 by
@@ -229,24 +242,33 @@ class StampedInbox(Inbox):
         super().handler(*args, **kwargs)
 
 
-async def settle(publisher, inboxes, topic, within=10.0):
+async def settle(publisher, inboxes, topic, within=10.0, probes=None):
     """Probes until the subscription on the far node is in force, then drains every inbox with a
-    sentinel; returns every non-probe event the inboxes got meanwhile (must be none)."""
+    sentinel; returns every non-probe event the inboxes got meanwhile (must be none). `probes`, a
+    dict, gets how many probes were published ("sent") and how many the far inbox got ("received")."""
     start, far = time.monotonic(), inboxes[-1]
     stray = []
+    probes = {} if probes is None else probes
+    probes.update(sent=0, received=0)
     while True:
         await publish(publisher, topic, "probe")
+        probes["sent"] += 1
         try:
             event = await far.get(timeout=0.2)
             if event.args != ["probe"]:
                 stray.append(event.args)
+            else:
+                probes["received"] += 1
             break
         except AssertionError:
             assert time.monotonic() - start < within, f"interest in {topic} did not cross within {within}s"
     marker = unique("settled")
     await publish(publisher, topic, marker)
     for inbox in inboxes:
-        stray += [e.args for e in await inbox.until(marker, timeout=5.0) if e.args != ["probe"]]
+        events = await inbox.until(marker, timeout=5.0)
+        stray += [e.args for e in events if e.args != ["probe"]]
+        if inbox is far:
+            probes["received"] += sum(e.args == ["probe"] for e in events)
     return stray
 
 
@@ -273,6 +295,7 @@ def test_cross_node_delivery_pays_the_link_delay_complete_and_in_order(lab):
         assert min(remote_latency) >= DELAY_S, \
             f"a cross-node event took {min(remote_latency) * 1000:.1f} ms, less than the {DELAY_S * 1000:.0f} ms link delay"
         assert min(local_latency) < DELAY_S, f"local delivery never beat the link delay: {min(local_latency) * 1000:.1f} ms"
+        assert [sum(lost_by_reason(node).values()) for node in (a, b)] == [0, 0], "a slow link loses nothing"
 
     run(body())
 
@@ -288,7 +311,7 @@ async def subscriber_on_b_publisher_on_a(a, b, prefix):
     return topic, remote, publisher
 
 
-def test_a_partition_loses_what_is_published_meanwhile_uncounted_then_delivery_resumes(lab):
+def test_a_partition_loses_what_is_published_meanwhile_counted_as_a_gap_then_delivery_resumes(lab):
     a, b = lab.brokers
 
     async def body():
@@ -297,7 +320,8 @@ def test_a_partition_loses_what_is_published_meanwhile_uncounted_then_delivery_r
             publisher.publish(topic, "before", i)
         await publish(publisher, topic, "before-end")
         assert [e.args for e in await remote.until("before-end")] == [["before", i] for i in range(50)]
-        lost_before = [metric(node, "fastbroker_cluster_events_lost_total") for node in (a, b)]
+        lost_before = [lost_by_reason(node) for node in (a, b)]
+        assert lost_before[1]["gap"] == 0 and sum(lost_before[0].values()) == 0, lost_before
         published_before = metric(a, "fastbroker_cluster_published_total")
         disconnects_before = [metric(node, "fastbroker_cluster_disconnects_total") for node in (a, b)]
 
@@ -309,7 +333,8 @@ def test_a_partition_loses_what_is_published_meanwhile_uncounted_then_delivery_r
         finally:
             lab.set_link("up")
         wait_routes(lab, 1)
-        stray = await settle(publisher, [remote], topic, within=15.0)
+        probes = {}   # probes published before b's interest crossed the new route are lost too
+        stray = await settle(publisher, [remote], topic, within=15.0, probes=probes)
         assert stray == [], f"events published during the partition arrived after it: {stray[:5]}"
         for i in range(50):
             publisher.publish(topic, "after", i)
@@ -317,8 +342,15 @@ def test_a_partition_loses_what_is_published_meanwhile_uncounted_then_delivery_r
         assert [e.args for e in await remote.until("after-end")] == [["after", i] for i in range(50)], \
             "after healing: every event, in order, no duplicates, nothing from the partition"
 
-        # The loss is NATS's (no route, no interest): neither node saw it, so neither counted it.
-        assert [metric(node, "fastbroker_cluster_events_lost_total") for node in (a, b)] == lost_before == [0, 0]
+        # NATS dropped them silently (no route, no interest); b counts them from the hole in a's
+        # sequence on this topic, a (whose publishes NATS accepted) counts nothing.
+        expected = 50 + probes["sent"] - probes["received"]
+        lost_after = [lost_by_reason(node) for node in (a, b)]
+        assert lost_after[1] == {**lost_before[1], "gap": expected}, \
+            f"node b counted {lost_after[1]}, expected gap={expected} (50 during the cut, {probes} probes) and nothing else"
+        assert lost_after[0] == lost_before[0], f"node a counted a loss: {lost_after[0]}"
+        logged = f"cluster: {expected} publication(s) from node a on {topic} (realm realm1) never arrived"
+        assert logged in b.logs(), f"node b did not log the gap: {b.logs()[-2000:]}"
         assert metric(a, "fastbroker_cluster_published_total") >= published_before + 50, \
             "node a handed the partition's publications to NATS"
         assert [metric(node, "fastbroker_cluster_disconnects_total") for node in (a, b)] == disconnects_before, \
@@ -333,6 +365,7 @@ def test_a_cut_shorter_than_the_route_timeout_loses_nothing(lab):
     async def body():
         topic, remote, publisher = await subscriber_on_b_publisher_on_a(a, b, "com.netns.blip")
         routes_before = route_ids(lab)
+        lost_before = [lost_by_reason(node) for node in (a, b)]   # the partition test's gap stays counted
         lab.set_link("down")
         try:
             for i in range(50):
@@ -345,6 +378,43 @@ def test_a_cut_shorter_than_the_route_timeout_loses_nothing(lab):
         assert [e.args for e in await remote.until("end", timeout=10.0)] == [["during", i] for i in range(50)], \
             "a short cut delays events but keeps them all, in order, once"
         assert route_ids(lab) == routes_before, "the route never dropped (the cut was shorter than ping_interval × ping_max)"
-        assert [metric(node, "fastbroker_cluster_events_lost_total") for node in (a, b)] == [0, 0]
+        assert [lost_by_reason(node) for node in (a, b)] == lost_before, "nothing lost, no gap counted"
+
+    run(body())
+
+
+def test_a_dead_link_to_the_nodes_own_nats_server_is_noticed_within_seconds_and_counted(lab):
+    a, b = lab.brokers
+    node_a_link = lab.root_links[0]   # root ↔ A: node a's link to its own nats-server
+
+    async def body():
+        topic = unique("com.netns.nodelink")
+        local = Inbox(await connect(a, "ws", "realm1"))
+        await local.subscribe(topic)
+        publisher = await connect(b, "rs", "realm1")
+        assert await settle(publisher, [local], topic) == []
+        lost_before = lost_by_reason(a)
+        disconnects, reconnects = (metric(a, f"fastbroker_cluster_{name}_total") for name in ("disconnects", "reconnects"))
+
+        ip("link", "set", node_a_link, "down")   # no reset reaches node a: only its pings can tell
+        try:
+            cut = time.monotonic()
+            for i in range(20):
+                await publish(publisher, topic, "missed", i)   # nats-server A writes them into the dead link
+            while metric(a, "fastbroker_cluster_disconnects_total") == disconnects:
+                assert time.monotonic() - cut < 15.0, "node a did not notice its dead NATS link within 15 s (2 s pings × 4 ≈ 8 s)"
+                await asyncio.sleep(0.2)
+            # libnats fails over to nats-server B, whose client address A advertised (the link stays down).
+            while metric(a, "fastbroker_cluster_reconnects_total") == reconnects:
+                assert time.monotonic() - cut < 30.0, "node a did not fail over to nats-server B"
+                await asyncio.sleep(0.2)
+            probes = {}
+            stray = await settle(publisher, [local], topic, within=15.0, probes=probes)
+        finally:
+            ip("link", "set", node_a_link, "up")
+        assert stray == [], f"events published while node a was cut off arrived: {stray[:5]}"
+        expected = 20 + probes["sent"] - probes["received"]
+        assert lost_by_reason(a) == {**lost_before, "gap": lost_before["gap"] + expected}, \
+            f"node a counted {lost_by_reason(a)}, expected {expected} more as gap (20 missed, {probes} probes)"
 
     run(body())

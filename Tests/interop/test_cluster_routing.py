@@ -241,6 +241,39 @@ def test_a_node_without_subscribers_receives_nothing(nodes):
     assert lost == [], lost
 
 
+def test_a_resubscribe_is_no_gap_and_healthy_traffic_counts_no_loss(nodes):
+    """Events published while node b had no interest in a topic were never b's to lose: once b
+    subscribes again its first event is a new baseline, not a gap in a's sequence on that topic
+    (which did advance). Nothing this module's healthy traffic did counts a loss on any node."""
+    a, b, c = nodes
+
+    async def body():
+        topic = unique("com.cluster.resubscribe")
+        publisher = await connect(a, "rs", "realm1")
+        inbox = Inbox(await connect(b, "ws", "realm1"))
+        for rounds in range(3):
+            subscription = await inbox.subscribe(topic)
+            await wait_for_interest(publisher, inbox, topic)
+            for i in range(20):
+                publisher.publish(topic, rounds, i)
+            await publish(publisher, topic, "end")
+            assert [e.args for e in await inbox.until("end")] == [[rounds, i] for i in range(20)]
+            await subscription.unsubscribe()   # b's last subscriber on the topic: b drops its interest
+            deadline = time.monotonic() + 3
+            while metric_sum(get_metrics(b)[1], "fastbroker_cluster_interest_subscriptions") != 0:
+                assert time.monotonic() < deadline, "b kept its NATS interest after the last unsubscribe"
+                await asyncio.sleep(0.05)
+            for i in range(30):
+                await publish(publisher, topic, "unheard", i)   # PUBLISHED: a stamped and queued it
+
+    run(body())
+    for name, node in (("a", a), ("b", b), ("c", c)):
+        text = get_metrics(node)[1]
+        assert 'fastbroker_cluster_events_lost_total{reason="gap"} 0\n' in text, f"node {name}: {text}"
+        lost = [line for line in text.splitlines() if line.startswith("fastbroker_cluster_events_lost_total") and not line.endswith(" 0")]
+        assert lost == [], f"node {name}: {lost}"
+
+
 def test_cross_serializer_delivery_across_nodes(nodes):
     """MessagePack publisher on A; JSON (WebSocket) and CBOR (RawSocket) subscribers on B get the
     same values, binary and 64-bit integers included, transcoded on B, exactly once."""

@@ -4,6 +4,7 @@
 //
 //   "FB" version:u8 format:u8 flags:u8 (1 = disclose_me, 2 = exclude_me)
 //   originEpoch:u64 originSequence:u64 publicationID:u64 publisherSession:u64
+//   subjectStream:u64 subjectSequence:u64   (version 2; version 1 lacks them: read as 0, untracked)
 //   originNode, realm, topic, authid, authrole: u16 length + UTF-8 bytes each
 //   options: u32 length + bytes  (the subscriber black/white lists — exclude, eligible and their
 //                                 authid/authrole forms — as the broker side encodes them; opaque here)
@@ -12,6 +13,8 @@
 //
 // (originNode, originEpoch, originSequence) identifies a publication cluster-wide: the receiver
 // drops copies it has already handed over (overlapping subscriptions) and its own echoes.
+// (subjectStream, subjectSequence) count per origin and subject, so a receiver can count what NATS
+// silently lost (ClusterSequenceGaps).
 // Decoding checks every length against the buffer: bytes from NATS are untrusted.
 
 public struct ClusterPublication: Sendable, Equatable {
@@ -20,6 +23,9 @@ public struct ClusterPublication: Sendable, Equatable {
     public var originEpoch: UInt64
     /// 1, 2, 3, … per origin process, in publish order.
     public var originSequence: UInt64
+    /// Per (origin, subject): see ClusterSequenceGaps. Stream 0: not tracked.
+    public var subjectStream: UInt64 = 0
+    public var subjectSequence: UInt64 = 0
     public var realm: String
     public var topic: String
     /// The id the publisher's PUBLISHED carried; EVENTs on every node use it (SPEC §7).
@@ -62,7 +68,9 @@ public struct ClusterPublication: Sendable, Equatable {
 
 public enum ClusterEnvelope {
     static let magic: [UInt8] = [UInt8(ascii: "F"), UInt8(ascii: "B")]
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
+    /// Still read (from nodes not yet upgraded): no subject sequence.
+    static let versionWithoutSubjectSequence: UInt8 = 1
     static let discloseMeFlag: UInt8 = 1
     static let excludeMeFlag: UInt8 = 2
 
@@ -81,7 +89,7 @@ public enum ClusterEnvelope {
         out.append(version)
         out.append(p.format)
         out.append((p.discloseMe ? discloseMeFlag : 0) | (p.excludeMe ? excludeMeFlag : 0))
-        for value in [p.originEpoch, p.originSequence, p.publicationID, p.publisherSession] { LittleEndianBytes.append(value, bytes: 8, to: &out) }
+        for value in [p.originEpoch, p.originSequence, p.publicationID, p.publisherSession, p.subjectStream, p.subjectSequence] { LittleEndianBytes.append(value, bytes: 8, to: &out) }
         for (name, text) in [("origin node", p.originNode), ("realm", p.realm), ("topic", p.topic), ("authid", p.authid), ("authrole", p.authrole)] {
             guard text.utf8.count <= Int(UInt16.max) else { throw .fieldTooLong(field: name) }
             LittleEndianBytes.append(UInt64(text.utf8.count), bytes: 2, to: &out)
@@ -99,7 +107,7 @@ public enum ClusterEnvelope {
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(EnvelopeError) -> ClusterPublication {
         var reader = LittleEndianReader(bytes)
         guard bytes.count >= 5, bytes[0] == magic[0], bytes[1] == magic[1] else { throw .notAnEnvelope }
-        guard bytes[2] == version else { throw .unsupportedVersion(bytes[2]) }
+        guard bytes[2] == version || bytes[2] == versionWithoutSubjectSequence else { throw .unsupportedVersion(bytes[2]) }
         reader.skip(5)
         let format = bytes[3]
         let flags = bytes[4]
@@ -107,6 +115,9 @@ public enum ClusterEnvelope {
         let sequence = try reader.integer(8, "origin sequence")
         let publicationID = try reader.integer(8, "publication id")
         let session = try reader.integer(8, "publisher session")
+        let hasSubjectSequence = bytes[2] == version
+        let subjectStream = try hasSubjectSequence ? reader.integer(8, "subject stream") : 0
+        let subjectSequence = try hasSubjectSequence ? reader.integer(8, "subject sequence") : 0
         let origin = try reader.text(lengthBytes: 2, "origin node")
         let realm = try reader.text(lengthBytes: 2, "realm")
         let topic = try reader.text(lengthBytes: 2, "topic")
@@ -115,10 +126,12 @@ public enum ClusterEnvelope {
         let options = try reader.bytes(lengthBytes: 4, "options")
         let args = try reader.bytes(lengthBytes: 4, "args")
         let kwargs = reader.rest()
-        return ClusterPublication(
+        var publication = ClusterPublication(
             originNode: origin, originEpoch: epoch, originSequence: sequence, realm: realm, topic: topic,
             publicationID: publicationID, publisherSession: session, authid: authid, authrole: authrole,
             discloseMe: flags & discloseMeFlag != 0, excludeMe: flags & excludeMeFlag != 0, format: format,
             options: options, args: args, kwargs: kwargs)
+        (publication.subjectStream, publication.subjectSequence) = (subjectStream, subjectSequence)
+        return publication
     }
 }

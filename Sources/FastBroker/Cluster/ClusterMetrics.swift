@@ -21,6 +21,10 @@ final class ClusterCounters: Sendable {
     let groupGone = Atomic<UInt64>(0)
     /// Dropped by libnats at the pending limit of group subscriptions already removed.
     let groupDropped = Atomic<UInt64>(0)
+    /// Publications NATS lost silently, seen as holes in subject sequences (ClusterSequenceGaps),
+    /// and how many holes (for rate-limited logging).
+    let sequenceGapLost = Atomic<UInt64>(0)
+    let sequenceGaps = Atomic<UInt64>(0)
 
 }
 
@@ -56,12 +60,15 @@ public struct ClusterMetrics: Sendable, Equatable {
     public var groupReceived: UInt64 = 0
     /// Lost: arrived for a group this node had just stopped consuming (takeover window).
     public var groupGone: UInt64 = 0
+    /// Lost on the way in, silently on NATS' side (e.g. no route between nats-servers): holes in
+    /// an origin's per-subject sequence.
+    public var sequenceGapLost: UInt64 = 0
     /// NATS subscriptions held for local interest.
     public var interestSubscriptions: Int = 0
 
     public var lostByReason: [(reason: String, count: UInt64)] {
         [("publish_failed", publishFailed), ("publish_queue_full", publishQueueFull), ("subject_too_long", subjectTooLong), ("malformed", malformed),
-         ("slow_consumer", slowConsumerDropped), ("group_gone", groupGone)]
+         ("slow_consumer", slowConsumerDropped), ("group_gone", groupGone), ("gap", sequenceGapLost)]
     }
 
     /// Prometheus exposition lines (appended to the broker's /metrics text); `moreLost`: losses

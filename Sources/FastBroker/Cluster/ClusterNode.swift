@@ -13,6 +13,9 @@
 // and drops anything not newer. That relies on NATS delivering one origin's messages to us in
 // publish order (one origin connection, one route, one delivery thread here), so every copy of
 // publication n arrives before any copy of n + 1.
+//
+// Silent losses: publications NATS dropped without telling anyone (no route between nats-servers)
+// show as holes in a per-(origin, subject) sequence, counted as reason "gap" (ClusterSequenceGaps).
 
 import BrokerConfig
 import CNats
@@ -54,7 +57,7 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     /// The connection (set by `start`, closed and cleared by `stop`) and the publish sequence.
     /// Every use of the connection's handle holds this lock, so none runs after `stop` destroyed
     /// it; a publish takes its sequence number and goes on the wire under it, so sequence order
-    /// is wire order (receivers rely on it to drop duplicates). Lock order: link, then interest.
+    /// is wire order (receivers rely on it to drop duplicates). Lock order: link, interest, sequenceGaps.
     private let link = PThreadLock<(connection: NatsConnection?, sequence: UInt64)>((nil, 0))
     /// Interest: one NATS subscription per subject, reference-counted. Locked by this mutex.
     private let interest = PThreadLock<[String: InterestSubscription]>([:])
@@ -63,6 +66,11 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     /// Receive side, per origin node: the newest (epoch, sequence) handed over. Touched only by
     /// the delivery thread; the mutex makes that safe even if libnats used several.
     private let lastDelivered = PThreadLock<[String: (epoch: UInt64, sequence: UInt64)]>([:])
+    /// Per-subject sequence for outgoing publications: publisher thread, under the link lock.
+    private var subjectSequencer = SubjectSequencer()
+    /// Receive side gap counting: the delivery thread and interest changes, under this mutex
+    /// (taken last: after link and interest, never while holding lastDelivered).
+    private let sequenceGaps = PThreadLock(SequenceGapDetector())
 
     private struct InterestSubscription {
         var subscription: OpaquePointer
@@ -105,6 +113,7 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
         link.withLock { link in
             interest.withLock { table in
                 for entry in table.values {
+                    sequenceGaps.withLock { $0.unsubscribed(UInt(bitPattern: entry.subscription)) }
                     retiredDrops.wrappingAdd(NatsConnection.dropped(entry.subscription), ordering: .relaxed)
                     NatsConnection.unsubscribe(entry.subscription)
                 }
@@ -151,6 +160,8 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
         let failure: NatsError? = link.withLock { link in
             guard let connection = link.connection else { return NatsError(NATS_CONNECTION_CLOSED, "publish") }
             outgoing.originSequence = link.sequence + 1
+            let stamp = subjectSequencer.peek(subject)
+            (outgoing.subjectStream, outgoing.subjectSequence) = (stamp.stream, stamp.sequence)
             guard let bytes = try? ClusterEnvelope.encode(outgoing) else { return NatsError(NATS_INVALID_ARG, "encode") }
             do throws(NatsError) {
                 try connection.publish(subject: subject, bytes)
@@ -158,6 +169,7 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
                 return error
             }
             link.sequence += 1
+            subjectSequencer.commit(stamp, subject: subject)
             return nil
         }
         if let failure {
@@ -210,6 +222,7 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
                 do throws(NatsError) {
                     let subscription = try connection.subscribe(subject: subject, pendingMessages: limits.messages, pendingBytes: limits.bytes)
                     table[subject] = InterestSubscription(subscription: subscription, references: 1)
+                    sequenceGaps.withLock { $0.subscribed(UInt(bitPattern: subscription)) }
                     return true
                 } catch {
                     log("cluster: cannot subscribe to \(subject): \(error)")
@@ -231,6 +244,7 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
                     return
                 }
                 table[subject] = nil
+                sequenceGaps.withLock { $0.unsubscribed(UInt(bitPattern: entry.subscription)) }
                 retiredDrops.wrappingAdd(NatsConnection.dropped(entry.subscription), ordering: .relaxed)
                 NatsConnection.unsubscribe(entry.subscription)
             }
@@ -263,7 +277,7 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
             slowConsumerDropped: retiredDrops.load(ordering: .relaxed) + liveDrops + c.groupDropped.load(ordering: .relaxed),
             disconnects: c.disconnects.load(ordering: .relaxed), reconnects: c.reconnects.load(ordering: .relaxed),
             groupReceived: c.groupReceived.load(ordering: .relaxed), groupGone: c.groupGone.load(ordering: .relaxed),
-            interestSubscriptions: subscriptionCount)
+            sequenceGapLost: c.sequenceGapLost.load(ordering: .relaxed), interestSubscriptions: subscriptionCount)
     }
 
     /// The connection, for the lease store (same connection: one node, one link to NATS). A lease
@@ -299,8 +313,25 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
             counters.duplicatesSkipped.bump()
             return
         }
+        let gap = sequenceGaps.withLock { gaps in
+            gaps.received(
+                origin: publication.originNode, realm: publication.realm, topic: publication.topic, originEpoch: publication.originEpoch,
+                stamp: SubjectStamp(stream: publication.subjectStream, sequence: publication.subjectSequence),
+                subscription: UInt(bitPattern: subscription)
+            ) { live in OpaquePointer(bitPattern: live).map(NatsConnection.dropped) ?? 0 }
+        }
+        if let gap { countGap(gap, publication) }
         counters.delivered.bump()
         delivery?.deliver(publication)
+    }
+
+    /// Counts a hole in an origin's subject sequence; logs the 1st, 2nd, 4th, 8th… gap.
+    private func countGap(_ gap: SequenceGapDetector.Gap, _ publication: ClusterPublication) {
+        let total = counters.sequenceGapLost.wrappingAdd(gap.lost, ordering: .relaxed).newValue
+        let gaps = counters.sequenceGaps.wrappingAdd(1, ordering: .relaxed).newValue
+        guard gaps & (gaps - 1) == 0 else { return }
+        log("cluster: \(gap.lost) publication(s) from node \(publication.originNode) on \(publication.topic) (realm \(publication.realm)) never arrived "
+            + "(sequence \(gap.after) then \(gap.sequence); a NATS route was down?); \(total) lost in \(gaps) gap(s) so far")
     }
 
     func natsConnectionChanged(_ change: NatsConnectionChange) {
