@@ -23,7 +23,8 @@
 //                               other loops (typed inbox), other nodes (ClusterBridge) — realms,
 //                               loop contexts, server
 //   fastbroker                  the executable (FastBrokerCLI)
-// Tests mirror Sources: one test target per source target, shared helpers in TestSupport.
+// Tests mirror Sources: one test target per source target, shared helpers in TestSupport, the
+// serialization self-checks (shared with the json/msgpack/cbor fuzz entries) in SerializationSelfCheck.
 import PackageDescription
 
 /// Release builds of the data-path targets skip Swift's dynamic exclusivity checks: callgrind
@@ -86,12 +87,15 @@ let package = Package(
 
         // Helpers shared by the test targets (seeded generator).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // The serialization self-checks: test-only code shared by SerializationTests and the
+        // json/msgpack/cbor fuzz entries (fuzz/run.sh compiles this folder into each).
+        .target(name: "SerializationSelfCheck", dependencies: ["BrokerSerialization", "WireCodec"], path: "Tests/SerializationSelfCheck"),
         .testTarget(name: "WireCodecTests", dependencies: ["WireCodec"]),
         .testTarget(name: "WampURITests", dependencies: ["WampURI"]),
         .testTarget(name: "LoopTests", dependencies: ["BrokerLoop", "BrokerSync"]),
         .testTarget(name: "SecurityTests", dependencies: ["BrokerSecurity", "WireCodec", "TestSupport"]),
         .testTarget(name: "WireTests", dependencies: ["BrokerWire", "TestSupport"]),
-        .testTarget(name: "SerializationTests", dependencies: ["BrokerSerialization", "TestSupport"], exclude: ["Fixtures", "generate_differential.py"]),
+        .testTarget(name: "SerializationTests", dependencies: ["BrokerSerialization", "SerializationSelfCheck", "TestSupport"], exclude: ["Fixtures", "generate_differential.py"]),
         .testTarget(name: "ConfigTests", dependencies: ["BrokerConfig", "BrokerSerialization", "TestSupport"]),
         .testTarget(name: "FilterVMTests", dependencies: ["FilterVM", "TestSupport"]),
         .testTarget(name: "FastBrokerTests", dependencies: ["FastBroker", "TestSupport"]),

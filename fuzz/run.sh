@@ -21,23 +21,34 @@ binary=$out/fuzz-$name
 if [ -x "$dir/build.sh" ]; then
   "$dir/build.sh" "$binary"
 else
-  # Sources/WireCodec is a module of its own (the other folders `import WireCodec`): it is built
-  # first as a static library and linked; every other folder joins the entry's module.
-  sources=() codec=()
+  # Folders that are modules of their own (Package.swift: the other folders `import` them) are
+  # built first, in the order sources.txt lists them, as static libraries and linked; every other
+  # folder joins the entry's module.
+  sources=() modules=()
   while read -r folder; do
     case "$folder" in
       "") ;;
-      Sources/WireCodec) codec=(Sources/WireCodec/*.swift) ;;
+      Sources/WireCodec) modules+=("WireCodec:$folder") ;;
+      Sources/FastBroker/Serialization) modules+=("BrokerSerialization:$folder") ;;
       *) sources+=("$folder"/*.swift) ;;
     esac
   done < "$dir/sources.txt"
-  if [ ! -x "$binary" ] || [ -n "$(find "${sources[@]}" "${codec[@]}" "$dir/entry.swift" "$dir/sources.txt" -newer "$binary" 2>/dev/null)" ]; then
+  module_sources=()
+  for m in "${modules[@]}"; do module_sources+=("${m#*:}"/*.swift); done
+  if [ ! -x "$binary" ] || [ -n "$(find "${sources[@]}" "${module_sources[@]}" "$dir/entry.swift" "$dir/sources.txt" -newer "$binary" 2>/dev/null)" ]; then
     link=()
-    if [ ${#codec[@]} -gt 0 ]; then
+    if [ ${#modules[@]} -gt 0 ]; then
       mkdir -p "$out/modules"
-      swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name WireCodec -emit-library -static \
-        -emit-module -emit-module-path "$out/modules/WireCodec.swiftmodule" "${codec[@]}" -o "$out/modules/libWireCodec.a"
-      link=(-I "$out/modules" -L "$out/modules" -lWireCodec)
+      link=(-I "$out/modules" -L "$out/modules")
+      libs=()
+      for m in "${modules[@]}"; do
+        module=${m%%:*}
+        swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "$module" -emit-library -static \
+          -I "$out/modules" -emit-module -emit-module-path "$out/modules/$module.swiftmodule" "${m#*:}"/*.swift \
+          -o "$out/modules/lib$module.a"
+        libs=(-l"$module" "${libs[@]}")  # a module before the ones it imports, for the static link
+      done
+      link+=("${libs[@]}")
     fi
     swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name "Fuzz_$name" \
       -I Sources/COpenSSL "${link[@]}" "${sources[@]}" "$dir/entry.swift" -o "$binary"

@@ -40,16 +40,38 @@ public struct BinaryFilterHeader {
     }
 }
 
-/// The format-specific reads of a BinaryFilterDocument.
+/// The format-specific reads of a BinaryFilterDocument: which header reader (WireCodec), what a
+/// header maps to, and how numbers read; headers, skipping and `true` follow from those.
 public protocol BinaryFilterCodec {
-    /// The header at `i`; nil when it does not fit in `bytes`.
-    static func header(_ bytes: UnsafeRawBufferPointer, _ i: Int) -> BinaryFilterHeader?
-    /// Offset just past the value at `start` (bytes.count when it runs off the end).
-    static func skip(_ bytes: UnsafeRawBufferPointer, _ start: Int) -> Int
-    /// Whether the value at `i` is true.
-    static func isTrue(_ bytes: UnsafeRawBufferPointer, _ i: Int) -> Bool
+    associatedtype Reader: CountedItemReader
+    /// The one byte that encodes `true`.
+    static var trueByte: UInt8 { get }
+    /// What FilterVM reads a header as, and whether it is binary (read as U+0000 + base64 text).
+    static func kind(of header: ItemHeader<Reader.Family>) -> (kind: FilterKind, isBinary: Bool)
     /// The number at `i` as a DynamoDB N; nil when it is none (or not a number).
     static func number(_ bytes: UnsafeRawBufferPointer, _ i: Int) -> FilterNumber?
+}
+
+extension BinaryFilterCodec {
+    /// The header at `i`; nil when it does not fit in `bytes`.
+    @inlinable @inline(__always)
+    public static func header(_ bytes: UnsafeRawBufferPointer, _ i: Int) -> BinaryFilterHeader? {
+        guard let h = Reader.header(bytes, i, bytes.count) else { return nil }
+        let (kind, isBinary) = kind(of: h)
+        return BinaryFilterHeader(kind: kind, isBinary: isBinary, dataStart: h.dataStart, length: h.length)
+    }
+
+    /// Offset just past the value at `start` (bytes.count when it runs off the end).
+    @inlinable @inline(__always)
+    public static func skip(_ bytes: UnsafeRawBufferPointer, _ start: Int) -> Int {
+        Reader.skip(bytes, start, bytes.count)
+    }
+
+    /// Whether the value at `i` is true.
+    @inlinable @inline(__always)
+    public static func isTrue(_ bytes: UnsafeRawBufferPointer, _ i: Int) -> Bool {
+        i >= 0 && i < bytes.count && bytes[i] == trueByte
+    }
 }
 
 /// A kwargs map in a binary format. An empty buffer means no kwargs (every path is missing).

@@ -10,27 +10,20 @@ import WireCodec
 public typealias CBORFilterDocument = BinaryFilterDocument<CBORFilterCodec>
 
 public enum CBORFilterCodec: BinaryFilterCodec {
-    public static func header(_ bytes: UnsafeRawBufferPointer, _ i: Int) -> BinaryFilterHeader? {
-        guard let h = CBORReader.header(bytes, i, bytes.count) else { return nil }
-        let kind: FilterKind
+    public typealias Reader = CBORReader
+    public static var trueByte: UInt8 { 0xF5 }
+
+    public static func kind(of h: CBORHeader) -> (kind: FilterKind, isBinary: Bool) {
         switch h.family {
-        case .unsigned, .negative, .float: kind = .number
-        case .map: kind = .map
-        case .array: kind = .list
-        case .text, .bytes: kind = .string
-        case .false, .true: kind = .bool
+        case .unsigned, .negative, .float: return (.number, false)
+        case .map: return (.map, false)
+        case .array: return (.list, false)
+        case .text: return (.string, false)
+        case .bytes: return (.string, true)
+        case .false, .true: return (.bool, false)
         // Never accepted by the broker's scanner.
-        case .null, .tag, .undefined, .simple, .indefinite, .breakCode, .reserved: kind = .null
+        case .null, .tag, .undefined, .simple, .indefinite, .breakCode, .reserved: return (.null, false)
         }
-        return BinaryFilterHeader(kind: kind, isBinary: h.family == .bytes, dataStart: h.dataStart, length: h.length)
-    }
-
-    public static func skip(_ bytes: UnsafeRawBufferPointer, _ start: Int) -> Int {
-        CBORReader.skip(bytes, start, bytes.count)
-    }
-
-    public static func isTrue(_ bytes: UnsafeRawBufferPointer, _ i: Int) -> Bool {
-        i >= 0 && i < bytes.count && bytes[i] == 0xF5
     }
 
     public static func number(_ bytes: UnsafeRawBufferPointer, _ i: Int) -> FilterNumber? {

@@ -106,6 +106,21 @@ public struct FilterNumber: Hashable, Sendable, Comparable, CustomStringConverti
         return scanGeneral(bytes, from: start)
     }
 
+    /// Appends the decimal digits from `i` (up to `end`) to `v` (wrapping: callers bound the count);
+    /// leaves `i` past them and returns how many there were.
+    @inline(__always)
+    static func accumulateDigits(_ bytes: UnsafeRawBufferPointer, _ i: inout Int, _ end: Int, into v: inout UInt64) -> Int {
+        var count = 0
+        while i < end {
+            let d = bytes[i] &- 0x30
+            if d > 9 { break }
+            v = v &* 10 &+ UInt64(d)
+            count &+= 1
+            i &+= 1
+        }
+        return count
+    }
+
     /// The common case in one tight loop: `-?(0|[1-9][0-9]*)(\.[0-9]+)?` with at most 19 digits
     /// in all and no exponent. Returns nil for anything else (then scanGeneral decides), and
     /// otherwise exactly what scanGeneral would.
@@ -121,25 +136,13 @@ public struct FilterNumber: Hashable, Sendable, Comparable, CustomStringConverti
         if bytes[i] == 0x30 {
             i &+= 1  // a lone 0: no more integer digits may follow (scanGeneral stops there too)
         } else {
-            while i < end {
-                let d = bytes[i] &- 0x30
-                if d > 9 { break }
-                v = v &* 10 &+ UInt64(d)
-                digits &+= 1
-                i &+= 1
-            }
+            digits = accumulateDigits(bytes, &i, end, into: &v)
             guard digits > 0 else { return nil }
         }
         var fraction = 0
         if i < end && bytes[i] == UInt8(ascii: ".") {
             i &+= 1
-            while i < end {
-                let d = bytes[i] &- 0x30
-                if d > 9 { break }
-                v = v &* 10 &+ UInt64(d)
-                fraction &+= 1
-                i &+= 1
-            }
+            fraction = accumulateDigits(bytes, &i, end, into: &v)
             guard fraction > 0 else { return nil }
         }
         guard digits &+ fraction <= 19 else { return nil }

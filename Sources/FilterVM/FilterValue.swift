@@ -136,14 +136,8 @@ struct JSONValueParser {
         guard index < bytes.count else { throw error("expected a JSON value, found the end") }
         switch bytes[index] {
         case UInt8(ascii: "{"):
-            guard depth < FilterValue.maxDepth else { throw error("value nested deeper than 32 levels") }
-            index += 1
             var members: [String: FilterValue] = [:]
-            skipWhitespace()
-            if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
-                index += 1
-                return .map(members)
-            }
+            if try opensEmpty(UInt8(ascii: "}"), depth: depth) { return .map(members) }
             while true {
                 skipWhitespace()
                 guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
@@ -157,37 +151,15 @@ struct JSONValueParser {
                 let value = try parseValue(depth: depth + 1)
                 // First occurrence wins, as in JSONFilterDocument's member lookup.
                 if members[key] == nil { members[key] = value }
-                skipWhitespace()
-                guard index < bytes.count else { throw error("expected ',' or '}', found the end") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                guard bytes[index] == UInt8(ascii: "}") else { throw error("expected ',' or '}'") }
-                index += 1
-                return .map(members)
+                if try closes(UInt8(ascii: "}")) { return .map(members) }
             }
         case UInt8(ascii: "["):
-            guard depth < FilterValue.maxDepth else { throw error("value nested deeper than 32 levels") }
-            index += 1
             var items: [FilterValue] = []
-            skipWhitespace()
-            if index < bytes.count && bytes[index] == UInt8(ascii: "]") {
-                index += 1
-                return .list(items)
-            }
+            if try opensEmpty(UInt8(ascii: "]"), depth: depth) { return .list(items) }
             while true {
                 skipWhitespace()
                 items.append(try parseValue(depth: depth + 1))
-                skipWhitespace()
-                guard index < bytes.count else { throw error("expected ',' or ']', found the end") }
-                if bytes[index] == UInt8(ascii: ",") {
-                    index += 1
-                    continue
-                }
-                guard bytes[index] == UInt8(ascii: "]") else { throw error("expected ',' or ']'") }
-                index += 1
-                return .list(items)
+                if try closes(UInt8(ascii: "]")) { return .list(items) }
             }
         case UInt8(ascii: "\""):
             return .string(try parseString())
@@ -224,6 +196,28 @@ struct JSONValueParser {
         index += w.count
     }
 
+    /// Steps over the opening bracket of a container at `depth`; true (and past it) when the
+    /// `closing` bracket follows at once.
+    mutating func opensEmpty(_ closing: UInt8, depth: Int) throws(FilterError) -> Bool {
+        guard depth < FilterValue.maxDepth else { throw error("value nested deeper than 32 levels") }
+        index += 1
+        skipWhitespace()
+        guard index < bytes.count && bytes[index] == closing else { return false }
+        index += 1
+        return true
+    }
+
+    /// After a member or element: true past the `closing` bracket, false past a comma.
+    mutating func closes(_ closing: UInt8) throws(FilterError) -> Bool {
+        skipWhitespace()
+        let closer = Character(Unicode.Scalar(closing))
+        guard index < bytes.count else { throw error("expected ',' or '\(closer)', found the end") }
+        let b = bytes[index]
+        guard b == UInt8(ascii: ",") || b == closing else { throw error("expected ',' or '\(closer)'") }
+        index += 1
+        return b == closing
+    }
+
     /// Parses a JSON string at `index` (which holds the opening quote); returns it decoded.
     mutating func parseString() throws(FilterError) -> String {
         let start = index
@@ -243,22 +237,16 @@ struct JSONValueParser {
                 continue
             }
             index += 1
-            guard index < bytes.count else { throw error("unterminated string", at: start) }
-            let e = bytes[index]
-            index += 1
-            if let byte = JSONEscape.simple(e) {
-                out.append(byte)
-                continue
-            }
-            guard e == UInt8(ascii: "u") else {
-                throw error("invalid escape '\\\(Character(Unicode.Scalar(e)))'", at: index - 2)
-            }
-            switch JSONEscape.unicode(bytes, index) {
-            case .scalar(let scalar, let end):
+            switch JSONEscape.decode(bytes, index, into: &out) {
+            case .decoded(let end):
                 index = end
-                JSONEscape.appendUTF8(scalar, to: &out)
+            case .endOfInput:
+                throw error("unterminated string", at: start)
+            case .notAnEscape(let e):
+                throw error("invalid escape '\\\(Character(Unicode.Scalar(e)))'", at: index - 1)
             case .badHex(let at):
                 // Too few bytes left: at the digits' start; otherwise at the first non-digit.
+                index += 1
                 if at < bytes.count { index = at }
                 throw error("expected 4 hex digits after \\u")
             case .unpairedSurrogate(_, let end):

@@ -19,26 +19,19 @@ public enum MessagePackFilterCodec: BinaryFilterCodec {
         }
     }
 
-    public static func header(_ bytes: UnsafeRawBufferPointer, _ i: Int) -> BinaryFilterHeader? {
-        guard let h = MessagePackReader.header(bytes, i, bytes.count) else { return nil }
-        let kind: FilterKind
+    public typealias Reader = MessagePackReader
+    public static var trueByte: UInt8 { 0xC3 }
+
+    public static func kind(of h: MessagePackHeader) -> (kind: FilterKind, isBinary: Bool) {
         switch h.family {
-        case .integer, .float: kind = .number
-        case .map: kind = .map
-        case .array: kind = .list
-        case .string, .binary: kind = .string
-        case .false, .true: kind = .bool
-        case .null, .ext, .neverUsed: kind = .null  // ext is never accepted by the broker
+        case .integer, .float: return (.number, false)
+        case .map: return (.map, false)
+        case .array: return (.list, false)
+        case .string: return (.string, false)
+        case .binary: return (.string, true)
+        case .false, .true: return (.bool, false)
+        case .null, .ext, .neverUsed: return (.null, false)  // ext is never accepted by the broker
         }
-        return BinaryFilterHeader(kind: kind, isBinary: h.family == .binary, dataStart: h.dataStart, length: h.length)
-    }
-
-    public static func skip(_ bytes: UnsafeRawBufferPointer, _ start: Int) -> Int {
-        MessagePackReader.skip(bytes, start, bytes.count)
-    }
-
-    public static func isTrue(_ bytes: UnsafeRawBufferPointer, _ i: Int) -> Bool {
-        i >= 0 && i < bytes.count && bytes[i] == 0xC3
     }
 
     public static func number(_ bytes: UnsafeRawBufferPointer, _ i: Int) -> FilterNumber? {
@@ -77,22 +70,7 @@ enum BinaryNumberText {
 
     static func number(unsigned v: UInt64) -> FilterNumber? {
         if v <= UInt64(Int.max) { return FilterNumber(Int(v)) }
-        // Beyond Int: the decimal digits (at most 20), written into stack storage.
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        return withUnsafeMutableBytes(of: &digits) { raw in
-            var count = 0
-            var rest = v
-            repeat {
-                count += 1
-                rest /= 10
-            } while rest > 0
-            rest = v
-            for k in stride(from: count - 1, through: 0, by: -1) {
-                raw[k] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            }
-            return FilterNumber(utf8: UnsafeRawBufferPointer(rebasing: raw[0..<count]))
-        }
+        return DecimalText.withDigits(v) { FilterNumber(utf8: $0) }  // beyond Int: through its digits
     }
 }
 

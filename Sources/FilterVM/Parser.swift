@@ -49,22 +49,24 @@ struct Parser {
         return condition
     }
 
+    /// `condition OR condition …` of AND chains, left-associative (OR binds loosest).
     mutating func parseOr() throws(FilterError) -> ConditionSyntax {
-        var lhs = try parseAnd()
-        while current.kind == .keyword(.or) {
+        try parseChain(of: .or)
+    }
+
+    /// A left-associative chain of `keyword`: OR chains AND chains, AND chains NOT operands.
+    mutating func parseChain(of keyword: Keyword) throws(FilterError) -> ConditionSyntax {
+        var lhs = try parseOperand(of: keyword)
+        while current.kind == .keyword(keyword) {
             _ = advance()
-            lhs = .or(lhs, try parseAnd())
+            let rhs = try parseOperand(of: keyword)
+            lhs = keyword == .or ? .or(lhs, rhs) : .and(lhs, rhs)
         }
         return lhs
     }
 
-    mutating func parseAnd() throws(FilterError) -> ConditionSyntax {
-        var lhs = try parseNot()
-        while current.kind == .keyword(.and) {
-            _ = advance()
-            lhs = .and(lhs, try parseNot())
-        }
-        return lhs
+    private mutating func parseOperand(of keyword: Keyword) throws(FilterError) -> ConditionSyntax {
+        keyword == .or ? try parseChain(of: .and) : try parseNot()
     }
 
     /// Enters one level of NOT or parentheses opened at `column`.

@@ -1,10 +1,9 @@
 // CBORHeader: reading one CBOR (RFC 8949) initial byte and argument, and skipping whole values —
 // the part of the format both the broker's scanner and views (BrokerSerialization) and FilterVM's
-// CBOR document need, the twin of MessagePackHeader. Skipping needs no stack: a value is done when
-// the count of values still to read drops to zero. Tags, indefinite lengths and break codes are
-// reported as their own families (the broker's scanner refuses them before anything else reads the
-// bytes); skip stops at them. Every read stays inside the given limit, so unvalidated bytes cannot
-// make it read out of bounds or loop forever; they can only give meaningless offsets.
+// CBOR document need, the twin of MessagePackHeader (skipping: CountedItems.swift). Tags, indefinite
+// lengths and break codes are reported as their own families (the broker's scanner refuses them
+// before anything else reads the bytes); skip stops at them. Every read stays inside the given
+// limit, so unvalidated bytes cannot make it read out of bounds.
 
 /// What an initial byte introduces.
 public enum CBORFamily: UInt8, Sendable {
@@ -29,29 +28,17 @@ public enum CBORFamily: UInt8, Sendable {
 }
 
 /// The decoded initial byte and argument of one CBOR item.
-public struct CBORHeader: Sendable {
-    public var family: CBORFamily
-    /// Offset of the first byte after the header (the payload, or the first child).
-    public var dataStart: Int
-    /// Payload bytes for strings and floats; elements for arrays; pairs for maps; 0 otherwise.
-    /// Clamped to Int.max (a longer declared length never fits any buffer).
-    public var length: Int
-    /// The raw argument (integer value, tag number, declared length, simple value).
-    public var argument: UInt64
+public typealias CBORHeader = ItemHeader<CBORFamily>
 
-    @inlinable @inline(__always)
-    public init(_ family: CBORFamily, _ dataStart: Int, _ length: Int, _ argument: UInt64) {
-        self.family = family
-        self.dataStart = dataStart
-        self.length = length
-        self.argument = argument
+extension CBORFamily: ItemFamily {
+    @inlinable public var stopsSkip: Bool {
+        self == .tag || self == .indefinite || self == .breakCode || self == .reserved
     }
-
-    /// Offset just past a scalar or string (not meaningful for containers and tags).
-    @inlinable public var scalarEnd: Int { dataStart &+ length }
 }
 
-public enum CBORReader {
+public enum CBORReader: CountedItemReader {
+    public typealias Family = CBORFamily
+
     /// The header at `i`, or nil when the header itself (initial byte and argument) does not fit
     /// before `limit`. Declared lengths are not checked against `limit` (callers name them in errors).
     @inlinable @inline(__always)
@@ -110,35 +97,6 @@ public enum CBORReader {
             default: return CBORHeader(.simple, dataStart, 0, argument)
             }
         }
-    }
-
-    /// Offset just past the value at `start` (`limit` when it runs past the limit, or meets a tag,
-    /// an indefinite length, a break or a reserved byte, which validated bytes never hold).
-    @inlinable
-    public static func skip(_ buffer: UnsafeRawBufferPointer, _ start: Int, _ limit: Int) -> Int {
-        var i = start
-        var pending = 1
-        while pending > 0 {
-            guard let h = header(buffer, i, limit) else { return limit }
-            pending -= 1
-            switch h.family {
-            case .array:
-                guard h.length <= limit else { return limit }
-                pending &+= h.length
-                i = h.dataStart
-            case .map:
-                guard h.length <= limit else { return limit }
-                pending &+= 2 &* h.length
-                i = h.dataStart
-            case .tag, .indefinite, .breakCode, .reserved:
-                return limit
-            default:
-                i = h.scalarEnd
-            }
-            // Past the limit, or a count no buffer could hold: unvalidated bytes, stop.
-            if i > limit || i < 0 || pending > limit - i { return limit }
-        }
-        return i
     }
 
     /// The value of an IEEE 754 half-precision float (RFC 8949 Appendix D), exactly (NaN payloads too).

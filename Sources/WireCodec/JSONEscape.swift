@@ -68,6 +68,42 @@ public enum JSONEscape {
         return .scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00), end: end)
     }
 
+    /// What `decode` found after a backslash.
+    public enum Escape: Equatable, Sendable {
+        /// Decoded and appended; `end` is just past the escape.
+        case decoded(end: Int)
+        /// The text ended right after the backslash.
+        case endOfInput
+        /// `\c` where `c` (just past the backslash) starts no escape.
+        case notAnEscape(UInt8)
+        /// As in `Unicode` (the `\u` escape's outcomes).
+        case badHex(at: Int)
+        case unpairedSurrogate(UInt32, end: Int)
+    }
+
+    /// Decodes the escape whose letter is at `i` (just past the backslash) and appends its UTF-8
+    /// to `out` — the one escape decoder of the string-building readers.
+    @inlinable
+    public static func decode<Bytes: RandomAccessCollection>(_ bytes: Bytes, _ i: Int, into out: inout [UInt8]) -> Escape
+    where Bytes.Element == UInt8, Bytes.Index == Int {
+        guard i < bytes.endIndex else { return .endOfInput }
+        let c = bytes[i]
+        if let byte = simple(c) {
+            out.append(byte)
+            return .decoded(end: i + 1)
+        }
+        guard c == UInt8(ascii: "u") else { return .notAnEscape(c) }
+        switch unicode(bytes, i + 1) {
+        case .scalar(let scalar, let end):
+            appendUTF8(scalar, to: &out)
+            return .decoded(end: end)
+        case .badHex(let at):
+            return .badHex(at: at)
+        case .unpairedSurrogate(let value, let end):
+            return .unpairedSurrogate(value, end: end)
+        }
+    }
+
     /// Where four hex digits were expected and one was not.
     public struct BadHex: Error, Sendable {
         public let at: Int

@@ -1,9 +1,7 @@
-// MessagePackHeader: reading one MessagePack type header and skipping whole values — the part of
-// the format both the broker's scanner and views (BrokerSerialization) and FilterVM's MessagePack
-// document need. Each maps `MessagePackFamily` to its own kinds. Skipping needs no stack: a value is
-// done when the count of values still to read drops to zero. Every read stays inside the given
-// limit, so unvalidated bytes cannot make it read out of bounds or loop forever; they can only give
-// meaningless offsets.
+// MessagePackHeader: reading one MessagePack type header, and (CountedItems.swift) skipping whole
+// values — the part of the format both the broker's scanner and views (BrokerSerialization) and
+// FilterVM's MessagePack document need. Each maps `MessagePackFamily` to its own kinds. Every read
+// stays inside the given limit, so unvalidated bytes cannot make it read out of bounds.
 
 /// What a type byte introduces.
 public enum MessagePackFamily: UInt8, Sendable {
@@ -15,25 +13,16 @@ public enum MessagePackFamily: UInt8, Sendable {
 }
 
 /// The decoded type header of one MessagePack value.
-public struct MessagePackHeader: Sendable {
-    public var family: MessagePackFamily
-    /// Offset of the first byte after the header (the payload, or the first child).
-    public var dataStart: Int
-    /// Payload bytes for scalars, str, bin and ext; element count for arrays; pair count for maps.
-    public var length: Int
+public typealias MessagePackHeader = ItemHeader<MessagePackFamily>
 
-    @inlinable @inline(__always)
-    public init(_ family: MessagePackFamily, _ dataStart: Int, _ length: Int) {
-        self.family = family
-        self.dataStart = dataStart
-        self.length = length
-    }
-
-    /// Offset just past a scalar, str, bin or ext (not meaningful for containers).
-    @inlinable public var scalarEnd: Int { dataStart &+ length }
+extension MessagePackFamily: ItemFamily {
+    /// ext values are skipped as their data, 0xC1 as one byte.
+    @inlinable public var stopsSkip: Bool { false }
 }
 
-public enum MessagePackReader {
+public enum MessagePackReader: CountedItemReader {
+    public typealias Family = MessagePackFamily
+
     @inlinable @inline(__always)
     public static func loadBE16(_ buffer: UnsafeRawBufferPointer, _ at: Int) -> UInt16 {
         UInt16(bigEndian: buffer.loadUnaligned(fromByteOffset: at, as: UInt16.self))
@@ -93,29 +82,5 @@ public enum MessagePackReader {
         default:  // fixext 1/2/4/8/16 (0xD4...0xD8): type byte, data
             return MessagePackHeader(.ext, i + 2, 1 << Int(b &- 0xD4))
         }
-    }
-
-    /// Offset just past the value at `start` (`limit` when it runs past the limit).
-    @inlinable
-    public static func skip(_ buffer: UnsafeRawBufferPointer, _ start: Int, _ limit: Int) -> Int {
-        var i = start
-        var pending = 1
-        while pending > 0 {
-            guard let h = header(buffer, i, limit) else { return limit }
-            pending -= 1
-            switch h.family {
-            case .array:
-                pending &+= h.length
-                i = h.dataStart
-            case .map:
-                pending &+= 2 &* h.length
-                i = h.dataStart
-            default:
-                i = h.scalarEnd
-            }
-            // Past the limit, or a count no buffer could hold: unvalidated bytes, stop.
-            if i > limit || pending > limit - i { return limit }
-        }
-        return i
     }
 }

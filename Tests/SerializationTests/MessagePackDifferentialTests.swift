@@ -8,6 +8,7 @@
 // gives back the value (NaN/infinity excepted: null in JSON).
 
 import BrokerSerialization
+import SerializationSelfCheck
 import Foundation
 import XCTest
 

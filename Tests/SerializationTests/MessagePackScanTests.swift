@@ -5,6 +5,7 @@
 // built by hand from the spec's format table (MP in MessagePackTestSupport.swift).
 
 import BrokerSerialization
+import SerializationSelfCheck
 import XCTest
 
 final class MessagePackScanTests: XCTestCase {

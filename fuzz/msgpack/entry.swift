@@ -1,10 +1,9 @@
 // libFuzzer entry for the wamp.2.msgpack scanner, views, writer and payload transcoder: every input
 // must satisfy MessagePackSelfCheck (nothing crashes or reads out of bounds under ASan; scanner,
-// views, decoder, writer and transcoder agree). Built by `fuzz/run.sh msgpack` with the sources listed
-// in sources.txt; by hand:
-//   swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name FuzzMsgpack \
-//       fuzz/msgpack/entry.swift Sources/FastBroker/Serialization/*.swift -o /tmp/fuzz-msgpack
-//   SWIFT_BACKTRACE=enable=no /tmp/fuzz-msgpack -max_total_time=60 -max_len=8192 <copy of fuzz/msgpack/corpus>
+// views, decoder, writer and transcoder agree). Built by `fuzz/run.sh msgpack` with the folders
+// listed in sources.txt (WireCodec and BrokerSerialization built as modules, the self-checks of
+// Tests/SerializationSelfCheck beside this entry); then `fuzz/run.sh msgpack 60 -max_len=8192`, or
+// run fuzz/out/msgpack/fuzz-msgpack by hand.
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzMessagePack(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {

@@ -178,9 +178,9 @@ enum WampEncoder {
             let base = buffer.baseAddress!
             var k = 0
             for c in "[36,".utf8 { base.storeBytes(of: c, toByteOffset: k, as: UInt8.self); k += 1 }
-            k = writeDecimal(subscription, base, k)
+            k = JSONWriter.writeDecimal(subscription, to: base, at: k)
             base.storeBytes(of: UInt8(ascii: ","), toByteOffset: k, as: UInt8.self)
-            k = writeDecimal(publication, base, k + 1)
+            k = JSONWriter.writeDecimal(publication, to: base, at: k + 1)
             base.storeBytes(of: UInt8(ascii: ","), toByteOffset: k, as: UInt8.self)
             base.storeBytes(of: UInt8(ascii: "{"), toByteOffset: k + 1, as: UInt8.self)
             k += 2
@@ -190,37 +190,6 @@ enum WampEncoder {
             out.append(contentsOf: UnsafeRawBufferPointer(start: base, count: k))   // ≤ 4 + 20 + 1 + 20 + 4 bytes
         }
     }
-
-    /// Writes `value` in decimal at `offset`, two digits per step; returns the offset after the
-    /// last digit.
-    @inline(__always)
-    private static func writeDecimal(_ value: UInt64, _ base: UnsafeMutableRawPointer, _ offset: Int) -> Int {
-        var digits = 1
-        var rest = value
-        while rest >= 100 { rest /= 100; digits += 2 }
-        if rest >= 10 { digits += 1 }
-        let pairs = digitPairs.utf8Start
-        var v = value
-        var k = offset + digits
-        while v >= 100 {
-            let pair = Int(v % 100) &* 2
-            v /= 100
-            k -= 2
-            base.storeBytes(of: pairs[pair], toByteOffset: k, as: UInt8.self)
-            base.storeBytes(of: pairs[pair + 1], toByteOffset: k + 1, as: UInt8.self)
-        }
-        if v >= 10 {
-            let pair = Int(v) &* 2
-            base.storeBytes(of: pairs[pair], toByteOffset: k - 2, as: UInt8.self)
-            base.storeBytes(of: pairs[pair + 1], toByteOffset: k - 1, as: UInt8.self)
-        } else {
-            base.storeBytes(of: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v), toByteOffset: k - 1, as: UInt8.self)
-        }
-        return offset + digits
-    }
-
-    /// "00", "01", … "99" back to back.
-    private static let digitPairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
     private static func binaryEvent<W: BinaryValueWriter>(_: W.Type, subscription: UInt64, publication: Publication, payload: Payload,
                                                            includeTopic: Bool, retained: Bool, into out: inout [UInt8]) {

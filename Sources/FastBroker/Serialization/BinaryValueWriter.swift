@@ -17,13 +17,85 @@ public protocol BinaryValueWriter {
     /// The smallest integer encoding of `v`.
     static func appendUInt(_ v: UInt64, to out: inout [UInt8])
     static func appendInt(_ v: Int64, to out: inout [UInt8])
-    static func appendBool(_ v: Bool, to out: inout [UInt8])
-    static func appendNil(to out: inout [UInt8])
-    /// A 64-bit float, always (NaN and infinities included).
-    static func appendDouble(_ v: Double, to out: inout [UInt8])
+    /// The format's one-byte false, true and nil, and the marker of a big-endian 64-bit float.
+    static var markers: BinaryMarkers { get }
+}
+
+/// The one-byte values and the float 64 marker of a binary format.
+public struct BinaryMarkers: Sendable {
+    public let `false`: UInt8, `true`: UInt8, `nil`: UInt8, float64: UInt8
+
+    @inlinable
+    public init(false f: UInt8, true t: UInt8, nil n: UInt8, float64: UInt8) {
+        self.false = f
+        self.true = t
+        self.nil = n
+        self.float64 = float64
+    }
+}
+
+/// Big-endian integers and the sized heads both formats use: a value below `fixLimit` fits in the
+/// head byte itself (`fixBase | v`), a larger one follows a marker in 8, 16, 32 or 64 bits,
+/// whichever is the narrowest the format has (a marker of 0: the format has no such form).
+@usableFromInline
+enum BinaryHead {
+    @inlinable @inline(__always)
+    static func appendBE16(_ v: UInt16, to out: inout [UInt8]) {
+        out.append(UInt8(truncatingIfNeeded: v >> 8))
+        out.append(UInt8(truncatingIfNeeded: v))
+    }
+
+    @inlinable @inline(__always)
+    static func appendBE32(_ v: UInt32, to out: inout [UInt8]) {
+        appendBE16(UInt16(truncatingIfNeeded: v >> 16), to: &out)
+        appendBE16(UInt16(truncatingIfNeeded: v), to: &out)
+    }
+
+    @inlinable @inline(__always)
+    static func appendBE64(_ v: UInt64, to out: inout [UInt8]) {
+        appendBE32(UInt32(truncatingIfNeeded: v >> 32), to: &out)
+        appendBE32(UInt32(truncatingIfNeeded: v), to: &out)
+    }
+
+    @inlinable @inline(__always)
+    static func append(_ v: UInt64, fixBase: UInt8, fixLimit: UInt64, _ marker8: UInt8, _ marker16: UInt8,
+                       _ marker32: UInt8, _ marker64: UInt8, to out: inout [UInt8]) {
+        if v < fixLimit {
+            out.append(fixBase | UInt8(truncatingIfNeeded: v))
+        } else if marker8 != 0 && v <= UInt64(UInt8.max) {
+            out.append(marker8)
+            out.append(UInt8(truncatingIfNeeded: v))
+        } else if v <= UInt64(UInt16.max) {
+            out.append(marker16)
+            appendBE16(UInt16(truncatingIfNeeded: v), to: &out)
+        } else if v <= UInt64(UInt32.max) {
+            out.append(marker32)
+            appendBE32(UInt32(truncatingIfNeeded: v), to: &out)
+        } else {
+            out.append(marker64)
+            appendBE64(v, to: &out)
+        }
+    }
 }
 
 extension BinaryValueWriter {
+    @inlinable
+    public static func appendBool(_ v: Bool, to out: inout [UInt8]) {
+        out.append(v ? markers.true : markers.false)
+    }
+
+    @inlinable
+    public static func appendNil(to out: inout [UInt8]) {
+        out.append(markers.nil)
+    }
+
+    /// A 64-bit float, always (NaN and infinities included).
+    @inlinable
+    public static func appendDouble(_ v: Double, to out: inout [UInt8]) {
+        out.append(markers.float64)
+        BinaryHead.appendBE64(v.bitPattern, to: &out)
+    }
+
     @inlinable
     public static func appendString(_ s: String, to out: inout [UInt8]) {
         var s = s  // withUTF8 is mutating; a native String is already contiguous, so this does not copy.

@@ -22,47 +22,17 @@
 
 import WireCodec
 
-public enum CBORScanner {
-    /// Deepest nesting accepted; the top-level array of a message counts as level 1.
-    public static let maxDepth = JSONScanner.maxDepth
-    /// The longest WAMP message has 7 elements.
-    public static let maxMessageElements = JSONScanner.maxMessageElements
+public enum CBORScanner: WireScanner {
     /// RFC 8949's self-describe tag, accepted in front of a whole message or value.
     public static let selfDescribeTag: UInt64 = 55799
 
-    /// Validates the whole message (rules above), requires a top-level array of at most 7 elements,
-    /// and records their spans in inline storage. Does not allocate on success.
-    public static func scanMessage(_ buffer: UnsafeRawBufferPointer) -> Result<WampMessageView, JSONScanError> {
-        var elements = WampMessageView.Elements()
-        do {
-            var validator = CBORValidator(buffer)
-            _ = try validator.run(message: true, elements: &elements)
-        } catch {
-            return .failure(error)
-        }
-        return .success(WampMessageView(buffer: buffer, elements: elements, format: .cbor))
-    }
-
-    /// Validates any single CBOR item with the same rules and returns its span (the self-describe
-    /// tag, when present, is left out of the span).
-    public static func scanValue(_ buffer: UnsafeRawBufferPointer) -> Result<JSONSpan, JSONScanError> {
-        var elements = WampMessageView.Elements()
-        do {
-            var validator = CBORValidator(buffer)
-            return .success(try validator.run(message: false, elements: &elements))
-        } catch {
-            return .failure(error)
-        }
-    }
-
-    /// Validates and decodes a whole CBOR item into an allocating tree (off the hot path).
-    public static func parse(_ bytes: [UInt8]) -> Result<JSONValue, JSONScanError> {
-        bytes.withUnsafeBytes { buffer in scanValue(buffer).map { JSONScanner.decodeValue(buffer, $0) } }
-    }
+    @inlinable public static var format: WireFormat { .cbor }
 }
 
 /// The single-pass validator behind `scanMessage` and `scanValue`.
-struct CBORValidator {
+struct CBORValidator: MessageValidator {
+    static var format: WireFormat { .cbor }
+
     private let buffer: UnsafeRawBufferPointer
     private let n: Int
     private var i = 0
@@ -70,10 +40,6 @@ struct CBORValidator {
     init(_ buffer: UnsafeRawBufferPointer) {
         self.buffer = buffer
         n = buffer.count
-    }
-
-    private func fail(_ at: Int, _ message: String) -> JSONScanError {
-        JSONScanError(offset: at, message: message, format: .cbor)
     }
 
     mutating func run(message: Bool, elements: inout WampMessageView.Elements) throws(JSONScanError) -> JSONSpan {
@@ -149,18 +115,8 @@ struct CBORValidator {
                 _ = try value(depth: depth + 1)
             }
             return isMap ? .object : .array
-        case .tag:
-            throw fail(start, "CBOR tag \(h.argument) at byte \(start) is not allowed in WAMP messages (only the self-describe tag 55799 in front of the whole message)")
-        case .undefined:
-            throw fail(start, "CBOR undefined at byte \(start) is not allowed in WAMP messages (no other serializer can carry it)")
-        case .simple:
-            throw fail(start, "CBOR simple value \(h.argument) at byte \(start) is not allowed in WAMP messages (only false, true and null)")
-        case .indefinite:
-            throw fail(start, "indefinite-length CBOR \(ValidatedCBOR.typeName(buffer[start])) at byte \(start) (a connection rewrites such a message with definite lengths first, see CBORDefiniteLengths)")
-        case .breakCode:
-            throw fail(start, "unexpected CBOR break code 0xFF at byte \(start)")
-        case .reserved:
-            throw fail(start, "reserved CBOR additional information \(h.argument) at byte \(start)")
+        case .tag, .undefined, .simple, .indefinite, .breakCode, .reserved:
+            throw fail(start, refusal(h, at: start))
         }
         guard h.length <= n - h.dataStart else {
             throw fail(n, "\(ValidatedCBOR.typeName(buffer[start])) at byte \(start) declares \(h.argument) bytes, only \(n - h.dataStart) remain")
@@ -170,5 +126,18 @@ struct CBORValidator {
         }
         i = h.scalarEnd
         return kind
+    }
+
+    /// Why an item no other serializer could carry is refused (what `value` does not read).
+    private func refusal(_ h: CBORHeader, at start: Int) -> String {
+        let refused = "at byte \(start) is not allowed in WAMP messages"
+        switch h.family {
+        case .tag: return "CBOR tag \(h.argument) \(refused) (only the self-describe tag 55799 in front of the whole message)"
+        case .undefined: return "CBOR undefined \(refused) (no other serializer can carry it)"
+        case .simple: return "CBOR simple value \(h.argument) \(refused) (only false, true and null)"
+        case .indefinite: return "indefinite-length CBOR \(ValidatedCBOR.typeName(buffer[start])) at byte \(start) (a connection rewrites such a message with definite lengths first, see CBORDefiniteLengths)"
+        case .breakCode: return "unexpected CBOR break code 0xFF at byte \(start)"
+        default: return "reserved CBOR additional information \(h.argument) at byte \(start)"
+        }
     }
 }

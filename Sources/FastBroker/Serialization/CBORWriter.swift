@@ -5,25 +5,14 @@
 // With capacity reserved, nothing allocates. Strings, trees and numbers come from BinaryValueWriter.
 
 public enum CBORWriter: BinaryValueWriter {
-    /// The initial byte for `major` with the shortest encoding of `argument` after it.
+    @inlinable public static var markers: BinaryMarkers { BinaryMarkers(false: 0xF4, true: 0xF5, nil: 0xF6, float64: 0xFB) }
+
+    /// The initial byte for `major` with the shortest encoding of `argument` after it
+    /// (additional information < 24, else 24…27 for an 8-, 16-, 32- or 64-bit argument).
     @inline(__always)
     static func appendHead(major: UInt8, _ argument: UInt64, to out: inout [UInt8]) {
         let m = major << 5
-        if argument < 24 {
-            out.append(m | UInt8(argument))
-        } else if argument <= UInt64(UInt8.max) {
-            out.append(m | 24)
-            out.append(UInt8(argument))
-        } else if argument <= UInt64(UInt16.max) {
-            out.append(m | 25)
-            MessagePackWriter.appendBE16(UInt16(argument), to: &out)
-        } else if argument <= UInt64(UInt32.max) {
-            out.append(m | 26)
-            MessagePackWriter.appendBE32(UInt32(argument), to: &out)
-        } else {
-            out.append(m | 27)
-            MessagePackWriter.appendBE64(argument, to: &out)
-        }
+        BinaryHead.append(argument, fixBase: m, fixLimit: 24, m | 24, m | 25, m | 26, m | 27, to: &out)
     }
 
     public static func appendArrayHeader(count: Int, to out: inout [UInt8]) {
@@ -60,18 +49,5 @@ public enum CBORWriter: BinaryValueWriter {
         } else {
             appendHead(major: 1, UInt64(bitPattern: -1 - v), to: &out)
         }
-    }
-
-    public static func appendBool(_ v: Bool, to out: inout [UInt8]) {
-        out.append(v ? 0xF5 : 0xF4)
-    }
-
-    public static func appendNil(to out: inout [UInt8]) {
-        out.append(0xF6)
-    }
-
-    public static func appendDouble(_ v: Double, to out: inout [UInt8]) {
-        out.append(0xFB)
-        MessagePackWriter.appendBE64(v.bitPattern, to: &out)
     }
 }

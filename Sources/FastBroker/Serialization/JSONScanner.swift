@@ -1,6 +1,10 @@
 // JSONScanner: strict RFC 8259 validation of one complete message in a single pass, recording the
 // spans of the top-level elements of a WAMP message without allocating.
 //
+// Rules (RFC 8259, strictly): UTF-8 validity incl. inside strings, no trailing commas, no leading
+// zeros, no NaN/Infinity, only whitespace after the top-level value, nesting depth ≤ 64 (the
+// top-level array of a message is level 1); a message is an array of at most 7 elements.
+//
 // Not a resumable state machine on purpose: the transports hand over whole messages (a RawSocket
 // frame, a reassembled WebSocket message), so the scanner always sees every byte at once. Nesting is
 // kept in a 64-bit stack word instead of recursion, so no input can overflow the call stack, and the
@@ -9,53 +13,15 @@
 
 import WireCodec
 
-public enum JSONScanner {
-    /// Deepest nesting accepted; the top-level array of a message counts as level 1.
-    public static let maxDepth = 64
-    /// The longest WAMP message (ERROR with args and kwargs) has 7 elements.
-    public static let maxMessageElements = 7
-
-    /// Validates the whole message strictly (RFC 8259: UTF-8 validity incl. inside strings, no
-    /// trailing commas, no leading zeros, no NaN/Infinity, only whitespace after the closing bracket,
-    /// nesting depth ≤ 64) and requires a top-level array of at most 7 elements, whose spans it
-    /// records in inline storage. Does not allocate on success.
-    public static func scanMessage(_ buffer: UnsafeRawBufferPointer) -> Result<WampMessageView, JSONScanError> {
-        var elements = WampMessageView.Elements()
-        do {
-            var validator = JSONValidator(buffer)
-            _ = try validator.run(message: true, elements: &elements)
-        } catch {
-            return .failure(error)
-        }
-        return .success(WampMessageView(buffer: buffer, elements: elements))
-    }
-
-    /// Validates any JSON text with the same strict rules (any top-level value) and returns the span of
-    /// its top-level value. For configuration files, tests and tools; does not allocate on success.
-    public static func scanValue(_ buffer: UnsafeRawBufferPointer) -> Result<JSONSpan, JSONScanError> {
-        var elements = WampMessageView.Elements()
-        do {
-            var validator = JSONValidator(buffer)
-            return .success(try validator.run(message: false, elements: &elements))
-        } catch {
-            return .failure(error)
-        }
-    }
-
-    /// Validates and decodes a whole JSON text into an allocating tree (off the hot path).
-    public static func parse(_ buffer: UnsafeRawBufferPointer) -> Result<JSONValue, JSONScanError> {
-        scanValue(buffer).map { decodeValue(buffer, $0) }
-    }
-
-    /// Convenience over `parse(_:)` for byte arrays.
-    public static func parse(_ bytes: [UInt8]) -> Result<JSONValue, JSONScanError> {
-        bytes.withUnsafeBytes { parse($0) }
-    }
+public enum JSONScanner: WireScanner {
+    @inlinable public static var format: WireFormat { .json }
 }
 
 /// The single-pass validator behind `scanMessage` and `scanValue`.
 @usableFromInline
-struct JSONValidator {
+struct JSONValidator: MessageValidator {
+    static var format: WireFormat { .json }
+
     private let base: UnsafeRawPointer?
     private let n: Int
     private var i = 0
@@ -68,10 +34,6 @@ struct JSONValidator {
 
     @inline(__always) private func byte(_ at: Int) -> UInt8 {
         base.unsafelyUnwrapped.load(fromByteOffset: at, as: UInt8.self)
-    }
-
-    @inline(__always) private func fail(_ at: Int, _ message: String) -> JSONScanError {
-        JSONScanError(offset: at, message: message)
     }
 
     @inline(__always) private mutating func skipWhitespace() {
@@ -106,35 +68,24 @@ struct JSONValidator {
             }
             var kind: JSONKind
             switch byte(i) {
-            case UInt8(ascii: "{"):
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                // One path for both openers: '{' + 2 is '}' and '[' + 2 is ']'.
+                let opener = byte(i)
+                let isObject = opener == UInt8(ascii: "{")
                 guard depth < JSONScanner.maxDepth else {
                     throw fail(i, "nesting deeper than \(JSONScanner.maxDepth) levels")
                 }
-                stack |= 1 &<< UInt64(depth)
+                let bit: UInt64 = 1 &<< UInt64(depth)
+                stack = isObject ? stack | bit : stack & ~bit
                 depth += 1
                 i += 1
                 skipWhitespace()
-                if i < n && byte(i) == UInt8(ascii: "}") {
+                if i < n && byte(i) == opener &+ 2 {
                     i += 1
                     depth -= 1
-                    kind = .object
+                    kind = isObject ? .object : .array
                 } else {
-                    try objectKey()
-                    continue valueLoop
-                }
-            case UInt8(ascii: "["):
-                guard depth < JSONScanner.maxDepth else {
-                    throw fail(i, "nesting deeper than \(JSONScanner.maxDepth) levels")
-                }
-                stack &= ~(1 &<< UInt64(depth))
-                depth += 1
-                i += 1
-                skipWhitespace()
-                if i < n && byte(i) == UInt8(ascii: "]") {
-                    i += 1
-                    depth -= 1
-                    kind = .array
-                } else {
+                    if isObject { try objectKey() }
                     continue valueLoop
                 }
             case UInt8(ascii: "\""):

@@ -121,17 +121,9 @@ public struct JSONTreeReader {
         index += 1  // "{"
         var members: [JSONTreeMember] = []
         var keys: Set<String> = []  // a set, so a huge object is not a quadratic duplicate check
-        skipWhitespace()
-        if peek(UInt8(ascii: "}")) {
-            index += 1
-            return .object(members)
-        }
         while true {
-            skipWhitespace()
+            if try closesAtOnce(UInt8(ascii: "}"), afterComma: !members.isEmpty, path: path) { return .object(members) }
             guard peek(UInt8(ascii: "\"")) else {
-                if peek(UInt8(ascii: "}")) && !members.isEmpty {
-                    throw error("trailing comma before '}'", path: path)
-                }
                 throw error("expected a key in double quotes, found \(describeCurrent())", path: path)
             }
             let keyStart = index
@@ -150,44 +142,42 @@ public struct JSONTreeReader {
             let memberPath = JSONPath.member(path, key)
             let node = try readValue(path: memberPath, depth: depth + 1)
             members.append(JSONTreeMember(key: key, node: node))
-            skipWhitespace()
-            if peek(UInt8(ascii: ",")) {
-                index += 1
-                continue
-            }
-            if peek(UInt8(ascii: "}")) {
-                index += 1
-                return .object(members)
-            }
-            throw error("expected ',' or '}' after the value of \(JSONWriter.quoted(key)), found \(describeCurrent())", path: path)
+            if try closes(UInt8(ascii: "}"), after: "the value of \(JSONWriter.quoted(key))", path: path) { return .object(members) }
         }
     }
 
     private mutating func readArray(path: String, depth: Int) throws(JSONTreeReadError) -> JSONTreeValue {
         index += 1  // "["
         var elements: [JSONTreeNode] = []
-        skipWhitespace()
-        if peek(UInt8(ascii: "]")) {
-            index += 1
-            return .array(elements)
-        }
         while true {
-            skipWhitespace()
-            if peek(UInt8(ascii: "]")) && !elements.isEmpty {
-                throw error("trailing comma before ']'", path: path)
-            }
+            if try closesAtOnce(UInt8(ascii: "]"), afterComma: !elements.isEmpty, path: path) { return .array(elements) }
             elements.append(try readValue(path: JSONPath.element(path, elements.count), depth: depth + 1))
-            skipWhitespace()
-            if peek(UInt8(ascii: ",")) {
-                index += 1
-                continue
-            }
-            if peek(UInt8(ascii: "]")) {
-                index += 1
-                return .array(elements)
-            }
-            throw error("expected ',' or ']' after an array element, found \(describeCurrent())", path: path)
+            if try closes(UInt8(ascii: "]"), after: "an array element", path: path) { return .array(elements) }
         }
+    }
+
+    /// Where a member or element may start: true (and past it) at the `closing` bracket of an
+    /// empty container; after a comma that bracket is a trailing comma.
+    private mutating func closesAtOnce(_ closing: UInt8, afterComma: Bool, path: String) throws(JSONTreeReadError) -> Bool {
+        skipWhitespace()
+        guard peek(closing) else { return false }
+        if afterComma { throw error("trailing comma before '\(describeByte(closing))'", path: path) }
+        index += 1
+        return true
+    }
+
+    /// After a member or element: true past the `closing` bracket, false past a comma.
+    private mutating func closes(_ closing: UInt8, after what: @autoclosure () -> String, path: String) throws(JSONTreeReadError) -> Bool {
+        skipWhitespace()
+        if peek(UInt8(ascii: ",")) {
+            index += 1
+            return false
+        }
+        if peek(closing) {
+            index += 1
+            return true
+        }
+        throw error("expected ',' or '\(describeByte(closing))' after \(what()), found \(describeCurrent())", path: path)
     }
 
     private mutating func readString(path: String) throws(JSONTreeReadError) -> String {
@@ -219,21 +209,13 @@ public struct JSONTreeReader {
     }
 
     private mutating func readEscape(into utf8: inout [UInt8], path: String) throws(JSONTreeReadError) {
-        guard index < bytes.count else { throw error("unterminated string", path: path) }
-        let c = bytes[index]
-        index += 1
-        if let byte = JSONEscape.simple(c) {
-            utf8.append(byte)
-            return
-        }
-        guard c == UInt8(ascii: "u") else {
-            index -= 1
-            throw error("invalid escape '\\\(describeByte(c))' in a string", path: path)
-        }
-        switch JSONEscape.unicode(bytes, index) {
-        case .scalar(let scalar, let end):
+        switch JSONEscape.decode(bytes, index, into: &utf8) {
+        case .decoded(let end):
             index = end
-            JSONEscape.appendUTF8(scalar, to: &utf8)
+        case .endOfInput:
+            throw error("unterminated string", path: path)
+        case .notAnEscape(let c):
+            throw error("invalid escape '\\\(describeByte(c))' in a string", path: path)
         case .badHex(let at):
             index = at
             guard at < bytes.count else { throw error("unterminated \\u escape", path: path) }

@@ -29,18 +29,14 @@ public enum JSONWriter {
     }
 
     public static func appendUInt(_ v: UInt64, to out: inout [UInt8]) {
-        // Digits into a 20-byte stack tuple, then one append.
-        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        withUnsafeMutableBytes(of: &digits) { buf in
-            var v = v
-            var k = buf.count
-            repeat {
-                k -= 1
-                buf[k] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v % 10)
-                v /= 10
-            } while v != 0
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[k...]))
-        }
+        DecimalText.withDigits(v) { out.append(contentsOf: $0) }
+    }
+
+    /// `value` in decimal at `offset` of raw storage with room for 20 bytes; returns the offset after
+    /// it. For heads built in place (WampEncoder's JSON EVENT head): the same digits as appendUInt.
+    @inlinable @inline(__always)
+    public static func writeDecimal(_ value: UInt64, to base: UnsafeMutableRawPointer, at offset: Int) -> Int {
+        DecimalText.write(value, to: base, at: offset)
     }
 
     public static func appendInt(_ v: Int64, to out: inout [UInt8]) {

@@ -20,48 +20,14 @@
 
 import WireCodec
 
-public enum MessagePackScanner {
-    /// Deepest nesting accepted; the top-level array of a message counts as level 1.
-    public static let maxDepth = JSONScanner.maxDepth
-    /// The longest WAMP message has 7 elements.
-    public static let maxMessageElements = JSONScanner.maxMessageElements
-
-    /// Validates the whole message (rules above), requires a top-level array of at most 7 elements,
-    /// and records their spans in inline storage. Does not allocate on success.
-    public static func scanMessage(_ buffer: UnsafeRawBufferPointer) -> Result<WampMessageView, JSONScanError> {
-        var elements = WampMessageView.Elements()
-        do {
-            var validator = MessagePackValidator(buffer)
-            _ = try validator.run(message: true, elements: &elements)
-        } catch {
-            return .failure(error)
-        }
-        return .success(WampMessageView(buffer: buffer, elements: elements, format: .msgpack))
-    }
-
-    /// Validates any single MessagePack value with the same rules and returns its span.
-    public static func scanValue(_ buffer: UnsafeRawBufferPointer) -> Result<JSONSpan, JSONScanError> {
-        var elements = WampMessageView.Elements()
-        do {
-            var validator = MessagePackValidator(buffer)
-            return .success(try validator.run(message: false, elements: &elements))
-        } catch {
-            return .failure(error)
-        }
-    }
-
-    /// Validates and decodes a whole MessagePack value into an allocating tree (off the hot path).
-    public static func parse(_ buffer: UnsafeRawBufferPointer) -> Result<JSONValue, JSONScanError> {
-        scanValue(buffer).map { JSONScanner.decodeValue(buffer, $0) }
-    }
-
-    public static func parse(_ bytes: [UInt8]) -> Result<JSONValue, JSONScanError> {
-        bytes.withUnsafeBytes { parse($0) }
-    }
+public enum MessagePackScanner: WireScanner {
+    @inlinable public static var format: WireFormat { .msgpack }
 }
 
 /// The single-pass validator behind `scanMessage` and `scanValue`.
-struct MessagePackValidator {
+struct MessagePackValidator: MessageValidator {
+    static var format: WireFormat { .msgpack }
+
     private let buffer: UnsafeRawBufferPointer
     private let n: Int
     private var i = 0
@@ -69,10 +35,6 @@ struct MessagePackValidator {
     init(_ buffer: UnsafeRawBufferPointer) {
         self.buffer = buffer
         n = buffer.count
-    }
-
-    private func fail(_ at: Int, _ message: String) -> JSONScanError {
-        JSONScanError(offset: at, message: message, format: .msgpack)
     }
 
     mutating func run(message: Bool, elements: inout WampMessageView.Elements) throws(JSONScanError) -> JSONSpan {

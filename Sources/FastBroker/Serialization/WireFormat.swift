@@ -17,23 +17,22 @@ public enum WireFormat: UInt8, Sendable, Hashable, CaseIterable {
         }
     }
 
-    /// Validates one whole message in this format (see JSONScanner.scanMessage,
-    /// MessagePackScanner.scanMessage and CBORScanner.scanMessage). Does not allocate on success.
-    @inlinable
+    /// Validates one whole message in this format (the rules are in JSONScanner.swift,
+    /// MessagePackScanner.swift and CBORScanner.swift). Does not allocate on success.
     public func scanMessage(_ buffer: UnsafeRawBufferPointer) -> Result<WampMessageView, JSONScanError> {
         switch self {
-        case .json: return JSONScanner.scanMessage(buffer)
-        case .msgpack: return MessagePackScanner.scanMessage(buffer)
-        case .cbor: return CBORScanner.scanMessage(buffer)
+        case .json: return JSONValidator.scanMessage(buffer)
+        case .msgpack: return MessagePackValidator.scanMessage(buffer)
+        case .cbor: return CBORValidator.scanMessage(buffer)
         }
     }
 
     /// Validates any single value in this format and returns its span (tests, tools, transcoding).
     public func scanValue(_ buffer: UnsafeRawBufferPointer) -> Result<JSONSpan, JSONScanError> {
         switch self {
-        case .json: return JSONScanner.scanValue(buffer)
-        case .msgpack: return MessagePackScanner.scanValue(buffer)
-        case .cbor: return CBORScanner.scanValue(buffer)
+        case .json: return JSONValidator.scanValue(buffer)
+        case .msgpack: return MessagePackValidator.scanValue(buffer)
+        case .cbor: return CBORValidator.scanValue(buffer)
         }
     }
 }
