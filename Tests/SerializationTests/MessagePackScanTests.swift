@@ -52,7 +52,7 @@ final class MessagePackScanTests: XCTestCase {
     func testFloatsAreNumbersButNotIntegers() throws {
         let cases: [([UInt8], Double)] = [
             (MP.double(1.0), 1.0), (MP.double(-0.0), -0.0), (MP.double(.greatestFiniteMagnitude), .greatestFiniteMagnitude),
-            (MP.double(5e-324), 5e-324), (MP.float(0.1), Double(Float(0.1))), (MP.float(.infinity), .infinity),
+            (MP.double(.leastNonzeroMagnitude), .leastNonzeroMagnitude), (MP.float(0.1), Double(Float(0.1))), (MP.float(.infinity), .infinity),
             (MP.double(.infinity), .infinity), (MP.double(-.infinity), -.infinity),
         ]
         for (bytes, expected) in cases {

@@ -50,7 +50,7 @@ final class MessagePackViewTests: XCTestCase {
                     r.append("\(i): exclude has 300 \(exclude.containsUnsignedInteger(300)) has 301 \(exclude.containsUnsignedInteger(301)) count \(exclude.count)")
                 }
                 if let authids = o.array(forKey: "eligible_authid") {
-                    r.append("\(i): authid b \(authids.containsString(UnsafeRawBufferPointer(start: "b", count: 1))) c \("c".withCString { authids.containsString(UnsafeRawBufferPointer(start: $0, count: 1)) })")
+                    r.append("\(i): authid b \("b".withCString { authids.containsString(UnsafeRawBufferPointer(start: $0, count: 1)) }) c \("c".withCString { authids.containsString(UnsafeRawBufferPointer(start: $0, count: 1)) })")
                 }
                 r.append("\(i): string key equality \(o.value(forKey: String("s")).map { o.decodeString($0) } ?? "-")")
             }

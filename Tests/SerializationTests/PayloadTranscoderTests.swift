@@ -53,7 +53,7 @@ final class PayloadTranscoderTests: XCTestCase {
             (MP.array([]), "[]"), (MP.map([]), "{}"),
             (MP.array([MP.uint(.max), [0xD3, 0x80, 0, 0, 0, 0, 0, 0, 0], MP.uint(1 << 53), [0xD0, 0xFF], [0xCF] + MP.be(5, 8)]),
              "[18446744073709551615,-9223372036854775808,9007199254740992,-1,5]"),
-            (MP.array([MP.double(0.1), MP.double(3), MP.double(1e16), MP.double(-0.0), MP.float(0.1), MP.double(5e-324)]),
+            (MP.array([MP.double(0.1), MP.double(3), MP.double(1e16), MP.double(-0.0), MP.float(0.1), MP.double(.leastNonzeroMagnitude)]),
              "[0.1,3.0,1e+16,-0.0,0.10000000149011612,5e-324]"),
             (MP.array([MP.double(.nan), MP.double(.infinity), MP.float(-.infinity)]), "[null,null,null]"),
             (MP.array([MP.bin([0, 1, 0xFF]), MP.bin([]), MP.bin(Array("hello".utf8))]),
