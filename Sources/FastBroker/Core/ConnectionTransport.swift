@@ -36,8 +36,10 @@ enum ConnectionTransport {
     var writeInFlight: Bool { stream.writeInFlight }
     /// Bytes of the queued write not yet handed to the kernel.
     var pendingWriteBytes: Int { stream.pendingWriteBytes }
-    func startReading() { stream.startReading() }
-    func stopReading() { stream.stopReading() }
+    // Out of line: the read pause sits in a cold branch of outboundChanged (once per event);
+    // inlined, the existential call there costs it extra saved registers on every call.
+    @inline(never) func startReading() { stream.startReading() }
+    @inline(never) func stopReading() { stream.stopReading() }
     /// Closes the stream; the connection hears `transportDidClose` on a later loop turn.
     func close() { stream.close() }
 }
