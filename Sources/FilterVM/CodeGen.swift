@@ -15,13 +15,20 @@ struct PathSlot {
     var member: Int32 = -1
 }
 
+/// Where some bytes lie in the program's byte pool: a string constant's UTF-8, a member key's.
+struct PoolBytes {
+    var start: Int32
+    var count: Int32
+    var end: Int32 { start + count }
+}
+
 /// A constant, pre-digested for the VM: scalars unpacked, string bytes in the program's pool.
 struct ProgramConstant {
     var kind: FilterKind
     var bool: Bool
     var number: FilterNumber
-    var bytesStart: Int32
-    var bytesCount: Int32
+    /// A string's UTF-8 bytes; empty for other kinds.
+    var string: PoolBytes
     var value: FilterValue
 }
 
@@ -88,13 +95,12 @@ struct CodeGen {
     mutating func appendConstant(_ value: FilterValue) throws(FilterError) -> Int {
         guard constants.count < UInt16.operandIndexLimit else { throw CodeGen.limitError }
         var constant = ProgramConstant(
-            kind: value.kind, bool: false, number: .zero, bytesStart: 0, bytesCount: 0, value: value)
+            kind: value.kind, bool: false, number: .zero, string: PoolBytes(start: 0, count: 0), value: value)
         switch value {
         case .bool(let b): constant.bool = b
         case .number(let n): constant.number = n
         case .string(let s):
-            constant.bytesStart = Int32(bytes.count)
-            constant.bytesCount = Int32(s.utf8.count)
+            constant.string = PoolBytes(start: Int32(bytes.count), count: Int32(s.utf8.count))
             bytes += Array(s.utf8)
         default: break
         }
@@ -152,7 +158,7 @@ struct CodeGen {
                 group.lengthMask |= 1 << UInt64(min(key.count, 63))
                 memberKeys.append(
                     MemberKey(
-                        slot: Int32(slot), keyStart: Int32(range.lowerBound), keyCount: Int32(range.count),
+                        slot: Int32(slot), key: PoolBytes(start: Int32(range.lowerBound), count: Int32(range.count)),
                         hash: key.withUnsafeBytes { FilterKeyHash.hash($0) },
                         prefix: MemberKey.word(of: key, from: 0), prefix2: MemberKey.word(of: key, from: 8)))
             }

@@ -9,9 +9,8 @@
 struct MemberKey {
     /// The VM register (path slot) this key resolves.
     var slot: Int32
-    /// The key's UTF-8 bytes in the program's byte pool.
-    var keyStart: Int32
-    var keyCount: Int32
+    /// The key's UTF-8 bytes.
+    var key: PoolBytes
     var hash: UInt64
     /// Bytes 0 ..< 8 and 8 ..< 16 of the key as little-endian words, zero-padded.
     var prefix: UInt64
@@ -64,7 +63,7 @@ public struct FilterMemberLookup {
 
     /// Key `k`'s UTF-8 bytes (decoded: escapes in the document must be decoded to compare).
     @inline(__always) public func key(_ k: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: pool + Int(keys[k].keyStart), count: Int(keys[k].keyCount))
+        UnsafeRawBufferPointer(start: pool + Int(keys[k].key.start), count: Int(keys[k].key.count))
     }
 
     /// `FilterKeyHash.hash(key(k))`, precomputed.
@@ -83,7 +82,7 @@ public struct FilterMemberLookup {
         var k = 0
         while k < count {
             let key = keys[k]
-            if Int(key.keyCount) == length && key.prefix == low && key.prefix2 == high { return k }
+            if Int(key.key.count) == length && key.prefix == low && key.prefix2 == high { return k }
             k &+= 1
         }
         return -1
@@ -93,8 +92,8 @@ public struct FilterMemberLookup {
     @inline(__always) public func index(of bytes: UnsafeRawBufferPointer) -> Int? {
         let n = bytes.count
         guard mayHaveKey(length: n) else { return nil }
-        for k in 0..<count where Int(keys[k].keyCount) == n {
-            let candidate = pool + Int(keys[k].keyStart)
+        for k in 0..<count where Int(keys[k].key.count) == n {
+            let candidate = pool + Int(keys[k].key.start)
             var i = 0
             while i < n && candidate.load(fromByteOffset: i, as: UInt8.self) == bytes[i] { i += 1 }
             if i == n { return k }

@@ -32,8 +32,7 @@ enum FunctionName: String, CaseIterable {
     case attributeNotExists = "attribute_not_exists"
     case attributeType = "attribute_type"
     case beginsWith = "begins_with"
-    case contains = "contains"
-    case size = "size"
+    case contains, size
 
     var arity: Int {
         switch self {

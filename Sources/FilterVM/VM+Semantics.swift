@@ -166,7 +166,7 @@ extension Machine {
 
     @inline(__always) func constantBytes(_ k: Int) -> ConstantBytes {
         let c = image.constants[k]
-        return ConstantBytes(base: image.bytes, index: Int(c.bytesStart), end: Int(c.bytesStart + c.bytesCount))
+        return ConstantBytes(base: image.bytes, index: Int(c.string.start), end: Int(c.string.end))
     }
 
     /// size(): code points of S, elements of L, members of M; nil for other types.
@@ -198,7 +198,7 @@ extension Machine {
 
     @inline(__always) func constantBuffer(_ k: Int) -> UnsafeRawBufferPointer {
         let c = image.constants[k]
-        return UnsafeRawBufferPointer(rebasing: image.bytes[Int(c.bytesStart)..<Int(c.bytesStart + c.bytesCount)])
+        return UnsafeRawBufferPointer(rebasing: image.bytes[Int(c.string.start)..<Int(c.string.end)])
     }
 
     /// The bytes of a string value when they are available verbatim (constants always are).

@@ -63,6 +63,11 @@ final class SubscribeOptionsTests: XCTestCase {
             (#"{"group":"g"}"#, "options.group needs options.type (exclusive, shared or failover)"),
             (#"{"filter_values":{":v":1}}"#, "options.filter_values / filter_names given without options.filter"),
             (#"{"filter":5}"#, "options.filter must be a string (a DynamoDB filter expression)"),
+            (#"{"filter":"k = :v","filter_values":[1]}"#, #"options.filter_values must be a dict like {":v": 10}"#),
+            (#"{"filter":"k = :v","_filter_values":{":v":1e200}}"#,
+             #"options.filter_values[":v"]: number is not a DynamoDB number (more than 38 significant digits or outside 1E-130…9.9E+125)"#),
+            (##"{"filter":"#n = :v","filter_values":{":v":1},"filter_names":"k"}"##, ##"options.filter_names must be a dict like {"#n": "name"}"##),
+            (##"{"filter":"#n = :v","filter_values":{":v":1},"_filter_names":{"#n":5}}"##, ##"options.filter_names["#n"] must be a string"##),
             // Checked in a fixed order whatever the order of the keys: match before type before filter.
             (#"{"filter":5,"type":"queue","match":"regex"}"#, #"options.match must be "exact", "prefix" or "wildcard""#),
             (#"{"filter":5,"group":"g","type":"queue"}"#, #"options.type must be "exclusive", "shared" or "failover""#),
@@ -89,5 +94,27 @@ final class SubscribeOptionsTests: XCTestCase {
         }
         guard case .failure(let refusal) = parse(#"{"filter":"k >= "}"#) else { return XCTFail("a broken expression was accepted") }
         XCTAssertTrue(refusal.message.hasPrefix("invalid filter: "), refusal.message)
+    }
+
+    func testFilterNamesStandInForAttributeNames() throws {
+        for format in formats {
+            let options = try parse(##"{"filter":"#n = :v","_filter_values":{":v":"x"},"filter_names":{"#n":"k"}}"##, format).get()
+            let filter = try XCTUnwrap(options.filter, "\(format)")
+            XCTAssertTrue(passes(filter, #"{"k":"x"}"#), "\(format)")
+            XCTAssertFalse(passes(filter, ##"{"#n":"x"}"##), "\(format)")
+        }
+    }
+
+    func testPlaceholderDictsLongerThanAnyExpressionCanUseAreRefused() {
+        let limit = SubscriptionFilter.maxPlaceholderEntries
+        let tail = "a filter expression of at most \(FilterProgram.maxExpressionBytes) bytes cannot use them all"
+        for (option, entry) in [("filter_values", { (i: Int) in "\":v\(i)\":1" }), ("filter_names", { (i: Int) in "\"#n\(i)\":\"k\"" })] {
+            let entries = (0...limit).map(entry).joined(separator: ",")
+            guard case .failure(let refusal) = parse(#"{"filter":"k = :v",""# + option + #"":{"# + entries + "}}") else {
+                return XCTFail("\(option) with \(limit + 1) entries was accepted")
+            }
+            XCTAssertEqual(refusal.message, "options.\(option) has more than \(limit) entries: \(tail)")
+            XCTAssertEqual(refusal.uri, WampURI.invalidArgument)
+        }
     }
 }

@@ -28,11 +28,6 @@ public struct BrokerConfiguration: Sendable, Equatable {
         self.cluster = cluster
     }
 
-    public func realm(named name: String) -> RealmConfig? {
-        for realm in realms where realm.name == name { return realm }
-        return nil
-    }
-
     /// SPEC §2: WebSocket on 127.0.0.1:8080 `/ws`, RawSocket on 127.0.0.1:8081, realm `realm1`
     /// open to anonymous (role "anonymous") with publish and subscribe on every URI.
     public static let `default` = BrokerConfiguration(

@@ -47,8 +47,8 @@ final class LoopMetrics: Sendable {
     /// Bytes held by this loop's topic-keyed caches (its routers' match and permission caches,
     /// its sessions' publish-permission caches), as the caches account them (a gauge).
     let cacheBytes = Counter()
-    let limitRefusals = LimitRefusalCounters()
-    let crossLoopDrops = CrossLoopDropCounters()
+    let limitRefusals = CountersByKind<RefusedLimit>()
+    let crossLoopDrops = CountersByKind<CrossLoopDropKind>()
     /// PINGs sent to connections idle for `idle_timeout_ms`.
     let idlePings = Counter()
     /// Retained events this loop's publications evicted (Router+Retained).
@@ -60,12 +60,6 @@ final class LoopMetrics: Sendable {
 enum CrossLoopDropKind: String, CaseIterable, Sendable {
     case publication
     case groupDelivery = "group_delivery"
-}
-
-final class CrossLoopDropCounters: Sendable {
-    private let counters: [CrossLoopDropKind: Counter] = Dictionary(uniqueKeysWithValues: CrossLoopDropKind.allCases.map { ($0, Counter()) })
-
-    subscript(kind: CrossLoopDropKind) -> Counter { counters[kind]! }
 }
 
 /// A configured limit whose refusals are counted, by its key in `limits` (SPEC §3: every limit
@@ -84,11 +78,12 @@ enum RefusedLimit: String, CaseIterable, Sendable {
     case pendingAuthentications = "pending_authentications"
 }
 
-/// One counter per RefusedLimit, rendered as `fastbroker_limit_refusals_total{limit="..."}`.
-final class LimitRefusalCounters: Sendable {
-    private let counters: [RefusedLimit: Counter] = Dictionary(uniqueKeysWithValues: RefusedLimit.allCases.map { ($0, Counter()) })
+/// One counter per case of `Kind`, rendered with the case's raw value as the label
+/// (`fastbroker_limit_refusals_total{limit="..."}`, `fastbroker_cross_loop_drops_total{kind="..."}`).
+final class CountersByKind<Kind: RawRepresentable & CaseIterable & Hashable & Sendable>: Sendable where Kind.RawValue == String {
+    private let counters: [Kind: Counter] = Dictionary(uniqueKeysWithValues: Kind.allCases.map { ($0, Counter()) })
 
-    subscript(limit: RefusedLimit) -> Counter { counters[limit]! }
+    subscript(kind: Kind) -> Counter { counters[kind]! }
 }
 
 enum PrometheusText {
@@ -98,8 +93,26 @@ enum PrometheusText {
                        retained: [(realm: String, bytes: Int, topics: Int)] = []) -> String {
         func sum(_ key: KeyPath<LoopMetrics, Counter>) -> Int { loops.reduce(0) { $0 + $1[keyPath: key].current } }
         var out = ""
-        func metric(_ name: String, _ type: String, _ help: String, _ value: Int, labels: String = "") {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name)\(labels) \(value)\n"
+        func header(_ name: String, _ type: String, _ help: String) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        }
+        func metric(_ name: String, _ type: String, _ help: String, _ value: Int) {
+            header(name, type, help)
+            out += "\(name) \(value)\n"
+        }
+        func perLoopGauge(_ name: String, _ help: String, _ values: [Int]) {
+            header(name, "gauge", help)
+            for (i, value) in values.enumerated() { out += "\(name){loop=\"\(i)\"} \(value)\n" }
+        }
+        func countersByKind<Kind>(_ name: String, _ help: String, label: String, _ counters: KeyPath<LoopMetrics, CountersByKind<Kind>>) {
+            header(name, "counter", help)
+            for kind in Kind.allCases {
+                out += "\(name){\(label)=\"\(kind.rawValue)\"} \(loops.reduce(0) { $0 + $1[keyPath: counters][kind].current })\n"
+            }
+        }
+        func perRealmGauge(_ name: String, _ help: String, _ value: ((realm: String, bytes: Int, topics: Int)) -> Int) {
+            header(name, "gauge", help)
+            for entry in retained { out += "\(name){realm=\(JSONWriter.quoted(entry.realm))} \(value(entry))\n" }
         }
         metric("fastbroker_sessions", "gauge", "Open WAMP sessions.", sum(\.sessionsOpened) - sum(\.sessionsClosed))
         metric("fastbroker_sessions_opened_total", "counter", "WAMP sessions opened.", sum(\.sessionsOpened))
@@ -107,7 +120,7 @@ enum PrometheusText {
         metric("fastbroker_publications_total", "counter", "PUBLISH messages received.", sum(\.publicationsReceived))
         metric("fastbroker_publications_refused_total", "counter", "PUBLISH messages refused (URI or authorization).", sum(\.publicationsRefused))
         metric("fastbroker_events_delivered_total", "counter", "EVENT messages queued to subscribers.", sum(\.eventsDelivered))
-        out += "# HELP fastbroker_drops_total Events dropped, by reason.\n# TYPE fastbroker_drops_total counter\n"
+        header("fastbroker_drops_total", "counter", "Events dropped, by reason.")
         out += "fastbroker_drops_total{reason=\"slow_consumer\"} \(sum(\.dropsSlowConsumer))\n"
         out += "fastbroker_drops_total{reason=\"oversize\"} \(sum(\.dropsOversize))\n"
         metric("fastbroker_slow_consumer_disconnects_total", "counter", "Sessions closed for exceeding their outbound limit.", sum(\.slowConsumerDisconnects))
@@ -115,45 +128,21 @@ enum PrometheusText {
         metric("fastbroker_handshake_timeouts_total", "counter", "Connections closed for not completing the handshake in time.", sum(\.handshakeTimeouts))
         metric("fastbroker_bytes_in_total", "counter", "Bytes read from clients.", sum(\.bytesIn))
         metric("fastbroker_bytes_out_total", "counter", "Bytes written to clients.", sum(\.bytesOut))
-        out += "# HELP fastbroker_loop_outbound_queued_bytes Bytes queued for writing, per loop.\n# TYPE fastbroker_loop_outbound_queued_bytes gauge\n"
-        for (i, loop) in loops.enumerated() {
-            out += "fastbroker_loop_outbound_queued_bytes{loop=\"\(i)\"} \(loop.outboundQueuedBytes.current)\n"
-        }
-        out += "# HELP fastbroker_loop_receive_buffer_bytes Bytes reserved for receiving (rings, reassembly and TLS buffers), per loop.\n# TYPE fastbroker_loop_receive_buffer_bytes gauge\n"
-        for (i, loop) in loops.enumerated() {
-            out += "fastbroker_loop_receive_buffer_bytes{loop=\"\(i)\"} \(loop.receiveBufferBytes.current)\n"
-        }
-        func perLoopGauge(_ name: String, _ help: String, _ values: [Int]) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) gauge\n"
-            for (i, value) in values.enumerated() { out += "\(name){loop=\"\(i)\"} \(value)\n" }
-        }
+        perLoopGauge("fastbroker_loop_outbound_queued_bytes", "Bytes queued for writing, per loop.", loops.map(\.outboundQueuedBytes.current))
+        perLoopGauge("fastbroker_loop_receive_buffer_bytes", "Bytes reserved for receiving (rings, reassembly and TLS buffers), per loop.", loops.map(\.receiveBufferBytes.current))
         perLoopGauge("fastbroker_loop_cache_bytes", "Bytes held by topic-keyed caches (match and permission caches), per loop.", loops.map(\.cacheBytes.current))
         perLoopGauge("fastbroker_loop_subscriptions", "Subscriptions (distinct topic, match, filter and group), per loop.", subscriptions)
-        out += "# HELP fastbroker_loop_sessions Open WAMP sessions, per loop.\n# TYPE fastbroker_loop_sessions gauge\n"
-        for (i, loop) in loops.enumerated() {
-            out += "fastbroker_loop_sessions{loop=\"\(i)\"} \(loop.sessionsOpened.current - loop.sessionsClosed.current)\n"
-        }
-        out += "# HELP fastbroker_loop_inbox_depth Publications queued for a loop by other loops.\n# TYPE fastbroker_loop_inbox_depth gauge\n"
-        for (i, depth) in inboxDepths.enumerated() {
-            out += "fastbroker_loop_inbox_depth{loop=\"\(i)\"} \(depth)\n"
-        }
+        perLoopGauge("fastbroker_loop_sessions", "Open WAMP sessions, per loop.", loops.map { $0.sessionsOpened.current - $0.sessionsClosed.current })
+        perLoopGauge("fastbroker_loop_inbox_depth", "Publications queued for a loop by other loops.", inboxDepths)
         metric("fastbroker_tls_failures_total", "counter", "TLS handshakes or records that failed (bad client, wrong CA, plaintext on a TLS port).", sum(\.tlsFailures))
         metric("fastbroker_group_events_redispatched_total", "counter", "Consumer-group events re-dispatched after their member left or could not queue them.", sum(\.groupEventsRedispatched))
         metric("fastbroker_group_events_dropped_total", "counter", "Consumer-group events no member accepted or had room for (slow_consumer: drop).", sum(\.groupEventsDropped))
-        out += "# HELP fastbroker_limit_refusals_total Connections, requests and sessions refused or closed by a limit (SPEC §3), by limit.\n# TYPE fastbroker_limit_refusals_total counter\n"
-        for limit in RefusedLimit.allCases {
-            out += "fastbroker_limit_refusals_total{limit=\"\(limit.rawValue)\"} \(loops.reduce(0) { $0 + $1.limitRefusals[limit].current })\n"
-        }
+        countersByKind("fastbroker_limit_refusals_total", "Connections, requests and sessions refused or closed by a limit (SPEC §3), by limit.", label: "limit", \.limitRefusals)
         metric("fastbroker_idle_pings_total", "counter", "PINGs sent to connections idle for idle_timeout_ms.", sum(\.idlePings))
         metric("fastbroker_cross_loop_overflows_total", "counter", "Cross-loop messages that found another loop's inbox full and waited.", sum(\.crossLoopOverflows))
-        out += "# HELP fastbroker_cross_loop_drops_total Cross-loop messages dropped because the destination loop was backed up past the overflow bound, by kind.\n# TYPE fastbroker_cross_loop_drops_total counter\n"
-        for kind in CrossLoopDropKind.allCases {
-            out += "fastbroker_cross_loop_drops_total{kind=\"\(kind.rawValue)\"} \(loops.reduce(0) { $0 + $1.crossLoopDrops[kind].current })\n"
-        }
-        out += "# HELP fastbroker_retained_bytes Bytes charged by retained events against limits.max_retained_bytes, per realm.\n# TYPE fastbroker_retained_bytes gauge\n"
-        for entry in retained { out += "fastbroker_retained_bytes{realm=\(JSONWriter.quoted(entry.realm))} \(entry.bytes)\n" }
-        out += "# HELP fastbroker_retained_topics Topics with a retained event, per realm.\n# TYPE fastbroker_retained_topics gauge\n"
-        for entry in retained { out += "fastbroker_retained_topics{realm=\(JSONWriter.quoted(entry.realm))} \(entry.topics)\n" }
+        countersByKind("fastbroker_cross_loop_drops_total", "Cross-loop messages dropped because the destination loop was backed up past the overflow bound, by kind.", label: "kind", \.crossLoopDrops)
+        perRealmGauge("fastbroker_retained_bytes", "Bytes charged by retained events against limits.max_retained_bytes, per realm.", { $0.bytes })
+        perRealmGauge("fastbroker_retained_topics", "Topics with a retained event, per realm.", { $0.topics })
         metric("fastbroker_retained_evictions_total", "counter", "Retained events evicted to stay within limits.max_retained_bytes.", sum(\.retainedEvictions))
         return out
     }

@@ -28,38 +28,20 @@ enum SubscriptionFilter {
         }
         let expression = JSONScanner.decodeString(buffer, expressionSpan)
 
-        var values: [String: FilterValue] = [:]
-        if let valuesSpan {
-            guard valuesSpan.kind == .object else {
-                return .failure(.invalidArgument("options.filter_values must be a dict like {\":v\": 10}"))
+        let values: [String: FilterValue], names: [String: String]
+        do throws(SubscribeRefusal) {
+            values = try placeholders(valuesSpan, in: buffer, option: "filter_values", example: #"{":v": 10}"#) {
+                (key, value) throws(SubscribeRefusal) -> FilterValue in
+                try FilterValueBinding.value(buffer, value)
+                    .mapError { SubscribeRefusal.invalidArgument("options.filter_values[\"\(key)\"]: \($0.message)") }.get()
             }
-            var entries = 0
-            for (keySpan, valueSpan) in JSONObjectView(buffer: buffer, span: valuesSpan) {
-                entries += 1
-                guard entries <= maxPlaceholderEntries else { return .failure(tooManyEntries("filter_values")) }
-                let key = JSONScanner.decodeString(buffer, keySpan)
-                switch FilterValueBinding.value(buffer, valueSpan) {
-                case .success(let value): values[key] = value
-                case .failure(let problem):
-                    return .failure(.invalidArgument("options.filter_values[\"\(key)\"]: \(problem.message)"))
-                }
+            names = try placeholders(namesSpan, in: buffer, option: "filter_names", example: ##"{"#n": "name"}"##) {
+                (key, value) throws(SubscribeRefusal) -> String in
+                guard value.kind == .string else { throw .invalidArgument("options.filter_names[\"\(key)\"] must be a string") }
+                return JSONScanner.decodeString(buffer, value)
             }
-        }
-        var names: [String: String] = [:]
-        if let namesSpan {
-            guard namesSpan.kind == .object else {
-                return .failure(.invalidArgument("options.filter_names must be a dict like {\"#n\": \"name\"}"))
-            }
-            var entries = 0
-            for (keySpan, valueSpan) in JSONObjectView(buffer: buffer, span: namesSpan) {
-                entries += 1
-                guard entries <= maxPlaceholderEntries else { return .failure(tooManyEntries("filter_names")) }
-                let key = JSONScanner.decodeString(buffer, keySpan)
-                guard valueSpan.kind == .string else {
-                    return .failure(.invalidArgument("options.filter_names[\"\(key)\"] must be a string"))
-                }
-                names[key] = JSONScanner.decodeString(buffer, valueSpan)
-            }
+        } catch {
+            return .failure(error)
         }
         do {
             return .success(try FilterProgram.compile(expression, values: values, names: names))
@@ -68,9 +50,27 @@ enum SubscriptionFilter {
         }
     }
 
-    private static func tooManyEntries(_ option: String) -> SubscribeRefusal {
-        .invalidArgument("options.\(option) has more than \(maxPlaceholderEntries) entries: "
-            + "a filter expression of at most \(FilterProgram.maxExpressionBytes) bytes cannot use them all")
+    /// Reads a placeholder dict (`filter_values`, `filter_names`; empty when absent), each entry's
+    /// value through `bind`. Counted while reading, so a huge dict is refused before its values
+    /// are decoded.
+    private static func placeholders<Value>(
+        _ span: JSONSpan?, in buffer: UnsafeRawBufferPointer, option: String, example: String,
+        _ bind: (String, JSONSpan) throws(SubscribeRefusal) -> Value
+    ) throws(SubscribeRefusal) -> [String: Value] {
+        var result: [String: Value] = [:]
+        guard let span else { return result }
+        guard span.kind == .object else { throw .invalidArgument("options.\(option) must be a dict like \(example)") }
+        var entries = 0
+        for (keySpan, valueSpan) in JSONObjectView(buffer: buffer, span: span) {
+            entries += 1
+            guard entries <= maxPlaceholderEntries else {
+                throw .invalidArgument("options.\(option) has more than \(maxPlaceholderEntries) entries: "
+                    + "a filter expression of at most \(FilterProgram.maxExpressionBytes) bytes cannot use them all")
+            }
+            let key = JSONScanner.decodeString(buffer, keySpan)
+            result[key] = try bind(key, valueSpan)
+        }
+        return result
     }
 }
 

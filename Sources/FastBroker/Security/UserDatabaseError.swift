@@ -10,12 +10,7 @@ public struct UserDatabaseError: Error, CustomStringConvertible, Equatable {
     public var jsonPath: String?
     /// What is wrong, e.g. "expected a positive integer".
     public var reason: String
-
-    public init(file: String, jsonPath: String?, reason: String) {
-        self.file = file
-        self.jsonPath = jsonPath
-        self.reason = reason
-    }
+    // Made only inside this module (the memberwise init), read by anyone.
 
     public var description: String {
         if let jsonPath { return "\(file): \(jsonPath): \(reason)" }

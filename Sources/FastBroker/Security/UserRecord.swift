@@ -24,13 +24,8 @@ public struct TicketCredential: Sendable, Equatable {
     public var keyLength: Int
     /// The raw PBKDF2 output (the file holds its standard padded base64).
     public var derivedKey: [UInt8]
-
-    public init(salt: String, iterations: Int, keyLength: Int, derivedKey: [UInt8]) {
-        self.salt = salt
-        self.iterations = iterations
-        self.keyLength = keyLength
-        self.derivedKey = derivedKey
-    }
+    // Made only in this module (the memberwise init): from a file, or from a ticket by
+    // TicketAuthenticator.credential(ticket:iterations:keyLength:).
 }
 
 public struct UserRecord: Sendable, Equatable {

@@ -134,14 +134,7 @@ public final class RingBuffer {
     /// pointer handed out before. Does nothing when the capacity already suffices.
     public func reserveCapacity(_ minimumCapacity: Int) {
         guard minimumCapacity > capacity else { return }
-        let newCapacity = RingBuffer.roundedCapacity(minimumCapacity)
-        let newStorage = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
-        copyBytes(at: 0, count: count, into: newStorage)
-        storage.deallocate()
-        storage = newStorage
-        capacity = newCapacity
-        mask = newCapacity - 1
-        readPosition = 0
+        reallocate(capacity: RingBuffer.roundedCapacity(minimumCapacity))
     }
 
     /// For a frame of `frameBytes` (header included) that has not fully arrived: when the ring is
@@ -181,6 +174,14 @@ public final class RingBuffer {
     public func shrink(toCapacity targetCapacity: Int) {
         let newCapacity = RingBuffer.roundedCapacity(targetCapacity)
         guard newCapacity < capacity && count <= newCapacity else { return }
+        reallocate(capacity: newCapacity)
+        calmDrains = 0
+        peakReadable = count
+    }
+
+    /// Moves the readable bytes to the start of fresh storage of `newCapacity` (a power of two
+    /// that holds them) and frees the old storage: the one place that grows or shrinks the ring.
+    private func reallocate(capacity newCapacity: Int) {
         let newStorage = UnsafeMutableRawPointer.allocate(byteCount: newCapacity, alignment: 16)
         copyBytes(at: 0, count: count, into: newStorage)
         storage.deallocate()
@@ -188,7 +189,5 @@ public final class RingBuffer {
         capacity = newCapacity
         mask = newCapacity - 1
         readPosition = 0
-        calmDrains = 0
-        peakReadable = count
     }
 }
