@@ -82,7 +82,7 @@ final class Connection {
     /// close does not know WebSocket codes.
     var webSocketClose: (code: UInt16, reason: String) = (1000, "")
 
-    var limits: LimitsConfig { context.server.configuration.limits }
+    var limits: LimitsConfig { context.limits }
 
     convenience init(context: LoopContext, stream: TCPStream, listener: ListenerConfig, tls tlsContext: TLSServerContext?) throws(TLSError) {
         try self.init(context: context, transport: .tcp(stream), listener: listener, tls: tlsContext)
