@@ -87,6 +87,8 @@ extension Session {
 
     // MARK: - PUBLISH
 
+    // Inlined (one caller each), so the message view is not copied again per call.
+    @inline(__always)
     func handlePublish(_ m: WampMessageView, _ established: Established) {
         guard (4...6).contains(m.count), let request = requestID(m), let options = m.object(2), m.kind(3) == .string else {
             return protocolViolation("PUBLISH must be [16, Request|id, Options|dict, Topic|uri, Arguments|list?, ArgumentsKw|dict?]")
@@ -101,6 +103,7 @@ extension Session {
         withStringBytes(m, 3) { topic in publish(m, request: request, options: options, topic: topic, established) }
     }
 
+    @inline(__always)
     private func publish(_ m: WampMessageView, request: UInt64, options: JSONObjectView, topic: UnsafeRawBufferPointer,
                          _ established: Established) {
         let parsed: PublishOptions

@@ -26,24 +26,19 @@ public struct WampMessageView {
         @inlinable mutating func append(_ span: JSONSpan) {
             precondition(storedCount < 8 && span.start >= 0 && span.end <= Int(UInt32.max))
             let word = UInt64(truncatingIfNeeded: span.start) | UInt64(truncatingIfNeeded: span.end) << 32
-            switch storedCount {
-            case 0: bounds.0 = word
-            case 1: bounds.1 = word
-            case 2: bounds.2 = word
-            case 3: bounds.3 = word
-            case 4: bounds.4 = word
-            case 5: bounds.5 = word
-            case 6: bounds.6 = word
-            default: bounds.7 = word
-            }
-            kinds |= UInt64(span.kind.rawValue) << (8 * UInt64(storedCount))
+            let slot = Int(storedCount)
+            withUnsafeMutableBytes(of: &bounds) { $0.storeBytes(of: word, toByteOffset: slot * 8, as: UInt64.self) }
+            kinds |= UInt64(span.kind.rawValue) << (8 * UInt64(slot))
             format = span.format
             storedCount += 1
         }
 
-        /// The kind of element `index` (< count).
+        /// The kind of element `index` (< count). A bit cast, not `JSONKind(rawValue:)` (a switch):
+        /// the byte was stored from a JSONKind's raw value, and JSONKind's raw values are its tags.
         @inlinable @inline(__always) func kind(_ index: Int) -> JSONKind {
-            JSONKind(rawValue: UInt8(truncatingIfNeeded: kinds >> (8 * UInt64(truncatingIfNeeded: index)))).unsafelyUnwrapped
+            let byte = UInt8(truncatingIfNeeded: kinds >> (8 * UInt64(truncatingIfNeeded: index)))
+            assert(JSONKind(rawValue: byte) == unsafeBitCast(byte, to: JSONKind.self), "JSONKind raw values must equal its tags")
+            return unsafeBitCast(byte, to: JSONKind.self)
         }
 
         /// A switch, not `withUnsafeBytes(of: bounds)`: that copies all eight words to get an address.
