@@ -23,9 +23,8 @@ struct OutputState {
     var queuingFinalAbort = false
     /// The connection is on the loop's list for the next flush.
     var isDirty = false
-    /// The bounds from the (immutable) limits, computed on first use: every queued frame
-    /// checks them.
-    var budget: OutboundBudget?
+    /// The bounds from the (immutable) limits, computed once: every queued frame checks them.
+    let budget: OutboundBudget
 
     /// The transport is closed: nothing queued will be written.
     func removeAll(tls: TLSTransport?) {
@@ -35,12 +34,7 @@ struct OutputState {
 }
 
 extension Connection {
-    var budget: OutboundBudget {
-        if let budget = output.budget { return budget }
-        let made = OutboundBudget(limits: limits)
-        output.budget = made
-        return made
-    }
+    var budget: OutboundBudget { output.budget }
 
     /// The queue the socket is written from.
     private var socketQueue: OutboundQueue { tls?.ciphertextOut ?? output.queue }

@@ -59,7 +59,7 @@ final class Connection {
     /// the loop's `receiveBufferBytes` gauge.
     var reportedReceiveBytes = 0
     /// The output side (Connection+Output.swift).
-    var output = OutputState()
+    var output: OutputState
     /// TLS listeners only (Connection+TLS.swift).
     let tls: TLSTransport?
     /// The peer's RawSocket receive limit (from its hello); larger EVENTs are dropped.
@@ -82,7 +82,7 @@ final class Connection {
     /// close does not know WebSocket codes.
     var webSocketClose: (code: UInt16, reason: String) = (1000, "")
 
-    var limits: LimitsConfig { context.server.configuration.limits }
+    var limits: LimitsConfig { context.limits }
 
     convenience init(context: LoopContext, stream: TCPStream, listener: ListenerConfig, tls tlsContext: TLSServerContext?) throws(TLSError) {
         try self.init(context: context, transport: .tcp(stream), listener: listener, tls: tlsContext)
@@ -93,6 +93,7 @@ final class Connection {
         self.transport = transport
         self.listener = listener
         self.peer = transport.peerDescription
+        output = OutputState(budget: OutboundBudget(limits: context.limits))
         if let tlsContext { tls = try TLSTransport(context: tlsContext) } else { tls = nil }
         let maxMessageBytes = context.server.configuration.limits.maxMessageBytes
         switch listener.transport {

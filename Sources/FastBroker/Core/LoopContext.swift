@@ -23,6 +23,7 @@
 // is established. Debug builds check that loop-owned state is reached only on this loop's thread
 // (EventLoop.assertInLoopThread) at the entry points other loops' messages lead to.
 
+import BrokerConfig
 import BrokerLoop
 import BrokerSync
 import Logging
@@ -38,6 +39,9 @@ final class LoopContext: @unchecked Sendable {
     unowned let server: BrokerServer
     let metrics = LoopMetrics()
     let log: Logger
+    /// The configured limits, copied here (they are immutable): per-message paths read them
+    /// without the unowned `server` load and strong check.
+    let limits: LimitsConfig
     /// Messages from other loops (publications, consumer-group traffic). Any loop enqueues;
     /// only this loop dequeues.
     let inbox = MPSCQueue<InboxMessage>(capacity: 8192)
@@ -98,6 +102,7 @@ final class LoopContext: @unchecked Sendable {
         self.loop = loop
         self.server = server
         self.log = log
+        limits = server.configuration.limits
         overflow = CrossLoopOverflow(loopCount: loopCount)
         spaceWanted = (0...loopCount).map { _ in SpaceRequest() }
         flushHook = PrepareHook(loop: loop) { [unowned self] in self.beforeBlocking() }

@@ -14,7 +14,17 @@ struct OutboundFrame {
     var message: MessageBuffer?
     /// Set on a consumer-group EVENT: what to re-dispatch if the frame never reaches the kernel.
     var groupDelivery: GroupDelivery?
-    var byteCount: Int { headerLength + (message?.count ?? 0) }
+    /// Header plus message bytes, stored (a queued message is read-only): reading it through a
+    /// slot pointer copies no reference, so costs no retain and release.
+    let byteCount: Int
+
+    init(header: (UInt64, UInt64), headerLength: Int, message: MessageBuffer?, groupDelivery: GroupDelivery?) {
+        self.header = header
+        self.headerLength = headerLength
+        self.message = message
+        self.groupDelivery = groupDelivery
+        byteCount = headerLength + (message?.count ?? 0)
+    }
 }
 
 final class OutboundQueue {
@@ -229,11 +239,10 @@ final class OutboundQueue {
 
     private func popFirst() {
         let slot = slots + (head & (capacity - 1))
-        queuedBytes -= slot.pointee.byteCount - writtenOfFirst
+        let frame = slot.move()   // the slot's references move out: no retain
+        queuedBytes -= frame.byteCount - writtenOfFirst
         writtenOfFirst = 0
-        let message = slot.pointee.message
-        slot.deinitialize(count: 1)
-        message?.releaseUse()
+        frame.message?.releaseUse()
         head = (head + 1) & (capacity - 1)
         count -= 1
     }

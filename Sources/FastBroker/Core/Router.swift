@@ -215,14 +215,26 @@ final class Router {
             var json: MessageBuffer? = nil
             var msgpack: MessageBuffer? = nil
             var cbor: MessageBuffer? = nil
+            // The sessions are read without a retain each: the local `subscribers` array holds
+            // every one of them +1 until the loop ends (withExtendedLifetime), whatever delivery
+            // does to the subscription's own list (nothing: a slow consumer is only disconnected
+            // from the next flush), so none can be freed while it is used here.
             let subscribers = subscription.subscribers.elements
-            // Index loops, not for-in: an unspecialized (debug) IndexingIterator allocates.
-            var i = 0
-            while i < subscribers.count {
-                let subscriber = subscribers[i]
-                i += 1
-                if deliver(publication, of: subscription, to: subscriber, json: &json, msgpack: &msgpack, cbor: &cbor, pool: pool, copy: copy) {
-                    delivered += 1
+            withExtendedLifetime(subscribers) {
+                subscribers.withUnsafeBufferPointer { sessions in
+                    let unretained = UnsafeRawPointer(sessions.baseAddress)?.assumingMemoryBound(to: Unmanaged<Session>.self)
+                    // Index loops, not for-in: an unspecialized (debug) IndexingIterator allocates.
+                    var i = 0
+                    while i < sessions.count {
+                        #if DEBUG
+                        precondition(unretained![i].takeUnretainedValue() === sessions[i], "Unmanaged<Session> must alias the array's element")
+                        #endif
+                        let reached = unretained.unsafelyUnwrapped[i]._withUnsafeGuaranteedRef { subscriber in
+                            deliver(publication, of: subscription, to: subscriber, json: &json, msgpack: &msgpack, cbor: &cbor, pool: pool, copy: copy)
+                        }
+                        if reached { delivered += 1 }
+                        i += 1
+                    }
                 }
             }
             let checked = subscription.checkedSubscribers.elements
@@ -259,20 +271,26 @@ final class Router {
            !rules.admits(session: subscriber.id, authid: subscriber.identity.authid, authrole: subscriber.identity.authrole) {
             return false
         }
-        let format = subscriber.format
-        var message = format == .json ? json : format == .msgpack ? msgpack : cbor
-        if message == nil {
-            let buffer = WampEncoder.event(subscription: subscription.id, publication: publication,
-                                           payload: payload(publication, in: format, copy: copy),
-                                           includeTopic: subscription.key.match != .exact, format: format, pool: pool)
-            message = buffer
-            switch format {
-            case .json: json = buffer
-            case .msgpack: msgpack = buffer
-            case .cbor: cbor = buffer
-            }
+        // The EVENT in the subscriber's format: encoded on first need, then shared.
+        switch subscriber.format {
+        case .json:
+            if json == nil { json = encodeEvent(publication, of: subscription, in: .json, pool: pool, copy: copy) }
+            return subscriber.deliver(json.unsafelyUnwrapped)
+        case .msgpack:
+            if msgpack == nil { msgpack = encodeEvent(publication, of: subscription, in: .msgpack, pool: pool, copy: copy) }
+            return subscriber.deliver(msgpack.unsafelyUnwrapped)
+        case .cbor:
+            if cbor == nil { cbor = encodeEvent(publication, of: subscription, in: .cbor, pool: pool, copy: copy) }
+            return subscriber.deliver(cbor.unsafelyUnwrapped)
         }
-        return subscriber.deliver(message!)
+    }
+
+    /// The subscription's EVENT for `publication` in `format`, in a pooled buffer.
+    private func encodeEvent(_ publication: Publication, of subscription: Subscription, in format: WireFormat,
+                             pool: MessageBufferPool, copy: RemotePublication?) -> MessageBuffer {
+        WampEncoder.event(subscription: subscription.id, publication: publication,
+                          payload: payload(publication, in: format, copy: copy),
+                          includeTopic: subscription.key.match != .exact, format: format, pool: pool)
     }
 
     /// Whether the role at `role` in the realm's roles may subscribe to the concrete `topic`

@@ -56,7 +56,7 @@ extension Session {
     /// id it already has, does not count (a hash lookup; for groups a scan of the memberships,
     /// only at the limit).
     private func isAtSubscriptionLimit(unlessHolding key: SubscriptionKey, _ established: Established) -> Bool {
-        let limit = context.server.configuration.limits.maxSubscriptionsPerSession
+        let limit = context.limits.maxSubscriptionsPerSession
         guard subscriptions.count + memberships.count + pendingGroupJoins >= limit else { return false }
         if key.groupType != nil { return !memberships.values.contains { $0.member.key == key } }
         guard let existing = established.router.existingSubscription(key) else { return true }
@@ -64,7 +64,7 @@ extension Session {
     }
 
     private func refuseSubscriptionOverLimit(_ request: UInt64) {
-        let limit = context.server.configuration.limits.maxSubscriptionsPerSession
+        let limit = context.limits.maxSubscriptionsPerSession
         context.metrics.limitRefusals[.maxSubscriptionsPerSession].increment()
         sendError(WampCode.subscribe, request, "this session already holds \(limit) subscriptions (max_subscriptions_per_session)", WampURI.limitExceeded)
     }
@@ -87,6 +87,8 @@ extension Session {
 
     // MARK: - PUBLISH
 
+    // Inlined (one caller each), so the message view is not copied again per call.
+    @inline(__always)
     func handlePublish(_ m: WampMessageView, _ established: Established) {
         guard (4...6).contains(m.count), let request = requestID(m), let options = m.object(2), m.kind(3) == .string else {
             return protocolViolation("PUBLISH must be [16, Request|id, Options|dict, Topic|uri, Arguments|list?, ArgumentsKw|dict?]")
@@ -101,10 +103,11 @@ extension Session {
         withStringBytes(m, 3) { topic in publish(m, request: request, options: options, topic: topic, established) }
     }
 
+    @inline(__always)
     private func publish(_ m: WampMessageView, request: UInt64, options: JSONObjectView, topic: UnsafeRawBufferPointer,
                          _ established: Established) {
         let parsed: PublishOptions
-        switch PublishOptions.parse(options, maxListEntries: context.server.configuration.limits.maxListOptionEntries) {
+        switch PublishOptions.parse(options, maxListEntries: context.limits.maxListOptionEntries) {
         case .success(let p):
             parsed = p
         case .failure(let refusal):
@@ -154,7 +157,7 @@ extension Session {
     /// Why a topic or pattern of `length` UTF-8 bytes is refused, or nil when it is within
     /// limits.max_uri_bytes (which also bounds what the index and the caches copy per URI).
     private func uriLengthProblem(_ length: Int) -> String? {
-        let limit = context.server.configuration.limits.maxURIBytes
+        let limit = context.limits.maxURIBytes
         return length > limit ? "URI of \(length) bytes is longer than limits.max_uri_bytes (\(limit))" : nil
     }
 

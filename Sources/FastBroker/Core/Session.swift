@@ -35,13 +35,20 @@ final class Session {
         case closed
     }
 
-    /// What an established session works with, all set together at WELCOME.
-    struct Established {
+    /// What an established session works with, all set together at WELCOME. A class, so each
+    /// message's `case .established(let e)` copies one reference, not a realm and a router.
+    final class Established {
         let realm: Realm
         /// The realm's router on this session's loop.
         let router: Router
         /// How other loops name this session (registered with the loop until detach).
         let ref: SessionRef
+
+        init(realm: Realm, router: Router, ref: SessionRef) {
+            self.realm = realm
+            self.router = router
+            self.ref = ref
+        }
     }
 
     // All fields: owned by the connection's loop thread. The `var`s are written only by

@@ -5,36 +5,57 @@
 // mismatch so the session layer can answer with a protocol violation naming the element.
 
 public struct WampMessageView {
-    /// Inline storage for the spans of up to `JSONScanner.maxMessageElements` elements.
+    /// Inline storage for the spans of up to 8 elements (`JSONScanner.maxMessageElements` is 7),
+    /// packed so the whole view stays under 128 bytes: a view is passed and copied per message
+    /// several times, and at 232 bytes (eight full JSONSpans) each copy was a memcpy call.
     @usableFromInline
     struct Elements {
-        @usableFromInline var count = 0
-        // A tuple, not an Array: fixed inline storage keeps scanMessage free of heap allocation.
-        @usableFromInline var spans: (JSONSpan, JSONSpan, JSONSpan, JSONSpan, JSONSpan, JSONSpan, JSONSpan, JSONSpan) =
-            (empty, empty, empty, empty, empty, empty, empty, empty)
-        @usableFromInline static let empty = JSONSpan(start: 0, end: 0, kind: .null)
+        /// Element i's start offset in the low 32 bits of word i, its end in the high 32 (messages
+        /// are at most LimitsConfig.maxMessageBytesCeiling, 16 MiB; `append` checks).
+        @usableFromInline var bounds: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        /// Element i's JSONKind raw value in byte i.
+        @usableFromInline var kinds: UInt64 = 0
+        @usableFromInline var storedCount: UInt8 = 0
+        /// The format of the spans (one per message).
+        @usableFromInline var format = WireFormat.json
+
+        @inlinable init() {}
+
+        @inlinable var count: Int { Int(storedCount) }
 
         @inlinable mutating func append(_ span: JSONSpan) {
-            precondition(count < 8)
-            withUnsafeMutableBytes(of: &spans) {
-                $0.storeBytes(of: span, toByteOffset: count * MemoryLayout<JSONSpan>.stride, as: JSONSpan.self)
-            }
-            count += 1
+            precondition(storedCount < 8 && span.start >= 0 && span.end <= Int(UInt32.max))
+            let word = UInt64(truncatingIfNeeded: span.start) | UInt64(truncatingIfNeeded: span.end) << 32
+            let slot = Int(storedCount)
+            withUnsafeMutableBytes(of: &bounds) { $0.storeBytes(of: word, toByteOffset: slot * 8, as: UInt64.self) }
+            kinds |= UInt64(span.kind.rawValue) << (8 * UInt64(slot))
+            format = span.format
+            storedCount += 1
         }
 
-        /// A switch, not `withUnsafeBytes(of: spans)`: that copies all eight spans (a memcpy per
-        /// accessor call, several per message) to get an address.
-        @inlinable func span(_ index: Int) -> JSONSpan {
+        /// The kind of element `index` (< count). A bit cast, not `JSONKind(rawValue:)` (a switch):
+        /// the byte was stored from a JSONKind's raw value, and JSONKind's raw values are its tags.
+        @inlinable @inline(__always) func kind(_ index: Int) -> JSONKind {
+            let byte = UInt8(truncatingIfNeeded: kinds >> (8 * UInt64(truncatingIfNeeded: index)))
+            assert(JSONKind(rawValue: byte) == unsafeBitCast(byte, to: JSONKind.self), "JSONKind raw values must equal its tags")
+            return unsafeBitCast(byte, to: JSONKind.self)
+        }
+
+        /// A switch, not `withUnsafeBytes(of: bounds)`: that copies all eight words to get an address.
+        @inlinable @inline(__always) func span(_ index: Int) -> JSONSpan {
+            let word: UInt64
             switch index {
-            case 0: spans.0
-            case 1: spans.1
-            case 2: spans.2
-            case 3: spans.3
-            case 4: spans.4
-            case 5: spans.5
-            case 6: spans.6
-            default: spans.7
+            case 0: word = bounds.0
+            case 1: word = bounds.1
+            case 2: word = bounds.2
+            case 3: word = bounds.3
+            case 4: word = bounds.4
+            case 5: word = bounds.5
+            case 6: word = bounds.6
+            default: word = bounds.7
             }
+            return JSONSpan(start: Int(truncatingIfNeeded: word & 0xFFFF_FFFF), end: Int(truncatingIfNeeded: word >> 32),
+                            kind: kind(index), format: format)
         }
     }
 
@@ -60,11 +81,12 @@ public struct WampMessageView {
 
     /// The kind of element `index`, nil when the message is shorter.
     @inlinable public func kind(_ index: Int) -> JSONKind? {
-        index >= 0 && index < elements.count ? elements.span(index).kind : nil
+        index >= 0 && index < elements.count ? elements.kind(index) : nil
     }
 
     /// An exact non-negative integer up to UInt64.max: in JSON a literal without fraction, exponent or
     /// '-'; in MessagePack any int type (of any width) holding a value ≥ 0 (never a float).
+    @inlinable
     public func unsignedInteger(_ index: Int) -> UInt64? {
         guard let kind = kind(index), kind == .number else { return nil }
         return JSONScanner.unsignedInteger(buffer, elements.span(index))
@@ -84,11 +106,13 @@ public struct WampMessageView {
 
     /// The string at `index` as UTF-8 bytes in place, when no decoding is needed (MessagePack always,
     /// JSON when the string has no escapes); nil otherwise (then use `string(_:)`). No allocation.
+    @inlinable
     public func rawString(_ index: Int) -> UnsafeRawBufferPointer? {
         guard let kind = kind(index), kind == .string else { return nil }
         return JSONScanner.rawStringContent(buffer, elements.span(index))
     }
 
+    @inlinable
     public func object(_ index: Int) -> JSONObjectView? {
         guard let kind = kind(index), kind == .object else { return nil }
         return JSONObjectView(buffer: buffer, span: elements.span(index))
