@@ -20,7 +20,7 @@ final class RecordingDelivery: ClusterDelivery, @unchecked Sendable {
         if let gate, !gateUsed.exchange(true, ordering: .relaxed) { gate.wait() }
     }
 
-    func deliverToGroup(_ publication: ClusterPublication, group: ClusterGroup) {
+    func deliverToGroup(_ publication: ClusterPublication, group: ClusterGroup, tried: [String]) {
         grouped.withLock { $0.append((group, publication)) }
     }
 

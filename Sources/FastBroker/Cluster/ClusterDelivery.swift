@@ -18,5 +18,8 @@ public protocol ClusterDelivery: AnyObject, Sendable {
 
     /// Called on the same thread for a publication one of this node's group subscriptions
     /// received (ClusterGroup): it goes to that group's local members only, one of them.
-    func deliverToGroup(_ publication: ClusterPublication, group: ClusterGroup)
+    /// `tried`: shared groups, the nodes that found no accepting member before this one
+    /// (ClusterGroupForward); when no local member accepts either, hand it to
+    /// `ClusterNode.forwardGroupEvent` with them.
+    func deliverToGroup(_ publication: ClusterPublication, group: ClusterGroup, tried: [String])
 }

@@ -5,7 +5,26 @@
 //
 //   shared             every node with members holds a queue subscription on the group's pattern
 //                      subject, queue name = the group's identity, so NATS hands each publication
-//                      to exactly one of those nodes, which gives it to one local member.
+//                      to exactly one of those nodes, which gives it to one local member. When no
+//                      member there accepts it (filters, exclude/eligible lists), that node passes
+//                      it to the next member node not yet tried (ClusterGroupForward: the tried
+//                      nodes travel with it; member nodes come from the registry's `m.` keys,
+//                      cached and refreshed on the control queue), until one accepts or every
+//                      member node has said no (then it is dropped and counted, as on one node:
+//                      fastbroker_cluster_group_unaccepted_total). A node that delivers never
+//                      forwards, and no node is tried twice: exactly once, ≤ member-node hops.
+//
+//                      Why not a lease-elected dispatcher (one node that sees every publication
+//                      and every member's filter): it would put every group event of the cluster
+//                      through one node and one more hop, and need every member's filter and
+//                      room replicated to it. The queue subscription costs nothing extra when
+//                      the first node accepts (the usual case, and always without filters); a
+//                      fallback hop costs one NATS round through a route (measured on loopback:
+//                      README "Cluster"). Known limits: a forwarded event may reach its member
+//                      after a later event NATS gave that node directly (no per-publisher order
+//                      across a fallback hop), and a node that joined or died in the last
+//                      `memberRefreshMs` (joined) or lease TTL (died, key not yet expired) may
+//                      be missed or sent a forward NATS then drops.
 //   exclusive/failover the node holding the group's JetStream KV lease (ClusterLeaseKeeper) is
 //                      the only one subscribed; the others stand by and take the lease when the
 //                      holder releases it (its last member left) or stops renewing (it died).
@@ -55,6 +74,12 @@ public struct ClusterGroup: Hashable, Sendable {
     public func standingKey(node: String) -> String { Self.escapedKey("n", [realm, match.rawValue, pattern, name, node]) }
     /// Every node's standing key of this group (a subject filter).
     public var standingFilter: String { Self.escapedKey("n", [realm, match.rawValue, pattern, name]) + ".*" }
+    /// Shared: `node` has members of the group (value: the node's name); renewed like the kind.
+    public func memberKey(node: String) -> String { memberKeyPrefix + Self.escapedKey("", [node]).dropFirst() }
+    /// Every member key of this group starts with it (then one token: the escaped node name).
+    public var memberKeyPrefix: String { Self.escapedKey("m", [realm, match.rawValue, pattern, name]) + "." }
+    /// Every member key of every group (a subject filter).
+    public static let memberKeysFilter = "m.>"
 
     /// Failover: whether the node of standing `me` has the longest-standing member — the
     /// smallest join order among every node's `standings` (a tie, which distinct revisions never

@@ -3,6 +3,11 @@
 // only group subscriptions, so the node's own publications reach its own group consumers the same
 // way as everyone else's — and the JetStream KV lease keeper for exclusive/failover groups.
 //
+// Shared groups' fallback (ClusterGroupForward): the node subscribes its own forward subject on
+// the link; `forward` passes a publication no local member accepted to the next member node, read
+// from a cache of the registry's member keys that the control queue refreshes every
+// `memberRefreshMs` while the node has shared groups — never from the delivery thread or a loop.
+//
 // Before a group SUBSCRIBE is answered, `admit` asks the cluster (ClusterGroupRegistry, on the
 // control queue): the kind must match the cluster's, an exclusive group's lease must be free.
 // Threads: `admit`/`join`/`leave` run on loop threads (a group's home loop creates or removes it) and
@@ -24,6 +29,10 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
         var bySubscription: [OpaquePointer: ClusterGroup] = [:]
         /// Exclusive/failover groups by lease key.
         var leased: [String: ClusterGroup] = [:]
+        /// This node's forward subject (ClusterGroupForward.subject).
+        var forwardSubscription: OpaquePointer?
+        /// Shared groups' member nodes by `memberKeyPrefix`, as last read from KV.
+        var memberNodes: [String: [String]] = [:]
     }
 
     private let nodeName: String
@@ -42,6 +51,9 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
     private var registry: ClusterGroupRegistry?
     private var wantedLeases: Set<String> = []
     private var retryScheduled = false
+    /// Refreshes `memberNodes` on `control`; made by `start`, cancelled by `stop`.
+    private var memberRefresh: DispatchSourceTimer?
+    static let memberRefreshMs = 500
 
     init(
         nodeName: String, leaseTTLMs: Int, pendingLimits: ClusterNode.PendingLimits, control: DispatchQueue,
@@ -60,12 +72,24 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
         var settings = NatsConnection.Settings(name: "fastbroker-\(nodeName)-groups", servers: servers)
         settings.echo = true
         let opened = try NatsConnection(settings, events: self)
-        state.withLock { $0.connection = opened }
+        let forwardSubject = ClusterGroupForward.subject(node: nodeName)
+        let forwards = try opened.subscribe(subject: forwardSubject, pendingMessages: pendingLimits.messages, pendingBytes: pendingLimits.bytes)
+        state.withLock { state in
+            state.connection = opened
+            state.forwardSubscription = forwards
+        }
+        let timer = DispatchSource.makeTimerSource(queue: control)
+        timer.schedule(deadline: .now(), repeating: .milliseconds(Self.memberRefreshMs))
+        timer.setEventHandler { [weak self] in self?.refreshMemberNodes() }
+        timer.resume()
+        memberRefresh = timer
     }
 
     /// Graceful: releases the leases (standbys take over at once), then closes the link.
     func stop() {
         control.sync {
+            memberRefresh?.cancel()
+            memberRefresh = nil
             registry?.stop()
             registry = nil
             keeper?.releaseAllOnQueue()
@@ -76,6 +100,8 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
             for subscription in state.subscriptions.values { NatsConnection.unsubscribe(subscription) }
             state.subscriptions.removeAll()
             state.bySubscription.removeAll()
+            if let forwards = state.forwardSubscription { NatsConnection.unsubscribe(forwards) }
+            state.forwardSubscription = nil
             state.connection?.close()
             state.connection = nil
         }
@@ -106,6 +132,10 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
                     if group.kind == .exclusive && !keeper.holdNow(group.identity) {
                         registry.forget(group)   // this node has no such group: nothing to renew
                         return answer(.exclusiveTaken)
+                    }
+                    if group.kind == .shared {
+                        try registry.announceMember(group)
+                        refreshMemberNodes()   // this node may forward at once: know its peers
                     }
                 }
                 guard group.kind == .failover else { return answer(.admitted(order: nil)) }
@@ -180,6 +210,70 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
                 }
             }
         }
+    }
+
+    // MARK: - Shared fallback (ClusterGroupForward)
+
+    /// On `control`: re-reads every shared group's member nodes while this node has shared groups
+    /// (without them it forwards only in a race with its last member's leave: the last list serves).
+    private func refreshMemberNodes() {
+        guard let registry, state.withLock({ $0.local.keys.contains { $0.kind == .shared } }) else { return }
+        do throws(NatsError) {
+            let nodes = try registry.memberNodes()
+            state.withLock { $0.memberNodes = nodes }
+        } catch {
+            log("cluster: cannot read shared groups' member nodes (\(error)); forwarding with the last list")
+        }
+    }
+
+    /// No member of `group` on this node accepts `publication` (the group's home loop found none):
+    /// passes it to the next member node not in `tried`. False when there is none (every member
+    /// node tried: no member anywhere accepts; counted) or it could not be sent (counted lost).
+    /// Called on loop threads and the delivery thread; never waits on the network.
+    func forward(_ publication: ClusterPublication, group: ClusterGroup, tried: [String]) -> Bool {
+        guard let envelope = try? ClusterEnvelope.encode(publication) else {
+            counters.groupForwardFailed.bump()
+            return false
+        }
+        return passOn(ClusterGroupForward(group: group, tried: tried, envelope: envelope))
+    }
+
+    private func passOn(_ received: ClusterGroupForward) -> Bool {
+        var next = received
+        next.tried.append(nodeName)
+        let (connection, members) = state.withLock { ($0.connection, $0.memberNodes[received.group.memberKeyPrefix] ?? []) }
+        guard let target = ClusterGroupForward.nextNode(after: nodeName, members: members, tried: next.tried) else {
+            counters.groupUnaccepted.bump()
+            return false
+        }
+        do throws(NatsError) {
+            guard let connection, let bytes = try? next.encode() else { throw NatsError(NATS_INVALID_ARG, "group forward") }
+            try connection.publish(subject: ClusterGroupForward.subject(node: target), bytes)
+            counters.groupForwarded.bump()
+            return true
+        } catch {
+            let lost = counters.groupForwardFailed.wrappingAdd(1, ordering: .relaxed).newValue
+            if lost & (lost - 1) == 0 { log("cluster: cannot forward a group event to node \(target) (\(lost) lost so far): \(error)") }
+            return false
+        }
+    }
+
+    /// Delivery thread: a forward for this node — to the group's local members, or on.
+    private func receiveForward(_ bytes: UnsafeRawBufferPointer) {
+        guard let forward = try? ClusterGroupForward.decode(bytes) else {
+            counters.malformed.bump()
+            return
+        }
+        guard state.withLock({ $0.local[forward.group] != nil }) else {
+            _ = passOn(forward)   // its last member left meanwhile
+            return
+        }
+        guard let publication = try? forward.envelope.withUnsafeBytes({ try ClusterEnvelope.decode($0) }) else {
+            counters.malformed.bump()
+            return
+        }
+        counters.groupReceived.bump()
+        delivery?.deliverToGroup(publication, group: forward.group, tried: forward.tried)
     }
 
     // MARK: - Leases (control queue)
@@ -262,8 +356,12 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
     // MARK: - NatsConnectionEvents (libnats threads)
 
     func natsMessage(_ bytes: UnsafeRawBufferPointer, subscription: OpaquePointer?) {
+        let (group, isForward) = state.withLock { state in
+            (subscription.flatMap { state.bySubscription[$0] }, subscription != nil && subscription == state.forwardSubscription)
+        }
+        if isForward { return receiveForward(bytes) }
         // Unsubscribed meanwhile (lease lost, last member left): not ours to deliver any more.
-        guard let subscription, let group = state.withLock({ $0.bySubscription[subscription] }) else {
+        guard let group else {
             counters.groupGone.bump()
             return
         }
@@ -272,7 +370,7 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
             return
         }
         counters.groupReceived.bump()
-        delivery?.deliverToGroup(publication, group: group)
+        delivery?.deliverToGroup(publication, group: group, tried: [])
     }
 
     func natsConnectionChanged(_ change: NatsConnectionChange) {

@@ -10,6 +10,9 @@
 //                      sequence) is that member's cluster-wide join order.
 //   n.<group>.<node>   failover: the join order of `node`'s longest-standing member, renewed like
 //                      the kind; deleted when the node's last member leaves, expired when it dies.
+//   m.<group>.<node>   shared: `node` has members (value: its name), renewed like the kind,
+//                      deleted when its last member leaves, expired when it dies. Member nodes
+//                      read them all (`memberNodes`) to know where to forward (ClusterGroupForward).
 //
 // The node whose standing is the smallest may hold the failover lease (`mayHold`); the others
 // stand by. Every call here is a JetStream request: on the node's control queue only.
@@ -36,6 +39,8 @@ final class ClusterGroupRegistry: @unchecked Sendable {
     private var kinds: [String: ClusterGroup.Kind] = [:]
     /// Failover standing keys this node renews, with its longest-standing member's order.
     private var standings: [String: UInt64] = [:]
+    /// Shared-group member keys this node renews.
+    private var memberKeys: Set<String> = []
 
     init(store: ClusterLeaseStore, nodeName: String, queue: DispatchQueue, ttlMs: Int, log: @escaping @Sendable (String) -> Void) {
         self.store = store
@@ -52,7 +57,9 @@ final class ClusterGroupRegistry: @unchecked Sendable {
     func stop() {
         timer.cancel()
         for key in standings.keys { try? store.delete(key) }
+        for key in memberKeys { try? store.delete(key) }
         standings.removeAll()
+        memberKeys.removeAll()
         kinds.removeAll()
     }
 
@@ -93,10 +100,32 @@ final class ClusterGroupRegistry: @unchecked Sendable {
         _ = try store.put(key, value: String(order))
     }
 
+    /// Shared: this node has members of `group` (its first one was admitted).
+    func announceMember(_ group: ClusterGroup) throws(NatsError) {
+        let key = group.memberKey(node: nodeName)
+        _ = try store.put(key, value: nodeName)
+        memberKeys.insert(key)
+    }
+
+    /// Every shared group's member nodes, by the group's `memberKeyPrefix` (one KV listing
+    /// whatever the number of groups).
+    func memberNodes() throws(NatsError) -> [String: [String]] {
+        var nodes: [String: [String]] = [:]
+        for (key, node) in try store.entries(matching: ClusterGroup.memberKeysFilter) {
+            guard let dot = key.utf8.lastIndex(of: UInt8(ascii: ".")) else { continue }
+            nodes[String(key[...dot]), default: []].append(node)
+        }
+        return nodes
+    }
+
     /// The node's last member left: stop renewing; its standing goes at once, so the next
-    /// standby need not wait for the TTL.
+    /// standby need not wait for the TTL (and its member key, so no forward is sent its way).
     func forget(_ group: ClusterGroup) {
         kinds[group.typeKey] = nil
+        let memberKey = group.memberKey(node: nodeName)
+        if memberKeys.remove(memberKey) != nil {
+            do throws(NatsError) { try store.delete(memberKey) } catch { log("cluster: cannot withdraw \(memberKey): \(error)") }
+        }
         let key = group.standingKey(node: nodeName)
         guard standings.removeValue(forKey: key) != nil else { return }
         do throws(NatsError) { try store.delete(key) } catch { log("cluster: cannot withdraw \(key): \(error)") }
@@ -130,6 +159,9 @@ final class ClusterGroupRegistry: @unchecked Sendable {
         }
         for (key, order) in standings {
             do throws(NatsError) { _ = try store.put(key, value: String(order)) } catch { log("cluster: cannot renew \(key): \(error)") }
+        }
+        for key in memberKeys {
+            do throws(NatsError) { _ = try store.put(key, value: nodeName) } catch { log("cluster: cannot renew \(key): \(error)") }
         }
     }
 }

@@ -25,6 +25,11 @@ final class ClusterCounters: Sendable {
     /// and how many holes (for rate-limited logging).
     let sequenceGapLost = Atomic<UInt64>(0)
     let sequenceGaps = Atomic<UInt64>(0)
+    /// Shared groups (ClusterGroupForward): events passed to another member node, events no
+    /// member node accepted, and forwards that could not be sent.
+    let groupForwarded = Atomic<UInt64>(0)
+    let groupUnaccepted = Atomic<UInt64>(0)
+    let groupForwardFailed = Atomic<UInt64>(0)
 
 }
 
@@ -65,10 +70,18 @@ public struct ClusterMetrics: Sendable, Equatable {
     public var sequenceGapLost: UInt64 = 0
     /// NATS subscriptions held for local interest.
     public var interestSubscriptions: Int = 0
+    /// Shared groups: events passed to the next member node (no member here accepted them).
+    public var groupForwarded: UInt64 = 0
+    /// Shared groups: events no member on any member node accepted (like one node's "no member
+    /// accepts": dropped, counted).
+    public var groupUnaccepted: UInt64 = 0
+    /// Lost: a forward to the next member node could not be sent.
+    public var groupForwardFailed: UInt64 = 0
 
     public var lostByReason: [(reason: String, count: UInt64)] {
         [("publish_failed", publishFailed), ("publish_queue_full", publishQueueFull), ("subject_too_long", subjectTooLong), ("malformed", malformed),
-         ("slow_consumer", slowConsumerDropped), ("group_gone", groupGone), ("gap", sequenceGapLost)]
+         ("slow_consumer", slowConsumerDropped), ("group_gone", groupGone), ("gap", sequenceGapLost),
+         ("group_forward_failed", groupForwardFailed)]
     }
 
     /// Prometheus exposition lines (appended to the broker's /metrics text); `moreLost`: losses
@@ -80,6 +93,7 @@ public struct ClusterMetrics: Sendable, Equatable {
             ("fastbroker_cluster_published_total", published), ("fastbroker_cluster_received_total", received),
             ("fastbroker_cluster_delivered_total", delivered), ("fastbroker_cluster_group_received_total", groupReceived),
             ("fastbroker_cluster_duplicates_skipped_total", duplicatesSkipped),
+            ("fastbroker_cluster_group_forwarded_total", groupForwarded), ("fastbroker_cluster_group_unaccepted_total", groupUnaccepted),
             ("fastbroker_cluster_disconnects_total", disconnects), ("fastbroker_cluster_reconnects_total", reconnects),
         ] {
             lines.append("# TYPE \(name) counter")

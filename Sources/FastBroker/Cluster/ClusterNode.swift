@@ -202,6 +202,12 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     /// Failover: this node's longest-standing member of `group` now has join order `order`.
     public func setGroupStanding(_ group: ClusterGroup, order: UInt64) { groups.setStanding(group, order: order) }
 
+    /// Shared: no local member of `group` accepts `publication`: pass it to the next member node
+    /// not in `tried` (ClusterGroupForward). False (counted) when no member node is left to try.
+    public func forwardGroupEvent(_ publication: ClusterPublication, group: ClusterGroup, tried: [String]) -> Bool {
+        groups.forward(publication, group: group, tried: tried)
+    }
+
     // MARK: - Interest (loop threads)
 
     /// Subscribes this node to publications matching (realm, pattern, match) anywhere in the
@@ -277,7 +283,9 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
             slowConsumerDropped: retiredDrops.load(ordering: .relaxed) + liveDrops + c.groupDropped.load(ordering: .relaxed),
             disconnects: c.disconnects.load(ordering: .relaxed), reconnects: c.reconnects.load(ordering: .relaxed),
             groupReceived: c.groupReceived.load(ordering: .relaxed), groupGone: c.groupGone.load(ordering: .relaxed),
-            sequenceGapLost: c.sequenceGapLost.load(ordering: .relaxed), interestSubscriptions: subscriptionCount)
+            sequenceGapLost: c.sequenceGapLost.load(ordering: .relaxed), interestSubscriptions: subscriptionCount,
+            groupForwarded: c.groupForwarded.load(ordering: .relaxed), groupUnaccepted: c.groupUnaccepted.load(ordering: .relaxed),
+            groupForwardFailed: c.groupForwardFailed.load(ordering: .relaxed))
     }
 
     /// The connection, for the lease store (same connection: one node, one link to NATS). A lease

@@ -14,7 +14,9 @@
 //             and the node consumes the group from NATS (ClusterGroup: a queue subscription for
 //             shared groups, the KV lease holder for exclusive/failover). What such a
 //             subscription receives goes, as a ClusterGroupPublication, to the group's home loop
-//             only, which hands it to one member (Router+Groups).
+//             only, which hands it to one member (Router+Groups). When no member of a shared
+//             group accepts it there, the home loop hands it back (`forwardGroupEvent`) and the
+//             node passes it to the next member node (ClusterGroupForward).
 //   interest  each realm's SubscriptionRegistry reports a subscription key's first and last
 //             holder; the node keeps one NATS subscription per subject, reference-counted.
 //
@@ -92,14 +94,14 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
         for context in destinations { hand(.publication(remote), to: context) }
     }
 
-    func deliverToGroup(_ incoming: ClusterPublication, group: ClusterGroup) {
+    func deliverToGroup(_ incoming: ClusterPublication, group: ClusterGroup, tried: [String]) {
         // NATS' '>' is token-wise, a WAMP prefix a string prefix: re-check the topic.
         guard group.match.matches(pattern: group.pattern.utf8, uri: incoming.topic.utf8),
             let (realm, remote) = remotePublication(incoming)
         else { return }
         let key = GroupKey(topic: group.pattern, match: group.match, group: group.name)
         let home = contexts[key.homeLoop(loopCount: realm.routers.count)]
-        hand(.clusterGroupPublication(ClusterGroupPublication(remote: remote, group: key)), to: home)
+        hand(.clusterGroupPublication(ClusterGroupPublication(remote: remote, group: key, kind: group.kind, tried: tried)), to: home)
     }
 
     /// The envelope as a loop message; nil (counted) when its realm or options are not ours.
@@ -155,6 +157,14 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
         }
     }
 
+    /// Shared: no member of group `key` on this node accepts `event` (on the group's home loop):
+    /// the next member node gets it. False when every member node has been tried (counted by
+    /// the node as unaccepted) or it could not be sent (counted lost).
+    func forwardGroupEvent(_ event: RemotePublication, key: GroupKey, tried: [String]) -> Bool {
+        node.forwardGroupEvent(ClusterPublication(event.publication, realm: event.realm.name),
+                               group: clusterGroup(key, .shared, in: event.realm), tried: tried)
+    }
+
     /// Failover: the group's longest-standing member on this node has cluster join order `order`.
     func setStanding(_ group: ConsumerGroup, order: UInt64, in realm: Realm) {
         node.setGroupStanding(clusterGroup(group.key, group.type, in: realm), order: order)
@@ -196,9 +206,14 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
 final class ClusterGroupPublication: LoopMessage, @unchecked Sendable {   // immutable; RemotePublication owns its bytes
     let remote: RemotePublication
     let group: GroupKey
-    init(remote: RemotePublication, group: GroupKey) {
+    let kind: ClusterGroup.Kind
+    /// Shared: nodes that found no accepting member before this one (ClusterGroupForward).
+    let tried: [String]
+    init(remote: RemotePublication, group: GroupKey, kind: ClusterGroup.Kind, tried: [String]) {
         self.remote = remote
         self.group = group
+        self.kind = kind
+        self.tried = tried
     }
     var inboxMessage: InboxMessage { .clusterGroupPublication(self) }
 }

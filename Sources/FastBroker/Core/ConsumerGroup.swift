@@ -161,6 +161,9 @@ struct GroupEvent {
     let sequence: UInt64
     /// Sessions whose member could not queue this event (GroupReturn .notQueued).
     var refusedBy: [UInt64] = []
+    /// Shared group in a cluster: the nodes that found no accepting member before this one
+    /// (ClusterGroupForward); nil for an event not taken from the cluster.
+    var clusterTried: [String]? = nil
 }
 
 final class GroupJoin: LoopMessage {

@@ -158,17 +158,21 @@ extension Router {
     }
 
     /// One of this node's group subscriptions received a publication (ClusterBridge); the group
-    /// may have ended meanwhile (then it is dropped, counted).
+    /// may have ended meanwhile (then it is dropped, counted — a shared group's event goes on to
+    /// the next member node instead).
     func dispatchFromCluster(_ message: ClusterGroupPublication) {
         guard let group = groups[message.group] else {
-            context.metrics.groupEventsDropped.increment()
+            if message.kind != .shared || clusterBridge?.forwardGroupEvent(message.remote, key: message.group, tried: message.tried) != true {
+                context.metrics.groupEventsDropped.increment()
+            }
             return
         }
-        enqueue(message.remote, in: group)
+        enqueue(message.remote, in: group, clusterTried: message.tried)
     }
 
-    private func enqueue(_ publication: RemotePublication, in group: ConsumerGroup) {
-        let event = GroupEvent(publication: publication, sequence: group.nextSequence)
+    private func enqueue(_ publication: RemotePublication, in group: ConsumerGroup, clusterTried: [String]? = nil) {
+        var event = GroupEvent(publication: publication, sequence: group.nextSequence)
+        event.clusterTried = clusterTried
         group.nextSequence += 1
         if !group.awaiting.isEmpty {
             group.held.append(event)
@@ -178,10 +182,18 @@ extension Router {
     }
 
     /// Sends `event` to the member that should get it; counts a drop when no member accepts it.
+    /// In a cluster, a shared group's event no member here accepts goes to the next member node
+    /// first (ClusterGroupForward); it is dropped only when every member node has been tried.
+    /// Only undelivered events go on (never one a member here took), so each stays exactly once.
     private func route(_ event: GroupEvent, in group: ConsumerGroup) {
         filterMemo.startEvent()   // a routed event may be another publication (returned, held)
         let publication = event.publication.publication
         guard let member = choose(in: group, publication, refusedBy: event.refusedBy) else {
+            if group.type == .shared, let tried = event.clusterTried,
+                clusterBridge?.forwardGroupEvent(event.publication, key: group.key, tried: tried) == true
+            {
+                return
+            }
             context.metrics.groupEventsDropped.increment()
             return
         }
