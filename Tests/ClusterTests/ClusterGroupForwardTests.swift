@@ -2,7 +2,7 @@
 // that a chain visits each member node at most once, and the forward message's round trip and
 // refusal of damaged bytes.
 
-import BrokerCluster
+@testable import BrokerCluster
 import BrokerConfig
 import XCTest
 
@@ -95,5 +95,40 @@ final class ClusterGroupForwardTests: XCTestCase {
         var other = group
         other.name = "w"
         XCTAssertFalse(other.memberKey(node: "x.n").hasPrefix(group.memberKeyPrefix), "no other group's key shares the prefix")
+    }
+}
+
+final class ClusterForwardsInFlightTests: XCTestCase {
+    private func forward(bytes: Int) -> ClusterGroupForward {
+        ClusterGroupForward(group: ClusterGroup(realm: "r", pattern: "t", match: .exact, name: "g", kind: .shared), tried: ["a"],
+                            envelope: Array(repeating: 7, count: bytes))
+    }
+
+    func testAForwardIsFoundByItsTokenOnceAndTheReplySubjectCarriesIt() {
+        var table = ClusterForwardsInFlight()
+        let first = table.add(forward(bytes: 3), target: "b")
+        let second = table.add(forward(bytes: 3), target: "c")
+        XCTAssertNotEqual(first, second)
+        let subject = ClusterForwardsInFlight.replyRoot(node: "n.1") + ".\(second)"
+        XCTAssertEqual(subject, "fastbroker.gfnr.n_2E1.\(second)")
+        XCTAssertEqual(ClusterForwardsInFlight.token(of: subject), second)
+        XCTAssertEqual(table.take(second)?.target, "c")
+        XCTAssertNil(table.take(second), "once")
+        XCTAssertEqual(table.take(first)?.target, "b")
+        XCTAssertNil(ClusterForwardsInFlight.token(of: "fastbroker.gfnr.n.x"))
+    }
+
+    func testTheTableKeepsOnlyTheNewestWithinItsBounds() {
+        var table = ClusterForwardsInFlight()
+        var tokens: [UInt64] = []
+        for _ in 0..<(ClusterForwardsInFlight.maxEntries + 10) { tokens.append(table.add(forward(bytes: 1), target: "b")) }
+        XCTAssertEqual(table.count, ClusterForwardsInFlight.maxEntries)
+        XCTAssertNil(table.take(tokens[9]), "the oldest are forgotten")
+        XCTAssertNotNil(table.take(tokens[10]))
+        // Bytes: one forward of the whole budget pushes everything older out.
+        let big = table.add(forward(bytes: ClusterForwardsInFlight.maxBytes), target: "c")
+        XCTAssertEqual(table.count, 1)
+        XCTAssertNotNil(table.take(big))
+        XCTAssertNil(table.take(tokens.last!))
     }
 }

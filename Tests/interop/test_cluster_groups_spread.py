@@ -193,3 +193,44 @@ def test_a_node_killed_and_restarted_under_its_name_rejoins(spread_nodes):
         assert before.of("ev") == []
 
     run(body(), timeout=90)
+
+
+def test_a_forward_to_a_node_that_just_died_goes_on_to_the_next_member(spread_nodes):
+    a, b, c = spread_nodes
+    # Node names sort a < b < c: a's member accepts none of the events, so a forwards what NATS
+    # gives it to b first — dead, its member key alive until the TTL — and NATS' "no responders"
+    # answer sends it on to c.
+
+    async def body():
+        topic = unique("com.cluster.spread-dead")
+        members = {}
+        for node, x, name in ((a, 2, "a"), (b, 1, "b"), (c, 1, "c")):
+            members[name] = Member()
+            await (await connect(node, "ws", "realm1")).subscribe(members[name].handler, topic, options=Group(
+                type="shared", group="d", filter="x = :v", filter_values={":v": x}))
+        publisher = await connect(c, "rs", "realm1")
+        joined = time.monotonic()
+        await asyncio.sleep(max(0.0, 1.0 - (time.monotonic() - joined)))  # memberships in force (SPEC §7: 1 s)
+        start = time.monotonic()
+        while not (members["b"].of("probe") and members["c"].of("probe")):
+            assert time.monotonic() - start < 5, "both accepting members receiving"
+            await publish(publisher, topic, "probe", x=1)
+            await asyncio.sleep(0.02)
+        b.stop(signal.SIGKILL)
+        killed = time.monotonic()
+        await asyncio.sleep(0.3)  # nats-servers drop b's subscriptions over their routes
+        total = 100
+        for n in range(total):
+            await publish(publisher, topic, "ev", n, x=1)
+        await until_complete(lambda: len(members["c"].of("ev")), lambda: len(members["c"].of("ev")) >= total)
+        assert time.monotonic() - killed < 3.0, "all within the lease TTL: b's member key was still there"
+        await sentinels(publisher, topic, {1: members["c"]})
+        assert sorted(members["c"].of("ev")) == list(range(total)), "every event once, none lost to the dead node"
+        assert members["a"].of("ev") == []
+        assert "no longer takes group forwards" in a.logs(), "a tried the dead node and went on"
+
+    try:
+        run(body(), timeout=60)
+    finally:
+        if not b.alive():
+            b.start()  # the module's nodes stay three for whoever comes next

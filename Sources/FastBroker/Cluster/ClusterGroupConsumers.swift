@@ -33,6 +33,12 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
         var forwardSubscription: OpaquePointer?
         /// Shared groups' member nodes by `memberKeyPrefix`, as last read from KV.
         var memberNodes: [String: [String]] = [:]
+        /// Where NATS answers "no responders" to forwards (ClusterForwardsInFlight).
+        var replySubscription: OpaquePointer?
+        var inFlight = ClusterForwardsInFlight()
+        /// Nodes NATS found no forward subscription for (dead, key not expired): skipped until
+        /// the deadline (uptime nanoseconds), one lease TTL later.
+        var unreachable: [String: UInt64] = [:]
     }
 
     private let nodeName: String
@@ -74,9 +80,14 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
         let opened = try NatsConnection(settings, events: self)
         let forwardSubject = ClusterGroupForward.subject(node: nodeName)
         let forwards = try opened.subscribe(subject: forwardSubject, pendingMessages: pendingLimits.messages, pendingBytes: pendingLimits.bytes)
+        var replies: OpaquePointer?
+        let box = Unmanaged.passRetained(NoResponderBox(self)).toOpaque()   // never freed: see NoResponderBox
+        try check(natsConnection_Subscribe(&replies, opened.handle, ClusterForwardsInFlight.replyRoot(node: nodeName) + ".*", noResponderCallback, box),
+                  "subscribe forward replies")
         state.withLock { state in
             state.connection = opened
             state.forwardSubscription = forwards
+            state.replySubscription = replies
         }
         let timer = DispatchSource.makeTimerSource(queue: control)
         timer.schedule(deadline: .now(), repeating: .milliseconds(Self.memberRefreshMs))
@@ -100,8 +111,9 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
             for subscription in state.subscriptions.values { NatsConnection.unsubscribe(subscription) }
             state.subscriptions.removeAll()
             state.bySubscription.removeAll()
-            if let forwards = state.forwardSubscription { NatsConnection.unsubscribe(forwards) }
+            for subscription in [state.forwardSubscription, state.replySubscription].compactMap({ $0 }) { NatsConnection.unsubscribe(subscription) }
             state.forwardSubscription = nil
+            state.replySubscription = nil
             state.connection?.close()
             state.connection = nil
         }
@@ -238,24 +250,62 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
         return passOn(ClusterGroupForward(group: group, tried: tried, envelope: envelope))
     }
 
+    /// Sends `received` (plus this node in its tried list) to the next member node, as a
+    /// request-style publish so that NATS says when nobody is there (`noResponder`). Under the
+    /// state lock: libnats buffers the publish, it never waits on the network here.
     private func passOn(_ received: ClusterGroupForward) -> Bool {
         var next = received
-        next.tried.append(nodeName)
-        let (connection, members) = state.withLock { ($0.connection, $0.memberNodes[received.group.memberKeyPrefix] ?? []) }
-        guard let target = ClusterGroupForward.nextNode(after: nodeName, members: members, tried: next.tried) else {
+        if !next.tried.contains(nodeName) { next.tried.append(nodeName) }
+        let now = DispatchTime.now().uptimeNanoseconds
+        let outcome: (target: String, failure: NatsError?)? = state.withLock { state in
+            state.unreachable = state.unreachable.filter { $0.value > now }
+            let members = state.memberNodes[received.group.memberKeyPrefix] ?? []
+            guard let target = ClusterGroupForward.nextNode(after: nodeName, members: members, tried: next.tried + state.unreachable.keys) else {
+                return nil
+            }
+            guard let connection = state.connection, let bytes = try? next.encode() else {
+                return (target, NatsError(NATS_INVALID_ARG, "group forward"))
+            }
+            let token = state.inFlight.add(next, target: target)
+            let reply = ClusterForwardsInFlight.replyRoot(node: nodeName) + ".\(token)"
+            let status = bytes.withUnsafeBytes {
+                natsConnection_PublishRequest(connection.handle, ClusterGroupForward.subject(node: target), reply, $0.baseAddress, Int32($0.count))
+            }
+            guard status == NATS_OK else {
+                state.inFlight.cancel(token)
+                return (target, NatsError(status, "group forward"))
+            }
+            return (target, nil)
+        }
+        guard let outcome else {
             counters.groupUnaccepted.bump()
             return false
         }
-        do throws(NatsError) {
-            guard let connection, let bytes = try? next.encode() else { throw NatsError(NATS_INVALID_ARG, "group forward") }
-            try connection.publish(subject: ClusterGroupForward.subject(node: target), bytes)
-            counters.groupForwarded.bump()
-            return true
-        } catch {
+        if let failure = outcome.failure {
             let lost = counters.groupForwardFailed.wrappingAdd(1, ordering: .relaxed).newValue
-            if lost & (lost - 1) == 0 { log("cluster: cannot forward a group event to node \(target) (\(lost) lost so far): \(error)") }
+            if lost & (lost - 1) == 0 { log("cluster: cannot forward a group event to node \(outcome.target) (\(lost) lost so far): \(failure)") }
             return false
         }
+        counters.groupForwarded.bump()
+        return true
+    }
+
+    /// libnats thread: nobody subscribes the forward subject of the node a forward went to (it
+    /// died; its member key has not expired yet). Skip that node for a lease TTL and try the next.
+    func noResponder(token: UInt64) {
+        let deadline = DispatchTime.now().uptimeNanoseconds + UInt64(leaseTTLMs) * 1_000_000
+        guard let (entry, newly) = state.withLock({ state -> (ClusterForwardsInFlight.Entry, Bool)? in
+            guard let entry = state.inFlight.take(token) else { return nil }
+            let newly = state.unreachable.updateValue(deadline, forKey: entry.target) == nil
+            return (entry, newly)
+        }) else {
+            counters.groupForwardFailed.bump()   // forgotten already: it cannot be sent on
+            return
+        }
+        if newly { log("cluster: node \(entry.target) no longer takes group forwards; trying the next member node") }
+        var next = entry.forward
+        next.tried.append(entry.target)
+        _ = passOn(next)
     }
 
     /// Delivery thread: a forward for this node — to the group's local members, or on.
