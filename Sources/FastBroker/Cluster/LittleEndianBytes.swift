@@ -5,7 +5,9 @@
 public enum LittleEndianBytes {
     /// Appends the low `width` bytes of `value`, least significant first.
     public static func append(_ value: UInt64, bytes width: Int, to out: inout [UInt8]) {
-        for i in 0..<width { out.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))) }
+        precondition((0...8).contains(width), "an integer field is 0 to 8 bytes wide")
+        // One copy of the value's little-endian bytes, not one checked append per byte.
+        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0.prefix(width)) }
     }
 
     /// Appends a `width`-byte length, then `bytes`; false (nothing appended) when the length does
@@ -30,9 +32,10 @@ public struct LittleEndianReader {
 
     public mutating func integer(_ width: Int, _ field: String) throws(ClusterEnvelope.EnvelopeError) -> UInt64 {
         guard remaining >= width else { throw .truncated(field: field) }
+        defer { offset += width }
+        if width == 8 { return UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
         var value: UInt64 = 0
         for i in 0..<width { value |= UInt64(buffer[offset + i]) << (8 * UInt64(i)) }
-        offset += width
         return value
     }
 
