@@ -11,6 +11,8 @@
 // which runs until it finds the queue empty, so a busy stream costs no wake-up per publication.
 // The drain takes everything waiting under one lock and hands it to `send` as one batch (in
 // append order), so the publisher can also take its own lock and encode buffer once per batch.
+// The batch being sent no longer counts against the bound, so at most twice the limits are held
+// (what waits, plus the batch NATS is taking).
 
 import BrokerSync
 import Dispatch
