@@ -7,7 +7,8 @@ public enum LittleEndianBytes {
     public static func append(_ value: UInt64, bytes width: Int, to out: inout [UInt8]) {
         precondition((0...8).contains(width), "an integer field is 0 to 8 bytes wide")
         // One copy of the value's little-endian bytes, not one checked append per byte.
-        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: $0.prefix(width)) }
+        // (A rebased buffer, not `prefix`: a slice takes the generic element-by-element path.)
+        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[..<width])) }
     }
 
     /// Appends a `width`-byte length, then `bytes`; false (nothing appended) when the length does
