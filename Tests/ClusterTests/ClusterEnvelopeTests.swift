@@ -48,4 +48,24 @@ final class ClusterEnvelopeTests: XCTestCase {
         bytes[topicOffset + 11] = 0xFF  // inside "tópico"
         XCTAssertEqual(decode(bytes), .invalidUTF8(field: "topic"))
     }
+
+    /// The publisher thread reuses one buffer: appending after what is there (then clearing)
+    /// gives the same bytes as a fresh encode, and a field past its length prefix is named.
+    func testEncodingIntoAReusedBufferAndFieldLimits() throws {
+        let fresh = try ClusterEnvelope.encode(sample)
+        var buffer: [UInt8] = [7, 7]
+        try ClusterEnvelope.encode(sample, into: &buffer)
+        XCTAssertEqual(Array(buffer.dropFirst(2)), fresh)
+        buffer.removeAll(keepingCapacity: true)
+        try ClusterEnvelope.encode(sample, into: &buffer)
+        XCTAssertEqual(buffer, fresh)
+        var long = sample
+        long.topic = String(repeating: "t", count: 65_535)
+        XCTAssertNoThrow(try ClusterEnvelope.encode(long), "65,535 bytes fit a 2-byte length")
+        long.topic += "t"
+        XCTAssertThrowsError(try ClusterEnvelope.encode(long)) { XCTAssertEqual($0 as? ClusterEnvelope.EnvelopeError, .fieldTooLong(field: "topic")) }
+        long.topic = "t"
+        long.authrole = String(repeating: "r", count: 70_000)
+        XCTAssertThrowsError(try ClusterEnvelope.encode(long)) { XCTAssertEqual($0 as? ClusterEnvelope.EnvelopeError, .fieldTooLong(field: "authrole")) }
+    }
 }

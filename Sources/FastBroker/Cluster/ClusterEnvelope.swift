@@ -84,24 +84,35 @@ public enum ClusterEnvelope {
 
     public static func encode(_ p: ClusterPublication) throws(EnvelopeError) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(64 + p.originNode.utf8.count + p.realm.utf8.count + p.topic.utf8.count + p.options.count + p.args.count + p.kwargs.count)
+        try encode(p, into: &out)
+        return out
+    }
+
+    /// Appends `p`'s envelope to `out` (the publisher thread reuses one buffer: no allocation
+    /// per publication). On a throw `out` may hold part of it.
+    public static func encode(_ p: ClusterPublication, into out: inout [UInt8]) throws(EnvelopeError) {
+        out.reserveCapacity(out.count + 64 + p.originNode.utf8.count + p.realm.utf8.count + p.topic.utf8.count + p.authid.utf8.count
+            + p.authrole.utf8.count + p.options.count + p.args.count + p.kwargs.count)
         out += magic
         out.append(version)
         out.append(p.format)
         out.append((p.discloseMe ? discloseMeFlag : 0) | (p.excludeMe ? excludeMeFlag : 0))
-        for value in [p.originEpoch, p.originSequence, p.publicationID, p.publisherSession, p.subjectStream, p.subjectSequence] { LittleEndianBytes.append(value, bytes: 8, to: &out) }
-        for (name, text) in [("origin node", p.originNode), ("realm", p.realm), ("topic", p.topic), ("authid", p.authid), ("authrole", p.authrole)] {
-            guard text.utf8.count <= Int(UInt16.max) else { throw .fieldTooLong(field: name) }
-            LittleEndianBytes.append(UInt64(text.utf8.count), bytes: 2, to: &out)
-            out += text.utf8
-        }
-        for (name, bytes) in [("options", p.options), ("args", p.args)] {
-            guard bytes.count <= Int(UInt32.max) else { throw .fieldTooLong(field: name) }
-            LittleEndianBytes.append(UInt64(bytes.count), bytes: 4, to: &out)
-            out += bytes
-        }
+        LittleEndianBytes.append(p.originEpoch, bytes: 8, to: &out)
+        LittleEndianBytes.append(p.originSequence, bytes: 8, to: &out)
+        LittleEndianBytes.append(p.publicationID, bytes: 8, to: &out)
+        LittleEndianBytes.append(p.publisherSession, bytes: 8, to: &out)
+        LittleEndianBytes.append(p.subjectStream, bytes: 8, to: &out)
+        LittleEndianBytes.append(p.subjectSequence, bytes: 8, to: &out)
+        // Field by field, not through an array of (name, value) pairs: that array cost an
+        // allocation per publication.
+        guard LittleEndianBytes.appendField(p.originNode.utf8, lengthBytes: 2, to: &out) else { throw .fieldTooLong(field: "origin node") }
+        guard LittleEndianBytes.appendField(p.realm.utf8, lengthBytes: 2, to: &out) else { throw .fieldTooLong(field: "realm") }
+        guard LittleEndianBytes.appendField(p.topic.utf8, lengthBytes: 2, to: &out) else { throw .fieldTooLong(field: "topic") }
+        guard LittleEndianBytes.appendField(p.authid.utf8, lengthBytes: 2, to: &out) else { throw .fieldTooLong(field: "authid") }
+        guard LittleEndianBytes.appendField(p.authrole.utf8, lengthBytes: 2, to: &out) else { throw .fieldTooLong(field: "authrole") }
+        guard LittleEndianBytes.appendField(p.options, lengthBytes: 4, to: &out) else { throw .fieldTooLong(field: "options") }
+        guard LittleEndianBytes.appendField(p.args, lengthBytes: 4, to: &out) else { throw .fieldTooLong(field: "args") }
         out += p.kwargs
-        return out
     }
 
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(EnvelopeError) -> ClusterPublication {

@@ -68,6 +68,8 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     private let lastDelivered = PThreadLock<[String: (epoch: UInt64, sequence: UInt64)]>([:])
     /// Per-subject sequence for outgoing publications: publisher thread, under the link lock.
     private var subjectSequencer = SubjectSequencer()
+    /// The last subject worked out and the envelope buffer: publisher thread, under the link lock.
+    private var publisherScratch = PublisherScratch()
     /// Receive side gap counting: the delivery thread and interest changes, under this mutex
     /// (taken last: after link and interest, never while holding lastDelivered).
     private let sequenceGaps = PThreadLock(SequenceGapDetector())
@@ -92,7 +94,7 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
         // Weak: the node owns the queue; a drain still running after the node is gone drops.
         publishQueue = ClusterPublishQueue(
             maxEntries: publishQueueLimits.messages, maxBytes: publishQueueLimits.bytes, label: "fastbroker.cluster.publisher"
-        ) { [weak self] in self?.sendNow($0) }
+        ) { [weak self] in self?.send($0) }
     }
 
     /// Connects to `servers` (an array: libnats fails over between them) and hands received
@@ -127,16 +129,12 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     // MARK: - Publishing (loop threads)
 
     /// Queues one local publication for the nodes that have interest in its topic; never waits.
-    /// Returns false when it was lost at once (subject too long, publish queue full; counted);
-    /// NATS refusing it later on the publisher thread is counted as `publish_failed`. The
-    /// caller's local delivery is unaffected either way.
+    /// Returns false when it was lost at once (publish queue full; counted); a topic too long
+    /// for a subject (`subject_too_long`) or NATS refusing it (`publish_failed`) is counted
+    /// later on the publisher thread. The caller's local delivery is unaffected either way.
     @discardableResult
     public func publish(_ publication: ClusterPublication) -> Bool {
-        guard let subject = ClusterSubject.publication(realm: publication.realm, topic: publication.topic) else {
-            counters.subjectTooLong.bump()
-            return false
-        }
-        guard publishQueue.enqueue((subject, publication)) else {
+        guard publishQueue.enqueue(publication) else {
             let lost = counters.publishQueueFull.wrappingAdd(1, ordering: .relaxed).newValue
             if lost & (lost - 1) == 0 {
                 log("cluster: publish queue full (NATS slow or stalled); publication \(publication.publicationID) on \(publication.topic) lost (\(lost) so far)")
@@ -150,28 +148,54 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     /// counted lost). Tests and the control queue only: it can wait on the network.
     public func waitUntilPublished() { publishQueue.waitUntilSent() }
 
-    /// Publisher thread: fills in the origin fields and publishes. A publish takes its sequence
-    /// number and goes on the wire under the link lock, so sequence order is wire order.
-    private func sendNow(_ queued: ClusterPublishQueue.Outgoing) {
-        let (subject, publication) = queued
+    /// Publications one link-lock hold covers at most: amortises the lock over a batch, yet a
+    /// loop thread changing interest (which takes the lock) never waits behind a whole backlog.
+    private static let publicationsPerLock = 256
+
+    /// Publisher thread: one drained batch, in order, `publicationsPerLock` at a time under the link lock.
+    private func send(_ batch: [ClusterPublishQueue.Outgoing]) {
+        var start = 0
+        while start < batch.count {
+            let end = min(batch.count, start + Self.publicationsPerLock)
+            link.withLock { link in
+                for publication in batch[start..<end] { sendNow(publication, link: &link) }
+            }
+            start = end
+        }
+    }
+
+    /// Publisher thread, under the link lock: fills in the origin fields and publishes. A publish
+    /// takes its sequence number and goes on the wire under that lock, so sequence order is wire order.
+    private func sendNow(_ publication: ClusterPublication, link: inout (connection: NatsConnection?, sequence: UInt64)) {
+        guard let subject = publisherScratch.subject(realm: publication.realm, topic: publication.topic) else {
+            counters.subjectTooLong.bump()
+            return
+        }
         var outgoing = publication
         outgoing.originNode = nodeName
         outgoing.originEpoch = epoch
-        let failure: NatsError? = link.withLock { link in
+        let failure: NatsError? = {
             guard let connection = link.connection else { return NatsError(NATS_CONNECTION_CLOSED, "publish") }
             outgoing.originSequence = link.sequence + 1
             let stamp = subjectSequencer.peek(subject)
             (outgoing.subjectStream, outgoing.subjectSequence) = (stamp.stream, stamp.sequence)
-            guard let bytes = try? ClusterEnvelope.encode(outgoing) else { return NatsError(NATS_INVALID_ARG, "encode") }
+            publisherScratch.envelope.removeAll(keepingCapacity: true)
+            do throws(ClusterEnvelope.EnvelopeError) {
+                try ClusterEnvelope.encode(outgoing, into: &publisherScratch.envelope)
+            } catch {
+                return NatsError(NATS_INVALID_ARG, "encode")
+            }
             do throws(NatsError) {
-                try connection.publish(subject: subject, bytes)
+                try connection.publish(subject: subject, publisherScratch.envelope)
             } catch {
                 return error
             }
             link.sequence += 1
             subjectSequencer.commit(stamp, subject: subject)
             return nil
-        }
+        }()
+        // Capacity kept for the next publication, but not a 64 MB payload's worth.
+        if publisherScratch.envelope.capacity > 1 << 20 { publisherScratch.envelope = [] }
         if let failure {
             // Every loss is counted; the log follows the 1st, 2nd, 4th, 8th… so an outage
             // cannot flood it.
@@ -358,5 +382,21 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     func natsAsyncError(_ error: NatsError, subscriptionDropped: Bool) {
         // Drops themselves are read from libnats' per-subscription counters (see `metrics`).
         log(subscriptionDropped ? "cluster: slow consumer, NATS messages dropped at the pending limit" : "cluster: NATS error \(error)")
+    }
+}
+
+/// What the publisher thread reuses from one publication to the next: the envelope buffer, and
+/// the last (realm, topic) → subject (a stream on one topic escapes its subject once, not per
+/// publication; that escaping was the biggest single cost of forwarding).
+private struct PublisherScratch {
+    var envelope: [UInt8] = []
+    private var last: (realm: String, topic: String, subject: String?)?
+
+    /// nil when the topic cannot be a subject (too long).
+    mutating func subject(realm: String, topic: String) -> String? {
+        if let last, last.topic == topic, last.realm == realm { return last.subject }
+        let subject = ClusterSubject.publication(realm: realm, topic: topic)
+        last = (realm, topic, subject)
+        return subject
     }
 }

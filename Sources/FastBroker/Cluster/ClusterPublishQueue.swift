@@ -9,14 +9,17 @@
 //
 // The queue is idle until the first append; the append that finds it idle schedules one drain,
 // which runs until it finds the queue empty, so a busy stream costs no wake-up per publication.
+// The drain takes everything waiting under one lock and hands it to `send` as one batch (in
+// append order), so the publisher can also take its own lock and encode buffer once per batch.
+// The batch being sent no longer counts against the bound, so at most twice the limits are held
+// (what waits, plus the batch NATS is taking).
 
 import BrokerSync
 import Dispatch
 
 final class ClusterPublishQueue: @unchecked Sendable {
-    /// A publication and the NATS subject it goes to (computed by the loop, which refuses
-    /// topics too long for a subject before queueing).
-    typealias Outgoing = (subject: String, publication: ClusterPublication)
+    /// A local publication; the publisher thread works out its NATS subject.
+    typealias Outgoing = ClusterPublication
 
     private struct Waiting {
         var items: [Outgoing] = []
@@ -28,12 +31,12 @@ final class ClusterPublishQueue: @unchecked Sendable {
     private let maxEntries: Int
     private let maxBytes: Int
     private let publisher: DispatchQueue
-    private let send: @Sendable (Outgoing) -> Void
+    private let send: @Sendable ([Outgoing]) -> Void
     /// Appended by loop threads, taken by the publisher thread; locked by this mutex.
     private let waiting = PThreadLock(Waiting())
 
-    /// `send` runs on the publisher thread, one publication at a time, in append order.
-    init(maxEntries: Int, maxBytes: Int, label: String, send: @escaping @Sendable (Outgoing) -> Void) {
+    /// `send` runs on the publisher thread, one batch at a time (never empty), in append order.
+    init(maxEntries: Int, maxBytes: Int, label: String, send: @escaping @Sendable ([Outgoing]) -> Void) {
         self.maxEntries = maxEntries
         self.maxBytes = maxBytes
         self.send = send
@@ -42,7 +45,7 @@ final class ClusterPublishQueue: @unchecked Sendable {
 
     /// Appends without waiting; false when the queue is at its entry or byte limit.
     func enqueue(_ outgoing: Outgoing) -> Bool {
-        let size = Self.size(of: outgoing.publication)
+        let size = Self.size(of: outgoing)
         let startDrain: Bool? = waiting.withLock { waiting in
             guard waiting.items.count < maxEntries, waiting.bytes + size <= maxBytes || waiting.items.isEmpty else { return nil }
             waiting.items.append(outgoing)
@@ -74,7 +77,7 @@ final class ClusterPublishQueue: @unchecked Sendable {
                 return true
             }
             guard more else { return }
-            for outgoing in batch { send(outgoing) }
+            send(batch)
             batch.removeAll(keepingCapacity: true)
         }
     }

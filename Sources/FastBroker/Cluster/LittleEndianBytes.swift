@@ -5,7 +5,19 @@
 public enum LittleEndianBytes {
     /// Appends the low `width` bytes of `value`, least significant first.
     public static func append(_ value: UInt64, bytes width: Int, to out: inout [UInt8]) {
-        for i in 0..<width { out.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))) }
+        precondition((0...8).contains(width), "an integer field is 0 to 8 bytes wide")
+        // One copy of the value's little-endian bytes, not one checked append per byte.
+        // (A rebased buffer, not `prefix`: a slice takes the generic element-by-element path.)
+        withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[..<width])) }
+    }
+
+    /// Appends a `width`-byte length, then `bytes`; false (nothing appended) when the length does
+    /// not fit in `width` bytes.
+    public static func appendField<Bytes: Collection<UInt8>>(_ bytes: Bytes, lengthBytes width: Int, to out: inout [UInt8]) -> Bool {
+        guard width >= 8 || bytes.count < 1 << (8 * width) else { return false }
+        append(UInt64(bytes.count), bytes: width, to: &out)
+        out.append(contentsOf: bytes)
+        return true
     }
 }
 
@@ -21,25 +33,42 @@ public struct LittleEndianReader {
 
     public mutating func integer(_ width: Int, _ field: String) throws(ClusterEnvelope.EnvelopeError) -> UInt64 {
         guard remaining >= width else { throw .truncated(field: field) }
+        defer { offset += width }
+        if width == 8 { return UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self)) }
         var value: UInt64 = 0
         for i in 0..<width { value |= UInt64(buffer[offset + i]) << (8 * UInt64(i)) }
-        offset += width
         return value
     }
 
     /// A `lengthBytes`-wide length, then that many bytes.
     public mutating func bytes(lengthBytes: Int, _ field: String) throws(ClusterEnvelope.EnvelopeError) -> [UInt8] {
-        let length = Int(try integer(lengthBytes, field + " length"))
-        guard remaining >= length else { throw .truncated(field: field) }
-        defer { offset += length }
-        return Array(UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + length]))
+        Array(try prefixed(lengthBytes: lengthBytes, field))
     }
 
-    /// Like `bytes`, as valid UTF-8 text.
+    /// Like `bytes`, as valid UTF-8 text. Read straight from the buffer (no intermediate array);
+    /// ASCII — what node names, realms and most topics are — skips the generic validator, which
+    /// cost a metadata lookup per field on the delivery thread.
     public mutating func text(lengthBytes: Int, _ field: String) throws(ClusterEnvelope.EnvelopeError) -> String {
-        let raw = try bytes(lengthBytes: lengthBytes, field)
-        guard let text = String(validating: raw, as: UTF8.self) else { throw .invalidUTF8(field: field) }
+        let raw = try prefixed(lengthBytes: lengthBytes, field)
+        let bytes = raw.assumingMemoryBound(to: UInt8.self)
+        if Self.isASCII(raw) { return String(decoding: bytes, as: UTF8.self) }
+        guard let text = String(validating: bytes, as: UTF8.self) else { throw .invalidUTF8(field: field) }
         return text
+    }
+
+    /// A `lengthBytes`-wide length, then a view of that many bytes (valid while `buffer` is).
+    private mutating func prefixed(lengthBytes: Int, _ field: String) throws(ClusterEnvelope.EnvelopeError) -> UnsafeRawBufferPointer {
+        guard remaining >= lengthBytes else { throw .truncated(field: field + " length") }
+        let length = Int(try integer(lengthBytes, field))
+        guard remaining >= length else { throw .truncated(field: field) }
+        defer { offset += length }
+        return UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + length])
+    }
+
+    private static func isASCII(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        var high: UInt8 = 0
+        for byte in bytes { high |= byte }
+        return high < 0x80
     }
 
     /// Everything not read yet.

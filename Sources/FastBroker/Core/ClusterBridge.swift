@@ -88,10 +88,11 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
 
     func deliver(_ incoming: ClusterPublication) {
         guard let (realm, remote) = remotePublication(incoming) else { return }
-        // Only loops with subscriptions in the realm (the same test local cross-loop fan-out uses).
-        let destinations = contexts.filter { realm.subscriptionsPerLoop[$0.index].current > 0 }
-        if destinations.isEmpty { return }
-        for context in destinations { hand(.publication(remote), to: context) }
+        // Only loops with subscriptions in the realm (the same test local cross-loop fan-out uses);
+        // no array of them per publication.
+        for context in contexts where realm.subscriptionsPerLoop[context.index].current > 0 {
+            hand(.publication(remote), to: context)
+        }
     }
 
     func deliverToGroup(_ incoming: ClusterPublication, group: ClusterGroup, tried: [String]) {
