@@ -16,6 +16,9 @@ public struct WampMessageView {
         /// Element i's JSONKind raw value in byte i.
         @usableFromInline var kinds: UInt64 = 0
         @usableFromInline var storedCount: UInt8 = 0
+        /// Bit i set: element i is a JSON string with an escape (so its bytes are not its text).
+        /// The JSON validator knows this from its scan; `rawString` need not look again.
+        @usableFromInline var escapedStrings: UInt8 = 0
         /// The format of the spans (one per message).
         @usableFromInline var format = WireFormat.json
 
@@ -31,6 +34,18 @@ public struct WampMessageView {
             kinds |= UInt64(span.kind.rawValue) << (8 * UInt64(slot))
             format = span.format
             storedCount += 1
+        }
+
+        /// The JSON validator's append: it has already checked the count (≤ maxMessageElements)
+        /// and the message length (≤ UInt32.max), so only the stores remain.
+        @inline(__always) mutating func appendScanned(start: Int, end: Int, kind: JSONKind, escaped: Bool) {
+            assert(storedCount < 8 && start >= 0 && end <= Int(UInt32.max))
+            let word = UInt64(truncatingIfNeeded: start) | UInt64(truncatingIfNeeded: end) << 32
+            let slot = Int(storedCount)
+            withUnsafeMutableBytes(of: &bounds) { $0.storeBytes(of: word, toByteOffset: slot * 8, as: UInt64.self) }
+            kinds |= UInt64(kind.rawValue) << (8 * UInt64(slot))
+            if escaped { escapedStrings |= 1 &<< UInt8(truncatingIfNeeded: slot) }
+            storedCount &+= 1
         }
 
         /// The kind of element `index` (< count). A bit cast, not `JSONKind(rawValue:)` (a switch):
@@ -109,7 +124,11 @@ public struct WampMessageView {
     @inlinable
     public func rawString(_ index: Int) -> UnsafeRawBufferPointer? {
         guard let kind = kind(index), kind == .string else { return nil }
-        return JSONScanner.rawStringContent(buffer, elements.span(index))
+        let span = elements.span(index)
+        guard elements.format == .json else { return JSONScanner.rawStringContent(buffer, span) }
+        // The validator recorded whether the string has an escape: no second look at its bytes.
+        guard elements.escapedStrings & (1 << UInt8(truncatingIfNeeded: index)) == 0 else { return nil }
+        return UnsafeRawBufferPointer(start: buffer.baseAddress.unsafelyUnwrapped + span.start + 1, count: span.count - 2)
     }
 
     @inlinable
