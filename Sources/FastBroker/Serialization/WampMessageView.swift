@@ -4,6 +4,8 @@
 // (the spans say which), so the session layer is format-blind. Accessors return nil on a type
 // mismatch so the session layer can answer with a protocol violation naming the element.
 
+import WireCodec
+
 public struct WampMessageView {
     /// Inline storage for the spans of up to 8 elements (`JSONScanner.maxMessageElements` is 7),
     /// packed so the whole view stays under 128 bytes: a view is passed and copied per message
@@ -104,7 +106,14 @@ public struct WampMessageView {
     @inlinable
     public func unsignedInteger(_ index: Int) -> UInt64? {
         guard let kind = kind(index), kind == .number else { return nil }
-        return JSONScanner.unsignedInteger(buffer, elements.span(index))
+        let span = elements.span(index)
+        // A JSON integer of up to 8 digits (message codes, most request ids) right here, from one
+        // 8-byte load (which must fit in the buffer); anything else in JSONScanner.unsignedInteger.
+        if elements.format == .json && span.count <= 8 && span.start &+ 8 <= buffer.count {
+            let head = buffer.baseAddress.unsafelyUnwrapped.loadUnaligned(fromByteOffset: span.start, as: UInt64.self)
+            return SWAR.decimalValue(head, count: span.count)
+        }
+        return JSONScanner.unsignedInteger(buffer, span)
     }
 
     /// The decoded string at `index` (allocates; not for per-event use).
