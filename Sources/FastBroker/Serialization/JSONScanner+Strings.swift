@@ -9,6 +9,8 @@
 // them, so the scanner accepts them (and the broker forwards them verbatim inside payloads). When a
 // string is decoded or compared, each lone surrogate stands for U+FFFD (the replacement character).
 
+import WireCodec
+
 extension JSONScanner {
     /// The decoded value of the string token `span` (quotes included) of a validated buffer.
     public static func decodeString(_ buffer: UnsafeRawBufferPointer, _ span: JSONSpan) -> String {
@@ -94,6 +96,16 @@ extension JSONScanner {
             return nil
         }
         guard span.kind == .number, span.count > 0, span.count <= 20 else { return nil }
+        // Up to 16 digits (every WAMP id, < 2^53): one or two 8-byte loads, converted in place.
+        // Each load reads 8 bytes from where it starts, so it must fit in the buffer.
+        if span.count <= 16, span.start + 8 <= buffer.count, let base = buffer.baseAddress {
+            let head = base.loadUnaligned(fromByteOffset: span.start, as: UInt64.self)
+            if span.count <= 8 { return SWAR.decimalValue(head, count: span.count) }
+            let tail = base.loadUnaligned(fromByteOffset: span.end - 8, as: UInt64.self)
+            guard let high = SWAR.decimalValue(head, count: span.count - 8),
+                  let low = SWAR.decimalValue(tail, count: 8) else { return nil }
+            return high &* 100_000_000 &+ low
+        }
         if span.count < 20, let base = buffer.baseAddress {   // ≤ 19 digits cannot overflow UInt64
             var value: UInt64 = 0
             var k = span.start

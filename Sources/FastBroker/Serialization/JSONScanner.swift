@@ -17,14 +17,16 @@ public enum JSONScanner: WireScanner {
     @inlinable public static var format: WireFormat { .json }
 }
 
-/// The single-pass validator behind `scanMessage` and `scanValue`.
+/// The single-pass validator behind `scanMessage` and `scanValue`. The position lives in a local
+/// of `run` and is passed to and returned by the token scanners (not a stored property), so it stays
+/// in a register; the common tokens (plain strings, integers) are scanned inline 8 bytes at a time,
+/// and the rare cases (escapes, non-ASCII, fractions, exponents, whitespace runs) are out of line.
 @usableFromInline
 struct JSONValidator: MessageValidator {
     static var format: WireFormat { .json }
 
     private let base: UnsafeRawPointer?
     private let n: Int
-    private var i = 0
 
     @usableFromInline
     init(_ buffer: UnsafeRawBufferPointer) {
@@ -36,233 +38,292 @@ struct JSONValidator: MessageValidator {
         base.unsafelyUnwrapped.load(fromByteOffset: at, as: UInt8.self)
     }
 
-    @inline(__always) private mutating func skipWhitespace() {
-        while i < n {
-            let c = byte(i)
-            guard c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 else { return }
-            i += 1
+    @inline(__always) private func word(_ at: Int) -> UInt64 {
+        base.unsafelyUnwrapped.loadUnaligned(fromByteOffset: at, as: UInt64.self)
+    }
+
+    /// The first position at or after `p` that is not whitespace. Every whitespace byte is ≤ 0x20
+    /// and every byte that can start or follow a token is above it, so compact JSON pays one compare.
+    @inline(__always) private func skipWhitespace(_ p: Int) -> Int {
+        p < n && byte(p) <= 0x20 ? skipWhitespaceRun(p) : p
+    }
+
+    private func skipWhitespaceRun(_ from: Int) -> Int {
+        var p = from
+        while p < n {
+            let c = byte(p)
+            guard c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 else { return p }
+            p += 1
         }
+        return p
     }
 
     /// Validates the text; with `message`, requires a top-level array and records its elements.
-    @usableFromInline
+    /// Inlined into its two callers (scanMessage, scanValue), so `message` is a constant in each.
+    @usableFromInline @inline(__always)
     mutating func run(message: Bool, elements: inout WampMessageView.Elements) throws(JSONScanError) -> JSONSpan {
-        skipWhitespace()
-        guard i < n else { throw fail(i, n == 0 ? "empty input" : "only whitespace, expected a value") }
-        let topStart = i
-        if message && byte(i) != UInt8(ascii: "[") {
-            throw fail(i, "a WAMP message must be a JSON array")
+        // Element bounds are stored as 32-bit offsets (WampMessageView.Elements).
+        precondition(!message || n <= Int(UInt32.max), "a WAMP message longer than 4 GiB")
+        var p = skipWhitespace(0)
+        guard p < n else { throw fail(p, n == 0 ? "empty input" : "only whitespace, expected a value") }
+        let topStart = p
+        if message && byte(p) != UInt8(ascii: "[") {
+            throw fail(p, "a WAMP message must be a JSON array")
         }
         var stack: UInt64 = 0  // bit d set = the container at depth d+1 is an object
         var depth = 0
         var elementStart = 0
+        // The depth whose values are the message's elements (none for a lone value).
+        let elementDepth = message ? 1 : -1
 
         valueLoop: while true {
-            // Here a value must start at i (whitespace already skipped).
-            guard i < n else { throw fail(i, "unexpected end of input, expected a value") }
-            if message && depth == 1 {
+            // Here a value must start at p (whitespace already skipped).
+            guard p < n else { throw fail(p, "unexpected end of input, expected a value") }
+            if depth == elementDepth {
                 if elements.count == JSONScanner.maxMessageElements {
-                    throw fail(i, "a WAMP message has at most \(JSONScanner.maxMessageElements) elements")
+                    throw fail(p, "a WAMP message has at most \(JSONScanner.maxMessageElements) elements")
                 }
-                elementStart = i
+                elementStart = p
             }
             var kind: JSONKind
-            switch byte(i) {
+            var escaped = false
+            let c = byte(p)
+            switch c {
+            case UInt8(ascii: "\""):
+                p = try string(p, &escaped)
+                kind = .string
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                p = try number(p)
+                kind = .number
             case UInt8(ascii: "{"), UInt8(ascii: "["):
                 // One path for both openers: '{' + 2 is '}' and '[' + 2 is ']'.
-                let opener = byte(i)
-                let isObject = opener == UInt8(ascii: "{")
+                let isObject = c == UInt8(ascii: "{")
                 guard depth < JSONScanner.maxDepth else {
-                    throw fail(i, "nesting deeper than \(JSONScanner.maxDepth) levels")
+                    throw fail(p, "nesting deeper than \(JSONScanner.maxDepth) levels")
                 }
                 let bit: UInt64 = 1 &<< UInt64(depth)
                 stack = isObject ? stack | bit : stack & ~bit
                 depth += 1
-                i += 1
-                skipWhitespace()
-                if i < n && byte(i) == opener &+ 2 {
-                    i += 1
+                p = skipWhitespace(p &+ 1)
+                if p < n && byte(p) == c &+ 2 {
+                    p &+= 1
                     depth -= 1
                     kind = isObject ? .object : .array
                 } else {
-                    if isObject { try objectKey() }
+                    if isObject { p = try objectKey(p) }
                     continue valueLoop
                 }
-            case UInt8(ascii: "\""):
-                try string()
-                kind = .string
-            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                try number()
-                kind = .number
             case UInt8(ascii: "t"):
-                try literal(0x74_72_75_65, 4)  // "true"
+                p = try literal(p, 0x74_72_75_65, 4)  // "true"
                 kind = .true
             case UInt8(ascii: "f"):
-                try literal(0x66_61_6C_73_65, 5)  // "false"
+                p = try literal(p, 0x66_61_6C_73_65, 5)  // "false"
                 kind = .false
             case UInt8(ascii: "n"):
-                try literal(0x6E_75_6C_6C, 4)  // "null"
+                p = try literal(p, 0x6E_75_6C_6C, 4)  // "null"
                 kind = .null
             case UInt8(ascii: "]") where depth > 0:
-                throw fail(i, "expected a value (trailing comma?)")
+                throw fail(p, "expected a value (trailing comma?)")
             default:
-                throw fail(i, "expected a value")
+                throw fail(p, "expected a value")
             }
 
-            // A value of `kind` just ended at i; close as many containers as end here.
+            // A value of `kind` just ended at p; close as many containers as end here.
             while true {
-                if message && depth == 1 {
-                    elements.append(JSONSpan(start: elementStart, end: i, kind: kind))
+                if depth == elementDepth {
+                    elements.appendScanned(start: elementStart, end: p, kind: kind, escaped: escaped)
                 }
                 if depth == 0 {
-                    let topEnd = i
-                    skipWhitespace()
-                    guard i == n else { throw fail(i, "unexpected data after the top-level value") }
+                    let topEnd = p
+                    p = skipWhitespace(p)
+                    guard p == n else { throw fail(p, "unexpected data after the top-level value") }
                     return JSONSpan(start: topStart, end: topEnd, kind: kind)
                 }
-                skipWhitespace()
-                let inObject = (stack &>> UInt64(depth - 1)) & 1 == 1
-                guard i < n else {
-                    throw fail(i, inObject ? "unexpected end of input, expected ',' or '}'"
+                p = skipWhitespace(p)
+                let inObject = (stack &>> UInt64(truncatingIfNeeded: depth &- 1)) & 1 == 1
+                guard p < n else {
+                    throw fail(p, inObject ? "unexpected end of input, expected ',' or '}'"
                                            : "unexpected end of input, expected ',' or ']'")
                 }
-                let c = byte(i)
+                let c = byte(p)
                 if c == UInt8(ascii: ",") {
-                    i += 1
-                    skipWhitespace()
-                    if inObject { try objectKey() }
+                    p = skipWhitespace(p &+ 1)
+                    if inObject { p = try objectKey(p) }
                     continue valueLoop
                 }
                 if c == (inObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
-                    i += 1
-                    depth -= 1
+                    p &+= 1
+                    depth &-= 1
                     kind = inObject ? .object : .array
+                    escaped = false
                     continue
                 }
-                throw fail(i, inObject ? "expected ',' or '}'" : "expected ',' or ']'")
+                throw fail(p, inObject ? "expected ',' or '}'" : "expected ',' or ']'")
             }
         }
     }
 
-    /// `"key" ws : ws` — leaves i at the start of the member's value.
-    private mutating func objectKey() throws(JSONScanError) {
-        guard i < n else { throw fail(i, "unexpected end of input, expected an object key") }
-        guard byte(i) == UInt8(ascii: "\"") else {
-            throw fail(i, byte(i) == UInt8(ascii: "}") ? "expected an object key (trailing comma?)"
-                                                       : "expected a string as object key")
+    /// `"key" ws : ws` at p; returns the start of the member's value.
+    private func objectKey(_ at: Int) throws(JSONScanError) -> Int {
+        guard at < n else { throw fail(at, "unexpected end of input, expected an object key") }
+        guard byte(at) == UInt8(ascii: "\"") else {
+            throw fail(at, byte(at) == UInt8(ascii: "}") ? "expected an object key (trailing comma?)"
+                                                         : "expected a string as object key")
         }
-        try string()
-        skipWhitespace()
-        guard i < n, byte(i) == UInt8(ascii: ":") else { throw fail(i, "expected ':' after an object key") }
-        i += 1
-        skipWhitespace()
+        var escaped = false
+        let p = skipWhitespace(try string(at, &escaped))
+        guard p < n, byte(p) == UInt8(ascii: ":") else { throw fail(p, "expected ':' after an object key") }
+        return skipWhitespace(p + 1)
     }
 
-    /// `true` / `false` / `null`, given as big-endian packed ASCII.
-    private mutating func literal(_ packed: UInt64, _ length: Int) throws(JSONScanError) {
-        guard n - i >= length else { throw fail(i, "invalid literal (expected true, false or null)") }
+    /// `true` / `false` / `null` at p, given as big-endian packed ASCII; returns its end.
+    private func literal(_ p: Int, _ packed: UInt64, _ length: Int) throws(JSONScanError) -> Int {
+        guard n - p >= length else { throw fail(p, "invalid literal (expected true, false or null)") }
         var got: UInt64 = 0
-        for k in 0..<length { got = got &<< 8 | UInt64(byte(i + k)) }
-        guard got == packed else { throw fail(i, "invalid literal (expected true, false or null)") }
-        i += length
+        for k in 0..<length { got = got &<< 8 | UInt64(byte(p + k)) }
+        guard got == packed else { throw fail(p, "invalid literal (expected true, false or null)") }
+        return p + length
     }
 
-    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
-    private mutating func number() throws(JSONScanError) {
-        if byte(i) == UInt8(ascii: "-") { i += 1 }
-        guard i < n else { throw fail(i, "unexpected end of input in a number") }
-        let first = byte(i)
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?` at `start`; returns its end. The
+    /// integer part is inline (digit runs 8 at a time); a fraction or exponent continues out of line.
+    @inline(__always) private func number(_ start: Int) throws(JSONScanError) -> Int {
+        var p = start
+        if byte(p) == UInt8(ascii: "-") {
+            p &+= 1
+            guard p < n else { throw fail(p, "unexpected end of input in a number") }
+        }
+        let first = byte(p)
         if first == UInt8(ascii: "0") {
-            i += 1
-            if i < n && isDigit(byte(i)) { throw fail(i - 1, "leading zeros are not allowed in numbers") }
+            p += 1
+            if p < n && isDigit(byte(p)) { throw fail(p - 1, "leading zeros are not allowed in numbers") }
         } else if isDigit(first) {
-            i += 1
-            while i < n && isDigit(byte(i)) { i += 1 }
+            p = digitRun(p &+ 1)
         } else {
-            throw fail(i, "expected a digit in a number")
+            throw fail(p, "expected a digit in a number")
         }
-        if i < n && byte(i) == UInt8(ascii: ".") {
-            i += 1
-            guard i < n, isDigit(byte(i)) else { throw fail(i, "expected a digit after '.' in a number") }
-            while i < n && isDigit(byte(i)) { i += 1 }
+        if p < n {
+            let c = byte(p)
+            if c == UInt8(ascii: ".") || c | 0x20 == UInt8(ascii: "e") { return try numberTail(p) }
         }
-        if i < n && (byte(i) | 0x20) == UInt8(ascii: "e") {
-            i += 1
-            if i < n && (byte(i) == UInt8(ascii: "+") || byte(i) == UInt8(ascii: "-")) { i += 1 }
-            guard i < n, isDigit(byte(i)) else { throw fail(i, "expected a digit in a number's exponent") }
-            while i < n && isDigit(byte(i)) { i += 1 }
+        return p
+    }
+
+    /// The optional fraction and exponent of a number whose integer part ends at `from`.
+    private func numberTail(_ from: Int) throws(JSONScanError) -> Int {
+        var p = from
+        if p < n && byte(p) == UInt8(ascii: ".") {
+            p += 1
+            guard p < n, isDigit(byte(p)) else { throw fail(p, "expected a digit after '.' in a number") }
+            p = digitRun(p + 1)
         }
+        if p < n && (byte(p) | 0x20) == UInt8(ascii: "e") {
+            p += 1
+            if p < n && (byte(p) == UInt8(ascii: "+") || byte(p) == UInt8(ascii: "-")) { p += 1 }
+            guard p < n, isDigit(byte(p)) else { throw fail(p, "expected a digit in a number's exponent") }
+            p = digitRun(p + 1)
+        }
+        return p
+    }
+
+    /// The end of the run of ASCII digits starting at `from`, 8 bytes at a time while 8 remain.
+    @inline(__always) private func digitRun(_ from: Int) -> Int {
+        var p = from
+        while n &- p >= 8 {
+            let digits = SWAR.leadingDigitCount(word(p))
+            p &+= digits
+            if digits < 8 { return p }
+        }
+        while p < n && isDigit(byte(p)) { p += 1 }
+        return p
     }
 
     @inline(__always) private func isDigit(_ c: UInt8) -> Bool { c &- UInt8(ascii: "0") < 10 }
 
-    /// A string token starting at the opening quote: escapes, no raw control characters, valid UTF-8.
-    private mutating func string() throws(JSONScanError) {
-        let open = i
-        i += 1
+    /// The string token opened at `open`: escapes, no raw control characters, valid UTF-8; returns
+    /// its end and sets `escaped` when it holds an escape. Inline: plain ASCII 8 bytes at a time up
+    /// to the closing quote; anything else (an escape, a control or non-ASCII byte, fewer than 8
+    /// bytes left) continues in `stringRest`.
+    @inline(__always) private func string(_ open: Int, _ escaped: inout Bool) throws(JSONScanError) -> Int {
+        var p = open &+ 1
+        while n &- p >= 8 {
+            let attention = SWAR.stringAttention(word(p))
+            if attention != 0 {
+                p &+= attention.trailingZeroBitCount &>> 3
+                if byte(p) == UInt8(ascii: "\"") { return p &+ 1 }
+                return try stringRest(open, p, &escaped)
+            }
+            p &+= 8
+        }
+        return try stringRest(open, p, &escaped)
+    }
+
+    /// The rest of the string token opened at `open`, from `from` inside it.
+    private func stringRest(_ open: Int, _ from: Int, _ escaped: inout Bool) throws(JSONScanError) -> Int {
+        var p = from
         while true {
-            // Skip 8 plain ASCII bytes at a time: none is < 0x20, '"', '\\' or ≥ 0x80. A word
-            // with such a byte jumps straight to the first one (each test's lowest hit is exact).
-            while n - i >= 8 {
-                let w = base.unsafelyUnwrapped.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                let attention = SWAR.bytesBelow(w, 0x20) | (w & 0x8080_8080_8080_8080)
-                    | SWAR.bytesEqual(w, UInt8(ascii: "\"")) | SWAR.bytesEqual(w, UInt8(ascii: "\\"))
+            // Skip 8 plain ASCII bytes at a time; a word with a byte needing attention jumps
+            // straight to the first one (the lowest hit is exact).
+            while n - p >= 8 {
+                let attention = SWAR.stringAttention(word(p))
                 if attention != 0 {
-                    i += attention.trailingZeroBitCount >> 3
+                    p += attention.trailingZeroBitCount >> 3
                     break
                 }
-                i += 8
+                p += 8
             }
-            guard i < n else { throw fail(n, "unterminated string (opened at byte \(open))") }
-            let c = byte(i)
+            guard p < n else { throw fail(n, "unterminated string (opened at byte \(open))") }
+            let c = byte(p)
             if c == UInt8(ascii: "\"") {
-                i += 1
-                return
+                return p + 1
             }
             if c == UInt8(ascii: "\\") {
-                try escape()
+                escaped = true
+                p = try escape(p)
             } else if c < 0x20 {
-                throw fail(i, "control character 0x\(hex2(c)) must be escaped in a string")
+                throw fail(p, "control character 0x\(hex2(c)) must be escaped in a string")
             } else if c < 0x80 {
-                i += 1
+                p += 1
             } else {
-                try utf8Sequence(c)
+                p = try utf8Sequence(p, c)
             }
         }
     }
 
-    private mutating func escape() throws(JSONScanError) {
-        guard i + 1 < n else { throw fail(n, "unterminated escape sequence") }
-        switch byte(i + 1) {
+    /// The escape sequence at `p` (its backslash); returns its end.
+    private func escape(_ p: Int) throws(JSONScanError) -> Int {
+        guard p + 1 < n else { throw fail(n, "unterminated escape sequence") }
+        switch byte(p + 1) {
         case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"),
              UInt8(ascii: "f"), UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
-            i += 2
+            return p + 2
         case UInt8(ascii: "u"):
             // Lone surrogates (\ud800 alone) are accepted: RFC 8259's grammar allows them and JS/Python
             // clients emit them; decoding maps them to U+FFFD (see JSONScanner+Strings.swift).
-            guard n - i >= 6 else { throw fail(i, "\\u needs four hex digits") }
-            for k in 2..<6 where JSONHex.value(byte(i + k)) == nil {
-                throw fail(i + k, "\\u needs four hex digits")
+            guard n - p >= 6 else { throw fail(p, "\\u needs four hex digits") }
+            for k in 2..<6 where JSONHex.value(byte(p + k)) == nil {
+                throw fail(p + k, "\\u needs four hex digits")
             }
-            i += 6
+            return p + 6
         default:
-            throw fail(i, "invalid escape sequence")
+            throw fail(p, "invalid escape sequence")
         }
     }
 
-    /// One multi-byte UTF-8 sequence led by `lead` (≥ 0x80): shortest form, no surrogates, ≤ U+10FFFF.
-    private mutating func utf8Sequence(_ lead: UInt8) throws(JSONScanError) {
+    /// The multi-byte UTF-8 sequence at `p` led by `lead` (≥ 0x80): shortest form, no surrogates,
+    /// ≤ U+10FFFF; returns its end.
+    private func utf8Sequence(_ p: Int, _ lead: UInt8) throws(JSONScanError) -> Int {
         let text = UnsafeRawBufferPointer(start: base, count: n)
-        let length = UTF8Sequence.length(text, i)
+        let length = UTF8Sequence.length(text, p)
         guard length > 0 else {
-            switch UTF8Sequence.problem(text, i) {
-            case .overlongLead: throw fail(i, "invalid UTF-8 (overlong encoding)")
-            case .invalidLead: throw fail(i, "invalid UTF-8 byte 0x\(hex2(lead))")
-            case .truncated: throw fail(i, "invalid UTF-8 (truncated sequence)")
-            case .overlongSurrogateOrOutOfRange: throw fail(i, "invalid UTF-8 (overlong, surrogate or out of range)")
+            switch UTF8Sequence.problem(text, p) {
+            case .overlongLead: throw fail(p, "invalid UTF-8 (overlong encoding)")
+            case .invalidLead: throw fail(p, "invalid UTF-8 byte 0x\(hex2(lead))")
+            case .truncated: throw fail(p, "invalid UTF-8 (truncated sequence)")
+            case .overlongSurrogateOrOutOfRange: throw fail(p, "invalid UTF-8 (overlong, surrogate or out of range)")
             }
         }
-        i += length
+        return p + length
     }
 
     private func hex2(_ c: UInt8) -> String {

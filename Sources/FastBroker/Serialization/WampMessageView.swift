@@ -4,6 +4,8 @@
 // (the spans say which), so the session layer is format-blind. Accessors return nil on a type
 // mismatch so the session layer can answer with a protocol violation naming the element.
 
+import WireCodec
+
 public struct WampMessageView {
     /// Inline storage for the spans of up to 8 elements (`JSONScanner.maxMessageElements` is 7),
     /// packed so the whole view stays under 128 bytes: a view is passed and copied per message
@@ -16,6 +18,9 @@ public struct WampMessageView {
         /// Element i's JSONKind raw value in byte i.
         @usableFromInline var kinds: UInt64 = 0
         @usableFromInline var storedCount: UInt8 = 0
+        /// Bit i set: element i is a JSON string with an escape (so its bytes are not its text).
+        /// The JSON validator knows this from its scan; `rawString` need not look again.
+        @usableFromInline var escapedStrings: UInt8 = 0
         /// The format of the spans (one per message).
         @usableFromInline var format = WireFormat.json
 
@@ -31,6 +36,18 @@ public struct WampMessageView {
             kinds |= UInt64(span.kind.rawValue) << (8 * UInt64(slot))
             format = span.format
             storedCount += 1
+        }
+
+        /// The JSON validator's append: it has already checked the count (≤ maxMessageElements)
+        /// and the message length (≤ UInt32.max), so only the stores remain.
+        @inline(__always) mutating func appendScanned(start: Int, end: Int, kind: JSONKind, escaped: Bool) {
+            assert(storedCount < 8 && start >= 0 && end <= Int(UInt32.max))
+            let word = UInt64(truncatingIfNeeded: start) | UInt64(truncatingIfNeeded: end) << 32
+            let slot = Int(storedCount)
+            withUnsafeMutableBytes(of: &bounds) { $0.storeBytes(of: word, toByteOffset: slot * 8, as: UInt64.self) }
+            kinds |= UInt64(kind.rawValue) << (8 * UInt64(slot))
+            if escaped { escapedStrings |= 1 &<< UInt8(truncatingIfNeeded: slot) }
+            storedCount &+= 1
         }
 
         /// The kind of element `index` (< count). A bit cast, not `JSONKind(rawValue:)` (a switch):
@@ -89,7 +106,14 @@ public struct WampMessageView {
     @inlinable
     public func unsignedInteger(_ index: Int) -> UInt64? {
         guard let kind = kind(index), kind == .number else { return nil }
-        return JSONScanner.unsignedInteger(buffer, elements.span(index))
+        let span = elements.span(index)
+        // A JSON integer of up to 8 digits (message codes, most request ids) right here, from one
+        // 8-byte load (which must fit in the buffer); anything else in JSONScanner.unsignedInteger.
+        if elements.format == .json && span.count <= 8 && span.start &+ 8 <= buffer.count {
+            let head = buffer.baseAddress.unsafelyUnwrapped.loadUnaligned(fromByteOffset: span.start, as: UInt64.self)
+            return SWAR.decimalValue(head, count: span.count)
+        }
+        return JSONScanner.unsignedInteger(buffer, span)
     }
 
     /// The decoded string at `index` (allocates; not for per-event use).
@@ -109,7 +133,11 @@ public struct WampMessageView {
     @inlinable
     public func rawString(_ index: Int) -> UnsafeRawBufferPointer? {
         guard let kind = kind(index), kind == .string else { return nil }
-        return JSONScanner.rawStringContent(buffer, elements.span(index))
+        let span = elements.span(index)
+        guard elements.format == .json else { return JSONScanner.rawStringContent(buffer, span) }
+        // The validator recorded whether the string has an escape: no second look at its bytes.
+        guard elements.escapedStrings & (1 << UInt8(truncatingIfNeeded: index)) == 0 else { return nil }
+        return UnsafeRawBufferPointer(start: buffer.baseAddress.unsafelyUnwrapped + span.start + 1, count: span.count - 2)
     }
 
     @inlinable
