@@ -167,7 +167,17 @@ extension Connection {
                          bound: Int) -> Bool {
         let (header, headerLength) = frameHeader(for: message, rawSocketType: rawSocketType, webSocketOpcode: webSocketOpcode)
         guard queuedBytes(plus: headerLength + message.count) <= bound else { return false }
-        output.queue.append(header: header, headerLength: headerLength, message: message, groupDelivery: groupDelivery)
+        // The queue is a `let` of `output`, which is assigned once (init): it lives as long as
+        // this connection, so the call needs no retain of it (one per queued event otherwise).
+        #if DEBUG
+        let queueBefore = ObjectIdentifier(output.queue)
+        #endif
+        Unmanaged.passUnretained(output.queue)._withUnsafeGuaranteedRef {
+            $0.append(header: header, headerLength: headerLength, message: message, groupDelivery: groupDelivery)
+        }
+        #if DEBUG
+        precondition(ObjectIdentifier(output.queue) == queueBefore, "a connection's outbound queue is never replaced")
+        #endif
         outboundChanged()
         scheduleFlush()
         return true

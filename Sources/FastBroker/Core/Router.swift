@@ -288,7 +288,7 @@ final class Router {
     /// The subscription's EVENT for `publication` in `format`, in a pooled buffer.
     private func encodeEvent(_ publication: Publication, of subscription: Subscription, in format: WireFormat,
                              pool: MessageBufferPool, copy: RemotePublication?) -> MessageBuffer {
-        WampEncoder.event(subscription: subscription.id, publication: publication,
+        WampEncoder.event(subscription: subscription.decimalID, publication: publication,
                           payload: payload(publication, in: format, copy: copy),
                           includeTopic: subscription.key.match != .exact, format: format, pool: pool)
     }

@@ -7,6 +7,8 @@ import FilterVM
 
 final class Subscription {
     let id: UInt64
+    /// `id` with its decimal digits made once, for the JSON EVENT head.
+    let decimalID: DecimalID
     let key: SubscriptionKey
     /// The topic or pattern, as bytes.
     let topic: TopicKey
@@ -25,6 +27,7 @@ final class Subscription {
 
     init(id: UInt64, key: SubscriptionKey, filter: FilterProgram?, filterSlot: Int) {
         self.id = id
+        decimalID = DecimalID(id)
         self.key = key
         self.topic = key.topic
         self.filter = filter
