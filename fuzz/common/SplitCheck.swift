@@ -4,6 +4,8 @@
 // writes the stream into the ring and drives the decoder, trapping if it stops making progress or
 // stalls with a full ring.
 
+@testable import BrokerWire
+
 /// What one decoder call did.
 enum FeedStep {
     case needMore   // wants more bytes

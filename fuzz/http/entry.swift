@@ -2,6 +2,8 @@
 // the ring's cursors start, byte 1 a chunk size, the rest is the stream. The stream is parsed twice,
 // written whole and in chunks; both runs must agree. Every head is put through parseUpgrade.
 
+@testable import BrokerWire
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzHTTP(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     checkSplitInvariance(data, size, "HTTP parsing", events: httpEvents)
