@@ -7,6 +7,7 @@
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRawSocket(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     checkSplitInvariance(data, size, "RawSocket decoding", events: rawSocketEvents)
+    return 0
 }
 
 let fuzzRawSocketLimit = 4096

@@ -7,6 +7,7 @@
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzWebSocket(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     checkSplitInvariance(data, size, "WebSocket decoding", events: webSocketEvents)
+    return 0
 }
 
 let fuzzWebSocketLimit = 4096
