@@ -4,6 +4,8 @@
 // writes the stream into the ring and drives the decoder, trapping if it stops making progress or
 // stalls with a full ring.
 
+@testable import BrokerWire
+
 /// What one decoder call did.
 enum FeedStep {
     case needMore   // wants more bytes
@@ -11,16 +13,18 @@ enum FeedStep {
     case stop       // a (sticky) failure: stop feeding
 }
 
-/// The libFuzzer entry body: decodes twice with `events` and requires equal logs.
+/// The libFuzzer entry body: decodes twice with `events` and requires equal logs. Returns the log
+/// (nil for an input too short to have a stream) for checks that need run only once.
+@discardableResult
 func checkSplitInvariance<Log: Equatable>(_ data: UnsafePointer<UInt8>, _ size: Int, _ name: String,
-                                          events: (UnsafeBufferPointer<UInt8>, RingBuffer, Int) -> Log) -> Int32 {
-    guard size >= 2 else { return 0 }
+                                          events: (UnsafeBufferPointer<UInt8>, RingBuffer, Int) -> Log) -> Log? {
+    guard size >= 2 else { return nil }
     let stream = UnsafeBufferPointer(start: data + 2, count: size - 2)
     let start = Int(data[0])
     let whole = events(stream, RingBuffer(capacity: 64, startingAt: start), stream.count)
     let split = events(stream, RingBuffer(capacity: 64, startingAt: start), Int(data[1] % 32) + 1)
     precondition(whole == split, "\(name) depends on how the bytes were split")
-    return 0
+    return whole
 }
 
 /// Writes `stream` into `ring` `chunk` bytes at a time, calling `step` after each write until it

@@ -3,6 +3,8 @@
 // compiles it is disassembled, fingerprinted and evaluated on the document bytes (which need not
 // be valid JSON). The document bytes are also parsed as a filter value. Nothing may crash or hang.
 
+@testable import FilterVM
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func filterFuzzEntry(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let input = UnsafeBufferPointer(start: data, count: size)

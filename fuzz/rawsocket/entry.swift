@@ -2,9 +2,12 @@
 // straddle the seam), byte 1 a chunk size, the rest is the stream. The stream is decoded twice, written
 // whole and in chunks; both runs must give the same events, and every payload must respect the limit.
 
+@testable import BrokerWire
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRawSocket(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     checkSplitInvariance(data, size, "RawSocket decoding", events: rawSocketEvents)
+    return 0
 }
 
 let fuzzRawSocketLimit = 4096

@@ -13,7 +13,15 @@ scratch=.build-fuzz
 # One -sanitize=fuzzer,address flag: SwiftPM's --sanitize=fuzzer --sanitize=address become two
 # flags in no fixed order, and swiftc keeps only the last (coverage or ASan, not both).
 # -assert-config Debug keeps assert() (the loop-ownership checks) on in the optimized build.
+# ASan's checks are calls (-asan-instrumentation-with-call-threshold=0) because swiftc runs the
+# coverage pass after ASan: inline shadow checks each got a comparison hook and a coverage edge of
+# their own, which libFuzzer then scanned and scored after every run (see fuzz/run.sh).
+# -disable-incremental-llvm-codegen: the frontend otherwise keeps an object whose Swift-level IR
+# is unchanged, so a changed LLVM or sanitizer option would silently leave the old objects.
+asan_calls=(-Xllvm -asan-instrumentation-with-call-threshold=0)
 swift build -c release -Xswiftc -sanitize=fuzzer,address -Xswiftc -enable-testing -Xswiftc -assert-config -Xswiftc Debug \
+  -Xswiftc -Xllvm -Xswiftc -asan-instrumentation-with-call-threshold=0 \
+  -Xswiftc -Xfrontend -Xswiftc -disable-incremental-llvm-codegen \
   --target FastBroker --scratch-path "$scratch" >&2
 build=$scratch/release
 objects=()
@@ -26,7 +34,7 @@ for module in Logging WireCodec WampURI BrokerSync BrokerLoop BrokerSecurity Bro
   done < "$build/$module.build/sources"
 done
 rm -f "$out"
-swiftc -sanitize=fuzzer,address -parse-as-library -O -assert-config Debug -module-name Fuzz_session \
+swiftc -sanitize=fuzzer,address "${asan_calls[@]}" -parse-as-library -O -assert-config Debug -module-name Fuzz_session \
   -I "$build/Modules" -I Sources/CUV -I Sources/COpenSSL -I Sources/CJemalloc -I Sources/CNats \
   fuzz/session/entry.swift "${objects[@]}" -luv -lssl -lcrypto -ljemalloc -lnats -o "$out" 2>&1 \
   | grep -v "Cannot export local symbol" >&2 || true

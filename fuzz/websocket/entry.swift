@@ -2,9 +2,12 @@
 // straddle the seam), byte 1 a chunk size, the rest is the stream. The stream is decoded twice, written
 // whole and in chunks; both runs must give the same events, and payloads must respect the limits.
 
+@testable import BrokerWire
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzWebSocket(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     checkSplitInvariance(data, size, "WebSocket decoding", events: webSocketEvents)
+    return 0
 }
 
 let fuzzWebSocketLimit = 4096
