@@ -1,42 +1,87 @@
-// DecimalText: the decimal digits of an unsigned integer, written in place two at a time from a
-// table of digit pairs — the one integer-to-text routine: JSONWriter's integers, the in-place JSON
-// EVENT head (WampEncoder, on the publish path) and FilterVM's numbers beyond Int.
+// DecimalText: the decimal digits of an unsigned integer — the one integer-to-text routine: JSONWriter's
+// integers, the in-place JSON EVENT head (WampEncoder, on the publish path: publication ids have ~16
+// digits) and FilterVM's numbers beyond Int. The digit count comes from the bit width and one compare;
+// the digits are made eight at a time in one 64-bit word (SWAR), so a 16-digit id costs two divisions.
 
 public enum DecimalText {
     /// How many decimal digits `value` has (1…20).
     @inlinable @inline(__always)
     public static func digitCount(_ value: UInt64) -> Int {
-        var digits = 1
-        var rest = value
-        while rest >= 100 {
-            rest /= 100
-            digits += 2
+        // bits·1233/4096 ≈ bits·log10(2): the digit count of the bit width's smallest value, less one;
+        // one compare with the power of ten at that guess adds the last digit.
+        let bits = 64 &- (value | 1).leadingZeroBitCount
+        let guess = (bits &* 1233) &>> 12  // 0…19
+        return guess &+ (value >= powerOfTen(guess) ? 1 : 0)
+    }
+
+    /// 10^`exponent` for 1…19, and 0 for 0 (so that 0…7, whose guess is 0, count one digit). A switch
+    /// over constants: the optimiser makes it a constant table, with no lazily initialised global.
+    @inlinable @inline(__always)
+    static func powerOfTen(_ exponent: Int) -> UInt64 {
+        switch exponent {
+        case 1: return 10
+        case 2: return 100
+        case 3: return 1_000
+        case 4: return 10_000
+        case 5: return 100_000
+        case 6: return 1_000_000
+        case 7: return 10_000_000
+        case 8: return 100_000_000
+        case 9: return 1_000_000_000
+        case 10: return 10_000_000_000
+        case 11: return 100_000_000_000
+        case 12: return 1_000_000_000_000
+        case 13: return 10_000_000_000_000
+        case 14: return 100_000_000_000_000
+        case 15: return 1_000_000_000_000_000
+        case 16: return 10_000_000_000_000_000
+        case 17: return 100_000_000_000_000_000
+        case 18: return 1_000_000_000_000_000_000
+        case 19: return 10_000_000_000_000_000_000
+        default: return 0
         }
-        if rest >= 10 { digits += 1 }
-        return digits
+    }
+
+    /// The eight decimal digits of `value` (< 10^8, leading zeros kept) as ASCII in one word whose
+    /// lowest byte is the most significant digit (memory order once stored little-endian). Each step
+    /// splits every lane at once: 4-digit halves, then 2-digit quarters, then single digits, dividing
+    /// by multiply-shift (n·10486>>20 = n/100 for n < 10^4, n·103>>10 = n/10 for n < 100).
+    @inlinable @inline(__always)
+    static func eightDigits(_ value: UInt64) -> UInt64 {
+        let merged = (value / 10_000) | ((value % 10_000) &<< 32)
+        let hundreds = ((merged &* 10486) &>> 20) & 0x0000_007F_0000_007F
+        let pairs = ((merged &- hundreds &* 100) &<< 16) &+ hundreds
+        var tens = ((pairs &* 103) &>> 10) & 0x000F_000F_000F_000F
+        tens = tens &+ ((pairs &- tens &* 10) &<< 8)
+        return tens | 0x3030_3030_3030_3030
     }
 
     /// Writes `value` in decimal at `offset` (room for 20 bytes); returns the offset after the
-    /// last digit.
+    /// last digit. Writes exactly the digits' bytes, nothing beyond them.
     @inlinable @inline(__always)
     public static func write(_ value: UInt64, to base: UnsafeMutableRawPointer, at offset: Int) -> Int {
-        let end = offset + digitCount(value)
-        let pairs = digitPairs.utf8Start
+        let end = offset &+ digitCount(value)
         var v = value
         var k = end
-        while v >= 100 {
-            let pair = Int(v % 100) &* 2
-            v /= 100
-            k -= 2
-            base.storeBytes(of: pairs[pair], toByteOffset: k, as: UInt8.self)
-            base.storeBytes(of: pairs[pair + 1], toByteOffset: k + 1, as: UInt8.self)
+        while v >= 100_000_000 {
+            k &-= 8
+            base.storeBytes(of: eightDigits(v % 100_000_000).littleEndian, toByteOffset: k, as: UInt64.self)
+            v /= 100_000_000
         }
-        if v >= 10 {
-            let pair = Int(v) &* 2
-            base.storeBytes(of: pairs[pair], toByteOffset: k - 2, as: UInt8.self)
-            base.storeBytes(of: pairs[pair + 1], toByteOffset: k - 1, as: UInt8.self)
+        // The leading 1…8 digits: drop the word's leading zeros, then store it as two overlapping
+        // stores of 4, 2 or 1 bytes, so no byte beyond the digits is touched.
+        let lead = k &- offset
+        let word = eightDigits(v) &>> UInt64(truncatingIfNeeded: (8 &- lead) &* 8)
+        if lead >= 4 {
+            base.storeBytes(of: UInt32(truncatingIfNeeded: word).littleEndian, toByteOffset: offset, as: UInt32.self)
+            base.storeBytes(of: UInt32(truncatingIfNeeded: word &>> UInt64(truncatingIfNeeded: (lead &- 4) &* 8)).littleEndian,
+                            toByteOffset: k &- 4, as: UInt32.self)
+        } else if lead >= 2 {
+            base.storeBytes(of: UInt16(truncatingIfNeeded: word).littleEndian, toByteOffset: offset, as: UInt16.self)
+            base.storeBytes(of: UInt16(truncatingIfNeeded: word &>> UInt64(truncatingIfNeeded: (lead &- 2) &* 8)).littleEndian,
+                            toByteOffset: k &- 2, as: UInt16.self)
         } else {
-            base.storeBytes(of: UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v), toByteOffset: k - 1, as: UInt8.self)
+            base.storeBytes(of: UInt8(truncatingIfNeeded: word), toByteOffset: offset, as: UInt8.self)
         }
         return end
     }
@@ -50,11 +95,5 @@ public enum DecimalText {
             let count = write(value, to: base, at: 0)
             return try body(UnsafeRawBufferPointer(start: base, count: count))
         }
-    }
-
-    /// "00", "01", … "99" back to back (a literal: its bytes are a constant, no lazy global).
-    @inlinable
-    static var digitPairs: StaticString {
-        "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
     }
 }

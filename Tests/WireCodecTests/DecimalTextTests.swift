@@ -1,0 +1,58 @@
+// DecimalText: digit counts at every power-of-ten and power-of-two boundary, and the written digits
+// against Swift's own description for those boundaries and a deterministic spread of values — and
+// that writing never touches a byte beyond the digits (EVENT heads are written in place).
+
+import XCTest
+import WireCodec
+
+final class DecimalTextTests: XCTestCase {
+    /// 0, every 10^k − 1 / 10^k / 10^k + 1, every 2^k − 1 / 2^k / 2^k + 1, and UInt64.max.
+    private var boundaries: [UInt64] {
+        var values: [UInt64] = [0, 1, UInt64.max, UInt64.max - 1]
+        var power: UInt64 = 1
+        for _ in 0...19 {
+            values += [power - 1, power, power + 1]
+            if power <= UInt64.max / 10 { power *= 10 }
+        }
+        for shift in 0..<64 {
+            let p = UInt64(1) << shift
+            values += [p - 1, p, p &+ 1]
+        }
+        return values
+    }
+
+    func testDigitCountAtEveryBoundary() {
+        for value in boundaries {
+            XCTAssertEqual(DecimalText.digitCount(value), String(value).count, "\(value)")
+        }
+        var power: UInt64 = 10
+        for digits in 1...19 {  // 9 → 10, 99 → 100, …, 10^19 − 1 → 10^19
+            XCTAssertEqual(DecimalText.digitCount(power - 1), digits)
+            XCTAssertEqual(DecimalText.digitCount(power), digits + 1)
+            if digits < 19 { power *= 10 }
+        }
+        XCTAssertEqual(DecimalText.digitCount(0), 1)
+        XCTAssertEqual(DecimalText.digitCount(UInt64.max), 20)
+    }
+
+    func testWriteMatchesDescriptionAndStaysWithinTheDigits() {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        var values = boundaries
+        for _ in 0..<20_000 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            values.append(state >> (state & 63))  // every bit width
+        }
+        values += (0...10_000).map { UInt64($0) }
+        var buffer = [UInt8](repeating: 0, count: 32)
+        for value in values {
+            let expected = Array(String(value).utf8)
+            for index in buffer.indices { buffer[index] = UInt8(ascii: "#") }
+            let end = buffer.withUnsafeMutableBytes { DecimalText.write(value, to: $0.baseAddress!, at: 3) }
+            XCTAssertEqual(end, 3 + expected.count, "\(value)")
+            XCTAssertEqual(Array(buffer[3..<end]), expected, "\(value)")
+            XCTAssertEqual(buffer[..<3], [UInt8](repeating: UInt8(ascii: "#"), count: 3)[...], "\(value): before")
+            XCTAssertTrue(buffer[end...].allSatisfy { $0 == UInt8(ascii: "#") }, "\(value): bytes after the digits written")
+            XCTAssertEqual(DecimalText.withDigits(value) { Array($0) }, expected, "\(value)")
+        }
+    }
+}
