@@ -3,6 +3,8 @@
 // value = sign × 0.d1d2…d38 × 10^exponent with d1 ≠ 0, the 38 digits left-aligned in two
 // 19-digit halves. Ordering is then (sign, exponent, high, low): no Double, no allocation.
 
+import WireCodec
+
 /// An exact DynamoDB number. `1`, `1.0` and `10E-1` are the same value (equal and same hash).
 public struct FilterNumber: Hashable, Sendable, Comparable, CustomStringConvertible {
     /// -1, 0 or +1; zero has exponent, high and low all 0.
@@ -42,7 +44,7 @@ public struct FilterNumber: Hashable, Sendable, Comparable, CustomStringConverti
             count += 1
         }
         self.init(
-            sign: value < 0 ? -1 : 1, exponent: Int16(count), high: magnitude * FilterNumber.pow10(19 - count), low: 0)
+            sign: value < 0 ? -1 : 1, exponent: Int16(count), high: magnitude * DecimalText.powerOfTen(19 - count), low: 0)
     }
 
     /// Parses a JSON number literal (`-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`).
@@ -59,41 +61,6 @@ public struct FilterNumber: Hashable, Sendable, Comparable, CustomStringConverti
             return nil
         }
         self = number
-    }
-
-    /// 10^n for n in 0 ... 19 (a table lookup: the switch compiles to one).
-    @inline(__always)
-    static func pow10(_ n: Int) -> UInt64 {
-        switch n {
-        case 0: return 1
-        case 1: return 10
-        case 2: return 100
-        case 3: return 1_000
-        case 4: return 10_000
-        case 5: return 100_000
-        case 6: return 1_000_000
-        case 7: return 10_000_000
-        case 8: return 100_000_000
-        case 9: return 1_000_000_000
-        case 10: return 10_000_000_000
-        case 11: return 100_000_000_000
-        case 12: return 1_000_000_000_000
-        case 13: return 10_000_000_000_000
-        case 14: return 100_000_000_000_000
-        case 15: return 1_000_000_000_000_000
-        case 16: return 10_000_000_000_000_000
-        case 17: return 100_000_000_000_000_000
-        case 18: return 1_000_000_000_000_000_000
-        default: return 10_000_000_000_000_000_000
-        }
-    }
-
-    /// Decimal digits of 0 < v < 10^19.
-    @inline(__always)
-    static func digitCount(_ v: UInt64) -> Int {
-        // bits × 1233/4096 (≈ log10 2) is the digit count or one less; one comparison decides.
-        let t = ((64 &- v.leadingZeroBitCount) &* 1233) >> 12
-        return v >= pow10(t) ? t &+ 1 : t
     }
 
     /// Scans a JSON number starting at `start`. Returns nil when the bytes there are not a JSON
@@ -148,10 +115,10 @@ public struct FilterNumber: Hashable, Sendable, Comparable, CustomStringConverti
         guard digits &+ fraction <= 19 else { return nil }
         if i < end && (bytes[i] | 0x20) == UInt8(ascii: "e") { return nil }
         if v == 0 { return (.zero, i &- start) }
-        let significant = digitCount(v)
+        let significant = DecimalText.digitCount(v)
         return (
             FilterNumber(
-                sign: negative ? -1 : 1, exponent: Int16(significant &- fraction), high: v &* pow10(19 &- significant),
+                sign: negative ? -1 : 1, exponent: Int16(significant &- fraction), high: v &* DecimalText.powerOfTen(19 &- significant),
                 low: 0),
             i &- start
         )
@@ -215,9 +182,9 @@ public struct FilterNumber: Hashable, Sendable, Comparable, CustomStringConverti
         // Left-align both halves to 19 digits so that trailing zeros do not matter.
         let taken = min(digits.significant, 38)
         if taken < 19 {
-            digits.high = digits.high &* pow10(19 - taken)
+            digits.high = digits.high &* DecimalText.powerOfTen(19 - taken)
         } else {
-            digits.low = digits.low &* pow10(38 - taken)
+            digits.low = digits.low &* DecimalText.powerOfTen(38 - taken)
         }
         return (FilterNumber(sign: negative ? -1 : 1, exponent: Int16(adjusted), high: digits.high, low: digits.low), used)
     }

@@ -11,14 +11,16 @@ public enum DecimalText {
         // one compare with the power of ten at that guess adds the last digit.
         let bits = 64 &- (value | 1).leadingZeroBitCount
         let guess = (bits &* 1233) &>> 12  // 0…19
-        return guess &+ (value >= powerOfTen(guess) ? 1 : 0)
+        // `| 1`: 0…7 guess 0 and must count one digit (10^k is even, so no other answer changes).
+        return guess &+ ((value | 1) >= powerOfTen(guess) ? 1 : 0)
     }
 
-    /// 10^`exponent` for 1…19, and 0 for 0 (so that 0…7, whose guess is 0, count one digit). A switch
-    /// over constants: the optimiser makes it a constant table, with no lazily initialised global.
+    /// 10^`exponent` for 0…19 (FilterVM's decimal scaling uses it too). A switch over constants:
+    /// the optimiser makes it a constant table, with no lazily initialised global.
     @inlinable @inline(__always)
-    static func powerOfTen(_ exponent: Int) -> UInt64 {
+    public static func powerOfTen(_ exponent: Int) -> UInt64 {
         switch exponent {
+        case 0: return 1
         case 1: return 10
         case 2: return 100
         case 3: return 1_000
@@ -37,8 +39,7 @@ public enum DecimalText {
         case 16: return 10_000_000_000_000_000
         case 17: return 100_000_000_000_000_000
         case 18: return 1_000_000_000_000_000_000
-        case 19: return 10_000_000_000_000_000_000
-        default: return 0
+        default: return 10_000_000_000_000_000_000
         }
     }
 

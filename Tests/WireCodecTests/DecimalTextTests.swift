@@ -35,6 +35,14 @@ final class DecimalTextTests: XCTestCase {
         XCTAssertEqual(DecimalText.digitCount(UInt64.max), 20)
     }
 
+    func testPowerOfTenIsExactFromZeroToNineteen() {
+        var power: UInt64 = 1
+        for exponent in 0...19 {
+            XCTAssertEqual(DecimalText.powerOfTen(exponent), power, "10^\(exponent)")
+            if exponent < 19 { power *= 10 }
+        }
+    }
+
     func testWriteMatchesDescriptionAndStaysWithinTheDigits() {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         var values = boundaries
