@@ -396,7 +396,7 @@ machine = f"""- Date: {datetime.datetime.now(datetime.timezone.utc).strftime("%Y
   processes competed for the pinned CPUs during the runs
 - TLS: {env["TLS_DESC"]}
 - Each run: {env["WARMUP"]} s warm-up, {env["DURATION"]} s measured, {env["PAYLOAD"]}-byte first argument (same encoded size in JSON and
-  MessagePack); {env["REPEATS"]} interleaved rounds, the median run shown (median delivered/s; for latency rows, median p99).
+  MessagePack); {env["REPEATS"]} interleaved rounds ({env.get("LATENCY_REPEATS", env["REPEATS"])} for the 5,000/s latency rows), the median run shown (median delivered/s; for latency rows, median p99).
   Whole script: {env["elapsed"]} s."""
 
 doc = f"""# FastBroker vs nats-server and Crossbar.io, across cluster nodes, and FastBroker's serializers, TLS and loops
