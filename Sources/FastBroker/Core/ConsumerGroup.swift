@@ -101,6 +101,11 @@ final class GroupMember: @unchecked Sendable {   // all `let` but homeOwned, a L
         var sent = 0
     }
     private var homeOwned: LoopBound<HomeState>
+    /// Owned by the member's loop: the session's record of this membership while it lasts (set
+    /// when the join completes, cleared on leave), so a delivery reaches it without a lookup.
+    /// It refers back to this member: `leave` breaks the cycle.
+    private var memberOwned: LoopBound<GroupMembership?>
+    var membership: GroupMembership? { get { memberOwned.value } set { memberOwned.value = newValue } }
     var subscriptionID: UInt64 { get { homeOwned.value.subscriptionID } set { homeOwned.value.subscriptionID = newValue } }
     var filterSlot: Int { get { homeOwned.value.filterSlot } set { homeOwned.value.filterSlot = newValue } }
     var sent: Int { get { homeOwned.value.sent } set { homeOwned.value.sent = newValue } }
@@ -121,6 +126,7 @@ final class GroupMember: @unchecked Sendable {   // all `let` but homeOwned, a L
         outboundBytes = session.outboundBytes
         includeTopic = key.match != .exact
         homeOwned = LoopBound(HomeState(), loop: session.context.server.contexts[home].loop)
+        memberOwned = LoopBound(nil, loop: session.context.loop)
     }
 }
 
@@ -134,6 +140,9 @@ final class ConsumerGroup {
     var members: [GroupMember] = []
     /// Shared: where the next round-robin search starts.
     var cursor = 0
+    /// Shared: a member whose connection queues this many outbound bytes or more is passed over
+    /// while another has room (the EVENT would not fit below its OutboundBudget.softBound).
+    let memberSoftBound: Int
     var nextSequence: UInt64 = 0
     /// Failover recovery: departed members whose in-flight deliveries are still coming back,
     /// with how many are expected; while any are, new events wait in `held`.
@@ -147,10 +156,11 @@ final class ConsumerGroup {
     /// Cluster, failover: each member's cluster-wide join order (ClusterGroupRegistry).
     var clusterOrders: [ObjectIdentifier: UInt64] = [:]
 
-    init(key: GroupKey, type: GroupType, entry: Subscription) {
+    init(key: GroupKey, type: GroupType, entry: Subscription, memberSoftBound: Int) {
         self.key = key
         self.type = type
         self.entry = entry
+        self.memberSoftBound = memberSoftBound
     }
 }
 

@@ -319,7 +319,13 @@ final class LoopContext: @unchecked Sendable {
             case .groupLeave(let leave):
                 leave.member.realm.routers[index].handleLeave(leave)
             case .groupDelivery(let delivery):
-                if let session = session(delivery.member.owner) { session.receiveGroupDelivery(delivery) } else { returnUnclaimed(delivery) }
+                // The membership, while it lasts, leads to its session (no lookup); a session
+                // leaves all of them before it goes.
+                if let membership = delivery.member.membership {
+                    membership.session.receiveGroupDelivery(delivery, membership)
+                } else {
+                    returnUnclaimed(delivery)
+                }
             case .groupReturn(let returned):
                 returned.member.realm.routers[index].handleReturn(returned)
             case .clusterGroupPublication(let message):

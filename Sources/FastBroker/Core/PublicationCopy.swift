@@ -31,10 +31,13 @@ struct PublicationCopy: @unchecked Sendable {
         argsCount = publication.args.count
         kwargsCount = publication.kwargs.count
         storage = .allocate(byteCount: max(1, topicCount + argsCount + kwargsCount), alignment: 8)
-        var offset = 0
-        for part in [publication.topic, publication.args, publication.kwargs] where part.count > 0 {
-            UnsafeMutableRawBufferPointer(rebasing: storage[offset..<offset + part.count]).copyMemory(from: part)
-            offset += part.count
+        // Raw copies, no slices or array of parts: this runs once per publication that groups
+        // or other loops keep.
+        let base = storage.baseAddress.unsafelyUnwrapped
+        if topicCount > 0 { base.copyMemory(from: publication.topic.baseAddress.unsafelyUnwrapped, byteCount: topicCount) }
+        if argsCount > 0 { (base + topicCount).copyMemory(from: publication.args.baseAddress.unsafelyUnwrapped, byteCount: argsCount) }
+        if kwargsCount > 0 {
+            (base + topicCount + argsCount).copyMemory(from: publication.kwargs.baseAddress.unsafelyUnwrapped, byteCount: kwargsCount)
         }
     }
 
@@ -44,15 +47,21 @@ struct PublicationCopy: @unchecked Sendable {
     /// Bytes of topic, args and kwargs together.
     var byteCount: Int { topicCount + argsCount + kwargsCount }
 
+    /// The topic's bytes (valid while the owner lives).
+    var topic: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage.baseAddress, count: topicCount) }
+
+    /// The args and kwargs as published (valid while the owner lives).
+    var payload: Payload {
+        let base = UnsafeRawPointer(storage.baseAddress.unsafelyUnwrapped)
+        return Payload(args: UnsafeRawBufferPointer(start: base + topicCount, count: argsCount),
+                       kwargs: UnsafeRawBufferPointer(start: base + topicCount + argsCount, count: kwargsCount))
+    }
+
     /// The publication over these bytes (valid while the owner lives).
     var publication: Publication {
-        let base = UnsafeRawBufferPointer(storage)
+        let payload = payload
         return Publication(
-            id: id,
-            topic: UnsafeRawBufferPointer(rebasing: base[0..<topicCount]),
-            format: format,
-            args: UnsafeRawBufferPointer(rebasing: base[topicCount..<topicCount + argsCount]),
-            kwargs: UnsafeRawBufferPointer(rebasing: base[topicCount + argsCount..<topicCount + argsCount + kwargsCount]),
+            id: id, topic: topic, format: format, args: payload.args, kwargs: payload.kwargs,
             excludedSession: excludedSession, disclosedPublisher: disclosedPublisher, rules: rules)
     }
 }

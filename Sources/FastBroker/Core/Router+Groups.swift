@@ -30,7 +30,8 @@ extension Router {
             }
         } else {
             let entry = Subscription(id: 0, key: SubscriptionKey(topic: member.group.topic, match: member.group.match), filter: nil, filterSlot: -1)
-            let group = ConsumerGroup(key: member.group, type: join.type, entry: entry)
+            let group = ConsumerGroup(key: member.group, type: join.type, entry: entry,
+                                      memberSoftBound: OutboundBudget(limits: context.server.configuration.limits).softBound)
             entry.group = group
             groups[member.group] = group
             if let bridge = clusterBridge { return askCluster(join, group: group, first: true, bridge) }
@@ -154,7 +155,7 @@ extension Router {
     /// one that leaves groups alone, keeps local dispatch.)
     func dispatch(_ publication: Publication, to group: ConsumerGroup, copy: inout RemotePublication?) {
         if clusterForwarding is ClusterBridge { return }
-        enqueue(sharedCopy(of: publication, &copy), in: group)
+        enqueue(sharedCopy(of: publication, &copy), publication, in: group)
     }
 
     /// One of this node's group subscriptions received a publication (ClusterBridge); the group
@@ -167,17 +168,18 @@ extension Router {
             }
             return
         }
-        enqueue(message.remote, in: group, clusterTried: message.tried)
+        enqueue(message.remote, message.remote.publication, in: group, clusterTried: message.tried)
     }
 
-    private func enqueue(_ publication: RemotePublication, in group: ConsumerGroup, clusterTried: [String]? = nil) {
-        var event = GroupEvent(publication: publication, sequence: group.nextSequence)
+    /// `publication`: the event's publication (its bytes, or the copy's), read to choose the member.
+    private func enqueue(_ copy: RemotePublication, _ publication: Publication, in group: ConsumerGroup, clusterTried: [String]? = nil) {
+        var event = GroupEvent(publication: copy, sequence: group.nextSequence)
         event.clusterTried = clusterTried
         group.nextSequence += 1
         if !group.awaiting.isEmpty {
             group.held.append(event)
         } else {
-            route(event, in: group)
+            route(event, publication, in: group)
         }
     }
 
@@ -186,8 +188,12 @@ extension Router {
     /// first (ClusterGroupForward); it is dropped only when every member node has been tried.
     /// Only undelivered events go on (never one a member here took), so each stays exactly once.
     private func route(_ event: GroupEvent, in group: ConsumerGroup) {
+        route(event, event.publication.publication, in: group)
+    }
+
+    /// `route` with the event's publication at hand (its bytes or the copy's: the same values).
+    private func route(_ event: GroupEvent, _ publication: Publication, in group: ConsumerGroup) {
         filterMemo.startEvent()   // a routed event may be another publication (returned, held)
-        let publication = event.publication.publication
         guard let member = choose(in: group, publication, refusedBy: event.refusedBy) else {
             if group.type == .shared, let tried = event.clusterTried,
                 clusterBridge?.forwardGroupEvent(event.publication, key: group.key, tried: tried) == true
@@ -217,7 +223,7 @@ extension Router {
             return members.first(where: accepts)
         case .shared:
             guard !members.isEmpty else { return nil }
-            let limit = OutboundBudget(limits: context.server.configuration.limits).softBound   // EVENTs fit below it
+            let limit = group.memberSoftBound
             var fallback: Int? = nil
             for step in 0..<members.count {
                 let i = (group.cursor + step) % members.count
