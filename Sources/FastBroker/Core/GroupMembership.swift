@@ -7,6 +7,8 @@ final class GroupMembership {
     unowned let session: Session
     /// The member's subscription id, as the home loop reported it in the join result.
     let subscriptionID: UInt64
+    /// Its digits, made once for every EVENT of the membership.
+    let decimalID: DecimalID
     /// Deliveries accepted from the home loop; the home loop compares it with what it sent to
     /// know how many deliveries are still on their way back after a leave.
     var processed = 0
@@ -20,6 +22,7 @@ final class GroupMembership {
         self.member = member
         self.session = session
         self.subscriptionID = subscriptionID
+        decimalID = DecimalID(subscriptionID)
     }
 
     func recordAccepted(_ publication: UInt64) {

@@ -207,37 +207,56 @@ extension Router {
         post(GroupDelivery(member: member, event: event), to: member.loop)
     }
 
+    /// The member that gets an event, or nil when none accepts it. Members are read without a
+    /// retain each (as Router.deliverHere reads subscribers): the local `members`, held +1 for
+    /// the whole search, keeps every one alive, and nothing here changes the group's list.
     private func choose(in group: ConsumerGroup, _ publication: Publication, refusedBy: [UInt64]) -> GroupMember? {
         let members = group.members
-        func accepts(_ m: GroupMember) -> Bool {
-            if m.sessionID == publication.excludedSession { return false }
-            if !refusedBy.isEmpty && refusedBy.contains(m.sessionID) { return false }
-            if let rules = publication.rules, !rules.admits(session: m.sessionID, authid: m.authid, authrole: m.authrole) { return false }
-            if let filter = m.filter, !filterMemo.passes(filter, slot: m.filterSlot, publication) { return false }
-            // A member whose role is granted only some topics of the pattern: check this one.
-            if let role = m.topicCheckRole, !mayReceive(publication.topic, role: role) { return false }
-            return true
-        }
-        switch group.type {
-        case .exclusive, .failover:
-            return members.first(where: accepts)
-        case .shared:
-            guard !members.isEmpty else { return nil }
-            let limit = group.memberSoftBound
-            var fallback: Int? = nil
-            for step in 0..<members.count {
-                let i = (group.cursor + step) % members.count
-                guard accepts(members[i]) else { continue }
-                if members[i].outboundBytes.current < limit {
-                    group.cursor = i + 1
-                    return members[i]
+        let chosen: Int? = withExtendedLifetime(members) {
+            members.withUnsafeBufferPointer { buffer in
+                guard let base = UnsafeRawPointer(buffer.baseAddress) else { return nil }
+                let unretained = base.assumingMemoryBound(to: Unmanaged<GroupMember>.self)
+                func accepts(_ m: GroupMember) -> Bool {
+                    if m.sessionID == publication.excludedSession { return false }
+                    if !refusedBy.isEmpty && refusedBy.contains(m.sessionID) { return false }
+                    if let rules = publication.rules, !rules.admits(session: m.sessionID, authid: m.authid, authrole: m.authrole) { return false }
+                    if let filter = m.filter, !filterMemo.passes(filter, slot: m.filterSlot, publication) { return false }
+                    // A member whose role is granted only some topics of the pattern: check this one.
+                    if let role = m.topicCheckRole, !mayReceive(publication.topic, role: role) { return false }
+                    return true
                 }
-                if fallback == nil { fallback = i }   // full: use only if nobody has room
+                let count = buffer.count
+                switch group.type {
+                case .exclusive, .failover:
+                    var i = 0
+                    while i < count {
+                        if unretained[i]._withUnsafeGuaranteedRef(accepts) { return i }
+                        i += 1
+                    }
+                    return nil
+                case .shared:
+                    let limit = group.memberSoftBound
+                    var fallback: Int? = nil
+                    var i = group.cursor % count
+                    var step = 0
+                    while step < count {
+                        let (accepted, hasRoom) = unretained[i]._withUnsafeGuaranteedRef { m in
+                            accepts(m) ? (true, m.outboundBytes.current < limit) : (false, false)
+                        }
+                        if accepted {
+                            if hasRoom { return i }
+                            if fallback == nil { fallback = i }   // full: use only if nobody has room
+                        }
+                        i = i + 1 == count ? 0 : i + 1
+                        step += 1
+                    }
+                    return fallback
+                }
             }
-            guard let i = fallback else { return nil }
-            group.cursor = i + 1
-            return members[i]
         }
+        guard let i = chosen else { return nil }
+        if group.type == .shared { group.cursor = i + 1 }
+        return members[i]
     }
 
     /// Sends a group message to loop `index` through its inbox — even to this loop, so handlers

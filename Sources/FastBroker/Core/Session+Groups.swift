@@ -48,7 +48,7 @@ extension Session {
         let copy = delivery.event.publication
         let publication = copy.publication
         membership.recordAccepted(publication.id)
-        let message = WampEncoder.event(subscription: membership.subscriptionID, publication: publication,
+        let message = WampEncoder.event(subscription: membership.decimalID, publication: publication,
                                         payload: copy.payload(in: format), includeTopic: member.includeTopic,
                                         format: format, pool: context.bufferPool)
         if connection.enqueueGroupEvent(message, delivery: delivery) {
