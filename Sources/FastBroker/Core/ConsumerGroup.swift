@@ -170,10 +170,32 @@ struct GroupEvent {
     let publication: RemotePublication
     let sequence: UInt64
     /// Sessions whose member could not queue this event (GroupReturn .notQueued).
-    var refusedBy: [UInt64] = []
+    var refusedBy: [UInt64] {
+        get { detour?.refusedBy ?? [] }
+        set { detour = Detour(refusedBy: newValue, clusterTried: detour?.clusterTried) }
+    }
     /// Shared group in a cluster: the nodes that found no accepting member before this one
     /// (ClusterGroupForward); nil for an event not taken from the cluster.
-    var clusterTried: [String]? = nil
+    var clusterTried: [String]? {
+        get { detour?.clusterTried }
+        set { detour = Detour(refusedBy: refusedBy, clusterTried: newValue) }
+    }
+    /// Both of the above, nil while neither is set (nearly always), so an event costs one
+    /// reference count to copy, not three. Immutable: a change makes a new one.
+    private var detour: Detour?
+    private final class Detour: Sendable {
+        let refusedBy: [UInt64]
+        let clusterTried: [String]?
+        init(refusedBy: [UInt64], clusterTried: [String]?) {
+            self.refusedBy = refusedBy
+            self.clusterTried = clusterTried
+        }
+    }
+
+    init(publication: RemotePublication, sequence: UInt64) {
+        self.publication = publication
+        self.sequence = sequence
+    }
 }
 
 final class GroupJoin: LoopMessage {

@@ -174,7 +174,7 @@ extension Router {
     /// `publication`: the event's publication (its bytes, or the copy's), read to choose the member.
     private func enqueue(_ copy: RemotePublication, _ publication: Publication, in group: ConsumerGroup, clusterTried: [String]? = nil) {
         var event = GroupEvent(publication: copy, sequence: group.nextSequence)
-        event.clusterTried = clusterTried
+        if let clusterTried { event.clusterTried = clusterTried }
         group.nextSequence += 1
         if !group.awaiting.isEmpty {
             group.held.append(event)
@@ -261,7 +261,7 @@ extension Router {
 
     /// Sends a group message to loop `index` through its inbox — even to this loop, so handlers
     /// never re-enter each other and the order is the same whatever the loop.
-    func post(_ message: LoopMessage, to index: Int) {
+    func post(_ message: some LoopMessage, to index: Int) {
         context.send(message, to: index)
     }
 }
