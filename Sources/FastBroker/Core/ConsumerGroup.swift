@@ -80,6 +80,9 @@ final class GroupMember: @unchecked Sendable {   // all `let` but homeOwned, a L
     let authrole: String
     /// The member's loop.
     var loop: Int { owner.loop }
+    /// The member's loop's context, where its deliveries go (a context lives as long as the
+    /// server and refers to no member, so holding it keeps nothing loop-owned alive).
+    let loopContext: LoopContext
     let key: SubscriptionKey
     let group: GroupKey
     /// The group's home loop.
@@ -127,6 +130,7 @@ final class GroupMember: @unchecked Sendable {   // all `let` but homeOwned, a L
         includeTopic = key.match != .exact
         homeOwned = LoopBound(HomeState(), loop: session.context.server.contexts[home].loop)
         memberOwned = LoopBound(nil, loop: session.context.loop)
+        loopContext = session.context
     }
 }
 

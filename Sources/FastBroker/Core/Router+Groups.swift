@@ -204,7 +204,7 @@ extension Router {
             return
         }
         member.sent += 1
-        post(GroupDelivery(member: member, event: event), to: member.loop)
+        context.send(GroupDelivery(member: member, event: event), to: member.loopContext)   // as `post` does
     }
 
     /// The member that gets an event, or nil when none accepts it. Members are read without a
