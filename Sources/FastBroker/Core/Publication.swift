@@ -94,7 +94,7 @@ final class RemotePublication: LoopMessage, @unchecked Sendable {
     private let transcodedToMessagePack = Atomic<Unmanaged<TranscodedPayload>?>(nil)
     private let transcodedToCBOR = Atomic<Unmanaged<TranscodedPayload>?>(nil)
 
-    init(realm: Realm, _ publication: Publication, transcoded: TranscodedPayload? = nil) {
+    init(realm: Realm, _ publication: borrowing Publication, transcoded: TranscodedPayload? = nil) {
         self.realm = realm
         copy = PublicationCopy(publication)
         let format = publication.format

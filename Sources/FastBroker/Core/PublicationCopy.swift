@@ -32,7 +32,7 @@ struct PublicationCopy: @unchecked Sendable {
 
     /// Copies `publication`'s bytes; `excludedSession` overrides the publisher exclusion (a
     /// retained event excludes nobody).
-    init(_ publication: Publication, excludedSession: UInt64? = nil) {
+    init(_ publication: borrowing Publication, excludedSession: UInt64? = nil) {   // borrowing: an init would take (copy) it
         id = publication.id
         format = publication.format
         self.excludedSession = excludedSession ?? publication.excludedSession
