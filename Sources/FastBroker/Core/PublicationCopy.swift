@@ -49,7 +49,7 @@ struct PublicationCopy: @unchecked Sendable {
         // Raw copies, no slices or array of parts: this runs once per publication that groups
         // or other loops keep.
         let byteCount = max(1, topicCount + argsCount + kwargsCount)
-        let base = malloc(byteCount).unsafelyUnwrapped   // nil only when memory is exhausted: trap
+        let base = malloc(byteCount)!   // nil only when memory is exhausted: trap
         storage = UnsafeMutableRawBufferPointer(start: base, count: byteCount)
         if topicCount > 0 { base.copyMemory(from: publication.topic.baseAddress.unsafelyUnwrapped, byteCount: topicCount) }
         if argsCount > 0 { (base + topicCount).copyMemory(from: publication.args.baseAddress.unsafelyUnwrapped, byteCount: argsCount) }
