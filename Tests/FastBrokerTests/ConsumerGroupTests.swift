@@ -34,12 +34,17 @@ final class ConsumerGroupTests: XCTestCase {
         publisher.broker.run()
     }
 
-    func testSharedGroupRoundRobinsOverItsMembers() throws {
+    /// Two members `a` and `b` (joined in that order) of shared group "w" on com.g, and a publisher.
+    private func sharedGroupOfTwo() throws -> (a: EmbeddedClient, b: EmbeddedClient, publisher: EmbeddedClient) {
         let broker = try EmbeddedBroker()
         let clients = try broker.joinedClients(3)
-        let (a, b, publisher) = (clients[0], clients[1], clients[2])
-        XCTAssertNotEqual(a.subscribe("com.g", options: #"{"type":"shared","group":"w"}"#), 0)
-        XCTAssertNotEqual(b.subscribe("com.g", options: #"{"type":"shared","group":"w"}"#), 0)
+        XCTAssertNotEqual(clients[0].subscribe("com.g", options: #"{"type":"shared","group":"w"}"#), 0)
+        XCTAssertNotEqual(clients[1].subscribe("com.g", options: #"{"type":"shared","group":"w"}"#), 0)
+        return (clients[0], clients[1], clients[2])
+    }
+
+    func testSharedGroupRoundRobinsOverItsMembers() throws {
+        let (a, b, publisher) = try sharedGroupOfTwo()
         publish(publisher, ["1", "2", "3", "4"])
         XCTAssertEqual(eventArgs(a.replies()), ["1", "3"])
         XCTAssertEqual(eventArgs(b.replies()), ["2", "4"])
@@ -49,11 +54,7 @@ final class ConsumerGroupTests: XCTestCase {
     /// boxes them only when present): the excluded member is passed over, the next gets the
     /// EVENT naming the publisher, and the next plain publication carries no publisher.
     func testGroupEventKeepsDisclosureAndEligibility() throws {
-        let broker = try EmbeddedBroker()
-        let clients = try broker.joinedClients(3)
-        let (a, b, publisher) = (clients[0], clients[1], clients[2])
-        XCTAssertNotEqual(a.subscribe("com.g", options: #"{"type":"shared","group":"w"}"#), 0)
-        XCTAssertNotEqual(b.subscribe("com.g", options: #"{"type":"shared","group":"w"}"#), 0)
+        let (a, b, publisher) = try sharedGroupOfTwo()
         publisher.sendFrame(#"[16,1,{"disclose_me":true,"exclude":[\#(a.session.id)]},"com.g",["x"]]"#)
         publisher.broker.run()
         XCTAssertEqual(eventArgs(a.replies()), [], "a is excluded, though its turn came first")
