@@ -192,7 +192,7 @@ extension Router {
     }
 
     /// `route` with the event's publication at hand (its bytes or the copy's: the same values).
-    private func route(_ event: GroupEvent, _ publication: Publication, in group: ConsumerGroup) {
+    private func route(_ event: consuming GroupEvent, _ publication: Publication, in group: ConsumerGroup) {   // consuming: moved into the delivery
         filterMemo.startEvent()   // a routed event may be another publication (returned, held)
         guard let member = choose(in: group, publication, refusedBy: event.refusedBy) else {
             if group.type == .shared, let tried = event.clusterTried,
