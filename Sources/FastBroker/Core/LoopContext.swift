@@ -237,7 +237,8 @@ final class LoopContext: @unchecked Sendable {
         send(message.inboxMessage, to: destination)
     }
 
-    private func send(_ message: InboxMessage, to destination: LoopContext) {
+    /// The same with the inbox case already made (a group delivery, made per event).
+    func send(_ message: InboxMessage, to destination: LoopContext) {
         #if DEBUG   // per-event path (group deliveries)
         loop.assertInLoopThread()
         #endif

@@ -204,7 +204,8 @@ extension Router {
             return
         }
         member.sent += 1
-        context.send(GroupDelivery(member: member, event: event), to: member.loopContext)   // as `post` does
+        // As `post` does, with the inbox case made here (no retain of the delivery to make it).
+        context.send(.groupDelivery(GroupDelivery(member: member, event: event)), to: member.loopContext)
     }
 
     /// The member that gets an event, or nil when none accepts it. Members are read without a
