@@ -34,15 +34,39 @@ final class ConsumerGroupTests: XCTestCase {
         publisher.broker.run()
     }
 
-    func testSharedGroupRoundRobinsOverItsMembers() throws {
+    /// Two members `a` and `b` (joined in that order) of shared group "w" on com.g, and a publisher.
+    private func sharedGroupOfTwo() throws -> (a: EmbeddedClient, b: EmbeddedClient, publisher: EmbeddedClient) {
         let broker = try EmbeddedBroker()
         let clients = try broker.joinedClients(3)
-        let (a, b, publisher) = (clients[0], clients[1], clients[2])
-        XCTAssertNotEqual(a.subscribe("com.g", options: #"{"type":"shared","group":"w"}"#), 0)
-        XCTAssertNotEqual(b.subscribe("com.g", options: #"{"type":"shared","group":"w"}"#), 0)
+        XCTAssertNotEqual(clients[0].subscribe("com.g", options: #"{"type":"shared","group":"w"}"#), 0)
+        XCTAssertNotEqual(clients[1].subscribe("com.g", options: #"{"type":"shared","group":"w"}"#), 0)
+        return (clients[0], clients[1], clients[2])
+    }
+
+    func testSharedGroupRoundRobinsOverItsMembers() throws {
+        let (a, b, publisher) = try sharedGroupOfTwo()
         publish(publisher, ["1", "2", "3", "4"])
         XCTAssertEqual(eventArgs(a.replies()), ["1", "3"])
         XCTAssertEqual(eventArgs(b.replies()), ["2", "4"])
+    }
+
+    /// A group event keeps the publication's disclosure and eligibility lists (PublicationCopy
+    /// boxes them only when present): the excluded member is passed over, the next gets the
+    /// EVENT naming the publisher, and the next plain publication carries no publisher.
+    func testGroupEventKeepsDisclosureAndEligibility() throws {
+        let (a, b, publisher) = try sharedGroupOfTwo()
+        publisher.sendFrame(#"[16,1,{"disclose_me":true,"exclude":[\#(a.session.id)]},"com.g",["x"]]"#)
+        publisher.broker.run()
+        XCTAssertEqual(eventArgs(a.replies()), [], "a is excluded, though its turn came first")
+        let events = b.replies().filter { $0.first as? Int == 36 }
+        XCTAssertEqual(events.count, 1)
+        let details = events.first.flatMap { $0.count > 3 ? $0[3] as? [String: Any] : nil }
+        XCTAssertEqual(details?["publisher"] as? UInt64, publisher.session.id, "disclosure as published: \(events)")
+        XCTAssertEqual(events.first.flatMap { $0.count > 4 ? ($0[4] as? [String])?.first : nil }, "x")
+        publish(publisher, ["y"])
+        let next = a.replies().filter { $0.first as? Int == 36 }
+        XCTAssertEqual(eventArgs(next), ["y"], "round-robin goes on with a")
+        XCTAssertNil(next.first.flatMap { $0.count > 3 ? $0[3] as? [String: Any] : nil }?["publisher"], "no disclosure asked: none")
     }
 
     func testJoinRefusalsNameTheGroup() throws {

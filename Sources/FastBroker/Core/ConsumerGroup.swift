@@ -80,6 +80,9 @@ final class GroupMember: @unchecked Sendable {   // all `let` but homeOwned, a L
     let authrole: String
     /// The member's loop.
     var loop: Int { owner.loop }
+    /// The member's loop's context, where its deliveries go (a context lives as long as the
+    /// server and refers to no member, so holding it keeps nothing loop-owned alive).
+    let loopContext: LoopContext
     let key: SubscriptionKey
     let group: GroupKey
     /// The group's home loop.
@@ -101,6 +104,11 @@ final class GroupMember: @unchecked Sendable {   // all `let` but homeOwned, a L
         var sent = 0
     }
     private var homeOwned: LoopBound<HomeState>
+    /// Owned by the member's loop: the session's record of this membership while it lasts (set
+    /// when the join completes, cleared on leave), so a delivery reaches it without a lookup.
+    /// It refers back to this member: `leave` breaks the cycle.
+    private var memberOwned: LoopBound<GroupMembership?>
+    var membership: GroupMembership? { get { memberOwned.value } set { memberOwned.value = newValue } }
     var subscriptionID: UInt64 { get { homeOwned.value.subscriptionID } set { homeOwned.value.subscriptionID = newValue } }
     var filterSlot: Int { get { homeOwned.value.filterSlot } set { homeOwned.value.filterSlot = newValue } }
     var sent: Int { get { homeOwned.value.sent } set { homeOwned.value.sent = newValue } }
@@ -121,6 +129,8 @@ final class GroupMember: @unchecked Sendable {   // all `let` but homeOwned, a L
         outboundBytes = session.outboundBytes
         includeTopic = key.match != .exact
         homeOwned = LoopBound(HomeState(), loop: session.context.server.contexts[home].loop)
+        memberOwned = LoopBound(nil, loop: session.context.loop)
+        loopContext = session.context
     }
 }
 
@@ -134,6 +144,9 @@ final class ConsumerGroup {
     var members: [GroupMember] = []
     /// Shared: where the next round-robin search starts.
     var cursor = 0
+    /// Shared: a member whose connection queues this many outbound bytes or more is passed over
+    /// while another has room (the EVENT would not fit below its OutboundBudget.softBound).
+    let memberSoftBound: Int
     var nextSequence: UInt64 = 0
     /// Failover recovery: departed members whose in-flight deliveries are still coming back,
     /// with how many are expected; while any are, new events wait in `held`.
@@ -147,10 +160,11 @@ final class ConsumerGroup {
     /// Cluster, failover: each member's cluster-wide join order (ClusterGroupRegistry).
     var clusterOrders: [ObjectIdentifier: UInt64] = [:]
 
-    init(key: GroupKey, type: GroupType, entry: Subscription) {
+    init(key: GroupKey, type: GroupType, entry: Subscription, memberSoftBound: Int) {
         self.key = key
         self.type = type
         self.entry = entry
+        self.memberSoftBound = memberSoftBound
     }
 }
 
@@ -160,10 +174,32 @@ struct GroupEvent {
     let publication: RemotePublication
     let sequence: UInt64
     /// Sessions whose member could not queue this event (GroupReturn .notQueued).
-    var refusedBy: [UInt64] = []
+    var refusedBy: [UInt64] {
+        get { detour?.refusedBy ?? [] }
+        set { detour = Detour(refusedBy: newValue, clusterTried: detour?.clusterTried) }
+    }
     /// Shared group in a cluster: the nodes that found no accepting member before this one
     /// (ClusterGroupForward); nil for an event not taken from the cluster.
-    var clusterTried: [String]? = nil
+    var clusterTried: [String]? {
+        get { detour?.clusterTried }
+        set { detour = Detour(refusedBy: refusedBy, clusterTried: newValue) }
+    }
+    /// Both of the above, nil while neither is set (nearly always), so an event costs one
+    /// reference count to copy, not three. Immutable: a change makes a new one.
+    private var detour: Detour?
+    private final class Detour: Sendable {
+        let refusedBy: [UInt64]
+        let clusterTried: [String]?
+        init(refusedBy: [UInt64], clusterTried: [String]?) {
+            self.refusedBy = refusedBy
+            self.clusterTried = clusterTried
+        }
+    }
+
+    init(publication: RemotePublication, sequence: UInt64) {
+        self.publication = publication
+        self.sequence = sequence
+    }
 }
 
 final class GroupJoin: LoopMessage {

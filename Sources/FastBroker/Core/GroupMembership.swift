@@ -3,8 +3,12 @@
 
 final class GroupMembership {
     let member: GroupMember
+    /// The member's session: it leaves every membership before it goes (Session.detach).
+    unowned let session: Session
     /// The member's subscription id, as the home loop reported it in the join result.
     let subscriptionID: UInt64
+    /// Its digits, made once for every EVENT of the membership.
+    let decimalID: DecimalID
     /// Deliveries accepted from the home loop; the home loop compares it with what it sent to
     /// know how many deliveries are still on their way back after a leave.
     var processed = 0
@@ -14,9 +18,11 @@ final class GroupMembership {
     private var recentCount = 0
     static let recentLimit = 256
 
-    init(member: GroupMember, subscriptionID: UInt64) {
+    init(member: GroupMember, session: Session, subscriptionID: UInt64) {
         self.member = member
+        self.session = session
         self.subscriptionID = subscriptionID
+        decimalID = DecimalID(subscriptionID)
     }
 
     func recordAccepted(_ publication: UInt64) {

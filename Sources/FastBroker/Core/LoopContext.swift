@@ -220,7 +220,7 @@ final class LoopContext: @unchecked Sendable {
         guard loops.count > 1 else { return }
         for destination in loops where destination !== self
             && realm.subscriptionsPerLoop[destination.index].current > 0 {
-            send(copy(), to: destination.index)
+            send(copy(), to: destination)
         }
     }
 
@@ -229,12 +229,20 @@ final class LoopContext: @unchecked Sendable {
     /// and retries when that loop has drained if its inbox is full; past the overflow bound a
     /// publication or delivery is dropped and counted (see the header).
     func send(_ message: some LoopMessage, to index: Int) {
-        send(message.inboxMessage, to: index)
+        send(message.inboxMessage, to: server.contexts[index])
     }
 
-    private func send(_ message: InboxMessage, to index: Int) {
+    /// `send` to a destination at hand (a group member's loop): no lookup through the server.
+    func send(_ message: some LoopMessage, to destination: LoopContext) {
+        send(message.inboxMessage, to: destination)
+    }
+
+    /// The same with the inbox case already made (a group delivery, made per event).
+    func send(_ message: InboxMessage, to destination: LoopContext) {
+        #if DEBUG   // per-event path (group deliveries)
         loop.assertInLoopThread()
-        switch overflow.send(message, to: server.contexts[index], requester: self.index) {
+        #endif
+        switch overflow.send(message, to: destination, requester: self.index) {
         case .sent: return
         // Full: kept (in order) until the destination drains; meanwhile publishers on this
         // loop stop being read so the backlog stays bounded.
@@ -319,7 +327,13 @@ final class LoopContext: @unchecked Sendable {
             case .groupLeave(let leave):
                 leave.member.realm.routers[index].handleLeave(leave)
             case .groupDelivery(let delivery):
-                if let session = session(delivery.member.owner) { session.receiveGroupDelivery(delivery) } else { returnUnclaimed(delivery) }
+                // The membership, while it lasts, leads to its session (no lookup); a session
+                // leaves all of them before it goes.
+                if let membership = delivery.member.membership {
+                    membership.session.receiveGroupDelivery(delivery, membership)
+                } else {
+                    returnUnclaimed(delivery)
+                }
             case .groupReturn(let returned):
                 returned.member.realm.routers[index].handleReturn(returned)
             case .clusterGroupPublication(let message):

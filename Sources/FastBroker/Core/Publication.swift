@@ -94,7 +94,7 @@ final class RemotePublication: LoopMessage, @unchecked Sendable {
     private let transcodedToMessagePack = Atomic<Unmanaged<TranscodedPayload>?>(nil)
     private let transcodedToCBOR = Atomic<Unmanaged<TranscodedPayload>?>(nil)
 
-    init(realm: Realm, _ publication: Publication, transcoded: TranscodedPayload? = nil) {
+    init(realm: Realm, _ publication: borrowing Publication, transcoded: TranscodedPayload? = nil) {
         self.realm = realm
         copy = PublicationCopy(publication)
         let format = publication.format
@@ -122,7 +122,7 @@ final class RemotePublication: LoopMessage, @unchecked Sendable {
 
     /// The payload in `target` format: the original bytes, or the transcoding shared by all loops.
     func payload(in target: WireFormat) -> Payload {
-        if target == copy.format { return publication.payload }
+        if target == copy.format { return copy.payload }
         let transcoding: TranscodedPayload?
         switch target {
         case .json: transcoding = transcoded(to: target, slot: transcodedToJSON)
@@ -135,7 +135,7 @@ final class RemotePublication: LoopMessage, @unchecked Sendable {
     /// The slot's transcoding, made and installed (compare-and-swap) when the slot is empty.
     private func transcoded(to target: WireFormat, slot: borrowing Atomic<Unmanaged<TranscodedPayload>?>) -> TranscodedPayload? {
         if let existing = slot.load(ordering: .acquiring) { return existing.takeUnretainedValue() }
-        guard let made = TranscodedPayload(publication.payload, from: copy.format, to: target) else { return nil }
+        guard let made = TranscodedPayload(copy.payload, from: copy.format, to: target) else { return nil }
         let candidate = Unmanaged.passRetained(made)
         let (installed, current) = slot.compareExchange(expected: nil, desired: candidate, ordering: .acquiringAndReleasing)
         if installed { return made }

@@ -30,7 +30,8 @@ extension Router {
             }
         } else {
             let entry = Subscription(id: 0, key: SubscriptionKey(topic: member.group.topic, match: member.group.match), filter: nil, filterSlot: -1)
-            let group = ConsumerGroup(key: member.group, type: join.type, entry: entry)
+            let group = ConsumerGroup(key: member.group, type: join.type, entry: entry,
+                                      memberSoftBound: OutboundBudget(limits: context.server.configuration.limits).softBound)
             entry.group = group
             groups[member.group] = group
             if let bridge = clusterBridge { return askCluster(join, group: group, first: true, bridge) }
@@ -154,7 +155,7 @@ extension Router {
     /// one that leaves groups alone, keeps local dispatch.)
     func dispatch(_ publication: Publication, to group: ConsumerGroup, copy: inout RemotePublication?) {
         if clusterForwarding is ClusterBridge { return }
-        enqueue(sharedCopy(of: publication, &copy), in: group)
+        enqueue(sharedCopy(of: publication, &copy), publication, in: group)
     }
 
     /// One of this node's group subscriptions received a publication (ClusterBridge); the group
@@ -167,17 +168,18 @@ extension Router {
             }
             return
         }
-        enqueue(message.remote, in: group, clusterTried: message.tried)
+        enqueue(message.remote, message.remote.publication, in: group, clusterTried: message.tried)
     }
 
-    private func enqueue(_ publication: RemotePublication, in group: ConsumerGroup, clusterTried: [String]? = nil) {
-        var event = GroupEvent(publication: publication, sequence: group.nextSequence)
-        event.clusterTried = clusterTried
+    /// `publication`: the event's publication (its bytes, or the copy's), read to choose the member.
+    private func enqueue(_ copy: RemotePublication, _ publication: Publication, in group: ConsumerGroup, clusterTried: [String]? = nil) {
+        var event = GroupEvent(publication: copy, sequence: group.nextSequence)
+        if let clusterTried { event.clusterTried = clusterTried }
         group.nextSequence += 1
         if !group.awaiting.isEmpty {
             group.held.append(event)
         } else {
-            route(event, in: group)
+            route(event, publication, in: group)
         }
     }
 
@@ -186,8 +188,12 @@ extension Router {
     /// first (ClusterGroupForward); it is dropped only when every member node has been tried.
     /// Only undelivered events go on (never one a member here took), so each stays exactly once.
     private func route(_ event: GroupEvent, in group: ConsumerGroup) {
+        route(event, event.publication.publication, in: group)
+    }
+
+    /// `route` with the event's publication at hand (its bytes or the copy's: the same values).
+    private func route(_ event: consuming GroupEvent, _ publication: Publication, in group: ConsumerGroup) {   // consuming: moved into the delivery
         filterMemo.startEvent()   // a routed event may be another publication (returned, held)
-        let publication = event.publication.publication
         guard let member = choose(in: group, publication, refusedBy: event.refusedBy) else {
             if group.type == .shared, let tried = event.clusterTried,
                 clusterBridge?.forwardGroupEvent(event.publication, key: group.key, tried: tried) == true
@@ -198,45 +204,65 @@ extension Router {
             return
         }
         member.sent += 1
-        post(GroupDelivery(member: member, event: event), to: member.loop)
+        // As `post` does, with the inbox case made here (no retain of the delivery to make it).
+        context.send(.groupDelivery(GroupDelivery(member: member, event: event)), to: member.loopContext)
     }
 
+    /// The member that gets an event, or nil when none accepts it. Members are read without a
+    /// retain each (as Router.deliverHere reads subscribers): the local `members`, held +1 for
+    /// the whole search, keeps every one alive, and nothing here changes the group's list.
     private func choose(in group: ConsumerGroup, _ publication: Publication, refusedBy: [UInt64]) -> GroupMember? {
         let members = group.members
-        func accepts(_ m: GroupMember) -> Bool {
-            if m.sessionID == publication.excludedSession { return false }
-            if !refusedBy.isEmpty && refusedBy.contains(m.sessionID) { return false }
-            if let rules = publication.rules, !rules.admits(session: m.sessionID, authid: m.authid, authrole: m.authrole) { return false }
-            if let filter = m.filter, !filterMemo.passes(filter, slot: m.filterSlot, publication) { return false }
-            // A member whose role is granted only some topics of the pattern: check this one.
-            if let role = m.topicCheckRole, !mayReceive(publication.topic, role: role) { return false }
-            return true
-        }
-        switch group.type {
-        case .exclusive, .failover:
-            return members.first(where: accepts)
-        case .shared:
-            guard !members.isEmpty else { return nil }
-            let limit = OutboundBudget(limits: context.server.configuration.limits).softBound   // EVENTs fit below it
-            var fallback: Int? = nil
-            for step in 0..<members.count {
-                let i = (group.cursor + step) % members.count
-                guard accepts(members[i]) else { continue }
-                if members[i].outboundBytes.current < limit {
-                    group.cursor = i + 1
-                    return members[i]
+        let chosen: Int? = withExtendedLifetime(members) {
+            members.withUnsafeBufferPointer { buffer in
+                guard let base = UnsafeRawPointer(buffer.baseAddress) else { return nil }
+                let unretained = base.assumingMemoryBound(to: Unmanaged<GroupMember>.self)
+                func accepts(_ m: GroupMember) -> Bool {
+                    if m.sessionID == publication.excludedSession { return false }
+                    if !refusedBy.isEmpty && refusedBy.contains(m.sessionID) { return false }
+                    if let rules = publication.rules, !rules.admits(session: m.sessionID, authid: m.authid, authrole: m.authrole) { return false }
+                    if let filter = m.filter, !filterMemo.passes(filter, slot: m.filterSlot, publication) { return false }
+                    // A member whose role is granted only some topics of the pattern: check this one.
+                    if let role = m.topicCheckRole, !mayReceive(publication.topic, role: role) { return false }
+                    return true
                 }
-                if fallback == nil { fallback = i }   // full: use only if nobody has room
+                let count = buffer.count
+                switch group.type {
+                case .exclusive, .failover:
+                    var i = 0
+                    while i < count {
+                        if unretained[i]._withUnsafeGuaranteedRef(accepts) { return i }
+                        i += 1
+                    }
+                    return nil
+                case .shared:
+                    let limit = group.memberSoftBound
+                    var fallback: Int? = nil
+                    var i = group.cursor % count
+                    var step = 0
+                    while step < count {
+                        let (accepted, hasRoom) = unretained[i]._withUnsafeGuaranteedRef { m in
+                            accepts(m) ? (true, m.outboundBytes.current < limit) : (false, false)
+                        }
+                        if accepted {
+                            if hasRoom { return i }
+                            if fallback == nil { fallback = i }   // full: use only if nobody has room
+                        }
+                        i = i + 1 == count ? 0 : i + 1
+                        step += 1
+                    }
+                    return fallback
+                }
             }
-            guard let i = fallback else { return nil }
-            group.cursor = i + 1
-            return members[i]
         }
+        guard let i = chosen else { return nil }
+        if group.type == .shared { group.cursor = i + 1 }
+        return members[i]
     }
 
     /// Sends a group message to loop `index` through its inbox — even to this loop, so handlers
     /// never re-enter each other and the order is the same whatever the loop.
-    func post(_ message: LoopMessage, to index: Int) {
+    func post(_ message: some LoopMessage, to index: Int) {
         context.send(message, to: index)
     }
 }

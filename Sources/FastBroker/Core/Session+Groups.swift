@@ -27,27 +27,28 @@ extension Session {
         case .refused(let message, let uri):
             sendError(WampCode.subscribe, result.request, message, uri)
         case .joined(let member, let id):
-            if membershipsByMember[ObjectIdentifier(member)] == nil {
-                let membership = GroupMembership(member: member, subscriptionID: id)
+            if member.membership == nil {
+                let membership = GroupMembership(member: member, session: self, subscriptionID: id)
                 memberships[id] = membership
-                membershipsByMember[ObjectIdentifier(member)] = membership
+                member.membership = membership
             }
             connection.send { out in WampEncoder.acknowledgement(code: WampCode.subscribed, request: result.request, id: id, format: format, into: &out) }
         }
     }
 
-    /// An event the group's home chose this session for. Sent back if the membership is over.
-    func receiveGroupDelivery(_ delivery: GroupDelivery) {
+    /// An event the group's home chose this session for, through its `membership` (LoopContext
+    /// found it on the member). Sent back if the session is no longer established.
+    func receiveGroupDelivery(_ delivery: GroupDelivery, _ membership: GroupMembership) {
+        #if DEBUG   // per-event path
         context.loop.assertInLoopThread()
+        #endif
         let member = delivery.member
-        guard isEstablished, let membership = membershipsByMember[ObjectIdentifier(member)] else {
-            return context.returnUnclaimed(delivery)
-        }
+        guard isEstablished else { return context.returnUnclaimed(delivery) }
         membership.processed += 1
         let copy = delivery.event.publication
         let publication = copy.publication
         membership.recordAccepted(publication.id)
-        let message = WampEncoder.event(subscription: membership.subscriptionID, publication: publication,
+        let message = WampEncoder.event(subscription: membership.decimalID, publication: publication,
                                         payload: copy.payload(in: format), includeTopic: member.includeTopic,
                                         format: format, pool: context.bufferPool)
         if connection.enqueueGroupEvent(message, delivery: delivery) {
@@ -61,10 +62,10 @@ extension Session {
     }
 
     /// Ends a membership: events not yet handed to the kernel go back to the group's home with
-    /// the leave, and later deliveries bounce (receiveGroupDelivery).
+    /// the leave, and later deliveries bounce (LoopContext.drainInbox finds no membership).
     func leave(_ membership: GroupMembership, reason: String, connectionDying: Bool) {
         memberships[membership.subscriptionID] = nil
-        membershipsByMember[ObjectIdentifier(membership.member)] = nil
+        membership.member.membership = nil
         let unwritten = connection.takeBackGroupEvents(of: membership.member, connectionDying: connectionDying)
             .map(\.event).sorted { $0.sequence < $1.sequence }
         let member = membership.member

@@ -59,9 +59,9 @@ final class Session {
     var state = State.awaitingHello
     var identity = SessionIdentity(authid: "", authrole: "", authmethod: "", authprovider: "")
     var subscriptions: [UInt64: Subscription] = [:]
-    /// Consumer-group memberships by subscription id, and by member for deliveries.
+    /// Consumer-group memberships by subscription id (a delivery finds its own through its
+    /// GroupMember).
     var memberships: [UInt64: GroupMembership] = [:]
-    var membershipsByMember: [ObjectIdentifier: GroupMembership] = [:]
     /// Group SUBSCRIBEs sent to a group's home loop and not yet answered (they count against
     /// `max_subscriptions_per_session` like the memberships they may become).
     var pendingGroupJoins = 0

@@ -4,23 +4,77 @@
 // them to the loops that own subscribers: any loop thread may enqueue, only the owning loop
 // dequeues. Neither side allocates or takes a lock; a full queue is reported, never waited on
 // (the producer keeps the item and retries, so two loops feeding each other cannot deadlock).
+//
+// Split in two so the per-message path needs no generic metadata at run time: the slot protocol
+// (positions, per-slot sequence numbers, the CAS) is the non-generic `MPSCSlots`, compiled here;
+// the generic part only moves elements in and out of their slots and is @inlinable, so the
+// broker's MPSCQueue<InboxMessage> is specialised where it is used. (Unspecialised, each
+// enqueue/dequeue looked up the metadata of Cell<Element> and Optional<Element>: ~1,700
+// instructions per cross-loop message. Specialising the whole former class from another module
+// crashed Swift 6.3.1's CopyPropagation; these few pointer moves do not.)
 
 import Synchronization
 
-/// @unchecked: the cells' `value` fields are plain vars, handed over by the acquire/release
-/// protocol on each cell's `sequence` (see Cell); the cursors are atomics.
+/// @unchecked: the values are plain memory, handed over by the acquire/release protocol on each
+/// slot's sequence (MPSCSlots); the cursors are atomics.
 public final class MPSCQueue<Element: Sendable>: @unchecked Sendable {
-    /// One slot: `sequence` says whose turn it is (producer when == position, consumer when ==
-    /// position + 1); `value` is written before the release-store of `sequence` and read after
-    /// the acquire-load of it, which is what makes the handoff safe.
-    private final class Cell: @unchecked Sendable {   // `value`: see above, ordered by `sequence`
+    @usableFromInline let slots: MPSCSlots
+    /// One value per slot, nil when the slot is free.
+    @usableFromInline let values: UnsafeMutablePointer<Element?>
+
+    /// `capacity` is rounded up to a power of two.
+    public init(capacity: Int) {
+        slots = MPSCSlots(capacity: capacity)
+        values = .allocate(capacity: slots.capacity)
+        values.initialize(repeating: nil, count: slots.capacity)
+    }
+
+    public var capacity: Int { slots.capacity }
+
+    /// Adds `element` (the queue holds it until dequeued); false when the queue is full. Any thread.
+    @inlinable
+    public func enqueue(_ element: Element) -> Bool {
+        let position = slots.claim()
+        guard position >= 0 else { return false }
+        values[position & slots.mask] = element
+        slots.publish(position)
+        return true
+    }
+
+    /// Removes the oldest element, or nil when empty. Only the consumer thread.
+    @inlinable
+    public func dequeue() -> Element? {
+        let position = slots.next()
+        guard position >= 0 else { return nil }
+        let slot = values + (position & slots.mask)
+        let element = slot.move()
+        slot.initialize(to: nil)
+        slots.release(position)
+        return element
+    }
+
+    /// Elements queued now, approximately (for metrics).
+    public var approximateCount: Int { slots.approximateCount }
+
+    deinit {
+        while dequeue() != nil {}
+        values.deinitialize(count: slots.capacity)
+        values.deallocate()
+    }
+}
+
+/// The slot protocol of MPSCQueue, independent of the element type. Each slot's `sequence` says
+/// whose turn it is: producers' when it equals the position, the consumer's when it equals
+/// position + 1. A producer writes the value after `claim` and before `publish` (a release store
+/// of the sequence); the consumer reads it after `next` (an acquire load) and before `release`.
+public final class MPSCSlots: @unchecked Sendable {   // cells' sequences and the cursors are atomics
+    private final class Cell: Sendable {
         let sequence: Atomic<Int>
-        var value: Element?
         init(_ position: Int) { sequence = Atomic(position) }
     }
 
     private let cells: [Cell]
-    private let mask: Int
+    public let mask: Int
     // Producers race on this with CAS; padded away from the consumer's cursor so the two sides
     // do not share a cache line.
     private let enqueuePosition = Atomic<Int>(0)
@@ -28,8 +82,7 @@ public final class MPSCQueue<Element: Sendable>: @unchecked Sendable {
     /// Read/written only by the consumer thread; atomic so `approximateCount` may read it anywhere.
     private let dequeuePosition = Atomic<Int>(0)
 
-    /// `capacity` is rounded up to a power of two.
-    public init(capacity: Int) {
+    init(capacity: Int) {
         var size = 2
         while size < capacity { size <<= 1 }
         cells = (0..<size).map { Cell($0) }
@@ -38,50 +91,47 @@ public final class MPSCQueue<Element: Sendable>: @unchecked Sendable {
 
     public var capacity: Int { mask + 1 }
 
-    /// Adds `element` (the queue holds it until dequeued); false when the queue is full. Any thread.
-    public func enqueue(_ element: Element) -> Bool {
+    /// Claims the next position for a producer; -1 when the queue is full. Any thread.
+    public func claim() -> Int {
         var position = enqueuePosition.load(ordering: .relaxed)
         while true {
-            let cell = cells[position & mask]
-            let sequence = cell.sequence.load(ordering: .acquiring)
+            let sequence = cells[position & mask].sequence.load(ordering: .acquiring)
             let lag = sequence - position
             if lag == 0 {
                 // The slot is free for this position: claim the position.
                 let (exchanged, current) = enqueuePosition.compareExchange(
                     expected: position, desired: position + 1, ordering: .relaxed)
-                if exchanged {
-                    cell.value = element
-                    cell.sequence.store(position + 1, ordering: .releasing)   // publish to the consumer
-                    return true
-                }
+                if exchanged { return position }
                 position = current
             } else if lag < 0 {
-                return false   // the consumer has not freed this slot yet: full
+                return -1   // the consumer has not freed this slot yet: full
             } else {
                 position = enqueuePosition.load(ordering: .relaxed)   // another producer took it
             }
         }
     }
 
-    /// Removes the oldest element, or nil when empty. Only the consumer thread.
-    public func dequeue() -> Element? {
-        let position = dequeuePosition.load(ordering: .relaxed)
-        let cell = cells[position & mask]
-        let sequence = cell.sequence.load(ordering: .acquiring)
-        guard sequence == position + 1 else { return nil }   // not yet published
-        let element = cell.value.take()
-        // Hand the slot back to producers one lap later.
-        cell.sequence.store(position + mask + 1, ordering: .releasing)
-        dequeuePosition.store(position + 1, ordering: .relaxed)
-        return element
+    /// Hands the value written at a claimed position to the consumer.
+    public func publish(_ position: Int) {
+        cells[position & mask].sequence.store(position + 1, ordering: .releasing)
     }
 
-    /// Elements queued now, approximately (for metrics).
+    /// The oldest published position, or -1 when there is none. Only the consumer thread.
+    public func next() -> Int {
+        let position = dequeuePosition.load(ordering: .relaxed)
+        let sequence = cells[position & mask].sequence.load(ordering: .acquiring)
+        return sequence == position + 1 ? position : -1   // else not yet published
+    }
+
+    /// The consumer took the value at `position` (from `next`): hands the slot back to producers
+    /// one lap later.
+    public func release(_ position: Int) {
+        cells[position & mask].sequence.store(position + mask + 1, ordering: .releasing)
+        dequeuePosition.store(position + 1, ordering: .relaxed)
+    }
+
+    /// Positions claimed but not yet released, approximately (for metrics).
     public var approximateCount: Int {
         max(0, enqueuePosition.load(ordering: .relaxed) - dequeuePosition.load(ordering: .relaxed))
-    }
-
-    deinit {
-        while dequeue() != nil {}
     }
 }
