@@ -58,7 +58,7 @@ final class EventEncodingTests: XCTestCase {
 
     func testAReusedBufferHoldsOnlyTheNewEvent() {
         let first = pool.take()
-        first.bytes.append(contentsOf: Array(repeating: UInt8(ascii: "z"), count: 100))
+        first.append(contentsOf: Array(repeating: UInt8(ascii: "z"), count: 100))
         first.retainUse()
         first.releaseUse()   // the last use: back to the pool
         XCTAssertEqual(pool.pooledCount, 1)

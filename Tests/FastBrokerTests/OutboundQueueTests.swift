@@ -39,7 +39,7 @@ final class OutboundQueueTests: XCTestCase {
         // Three shared payloads, as an EVENT shared by many subscribers would be.
         let payloads = (0..<3).map { p -> MessageBuffer in
             let m = pool.take(capacity: payloadSize)
-            m.bytes.append(contentsOf: (0..<payloadSize).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ p) })
+            m.append(contentsOf: (0..<payloadSize).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ p) })
             // The test keeps using these while earlier frames are written: hold a use, as the
             // router does until it has queued a buffer on every subscriber.
             m.retainUse()

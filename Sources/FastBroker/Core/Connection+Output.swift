@@ -46,7 +46,7 @@ extension Connection {
         context.loop.assertInLoopThread()
         guard closeState < .closing else { return }
         let message = context.bufferPool.take()
-        encode(&message.bytes)
+        message.encode(encode)
         guard message.count <= peerMaxMessageBytes else { return refuseOversizeReply(message) }
         queueReply(message)
     }
@@ -79,7 +79,7 @@ extension Connection {
     /// each per connection, counted but never refused.
     func sendRaw(_ bytes: [UInt8]) {
         let message = context.bufferPool.take(capacity: bytes.count)
-        message.bytes.append(contentsOf: bytes)
+        message.append(contentsOf: bytes)
         output.queue.append(header: (0, 0), headerLength: 0, message: message)
         outboundChanged()
         scheduleFlush()

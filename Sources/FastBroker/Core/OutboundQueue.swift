@@ -140,7 +140,7 @@ final class OutboundQueue {
                 withUnsafeBytes(of: &slot.pointee.header) { body(UnsafeRawBufferPointer(rebasing: $0[0..<headerLength])) }
             }
             if let message = slot.pointee.message, message.count > 0 {
-                message.bytes.withUnsafeBytes { body($0) }
+                body(message.bytes)
             }
             popFirst()
         }
@@ -212,7 +212,7 @@ final class OutboundQueue {
                 skip -= headerLength
             }
             if let message = slot.pointee.message, message.count > skip {
-                message.bytes.withUnsafeBytes { vector.append($0.baseAddress! + skip, message.count - skip) }
+                vector.append(message.base + skip, message.count - skip)
             }
             i += 1
         }
