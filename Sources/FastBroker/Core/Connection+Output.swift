@@ -184,6 +184,7 @@ extension Connection {
     }
 
     /// The transport header for `message` (none before the transport handshake is done).
+    @inline(__always)
     private func frameHeader(for message: MessageBuffer, rawSocketType: RawSocketFrameType,
                              webSocketOpcode: WebSocketOpcode?) -> (bytes: (UInt64, UInt64), length: Int) {
         var header: (UInt64, UInt64) = (0, 0)
@@ -203,6 +204,7 @@ extension Connection {
 
     /// Bytes waiting to be written plus `extra` plaintext bytes (the measure OutboundBudget
     /// bounds); for TLS the plaintext not yet sealed is counted with its record overhead.
+    @inline(__always)
     private func queuedBytes(plus extra: Int = 0) -> Int {
         let plaintext = output.queue.queuedBytes + extra
         guard let tls else { return plaintext }
