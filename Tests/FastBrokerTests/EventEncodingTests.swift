@@ -1,5 +1,5 @@
-// The EVENT bytes WampEncoder writes, byte for byte: the one-append path for small EVENTs without
-// details, the general path (details, or a payload too big for the stack scratch), the cached
+// The EVENT bytes WampEncoder writes, byte for byte: the in-place path for EVENTs without details
+// (small or large), the general path (details, through the pool's scratch array), the cached
 // subscription digits (DecimalID), and a pooled buffer reused after a write.
 
 import BrokerSerialization
