@@ -283,7 +283,8 @@ final class Router {
     private func encodeEvent(_ publication: Publication, of subscription: Subscription, in format: WireFormat,
                              pool: MessageBufferPool, copy: RemotePublication?) -> MessageBuffer {
         WampEncoder.event(subscription: subscription.decimalID, publication: publication,
-                          payload: payload(publication, in: format, copy: copy),
+                          // The payload as it arrived, without a call, in the common case.
+                          payload: format == publication.format ? publication.payload : payload(publication, in: format, copy: copy),
                           includeTopic: subscription.key.match != .exact, format: format, pool: pool)
     }
 
@@ -341,6 +342,7 @@ private struct EncodedEvents {
     }
 
     /// Lets go of the EVENTs: a buffer no subscriber queued goes back to the pool.
+    @inline(__always)
     mutating func finish() {
         if let json { json.takeRetainedValue().recycleIfUnused() }
         if let msgpack { msgpack.takeRetainedValue().recycleIfUnused() }
