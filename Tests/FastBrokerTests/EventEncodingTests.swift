@@ -1,5 +1,5 @@
-// The EVENT bytes WampEncoder writes, byte for byte: the one-append path for small EVENTs without
-// details, the general path (details, or a payload too big for the stack scratch), the cached
+// The EVENT bytes WampEncoder writes, byte for byte: the in-place path for EVENTs without details
+// (small or large), the general path (details, through the pool's scratch array), the cached
 // subscription digits (DecimalID), and a pooled buffer reused after a write.
 
 import BrokerSerialization
@@ -58,7 +58,7 @@ final class EventEncodingTests: XCTestCase {
 
     func testAReusedBufferHoldsOnlyTheNewEvent() {
         let first = pool.take()
-        first.bytes.append(contentsOf: Array(repeating: UInt8(ascii: "z"), count: 100))
+        first.append(contentsOf: Array(repeating: UInt8(ascii: "z"), count: 100))
         first.retainUse()
         first.releaseUse()   // the last use: back to the pool
         XCTAssertEqual(pool.pooledCount, 1)

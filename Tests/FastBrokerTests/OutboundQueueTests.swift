@@ -39,7 +39,7 @@ final class OutboundQueueTests: XCTestCase {
         // Three shared payloads, as an EVENT shared by many subscribers would be.
         let payloads = (0..<3).map { p -> MessageBuffer in
             let m = pool.take(capacity: payloadSize)
-            m.bytes.append(contentsOf: (0..<payloadSize).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ p) })
+            m.append(contentsOf: (0..<payloadSize).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ p) })
             // The test keeps using these while earlier frames are written: hold a use, as the
             // router does until it has queued a buffer on every subscriber.
             m.retainUse()
@@ -83,6 +83,50 @@ final class OutboundQueueTests: XCTestCase {
         for p in payloads { p.releaseUse() }
         XCTAssertEqual(pool.pooledCount, 3, "released buffers go back to the pool")
         loop.close()
+    }
+
+    /// Frames refer to their buffer unretained; the buffer holds one reference for all of them
+    /// and goes back to the pool once, when the last frame (on any connection) is done.
+    func testABufferSharedByManyQueuesReturnsToThePoolOnceAfterItsLastFrame() {
+        let pool = MessageBufferPool()
+        let message = pool.take()
+        message.append(contentsOf: [1, 2, 3])
+        let queues = (0..<3).map { _ in OutboundQueue() }
+        for queue in queues { queue.append(header: (0, 0), headerLength: 0, message: message) }
+        message.recycleIfUnused()   // the producer is done; the frames still use it
+        XCTAssertEqual(pool.pooledCount, 0, "a queued buffer is not back in the pool")
+        queues[0].removeAll()
+        queues[1].removeAll()
+        XCTAssertEqual(pool.pooledCount, 0, "still queued on one connection")
+        var written: [UInt8] = []
+        queues[2].drain { written += $0 }
+        XCTAssertEqual(written, [1, 2, 3])
+        XCTAssertEqual(pool.pooledCount, 1, "back once, after its last frame")
+        let again = pool.take()
+        XCTAssertTrue(again === message, "the pooled buffer is reused")
+        XCTAssertEqual(again.count, 0, "and empty")
+        again.recycleIfUnused()
+        XCTAssertEqual(pool.pooledCount, 1)
+    }
+
+    /// A buffer still queued when its loop's pool retires is freed by its last frame, not kept.
+    func testTheLastFrameOfARetiredPoolsBufferFreesIt() {
+        let pool = MessageBufferPool()
+        let queue = OutboundQueue()
+        weak var queued: MessageBuffer?
+        do {
+            let message = pool.take()
+            message.append(contentsOf: [UInt8](repeating: 7, count: 10))
+            queue.append(header: (0, 0), headerLength: 0, message: message)
+            message.recycleIfUnused()
+            queued = message
+        }
+        XCTAssertNotNil(queued, "its frame keeps a queued buffer alive")
+        pool.retire()
+        XCTAssertNotNil(queued, "retiring the pool does not free a buffer still queued")
+        queue.removeAll()
+        XCTAssertNil(queued, "the last frame frees a retired pool's buffer")
+        XCTAssertEqual(pool.pooledCount, 0)
     }
 }
 

@@ -177,7 +177,7 @@ extension Connection {
                 break
             }
             let pong = context.bufferPool.take(capacity: payload.count)
-            pong.bytes.append(contentsOf: UnsafeRawBufferPointer(payload))
+            pong.append(UnsafeRawBufferPointer(payload))
             queueReply(pong, rawSocketType: .pong)
         case .pong:
             break
@@ -208,7 +208,7 @@ extension Connection {
             receiveWampMessage(UnsafeRawBufferPointer(payload))
         case .ping(let payload):
             let pong = context.bufferPool.take(capacity: payload.count)
-            pong.bytes.append(contentsOf: UnsafeRawBufferPointer(payload))
+            pong.append(UnsafeRawBufferPointer(payload))
             queueReply(pong, webSocketOpcode: .pong)
         case .pong:
             break

@@ -46,7 +46,7 @@ extension Connection {
         context.loop.assertInLoopThread()
         guard closeState < .closing else { return }
         let message = context.bufferPool.take()
-        encode(&message.bytes)
+        message.encode(encode)
         guard message.count <= peerMaxMessageBytes else { return refuseOversizeReply(message) }
         queueReply(message)
     }
@@ -79,7 +79,7 @@ extension Connection {
     /// each per connection, counted but never refused.
     func sendRaw(_ bytes: [UInt8]) {
         let message = context.bufferPool.take(capacity: bytes.count)
-        message.bytes.append(contentsOf: bytes)
+        message.append(contentsOf: bytes)
         output.queue.append(header: (0, 0), headerLength: 0, message: message)
         outboundChanged()
         scheduleFlush()
@@ -184,6 +184,7 @@ extension Connection {
     }
 
     /// The transport header for `message` (none before the transport handshake is done).
+    @inline(__always)
     private func frameHeader(for message: MessageBuffer, rawSocketType: RawSocketFrameType,
                              webSocketOpcode: WebSocketOpcode?) -> (bytes: (UInt64, UInt64), length: Int) {
         var header: (UInt64, UInt64) = (0, 0)
@@ -203,6 +204,7 @@ extension Connection {
 
     /// Bytes waiting to be written plus `extra` plaintext bytes (the measure OutboundBudget
     /// bounds); for TLS the plaintext not yet sealed is counted with its record overhead.
+    @inline(__always)
     private func queuedBytes(plus extra: Int = 0) -> Int {
         let plaintext = output.queue.queuedBytes + extra
         guard let tls else { return plaintext }

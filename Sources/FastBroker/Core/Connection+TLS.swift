@@ -88,7 +88,7 @@ extension Connection {
         if closeState >= .flushingToClose && output.queue.isEmpty { tls.engine.shutdown() }
         guard tls.engine.hasPendingCiphertext else { return }
         let chunk = context.bufferPool.take(capacity: 0)
-        _ = tls.engine.takeCiphertext(into: &chunk.bytes)
+        chunk.encode { _ = tls.engine.takeCiphertext(into: &$0) }   // swaps into the pool's scratch, then one copy
         tls.ciphertextOut.append(header: (0, 0), headerLength: 0, message: chunk)
     }
 }

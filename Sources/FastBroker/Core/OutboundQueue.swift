@@ -11,19 +11,21 @@ struct OutboundFrame {
     /// Transport header (RawSocket: 4 bytes, WebSocket: 2…10 bytes), stored inline.
     var header: (UInt64, UInt64) = (0, 0)
     var headerLength: Int = 0
-    var message: MessageBuffer?
+    /// Unretained: the buffer holds one reference for all its queued frames while it has uses
+    /// (MessageBuffer.retainUse), so a frame costs no retain and release.
+    var message: Unmanaged<MessageBuffer>?
     /// Set on a consumer-group EVENT: what to re-dispatch if the frame never reaches the kernel.
     var groupDelivery: GroupDelivery?
     /// Header plus message bytes, stored (a queued message is read-only): reading it through a
     /// slot pointer copies no reference, so costs no retain and release.
     let byteCount: Int
 
-    init(header: (UInt64, UInt64), headerLength: Int, message: MessageBuffer?, groupDelivery: GroupDelivery?) {
+    init(header: (UInt64, UInt64), headerLength: Int, message: MessageBuffer, groupDelivery: GroupDelivery?) {
         self.header = header
         self.headerLength = headerLength
-        self.message = message
+        self.message = Unmanaged.passUnretained(message)
         self.groupDelivery = groupDelivery
-        byteCount = headerLength + (message?.count ?? 0)
+        byteCount = headerLength + message.count
     }
 }
 
@@ -60,8 +62,8 @@ final class OutboundQueue {
     func append(header: (UInt64, UInt64), headerLength: Int, message: MessageBuffer, groupDelivery: GroupDelivery? = nil) {
         if count == capacity { grow() }
         let slot = slots + ((head + count) & (capacity - 1))
+        message.retainUse()   // before the frame refers to it unretained
         slot.initialize(to: OutboundFrame(header: header, headerLength: headerLength, message: message, groupDelivery: groupDelivery))
-        message.retainUse()
         count += 1
         queuedBytes += headerLength + message.count
     }
@@ -139,8 +141,8 @@ final class OutboundQueue {
             if headerLength > 0 {
                 withUnsafeBytes(of: &slot.pointee.header) { body(UnsafeRawBufferPointer(rebasing: $0[0..<headerLength])) }
             }
-            if let message = slot.pointee.message, message.count > 0 {
-                message.bytes.withUnsafeBytes { body($0) }
+            if let message = slot.pointee.message {
+                message._withUnsafeGuaranteedRef { if $0.count > 0 { body($0.bytes) } }
             }
             popFirst()
         }
@@ -161,7 +163,7 @@ final class OutboundQueue {
                 queuedBytes -= slot.pointee.byteCount
                 let message = slot.pointee.message
                 slot.deinitialize(count: 1)
-                message?.releaseUse()
+                if let message { MessageBuffer.releaseUse(message) }
             } else {
                 if write != read { (slots + ((head + write) & (capacity - 1))).moveInitialize(from: slot, count: 1) }
                 write += 1
@@ -211,8 +213,9 @@ final class OutboundQueue {
             } else {
                 skip -= headerLength
             }
-            if let message = slot.pointee.message, message.count > skip {
-                message.bytes.withUnsafeBytes { vector.append($0.baseAddress! + skip, message.count - skip) }
+            if let message = slot.pointee.message {
+                let (base, count) = message._withUnsafeGuaranteedRef { ($0.base, $0.count) }
+                if count > skip { vector.append(base + skip, count - skip) }
             }
             i += 1
         }
@@ -242,7 +245,7 @@ final class OutboundQueue {
         let frame = slot.move()   // the slot's references move out: no retain
         queuedBytes -= frame.byteCount - writtenOfFirst
         writtenOfFirst = 0
-        frame.message?.releaseUse()
+        if let message = frame.message { MessageBuffer.releaseUse(message) }
         head = (head + 1) & (capacity - 1)
         count -= 1
     }

@@ -172,7 +172,13 @@ final class Router {
     /// header). Returns the number of EVENTs queued on this loop.
     func publish(_ publication: Publication) -> Int {
         var copy: RemotePublication? = nil
-        let delivered = deliverHere(publication, pool: context.bufferPool, copy: &copy)
+        // The pool is a `let` of this router's loop context, which the router holds for its
+        // whole life (set once at start-up): the call needs no retain of it.
+        let pool = Unmanaged.passUnretained(context.bufferPool)
+        let delivered = pool._withUnsafeGuaranteedRef { deliverHere(publication, pool: $0, copy: &copy) }
+        #if DEBUG
+        precondition(pool.toOpaque() == Unmanaged.passUnretained(context.bufferPool).toOpaque(), "a router's loop context and pool are never replaced")
+        #endif
         if hasOtherLoops { context.forwardToOtherLoops(in: realm) { sharedCopy(of: publication, &copy) } }
         clusterForwarding?.forward(publication, in: realm) { sharedCopy(of: publication, &copy) }
         return delivered
@@ -212,30 +218,29 @@ final class Router {
                 return
             }
             // One encoded EVENT per subscription and subscriber format, shared by its subscribers.
-            var json: MessageBuffer? = nil
-            var msgpack: MessageBuffer? = nil
-            var cbor: MessageBuffer? = nil
-            // The sessions are read without a retain each: the local `subscribers` array holds
-            // every one of them +1 until the loop ends (withExtendedLifetime), whatever delivery
-            // does to the subscription's own list (nothing: a slow consumer is only disconnected
-            // from the next flush), so none can be freed while it is used here.
-            let subscribers = subscription.subscribers.elements
-            withExtendedLifetime(subscribers) {
-                subscribers.withUnsafeBufferPointer { sessions in
-                    let unretained = UnsafeRawPointer(sessions.baseAddress)?.assumingMemoryBound(to: Unmanaged<Session>.self)
-                    // Index loops, not for-in: an unspecialized (debug) IndexingIterator allocates.
-                    var i = 0
-                    while i < sessions.count {
-                        #if DEBUG
-                        precondition(unretained![i].takeUnretainedValue() === sessions[i], "Unmanaged<Session> must alias the array's element")
-                        #endif
-                        let reached = unretained.unsafelyUnwrapped[i]._withUnsafeGuaranteedRef { subscriber in
-                            deliver(publication, of: subscription, to: subscriber, json: &json, msgpack: &msgpack, cbor: &cbor, pool: pool, copy: copy)
-                        }
-                        if reached { delivered += 1 }
-                        i += 1
-                    }
+            var events = EncodedEvents()
+            // The sessions are read in place, without a retain of the array or of each session:
+            // delivery never changes a subscription's lists (a slow consumer is only disconnected
+            // from the next flush; leaving and teardown run outside publish), so the array the
+            // subscription holds stays put and holds every session until the loop ends. Debug
+            // builds check that after each delivery.
+            let (sessions, count) = subscription.subscribers.elements.withUnsafeBufferPointer {
+                (UnsafeRawPointer($0.baseAddress)?.assumingMemoryBound(to: Unmanaged<Session>.self), $0.count)
+            }
+            // Index loops, not for-in: an unspecialized (debug) IndexingIterator allocates.
+            var i = 0
+            while i < count {
+                let reached = sessions.unsafelyUnwrapped[i]._withUnsafeGuaranteedRef { subscriber in
+                    deliver(publication, of: subscription, to: subscriber, events: &events, pool: pool, copy: copy)
                 }
+                #if DEBUG
+                subscription.subscribers.elements.withUnsafeBufferPointer {
+                    precondition(UnsafeRawPointer($0.baseAddress) == UnsafeRawPointer(sessions) && $0.count == count,
+                                 "a subscription's subscribers changed while an event was delivered to them")
+                }
+                #endif
+                if reached { delivered += 1 }
+                i += 1
             }
             let checked = subscription.checkedSubscribers.elements
             var j = 0
@@ -249,47 +254,37 @@ final class Router {
                     lastAllowed = mayReceive(publication.topic, role: entry.role)
                 }
                 guard lastAllowed else { continue }
-                if deliver(publication, of: subscription, to: entry.session, json: &json, msgpack: &msgpack, cbor: &cbor, pool: pool, copy: copy) {
+                if deliver(publication, of: subscription, to: entry.session, events: &events, pool: pool, copy: copy) {
                     delivered += 1
                 }
             }
-            json?.recycleIfUnused()
-            msgpack?.recycleIfUnused()
-            cbor?.recycleIfUnused()
+            events.finish()
         }
         return delivered
     }
 
     /// Queues the EVENT for one subscriber unless the publication's options exclude it; the
-    /// encoded EVENT is made on first need per format and shared through `json`/`msgpack`/`cbor`.
+    /// encoded EVENT is made on first need per format and shared through `events`.
     @inline(__always)
     private func deliver(_ publication: Publication, of subscription: Subscription, to subscriber: Session,
-                         json: inout MessageBuffer?, msgpack: inout MessageBuffer?, cbor: inout MessageBuffer?,
-                         pool: MessageBufferPool, copy: RemotePublication?) -> Bool {
+                         events: inout EncodedEvents, pool: MessageBufferPool, copy: RemotePublication?) -> Bool {
         if subscriber.id == publication.excludedSession { return false }
         if let rules = publication.rules,
            !rules.admits(session: subscriber.id, authid: subscriber.identity.authid, authrole: subscriber.identity.authrole) {
             return false
         }
         // The EVENT in the subscriber's format: encoded on first need, then shared.
-        switch subscriber.format {
-        case .json:
-            if json == nil { json = encodeEvent(publication, of: subscription, in: .json, pool: pool, copy: copy) }
-            return subscriber.deliver(json.unsafelyUnwrapped)
-        case .msgpack:
-            if msgpack == nil { msgpack = encodeEvent(publication, of: subscription, in: .msgpack, pool: pool, copy: copy) }
-            return subscriber.deliver(msgpack.unsafelyUnwrapped)
-        case .cbor:
-            if cbor == nil { cbor = encodeEvent(publication, of: subscription, in: .cbor, pool: pool, copy: copy) }
-            return subscriber.deliver(cbor.unsafelyUnwrapped)
-        }
+        let format = subscriber.format
+        let event = events[format] ?? events.keep(encodeEvent(publication, of: subscription, in: format, pool: pool, copy: copy), for: format)
+        return event._withUnsafeGuaranteedRef { subscriber.deliver($0) }
     }
 
     /// The subscription's EVENT for `publication` in `format`, in a pooled buffer.
     private func encodeEvent(_ publication: Publication, of subscription: Subscription, in format: WireFormat,
                              pool: MessageBufferPool, copy: RemotePublication?) -> MessageBuffer {
         WampEncoder.event(subscription: subscription.decimalID, publication: publication,
-                          payload: payload(publication, in: format, copy: copy),
+                          // The payload as it arrived, without a call, in the common case.
+                          payload: format == publication.format ? publication.payload : payload(publication, in: format, copy: copy),
                           includeTopic: subscription.key.match != .exact, format: format, pool: pool)
     }
 
@@ -316,6 +311,42 @@ final class Router {
             transcoding = TranscodedPayload(publication.payload, from: publication.format, to: format, next: transcoding) ?? transcoding
         }
         return transcoding?.inFormat(format)?.payload ?? Payload(args: UnsafeRawBufferPointer(start: nil, count: 0), kwargs: UnsafeRawBufferPointer(start: nil, count: 0))
+    }
+}
+
+/// The EVENTs of one subscription for the current publication, one per subscriber format, each
+/// held +1 (from the pool) from its encoding until `finish`: subscribers are handed it without a
+/// retain each. Lives on the stack of one `deliverHere` step.
+private struct EncodedEvents {
+    private var json: Unmanaged<MessageBuffer>?
+    private var msgpack: Unmanaged<MessageBuffer>?
+    private var cbor: Unmanaged<MessageBuffer>?
+
+    subscript(format: WireFormat) -> Unmanaged<MessageBuffer>? {
+        switch format {
+        case .json: json
+        case .msgpack: msgpack
+        case .cbor: cbor
+        }
+    }
+
+    /// Keeps `buffer` (its +1 moves here) as the EVENT in `format`.
+    mutating func keep(_ buffer: __owned MessageBuffer, for format: WireFormat) -> Unmanaged<MessageBuffer> {
+        let held = Unmanaged.passRetained(buffer)
+        switch format {
+        case .json: json = held
+        case .msgpack: msgpack = held
+        case .cbor: cbor = held
+        }
+        return held
+    }
+
+    /// Lets go of the EVENTs: a buffer no subscriber queued goes back to the pool.
+    @inline(__always)
+    mutating func finish() {
+        if let json { json.takeRetainedValue().recycleIfUnused() }
+        if let msgpack { msgpack.takeRetainedValue().recycleIfUnused() }
+        if let cbor { cbor.takeRetainedValue().recycleIfUnused() }
     }
 }
 

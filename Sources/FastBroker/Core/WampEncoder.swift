@@ -5,7 +5,8 @@
 // by the format's writer. EVENT copies the publication's args/kwargs verbatim when the formats
 // match, or the payload transcoded once per publication (Router.payload, RemotePublication).
 // Every EVENT — to a subscription's subscribers (Router) or to a consumer-group member
-// (Session+Groups) — is made by `event(…, pool:)`.
+// (Session+Groups) — is made by `event(…, pool:)`; the common JSON one, without details, is
+// written straight into the pooled buffer, the others through its byte-array scratch.
 
 import BrokerSerialization
 
@@ -124,13 +125,43 @@ enum WampEncoder {
     static func event(subscription: DecimalID, publication: Publication, payload: Payload, includeTopic: Bool,
                       format: WireFormat, pool: MessageBufferPool, retained: Bool = false) -> MessageBuffer {
         let buffer = pool.take(capacity: 96 + publication.topic.count + payload.args.count + payload.kwargs.count)
-        event(subscription: subscription, publication: publication, payload: payload, includeTopic: includeTopic,
-              format: format, retained: retained, into: &buffer.bytes)
+        if format == .json && !includeTopic && !retained && publication.disclosedPublisher == nil {
+            // The common EVENT, `[36,s,p,{},args,kwargs]`, written straight into the buffer.
+            buffer.appendInPlace(maxBytes: jsonEventHeadBytes + payload.args.count + payload.kwargs.count + 4) { base in
+                writeJSONEventWithoutDetails(subscription: subscription, publication: publication.id, payload: payload, to: base)
+            }
+        } else {
+            buffer.encode { out in
+                event(subscription: subscription, publication: publication, payload: payload, includeTopic: includeTopic,
+                      format: format, retained: retained, into: &out)
+            }
+        }
         return buffer
     }
 
-    /// The largest EVENT without details written on the stack and appended in one piece.
-    private static let smallEventBytes = 256
+    /// `[36,s,p,{}` then the payload and `]` at `base`, which has room for `jsonEventHeadBytes`
+    /// plus the payload plus 4; returns the length.
+    @inline(__always)
+    private static func writeJSONEventWithoutDetails(subscription: DecimalID, publication: UInt64, payload: Payload,
+                                                     to base: UnsafeMutableRawPointer) -> Int {
+        let hasPayload = payload.args.count > 0 || payload.kwargs.count > 0
+        var k = writeJSONEventHead(subscription: subscription, publication: publication, closing: hasPayload ? "}," : "}", to: base)
+        if hasPayload {
+            if payload.args.count > 0 {
+                k = write(payload.args, to: base, at: k)
+            } else {
+                base.storeBytes(of: UInt8(ascii: "["), toByteOffset: k, as: UInt8.self)
+                base.storeBytes(of: UInt8(ascii: "]"), toByteOffset: k + 1, as: UInt8.self)
+                k += 2
+            }
+            if payload.kwargs.count > 0 {
+                base.storeBytes(of: UInt8(ascii: ","), toByteOffset: k, as: UInt8.self)
+                k = write(payload.kwargs, to: base, at: k + 1)
+            }
+        }
+        base.storeBytes(of: UInt8(ascii: "]"), toByteOffset: k, as: UInt8.self)
+        return k + 1
+    }
 
     /// `[36, subscription, publication, details, args?, kwargs?]` in `format`; `payload` is the
     /// publication's args/kwargs already in that format.
@@ -142,29 +173,6 @@ enum WampEncoder {
         case .json:
             let hasDetails = includeTopic || publisher != nil || retained
             let closing: StaticString = hasDetails ? "" : hasPayload ? "}," : "}"
-            if !hasDetails && jsonEventHeadBytes + payload.args.count + payload.kwargs.count + 4 <= smallEventBytes {
-                // The common EVENT, `[36,s,p,{},args,kwargs]`, in one Array append: each append
-                // costs ~100 instructions before its copy.
-                return withUnsafeTemporaryAllocation(byteCount: smallEventBytes, alignment: 8) { scratch in
-                    let base = scratch.baseAddress!
-                    var k = writeJSONEventHead(subscription: subscription, publication: publication.id, closing: closing, to: base)
-                    if hasPayload {
-                        if payload.args.count > 0 {
-                            k = write(payload.args, to: base, at: k)
-                        } else {
-                            base.storeBytes(of: UInt8(ascii: "["), toByteOffset: k, as: UInt8.self)
-                            base.storeBytes(of: UInt8(ascii: "]"), toByteOffset: k + 1, as: UInt8.self)
-                            k += 2
-                        }
-                        if payload.kwargs.count > 0 {
-                            base.storeBytes(of: UInt8(ascii: ","), toByteOffset: k, as: UInt8.self)
-                            k = write(payload.kwargs, to: base, at: k + 1)
-                        }
-                    }
-                    base.storeBytes(of: UInt8(ascii: "]"), toByteOffset: k, as: UInt8.self)
-                    out.append(contentsOf: UnsafeRawBufferPointer(start: base, count: k + 1))
-                }
-            }
             withUnsafeTemporaryAllocation(byteCount: jsonEventHeadBytes, alignment: 8) { scratch in
                 let count = writeJSONEventHead(subscription: subscription, publication: publication.id, closing: closing,
                                                to: scratch.baseAddress!)

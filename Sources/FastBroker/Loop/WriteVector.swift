@@ -5,10 +5,14 @@
 import CUV
 
 public final class WriteVector {
-    var buffers: UnsafeMutablePointer<uv_buf_t>
+    @usableFromInline var buffers: UnsafeMutablePointer<uv_buf_t>
     public private(set) var capacity: Int
-    public private(set) var count = 0
-    public private(set) var totalBytes = 0
+    // Stored internally, usable from inline code: `append` is inlined into the queue's flush
+    // (a cross-module call per frame part otherwise).
+    @usableFromInline var filled = 0
+    @usableFromInline var filledBytes = 0
+    public var count: Int { filled }
+    public var totalBytes: Int { filledBytes }
 
     public init(capacity: Int = 64) {
         self.capacity = capacity
@@ -19,17 +23,18 @@ public final class WriteVector {
 
     public var isFull: Bool { count == capacity }
 
+    @inlinable
     public func append(_ base: UnsafeRawPointer, _ length: Int) {
         precondition(count < capacity, "WriteVector is full")
         // The struct itself, not uv_buf_init: a C call per frame part on the flush path.
         buffers[count] = uv_buf_t(base: UnsafeMutablePointer(mutating: base.assumingMemoryBound(to: CChar.self)), len: length)
-        count += 1
-        totalBytes += length
+        filled += 1
+        filledBytes += length
     }
 
     public func removeAll() {
-        count = 0
-        totalBytes = 0
+        filled = 0
+        filledBytes = 0
     }
 
     /// Drops the first `bytes` bytes (after a partial write): whole buffers go, a partly
@@ -47,9 +52,9 @@ public final class WriteVector {
         }
         if first > 0 {
             (buffers).update(from: buffers + first, count: count - first)
-            count -= first
+            filled -= first
         }
-        totalBytes -= bytes
+        filledBytes -= bytes
     }
 
     /// Each buffer's bytes in order (an in-memory transport copies them instead of a socket).
