@@ -130,6 +130,138 @@ final class OutboundQueueTests: XCTestCase {
     }
 }
 
+extension OutboundQueueTests {
+    /// Small frames the caller lets the queue copy are coalesced into chunks, between large
+    /// ones queued by reference, while writes go partial and queued writes are in flight (a tail
+    /// a write points into must never grow): every frame arrives whole and in order.
+    func testCoalescedSmallFramesKeepOrderAcrossPartialAndQueuedWrites() throws {
+        let loop = try EventLoop(index: 0)
+        let pool = MessageBufferPool()
+        let frames = 30_000
+        // Sizes around the coalescing limit and the tail size: copied, shared, copied, ...
+        let sizes = [1, 60, 94, 300, OutboundQueue.coalesceLimit - 4, OutboundQueue.coalesceLimit - 3, 700, 2_000]
+        // Made once: building bytes per frame in a debug build is slower than the reader's wait.
+        let bodies = sizes.indices.map { k in (0..<sizes[k]).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ k) } }
+        func body(_ i: Int) -> [UInt8] { bodies[i % sizes.count] }
+        let writer = Writer()
+        var sawPartialWrite = false
+        var server: TCPListener!
+        server = try TCPListener(loop: loop, host: "127.0.0.1", port: 0, reusePort: false) { stream in
+            stream.delegate = writer
+            for i in 0..<frames {
+                let message = pool.take(capacity: 64)
+                message.append(contentsOf: body(i))
+                var header: (UInt64, UInt64) = (0, 0)
+                withUnsafeMutableBytes(of: &header) { $0.storeBytes(of: UInt32(i).bigEndian, toByteOffset: 0, as: UInt32.self) }
+                writer.queue.append(header: header, headerLength: 4, message: message, mayCopy: true)
+                message.recycleIfUnused()   // as the router does once a buffer is queued everywhere
+                if i % 700 == 699 {
+                    writer.pump(stream)
+                    if stream.writeInFlight { sawPartialWrite = true }
+                }
+            }
+            writer.finished = { stream.close(); server.close(); loop.stop() }
+            writer.pump(stream)
+        }
+        let expected = (0..<frames).reduce(0) { $0 + 4 + sizes[$1 % sizes.count] }
+        let received = Receiver(port: server.boundPort, expectedBytes: expected)
+        loop.run()
+        received.thread.join()
+        XCTAssertTrue(sawPartialWrite, "the stalled reader should have forced queued writes")
+        XCTAssertEqual(received.bytes.count, expected)
+        var offset = 0
+        for i in 0..<frames {
+            let sequence = received.bytes[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
+            XCTAssertEqual(sequence, i, "frame \(i) out of order or torn")
+            let size = sizes[i % sizes.count]
+            XCTAssert(received.bytes[offset + 4..<offset + 4 + size].elementsEqual(body(i)), "payload of frame \(i)")
+            if sequence != i { break }
+            offset += 4 + size
+        }
+        XCTAssertTrue(writer.queue.isEmpty)
+        XCTAssertEqual(writer.queue.queuedBytes, 0)
+        XCTAssertGreaterThan(pool.pooledCount, 0, "copied messages go back to the pool")
+        XCTAssertGreaterThan(pool.chunks.pooledCount, 0, "written chunks go back to the pool")
+        loop.close()
+    }
+
+    /// A socket that takes a varying number of bytes per try-write and completes a queued write
+    /// only later, reading its bytes then (as the kernel does): frames appended while a write is
+    /// in flight must not touch the bytes it points at, at any split of the stream.
+    func testCoalescingNeverTouchesBytesOfAWriteInFlight() {
+        final class LazySocket: WriteSink {
+            var received: [UInt8] = []
+            var pending: [(UnsafeRawPointer, Int)] = []
+            var takes = [0, 1, 3, 100, 4_000, 7, 65_536, 513, 0, 2]
+            var next = 0
+            func tryWrite(_ vector: WriteVector) -> Result<Int, UVError> {
+                var budget = takes[next % takes.count]
+                next += 1
+                var taken = 0
+                vector.forEachBuffer { part in
+                    let n = min(budget, part.count)
+                    received.append(contentsOf: part[0..<n])
+                    budget -= n
+                    taken += n
+                }
+                return .success(taken)
+            }
+            func write(_ vector: WriteVector) throws(UVError) {
+                precondition(pending.isEmpty)
+                vector.forEachBuffer { pending.append(($0.baseAddress!, $0.count)) }
+            }
+            /// The queued write completes: its bytes are read now.
+            func complete() {
+                for (base, count) in pending { received.append(contentsOf: UnsafeRawBufferPointer(start: base, count: count)) }
+                pending.removeAll()
+            }
+        }
+        let pool = MessageBufferPool()
+        let queue = OutboundQueue()
+        let socket = LazySocket()
+        var expected: [UInt8] = []
+        for i in 0..<5_000 {
+            let size = [3, 90, 200, 600, 40][i % 5]
+            let message = pool.take(capacity: size)
+            message.append(contentsOf: (0..<size).map { UInt8(truncatingIfNeeded: $0 &+ i) })
+            var header: (UInt64, UInt64) = (0, 0)
+            withUnsafeMutableBytes(of: &header) { $0.storeBytes(of: UInt32(i).bigEndian, toByteOffset: 0, as: UInt32.self) }
+            queue.append(header: header, headerLength: 4, message: message, mayCopy: true)
+            withUnsafeBytes(of: &header) { expected.append(contentsOf: $0[0..<4]) }
+            expected.append(contentsOf: message.bytes)
+            message.recycleIfUnused()
+            if i % 7 == 6 { XCTAssertNil(queue.flush(to: socket)) }
+            if i % 11 == 10 && !socket.pending.isEmpty {
+                socket.complete()
+                queue.writeDidFinish()
+            }
+        }
+        while !queue.isEmpty || !socket.pending.isEmpty {
+            if !socket.pending.isEmpty { socket.complete(); queue.writeDidFinish() }
+            XCTAssertNil(queue.flush(to: socket))
+        }
+        XCTAssertEqual(socket.received.count, expected.count)
+        XCTAssert(socket.received == expected, "bytes differ from what was queued")
+        XCTAssertEqual(queue.queuedBytes, 0)
+    }
+
+    /// The queue's byte count is exact with coalescing: a copied frame adds its bytes once.
+    func testCoalescedFramesCountTheirBytes() {
+        let pool = MessageBufferPool()
+        let queue = OutboundQueue()
+        for n in 1...20 {
+            let message = pool.take(capacity: 64)
+            message.append(contentsOf: [UInt8](repeating: 7, count: 50))
+            queue.append(header: (0, 0), headerLength: 4, message: message, mayCopy: true)
+            message.recycleIfUnused()
+            XCTAssertEqual(queue.queuedBytes, n * 54)
+        }
+        XCTAssertEqual(queue.count, 1, "twenty small frames share one chunk")
+        queue.removeAll()
+        XCTAssertEqual(queue.queuedBytes, 0)
+    }
+}
+
 /// A blocking client that connects, waits so the server's writes back up, then reads all.
 private final class Receiver: @unchecked Sendable {
     var bytes: [UInt8] = []

@@ -173,7 +173,9 @@ extension Connection {
         let queueBefore = ObjectIdentifier(output.queue)
         #endif
         Unmanaged.passUnretained(output.queue)._withUnsafeGuaranteedRef {
-            $0.append(header: header, headerLength: headerLength, message: message, groupDelivery: groupDelivery)
+            // Every caller recycles `message` once it is queued everywhere, so a small one may
+            // be copied (coalesced) instead of kept.
+            $0.append(header: header, headerLength: headerLength, message: message, groupDelivery: groupDelivery, mayCopy: true)
         }
         #if DEBUG
         precondition(ObjectIdentifier(output.queue) == queueBefore, "a connection's outbound queue is never replaced")

@@ -27,7 +27,8 @@ final class MessageBuffer {
     private(set) var capacity: Int
     /// Outbound frames referencing this buffer. Owned by the loop thread.
     fileprivate(set) var uses = 0
-    fileprivate let pool: MessageBufferPool
+    /// The pool it returns to (and whose chunks an outbound queue coalesces small frames into).
+    let pool: MessageBufferPool
 
     fileprivate init(pool: MessageBufferPool, capacity: Int) {
         self.pool = pool
@@ -121,6 +122,8 @@ final class MessageBufferPool {
     /// or retains per push and pop).
     private let free = UnsafeMutablePointer<Unmanaged<MessageBuffer>>.allocate(capacity: MessageBufferPool.maxPooledBuffers)
     private var freeCount = 0
+    /// Raw chunks the loop's outbound queues coalesce small frames into.
+    let chunks = CoalescingChunks()
     /// Set when the loop went away: buffers coming back are dropped, not kept.
     private var retired = false
     /// Buffers that grew past this are dropped instead of pooled, so one huge message does not
@@ -174,6 +177,7 @@ final class MessageBufferPool {
     /// Drops the free list and stops pooling (the owner is going away).
     func retire() {
         retired = true
+        chunks.retire()
         while freeCount > 0 {
             freeCount -= 1
             free[freeCount].release()

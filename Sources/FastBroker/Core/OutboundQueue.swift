@@ -2,6 +2,13 @@
 // MessageBuffer. Flushed as vectored writes: try-write first, then one queued uv_write for what
 // the socket did not take. Owned by the connection's loop thread.
 //
+// Small frames a caller lets it copy (`mayCopy`: EVENTs and replies, not group EVENTs) are
+// coalesced: header and bytes are copied into a raw chunk at the queue's tail, one frame holding
+// many messages. One short memcpy is cheaper than what a frame of its own costs per message — a
+// slot, a use count on the shared buffer, a pair of iovecs, and the kernel's per-iovec work in
+// writev — so a burst of small EVENTs leaves as a few large buffers. A large message is still
+// queued by reference: every subscriber of a subscription shares its one encoding.
+//
 // Header bytes must stay at a fixed address while a write that points at them is in flight, so
 // frames live in a ring of fixed slots that is only reallocated when no write is in flight.
 
@@ -17,8 +24,12 @@ struct OutboundFrame {
     /// Set on a consumer-group EVENT: what to re-dispatch if the frame never reaches the kernel.
     var groupDelivery: GroupDelivery?
     /// Header plus message bytes, stored (a queued message is read-only): reading it through a
-    /// slot pointer copies no reference, so costs no retain and release.
-    let byteCount: Int
+    /// slot pointer copies no reference, so costs no retain and release. Grows only on a
+    /// coalescing frame that no write has touched yet.
+    var byteCount: Int
+    /// A coalescing frame's bytes: a chunk of `CoalescingChunks.chunkBytes` from the loop's
+    /// pool, owned by this frame (no header, no message).
+    var chunk: UnsafeMutableRawPointer?
 
     init(header: (UInt64, UInt64), headerLength: Int, message: MessageBuffer, groupDelivery: GroupDelivery?) {
         self.header = header
@@ -26,6 +37,11 @@ struct OutboundFrame {
         self.message = Unmanaged.passUnretained(message)
         self.groupDelivery = groupDelivery
         byteCount = headerLength + message.count
+    }
+
+    init(chunk: UnsafeMutableRawPointer) {
+        self.chunk = chunk
+        byteCount = 0
     }
 }
 
@@ -59,13 +75,49 @@ final class OutboundQueue {
     var isEmpty: Bool { count == 0 }
 
     /// Queues `message` behind the first `headerLength` bytes of `header`.
-    func append(header: (UInt64, UInt64), headerLength: Int, message: MessageBuffer, groupDelivery: GroupDelivery? = nil) {
+    /// A frame of at most this many bytes (header included) is copied when the caller allows it.
+    static let coalesceLimit = 512
+    /// The loop's chunk pool, from the first copied frame's buffer pool.
+    private var chunks: CoalescingChunks?
+
+    /// Queues `message` behind the first `headerLength` bytes of `header`. With `mayCopy`, a
+    /// small frame is copied into a coalescing chunk and `message` is not kept: the caller must
+    /// then recycle it (`recycleIfUnused`) once it has queued it everywhere.
+    func append(header: (UInt64, UInt64), headerLength: Int, message: MessageBuffer, groupDelivery: GroupDelivery? = nil,
+                mayCopy: Bool = false) {
+        if mayCopy && groupDelivery == nil && headerLength + message.count <= Self.coalesceLimit {
+            return appendCopy(header: header, headerLength: headerLength, message: message)
+        }
         if count == capacity { grow() }
         let slot = slots + ((head + count) & (capacity - 1))
         message.retainUse()   // before the frame refers to it unretained
         slot.initialize(to: OutboundFrame(header: header, headerLength: headerLength, message: message, groupDelivery: groupDelivery))
         count += 1
         queuedBytes += headerLength + message.count
+    }
+
+    /// Copies a small frame to the end of the last frame when that is a coalescing chunk with
+    /// room that no write has touched (none in flight, none partly written); else starts a chunk.
+    private func appendCopy(header: (UInt64, UInt64), headerLength: Int, message: MessageBuffer) {
+        let frameBytes = headerLength + message.count
+        // The header is stored as its two words: 16 bytes written, `headerLength` kept.
+        let room = message.count + 16
+        let last = count - 1
+        var slot = slots + ((head + last) & (capacity - 1))
+        if last < inFlightFrames || (last == 0 && writtenOfFirst > 0) || slot.pointee.chunk == nil
+            || slot.pointee.byteCount + room > CoalescingChunks.chunkBytes {
+            if chunks == nil { chunks = message.pool.chunks }
+            if count == capacity { grow() }
+            slot = slots + ((head + count) & (capacity - 1))
+            slot.initialize(to: OutboundFrame(chunk: chunks.unsafelyUnwrapped.take()))
+            count += 1
+        }
+        let at = slot.pointee.chunk.unsafelyUnwrapped + slot.pointee.byteCount
+        at.storeBytes(of: header.0, as: UInt64.self)
+        (at + 8).storeBytes(of: header.1, as: UInt64.self)
+        (at + headerLength).copyMemory(from: message.base, byteCount: message.count)
+        slot.pointee.byteCount += frameBytes
+        queuedBytes += frameBytes
     }
 
     private func grow() {
@@ -143,6 +195,8 @@ final class OutboundQueue {
             }
             if let message = slot.pointee.message {
                 message._withUnsafeGuaranteedRef { if $0.count > 0 { body($0.bytes) } }
+            } else if let chunk = slot.pointee.chunk {
+                body(UnsafeRawBufferPointer(start: chunk, count: slot.pointee.byteCount))
             }
             popFirst()
         }
@@ -216,6 +270,8 @@ final class OutboundQueue {
             if let message = slot.pointee.message {
                 let (base, count) = message._withUnsafeGuaranteedRef { ($0.base, $0.count) }
                 if count > skip { vector.append(base + skip, count - skip) }
+            } else if let chunk = slot.pointee.chunk {
+                vector.append(chunk + skip, slot.pointee.byteCount - skip)
             }
             i += 1
         }
@@ -246,6 +302,7 @@ final class OutboundQueue {
         queuedBytes -= frame.byteCount - writtenOfFirst
         writtenOfFirst = 0
         if let message = frame.message { MessageBuffer.releaseUse(message) }
+        if let chunk = frame.chunk { chunks.unsafelyUnwrapped.recycle(chunk) }
         head = (head + 1) & (capacity - 1)
         count -= 1
     }
