@@ -117,8 +117,10 @@ extension Session {
         }
         // A topic with a remembered verdict passed the length and URI checks when it was
         // recorded (only checked topics are), so a hit skips them: one hash lookup in all.
+        // The topic is hashed once, here, for this lookup and the router's (Publication.topicHash).
+        let topicHash = TopicHash.value(topic, processSeed: topicHashSeed)
         let allowed: Bool
-        if let known = publishPermissions.verdict(role: 0, topic: topic) {
+        if let known = publishPermissions.verdict(role: 0, topic: topic, hash: topicHash) {
             allowed = known
         } else {
             if let tooLong = uriLengthProblem(topic.count) {
@@ -142,7 +144,7 @@ extension Session {
             kwargs: m.count == 6 ? m.bytes(5) : UnsafeRawBufferPointer(start: nil, count: 0),
             excludedSession: parsed.excludeMe ? id : 0,
             disclosedPublisher: parsed.discloseMe ? PublisherInfo(session: id, authid: identity.authid, authrole: identity.authrole) : nil,
-            rules: parsed.rules)
+            rules: parsed.rules, topicHash: topicHash)
         if parsed.retain {   // before the fan-out, so a subscriber on another loop never misses it
             guard admitsRetained(publication, acknowledge: parsed.acknowledge, request: request) else { return }
             keepRetained(publication, m, established)

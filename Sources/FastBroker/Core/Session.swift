@@ -71,6 +71,9 @@ final class Session {
     var publishPermissions = TopicPermissionCache(entryLimit: 128, byteLimit: 8 * 1024)
     /// Holds back the WELCOME or ABORT after an AUTHENTICATE (`deliverVerdict`).
     var verdictTimer: LoopTimer?
+    /// TopicHash.processSeed, read once: a PUBLISH hashes its topic with it, and reading the
+    /// lazily initialised global per message costs a swift_once call.
+    let topicHashSeed = TopicHash.processSeed
 
     init(connection: Connection) {
         self.connection = connection
