@@ -24,7 +24,9 @@ final class Session {
     enum State {
         case awaitingHello
         /// CHALLENGE sent for a realm with a user database; the next message must be AUTHENTICATE.
-        case challenged(AuthChallenge, Realm)
+        /// Indirect (boxed), so every payload is one reference and reading the state per
+        /// message is one retain, not a copy of a challenge's strings.
+        indirect case challenged(AuthChallenge, Realm)
         /// The AUTHENTICATE's check runs on the thread pool (a ticket's PBKDF2); input is ignored.
         case verifying
         /// The AUTHENTICATE's verdict is held back by the auth throttle; input is ignored.
