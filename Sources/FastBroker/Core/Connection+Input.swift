@@ -244,6 +244,7 @@ extension Connection {
         return true
     }
 
+    @inline(__always)   // per message, two callers (RawSocket, WebSocket)
     private func receiveWampMessage(_ bytes: UnsafeRawBufferPointer) {
         switch format.scanMessage(bytes) {
         case .success(let view):
