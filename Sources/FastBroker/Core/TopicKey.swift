@@ -127,19 +127,19 @@ enum TopicHash {
         let n = bytes.count
         var h = mix(seed ^ k0, UInt64(truncatingIfNeeded: n) ^ k1)
         var i = 0
-        while n - i >= 16 {
+        while n &- i >= 16 {
             h = mix(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ k1 ^ h,
                     bytes.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self) ^ k2)
-            i += 16
+            i &+= 16
         }
-        if n - i >= 8 {
+        if n &- i >= 8 {
             h = mix(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ k1 ^ h, k2)
-            i += 8
+            i &+= 8
         }
         var tail: UInt64 = 0
         if i < n && n >= 8 {
             // The last 1...7 bytes: one load of the final word, the bytes already folded shifted out.
-            tail = bytes.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) &>> UInt64(8 * (8 - (n - i)))
+            tail = bytes.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) &>> UInt64(truncatingIfNeeded: (8 &- (n &- i)) &* 8)
         } else {
             var shift: UInt64 = 0
             while i < n {
