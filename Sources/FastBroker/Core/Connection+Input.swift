@@ -144,7 +144,12 @@ extension Connection {
                     phase = .rawSocket(decoder)
                 }
                 while closeState == .open && !readPauses.contains(.outbound) {
-                    if !handleRawSocket(decoder.next(ring)) { return }
+                    let event = decoder.next(ring)
+                    if case .message(let payload) = event {   // the per-message case, inline
+                        receiveWampMessage(UnsafeRawBufferPointer(payload))
+                    } else if !handleRawSocket(event) {
+                        return
+                    }
                 }
                 return
             }
