@@ -133,6 +133,26 @@ extension Connection {
         let bufferedBefore = ring.readableBytes
         defer { inputClock.noteFraming(bufferedBefore: bufferedBefore, bufferedAfter: ring.readableBytes, at: context.loop.now) }
         while closeState == .open && !readPauses.contains(.outbound) {
+            if case .rawSocket(var decoder) = phase {
+                // Past the hello nothing changes a RawSocket phase, so the decoder is taken out
+                // once for the whole batch of frames, not copied out and back per frame (~40
+                // instructions a message). The copy left in `phase` shares its scratch buffer
+                // (scratchCapacity stays right). Sound because no handler re-enters processInput:
+                // reading resumes only from loop callbacks (flush, inbox drain, read).
+                defer {
+                    assert(phase.isFramed, "the RawSocket phase changed while its frames were handled")
+                    phase = .rawSocket(decoder)
+                }
+                while closeState == .open && !readPauses.contains(.outbound) {
+                    let event = decoder.next(ring)
+                    if case .message(let payload) = event {   // the per-message case, inline
+                        receiveWampMessage(UnsafeRawBufferPointer(payload))
+                    } else if !handleRawSocket(event) {
+                        return
+                    }
+                }
+                return
+            }
             let more: Bool
             switch phase.next(ring) {
             case .rawSocket(let event): more = handleRawSocket(event)
@@ -229,6 +249,7 @@ extension Connection {
         return true
     }
 
+    @inline(__always)   // per message, two callers (RawSocket, WebSocket)
     private func receiveWampMessage(_ bytes: UnsafeRawBufferPointer) {
         switch format.scanMessage(bytes) {
         case .success(let view):

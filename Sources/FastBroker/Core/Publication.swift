@@ -33,8 +33,17 @@ struct Publication {
     var excludedSession: UInt64
     var disclosedPublisher: PublisherInfo?
     var rules: EligibilityRules?
+    /// TopicHash.value(topic), computed once by the publishing session for both of its lookups
+    /// (permission cache, index); 0 when not computed (copies, meta events), which `topicKey`
+    /// then computes.
+    var topicHash: UInt64 = 0
 
     var payload: Payload { Payload(args: args, kwargs: kwargs) }
+
+    /// `topicHash`, computed here when the publication does not carry it.
+    var knownTopicHash: UInt64 {
+        @inline(__always) get { topicHash != 0 ? topicHash : TopicHash.value(topic) }
+    }
 }
 
 /// A payload transcoded into another format, owned: made at most once per publication and format

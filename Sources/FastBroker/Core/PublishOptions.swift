@@ -60,6 +60,7 @@ struct PublishOptions {
         }
     }
 
+    @inline(__always)   // per PUBLISH: the `{}` case then costs a compare, not a Result built and copied
     static func parse(_ options: JSONObjectView, maxListEntries: Int) -> Result<PublishOptions, Refusal> {
         // `{}` (one byte, an empty map, in the binary formats): nothing to walk.
         if options.span.count == (options.format == .json ? 2 : 1) { return .success(PublishOptions()) }

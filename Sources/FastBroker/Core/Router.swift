@@ -209,7 +209,7 @@ final class Router {
         #endif
         var delivered = 0
         filterMemo.startEvent()
-        index.forEachMatch(publication.topic) { subscription in
+        index.forEachMatch(publication.topic, hash: publication.knownTopicHash) { subscription in
             if let group = subscription.group {
                 dispatch(publication, to: group, copy: &copy)
                 return

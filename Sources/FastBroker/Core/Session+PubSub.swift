@@ -100,7 +100,14 @@ extension Session {
             return protocolViolation("PUBLISH.ArgumentsKw must be a dict")
         }
         context.metrics.publicationsReceived.increment()
-        withStringBytes(m, 3) { topic in publish(m, request: request, options: options, topic: topic, established) }
+        // The topic's own bytes when it has no escapes (no allocation); else a decoded copy. No
+        // closure on the common path: capturing the view would copy it.
+        if let topic = m.rawString(3) {
+            publish(m, request: request, options: options, topic: topic, established)
+        } else {
+            var decoded = m.string(3)!
+            decoded.withUTF8 { publish(m, request: request, options: options, topic: UnsafeRawBufferPointer($0), established) }
+        }
     }
 
     @inline(__always)
@@ -117,8 +124,10 @@ extension Session {
         }
         // A topic with a remembered verdict passed the length and URI checks when it was
         // recorded (only checked topics are), so a hit skips them: one hash lookup in all.
+        // The topic is hashed once, here, for this lookup and the router's (Publication.topicHash).
+        let topicHash = TopicHash.value(topic, processSeed: topicHashSeed)
         let allowed: Bool
-        if let known = publishPermissions.verdict(role: 0, topic: topic) {
+        if let known = publishPermissions.verdict(role: 0, topic: topic, hash: topicHash) {
             allowed = known
         } else {
             if let tooLong = uriLengthProblem(topic.count) {
@@ -142,7 +151,7 @@ extension Session {
             kwargs: m.count == 6 ? m.bytes(5) : UnsafeRawBufferPointer(start: nil, count: 0),
             excludedSession: parsed.excludeMe ? id : 0,
             disclosedPublisher: parsed.discloseMe ? PublisherInfo(session: id, authid: identity.authid, authrole: identity.authrole) : nil,
-            rules: parsed.rules)
+            rules: parsed.rules, topicHash: topicHash)
         if parsed.retain {   // before the fan-out, so a subscriber on another loop never misses it
             guard admitsRetained(publication, acknowledge: parsed.acknowledge, request: request) else { return }
             keepRetained(publication, m, established)
@@ -169,17 +178,6 @@ extension Session {
             && realm.isAllowed(role: identity.authrole, action: .publish, uri: String(decoding: topic, as: UTF8.self))
         publishPermissions.record(allowed, role: 0, topic: topic)   // one role per session
         return allowed
-    }
-
-    /// Calls `body` with the decoded UTF-8 of string element `index`: the message's own bytes when
-    /// the string has no escapes (the common case, no allocation), else a decoded copy.
-    private func withStringBytes(_ m: WampMessageView, _ index: Int, _ body: (UnsafeRawBufferPointer) -> Void) {
-        if let inner = m.rawString(index) {
-            body(inner)
-        } else {
-            var decoded = m.string(index)!
-            decoded.withUTF8 { body(UnsafeRawBufferPointer($0)) }
-        }
     }
 
     private func refusePublish(_ acknowledge: Bool, _ request: UInt64, _ message: String, _ uri: String) {

@@ -24,7 +24,9 @@ final class Session {
     enum State {
         case awaitingHello
         /// CHALLENGE sent for a realm with a user database; the next message must be AUTHENTICATE.
-        case challenged(AuthChallenge, Realm)
+        /// Indirect (boxed), so every payload is one reference and reading the state per
+        /// message is one retain, not a copy of a challenge's strings.
+        indirect case challenged(AuthChallenge, Realm)
         /// The AUTHENTICATE's check runs on the thread pool (a ticket's PBKDF2); input is ignored.
         case verifying
         /// The AUTHENTICATE's verdict is held back by the auth throttle; input is ignored.
@@ -71,6 +73,9 @@ final class Session {
     var publishPermissions = TopicPermissionCache(entryLimit: 128, byteLimit: 8 * 1024)
     /// Holds back the WELCOME or ABORT after an AUTHENTICATE (`deliverVerdict`).
     var verdictTimer: LoopTimer?
+    /// TopicHash.processSeed, read once: a PUBLISH hashes its topic with it, and reading the
+    /// lazily initialised global per message costs a swift_once call.
+    let topicHashSeed = TopicHash.processSeed
 
     init(connection: Connection) {
         self.connection = connection

@@ -141,7 +141,14 @@ public final class TopicIndex<Entry: AnyObject> {
     /// when there are no pattern subscriptions or the topic is cached.
     @inline(__always)
     public func forEachMatch(_ topic: UnsafeRawBufferPointer, _ body: (Entry) -> Void) {
-        let key = TopicKey(borrowing: topic)
+        forEachMatch(topic, hash: TopicHash.value(topic), body)
+    }
+
+    /// The same for a topic already hashed (`hash` is TopicHash.value(topic), e.g. a
+    /// publication's `knownTopicHash`).
+    @inline(__always)
+    public func forEachMatch(_ topic: UnsafeRawBufferPointer, hash: UInt64, _ body: (Entry) -> Void) {
+        let key = TopicKey(borrowing: topic, hash: hash)
         if patternCount == 0 {
             if let entries = exact[key] { Self.each(entries, body) }
             return

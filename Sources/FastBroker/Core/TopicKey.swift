@@ -5,9 +5,16 @@
 
 /// @unchecked Sendable: the bytes are never written after the key is made; a stored key's bytes
 /// live in its own immutable Storage, and a lookup key never leaves the dispatch that lends it.
+///
+/// A key carries its bytes' hash (TopicHash with the process's secret seed), computed once when
+/// the key is made: a publication hashes its topic once for both of its lookups (the publisher's
+/// permission cache and the router's index, via `Publication.topicHash`), and each table only
+/// mixes its own seed into the stored value.
 public struct TopicKey: Hashable, @unchecked Sendable, CustomStringConvertible {
     /// The bytes; valid as long as `storage` (stored keys) or the borrowed message (lookups).
     let bytes: UnsafeRawBufferPointer
+    /// TopicHash.value(bytes): equal bytes, equal hash.
+    let hash: UInt64
     private let storage: Storage?
 
     private final class Storage {
@@ -21,7 +28,15 @@ public struct TopicKey: Hashable, @unchecked Sendable, CustomStringConvertible {
 
     /// A lookup key over bytes that outlive it (the message being dispatched).
     init(borrowing bytes: UnsafeRawBufferPointer) {
+        self.init(borrowing: bytes, hash: TopicHash.value(bytes))
+    }
+
+    /// A lookup key whose hash the caller already has (`TopicHash.value(bytes)`, e.g. a
+    /// publication's `topicHash`).
+    @inline(__always)
+    init(borrowing bytes: UnsafeRawBufferPointer, hash: UInt64) {
         self.bytes = bytes
+        self.hash = hash
         storage = nil
     }
 
@@ -31,6 +46,7 @@ public struct TopicKey: Hashable, @unchecked Sendable, CustomStringConvertible {
         let storage = copy.withUTF8 { Storage(copying: UnsafeRawBufferPointer($0)) }
         self.storage = storage
         bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage.pointer)[0..<text.utf8.count])
+        hash = TopicHash.value(bytes)
     }
 
     /// A key that owns a copy of `bytes`.
@@ -38,22 +54,25 @@ public struct TopicKey: Hashable, @unchecked Sendable, CustomStringConvertible {
         let storage = Storage(copying: bytes)
         self.storage = storage
         self.bytes = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(storage.pointer)[0..<bytes.count])
+        hash = TopicHash.value(bytes)
     }
 
     public static func == (a: TopicKey, b: TopicKey) -> Bool {
-        a.bytes.count == b.bytes.count && (a.bytes.count == 0 || memcmp(a.bytes.baseAddress!, b.bytes.baseAddress!, a.bytes.count) == 0)
+        a.hash == b.hash && a.bytes.count == b.bytes.count
+            && (a.bytes.count == 0 || memcmp(a.bytes.baseAddress!, b.bytes.baseAddress!, a.bytes.count) == 0)
     }
 
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(bytes: bytes)
+        hasher.combine(hash)
     }
 
-    /// What Dictionary and Set hash with: TopicHash over the bytes with the table's seed, in
-    /// place of a Hasher (SipHash setup and finalization cost ~500 instructions per lookup, and
-    /// every publication looks its topic up twice). `hash(into:)` remains for keys that embed
-    /// a TopicKey (SubscriptionKey), which are hashed off the per-publication path.
+    /// What Dictionary and Set hash with: the stored hash mixed with the table's seed, in place
+    /// of a Hasher (SipHash setup and finalization cost ~500 instructions per lookup).
+    /// `hash(into:)` remains for keys that embed a TopicKey (SubscriptionKey), which are hashed
+    /// off the per-publication path.
+    @inline(__always)
     public func _rawHashValue(seed: Int) -> Int {
-        TopicHash.value(bytes, seed: UInt64(UInt(bitPattern: seed)))
+        TopicHash.reseeded(hash, seed: UInt64(UInt(bitPattern: seed)))
     }
 
     var string: String { String(decoding: bytes, as: UTF8.self) }
@@ -61,9 +80,10 @@ public struct TopicKey: Hashable, @unchecked Sendable, CustomStringConvertible {
     public var description: String { string }
 }
 
-/// A seeded 64-bit hash of a byte string in the style of wyhash: 8-byte words folded through
-/// 64×64→128-bit multiplies. The seed comes from the hash table (random per process), so
-/// clients cannot choose topics that collide without knowing it.
+/// A keyed 64-bit hash of a byte string in the style of wyhash: 8-byte words folded through
+/// 64×64→128-bit multiplies. The key is secret and random per process (drawn from Swift's
+/// per-process Hasher seed), so clients cannot choose topics that collide without knowing it;
+/// each table then mixes its own seed in (`reseeded`).
 enum TopicHash {
     @inline(__always)
     private static func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
@@ -75,28 +95,60 @@ enum TopicHash {
     private static let k1: UInt64 = 0xe703_7ed1_a0b4_28db
     private static let k2: UInt64 = 0x8ebc_6af0_9c88_c6e3
 
+    /// This process's secret key: one SipHash of a constant under Swift's random per-process seed.
+    static let processSeed: UInt64 = {
+        var hasher = Hasher()
+        hasher.combine(k2)
+        return UInt64(UInt(bitPattern: hasher.finalize()))
+    }()
+
+    /// `hash` (a `value`) mixed with a hash table's seed.
     @inline(__always)
-    static func value(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> Int {
+    static func reseeded(_ hash: UInt64, seed: UInt64) -> Int {
+        Int(truncatingIfNeeded: mix(hash ^ seed ^ k0, k1))
+    }
+
+    /// The hash of `bytes` (out of line: it is called from hot paths that must stay small
+    /// enough for the optimizer to inline what they call).
+    @inline(never)
+    static func value(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
+        value(bytes, seed: processSeed)
+    }
+
+    /// The same for a caller that keeps its own copy of `processSeed`, which saves reading the
+    /// lazily initialised global (a swift_once call) per hash.
+    @inline(never)
+    static func value(_ bytes: UnsafeRawBufferPointer, processSeed seed: UInt64) -> UInt64 {
+        value(bytes, seed: seed)
+    }
+
+    @inline(__always)
+    private static func value(_ bytes: UnsafeRawBufferPointer, seed: UInt64) -> UInt64 {
         let n = bytes.count
         var h = mix(seed ^ k0, UInt64(truncatingIfNeeded: n) ^ k1)
         var i = 0
-        while n - i >= 16 {
+        while n &- i >= 16 {
             h = mix(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ k1 ^ h,
                     bytes.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self) ^ k2)
-            i += 16
+            i &+= 16
         }
-        if n - i >= 8 {
+        if n &- i >= 8 {
             h = mix(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ k1 ^ h, k2)
-            i += 8
+            i &+= 8
         }
         var tail: UInt64 = 0
-        var shift: UInt64 = 0
-        while i < n {
-            tail |= UInt64(bytes[i]) &<< shift
-            shift &+= 8
-            i += 1
+        if i < n && n >= 8 {
+            // The last 1...7 bytes: one load of the final word, the bytes already folded shifted out.
+            tail = bytes.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self) &>> UInt64(truncatingIfNeeded: (8 &- (n &- i)) &* 8)
+        } else {
+            var shift: UInt64 = 0
+            while i < n {
+                tail |= UInt64(bytes[i]) &<< shift
+                shift &+= 8
+                i += 1
+            }
         }
-        return Int(truncatingIfNeeded: mix(h ^ tail ^ k0, k1 ^ UInt64(truncatingIfNeeded: n)))
+        return mix(h ^ tail ^ k0, k1 ^ UInt64(truncatingIfNeeded: n))
     }
 }
 

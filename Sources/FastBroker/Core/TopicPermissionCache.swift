@@ -42,8 +42,14 @@ struct TopicPermissionCache {
 
     /// The remembered verdict for role `role` on `topic`, if any (no allocation).
     mutating func verdict(role: Int, topic: UnsafeRawBufferPointer) -> Bool? {
+        verdict(role: role, topic: topic, hash: TopicHash.value(topic))
+    }
+
+    /// The same for a topic the caller has already hashed (`hash` is TopicHash.value(topic)).
+    @inline(__always)
+    mutating func verdict(role: Int, topic: UnsafeRawBufferPointer, hash: UInt64) -> Bool? {
         used = true
-        return verdicts[Key(role: role, topic: TopicKey(borrowing: topic))]
+        return verdicts[Key(role: role, topic: TopicKey(borrowing: topic, hash: hash))]
     }
 
     /// Remembers a verdict, emptying the cache first when it would exceed its bounds.

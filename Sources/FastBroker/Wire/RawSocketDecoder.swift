@@ -97,6 +97,7 @@ public struct RawSocketDecoder {
         return event
     }
 
+    @inline(__always)   // one caller, per frame: no second copy of the event
     private mutating func decodeNext(_ ring: RingBuffer) -> RawSocketEvent {
         if let failure = failed { return .failure(failure) }
         if pendingConsume > 0 {
