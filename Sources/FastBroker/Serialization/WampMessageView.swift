@@ -98,19 +98,19 @@ public struct WampMessageView {
     @inlinable public var count: Int { elements.count }
 
     /// The span of element `index`; precondition `index < count`.
-    @inlinable @inline(__always) public func span(_ index: Int) -> JSONSpan {
+    @inlinable public func span(_ index: Int) -> JSONSpan {
         precondition(index >= 0 && index < elements.count, "WAMP message element index out of range")
         return elements.span(index)
     }
 
     /// The kind of element `index`, nil when the message is shorter.
-    @inlinable @inline(__always) public func kind(_ index: Int) -> JSONKind? {
+    @inlinable public func kind(_ index: Int) -> JSONKind? {
         index >= 0 && index < elements.count ? elements.kind(index) : nil
     }
 
     /// An exact non-negative integer up to UInt64.max: in JSON a literal without fraction, exponent or
     /// '-'; in MessagePack any int type (of any width) holding a value ≥ 0 (never a float).
-    @inlinable @inline(__always)
+    @inlinable
     public func unsignedInteger(_ index: Int) -> UInt64? {
         guard let kind = kind(index), kind == .number else { return nil }
         let span = elements.span(index)
@@ -137,7 +137,7 @@ public struct WampMessageView {
 
     /// The string at `index` as UTF-8 bytes in place, when no decoding is needed (MessagePack always,
     /// JSON when the string has no escapes); nil otherwise (then use `string(_:)`). No allocation.
-    @inlinable @inline(__always)
+    @inlinable
     public func rawString(_ index: Int) -> UnsafeRawBufferPointer? {
         guard let kind = kind(index), kind == .string else { return nil }
         let span = elements.span(index)
@@ -147,7 +147,7 @@ public struct WampMessageView {
         return UnsafeRawBufferPointer(start: buffer.baseAddress.unsafelyUnwrapped + span.start + 1, count: span.count - 2)
     }
 
-    @inlinable @inline(__always)
+    @inlinable
     public func object(_ index: Int) -> JSONObjectView? {
         guard let kind = kind(index), kind == .object else { return nil }
         return JSONObjectView(buffer: buffer, span: elements.span(index))
@@ -160,7 +160,7 @@ public struct WampMessageView {
 
     /// The raw bytes of element `index` (precondition `index < count`), in the message's `format`,
     /// e.g. PUBLISH args/kwargs to copy verbatim into an EVENT of the same format.
-    @inlinable @inline(__always) public func bytes(_ index: Int) -> UnsafeRawBufferPointer {
+    @inlinable public func bytes(_ index: Int) -> UnsafeRawBufferPointer {
         let s = span(index)
         return UnsafeRawBufferPointer(rebasing: buffer[s.start..<s.end])
     }
