@@ -282,7 +282,7 @@ struct JSONValidator: MessageValidator {
             if attention != 0 {
                 p &+= attention.trailingZeroBitCount &>> 3
                 if byte(p) == UInt8(ascii: "\"") { return p &+ 1 }
-                return try stringRest(open, p, &escaped)
+                return try stringRestFlagging(open, p, &escaped)
             }
             p &+= 8
         }
@@ -291,7 +291,17 @@ struct JSONValidator: MessageValidator {
             let q = p &+ SWAR.stringAttention(tail).trailingZeroBitCount &>> 3
             if q < n && byte(q) == UInt8(ascii: "\"") { return q &+ 1 }
         }
-        return try stringRest(open, p, &escaped)
+        return try stringRestFlagging(open, p, &escaped)
+    }
+
+    /// `stringRest` through a flag of its own, so the caller's `escaped` is never passed by
+    /// address (it stays in a register through the scan loop) and is set only when true.
+    @inline(__always)
+    private func stringRestFlagging(_ open: Int, _ from: Int, _ escaped: inout Bool) throws(JSONScanError) -> Int {
+        var found = false
+        let end = try stringRest(open, from, &found)
+        if found { escaped = true }
+        return end
     }
 
     /// The rest of the string token opened at `open`, from `from` inside it.
