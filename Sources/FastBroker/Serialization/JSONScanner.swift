@@ -107,7 +107,11 @@ struct JSONValidator: MessageValidator {
             if c == UInt8(ascii: "\"") {
                 p = try string(p, &escaped)
                 kind = .string
-            } else if isDigit(c) || c == UInt8(ascii: "-") {
+            } else if c &- UInt8(ascii: "1") < 9 {
+                // A number starting 1...9 (ids, counts): its digit run right here.
+                p = try numberEnd(digitRun(p &+ 1))
+                kind = .number
+            } else if c == UInt8(ascii: "-") || c == UInt8(ascii: "0") {
                 p = try number(p)
                 kind = .number
             } else if c | 0x20 == UInt8(ascii: "{") {
@@ -229,6 +233,12 @@ struct JSONValidator: MessageValidator {
         } else {
             throw fail(p, "expected a digit in a number")
         }
+        return try numberEnd(p)
+    }
+
+    /// The end of a number whose integer part ends at `p`: a fraction or exponent continues out
+    /// of line.
+    @inline(__always) private func numberEnd(_ p: Int) throws(JSONScanError) -> Int {
         if p < n {
             let c = byte(p)
             if c == UInt8(ascii: ".") || c | 0x20 == UInt8(ascii: "e") { return try numberTail(p) }
