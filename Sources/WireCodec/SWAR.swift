@@ -63,20 +63,10 @@ public enum SWAR {
         (((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7676_7676_7676_7676) | x) & highs
     }
 
-    /// High bit set in each byte of `w` that is not an ASCII digit; the lowest set bit is exact
-    /// (bytes above the first non-digit may be marked too). Three constants, not four as
-    /// `bytesAbove9(w ^ 0x30…)`: below a first non-digit no byte carries (0x39 + 0x46 < 0x100) or
-    /// borrows (0x30 - 0x30 ≥ 0), and at it b < 0x30 borrows into its high bit, 0x3A ≤ b < 0x80
-    /// adds up to ≥ 0x80, and b ≥ 0x80 has it already.
-    @inlinable @inline(__always)
-    public static func nonDigitBytes(_ w: UInt64) -> UInt64 {
-        ((w &+ ones &* 0x46) | (w &- ones &* 0x30) | w) & highs
-    }
-
     /// How many of the first bytes of `w` (0...8, lowest address first) are ASCII digits.
     @inlinable @inline(__always)
     public static func leadingDigitCount(_ w: UInt64) -> Int {
-        nonDigitBytes(w).trailingZeroBitCount >> 3
+        bytesAbove9(w ^ (ones &* 0x30)).trailingZeroBitCount >> 3
     }
 
     /// The value of the `count` (1...8) ASCII digits at the low end of `w` (first digit lowest),

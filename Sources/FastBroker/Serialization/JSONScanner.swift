@@ -268,7 +268,7 @@ struct JSONValidator: MessageValidator {
         var p = from
         let lastWord = n &- 8  // the last offset an 8-byte load may start at
         while p <= lastWord {
-            let nonDigits = SWAR.nonDigitBytes(word(p))
+            let nonDigits = SWAR.bytesAbove9(word(p) ^ 0x3030_3030_3030_3030)
             if nonDigits != 0 { return p &+ nonDigits.trailingZeroBitCount &>> 3 }
             p &+= 8
         }
