@@ -110,7 +110,7 @@ public struct WampMessageView {
 
     /// An exact non-negative integer up to UInt64.max: in JSON a literal without fraction, exponent or
     /// '-'; in MessagePack any int type (of any width) holding a value ≥ 0 (never a float).
-    @inlinable
+    @inlinable @inline(__always)
     public func unsignedInteger(_ index: Int) -> UInt64? {
         guard let kind = kind(index), kind == .number else { return nil }
         let span = elements.span(index)
