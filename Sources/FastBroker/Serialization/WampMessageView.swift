@@ -147,7 +147,7 @@ public struct WampMessageView {
         return UnsafeRawBufferPointer(start: buffer.baseAddress.unsafelyUnwrapped + span.start + 1, count: span.count - 2)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public func object(_ index: Int) -> JSONObjectView? {
         guard let kind = kind(index), kind == .object else { return nil }
         return JSONObjectView(buffer: buffer, span: elements.span(index))
