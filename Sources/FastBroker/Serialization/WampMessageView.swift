@@ -98,7 +98,7 @@ public struct WampMessageView {
     @inlinable public var count: Int { elements.count }
 
     /// The span of element `index`; precondition `index < count`.
-    @inlinable public func span(_ index: Int) -> JSONSpan {
+    @inlinable @inline(__always) public func span(_ index: Int) -> JSONSpan {
         precondition(index >= 0 && index < elements.count, "WAMP message element index out of range")
         return elements.span(index)
     }
@@ -160,7 +160,7 @@ public struct WampMessageView {
 
     /// The raw bytes of element `index` (precondition `index < count`), in the message's `format`,
     /// e.g. PUBLISH args/kwargs to copy verbatim into an EVENT of the same format.
-    @inlinable public func bytes(_ index: Int) -> UnsafeRawBufferPointer {
+    @inlinable @inline(__always) public func bytes(_ index: Int) -> UnsafeRawBufferPointer {
         let s = span(index)
         return UnsafeRawBufferPointer(rebasing: buffer[s.start..<s.end])
     }
