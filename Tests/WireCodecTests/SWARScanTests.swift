@@ -36,12 +36,17 @@ final class SWARScanTests: XCTestCase {
     func testLeadingDigitCount() {
         XCTAssertEqual(SWAR.leadingDigitCount(word(Array("01234567".utf8))), 8)
         XCTAssertEqual(SWAR.leadingDigitCount(word(Array("98765432".utf8))), 8)
-        // Every non-digit neighbour of the digit range, and far-away bytes, at every position.
-        for stop: UInt8 in [0x2F, 0x3A, 0x00, 0x2C, 0x2E, 0x45, 0x65, 0x5D, 0x7D, 0x80, 0xB0, 0xB9, 0xFF] {
+        // Every non-digit byte at every position, with digits below it and, above it, digits or
+        // bytes whose carries and borrows could spill into a neighbour (0x00, 0xBA, 0xFF).
+        for stop in (0...255).map(UInt8.init) where !(0x30...0x39).contains(stop) {
             for position in 0..<8 {
-                var bytes = Array("12345678".utf8)
-                bytes[position] = stop
-                XCTAssertEqual(SWAR.leadingDigitCount(word(bytes)), position, "0x\(String(stop, radix: 16)) at \(position)")
+                for above: UInt8 in [0x35, 0x00, 0xBA, 0xFF] {
+                    var bytes = Array("12345678".utf8)
+                    bytes[position] = stop
+                    for k in (position + 1)..<8 { bytes[k] = above }
+                    XCTAssertEqual(SWAR.leadingDigitCount(word(bytes)), position,
+                                   "0x\(String(stop, radix: 16)) at \(position), 0x\(String(above, radix: 16)) above")
+                }
             }
         }
     }

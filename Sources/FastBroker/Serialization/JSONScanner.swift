@@ -13,6 +13,11 @@
 
 import WireCodec
 
+// WampMessageView.Elements is filled with plain stores of its halves and bytes (storeStart/storeEnd).
+#if _endian(big)
+#error("the JSON scanner's element records assume a little-endian target")
+#endif
+
 public enum JSONScanner: WireScanner {
     @inlinable public static var format: WireFormat { .json }
 }
@@ -59,9 +64,14 @@ struct JSONValidator: MessageValidator {
     }
 
     /// Validates the text; with `message`, requires a top-level array and records its elements.
-    /// Inlined into its two callers (scanMessage, scanValue), so `message` is a constant in each.
-    @usableFromInline @inline(__always)
+    /// `scan` is inlined twice here, so `message` is a constant in each copy (the entries call this
+    /// through the protocol's witness, which passes it at run time).
     mutating func run(message: Bool, elements: inout WampMessageView.Elements) throws(JSONScanError) -> JSONSpan {
+        message ? try scan(message: true, &elements) : try scan(message: false, &elements)
+    }
+
+    @inline(__always)
+    private func scan(message: Bool, _ elements: inout WampMessageView.Elements) throws(JSONScanError) -> JSONSpan {
         // Element bounds are stored as 32-bit offsets (WampMessageView.Elements).
         precondition(!message || n <= Int(UInt32.max), "a WAMP message longer than 4 GiB")
         var p = skipWhitespace(0)
@@ -72,7 +82,12 @@ struct JSONValidator: MessageValidator {
         }
         var stack: UInt64 = 0  // bit d set = the container at depth d+1 is an object
         var depth = 0
-        var elementStart = 0
+        // The byte that closes the innermost open container ('}' or ']'; meaningless at depth 0):
+        // kept in a register so the separator after a value needs no look at `stack`.
+        var closer: UInt8 = 0
+        // Elements found so far. Their bounds and kinds go straight to `elements` (a store each,
+        // nothing else held in registers: the scan loop needs them for its own state).
+        var elementCount = 0
         // The depth whose values are the message's elements (none for a lone value).
         let elementDepth = message ? 1 : -1
 
@@ -80,70 +95,83 @@ struct JSONValidator: MessageValidator {
             // Here a value must start at p (whitespace already skipped).
             guard p < n else { throw fail(p, "unexpected end of input, expected a value") }
             if depth == elementDepth {
-                if elements.count == JSONScanner.maxMessageElements {
+                if elementCount == JSONScanner.maxMessageElements {
                     throw fail(p, "a WAMP message has at most \(JSONScanner.maxMessageElements) elements")
                 }
-                elementStart = p
+                elements.storeStart(elementCount, p)
             }
             var kind: JSONKind
             var escaped = false
             let c = byte(p)
-            switch c {
-            case UInt8(ascii: "\""):
+            // The common tokens first, by plain compares: a jump table costs more for them.
+            if c == UInt8(ascii: "\"") {
                 p = try string(p, &escaped)
                 kind = .string
-            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            } else if c &- UInt8(ascii: "1") < 9 {
+                // A number starting 1...9 (ids, counts): its digit run right here.
+                p = try numberEnd(digitRun(p &+ 1))
+                kind = .number
+            } else if c == UInt8(ascii: "-") || c == UInt8(ascii: "0") {
                 p = try number(p)
                 kind = .number
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                // One path for both openers: '{' + 2 is '}' and '[' + 2 is ']'.
+            } else if c | 0x20 == UInt8(ascii: "{") {
+                // '{' or '[' ('[' | 0x20 is '{'). One path for both: '{' + 2 is '}', '[' + 2 is ']'.
                 let isObject = c == UInt8(ascii: "{")
                 guard depth < JSONScanner.maxDepth else {
                     throw fail(p, "nesting deeper than \(JSONScanner.maxDepth) levels")
                 }
-                let bit: UInt64 = 1 &<< UInt64(depth)
-                stack = isObject ? stack | bit : stack & ~bit
-                depth += 1
                 p = skipWhitespace(p &+ 1)
                 if p < n && byte(p) == c &+ 2 {
+                    // Empty: a complete value, nothing pushed.
                     p &+= 1
-                    depth -= 1
                     kind = isObject ? .object : .array
                 } else {
+                    let bit: UInt64 = 1 &<< UInt64(truncatingIfNeeded: depth)
+                    stack = isObject ? stack | bit : stack & ~bit
+                    depth &+= 1
+                    closer = c &+ 2
                     if isObject { p = try objectKey(p) }
                     continue valueLoop
                 }
-            case UInt8(ascii: "t"):
-                p = try literal(p, 0x74_72_75_65, 4)  // "true"
-                kind = .true
-            case UInt8(ascii: "f"):
-                p = try literal(p, 0x66_61_6C_73_65, 5)  // "false"
-                kind = .false
-            case UInt8(ascii: "n"):
-                p = try literal(p, 0x6E_75_6C_6C, 4)  // "null"
-                kind = .null
-            case UInt8(ascii: "]") where depth > 0:
-                throw fail(p, "expected a value (trailing comma?)")
-            default:
-                throw fail(p, "expected a value")
+            } else {
+                switch c {
+                case UInt8(ascii: "t"):
+                    p = try literal(p, 0x74_72_75_65, 4)  // "true"
+                    kind = .true
+                case UInt8(ascii: "f"):
+                    p = try literal(p, 0x66_61_6C_73_65, 5)  // "false"
+                    kind = .false
+                case UInt8(ascii: "n"):
+                    p = try literal(p, 0x6E_75_6C_6C, 4)  // "null"
+                    kind = .null
+                case UInt8(ascii: "]") where depth > 0:
+                    throw fail(p, "expected a value (trailing comma?)")
+                default:
+                    throw fail(p, "expected a value")
+                }
             }
 
             // A value of `kind` just ended at p; close as many containers as end here.
             while true {
                 if depth == elementDepth {
-                    elements.appendScanned(start: elementStart, end: p, kind: kind, escaped: escaped)
+                    elements.storeEnd(elementCount, p, kind: kind, escaped: escaped)
+                    elementCount &+= 1
                 }
                 if depth == 0 {
                     let topEnd = p
                     p = skipWhitespace(p)
                     guard p == n else { throw fail(p, "unexpected data after the top-level value") }
+                    if message { elements.storedCount = UInt8(truncatingIfNeeded: elementCount) }
                     return JSONSpan(start: topStart, end: topEnd, kind: kind)
                 }
-                p = skipWhitespace(p)
-                let inObject = (stack &>> UInt64(truncatingIfNeeded: depth &- 1)) & 1 == 1
-                guard p < n else {
-                    throw fail(p, inObject ? "unexpected end of input, expected ',' or '}'"
-                                           : "unexpected end of input, expected ',' or ']'")
+                let inObject = closer == UInt8(ascii: "}")
+                // Compact JSON: the separator is the very next byte (one bounds check, one load).
+                if p >= n || byte(p) <= 0x20 {
+                    p = skipWhitespaceRun(p)
+                    guard p < n else {
+                        throw fail(p, inObject ? "unexpected end of input, expected ',' or '}'"
+                                               : "unexpected end of input, expected ',' or ']'")
+                    }
                 }
                 let c = byte(p)
                 if c == UInt8(ascii: ",") {
@@ -151,11 +179,14 @@ struct JSONValidator: MessageValidator {
                     if inObject { p = try objectKey(p) }
                     continue valueLoop
                 }
-                if c == (inObject ? UInt8(ascii: "}") : UInt8(ascii: "]")) {
+                if c == closer {
                     p &+= 1
                     depth &-= 1
                     kind = inObject ? .object : .array
                     escaped = false
+                    // The enclosing container's closer: ']' (0x5D) or, for an object, '}' (0x7D).
+                    let enclosingIsObject = (stack &>> UInt64(truncatingIfNeeded: depth &- 1)) & 1
+                    closer = UInt8(ascii: "]") | UInt8(truncatingIfNeeded: enclosingIsObject &<< 5)
                     continue
                 }
                 throw fail(p, inObject ? "expected ',' or '}'" : "expected ',' or ']'")
@@ -202,6 +233,12 @@ struct JSONValidator: MessageValidator {
         } else {
             throw fail(p, "expected a digit in a number")
         }
+        return try numberEnd(p)
+    }
+
+    /// The end of a number whose integer part ends at `p`: a fraction or exponent continues out
+    /// of line.
+    @inline(__always) private func numberEnd(_ p: Int) throws(JSONScanError) -> Int {
         if p < n {
             let c = byte(p)
             if c == UInt8(ascii: ".") || c | 0x20 == UInt8(ascii: "e") { return try numberTail(p) }
@@ -229,10 +266,11 @@ struct JSONValidator: MessageValidator {
     /// The end of the run of ASCII digits starting at `from`, 8 bytes at a time while 8 remain.
     @inline(__always) private func digitRun(_ from: Int) -> Int {
         var p = from
-        while n &- p >= 8 {
-            let digits = SWAR.leadingDigitCount(word(p))
-            p &+= digits
-            if digits < 8 { return p }
+        let lastWord = n &- 8  // the last offset an 8-byte load may start at
+        while p <= lastWord {
+            let nonDigits = SWAR.bytesAbove9(word(p) ^ 0x3030_3030_3030_3030)
+            if nonDigits != 0 { return p &+ nonDigits.trailingZeroBitCount &>> 3 }
+            p &+= 8
         }
         while p < n && isDigit(byte(p)) { p += 1 }
         return p
@@ -243,19 +281,37 @@ struct JSONValidator: MessageValidator {
     /// The string token opened at `open`: escapes, no raw control characters, valid UTF-8; returns
     /// its end and sets `escaped` when it holds an escape. Inline: plain ASCII 8 bytes at a time up
     /// to the closing quote; anything else (an escape, a control or non-ASCII byte, fewer than 8
-    /// bytes left) continues in `stringRest`.
+    /// bytes left) continues in `stringRest`. The last 1...7 bytes of the buffer are read with
+    /// one load ending at the buffer's end, shifted so they sit low with zeros above (a zero is
+    /// a control byte: attention), so a string closing near the end needs no byte loop either.
     @inline(__always) private func string(_ open: Int, _ escaped: inout Bool) throws(JSONScanError) -> Int {
         var p = open &+ 1
-        while n &- p >= 8 {
+        let lastWord = n &- 8  // the last offset an 8-byte load may start at
+        while p <= lastWord {
             let attention = SWAR.stringAttention(word(p))
             if attention != 0 {
                 p &+= attention.trailingZeroBitCount &>> 3
                 if byte(p) == UInt8(ascii: "\"") { return p &+ 1 }
-                return try stringRest(open, p, &escaped)
+                return try stringRestFlagging(open, p, &escaped)
             }
             p &+= 8
         }
-        return try stringRest(open, p, &escaped)
+        if p < n && lastWord >= 0 {
+            let tail = word(lastWord) &>> UInt64(truncatingIfNeeded: (p &- lastWord) &* 8)
+            let q = p &+ SWAR.stringAttention(tail).trailingZeroBitCount &>> 3
+            if q < n && byte(q) == UInt8(ascii: "\"") { return q &+ 1 }
+        }
+        return try stringRestFlagging(open, p, &escaped)
+    }
+
+    /// `stringRest` through a flag of its own, so the caller's `escaped` is never passed by
+    /// address (it stays in a register through the scan loop) and is set only when true.
+    @inline(__always)
+    private func stringRestFlagging(_ open: Int, _ from: Int, _ escaped: inout Bool) throws(JSONScanError) -> Int {
+        var found = false
+        let end = try stringRest(open, from, &found)
+        if found { escaped = true }
+        return end
     }
 
     /// The rest of the string token opened at `open`, from `from` inside it.

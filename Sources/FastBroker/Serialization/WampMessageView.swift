@@ -38,16 +38,23 @@ public struct WampMessageView {
             storedCount += 1
         }
 
-        /// The JSON validator's append: it has already checked the count (≤ maxMessageElements)
-        /// and the message length (≤ UInt32.max), so only the stores remain.
-        @inline(__always) mutating func appendScanned(start: Int, end: Int, kind: JSONKind, escaped: Bool) {
-            assert(storedCount < 8 && start >= 0 && end <= Int(UInt32.max))
-            let word = UInt64(truncatingIfNeeded: start) | UInt64(truncatingIfNeeded: end) << 32
-            let slot = Int(storedCount)
-            withUnsafeMutableBytes(of: &bounds) { $0.storeBytes(of: word, toByteOffset: slot * 8, as: UInt64.self) }
-            kinds |= UInt64(kind.rawValue) << (8 * UInt64(slot))
+        /// The JSON validator's records of element `slot` (it has checked the slot, < 8, and the
+        /// message length, ≤ UInt32.max): its start when it begins, the rest when it ends. Plain
+        /// stores into the fields (little-endian: the start is the low half of the bounds word).
+        @inline(__always) mutating func storeStart(_ slot: Int, _ start: Int) {
+            assert(slot < 8 && start >= 0 && start <= Int(UInt32.max))
+            withUnsafeMutableBytes(of: &bounds) {
+                $0.storeBytes(of: UInt32(truncatingIfNeeded: start), toByteOffset: slot &* 8, as: UInt32.self)
+            }
+        }
+
+        @inline(__always) mutating func storeEnd(_ slot: Int, _ end: Int, kind: JSONKind, escaped: Bool) {
+            assert(slot < 8 && end >= 0 && end <= Int(UInt32.max))
+            withUnsafeMutableBytes(of: &bounds) {
+                $0.storeBytes(of: UInt32(truncatingIfNeeded: end), toByteOffset: slot &* 8 &+ 4, as: UInt32.self)
+            }
+            withUnsafeMutableBytes(of: &kinds) { $0.storeBytes(of: kind.rawValue, toByteOffset: slot, as: UInt8.self) }
             if escaped { escapedStrings |= 1 &<< UInt8(truncatingIfNeeded: slot) }
-            storedCount &+= 1
         }
 
         /// The kind of element `index` (< count). A bit cast, not `JSONKind(rawValue:)` (a switch):
@@ -91,7 +98,7 @@ public struct WampMessageView {
     @inlinable public var count: Int { elements.count }
 
     /// The span of element `index`; precondition `index < count`.
-    @inlinable public func span(_ index: Int) -> JSONSpan {
+    @inlinable @inline(__always) public func span(_ index: Int) -> JSONSpan {
         precondition(index >= 0 && index < elements.count, "WAMP message element index out of range")
         return elements.span(index)
     }
@@ -103,7 +110,7 @@ public struct WampMessageView {
 
     /// An exact non-negative integer up to UInt64.max: in JSON a literal without fraction, exponent or
     /// '-'; in MessagePack any int type (of any width) holding a value ≥ 0 (never a float).
-    @inlinable
+    @inlinable @inline(__always)
     public func unsignedInteger(_ index: Int) -> UInt64? {
         guard let kind = kind(index), kind == .number else { return nil }
         let span = elements.span(index)
@@ -140,7 +147,7 @@ public struct WampMessageView {
         return UnsafeRawBufferPointer(start: buffer.baseAddress.unsafelyUnwrapped + span.start + 1, count: span.count - 2)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public func object(_ index: Int) -> JSONObjectView? {
         guard let kind = kind(index), kind == .object else { return nil }
         return JSONObjectView(buffer: buffer, span: elements.span(index))
@@ -153,7 +160,7 @@ public struct WampMessageView {
 
     /// The raw bytes of element `index` (precondition `index < count`), in the message's `format`,
     /// e.g. PUBLISH args/kwargs to copy verbatim into an EVENT of the same format.
-    @inlinable public func bytes(_ index: Int) -> UnsafeRawBufferPointer {
+    @inlinable @inline(__always) public func bytes(_ index: Int) -> UnsafeRawBufferPointer {
         let s = span(index)
         return UnsafeRawBufferPointer(rebasing: buffer[s.start..<s.end])
     }
