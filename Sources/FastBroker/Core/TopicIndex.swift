@@ -54,6 +54,10 @@ public final class TopicIndex<Entry: AnyObject> {
     public let cacheSweep: Int
     public let cacheByteLimit: Int
     public private(set) var count = 0
+    #if DEBUG
+    /// Inserts and removes so far: delivery checks none happens while it holds entries unretained.
+    private var changes = 0
+    #endif
 
     /// `cacheLimit` 0 turns the match cache off.
     public init(cacheLimit: Int = 1024, cacheSweep: Int = 256, cacheByteLimit: Int = 512 * 1024) {
@@ -82,6 +86,9 @@ public final class TopicIndex<Entry: AnyObject> {
     /// Adds `entry` under `pattern` (UTF-8 bytes, copied).
     public func insert(_ entry: Entry, pattern: UnsafeRawBufferPointer, policy: MatchPolicy) {
         count += 1
+        #if DEBUG
+        changes += 1
+        #endif
         switch policy {
         case .exact:
             exact[TopicKey(copying: pattern), default: []].append(entry)
@@ -104,6 +111,9 @@ public final class TopicIndex<Entry: AnyObject> {
     }
 
     public func remove(_ entry: Entry, pattern: UnsafeRawBufferPointer, policy: MatchPolicy) {
+        #if DEBUG
+        changes += 1
+        #endif
         let found: Bool
         switch policy {
         case .exact:
@@ -150,7 +160,8 @@ public final class TopicIndex<Entry: AnyObject> {
     public func forEachMatch(_ topic: UnsafeRawBufferPointer, hash: UInt64, _ body: (Entry) -> Void) {
         let key = TopicKey(borrowing: topic, hash: hash)
         if patternCount == 0 {
-            if let entries = exact[key] { Self.each(entries, body) }
+            // In place: no copy (a retain) of the entries array.
+            if let i = exact.index(forKey: key) { exact.values[i].withUnsafeBufferPointer { each($0, body) } }
             return
         }
         if let cached = cache[key] {
@@ -173,6 +184,25 @@ public final class TopicIndex<Entry: AnyObject> {
     /// All entries matching `topic`, walking the structures (no cache).
     public func matches(_ topic: UnsafeRawBufferPointer) -> [Entry] {
         collect(topic)
+    }
+
+    /// Calls `body` with each entry without retaining it: delivery never changes the index
+    /// (subscribe and unsubscribe run outside a publish), so `entries` holds every entry until
+    /// the loop ends. Debug builds check the index is unchanged after each call.
+    @inline(__always)
+    private func each(_ entries: UnsafeBufferPointer<Entry>, _ body: (Entry) -> Void) {
+        let unretained = UnsafeRawPointer(entries.baseAddress)?.assumingMemoryBound(to: Unmanaged<Entry>.self)
+        var i = 0
+        while i < entries.count {
+            #if DEBUG
+            let changesBefore = changes
+            #endif
+            unretained.unsafelyUnwrapped[i]._withUnsafeGuaranteedRef(body)
+            #if DEBUG
+            precondition(changes == changesBefore, "the topic index changed while its matches were delivered")
+            #endif
+            i += 1
+        }
     }
 
     @inline(__always)
