@@ -251,6 +251,26 @@ final class LoopContext: @unchecked Sendable {
         }
     }
 
+    /// A group delivery for a member on `destination`. On this loop, with nothing this loop queued
+    /// for itself still waiting (inbox and overflow), it is handed to the member at once: the
+    /// inbox would have run it next in the same order, so this skips only the queueing and the
+    /// wake-up. Otherwise it goes through the destination's inbox like any message.
+    func deliver(_ delivery: GroupDelivery, to destination: LoopContext) {
+        if destination === self && inbox.isDrained && overflow.isEmpty(to: index) { return receive(delivery) }
+        send(.groupDelivery(delivery), to: destination)
+    }
+
+    /// A group delivery reached the member's loop (this one).
+    private func receive(_ delivery: GroupDelivery) {
+        // The membership, while it lasts, leads to its session (no lookup); a session leaves
+        // all of them before it goes.
+        if let membership = delivery.member.membership {
+            membership.session.receiveGroupDelivery(delivery, membership)
+        } else {
+            returnUnclaimed(delivery)
+        }
+    }
+
     /// A publication or group delivery that does not fit in the bounded overflow.
     private func drop(_ message: InboxMessage) {
         if case .groupDelivery(let delivery) = message {
@@ -327,13 +347,7 @@ final class LoopContext: @unchecked Sendable {
             case .groupLeave(let leave):
                 leave.member.realm.routers[index].handleLeave(leave)
             case .groupDelivery(let delivery):
-                // The membership, while it lasts, leads to its session (no lookup); a session
-                // leaves all of them before it goes.
-                if let membership = delivery.member.membership {
-                    membership.session.receiveGroupDelivery(delivery, membership)
-                } else {
-                    returnUnclaimed(delivery)
-                }
+                receive(delivery)
             case .groupReturn(let returned):
                 returned.member.realm.routers[index].handleReturn(returned)
             case .clusterGroupPublication(let message):

@@ -204,8 +204,8 @@ extension Router {
             return
         }
         member.sent += 1
-        // As `post` does, with the inbox case made here (no retain of the delivery to make it).
-        context.send(.groupDelivery(GroupDelivery(member: member, event: event)), to: member.loopContext)
+        // As `post` does, but a member on this loop may get it at once (LoopContext.deliver).
+        context.deliver(GroupDelivery(member: member, event: event), to: member.loopContext)
     }
 
     /// The member that gets an event, or nil when none accepts it. Members are read without a

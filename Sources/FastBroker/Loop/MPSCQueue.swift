@@ -56,6 +56,11 @@ public final class MPSCQueue<Element: Sendable>: @unchecked Sendable {
     /// Elements queued now, approximately (for metrics).
     public var approximateCount: Int { slots.approximateCount }
 
+    /// True when nothing is claimed and not yet dequeued. Only the consumer thread; exact for what
+    /// that thread queued itself (other producers may be enqueueing meanwhile).
+    @inlinable
+    public var isDrained: Bool { slots.approximateCount == 0 }
+
     deinit {
         while dequeue() != nil {}
         values.deinitialize(count: slots.capacity)
