@@ -63,4 +63,24 @@ final class DecimalTextTests: XCTestCase {
             XCTAssertEqual(DecimalText.withDigits(value) { Array($0) }, expected, "\(value)")
         }
     }
+
+    func testWriteOverwritingTailMatchesWriteAndStaysWithinItsRoom() {
+        var state: UInt64 = 0x2545_F491_4F6C_DD1D
+        var values = boundaries
+        for _ in 0..<20_000 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            values.append(state >> (state & 63))
+        }
+        values += (0...10_000).map { UInt64($0) }
+        var buffer = [UInt8](repeating: 0, count: 32)
+        for value in values {
+            let expected = Array(String(value).utf8)
+            for index in buffer.indices { buffer[index] = UInt8(ascii: "#") }
+            let end = buffer.withUnsafeMutableBytes { DecimalText.writeOverwritingTail(value, to: $0.baseAddress!, at: 3) }
+            XCTAssertEqual(end, 3 + expected.count, "\(value)")
+            XCTAssertEqual(Array(buffer[3..<end]), expected, "\(value)")
+            XCTAssertEqual(buffer[..<3], [UInt8](repeating: UInt8(ascii: "#"), count: 3)[...], "\(value): before")
+            XCTAssertTrue(buffer[(3 + 20)...].allSatisfy { $0 == UInt8(ascii: "#") }, "\(value): beyond the 20 bytes of room")
+        }
+    }
 }
