@@ -49,13 +49,21 @@ public enum DecimalText {
     /// by multiply-shift (n·10486>>20 = n/100 for n < 10^4, n·103>>10 = n/10 for n < 100).
     @inlinable @inline(__always)
     static func eightDigits(_ value: UInt64) -> UInt64 {
+        eightDigitValues(value) | asciiZeros
+    }
+
+    /// The same digits as values 0…9 (a zero digit is a zero byte); `| asciiZeros` makes them text.
+    @inlinable @inline(__always)
+    static func eightDigitValues(_ value: UInt64) -> UInt64 {
         let merged = (value / 10_000) | ((value % 10_000) &<< 32)
         let hundreds = ((merged &* 10486) &>> 20) & 0x0000_007F_0000_007F
         let pairs = ((merged &- hundreds &* 100) &<< 16) &+ hundreds
-        var tens = ((pairs &* 103) &>> 10) & 0x000F_000F_000F_000F
-        tens = tens &+ ((pairs &- tens &* 10) &<< 8)
-        return tens | 0x3030_3030_3030_3030
+        let tens = ((pairs &* 103) &>> 10) & 0x000F_000F_000F_000F
+        return tens &+ ((pairs &- tens &* 10) &<< 8)
     }
+
+    /// A constant, not a stored global (which inlined code would reach through a lazy initialiser).
+    @inlinable static var asciiZeros: UInt64 { 0x3030_3030_3030_3030 }
 
     /// Writes `value` in decimal at `offset` (room for 20 bytes); returns the offset after the
     /// last digit. Writes exactly the digits' bytes, nothing beyond them.
@@ -85,6 +93,31 @@ public enum DecimalText {
             base.storeBytes(of: UInt8(truncatingIfNeeded: word), toByteOffset: offset, as: UInt8.self)
         }
         return end
+    }
+
+    /// `write`'s digits with fewer instructions, for text built in place whose following bytes are
+    /// written next (the JSON EVENT head): up to 16 digits take one or two whole-word stores, the
+    /// first with its leading zeros shifted out, so up to 7 bytes after the last digit may be
+    /// overwritten (never beyond the 20 bytes of room at `offset`). The digit count comes from the
+    /// leading zero digits of the top word (a trailing-zero count), not from a power-of-ten compare.
+    @inlinable @inline(__always)
+    public static func writeOverwritingTail(_ value: UInt64, to base: UnsafeMutableRawPointer, at offset: Int) -> Int {
+        // 17 digits and more (never a WAMP id: those are ≤ 2^53): the exact writer.
+        guard value < 10_000_000_000_000_000 else { return write(value, to: base, at: offset) }
+        if value >= 100_000_000 {
+            let high = value / 100_000_000
+            let low = value &- high &* 100_000_000
+            let highDigits = eightDigitValues(high)
+            let zeros = highDigits.trailingZeroBitCount &>> 3   // high ≥ 1: at most 7 leading zero digits
+            base.storeBytes(of: ((highDigits | asciiZeros) &>> (zeros &* 8)).littleEndian, toByteOffset: offset, as: UInt64.self)
+            let lowAt = offset &+ 8 &- zeros
+            base.storeBytes(of: (eightDigitValues(low) | asciiZeros).littleEndian, toByteOffset: lowAt, as: UInt64.self)
+            return lowAt &+ 8
+        }
+        let digits = eightDigitValues(value)
+        let zeros = (digits | (1 &<< 56)).trailingZeroBitCount &>> 3   // 0 still has its one digit
+        base.storeBytes(of: ((digits | asciiZeros) &>> (zeros &* 8)).littleEndian, toByteOffset: offset, as: UInt64.self)
+        return offset &+ 8 &- zeros
     }
 
     /// Calls `body` with the digits of `value`, written into stack storage (no allocation).

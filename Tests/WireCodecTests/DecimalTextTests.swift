@@ -43,24 +43,43 @@ final class DecimalTextTests: XCTestCase {
         }
     }
 
-    func testWriteMatchesDescriptionAndStaysWithinTheDigits() {
+    /// The boundaries, a deterministic spread over every bit width, and 0…10,000.
+    private var sampleValues: [UInt64] {
         var state: UInt64 = 0x9E37_79B9_7F4A_7C15
         var values = boundaries
         for _ in 0..<20_000 {
             state = state &* 6364136223846793005 &+ 1442695040888963407
             values.append(state >> (state & 63))  // every bit width
         }
-        values += (0...10_000).map { UInt64($0) }
+        return values + (0...10_000).map { UInt64($0) }
+    }
+
+    /// `write` puts each sample's digits at offset 3 of a buffer of "#": the digits as Swift writes
+    /// them, nothing before them, and nothing from `untouchedFrom(end)` on.
+    private func checkWriter(_ write: (UInt64, UnsafeMutableRawPointer, Int) -> Int, untouchedFrom: (Int) -> Int,
+                             file: StaticString = #filePath, line: UInt = #line) {
         var buffer = [UInt8](repeating: 0, count: 32)
-        for value in values {
+        for value in sampleValues {
             let expected = Array(String(value).utf8)
             for index in buffer.indices { buffer[index] = UInt8(ascii: "#") }
-            let end = buffer.withUnsafeMutableBytes { DecimalText.write(value, to: $0.baseAddress!, at: 3) }
-            XCTAssertEqual(end, 3 + expected.count, "\(value)")
-            XCTAssertEqual(Array(buffer[3..<end]), expected, "\(value)")
-            XCTAssertEqual(buffer[..<3], [UInt8](repeating: UInt8(ascii: "#"), count: 3)[...], "\(value): before")
-            XCTAssertTrue(buffer[end...].allSatisfy { $0 == UInt8(ascii: "#") }, "\(value): bytes after the digits written")
-            XCTAssertEqual(DecimalText.withDigits(value) { Array($0) }, expected, "\(value)")
+            let end = buffer.withUnsafeMutableBytes { write(value, $0.baseAddress!, 3) }
+            XCTAssertEqual(end, 3 + expected.count, "\(value)", file: file, line: line)
+            XCTAssertEqual(Array(buffer[3..<end]), expected, "\(value)", file: file, line: line)
+            XCTAssertEqual(buffer[..<3], [UInt8](repeating: UInt8(ascii: "#"), count: 3)[...], "\(value): before", file: file, line: line)
+            XCTAssertTrue(buffer[untouchedFrom(end)...].allSatisfy { $0 == UInt8(ascii: "#") }, "\(value): bytes written too far",
+                          file: file, line: line)
         }
+    }
+
+    func testWriteMatchesDescriptionAndStaysWithinTheDigits() {
+        checkWriter({ DecimalText.write($0, to: $1, at: $2) }, untouchedFrom: { $0 })
+        for value in sampleValues {
+            XCTAssertEqual(DecimalText.withDigits(value) { Array($0) }, Array(String(value).utf8), "\(value)")
+        }
+    }
+
+    /// It may overwrite bytes after the digits, but only within the 20 bytes of room.
+    func testWriteOverwritingTailMatchesWriteAndStaysWithinItsRoom() {
+        checkWriter({ DecimalText.writeOverwritingTail($0, to: $1, at: $2) }, untouchedFrom: { _ in 3 + 20 })
     }
 }

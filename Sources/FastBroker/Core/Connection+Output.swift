@@ -215,6 +215,7 @@ extension Connection {
 
     /// The one place the queue's size is reported: the loop's gauge, the counter group homes
     /// read, and the read pause at the soft bound (lifted from the write path, resumeIfDrained).
+    @inline(__always)   // per queued event
     func outboundChanged() {
         let queued = queuedBytes()
         context.metrics.outboundQueuedBytes.increment(by: queued - output.reportedQueuedBytes)
@@ -232,6 +233,7 @@ extension Connection {
         resumeReading(.outbound)
     }
 
+    @inline(__always)   // per queued event: usually just the dirty-flag test
     func scheduleFlush() {
         if !output.isDirty {
             output.isDirty = true

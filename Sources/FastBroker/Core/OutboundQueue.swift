@@ -98,6 +98,7 @@ final class OutboundQueue {
 
     /// Copies a small frame to the end of the last frame when that is a coalescing chunk with
     /// room that no write has touched (none in flight, none partly written); else starts a chunk.
+    @inline(__always)   // per EVENT: no call and register saves of its own
     private func appendCopy(header: (UInt64, UInt64), headerLength: Int, message: MessageBuffer) {
         let frameBytes = headerLength + message.count
         // The header is stored as its two words: 16 bytes written, `headerLength` kept.

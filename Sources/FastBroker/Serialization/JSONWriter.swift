@@ -33,10 +33,11 @@ public enum JSONWriter {
     }
 
     /// `value` in decimal at `offset` of raw storage with room for 20 bytes; returns the offset after
-    /// it. For heads built in place (WampEncoder's JSON EVENT head): the same digits as appendUInt.
+    /// it. For heads built in place (WampEncoder's JSON EVENT head): the same digits as appendUInt,
+    /// but up to 7 bytes after them, within the room, may be overwritten (the head writes them next).
     @inlinable @inline(__always)
     public static func writeDecimal(_ value: UInt64, to base: UnsafeMutableRawPointer, at offset: Int) -> Int {
-        DecimalText.write(value, to: base, at: offset)
+        DecimalText.writeOverwritingTail(value, to: base, at: offset)
     }
 
     public static func appendInt(_ v: Int64, to out: inout [UInt8]) {

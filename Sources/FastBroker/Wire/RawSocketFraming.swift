@@ -68,10 +68,12 @@ public enum RawSocketFraming {
     public static func maxMessageBytes(lengthExponent e: UInt8) -> Int { 1 << (9 + Int(e)) }
 
     /// Writes the 4-octet prefix of a frame of `length` payload bytes (0...2^24) at `to`.
-    @inline(__always)
+    /// Inlinable: once per queued frame, from the broker's output path.
+    @inlinable @inline(__always)
     public static func writeHeader(type: RawSocketFrameType, length: Int, to destination: UnsafeMutableRawPointer) {
-        precondition(length >= 0 && length <= maxFrameLength, "RawSocket frame length \(length) exceeds 2^24")
-        let extended: UInt8 = length == maxFrameLength ? 0x08 : 0
+        let limit = 1 << 24   // maxFrameLength as a literal: inlined code would load the stored one through its accessor
+        precondition(length >= 0 && length <= limit, "RawSocket frame length \(length) exceeds 2^24")
+        let extended: UInt8 = length == limit ? 0x08 : 0
         destination.storeBytes(of: type.rawValue | extended, as: UInt8.self)
         destination.storeBytes(of: UInt8(truncatingIfNeeded: length >> 16), toByteOffset: 1, as: UInt8.self)
         destination.storeBytes(of: UInt8(truncatingIfNeeded: length >> 8), toByteOffset: 2, as: UInt8.self)
