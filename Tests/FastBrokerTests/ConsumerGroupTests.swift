@@ -122,6 +122,26 @@ final class ConsumerGroupTests: XCTestCase {
         XCTAssertEqual(eventArgs(standby.replies()), ["e3"])
     }
 
+    /// The only member of a shared group dies with events it never handed to the kernel: they
+    /// come home to a group with no member left, and are counted as dropped (choosing among
+    /// zero members must not divide by zero); the broker goes on serving.
+    func testEventsOfTheLastDeadMemberOfASharedGroupAreDropped() throws {
+        let broker = try EmbeddedBroker()
+        let clients = try broker.joinedClients(3)
+        let (only, later, publisher) = (clients[0], clients[1], clients[2])
+        _ = only.subscribe("com.g", options: #"{"type":"shared","group":"s"}"#)
+        only.transport.socketBufferBytes = 0
+        publish(publisher, ["e1", "e2"])
+        let droppedBefore = broker.metrics.groupEventsDropped.current
+        only.transport.clientCloses(error: UVError(-104, "read"))   // ECONNRESET
+        XCTAssertTrue(broker.run(until: { only.isClosed }))
+        broker.run()
+        XCTAssertEqual(broker.metrics.groupEventsDropped.current - droppedBefore, 2, "both unwritten events dropped, once each")
+        _ = later.subscribe("com.g", options: #"{"type":"shared","group":"s"}"#)
+        publish(publisher, ["e3"])
+        XCTAssertEqual(eventArgs(later.replies()), ["e3"])
+    }
+
     /// An event the chosen member cannot queue (its queue is full under `slow_consumer: drop`)
     /// goes to the next member instead of being lost.
     func testEventAMemberCannotQueueGoesToTheNextMember() throws {

@@ -32,9 +32,7 @@ private final class Writer: TCPStreamDelegate {
 
 final class OutboundQueueTests: XCTestCase {
     func testPartialAndQueuedWritesDeliverEveryFrameInOrder() throws {
-        let loop = try EventLoop(index: 0)
         let pool = MessageBufferPool()
-        let frames = 20_000
         let payloadSize = 700
         // Three shared payloads, as an EVENT shared by many subscribers would be.
         let payloads = (0..<3).map { p -> MessageBuffer in
@@ -45,16 +43,32 @@ final class OutboundQueueTests: XCTestCase {
             m.retainUse()
             return m
         }
+        let queue = try writeToStalledReader(frames: 20_000, pumpEvery: 1000, payload: { Array(payloads[$0 % 3].bytes) }) { queue, i, header in
+            queue.append(header: header, headerLength: 4, message: payloads[i % 3])
+        }
+        XCTAssertEqual(queue.queuedBytes, 0)
+        XCTAssertEqual(pool.pooledCount, 0, "payloads still in use by the test are not recycled")
+        for p in payloads { p.releaseUse() }
+        XCTAssertEqual(pool.pooledCount, 3, "released buffers go back to the pool")
+    }
+
+    /// Queues `frames` frames (`enqueue` with a 4-byte header holding the frame's number) for a
+    /// reader that waits before reading, flushing every `pumpEvery` frames, so writes go partial
+    /// and queued writes are in flight; checks every frame arrived whole and in order, each
+    /// followed by `payload(i)`. Returns the drained queue.
+    private func writeToStalledReader(frames: Int, pumpEvery: Int, payload: (Int) -> [UInt8],
+                                      enqueue: @escaping (OutboundQueue, Int, (UInt64, UInt64)) -> Void) throws -> OutboundQueue {
+        let loop = try EventLoop(index: 0)
         let writer = Writer()
         var sawPartialWrite = false
         var server: TCPListener!
         server = try TCPListener(loop: loop, host: "127.0.0.1", port: 0, reusePort: false) { stream in
             stream.delegate = writer
             for i in 0..<frames {
-                var header: (UInt64, UInt64) = (UInt64(i), 0)
+                var header: (UInt64, UInt64) = (0, 0)
                 withUnsafeMutableBytes(of: &header) { $0.storeBytes(of: UInt32(i).bigEndian, toByteOffset: 0, as: UInt32.self) }
-                writer.queue.append(header: header, headerLength: 4, message: payloads[i % 3])
-                if i % 1000 == 999 {
+                enqueue(writer.queue, i, header)
+                if i % pumpEvery == pumpEvery - 1 {
                     writer.pump(stream)
                     if stream.writeInFlight { sawPartialWrite = true }
                 }
@@ -63,26 +77,24 @@ final class OutboundQueueTests: XCTestCase {
             writer.finished = { stream.close(); server.close(); loop.stop() }
             writer.pump(stream)
         }
-        let port = server.boundPort
-        let received = Receiver(port: port, expectedBytes: frames * (4 + payloadSize))
+        let expected = (0..<frames).reduce(0) { $0 + 4 + payload($1).count }
+        let received = Receiver(port: server.boundPort, expectedBytes: expected)
         loop.run()
         received.thread.join()
         XCTAssertTrue(sawPartialWrite, "the stalled reader should have forced queued writes")
-        XCTAssertEqual(received.bytes.count, frames * (4 + payloadSize))
+        XCTAssertEqual(received.bytes.count, expected)
         var offset = 0
-        for i in 0..<frames {
+        for i in 0..<frames where offset + 4 <= received.bytes.count {
             let sequence = received.bytes[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
             XCTAssertEqual(sequence, i, "frame \(i) out of order or torn")
-            XCTAssert(received.bytes[offset + 4..<offset + 4 + payloadSize].elementsEqual(payloads[i % 3].bytes), "payload of frame \(i)")
+            let body = payload(i)
+            XCTAssert(received.bytes[offset + 4..<min(offset + 4 + body.count, received.bytes.count)].elementsEqual(body), "payload of frame \(i)")
             if sequence != i { break }
-            offset += 4 + payloadSize
+            offset += 4 + body.count
         }
         XCTAssertTrue(writer.queue.isEmpty)
-        XCTAssertEqual(writer.queue.queuedBytes, 0)
-        XCTAssertEqual(pool.pooledCount, 0, "payloads still in use by the test are not recycled")
-        for p in payloads { p.releaseUse() }
-        XCTAssertEqual(pool.pooledCount, 3, "released buffers go back to the pool")
         loop.close()
+        return writer.queue
     }
 
     /// Frames refer to their buffer unretained; the buffer holds one reference for all of them
@@ -135,54 +147,20 @@ extension OutboundQueueTests {
     /// ones queued by reference, while writes go partial and queued writes are in flight (a tail
     /// a write points into must never grow): every frame arrives whole and in order.
     func testCoalescedSmallFramesKeepOrderAcrossPartialAndQueuedWrites() throws {
-        let loop = try EventLoop(index: 0)
         let pool = MessageBufferPool()
-        let frames = 30_000
-        // Sizes around the coalescing limit and the tail size: copied, shared, copied, ...
+        // Sizes around the coalescing limit: copied, shared, copied, ...
         let sizes = [1, 60, 94, 300, OutboundQueue.coalesceLimit - 4, OutboundQueue.coalesceLimit - 3, 700, 2_000]
         // Made once: building bytes per frame in a debug build is slower than the reader's wait.
         let bodies = sizes.indices.map { k in (0..<sizes[k]).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ k) } }
-        func body(_ i: Int) -> [UInt8] { bodies[i % sizes.count] }
-        let writer = Writer()
-        var sawPartialWrite = false
-        var server: TCPListener!
-        server = try TCPListener(loop: loop, host: "127.0.0.1", port: 0, reusePort: false) { stream in
-            stream.delegate = writer
-            for i in 0..<frames {
-                let message = pool.take(capacity: 64)
-                message.append(contentsOf: body(i))
-                var header: (UInt64, UInt64) = (0, 0)
-                withUnsafeMutableBytes(of: &header) { $0.storeBytes(of: UInt32(i).bigEndian, toByteOffset: 0, as: UInt32.self) }
-                writer.queue.append(header: header, headerLength: 4, message: message, mayCopy: true)
-                message.recycleIfUnused()   // as the router does once a buffer is queued everywhere
-                if i % 700 == 699 {
-                    writer.pump(stream)
-                    if stream.writeInFlight { sawPartialWrite = true }
-                }
-            }
-            writer.finished = { stream.close(); server.close(); loop.stop() }
-            writer.pump(stream)
+        let queue = try writeToStalledReader(frames: 30_000, pumpEvery: 700, payload: { bodies[$0 % sizes.count] }) { queue, i, header in
+            let message = pool.take(capacity: 64)
+            message.append(contentsOf: bodies[i % sizes.count])
+            queue.append(header: header, headerLength: 4, message: message, mayCopy: true)
+            message.recycleIfUnused()   // as the router does once a buffer is queued everywhere
         }
-        let expected = (0..<frames).reduce(0) { $0 + 4 + sizes[$1 % sizes.count] }
-        let received = Receiver(port: server.boundPort, expectedBytes: expected)
-        loop.run()
-        received.thread.join()
-        XCTAssertTrue(sawPartialWrite, "the stalled reader should have forced queued writes")
-        XCTAssertEqual(received.bytes.count, expected)
-        var offset = 0
-        for i in 0..<frames {
-            let sequence = received.bytes[offset..<offset + 4].reduce(0) { $0 << 8 | Int($1) }
-            XCTAssertEqual(sequence, i, "frame \(i) out of order or torn")
-            let size = sizes[i % sizes.count]
-            XCTAssert(received.bytes[offset + 4..<offset + 4 + size].elementsEqual(body(i)), "payload of frame \(i)")
-            if sequence != i { break }
-            offset += 4 + size
-        }
-        XCTAssertTrue(writer.queue.isEmpty)
-        XCTAssertEqual(writer.queue.queuedBytes, 0)
+        XCTAssertEqual(queue.queuedBytes, 0)
         XCTAssertGreaterThan(pool.pooledCount, 0, "copied messages go back to the pool")
         XCTAssertGreaterThan(pool.chunks.pooledCount, 0, "written chunks go back to the pool")
-        loop.close()
     }
 
     /// A socket that takes a varying number of bytes per try-write and completes a queued write

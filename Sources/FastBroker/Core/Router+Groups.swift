@@ -215,7 +215,9 @@ extension Router {
         let members = group.members
         let chosen: Int? = withExtendedLifetime(members) {
             members.withUnsafeBufferPointer { buffer in
-                guard let base = UnsafeRawPointer(buffer.baseAddress) else { return nil }
+                // An empty array may still have a base address: check the count (a returned or
+                // held event can reach a group whose members have all left).
+                guard buffer.count > 0, let base = UnsafeRawPointer(buffer.baseAddress) else { return nil }
                 let unretained = base.assumingMemoryBound(to: Unmanaged<GroupMember>.self)
                 func accepts(_ m: GroupMember) -> Bool {
                     if m.sessionID == publication.excludedSession { return false }
