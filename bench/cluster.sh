@@ -91,26 +91,29 @@ cluster_wamp_spread() { echo "rs://127.0.0.1:$(cluster_rs_port 0),rs://127.0.0.1
 cluster_nats_spread() { echo "nats://127.0.0.1:$(cluster_nats_port 0),nats://127.0.0.1:$(cluster_nats_port 1),nats://127.0.0.1:$(cluster_nats_port 2)"; }
 
 # cluster_round REP: the throughput runs of one round (the cluster's brokers alternate).
+# Every cluster run publishes on a topic of its own: a node whose local delivery outruns its
+# NATS link still has up to 65,536 publications of the previous run queued for NATS, and on a
+# shared topic they would reach the next run's cross-node subscriber (as they rightly should).
 cluster_round() {
     local rep=$1 settle=(--settle "$CLUSTER_SETTLE")
-    bench fbcluster rs json 1to1 l1to1 "$rep"
-    bench fbcluster rs json 1to1 x1to1 "$rep" "${settle[@]}" --subscriber-urls "rs://127.0.0.1:$(cluster_rs_port 1)"
-    bench natscluster nats json 1to1 x1to1 "$rep" "${settle[@]}" --subscriber-urls "nats://127.0.0.1:$(cluster_nats_port 1)"
-    bench fbcluster rs json fanout lfanout "$rep"
-    bench fbcluster rs json fanout xfanout "$rep" "${settle[@]}" --subscriber-urls "$(cluster_wamp_spread)"
-    bench natscluster nats json fanout xfanout "$rep" "${settle[@]}" --subscriber-urls "$(cluster_nats_spread)"
+    bench fbcluster rs json 1to1 l1to1 "$rep" --topic "bench.cluster.l1to1.$rep"
+    bench fbcluster rs json 1to1 x1to1 "$rep" "${settle[@]}" --subscriber-urls "rs://127.0.0.1:$(cluster_rs_port 1)" --topic "bench.cluster.x1to1.$rep"
+    bench natscluster nats json 1to1 x1to1 "$rep" "${settle[@]}" --subscriber-urls "nats://127.0.0.1:$(cluster_nats_port 1)" --topic "bench.cluster.n1to1.$rep"
+    bench fbcluster rs json fanout lfanout "$rep" --topic "bench.cluster.lfanout.$rep"
+    bench fbcluster rs json fanout xfanout "$rep" "${settle[@]}" --subscriber-urls "$(cluster_wamp_spread)" --topic "bench.cluster.xfanout.$rep"
+    bench natscluster nats json fanout xfanout "$rep" "${settle[@]}" --subscriber-urls "$(cluster_nats_spread)" --topic "bench.cluster.nfanout.$rep"
 }
 
 # cluster_latency REP: latency without coordinated omission at 5,000 publications/s, cross-node
 # (every latency run of the cluster brokers is cross-node: tags lat1@5k and lat100@5k).
 cluster_latency() {
     local rep=$1 settle=(--settle "$CLUSTER_SETTLE")
-    bench fbcluster rs json latency lat1@5k "$rep" "${settle[@]}" --rate 5000 --subscribers 1 \
+    bench fbcluster rs json latency lat1@5k "$rep" "${settle[@]}" --rate 5000 --subscribers 1 --topic "bench.cluster.lat1.$rep" \
         --subscriber-urls "rs://127.0.0.1:$(cluster_rs_port 1)"
-    bench natscluster nats json latency lat1@5k "$rep" "${settle[@]}" --rate 5000 --subscribers 1 \
+    bench natscluster nats json latency lat1@5k "$rep" "${settle[@]}" --rate 5000 --subscribers 1 --topic "bench.cluster.nlat1.$rep" \
         --subscriber-urls "nats://127.0.0.1:$(cluster_nats_port 1)"
-    bench fbcluster rs json latency lat100@5k "$rep" "${settle[@]}" --rate 5000 --subscribers 100 \
+    bench fbcluster rs json latency lat100@5k "$rep" "${settle[@]}" --rate 5000 --subscribers 100 --topic "bench.cluster.lat100.$rep" \
         --subscriber-urls "$(cluster_wamp_spread)"
-    bench natscluster nats json latency lat100@5k "$rep" "${settle[@]}" --rate 5000 --subscribers 100 \
+    bench natscluster nats json latency lat100@5k "$rep" "${settle[@]}" --rate 5000 --subscribers 100 --topic "bench.cluster.nlat100.$rep" \
         --subscriber-urls "$(cluster_nats_spread)"
 }
