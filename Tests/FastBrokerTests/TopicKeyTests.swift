@@ -78,4 +78,17 @@ final class TopicKeyTests: XCTestCase {
             XCTAssertNil(cache.verdict(role: 1, topic: key.bytes, hash: key.hash))
         }
     }
+
+    /// A 16-byte block whose second word equals the hash's public constant must not erase what
+    /// was hashed before it: such topics, differing only in their first block, would otherwise
+    /// collide in every process whatever its secret key (a hash-flooding recipe).
+    func testNoBlockErasesTheBytesBeforeIt() {
+        var eraser = [UInt8](repeating: 0x61, count: 8)
+        withUnsafeBytes(of: UInt64(0x8ebc_6af0_9c88_c6e3).littleEndian) { eraser += $0 }
+        let a = [UInt8](repeating: 0x61, count: 16) + eraser + Array("tail".utf8)
+        let b = [UInt8](repeating: 0x62, count: 16) + eraser + Array("tail".utf8)
+        let ha = a.withUnsafeBytes { TopicHash.value($0) }
+        let hb = b.withUnsafeBytes { TopicHash.value($0) }
+        XCTAssertNotEqual(ha, hb)
+    }
 }

@@ -128,8 +128,11 @@ enum TopicHash {
         var h = mix(seed ^ k0, UInt64(truncatingIfNeeded: n) ^ k1)
         var i = 0
         while n &- i >= 16 {
+            // The secret goes into both factors: with a public constant alone, a second word
+            // equal to it would zero the product and erase everything hashed before it,
+            // whatever the key (topics colliding in every process).
             h = mix(bytes.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ k1 ^ h,
-                    bytes.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self) ^ k2)
+                    bytes.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self) ^ k2 ^ seed)
             i &+= 16
         }
         if n &- i >= 8 {
