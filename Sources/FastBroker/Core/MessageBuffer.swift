@@ -130,6 +130,12 @@ final class MessageBufferPool {
     /// pin memory forever.
     static let maxPooledCapacity = 64 * 1024
     static let maxPooledBuffers = 4096
+    /// The free list's capacity in bytes, at most: a burst of large EVENTs queued for slow
+    /// consumers (4,096 buffers of 64 KiB would be 256 MiB) does not stay pinned by the pool after
+    /// it drains. Small per-event buffers fill the count limit first (4,096 × 256 B = 1 MiB).
+    static let maxPooledBytes = 4 * 1024 * 1024
+    /// The summed capacity of the free buffers. Owned by the loop thread.
+    private(set) var pooledBytes = 0
 
     init() {}
 
@@ -145,6 +151,7 @@ final class MessageBufferPool {
         if freeCount > 0 {
             freeCount -= 1
             let buffer = free[freeCount].takeRetainedValue()   // the free list's reference moves to the caller
+            pooledBytes -= buffer.capacity
             buffer.reserve(capacity)
             return buffer
         }
@@ -154,16 +161,18 @@ final class MessageBufferPool {
     /// Takes back `buffer` with the reference it comes with (+1): kept in the free list, or
     /// dropped (last, after everything here that could need this pool).
     fileprivate func recycle(_ buffer: Unmanaged<MessageBuffer>) {
-        let pooled = buffer._withUnsafeGuaranteedRef { b -> Bool in
+        let capacity = buffer._withUnsafeGuaranteedRef { b -> Int in
             #if DEBUG
             precondition(b.uses == 0 && b.pool === self, "a MessageBuffer returned to the pool while in use, or to another pool")
             #endif
             b.count = 0
-            return !retired && b.capacity <= Self.maxPooledCapacity && freeCount < Self.maxPooledBuffers
+            return b.capacity
         }
-        guard pooled else { return buffer.release() }
+        guard !retired, capacity <= Self.maxPooledCapacity, freeCount < Self.maxPooledBuffers,
+              pooledBytes + capacity <= Self.maxPooledBytes else { return buffer.release() }
         free[freeCount] = buffer
         freeCount += 1
+        pooledBytes += capacity
     }
 
     fileprivate func withScratch(_ body: (inout [UInt8]) -> Void) {
@@ -182,5 +191,6 @@ final class MessageBufferPool {
             freeCount -= 1
             free[freeCount].release()
         }
+        pooledBytes = 0
     }
 }
