@@ -253,7 +253,14 @@ extension Connection {
     private func receiveWampMessage(_ bytes: UnsafeRawBufferPointer) {
         switch format.scanMessage(bytes) {
         case .success(let view):
-            session?.receive(view)
+            // Without a retain per message: should this message end the session, `endedSession`
+            // keeps it until the close callback, which never runs inside this call (checked).
+            guard let session = unretainedSession else { return }
+            #if DEBUG
+            isReceivingMessage = true
+            defer { isReceivingMessage = false }
+            #endif
+            session._withUnsafeGuaranteedRef { $0.receive(view) }
         case .failure(var error):
             // CBOR with indefinite lengths (rare, cold): rewritten once with definite lengths.
             if format == .cbor, let rewritten = CBORDefiniteLengths.rewrite(bytes) {

@@ -13,7 +13,8 @@
 // finish, shutdown) goes through `endSession` — the session hears once that the transport is
 // gone — and then `closeAfterFlush` or `closeNow`; the transport's close callback
 // (`transportDidClose`) gives back what the connection held. The session holds this connection
-// strongly; once told, the connection lets the session go, which ends that reference cycle.
+// strongly; once its transport has closed, the connection lets the session go, which ends that
+// reference cycle.
 
 import BrokerConfig
 import BrokerLoop
@@ -46,6 +47,14 @@ final class Connection {
     let peer: String
     // All fields below: owned by the loop thread.
     private(set) var link: SessionLink
+    /// The session once told, kept until the transport's close callback (`transportDidClose`, a
+    /// later loop turn): a message whose handling ended the session is still in the session's
+    /// `receive`, which `receiveWampMessage` calls without retaining the session.
+    private var endedSession: Session?
+    #if DEBUG
+    /// A WAMP message is being handed to the session (checks that the session outlives it).
+    var isReceivingMessage = false
+    #endif
     private(set) var closeState = CloseState.open
     /// The receive ring the transport (or TLS) writes into and the framing reads from.
     let ring = RingBuffer(capacity: 16 * 1024)
@@ -109,6 +118,11 @@ final class Connection {
         if case .attached(let session) = link { session } else { nil }
     }
 
+    /// `session`, unretained: the link or `endedSession` holds it until `transportDidClose`.
+    var unretainedSession: Unmanaged<Session>? {
+        if case .attached(let session) = link { .passUnretained(session) } else { nil }
+    }
+
     func start() {
         context.register(self)
         transport.attach(self)
@@ -154,6 +168,7 @@ final class Connection {
     /// while the transport still knows what it wrote (group events not written go back).
     func endSession(reason: String) {
         guard case .attached(let session) = link else { return }
+        endedSession = session
         link = .ended(reason: reason)
         session.transportClosed(reason: reason)
     }
@@ -203,6 +218,10 @@ final class Connection {
         tls?.releaseInputBuffer()
         reportReceiveBuffers()
         endSession(reason: "connection closed")   // already told by closeNow; kept as the safety net
+        #if DEBUG
+        precondition(!isReceivingMessage, "a connection's transport closed while its session received a message")
+        #endif
+        endedSession = nil   // the session lets go of this connection when nothing else holds it
         context.unregister(self)
     }
 

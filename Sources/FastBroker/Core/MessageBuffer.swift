@@ -114,6 +114,15 @@ final class MessageBuffer {
     func recycleIfUnused() {
         if uses == 0 { pool.recycle(Unmanaged.passRetained(self)) }
     }
+
+    /// Lets go of a reference the caller holds (+1): a buffer no frame took goes back to the
+    /// pool with that reference (no retain for the free list), else the reference is dropped.
+    static func releaseOrRecycle(_ held: Unmanaged<MessageBuffer>) {
+        let pool = held._withUnsafeGuaranteedRef { $0.uses == 0 ? Unmanaged.passUnretained($0.pool) : nil }
+        guard let pool else { return held.release() }
+        // The pool outlives this call: the buffer holds it, and recycle drops the buffer last.
+        pool._withUnsafeGuaranteedRef { $0.recycle(held) }
+    }
 }
 
 /// Free list of MessageBuffers for one loop. Owned by that loop's thread.

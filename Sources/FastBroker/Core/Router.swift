@@ -231,7 +231,7 @@ final class Router {
             var i = 0
             while i < count {
                 let reached = sessions.unsafelyUnwrapped[i]._withUnsafeGuaranteedRef { subscriber in
-                    deliver(publication, of: subscription, to: subscriber, events: &events, pool: pool, copy: copy)
+                    deliver(publication, of: subscription, to: subscriber, events: &events, pool: pool, copy: &copy)
                 }
                 #if DEBUG
                 subscription.subscribers.elements.withUnsafeBufferPointer {
@@ -254,7 +254,7 @@ final class Router {
                     lastAllowed = mayReceive(publication.topic, role: entry.role)
                 }
                 guard lastAllowed else { continue }
-                if deliver(publication, of: subscription, to: entry.session, events: &events, pool: pool, copy: copy) {
+                if deliver(publication, of: subscription, to: entry.session, events: &events, pool: pool, copy: &copy) {
                     delivered += 1
                 }
             }
@@ -264,10 +264,11 @@ final class Router {
     }
 
     /// Queues the EVENT for one subscriber unless the publication's options exclude it; the
-    /// encoded EVENT is made on first need per format and shared through `events`.
+    /// encoded EVENT is made on first need per format and shared through `events`. `copy` is
+    /// passed in place (inout), not by value: a value would be retained around each subscriber.
     @inline(__always)
     private func deliver(_ publication: Publication, of subscription: Subscription, to subscriber: Session,
-                         events: inout EncodedEvents, pool: MessageBufferPool, copy: RemotePublication?) -> Bool {
+                         events: inout EncodedEvents, pool: MessageBufferPool, copy: inout RemotePublication?) -> Bool {
         if subscriber.id == publication.excludedSession { return false }
         if let rules = publication.rules,
            !rules.admits(session: subscriber.id, authid: subscriber.identity.authid, authrole: subscriber.identity.authrole) {
@@ -275,16 +276,16 @@ final class Router {
         }
         // The EVENT in the subscriber's format: encoded on first need, then shared.
         let format = subscriber.format
-        let event = events[format] ?? events.keep(encodeEvent(publication, of: subscription, in: format, pool: pool, copy: copy), for: format)
+        let event = events[format] ?? events.keep(encodeEvent(publication, of: subscription, in: format, pool: pool, copy: &copy), for: format)
         return event._withUnsafeGuaranteedRef { subscriber.deliver($0) }
     }
 
     /// The subscription's EVENT for `publication` in `format`, in a pooled buffer.
     private func encodeEvent(_ publication: Publication, of subscription: Subscription, in format: WireFormat,
-                             pool: MessageBufferPool, copy: RemotePublication?) -> MessageBuffer {
+                             pool: MessageBufferPool, copy: inout RemotePublication?) -> MessageBuffer {
         WampEncoder.event(subscription: subscription.decimalID, publication: publication,
                           // The payload as it arrived, without a call, in the common case.
-                          payload: format == publication.format ? publication.payload : payload(publication, in: format, copy: copy),
+                          payload: format == publication.format ? publication.payload : payload(publication, in: format, copy: &copy),
                           includeTopic: subscription.key.match != .exact, format: format, pool: pool)
     }
 
@@ -300,7 +301,7 @@ final class Router {
     /// The publication's args/kwargs in `format`: as they arrived, or transcoded once per
     /// publication — by the shared copy once there is one (every loop uses its transcoding),
     /// else here, and handed on if a copy is made later (`sharedCopy`).
-    private func payload(_ publication: Publication, in format: WireFormat, copy: RemotePublication?) -> Payload {
+    private func payload(_ publication: Publication, in format: WireFormat, copy: inout RemotePublication?) -> Payload {
         if format == publication.format { return publication.payload }
         if let copy { return copy.payload(in: format) }
         if transcodingPublication != publication.id {
@@ -344,9 +345,9 @@ private struct EncodedEvents {
     /// Lets go of the EVENTs: a buffer no subscriber queued goes back to the pool.
     @inline(__always)
     mutating func finish() {
-        if let json { json.takeRetainedValue().recycleIfUnused() }
-        if let msgpack { msgpack.takeRetainedValue().recycleIfUnused() }
-        if let cbor { cbor.takeRetainedValue().recycleIfUnused() }
+        if let json { MessageBuffer.releaseOrRecycle(json) }
+        if let msgpack { MessageBuffer.releaseOrRecycle(msgpack) }
+        if let cbor { MessageBuffer.releaseOrRecycle(cbor) }
     }
 }
 

@@ -116,7 +116,7 @@ extension Session {
 
     private func welcome(_ realm: Realm) {
         let router = realm.routers[context.index]
-        state = .established(Established(realm: realm, router: router, ref: context.registerSession(self)))
+        establish(Established(realm: realm, router: router, ref: context.registerSession(self)))
         connection.didEstablishSession()
         context.metrics.sessionsOpened.increment()
         context.log.info("session \(id) opened", metadata: [

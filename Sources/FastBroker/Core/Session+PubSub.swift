@@ -145,8 +145,11 @@ extension Session {
                 : "role \(identity.authrole) may not publish to \(uri)"
             return refusePublish(parsed.acknowledge, request, why, WampURI.notAuthorized)
         }
+        // `ids` is a `let` of the loop context, a `let` of this session's connection: alive for
+        // the call without a retain.
+        let publicationID = Unmanaged.passUnretained(context.ids)._withUnsafeGuaranteedRef { $0.next() }
         let publication = Publication(
-            id: context.ids.next(), topic: topic, format: m.format,
+            id: publicationID, topic: topic, format: m.format,
             args: m.count >= 5 ? m.bytes(4) : UnsafeRawBufferPointer(start: nil, count: 0),
             kwargs: m.count == 6 ? m.bytes(5) : UnsafeRawBufferPointer(start: nil, count: 0),
             excludedSession: parsed.excludeMe ? id : 0,

@@ -59,6 +59,10 @@ final class Session {
     /// Session id, chosen at HELLO (the CHALLENGE already carries it).
     var id: UInt64 = 0
     var state = State.awaitingHello
+    /// The state's Established from WELCOME until the session is freed, though the state moves
+    /// on at close: a message that closes the session may still be using it, so `receive` hands
+    /// it on from here without a retain per message.
+    private(set) var keptEstablished: Established?
     var identity = SessionIdentity(authid: "", authrole: "", authmethod: "", authprovider: "")
     var subscriptions: [UInt64: Subscription] = [:]
     /// Consumer-group memberships by subscription id (a delivery finds its own through its
@@ -96,6 +100,13 @@ final class Session {
         guard message.count >= 1, let code = message.unsignedInteger(0) else {
             return protocolViolation("a WAMP message must be an array starting with an integer message type")
         }
+        if case .established = state {   // the per-message case: a tag test, no copy of the state
+            #if DEBUG
+            if case .established(let e) = state { precondition(e === keptEstablished, "the state's Established is not the kept one") }
+            #endif
+            Unmanaged.passUnretained(keptEstablished.unsafelyUnwrapped)._withUnsafeGuaranteedRef { receiveEstablished(message, code: code, $0) }
+            return
+        }
         switch state {
         case .awaitingHello:
             guard code == WampCode.hello else {
@@ -109,21 +120,34 @@ final class Session {
             handleAuthenticate(message, challenge, realm)
         case .verifying, .awaitingVerdict:
             break   // the verdict is decided; nothing the client sends now changes it
-        case .established(let established):
-            switch code {
-            case WampCode.publish: handlePublish(message, established)
-            case WampCode.subscribe: handleSubscribe(message, established)
-            case WampCode.unsubscribe: handleUnsubscribe(message, established)
-            case WampCode.goodbye: handleGoodbye(message)
-            case WampCode.hello: protocolViolation("HELLO on an established session")
-            default:
-                protocolViolation("\(WampCode.name(code)) is not a message a client sends to a broker")
-            }
+        case .established:
+            break   // handled before the switch
         case .closing:
             if code == WampCode.goodbye { finish(reason: "goodbye after shutdown") }
         case .closed:
             break
         }
+    }
+
+    @inline(__always)
+    private func receiveEstablished(_ message: WampMessageView, code: UInt64, _ established: Established) {
+        switch code {
+        case WampCode.publish: handlePublish(message, established)
+        case WampCode.subscribe: handleSubscribe(message, established)
+        case WampCode.unsubscribe: handleUnsubscribe(message, established)
+        case WampCode.goodbye: handleGoodbye(message)
+        case WampCode.hello: protocolViolation("HELLO on an established session")
+        default:
+            protocolViolation("\(WampCode.name(code)) is not a message a client sends to a broker")
+        }
+    }
+
+    /// Enters the established state (WELCOME); `keptEstablished` holds `established` from now on.
+    func establish(_ established: Established) {
+        // Set once: `receive` relies on it never being replaced while a message uses it.
+        assert(keptEstablished == nil, "a session established twice")
+        keptEstablished = established
+        state = .established(established)
     }
 
     // MARK: - Closing

@@ -160,8 +160,13 @@ public final class TopicIndex<Entry: AnyObject> {
     public func forEachMatch(_ topic: UnsafeRawBufferPointer, hash: UInt64, _ body: (Entry) -> Void) {
         let key = TopicKey(borrowing: topic, hash: hash)
         if patternCount == 0 {
-            // In place: no copy (a retain) of the entries array.
-            if let i = exact.index(forKey: key) { exact.values[i].withUnsafeBufferPointer { each($0, body) } }
+            // In place, and the array not retained around the calls: `each` relies on the index
+            // not changing while it delivers (checked in debug builds), which also keeps this
+            // array's storage where it is.
+            if let i = exact.index(forKey: key) {
+                let entries = exact.values[i].withUnsafeBufferPointer { $0 }
+                each(entries, body)
+            }
             return
         }
         if let cached = cache[key] {
