@@ -109,6 +109,34 @@ final class ConnectionLifecycleTests: XCTestCase {
         XCTAssertNil(client.broker.context.connections[ObjectIdentifier(client.connection)], file: file, line: line)
     }
 
+    /// Once its transport has closed, nothing keeps a session or its connection alive (they hold
+    /// each other until then, and the connection keeps an ended session until its close callback).
+    private func assertFreed(after end: (EmbeddedClient) -> Void, file: StaticString = #filePath, line: UInt = #line) throws {
+        let broker = try EmbeddedBroker()
+        weak var session: Session?
+        weak var connection: Connection?
+        do {
+            let client = try broker.connect()
+            XCTAssertNotNil(client.joinRealm(), file: file, line: line)
+            client.sendFrame(#"[32,1,{},"com.example.topic"]"#)
+            XCTAssertEqual(client.readMessages().count, 1, file: file, line: line)
+            session = client.session
+            connection = client.connection
+            end(client)
+            broker.run()
+            XCTAssertTrue(client.isClosed, file: file, line: line)
+        }
+        broker.run()
+        XCTAssertNil(session, "a closed session is still held", file: file, line: line)
+        XCTAssertNil(connection, "a closed connection is still held", file: file, line: line)
+    }
+
+    func testAClosedSessionAndItsConnectionAreFreed() throws {
+        try assertFreed(after: { $0.transport.clientCloses() })
+        try assertFreed(after: { $0.sendFrame(#"[6,{},"wamp.close.close_realm"]"#) })   // GOODBYE: ended while receiving
+        try assertFreed(after: { $0.sendFrame(#"[1,"realm1",{}]"#) })                    // HELLO again: a protocol violation
+    }
+
     func testPeerFinEndsTheSessionOnceAndCloses() throws {
         let broker = try EmbeddedBroker()
         let client = try broker.connect()
