@@ -91,8 +91,7 @@ public enum ClusterEnvelope {
     /// Appends `p`'s envelope to `out` (the publisher thread reuses one buffer: no allocation
     /// per publication). On a throw `out` may hold part of it.
     public static func encode(_ p: ClusterPublication, into out: inout [UInt8]) throws(EnvelopeError) {
-        out.reserveCapacity(out.count + 64 + p.originNode.utf8.count + p.realm.utf8.count + p.topic.utf8.count + p.authid.utf8.count
-            + p.authrole.utf8.count + p.options.count + p.args.count + p.kwargs.count)
+        out.reserveCapacity(out.count + encodedSize(p))
         out += magic
         out.append(version)
         out.append(p.format)
@@ -113,6 +112,12 @@ public enum ClusterEnvelope {
         guard LittleEndianBytes.appendField(p.options, lengthBytes: 4, to: &out) else { throw .fieldTooLong(field: "options") }
         guard LittleEndianBytes.appendField(p.args, lengthBytes: 4, to: &out) else { throw .fieldTooLong(field: "args") }
         out += p.kwargs
+    }
+
+    /// The exact size of `p`'s envelope (the publisher sizes batches with it before encoding).
+    public static func encodedSize(_ p: ClusterPublication) -> Int {
+        5 + 6 * 8 + 5 * 2 + p.originNode.utf8.count + p.realm.utf8.count + p.topic.utf8.count + p.authid.utf8.count
+            + p.authrole.utf8.count + 4 + p.options.count + 4 + p.args.count + p.kwargs.count
     }
 
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(EnvelopeError) -> ClusterPublication {
