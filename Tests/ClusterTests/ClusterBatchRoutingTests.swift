@@ -21,8 +21,9 @@ final class ClusterBatchRoutingTests: XCTestCase {
         cluster?.stop()
     }
 
-    private func startNode(_ name: String, server index: Int, _ delivery: RecordingDelivery) throws -> ClusterNode {
-        let node = ClusterNode(nodeName: name)
+    private func startNode(_ name: String, server index: Int, _ delivery: RecordingDelivery,
+                           pendingLimits: ClusterNode.PendingLimits = .standard) throws -> ClusterNode {
+        let node = ClusterNode(nodeName: name, pendingLimits: pendingLimits)
         try node.start(servers: [cluster.servers[index].url], delivery: delivery)
         nodes.append(node)
         return node
@@ -106,6 +107,29 @@ final class ClusterBatchRoutingTests: XCTestCase {
         XCTAssertEqual(a.metrics.publishFailed - before.publishFailed, 10, "\(a.metrics)")
         XCTAssertEqual(a.metrics.published, before.published)
         XCTAssertTrue(a.metrics.prometheusText().contains("fastbroker_cluster_events_lost_total{reason=\"publish_failed\"} \(before.publishFailed + 10)\n"))
+    }
+
+    func testADroppedBatchLosesEachPublicationInItCounted() throws {
+        let (da, db) = (RecordingDelivery(), RecordingDelivery(holdFirst: true))
+        let a = try startNode("a", server: 0, da)
+        let b = try startNode("b", server: 1, db, pendingLimits: .init(messages: 10, bytes: 1 << 20))
+        try connect(a, to: b, db, pattern: "drop.t", probeTopic: "drop.t")   // the first probe holds b's delivery thread
+        let (bursts, size) = (40, 10)
+        for round in 0..<bursts {
+            burst(a, (1...size).map { makePublication(topic: "drop.t", id: UInt64(round * size + $0)) })
+        }
+        try a.flush()
+        XCTAssertTrue(eventually(within: 10) { b.metrics.slowConsumerDropped >= UInt64(bursts / 2 - 10) }, "\(b.metrics)")
+        db.release()
+        let total = UInt64(bursts * size)
+        // The next publication reveals the last hole; libnats counts dropped messages (slow_consumer),
+        // the gap detector the publications beyond them: together, every publication lost.
+        a.publish(makePublication(topic: "drop.t", id: total + 1))
+        XCTAssertTrue(db.waitFor(within: 10) { $0.publicationID == total + 1 })
+        let delivered = db.publications.map(\.publicationID).filter { $0 > 0 && $0 <= total }
+        XCTAssertEqual(delivered, delivered.sorted(), "what survives keeps its order")
+        let metrics = b.metrics
+        XCTAssertEqual(UInt64(delivered.count) + metrics.slowConsumerDropped + metrics.sequenceGapLost, total, "\(metrics)")
     }
 
     // MARK: - Receive path, fed directly

@@ -145,7 +145,12 @@ final class ClusterRoutingTests: XCTestCase {
         let b = try startNode("b", server: 1, db, pendingLimits: .init(messages: 10, bytes: 1 << 20))
         try connect(a, to: b, db, topic: "slow.t")  // the first probe now holds b's delivery thread
         let count = 200
-        for id in 1...count { a.publish(makePublication(topic: "slow.t", id: UInt64(id))) }
+        // One NATS message each (the pending limit counts messages): each publication waits until
+        // sent, so no drain holds two to pack (ClusterBatchRoutingTests drops whole batches).
+        for id in 1...count {
+            a.publish(makePublication(topic: "slow.t", id: UInt64(id)))
+            a.waitUntilPublished()
+        }
         try a.flush()
         // With delivery held, at most 10 wait; the rest must be dropped, and counted.
         XCTAssertTrue(eventually(within: 10) { b.metrics.slowConsumerDropped >= UInt64(count - 10) }, "\(b.metrics)")
