@@ -127,13 +127,23 @@ public enum ClusterEnvelope {
         reader.skip(5)
         let format = bytes[3]
         let flags = bytes[4]
-        let epoch = try reader.integer(8, "origin epoch")
-        let sequence = try reader.integer(8, "origin sequence")
-        let publicationID = try reader.integer(8, "publication id")
-        let session = try reader.integer(8, "publisher session")
         let hasSubjectSequence = bytes[2] == version
-        let subjectStream = try hasSubjectSequence ? reader.integer(8, "subject stream") : 0
-        let subjectSequence = try hasSubjectSequence ? reader.integer(8, "subject sequence") : 0
+        let words = hasSubjectSequence ? 6 : 4
+        // The fixed-width words in one bounds check (the delivery thread decodes every publication);
+        // a message too short for them takes the field-by-field reads, which name the missing one.
+        guard bytes.count >= 5 + 8 * words else {
+            _ = try reader.integer(8, "origin epoch")
+            _ = try reader.integer(8, "origin sequence")
+            _ = try reader.integer(8, "publication id")
+            _ = try reader.integer(8, "publisher session")
+            _ = try reader.integer(8, "subject stream")
+            _ = try reader.integer(8, "subject sequence")
+            throw .truncated(field: "header")   // not reached: one of the reads above throws
+        }
+        func word(_ index: Int) -> UInt64 { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 5 + 8 * index, as: UInt64.self)) }
+        let (epoch, sequence, publicationID, session) = (word(0), word(1), word(2), word(3))
+        let (subjectStream, subjectSequence) = hasSubjectSequence ? (word(4), word(5)) : (0, 0)
+        reader.skip(8 * words)
         let origin = try reader.text(lengthBytes: 2, "origin node")
         let realm = try reader.text(lengthBytes: 2, "realm")
         let topic = try reader.text(lengthBytes: 2, "topic")

@@ -288,13 +288,9 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
             return
         }
         let isNew = lastDelivered.withLock { last in
-            if let seen = last[publication.originNode], seen.epoch == publication.originEpoch,
-                publication.originSequence <= seen.sequence
-            {
-                return false
-            }
-            last[publication.originNode] = (publication.originEpoch, publication.originSequence)
-            return true
+            // Modified in place: one hash of the origin per publication, not a lookup and a store.
+            // Epochs are never 0 (random in 1...max), so the default is older than anything.
+            Self.advance(&last[publication.originNode, default: (epoch: 0, sequence: 0)], to: publication)
         }
         guard isNew else {
             counters.duplicatesSkipped.bump()
@@ -310,6 +306,13 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
         if let gap { countGap(gap, publication) }
         counters.delivered.bump()
         delivery?.deliver(publication)
+    }
+
+    /// Records `publication` as the newest from its origin unless it is not newer than `seen`.
+    private static func advance(_ seen: inout (epoch: UInt64, sequence: UInt64), to publication: ClusterPublication) -> Bool {
+        if seen.epoch == publication.originEpoch, publication.originSequence <= seen.sequence { return false }
+        seen = (publication.originEpoch, publication.originSequence)
+        return true
     }
 
     /// Counts a hole in an origin's subject sequence; logs the 1st, 2nd, 4th, 8th… gap.
