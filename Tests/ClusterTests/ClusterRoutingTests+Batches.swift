@@ -4,31 +4,13 @@
 // crafted batches directly: duplicates, framing lies and bad envelopes are counted, and nothing
 // from a refused batch is delivered or remembered as seen. To make the drain hold a whole burst
 // deterministically, the test holds the node's link lock while it queues (the publisher waits).
+// An extension of ClusterRoutingTests: same cluster per test, same node set-up.
 
 @testable import BrokerCluster
 import BrokerConfig
 import XCTest
 
-final class ClusterBatchRoutingTests: XCTestCase {
-    private var cluster: NatsTestCluster!
-    private var nodes: [ClusterNode] = []
-
-    override func setUpWithError() throws { cluster = try NatsTestCluster() }
-
-    override func tearDown() {
-        nodes.forEach { $0.stop() }
-        nodes = []
-        cluster?.stop()
-    }
-
-    private func startNode(_ name: String, server index: Int, _ delivery: RecordingDelivery,
-                           pendingLimits: ClusterNode.PendingLimits = .standard) throws -> ClusterNode {
-        let node = ClusterNode(nodeName: name, pendingLimits: pendingLimits)
-        try node.start(servers: [cluster.servers[index].url], delivery: delivery)
-        nodes.append(node)
-        return node
-    }
-
+extension ClusterRoutingTests {
     /// `receiver` interested in `pattern`; waits until `sender`'s probes (id 0) on `probeTopic` arrive.
     private func connect(_ sender: ClusterNode, to receiver: ClusterNode, _ delivery: RecordingDelivery,
                          pattern: String, match: MatchPolicy = .exact, probeTopic: String) throws {
