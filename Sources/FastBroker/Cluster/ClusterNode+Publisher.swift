@@ -7,6 +7,7 @@ import CNats
 extension ClusterNode {
     /// Publications one link-lock hold covers at most: amortises the lock over a batch, yet a
     /// loop thread changing interest (which takes the lock) never waits behind a whole backlog.
+    /// The staged NATS message goes out at the end of each hold, so it also caps a batch's count.
     static let publicationsPerLock = 256
 
     /// Publisher thread: one drained batch, in order, `publicationsPerLock` at a time under the
