@@ -39,7 +39,9 @@ final class ClusterReconnectTests: XCTestCase {
         a.waitUntilPublished()
         let after = a.metrics
         XCTAssertEqual(after.published - before.published + after.publishFailed - before.publishFailed, 100)
-        XCTAssertGreaterThanOrEqual(after.publishFailed - before.publishFailed, 80, "beyond the buffer: lost and counted")
+        // The buffer's edge falls on a NATS message, which may pack up to 64 KiB (ClusterBatch):
+        // the buffer plus one message hold at most 32 of them.
+        XCTAssertGreaterThanOrEqual(after.publishFailed - before.publishFailed, 68, "beyond the buffer: lost and counted")
         XCTAssertTrue(after.prometheusText().contains("fastbroker_cluster_events_lost_total{reason=\"publish_failed\"} \(after.publishFailed)\n"))
 
         server = try NatsServerProcess(name: "s", clusterPort: 0, routes: [], jetStream: false, clientPort: port)

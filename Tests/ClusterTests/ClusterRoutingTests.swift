@@ -8,8 +8,9 @@ import BrokerConfig
 import XCTest
 
 final class ClusterRoutingTests: XCTestCase {
-    private var cluster: NatsTestCluster!
-    private var nodes: [ClusterNode] = []
+    // Not private: the batch tests (ClusterRoutingTests+Batches.swift) extend this suite.
+    var cluster: NatsTestCluster!
+    var nodes: [ClusterNode] = []
 
     override func setUpWithError() throws {
         cluster = try NatsTestCluster()
@@ -22,7 +23,7 @@ final class ClusterRoutingTests: XCTestCase {
     }
 
     /// A node on server `index` (each node its own NATS server: every event crosses a route).
-    private func startNode(_ name: String, server index: Int, _ delivery: RecordingDelivery,
+    func startNode(_ name: String, server index: Int, _ delivery: RecordingDelivery,
                            pendingLimits: ClusterNode.PendingLimits = .standard) throws -> ClusterNode {
         let node = ClusterNode(nodeName: name, pendingLimits: pendingLimits)
         try node.start(servers: [cluster.servers[index].url], delivery: delivery)
@@ -145,7 +146,12 @@ final class ClusterRoutingTests: XCTestCase {
         let b = try startNode("b", server: 1, db, pendingLimits: .init(messages: 10, bytes: 1 << 20))
         try connect(a, to: b, db, topic: "slow.t")  // the first probe now holds b's delivery thread
         let count = 200
-        for id in 1...count { a.publish(makePublication(topic: "slow.t", id: UInt64(id))) }
+        // One NATS message each (the pending limit counts messages): each publication waits until
+        // sent, so no drain holds two to pack (ClusterRoutingTests+Batches drops whole batches).
+        for id in 1...count {
+            a.publish(makePublication(topic: "slow.t", id: UInt64(id)))
+            a.waitUntilPublished()
+        }
         try a.flush()
         // With delivery held, at most 10 wait; the rest must be dropped, and counted.
         XCTAssertTrue(eventually(within: 10) { b.metrics.slowConsumerDropped >= UInt64(count - 10) }, "\(b.metrics)")

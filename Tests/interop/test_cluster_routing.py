@@ -136,6 +136,39 @@ def test_events_of_one_publisher_keep_their_order_across_topics(nodes):
     run(body())
 
 
+def test_a_burst_on_one_topic_crosses_complete_and_in_order(nodes):
+    """Consecutive publications on one topic share NATS messages (ClusterBatch): a burst arrives
+    whole, once, in order, and the publishing node sent no more NATS messages than publications."""
+    a, b, _ = nodes
+
+    async def body():
+        topic = unique("com.cluster.burst")
+        inbox = Inbox(await connect(b, "ws", "realm1"))
+        await inbox.subscribe(topic)
+        publisher = await connect(a, "rs", "realm1")
+        await wait_for_interest(publisher, inbox, topic)
+        before = get_metrics(a)[1]
+        count = 3000
+        for i in range(count):
+            publisher.publish(topic, i, "x" * (i % 200))
+        await publish(publisher, topic, "end")
+        received = [e.args for e in await inbox.until("end", timeout=20.0)]
+        assert [r[0] for r in received] == list(range(count)), "every event once, in publication order"
+        assert all(r[1] == "x" * (r[0] % 200) for r in received), "payloads intact"
+        after = get_metrics(a)[1]
+        published = metric_sum(after, "fastbroker_cluster_published_total") - metric_sum(before, "fastbroker_cluster_published_total")
+        messages = (metric_sum(after, "fastbroker_cluster_nats_messages_published_total")
+                    - metric_sum(before, "fastbroker_cluster_nats_messages_published_total"))
+        assert published >= count + 1, after
+        assert 1 <= messages <= published, f"{messages} NATS messages for {published} publications"
+        print(f"burst: {published} publications in {messages} NATS messages")
+
+    run(body())
+    text = get_metrics(b)[1]
+    assert 'fastbroker_cluster_events_lost_total{reason="gap"} 0\n' in text, text
+    assert 'fastbroker_cluster_events_lost_total{reason="malformed"} 0\n' in text, text
+
+
 def test_lists_and_disclosure_apply_on_the_receiving_node(nodes):
     a, b, _ = nodes
 

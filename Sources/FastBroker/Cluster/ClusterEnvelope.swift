@@ -89,30 +89,52 @@ public enum ClusterEnvelope {
     }
 
     /// Appends `p`'s envelope to `out` (the publisher thread reuses one buffer: no allocation
-    /// per publication). On a throw `out` may hold part of it.
+    /// per publication). Every length is checked before a byte is written: a throw leaves `out`
+    /// as it was.
     public static func encode(_ p: ClusterPublication, into out: inout [UInt8]) throws(EnvelopeError) {
-        out.reserveCapacity(out.count + 64 + p.originNode.utf8.count + p.realm.utf8.count + p.topic.utf8.count + p.authid.utf8.count
-            + p.authrole.utf8.count + p.options.count + p.args.count + p.kwargs.count)
-        out += magic
-        out.append(version)
-        out.append(p.format)
-        out.append((p.discloseMe ? discloseMeFlag : 0) | (p.excludeMe ? excludeMeFlag : 0))
-        LittleEndianBytes.append(p.originEpoch, bytes: 8, to: &out)
-        LittleEndianBytes.append(p.originSequence, bytes: 8, to: &out)
-        LittleEndianBytes.append(p.publicationID, bytes: 8, to: &out)
-        LittleEndianBytes.append(p.publisherSession, bytes: 8, to: &out)
-        LittleEndianBytes.append(p.subjectStream, bytes: 8, to: &out)
-        LittleEndianBytes.append(p.subjectSequence, bytes: 8, to: &out)
         // Field by field, not through an array of (name, value) pairs: that array cost an
         // allocation per publication.
-        guard LittleEndianBytes.appendField(p.originNode.utf8, lengthBytes: 2, to: &out) else { throw .fieldTooLong(field: "origin node") }
-        guard LittleEndianBytes.appendField(p.realm.utf8, lengthBytes: 2, to: &out) else { throw .fieldTooLong(field: "realm") }
-        guard LittleEndianBytes.appendField(p.topic.utf8, lengthBytes: 2, to: &out) else { throw .fieldTooLong(field: "topic") }
-        guard LittleEndianBytes.appendField(p.authid.utf8, lengthBytes: 2, to: &out) else { throw .fieldTooLong(field: "authid") }
-        guard LittleEndianBytes.appendField(p.authrole.utf8, lengthBytes: 2, to: &out) else { throw .fieldTooLong(field: "authrole") }
-        guard LittleEndianBytes.appendField(p.options, lengthBytes: 4, to: &out) else { throw .fieldTooLong(field: "options") }
-        guard LittleEndianBytes.appendField(p.args, lengthBytes: 4, to: &out) else { throw .fieldTooLong(field: "args") }
-        out += p.kwargs
+        guard p.originNode.utf8.count <= 0xFFFF else { throw .fieldTooLong(field: "origin node") }
+        guard p.realm.utf8.count <= 0xFFFF else { throw .fieldTooLong(field: "realm") }
+        guard p.topic.utf8.count <= 0xFFFF else { throw .fieldTooLong(field: "topic") }
+        guard p.authid.utf8.count <= 0xFFFF else { throw .fieldTooLong(field: "authid") }
+        guard p.authrole.utf8.count <= 0xFFFF else { throw .fieldTooLong(field: "authrole") }
+        guard p.options.count <= UInt32.max else { throw .fieldTooLong(field: "options") }
+        guard p.args.count <= UInt32.max else { throw .fieldTooLong(field: "args") }
+        // Grown once, then filled through one pointer: appending field by field cost a capacity
+        // check and a copy call per integer, a third of the publisher thread's time.
+        let start = out.count
+        let size = encodedSize(p)
+        out.append(contentsOf: repeatElement(0, count: size))
+        out.withUnsafeMutableBytes { buffer in
+            var cursor = EnvelopeCursor(buffer: buffer, offset: start)
+            cursor.byte(magic[0])
+            cursor.byte(magic[1])
+            cursor.byte(version)
+            cursor.byte(p.format)
+            cursor.byte((p.discloseMe ? discloseMeFlag : 0) | (p.excludeMe ? excludeMeFlag : 0))
+            cursor.integer(p.originEpoch)
+            cursor.integer(p.originSequence)
+            cursor.integer(p.publicationID)
+            cursor.integer(p.publisherSession)
+            cursor.integer(p.subjectStream)
+            cursor.integer(p.subjectSequence)
+            cursor.text(p.originNode)
+            cursor.text(p.realm)
+            cursor.text(p.topic)
+            cursor.text(p.authid)
+            cursor.text(p.authrole)
+            cursor.field(p.options)
+            cursor.field(p.args)
+            p.kwargs.withUnsafeBytes { cursor.raw($0) }
+            assert(cursor.offset == start + size, "encodedSize and encode agree")
+        }
+    }
+
+    /// The exact size of `p`'s envelope (the publisher sizes batches with it before encoding).
+    public static func encodedSize(_ p: ClusterPublication) -> Int {
+        5 + 6 * 8 + 5 * 2 + p.originNode.utf8.count + p.realm.utf8.count + p.topic.utf8.count + p.authid.utf8.count
+            + p.authrole.utf8.count + 4 + p.options.count + 4 + p.args.count + p.kwargs.count
     }
 
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(EnvelopeError) -> ClusterPublication {
@@ -122,13 +144,23 @@ public enum ClusterEnvelope {
         reader.skip(5)
         let format = bytes[3]
         let flags = bytes[4]
-        let epoch = try reader.integer(8, "origin epoch")
-        let sequence = try reader.integer(8, "origin sequence")
-        let publicationID = try reader.integer(8, "publication id")
-        let session = try reader.integer(8, "publisher session")
         let hasSubjectSequence = bytes[2] == version
-        let subjectStream = try hasSubjectSequence ? reader.integer(8, "subject stream") : 0
-        let subjectSequence = try hasSubjectSequence ? reader.integer(8, "subject sequence") : 0
+        let words = hasSubjectSequence ? 6 : 4
+        // The fixed-width words in one bounds check (the delivery thread decodes every publication);
+        // a message too short for them takes the field-by-field reads, which name the missing one.
+        guard bytes.count >= 5 + 8 * words else {
+            _ = try reader.integer(8, "origin epoch")
+            _ = try reader.integer(8, "origin sequence")
+            _ = try reader.integer(8, "publication id")
+            _ = try reader.integer(8, "publisher session")
+            _ = try reader.integer(8, "subject stream")
+            _ = try reader.integer(8, "subject sequence")
+            throw .truncated(field: "header")   // not reached: one of the reads above throws
+        }
+        func word(_ index: Int) -> UInt64 { UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 5 + 8 * index, as: UInt64.self)) }
+        let (epoch, sequence, publicationID, session) = (word(0), word(1), word(2), word(3))
+        let (subjectStream, subjectSequence) = hasSubjectSequence ? (word(4), word(5)) : (0, 0)
+        reader.skip(8 * words)
         let origin = try reader.text(lengthBytes: 2, "origin node")
         let realm = try reader.text(lengthBytes: 2, "realm")
         let topic = try reader.text(lengthBytes: 2, "topic")
@@ -144,5 +176,42 @@ public enum ClusterEnvelope {
             options: options, args: args, kwargs: kwargs)
         (publication.subjectStream, publication.subjectSequence) = (subjectStream, subjectSequence)
         return publication
+    }
+}
+
+/// Writes an envelope into space already sized for it (ClusterEnvelope.encode): lengths were
+/// checked by the caller, so every write is in bounds.
+private struct EnvelopeCursor {
+    let buffer: UnsafeMutableRawBufferPointer
+    var offset: Int
+
+    mutating func byte(_ value: UInt8) {
+        buffer[offset] = value
+        offset += 1
+    }
+
+    mutating func integer<T: FixedWidthInteger>(_ value: T) {
+        buffer.storeBytes(of: value.littleEndian, toByteOffset: offset, as: T.self)
+        offset += MemoryLayout<T>.size
+    }
+
+    mutating func raw(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        (buffer.baseAddress! + offset).copyMemory(from: source, byteCount: bytes.count)
+        offset += bytes.count
+    }
+
+    /// A u16 length, then the UTF-8 bytes.
+    mutating func text(_ text: String) {
+        let utf8 = text.utf8
+        integer(UInt16(utf8.count))
+        let copied: Void? = utf8.withContiguousStorageIfAvailable { raw(UnsafeRawBufferPointer($0)) }
+        if copied == nil { for unit in utf8 { byte(unit) } }
+    }
+
+    /// A u32 length, then the bytes.
+    mutating func field(_ bytes: [UInt8]) {
+        integer(UInt32(bytes.count))
+        bytes.withUnsafeBytes { raw($0) }
     }
 }

@@ -309,17 +309,19 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
             (subscription.flatMap { state.bySubscription[$0] }, subscription != nil && subscription == state.forwardSubscription)
         }
         if isForward { return receiveForward(bytes) }
-        // Unsubscribed meanwhile (lease lost, last member left): not ours to deliver any more.
-        guard let group else {
-            counters.groupGone.bump()
-            return
-        }
-        guard let publication = try? ClusterEnvelope.decode(bytes) else {
+        // A batch (ClusterBatch) goes whole to one queue member: each of its envelopes is handled
+        // as if it had come alone; broken framing drops the whole message.
+        do throws(ClusterBatch.BatchError) {
+            try ClusterBatch.forEachEnvelope(bytes) { envelope in
+                // Unsubscribed meanwhile (lease lost, last member left): not ours to deliver any more.
+                guard let group else { return counters.groupGone.bump() }
+                guard let publication = try? ClusterEnvelope.decode(envelope) else { return counters.malformed.bump() }
+                counters.groupReceived.bump()
+                delivery?.deliverToGroup(publication, group: group, tried: [])
+            }
+        } catch {
             counters.malformed.bump()
-            return
         }
-        counters.groupReceived.bump()
-        delivery?.deliverToGroup(publication, group: group, tried: [])
     }
 
     func natsConnectionChanged(_ change: NatsConnectionChange) {

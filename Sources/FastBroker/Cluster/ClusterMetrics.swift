@@ -30,7 +30,8 @@ final class ClusterCounters: Sendable {
     let groupForwarded = Atomic<UInt64>(0)
     let groupUnaccepted = Atomic<UInt64>(0)
     let groupForwardFailed = Atomic<UInt64>(0)
-
+    /// NATS messages the publications went out in (ClusterBatch packs several into one).
+    let natsMessagesPublished = Atomic<UInt64>(0)
 }
 
 extension Atomic where Value == UInt64 {
@@ -77,6 +78,8 @@ public struct ClusterMetrics: Sendable, Equatable {
     public var groupUnaccepted: UInt64 = 0
     /// Lost: a forward to the next member node could not be sent.
     public var groupForwardFailed: UInt64 = 0
+    /// NATS messages `published` went out in (consecutive publications on one subject share one).
+    public var natsMessagesPublished: UInt64 = 0
 
     public var lostByReason: [(reason: String, count: UInt64)] {
         [("publish_failed", publishFailed), ("publish_queue_full", publishQueueFull), ("subject_too_long", subjectTooLong), ("malformed", malformed),
@@ -90,7 +93,8 @@ public struct ClusterMetrics: Sendable, Equatable {
         var lines = ["# TYPE fastbroker_cluster_events_lost_total counter"]
         for (reason, count) in lostByReason + moreLost { lines.append("fastbroker_cluster_events_lost_total{reason=\"\(reason)\"} \(count)") }
         for (name, value) in [
-            ("fastbroker_cluster_published_total", published), ("fastbroker_cluster_received_total", received),
+            ("fastbroker_cluster_published_total", published), ("fastbroker_cluster_nats_messages_published_total", natsMessagesPublished),
+            ("fastbroker_cluster_received_total", received),
             ("fastbroker_cluster_delivered_total", delivered), ("fastbroker_cluster_group_received_total", groupReceived),
             ("fastbroker_cluster_duplicates_skipped_total", duplicatesSkipped),
             ("fastbroker_cluster_group_forwarded_total", groupForwarded), ("fastbroker_cluster_group_unaccepted_total", groupUnaccepted),

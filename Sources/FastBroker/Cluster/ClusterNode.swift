@@ -49,8 +49,9 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     /// Loop threads → publisher thread; full → the publication is lost (counted). Set once in
     /// init (it needs `self` for its send closure), never replaced; the queue locks itself.
     private var publishQueue: ClusterPublishQueue!
-    private let log: @Sendable (String) -> Void
-    private let counters = ClusterCounters()
+    // Internal (not private) from here on where ClusterNode+Publisher uses them.
+    let log: @Sendable (String) -> Void
+    let counters = ClusterCounters()
     /// Serial queue for blocking cluster work (flushes, KV lease calls): the "control thread".
     public let control = DispatchQueue(label: "fastbroker.cluster.control")
 
@@ -58,7 +59,7 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     /// Every use of the connection's handle holds this lock, so none runs after `stop` destroyed
     /// it; a publish takes its sequence number and goes on the wire under it, so sequence order
     /// is wire order (receivers rely on it to drop duplicates). Lock order: link, interest, sequenceGaps.
-    private let link = PThreadLock<(connection: NatsConnection?, sequence: UInt64)>((nil, 0))
+    let link = PThreadLock<(connection: NatsConnection?, sequence: UInt64)>((nil, 0))
     /// Interest: one NATS subscription per subject, reference-counted. Locked by this mutex.
     private let interest = PThreadLock<[String: InterestSubscription]>([:])
     /// Drops of subscriptions already removed (their counters die with them).
@@ -67,9 +68,9 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     /// the delivery thread; the mutex makes that safe even if libnats used several.
     private let lastDelivered = PThreadLock<[String: (epoch: UInt64, sequence: UInt64)]>([:])
     /// Per-subject sequence for outgoing publications: publisher thread, under the link lock.
-    private var subjectSequencer = SubjectSequencer()
+    var subjectSequencer = SubjectSequencer()
     /// The last subject worked out and the envelope buffer: publisher thread, under the link lock.
-    private var publisherScratch = PublisherScratch()
+    var publisherScratch = PublisherScratch()
     /// Receive side gap counting: the delivery thread and interest changes, under this mutex
     /// (taken last: after link and interest, never while holding lastDelivered).
     private let sequenceGaps = PThreadLock(SequenceGapDetector())
@@ -147,66 +148,6 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     /// Waits until every publication queued before the call has been handed to NATS (or
     /// counted lost). Tests and the control queue only: it can wait on the network.
     public func waitUntilPublished() { publishQueue.waitUntilSent() }
-
-    /// Publications one link-lock hold covers at most: amortises the lock over a batch, yet a
-    /// loop thread changing interest (which takes the lock) never waits behind a whole backlog.
-    private static let publicationsPerLock = 256
-
-    /// Publisher thread: one drained batch, in order, `publicationsPerLock` at a time under the link lock.
-    private func send(_ batch: [ClusterPublishQueue.Outgoing]) {
-        var start = 0
-        while start < batch.count {
-            let end = min(batch.count, start + Self.publicationsPerLock)
-            link.withLock { link in
-                for publication in batch[start..<end] { sendNow(publication, link: &link) }
-            }
-            start = end
-        }
-    }
-
-    /// Publisher thread, under the link lock: fills in the origin fields and publishes. A publish
-    /// takes its sequence number and goes on the wire under that lock, so sequence order is wire order.
-    private func sendNow(_ publication: ClusterPublication, link: inout (connection: NatsConnection?, sequence: UInt64)) {
-        guard let subject = publisherScratch.subject(realm: publication.realm, topic: publication.topic) else {
-            counters.subjectTooLong.bump()
-            return
-        }
-        var outgoing = publication
-        outgoing.originNode = nodeName
-        outgoing.originEpoch = epoch
-        let failure: NatsError? = {
-            guard let connection = link.connection else { return NatsError(NATS_CONNECTION_CLOSED, "publish") }
-            outgoing.originSequence = link.sequence + 1
-            let stamp = subjectSequencer.peek(subject)
-            (outgoing.subjectStream, outgoing.subjectSequence) = (stamp.stream, stamp.sequence)
-            publisherScratch.envelope.removeAll(keepingCapacity: true)
-            do throws(ClusterEnvelope.EnvelopeError) {
-                try ClusterEnvelope.encode(outgoing, into: &publisherScratch.envelope)
-            } catch {
-                return NatsError(NATS_INVALID_ARG, "encode")
-            }
-            do throws(NatsError) {
-                try connection.publish(subject: subject, publisherScratch.envelope)
-            } catch {
-                return error
-            }
-            link.sequence += 1
-            subjectSequencer.commit(stamp, subject: subject)
-            return nil
-        }()
-        // Capacity kept for the next publication, but not a 64 MB payload's worth.
-        if publisherScratch.envelope.capacity > 1 << 20 { publisherScratch.envelope = [] }
-        if let failure {
-            // Every loss is counted; the log follows the 1st, 2nd, 4th, 8th… so an outage
-            // cannot flood it.
-            let lost = counters.publishFailed.wrappingAdd(1, ordering: .relaxed).newValue
-            if lost & (lost - 1) == 0 {
-                log("cluster: publication \(publication.publicationID) on \(publication.topic) lost (\(lost) so far): \(failure)")
-            }
-            return
-        }
-        counters.published.bump()
-    }
 
     // MARK: - Groups (loop threads)
 
@@ -309,7 +250,7 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
             groupReceived: c.groupReceived.load(ordering: .relaxed), groupGone: c.groupGone.load(ordering: .relaxed),
             sequenceGapLost: c.sequenceGapLost.load(ordering: .relaxed), interestSubscriptions: subscriptionCount,
             groupForwarded: c.groupForwarded.load(ordering: .relaxed), groupUnaccepted: c.groupUnaccepted.load(ordering: .relaxed),
-            groupForwardFailed: c.groupForwardFailed.load(ordering: .relaxed))
+            groupForwardFailed: c.groupForwardFailed.load(ordering: .relaxed), natsMessagesPublished: c.natsMessagesPublished.load(ordering: .relaxed))
     }
 
     /// The connection, for the lease store (same connection: one node, one link to NATS). A lease
@@ -319,27 +260,37 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     // MARK: - NatsConnectionEvents (libnats threads)
 
     func natsMessage(_ bytes: UnsafeRawBufferPointer, subscription: OpaquePointer?) {
+        do throws(ClusterBatch.BatchError) {
+            try ClusterBatch.forEachEnvelope(bytes) { receive($0, subscription: subscription) }
+        } catch {
+            counters.received.bump()
+            countMalformed("a batch with broken framing (\(error)), none of it delivered")
+        }
+    }
+
+    private func countMalformed(_ what: String) {
+        let dropped = counters.malformed.wrappingAdd(1, ordering: .relaxed).newValue
+        if dropped & (dropped - 1) == 0 { log("cluster: dropped \(what); \(dropped) so far") }
+    }
+
+    /// One envelope, from its own NATS message or out of a batch: echo and duplicate skipping,
+    /// gap counting, delivery.
+    private func receive(_ bytes: UnsafeRawBufferPointer, subscription: OpaquePointer?) {
         counters.received.bump()
         let publication: ClusterPublication
         do throws(ClusterEnvelope.EnvelopeError) {
             publication = try ClusterEnvelope.decode(bytes)
         } catch {
-            let dropped = counters.malformed.wrappingAdd(1, ordering: .relaxed).newValue
-            if dropped & (dropped - 1) == 0 { log("cluster: dropped a message that is not a publication envelope (\(error)); \(dropped) so far") }
-            return
+            return countMalformed("a message that is not a publication envelope (\(error))")
         }
         if publication.originNode == nodeName {
             counters.ownEchoesSkipped.bump()
             return
         }
         let isNew = lastDelivered.withLock { last in
-            if let seen = last[publication.originNode], seen.epoch == publication.originEpoch,
-                publication.originSequence <= seen.sequence
-            {
-                return false
-            }
-            last[publication.originNode] = (publication.originEpoch, publication.originSequence)
-            return true
+            // Modified in place: one hash of the origin per publication, not a lookup and a store.
+            // Epochs are never 0 (random in 1...max), so the default is older than anything.
+            Self.advance(&last[publication.originNode, default: (epoch: 0, sequence: 0)], to: publication)
         }
         guard isNew else {
             counters.duplicatesSkipped.bump()
@@ -355,6 +306,13 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
         if let gap { countGap(gap, publication) }
         counters.delivered.bump()
         delivery?.deliver(publication)
+    }
+
+    /// Records `publication` as the newest from its origin unless it is not newer than `seen`.
+    private static func advance(_ seen: inout (epoch: UInt64, sequence: UInt64), to publication: ClusterPublication) -> Bool {
+        if seen.epoch == publication.originEpoch, publication.originSequence <= seen.sequence { return false }
+        seen = (publication.originEpoch, publication.originSequence)
+        return true
     }
 
     /// Counts a hole in an origin's subject sequence; logs the 1st, 2nd, 4th, 8th… gap.
@@ -382,21 +340,5 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     func natsAsyncError(_ error: NatsError, subscriptionDropped: Bool) {
         // Drops themselves are read from libnats' per-subscription counters (see `metrics`).
         log(subscriptionDropped ? "cluster: slow consumer, NATS messages dropped at the pending limit" : "cluster: NATS error \(error)")
-    }
-}
-
-/// What the publisher thread reuses from one publication to the next: the envelope buffer, and
-/// the last (realm, topic) → subject (a stream on one topic escapes its subject once, not per
-/// publication; that escaping was the biggest single cost of forwarding).
-private struct PublisherScratch {
-    var envelope: [UInt8] = []
-    private var last: (realm: String, topic: String, subject: String?)?
-
-    /// nil when the topic cannot be a subject (too long).
-    mutating func subject(realm: String, topic: String) -> String? {
-        if let last, last.topic == topic, last.realm == realm { return last.subject }
-        let subject = ClusterSubject.publication(realm: realm, topic: topic)
-        last = (realm, topic, subject)
-        return subject
     }
 }

@@ -127,6 +127,8 @@ struct SequenceGapDetector {
     /// Live interest subscriptions, by identity (the libnats pointer).
     private var live: [UInt: LiveSubscription] = [:]
     private var lastGeneration: UInt64 = 0
+    /// The last (origin, realm, topic) hashed and its key.
+    private var lastKey: (origin: String, realm: String, topic: String, key: UInt64)?
 
     init(capacity: Int = 65_536) { baselines = BoundedFIFOMap(capacity: capacity) }
 
@@ -150,7 +152,15 @@ struct SequenceGapDetector {
         dropped: (UInt) -> UInt64
     ) -> Gap? {
         guard stamp.stream != 0, let generation = live[subscription]?.generation else { return nil }
-        let key = Self.key(origin: origin, realm: realm, topic: topic)
+        let key: UInt64
+        // A stream on one topic (a batch, most of all) hashes its (origin, realm, topic) once;
+        // the comparison is exact, so a different subject never takes another's key.
+        if let last = lastKey, last.topic == topic, last.origin == origin, last.realm == realm {
+            key = last.key
+        } else {
+            key = Self.key(origin: origin, realm: realm, topic: topic)
+            lastKey = (origin, realm, topic, key)
+        }
         var gap: Gap?
         if let last = baselines[key], last.originEpoch == originEpoch, last.stream == stamp.stream,
             var witness = live[last.subscription], witness.generation == last.generation

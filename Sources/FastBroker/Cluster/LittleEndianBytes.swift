@@ -10,15 +10,6 @@ public enum LittleEndianBytes {
         // (A rebased buffer, not `prefix`: a slice takes the generic element-by-element path.)
         withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[..<width])) }
     }
-
-    /// Appends a `width`-byte length, then `bytes`; false (nothing appended) when the length does
-    /// not fit in `width` bytes.
-    public static func appendField<Bytes: Collection<UInt8>>(_ bytes: Bytes, lengthBytes width: Int, to out: inout [UInt8]) -> Bool {
-        guard width >= 8 || bytes.count < 1 << (8 * width) else { return false }
-        append(UInt64(bytes.count), bytes: width, to: &out)
-        out.append(contentsOf: bytes)
-        return true
-    }
 }
 
 public struct LittleEndianReader {

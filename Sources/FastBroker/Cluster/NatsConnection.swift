@@ -118,6 +118,10 @@ final class NatsConnection: @unchecked Sendable {
         try check(status, "publish")
     }
 
+    func publish(subject: String, _ bytes: UnsafeRawBufferPointer) throws(NatsError) {
+        try check(natsConnection_Publish(handle, subject, bytes.baseAddress, Int32(bytes.count)), "publish")
+    }
+
     /// An async subscription whose messages go to `events.natsMessage`, with explicit pending
     /// limits (libnats' defaults drop silently at 65,536 messages / 64 MB).
     /// `queue`: a queue subscription — NATS gives each message to one member of the queue.
