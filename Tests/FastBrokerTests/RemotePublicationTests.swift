@@ -15,7 +15,7 @@ final class RemotePublicationTests: XCTestCase {
         var expected: [UInt8] = []
         let remote = topic.withUTF8 { t in args.withUTF8 { a in kwargs.withUTF8 { k in
             XCTAssertTrue(PayloadTranscoder.transcode(UnsafeRawBufferPointer(a), from: .json, to: .msgpack, into: &expected))
-            return RemotePublication(realm: realm, Publication(
+            return RemotePublication.make(realm: realm, Publication(
                 id: 7, topic: UnsafeRawBufferPointer(t), format: .json, args: UnsafeRawBufferPointer(a),
                 kwargs: UnsafeRawBufferPointer(k), excludedSession: 0, disclosedPublisher: nil, rules: nil))
         } } }

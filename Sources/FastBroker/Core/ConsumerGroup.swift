@@ -178,6 +178,8 @@ struct GroupEvent {
         get { detour?.refusedBy ?? [] }
         set { detour = Detour(refusedBy: newValue, clusterTried: detour?.clusterTried) }
     }
+    /// `refusedBy` where it is not empty, else nil: per event, no empty array made and released.
+    var refusals: [UInt64]? { detour?.refusedBy }
     /// Shared group in a cluster: the nodes that found no accepting member before this one
     /// (ClusterGroupForward); nil for an event not taken from the cluster.
     var clusterTried: [String]? {
