@@ -97,7 +97,7 @@ final class TranscodedPayload: @unchecked Sendable {   // immutable after init (
 /// not be Sendable, this may — the storage is immutable after `make` but for the transcoding
 /// slots, which are atomic.
 struct RemotePublication: LoopMessage, @unchecked Sendable {
-    private let storage: Storage
+    fileprivate let storage: Storage
 
     /// Copies `publication` (its bytes into the same allocation); the publishing loop's
     /// transcodings (a chain, one link per format) fill their slots.
@@ -122,8 +122,8 @@ struct RemotePublication: LoopMessage, @unchecked Sendable {
 
     /// The payload in `target` format: the original bytes, or the transcoding shared by all loops.
     func payload(in target: WireFormat) -> Payload {
-        let copy = storage.header.copy
-        if target == copy.format { return copy.payload }
+        // Read in place: a copy of `copy` would retain and release its extras.
+        if target == storage.header.copy.format { return storage.header.copy.payload }
         let transcoding = storage.withSlot(target) { transcoded(to: target, slot: $0) }
         return transcoding?.payload ?? Payload(args: UnsafeRawBufferPointer(start: nil, count: 0), kwargs: UnsafeRawBufferPointer(start: nil, count: 0))
     }
@@ -191,3 +191,6 @@ struct RemotePublication: LoopMessage, @unchecked Sendable {
         }
     }
 }
+
+/// The same copy (one allocation): what identity means for a class reference.
+func === (lhs: RemotePublication?, rhs: RemotePublication?) -> Bool { lhs?.storage === rhs?.storage }

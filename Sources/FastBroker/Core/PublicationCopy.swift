@@ -32,6 +32,7 @@ struct PublicationCopy: @unchecked Sendable {
     private let topicCount: Int, argsCount: Int, kwargsCount: Int
 
     /// Bytes a copy of `publication` takes: topic, args and kwargs.
+    @inline(__always)   // per copy: three loads and two adds, not worth a call
     static func byteCount(of publication: borrowing Publication) -> Int {
         publication.topic.count + publication.args.count + publication.kwargs.count
     }
