@@ -205,7 +205,7 @@ extension Router {
         }
         member.sent += 1
         // As `post` does, but a member on this loop may get it at once (LoopContext.deliver).
-        context.deliver(GroupDelivery(member: member, event: event), to: member.loopContext)
+        context.deliver(context.groupDeliveryPool.take(member: member, event: event), to: member.loopContext)
     }
 
     /// The member that gets an event, or nil when none accepts it. Members are read without a
