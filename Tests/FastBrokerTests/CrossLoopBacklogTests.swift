@@ -64,7 +64,7 @@ final class CrossLoopBacklogTests: XCTestCase {
                         let publication = Publication(id: UInt64(i + 1), topic: UnsafeRawBufferPointer(t), format: .json,
                                                       args: UnsafeRawBufferPointer(a), kwargs: UnsafeRawBufferPointer(start: nil, count: 0),
                                                       excludedSession: 0, disclosedPublisher: nil, rules: nil)
-                        let message = RemotePublication(realm: realm, publication)
+                        let message = RemotePublication.make(realm: realm, publication)
                         cost = CrossLoopOverflow.cost(message.inboxMessage)
                         context.send(message, to: 1)
                     }
@@ -146,7 +146,7 @@ final class CrossLoopBacklogTests: XCTestCase {
                     let publication = Publication(id: UInt64(i + 1), topic: UnsafeRawBufferPointer(t), format: .json,
                                                   args: UnsafeRawBufferPointer(start: nil, count: 0), kwargs: UnsafeRawBufferPointer(start: nil, count: 0),
                                                   excludedSession: 0, disclosedPublisher: nil, rules: nil)
-                    context.send(RemotePublication(realm: realm, publication), to: 1)
+                    context.send(RemotePublication.make(realm: realm, publication), to: 1)
                 }
             }
         }
@@ -198,7 +198,7 @@ final class CrossLoopBacklogTests: XCTestCase {
                     let publication = Publication(id: UInt64(i + 1), topic: UnsafeRawBufferPointer(t), format: .json,
                                                   args: UnsafeRawBufferPointer(start: nil, count: 0), kwargs: UnsafeRawBufferPointer(start: nil, count: 0),
                                                   excludedSession: 0, disclosedPublisher: nil, rules: nil)
-                    context.send(RemotePublication(realm: realm, publication), to: memberLoop)
+                    context.send(RemotePublication.make(realm: realm, publication), to: memberLoop)
                 }
             }
             context.overflowByteLimit = 0

@@ -111,7 +111,7 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
             lostUnknownRealm.wrappingAdd(1, ordering: .relaxed)
             return nil
         }
-        guard let remote = incoming.withPublication({ RemotePublication(realm: realm, $0) }) else {
+        guard let remote = incoming.withPublication({ RemotePublication.make(realm: realm, $0) }) else {
             lostMalformed.wrappingAdd(1, ordering: .relaxed)
             return nil
         }

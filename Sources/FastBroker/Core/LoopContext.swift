@@ -59,6 +59,8 @@ final class LoopContext: @unchecked Sendable {
     private var dirty: [Connection] = []
     private var flushing: [Connection] = []
     private var flushHook: PrepareHook?
+    /// Spare group deliveries (Router+Groups takes, OutboundQueue gives back).
+    var groupDeliveryPool = GroupDeliveryPool()
     /// Messages for other loops whose inbox was full, per destination loop, in order.
     private var overflow: CrossLoopOverflow
     /// The overflow's byte bound (tests lower it).

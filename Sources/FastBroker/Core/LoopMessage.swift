@@ -20,8 +20,9 @@ enum InboxMessage: Sendable {
 }
 
 /// A message one loop hands another (LoopContext.send): immutable once made, so any thread may
-/// read it; each kind says which inbox case carries it.
-protocol LoopMessage: AnyObject, Sendable {
+/// read it; each kind says which inbox case carries it. A class, or a struct over one class
+/// reference (RemotePublication), so a case stays one pointer wide.
+protocol LoopMessage: Sendable {
     var inboxMessage: InboxMessage { get }
 }
 

@@ -299,10 +299,18 @@ final class OutboundQueue {
 
     private func popFirst() {
         let slot = slots + (head & (capacity - 1))
-        let frame = slot.move()   // the slot's references move out: no retain
+        var frame = slot.move()   // the slot's references move out: no retain
         queuedBytes -= frame.byteCount - writtenOfFirst
         writtenOfFirst = 0
         if let message = frame.message { MessageBuffer.releaseUse(message) }
+        if let delivery = frame.groupDelivery.take() {
+            // This queue is on the member's loop: its pool takes the delivery back.
+            let context = delivery.member.loopContext
+            #if DEBUG
+            context.loop.assertInLoopThread()
+            #endif
+            context.groupDeliveryPool.recycle(delivery)
+        }
         if let chunk = frame.chunk { chunks.unsafelyUnwrapped.recycle(chunk) }
         head = (head + 1) & (capacity - 1)
         count -= 1

@@ -90,60 +90,50 @@ final class TranscodedPayload: @unchecked Sendable {   // immutable after init (
 }
 
 /// A publication handed to other loops: its bytes copied once, shared (reference-counted) by
-/// every destination loop's inbox. Immutable after creation but for the transcoding slots,
-/// which are atomic: @unchecked only because of the raw storage pointer.
-final class RemotePublication: LoopMessage, @unchecked Sendable {
-    let realm: Realm
-    /// The bytes and metadata, owned (freed in deinit).
-    private let copy: PublicationCopy
-    /// The payload transcoded into each other format, made once by whichever loop first needs
-    /// it. Lock-free (the publish path takes no lock): two loops may race to transcode, the
-    /// first to install its result wins and the other frees its copy. Each slot holds +1.
-    private let transcodedToJSON = Atomic<Unmanaged<TranscodedPayload>?>(nil)
-    private let transcodedToMessagePack = Atomic<Unmanaged<TranscodedPayload>?>(nil)
-    private let transcodedToCBOR = Atomic<Unmanaged<TranscodedPayload>?>(nil)
+/// every destination loop's inbox. One allocation per publication (`Storage`, a ManagedBuffer):
+/// the header, then the three transcoding slots, then topic | args | kwargs — made per event a
+/// consumer group or another loop keeps, so the bytes cost no malloc and free of their own.
+/// A struct over that one reference (as cheap to copy as a class reference): ManagedBuffer may
+/// not be Sendable, this may — the storage is immutable after `make` but for the transcoding
+/// slots, which are atomic.
+struct RemotePublication: LoopMessage, @unchecked Sendable {
+    fileprivate let storage: Storage
 
-    init(realm: Realm, _ publication: borrowing Publication, transcoded: TranscodedPayload? = nil) {
-        self.realm = realm
-        copy = PublicationCopy(publication)
-        let format = publication.format
-        // The publishing loop's transcodings (a chain, one link per format) fill their slots.
+    /// Copies `publication` (its bytes into the same allocation); the publishing loop's
+    /// transcodings (a chain, one link per format) fill their slots.
+    static func make(realm: Realm, _ publication: Publication, transcoded: TranscodedPayload? = nil) -> RemotePublication {
+        let storage = Storage.make(realm: realm, publication)
         var link = transcoded
         while let current = link {
-            if current.format != format {
-                let retained = Unmanaged.passRetained(current)
-                switch current.format {
-                case .json: transcodedToJSON.store(retained, ordering: .relaxed)
-                case .msgpack: transcodedToMessagePack.store(retained, ordering: .relaxed)
-                case .cbor: transcodedToCBOR.store(retained, ordering: .relaxed)
-                }
+            if current.format != publication.format {
+                storage.withSlot(current.format) { $0.store(Unmanaged.passRetained(current), ordering: .relaxed) }
             }
             link = current.next
         }
+        return RemotePublication(storage: storage)
     }
 
-    deinit {
-        copy.deallocate()
-        transcodedToJSON.load(ordering: .acquiring)?.release()
-        transcodedToMessagePack.load(ordering: .acquiring)?.release()
-        transcodedToCBOR.load(ordering: .acquiring)?.release()
-    }
+    var realm: Realm { storage.header.realm }
+    var id: UInt64 { storage.header.copy.id }
+    /// Bytes of topic, args and kwargs together (what a cross-loop backlog counts, plus a fixed
+    /// 64 per message for the rest).
+    var byteCount: Int { storage.header.copy.byteCount }
+    var publication: Publication { storage.header.copy.publication }
 
     /// The payload in `target` format: the original bytes, or the transcoding shared by all loops.
     func payload(in target: WireFormat) -> Payload {
-        if target == copy.format { return copy.payload }
-        let transcoding: TranscodedPayload?
-        switch target {
-        case .json: transcoding = transcoded(to: target, slot: transcodedToJSON)
-        case .msgpack: transcoding = transcoded(to: target, slot: transcodedToMessagePack)
-        case .cbor: transcoding = transcoded(to: target, slot: transcodedToCBOR)
-        }
+        // Read in place: a copy of `copy` would retain and release its extras.
+        if target == storage.header.copy.format { return storage.header.copy.payload }
+        let transcoding = storage.withSlot(target) { transcoded(to: target, slot: $0) }
         return transcoding?.payload ?? Payload(args: UnsafeRawBufferPointer(start: nil, count: 0), kwargs: UnsafeRawBufferPointer(start: nil, count: 0))
     }
 
     /// The slot's transcoding, made and installed (compare-and-swap) when the slot is empty.
-    private func transcoded(to target: WireFormat, slot: borrowing Atomic<Unmanaged<TranscodedPayload>?>) -> TranscodedPayload? {
+    /// Lock-free (the publish path takes no lock): two loops may race to transcode, the first
+    /// to install its result wins and the other frees its copy. Each slot holds +1.
+    private func transcoded(to target: WireFormat, slot: borrowing Storage.Slot) -> TranscodedPayload? {
         if let existing = slot.load(ordering: .acquiring) { return existing.takeUnretainedValue() }
+        let copy = storage.header.copy
         guard let made = TranscodedPayload(copy.payload, from: copy.format, to: target) else { return nil }
         let candidate = Unmanaged.passRetained(made)
         let (installed, current) = slot.compareExchange(expected: nil, desired: candidate, ordering: .acquiringAndReleasing)
@@ -152,9 +142,55 @@ final class RemotePublication: LoopMessage, @unchecked Sendable {
         return current!.takeUnretainedValue()
     }
 
-    var id: UInt64 { copy.id }
-    /// Bytes of topic, args and kwargs together.
-    var byteCount: Int { copy.byteCount }
+    struct Header {
+        let realm: Realm
+        /// The metadata, over the bytes in the tail (never deallocated: they go with the object).
+        let copy: PublicationCopy
+    }
 
-    var publication: Publication { copy.publication }
+    /// The one allocation: header, then `slotCount` words of transcoding slots (one per format,
+    /// `slotIndex`), then the bytes.
+    final class Storage: ManagedBuffer<Header, UInt64> {
+        typealias Slot = Atomic<Unmanaged<TranscodedPayload>?>
+        private static let slotCount = 3
+
+        private static func slotIndex(_ format: WireFormat) -> Int {
+            switch format {
+            case .json: 0
+            case .msgpack: 1
+            case .cbor: 2
+            }
+        }
+
+        static func make(realm: Realm, _ publication: Publication) -> Storage {
+            let words = slotCount + (PublicationCopy.byteCount(of: publication) + 7) / 8
+            let made = create(minimumCapacity: words) { buffer in
+                buffer.withUnsafeMutablePointerToElements { tail in
+                    let slots = UnsafeMutableRawPointer(tail).bindMemory(to: Slot.self, capacity: slotCount)
+                    for i in 0..<slotCount { (slots + i).initialize(to: Slot(nil)) }
+                    return Header(realm: realm, copy: PublicationCopy(publication, into: UnsafeMutableRawPointer(tail + slotCount)))
+                }
+            }
+            return unsafeDowncast(made, to: Storage.self)
+        }
+
+        deinit {
+            withUnsafeMutablePointerToElements { tail in
+                let slots = UnsafeMutableRawPointer(tail).assumingMemoryBound(to: Slot.self)
+                for i in 0..<Self.slotCount { slots[i].load(ordering: .acquiring)?.release() }
+                slots.deinitialize(count: Self.slotCount)
+            }
+            // ManagedBuffer destroys the header (realm, copy); the bytes go with the object.
+        }
+
+        /// Runs `body` on `format`'s slot (in the tail: at a fixed address while the object lives).
+        func withSlot<R>(_ format: WireFormat, _ body: (borrowing Slot) -> R) -> R {
+            withUnsafeMutablePointerToElements { tail in
+                body(UnsafeMutableRawPointer(tail).assumingMemoryBound(to: Slot.self)[Self.slotIndex(format)])
+            }
+        }
+    }
 }
+
+/// The same copy (one allocation): what identity means for a class reference.
+func === (lhs: RemotePublication?, rhs: RemotePublication?) -> Bool { lhs?.storage === rhs?.storage }

@@ -8,8 +8,9 @@ import BrokerSerialization
 import Glibc   // malloc/free: see init
 
 /// An owned copy of a publication. A plain value over raw storage: its one owner (an immutable
-/// class) calls `deallocate()` exactly once, in its deinit; @unchecked Sendable because the
-/// storage is never written after init.
+/// class) either holds the bytes in its own allocation (RemotePublication: `init(_:into:)`) or
+/// calls `deallocate()` exactly once, in its deinit; @unchecked Sendable because the storage is
+/// never written after init.
 struct PublicationCopy: @unchecked Sendable {
     let id: UInt64
     let format: WireFormat
@@ -27,12 +28,27 @@ struct PublicationCopy: @unchecked Sendable {
         }
     }
     /// topic | args | kwargs, back to back.
-    private let storage: UnsafeMutableRawBufferPointer
+    private let storage: UnsafeMutableRawPointer
     private let topicCount: Int, argsCount: Int, kwargsCount: Int
 
-    /// Copies `publication`'s bytes; `excludedSession` overrides the publisher exclusion (a
-    /// retained event excludes nobody).
+    /// Bytes a copy of `publication` takes: topic, args and kwargs.
+    @inline(__always)   // per copy: three loads and two adds, not worth a call
+    static func byteCount(of publication: borrowing Publication) -> Int {
+        publication.topic.count + publication.args.count + publication.kwargs.count
+    }
+
+    /// Copies `publication`'s bytes into storage of its own (freed by `deallocate`);
+    /// `excludedSession` overrides the publisher exclusion (a retained event excludes nobody).
     init(_ publication: borrowing Publication, excludedSession: UInt64? = nil) {   // borrowing: an init would take (copy) it
+        // malloc, not UnsafeMutableRawBufferPointer.allocate: that one always takes the runtime's
+        // aligned path (posix_memalign, ~3× the cost); malloc's 16-byte alignment is plenty.
+        let base = malloc(max(1, Self.byteCount(of: publication)))!   // nil only when memory is exhausted: trap
+        self.init(publication, excludedSession: excludedSession, into: base)
+    }
+
+    /// Copies `publication`'s bytes into `base` (`byteCount(of:)` bytes), which the caller owns
+    /// and keeps alive as long as this copy: `deallocate` must not be called then.
+    init(_ publication: borrowing Publication, excludedSession: UInt64? = nil, into base: UnsafeMutableRawPointer) {
         id = publication.id
         format = publication.format
         self.excludedSession = excludedSession ?? publication.excludedSession
@@ -44,13 +60,9 @@ struct PublicationCopy: @unchecked Sendable {
         topicCount = publication.topic.count
         argsCount = publication.args.count
         kwargsCount = publication.kwargs.count
-        // malloc, not UnsafeMutableRawBufferPointer.allocate: that one always takes the runtime's
-        // aligned path (posix_memalign, ~3× the cost); malloc's 16-byte alignment is plenty.
+        storage = base
         // Raw copies, no slices or array of parts: this runs once per publication that groups
         // or other loops keep.
-        let byteCount = max(1, topicCount + argsCount + kwargsCount)
-        let base = malloc(byteCount)!   // nil only when memory is exhausted: trap
-        storage = UnsafeMutableRawBufferPointer(start: base, count: byteCount)
         if topicCount > 0 { base.copyMemory(from: publication.topic.baseAddress.unsafelyUnwrapped, byteCount: topicCount) }
         if argsCount > 0 { (base + topicCount).copyMemory(from: publication.args.baseAddress.unsafelyUnwrapped, byteCount: argsCount) }
         if kwargsCount > 0 {
@@ -58,18 +70,18 @@ struct PublicationCopy: @unchecked Sendable {
         }
     }
 
-    /// Frees the bytes; the owner's deinit only.
-    func deallocate() { free(storage.baseAddress) }
+    /// Frees the bytes of a copy made with storage of its own; the owner's deinit only.
+    func deallocate() { free(storage) }
 
     /// Bytes of topic, args and kwargs together.
     var byteCount: Int { topicCount + argsCount + kwargsCount }
 
     /// The topic's bytes (valid while the owner lives).
-    var topic: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage.baseAddress, count: topicCount) }
+    var topic: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: storage, count: topicCount) }
 
     /// The args and kwargs as published (valid while the owner lives).
     var payload: Payload {
-        let base = UnsafeRawPointer(storage.baseAddress.unsafelyUnwrapped)
+        let base = UnsafeRawPointer(storage)
         return Payload(args: UnsafeRawBufferPointer(start: base + topicCount, count: argsCount),
                        kwargs: UnsafeRawBufferPointer(start: base + topicCount + argsCount, count: kwargsCount))
     }

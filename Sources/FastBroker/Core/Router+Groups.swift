@@ -194,7 +194,7 @@ extension Router {
     /// `route` with the event's publication at hand (its bytes or the copy's: the same values).
     private func route(_ event: consuming GroupEvent, _ publication: Publication, in group: ConsumerGroup) {   // consuming: moved into the delivery
         filterMemo.startEvent()   // a routed event may be another publication (returned, held)
-        guard let member = choose(in: group, publication, refusedBy: event.refusedBy) else {
+        guard let member = choose(in: group, publication, refusedBy: event.refusals) else {
             if group.type == .shared, let tried = event.clusterTried,
                 clusterBridge?.forwardGroupEvent(event.publication, key: group.key, tried: tried) == true
             {
@@ -205,13 +205,13 @@ extension Router {
         }
         member.sent += 1
         // As `post` does, but a member on this loop may get it at once (LoopContext.deliver).
-        context.deliver(GroupDelivery(member: member, event: event), to: member.loopContext)
+        context.deliver(context.groupDeliveryPool.take(member: member, event: event), to: member.loopContext)
     }
 
     /// The member that gets an event, or nil when none accepts it. Members are read without a
     /// retain each (as Router.deliverHere reads subscribers): the local `members`, held +1 for
     /// the whole search, keeps every one alive, and nothing here changes the group's list.
-    private func choose(in group: ConsumerGroup, _ publication: Publication, refusedBy: [UInt64]) -> GroupMember? {
+    private func choose(in group: ConsumerGroup, _ publication: Publication, refusedBy: [UInt64]?) -> GroupMember? {
         let members = group.members
         let chosen: Int? = withExtendedLifetime(members) {
             members.withUnsafeBufferPointer { buffer in
@@ -221,7 +221,7 @@ extension Router {
                 let unretained = base.assumingMemoryBound(to: Unmanaged<GroupMember>.self)
                 func accepts(_ m: GroupMember) -> Bool {
                     if m.sessionID == publication.excludedSession { return false }
-                    if !refusedBy.isEmpty && refusedBy.contains(m.sessionID) { return false }
+                    if let refusedBy, refusedBy.contains(m.sessionID) { return false }
                     if let rules = publication.rules, !rules.admits(session: m.sessionID, authid: m.authid, authrole: m.authrole) { return false }
                     if let filter = m.filter, !filterMemo.passes(filter, slot: m.filterSlot, publication) { return false }
                     // A member whose role is granted only some topics of the pattern: check this one.

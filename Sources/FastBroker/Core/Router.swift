@@ -196,8 +196,8 @@ final class Router {
     /// loops, the cluster): made on first need, with a transcoding already made here handed on.
     func sharedCopy(of publication: Publication, _ copy: inout RemotePublication?) -> RemotePublication {
         if let copy { return copy }
-        let made = RemotePublication(realm: realm, publication,
-                                     transcoded: transcodingPublication == publication.id ? transcoding : nil)
+        let made = RemotePublication.make(realm: realm, publication,
+                                          transcoded: transcodingPublication == publication.id ? transcoding : nil)
         copy = made
         return made
     }
