@@ -39,8 +39,8 @@ cat > "$OUT/broker-config.json" <<JSON
 {
   "loops": $LOOPS,
   "listeners": [
-    {"transport": "websocket", "host": "127.0.0.1", "port": $WS_PORT, "path": "/ws", "serializers": ["json", "msgpack"]},
-    {"transport": "rawsocket", "host": "127.0.0.1", "port": $RS_PORT, "serializers": ["json", "msgpack"]}
+    {"transport": "websocket", "host": "127.0.0.1", "port": $WS_PORT, "path": "/ws", "serializers": ["json", "msgpack", "cbor"]},
+    {"transport": "rawsocket", "host": "127.0.0.1", "port": $RS_PORT, "serializers": ["json", "msgpack", "cbor"]}
   ],
   "realms": [
     {"name": "realm1",

@@ -12,7 +12,7 @@
 # callgrind.WORKLOAD.baseline.out, callgrind.WORKLOAD.top.txt, callgrind.WORKLOAD.bench.json, and
 # callgrind.WORKLOAD.summary.json (the figures with commit and date; bench/compare.sh puts them into
 # bench/RESULTS.md).
-# Env: EVENTS (delivered events, default 200000), TRANSPORT=rs|ws, SERIALIZER=json|msgpack,
+# Env: EVENTS (delivered events, default 200000), TRANSPORT=rs|ws, SERIALIZER=json|msgpack|cbor,
 # BASELINE=0 to skip the baseline.
 set -euo pipefail
 WORKLOAD=${1:-}
