@@ -21,12 +21,12 @@ public enum CBORWriter: BinaryValueWriter {
         BinaryHead.append(to: &out) { writeHead(major: major, argument, to: $0, at: 0) }
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public static func writeArrayHeader(count: Int, to base: UnsafeMutableRawPointer, at offset: Int) -> Int {
         writeLengthHead(major: 4, count, to: base, at: offset)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public static func writeMapHeader(count: Int, to base: UnsafeMutableRawPointer, at offset: Int) -> Int {
         writeLengthHead(major: 5, count, to: base, at: offset)
     }
@@ -48,7 +48,7 @@ public enum CBORWriter: BinaryValueWriter {
         return writeHead(major: major, UInt64(length), to: base, at: offset)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public static func writeUInt(_ v: UInt64, to base: UnsafeMutableRawPointer, at offset: Int) -> Int {
         writeHead(major: 0, v, to: base, at: offset)
     }

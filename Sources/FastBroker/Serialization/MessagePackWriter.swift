@@ -13,13 +13,13 @@ public enum MessagePackWriter: BinaryValueWriter {
     @inlinable public static var markers: BinaryMarkers { BinaryMarkers(false: 0xC2, true: 0xC3, nil: 0xC0, float64: 0xCB) }
 
     /// fixarray (< 16), array 16 or array 32; `count` elements must follow.
-    @inlinable
+    @inlinable @inline(__always)
     public static func writeArrayHeader(count: Int, to base: UnsafeMutableRawPointer, at offset: Int) -> Int {
         writeLengthHead(count, "array", fixBase: 0x90, fixLimit: 16, 0, 0xDC, 0xDD, to: base, at: offset)
     }
 
     /// fixmap (< 16), map 16 or map 32; `count` key/value pairs must follow (keys as strings).
-    @inlinable
+    @inlinable @inline(__always)
     public static func writeMapHeader(count: Int, to base: UnsafeMutableRawPointer, at offset: Int) -> Int {
         writeLengthHead(count, "map", fixBase: 0x80, fixLimit: 16, 0, 0xDE, 0xDF, to: base, at: offset)
     }
@@ -45,7 +45,7 @@ public enum MessagePackWriter: BinaryValueWriter {
     }
 
     /// positive fixint, uint 8, uint 16, uint 32 or uint 64, whichever is smallest.
-    @inlinable
+    @inlinable @inline(__always)
     public static func writeUInt(_ v: UInt64, to base: UnsafeMutableRawPointer, at offset: Int) -> Int {
         BinaryHead.write(v, fixBase: 0, fixLimit: 0x80, 0xCC, 0xCD, 0xCE, 0xCF, to: base, at: offset)
     }
