@@ -99,6 +99,8 @@ extension BinaryValueWriter {
     /// The most bytes one head or integer takes: a marker and a 64-bit argument.
     @inlinable public static var maxHeadBytes: Int { 9 }
 
+    // The byte-array forms of the heads and integers: each runs its pointer writer.
+
     @inlinable
     public static func appendArrayHeader(count: Int, to out: inout [UInt8]) {
         BinaryHead.append(to: &out) { writeArrayHeader(count: count, to: $0, at: 0) }
