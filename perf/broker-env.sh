@@ -11,6 +11,14 @@ RS_PORT=${RS_PORT:-19081}
 LOOPS=${LOOPS:-1}
 TRANSPORT=${TRANSPORT:-rs}
 SERIALIZER=${SERIALIZER:-json}
+# SUBSCRIBER_SERIALIZER: subscribers speak another serializer than publishers (the broker
+# transcodes each payload once per publication); SERIALIZER_LABEL names the pair.
+SERIALIZER_ARGS=(--serializer "$SERIALIZER")
+SERIALIZER_LABEL=$SERIALIZER
+if [ -n "${SUBSCRIBER_SERIALIZER:-}" ]; then
+    SERIALIZER_ARGS+=(--subscriber-serializer "$SUBSCRIBER_SERIALIZER")
+    SERIALIZER_LABEL="$SERIALIZER->$SUBSCRIBER_SERIALIZER"
+fi
 
 case "$TRANSPORT" in
     rs) URL="rs://127.0.0.1:$RS_PORT" ;;
