@@ -19,6 +19,11 @@ if [ -n "${SUBSCRIBER_SERIALIZER:-}" ]; then
     SERIALIZER_ARGS+=(--subscriber-serializer "$SUBSCRIBER_SERIALIZER")
     SERIALIZER_LABEL="$SERIALIZER->$SUBSCRIBER_SERIALIZER"
 fi
+# MATCH=prefix|wildcard: subscribers subscribe by pattern (EVENTs then carry the topic in details).
+if [ -n "${MATCH:-}" ]; then
+    SERIALIZER_ARGS+=(--match "$MATCH")
+    SERIALIZER_LABEL="$SERIALIZER_LABEL, match $MATCH"
+fi
 
 case "$TRANSPORT" in
     rs) URL="rs://127.0.0.1:$RS_PORT" ;;

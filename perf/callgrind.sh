@@ -13,7 +13,7 @@
 # callgrind.WORKLOAD.summary.json (the figures with commit and date; bench/compare.sh puts them into
 # bench/RESULTS.md).
 # Env: EVENTS (delivered events, default 200000), TRANSPORT=rs|ws, SERIALIZER=json|msgpack|cbor,
-# SUBSCRIBER_SERIALIZER (subscribers in another serializer: a transcoded payload),
+# SUBSCRIBER_SERIALIZER (subscribers in another serializer: a transcoded payload), MATCH=prefix|wildcard,
 # BASELINE=0 to skip the baseline.
 set -euo pipefail
 WORKLOAD=${1:-}

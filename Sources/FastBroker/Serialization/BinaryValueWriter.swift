@@ -170,31 +170,27 @@ extension BinaryValueWriter {
     /// A string from UTF-8 bytes; each byte of an invalid sequence is written as U+FFFD.
     @inlinable
     public static func appendString(_ utf8: UnsafeRawBufferPointer, to out: inout [UInt8]) {
-        // First pass: the output length (equal to the input's when it is valid, the common case).
-        var length = 0
-        var i = 0
-        var valid = true
-        while i < utf8.count {
-            if utf8[i] < 0x80 {
-                length += 1
-                i += 1
-                continue
-            }
-            let n = UTF8Sequence.length(utf8, i)
-            if n > 0 {
-                length += n
-                i += n
-            } else {
-                valid = false
-                length += 3
-                i += 1
-            }
-        }
-        appendStringHeader(byteCount: length, to: &out)
-        if valid {
+        // Valid (the common case: checked 8 ASCII bytes at a time), the bytes go as they are.
+        guard UTF8Sequence.firstInvalid(utf8, 0, utf8.count) != nil else {
+            appendStringHeader(byteCount: utf8.count, to: &out)
             out.append(contentsOf: utf8)
             return
         }
+        appendStringReplacingInvalid(utf8, to: &out)
+    }
+
+    /// appendString's slow path, for `utf8` holding an invalid sequence.
+    @usableFromInline
+    static func appendStringReplacingInvalid(_ utf8: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        // First pass: the output length.
+        var length = 0
+        var i = 0
+        while i < utf8.count {
+            let n = utf8[i] < 0x80 ? 1 : UTF8Sequence.length(utf8, i)
+            length += n > 0 ? n : 3
+            i += max(n, 1)
+        }
+        appendStringHeader(byteCount: length, to: &out)
         i = 0
         while i < utf8.count {
             let n = utf8[i] < 0x80 ? 1 : UTF8Sequence.length(utf8, i)

@@ -31,12 +31,12 @@ public enum CBORWriter: BinaryValueWriter {
         writeLengthHead(major: 5, count, to: base, at: offset)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public static func writeStringHeader(byteCount: Int, to base: UnsafeMutableRawPointer, at offset: Int) -> Int {
         writeLengthHead(major: 3, byteCount, to: base, at: offset)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public static func writeBinaryHeader(byteCount: Int, to base: UnsafeMutableRawPointer, at offset: Int) -> Int {
         writeLengthHead(major: 2, byteCount, to: base, at: offset)
     }

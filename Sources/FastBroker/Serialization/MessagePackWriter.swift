@@ -25,13 +25,13 @@ public enum MessagePackWriter: BinaryValueWriter {
     }
 
     /// fixstr (< 32 bytes), str 8, str 16 or str 32 header for `byteCount` bytes of UTF-8.
-    @inlinable
+    @inlinable @inline(__always)
     public static func writeStringHeader(byteCount: Int, to base: UnsafeMutableRawPointer, at offset: Int) -> Int {
         writeLengthHead(byteCount, "string", fixBase: 0xA0, fixLimit: 32, 0xD9, 0xDA, 0xDB, to: base, at: offset)
     }
 
     /// bin 8, bin 16 or bin 32 header for `byteCount` raw bytes.
-    @inlinable
+    @inlinable @inline(__always)
     public static func writeBinaryHeader(byteCount: Int, to base: UnsafeMutableRawPointer, at offset: Int) -> Int {
         writeLengthHead(byteCount, "binary", fixBase: 0, fixLimit: 0, 0xC4, 0xC5, 0xC6, to: base, at: offset)
     }
