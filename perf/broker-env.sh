@@ -11,6 +11,19 @@ RS_PORT=${RS_PORT:-19081}
 LOOPS=${LOOPS:-1}
 TRANSPORT=${TRANSPORT:-rs}
 SERIALIZER=${SERIALIZER:-json}
+# SUBSCRIBER_SERIALIZER: subscribers speak another serializer than publishers (the broker
+# transcodes each payload once per publication); SERIALIZER_LABEL names the pair.
+SERIALIZER_ARGS=(--serializer "$SERIALIZER")
+SERIALIZER_LABEL=$SERIALIZER
+if [ -n "${SUBSCRIBER_SERIALIZER:-}" ]; then
+    SERIALIZER_ARGS+=(--subscriber-serializer "$SUBSCRIBER_SERIALIZER")
+    SERIALIZER_LABEL="$SERIALIZER->$SUBSCRIBER_SERIALIZER"
+fi
+# MATCH=prefix|wildcard: subscribers subscribe by pattern (EVENTs then carry the topic in details).
+if [ -n "${MATCH:-}" ]; then
+    SERIALIZER_ARGS+=(--match "$MATCH")
+    SERIALIZER_LABEL="$SERIALIZER_LABEL, match $MATCH"
+fi
 
 case "$TRANSPORT" in
     rs) URL="rs://127.0.0.1:$RS_PORT" ;;
@@ -39,8 +52,8 @@ cat > "$OUT/broker-config.json" <<JSON
 {
   "loops": $LOOPS,
   "listeners": [
-    {"transport": "websocket", "host": "127.0.0.1", "port": $WS_PORT, "path": "/ws", "serializers": ["json", "msgpack"]},
-    {"transport": "rawsocket", "host": "127.0.0.1", "port": $RS_PORT, "serializers": ["json", "msgpack"]}
+    {"transport": "websocket", "host": "127.0.0.1", "port": $WS_PORT, "path": "/ws", "serializers": ["json", "msgpack", "cbor"]},
+    {"transport": "rawsocket", "host": "127.0.0.1", "port": $RS_PORT, "serializers": ["json", "msgpack", "cbor"]}
   ],
   "realms": [
     {"name": "realm1",

@@ -12,7 +12,8 @@
 # callgrind.WORKLOAD.baseline.out, callgrind.WORKLOAD.top.txt, callgrind.WORKLOAD.bench.json, and
 # callgrind.WORKLOAD.summary.json (the figures with commit and date; bench/compare.sh puts them into
 # bench/RESULTS.md).
-# Env: EVENTS (delivered events, default 200000), TRANSPORT=rs|ws, SERIALIZER=json|msgpack,
+# Env: EVENTS (delivered events, default 200000), TRANSPORT=rs|ws, SERIALIZER=json|msgpack|cbor,
+# SUBSCRIBER_SERIALIZER (subscribers in another serializer: a transcoded payload), MATCH=prefix|wildcard,
 # BASELINE=0 to skip the baseline.
 set -euo pipefail
 WORKLOAD=${1:-}
@@ -42,7 +43,7 @@ run_callgrind() {
         "$BIN/fastbroker" --config "$OUT/broker-config.json" > "$OUT/callgrind.broker$tag.log" 2>&1 &
     BROKER_PID=$!
     wait_port "$(port_of_url)" 120
-    "${PIN_TOOL[@]}" "$BIN/fastbench" --url "$URL" --serializer "$SERIALIZER" --workload "$WORKLOAD" --publications "$publications" \
+    "${PIN_TOOL[@]}" "$BIN/fastbench" --url "$URL" "${SERIALIZER_ARGS[@]}" --workload "$WORKLOAD" --publications "$publications" \
         --drain 60 --broker-pid "$BROKER_PID" --label "fastbroker under callgrind" \
         --json "$OUT/callgrind.$WORKLOAD$tag.bench.json" >&2
     stop_broker
@@ -50,7 +51,7 @@ run_callgrind() {
     grep -E '^(summary|totals):' "$profile" | head -1 | awk '{print $2}'
 }
 
-echo "[callgrind] $WORKLOAD over $TRANSPORT/$SERIALIZER: $PUBLICATIONS publications → $((PUBLICATIONS * PER_PUBLICATION)) deliveries expected" >&2
+echo "[callgrind] $WORKLOAD over $TRANSPORT/$SERIALIZER_LABEL: $PUBLICATIONS publications → $((PUBLICATIONS * PER_PUBLICATION)) deliveries expected" >&2
 BASE_IR=0
 if [ "$BASELINE" = 1 ]; then
     echo "[callgrind] baseline run: set-up only, no publications" >&2
@@ -64,7 +65,7 @@ callgrind_annotate --inclusive=no "$OUT/callgrind.$WORKLOAD.out" 2>/dev/null | s
     > "$OUT/callgrind.$WORKLOAD.top.txt"
 
 COMMIT=$(cd "$ROOT" && git rev-parse --short HEAD)$(cd "$ROOT" && git diff --quiet HEAD -- Sources Package.swift || echo "+uncommitted")
-python3 - "$TOTAL_IR" "$BASE_IR" "$DELIVERED" "$WORKLOAD" "$TRANSPORT" "$SERIALIZER" "$COMMIT" "$OUT/callgrind.$WORKLOAD.summary.json" <<'PY'
+python3 - "$TOTAL_IR" "$BASE_IR" "$DELIVERED" "$WORKLOAD" "$TRANSPORT" "$SERIALIZER_LABEL" "$COMMIT" "$OUT/callgrind.$WORKLOAD.summary.json" <<'PY'
 import datetime, json, sys
 total, base, delivered = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 workload, transport, serializer, commit, summary = sys.argv[4:9]

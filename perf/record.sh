@@ -30,7 +30,7 @@ BROKER_PID=$!
 wait_port "$(port_of_url)" 20
 
 WARMUP=1
-"${PIN_TOOL[@]}" "$BIN/fastbench" --url "$URL" --serializer "$SERIALIZER" --workload "$WORKLOAD" --duration "$DURATION" --warmup "$WARMUP" \
+"${PIN_TOOL[@]}" "$BIN/fastbench" --url "$URL" "${SERIALIZER_ARGS[@]}" --workload "$WORKLOAD" --duration "$DURATION" --warmup "$WARMUP" \
     --broker-pid "$BROKER_PID" --label fastbroker --json "$OUT/$WORKLOAD.bench.json" &
 BENCH_PID=$!
 # Sample inside the measured window: after set-up and warm-up, ending before the drain.

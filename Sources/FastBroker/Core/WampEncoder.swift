@@ -5,8 +5,9 @@
 // by the format's writer. EVENT copies the publication's args/kwargs verbatim when the formats
 // match, or the payload transcoded once per publication (Router.payload, RemotePublication).
 // Every EVENT — to a subscription's subscribers (Router) or to a consumer-group member
-// (Session+Groups) — is made by `event(…, pool:)`; the common JSON one, without details, is
-// written straight into the pooled buffer, the others through its byte-array scratch.
+// (Session+Groups) — is made by `event(…, pool:)`, written straight into the pooled buffer in
+// every format; only its details (topic, publisher, retained), when it has any, go through the
+// pool's byte-array scratch.
 
 import BrokerSerialization
 
@@ -122,62 +123,46 @@ enum WampEncoder {
     }
 
     /// The same, with the subscription id's digits made once (a subscription keeps its own).
+    /// `[36, subscription, publication, details, args?, kwargs?]`, `payload` already in `format`.
+    /// The head and the payload are written straight into the buffer; only details, when there
+    /// are any (topic, publisher, retained), go through the pool's byte-array scratch.
     static func event(subscription: DecimalID, publication: Publication, payload: Payload, includeTopic: Bool,
                       format: WireFormat, pool: MessageBufferPool, retained: Bool = false) -> MessageBuffer {
         let buffer = pool.take(capacity: 96 + publication.topic.count + payload.args.count + payload.kwargs.count)
-        if format == .json && !includeTopic && !retained && publication.disclosedPublisher == nil {
-            // The common EVENT, `[36,s,p,{},args,kwargs]`, written straight into the buffer.
-            buffer.appendInPlace(maxBytes: jsonEventHeadBytes + payload.args.count + payload.kwargs.count + 4) { base in
-                writeJSONEventWithoutDetails(subscription: subscription, publication: publication.id, payload: payload, to: base)
-            }
-        } else {
-            buffer.encode { out in
-                event(subscription: subscription, publication: publication, payload: payload, includeTopic: includeTopic,
-                      format: format, retained: retained, into: &out)
-            }
+        switch format {
+        case .json:
+            jsonEvent(subscription: subscription, publication: publication, payload: payload, includeTopic: includeTopic,
+                      retained: retained, into: buffer)
+        case .msgpack:
+            binaryEvent(MessagePackWriter.self, subscription: subscription.value, publication: publication, payload: payload,
+                        includeTopic: includeTopic, retained: retained, into: buffer)
+        case .cbor:
+            binaryEvent(CBORWriter.self, subscription: subscription.value, publication: publication, payload: payload,
+                        includeTopic: includeTopic, retained: retained, into: buffer)
         }
         return buffer
     }
 
-    /// `[36,s,p,{}` then the payload and `]` at `base`, which has room for `jsonEventHeadBytes`
-    /// plus the payload plus 4; returns the length.
-    @inline(__always)
-    private static func writeJSONEventWithoutDetails(subscription: DecimalID, publication: UInt64, payload: Payload,
-                                                     to base: UnsafeMutableRawPointer) -> Int {
-        let hasPayload = payload.args.count > 0 || payload.kwargs.count > 0
-        var k = writeJSONEventHead(subscription: subscription, publication: publication, closing: hasPayload ? "}," : "}", to: base)
-        if hasPayload {
-            if payload.args.count > 0 {
-                k = write(payload.args, to: base, at: k)
-            } else {
-                base.storeBytes(of: UInt8(ascii: "["), toByteOffset: k, as: UInt8.self)
-                base.storeBytes(of: UInt8(ascii: "]"), toByteOffset: k + 1, as: UInt8.self)
-                k += 2
-            }
-            if payload.kwargs.count > 0 {
-                base.storeBytes(of: UInt8(ascii: ","), toByteOffset: k, as: UInt8.self)
-                k = write(payload.kwargs, to: base, at: k + 1)
-            }
-        }
-        base.storeBytes(of: UInt8(ascii: "]"), toByteOffset: k, as: UInt8.self)
-        return k + 1
-    }
+    // MARK: JSON EVENT
 
-    /// `[36, subscription, publication, details, args?, kwargs?]` in `format`; `payload` is the
-    /// publication's args/kwargs already in that format.
-    private static func event(subscription: DecimalID, publication: Publication, payload: Payload, includeTopic: Bool,
-                      format: WireFormat, retained: Bool, into out: inout [UInt8]) {
-        let hasPayload = payload.args.count > 0 || payload.kwargs.count > 0
+    @inline(__always)
+    private static func jsonEvent(subscription: DecimalID, publication: Publication, payload: Payload, includeTopic: Bool,
+                                  retained: Bool, into buffer: MessageBuffer) {
         let publisher = publication.disclosedPublisher
-        switch format {
-        case .json:
-            let hasDetails = includeTopic || publisher != nil || retained
-            let closing: StaticString = hasDetails ? "" : hasPayload ? "}," : "}"
-            withUnsafeTemporaryAllocation(byteCount: jsonEventHeadBytes, alignment: 8) { scratch in
-                let count = writeJSONEventHead(subscription: subscription, publication: publication.id, closing: closing,
-                                               to: scratch.baseAddress!)
-                out.append(contentsOf: UnsafeRawBufferPointer(start: scratch.baseAddress!, count: count))
+        let payloadRoom = payload.args.count + payload.kwargs.count + 5
+        guard includeTopic || publisher != nil || retained else {
+            // The common EVENT, `[36,s,p,{},args,kwargs]`, in one piece.
+            buffer.appendInPlace(maxBytes: jsonEventHeadBytes + 1 + payloadRoom) { base in
+                let k = writeJSONEventHead(subscription: subscription, publication: publication.id, to: base)
+                base.storeBytes(of: UInt8(ascii: "}"), toByteOffset: k, as: UInt8.self)
+                return writeJSONEventTail(payload, to: base, at: k + 1)
             }
+            return
+        }
+        buffer.appendInPlace(maxBytes: jsonEventHeadBytes) { base in
+            writeJSONEventHead(subscription: subscription, publication: publication.id, to: base)
+        }
+        buffer.encode { out in
             if includeTopic {
                 out.append(contentsOf: "\"topic\":".utf8)
                 JSONWriter.appendString(publication.topic, to: &out)   // UTF-8 bytes, escaped as needed
@@ -195,32 +180,18 @@ enum WampEncoder {
                 if includeTopic || publisher != nil { out.append(UInt8(ascii: ",")) }
                 out.append(contentsOf: "\"retained\":true".utf8)
             }
-            if hasDetails { out.append(contentsOf: hasPayload ? "},".utf8 : "}".utf8) }
-            if hasPayload {
-                if payload.args.count > 0 { out.append(contentsOf: payload.args) } else { out.append(contentsOf: "[]".utf8) }
-                if payload.kwargs.count > 0 {
-                    out.append(UInt8(ascii: ","))
-                    out.append(contentsOf: payload.kwargs)
-                }
-            }
-            out.append(UInt8(ascii: "]"))
-        case .msgpack:
-            binaryEvent(MessagePackWriter.self, subscription: subscription.value, publication: publication, payload: payload,
-                        includeTopic: includeTopic, retained: retained, into: &out)
-        case .cbor:
-            binaryEvent(CBORWriter.self, subscription: subscription.value, publication: publication, payload: payload,
-                        includeTopic: includeTopic, retained: retained, into: &out)
+            out.append(UInt8(ascii: "}"))
         }
+        buffer.appendInPlace(maxBytes: payloadRoom) { writeJSONEventTail(payload, to: $0, at: 0) }
     }
 
-    /// Room for the longest head: `[36,` + 24 (DecimalID writes whole words) + `,` + 20 + `,{},`.
+    /// Room for the longest head: `[36,` + 24 (DecimalID writes whole words) + `,` + 20 + `,{`.
     private static let jsonEventHeadBytes = 64
 
-    /// Writes `[36,subscription,publication,{` plus `closing` (at most 2 bytes: "", "}" or "},")
-    /// at `base`, which has room for `jsonEventHeadBytes`; returns its length.
+    /// Writes `[36,subscription,publication,{` at `base`, which has room for
+    /// `jsonEventHeadBytes`; returns its length.
     @inline(__always)
-    private static func writeJSONEventHead(subscription: DecimalID, publication: UInt64, closing: StaticString,
-                                           to base: UnsafeMutableRawPointer) -> Int {
+    private static func writeJSONEventHead(subscription: DecimalID, publication: UInt64, to base: UnsafeMutableRawPointer) -> Int {
         var k = 0
         for c in "[36,".utf8 { base.storeBytes(of: c, toByteOffset: k, as: UInt8.self); k += 1 }
         k = subscription.write(to: base, at: k)
@@ -228,11 +199,30 @@ enum WampEncoder {
         k = JSONWriter.writeDecimal(publication, to: base, at: k + 1)
         base.storeBytes(of: UInt8(ascii: ","), toByteOffset: k, as: UInt8.self)
         base.storeBytes(of: UInt8(ascii: "{"), toByteOffset: k + 1, as: UInt8.self)
-        k += 2
-        closing.withUTF8Buffer { tail in
-            for c in tail { base.storeBytes(of: c, toByteOffset: k, as: UInt8.self); k += 1 }
+        return k + 2
+    }
+
+    /// After the details: `,args` (`,[]` when only kwargs), `,kwargs`, then `]`, at `offset` of
+    /// `base`, which has room for the payload plus 5; returns the offset after it.
+    @inline(__always)
+    private static func writeJSONEventTail(_ payload: Payload, to base: UnsafeMutableRawPointer, at offset: Int) -> Int {
+        var k = offset
+        if payload.args.count > 0 || payload.kwargs.count > 0 {
+            base.storeBytes(of: UInt8(ascii: ","), toByteOffset: k, as: UInt8.self)
+            if payload.args.count > 0 {
+                k = write(payload.args, to: base, at: k + 1)
+            } else {
+                base.storeBytes(of: UInt8(ascii: "["), toByteOffset: k + 1, as: UInt8.self)
+                base.storeBytes(of: UInt8(ascii: "]"), toByteOffset: k + 2, as: UInt8.self)
+                k += 3
+            }
+            if payload.kwargs.count > 0 {
+                base.storeBytes(of: UInt8(ascii: ","), toByteOffset: k, as: UInt8.self)
+                k = write(payload.kwargs, to: base, at: k + 1)
+            }
         }
-        return k
+        base.storeBytes(of: UInt8(ascii: "]"), toByteOffset: k, as: UInt8.self)
+        return k + 1
     }
 
     @inline(__always)
@@ -241,35 +231,79 @@ enum WampEncoder {
         return offset + bytes.count
     }
 
+    // MARK: MessagePack and CBOR EVENT
+
+    @inline(__always)
     private static func binaryEvent<W: BinaryValueWriter>(_: W.Type, subscription: UInt64, publication: Publication, payload: Payload,
-                                                           includeTopic: Bool, retained: Bool, into out: inout [UInt8]) {
-        let hasPayload = payload.args.count > 0 || payload.kwargs.count > 0
+                                                           includeTopic: Bool, retained: Bool, into buffer: MessageBuffer) {
         let publisher = publication.disclosedPublisher
-        W.appendArrayHeader(count: 4 + (payload.kwargs.count > 0 ? 2 : hasPayload ? 1 : 0), to: &out)
-        W.appendUInt(36, to: &out)
-        W.appendUInt(subscription, to: &out)
-        W.appendUInt(publication.id, to: &out)
-        W.appendMapHeader(count: (includeTopic ? 1 : 0) + (publisher != nil ? 3 : 0) + (retained ? 1 : 0), to: &out)
-        if includeTopic {
-            W.appendString("topic", to: &out)
-            W.appendString(publication.topic, to: &out)
+        let detailCount = (includeTopic ? 1 : 0) + (publisher != nil ? 3 : 0) + (retained ? 1 : 0)
+        let payloadRoom = payload.args.count + payload.kwargs.count + 1
+        guard detailCount > 0 else {
+            // The common EVENT, `[36, s, p, {}, args?, kwargs?]`, in one piece.
+            buffer.appendInPlace(maxBytes: binaryEventHeadBytes + payloadRoom) { base in
+                let k = writeBinaryEventHead(W.self, subscription: subscription, publication: publication.id, payload: payload,
+                                             detailCount: 0, to: base)
+                return writeBinaryEventTail(W.self, payload, to: base, at: k)
+            }
+            return
         }
-        if let publisher {
-            W.appendString("publisher", to: &out)
-            W.appendUInt(publisher.session, to: &out)
-            W.appendString("publisher_authid", to: &out)
-            W.appendString(publisher.authid, to: &out)
-            W.appendString("publisher_authrole", to: &out)
-            W.appendString(publisher.authrole, to: &out)
+        buffer.appendInPlace(maxBytes: binaryEventHeadBytes) { base in
+            writeBinaryEventHead(W.self, subscription: subscription, publication: publication.id, payload: payload,
+                                 detailCount: detailCount, to: base)
         }
-        if retained {
-            W.appendString("retained", to: &out)
-            W.appendBool(true, to: &out)
+        buffer.encode { out in
+            if includeTopic {
+                W.appendString("topic", to: &out)
+                W.appendString(publication.topic, to: &out)
+            }
+            if let publisher {
+                W.appendString("publisher", to: &out)
+                W.appendUInt(publisher.session, to: &out)
+                W.appendString("publisher_authid", to: &out)
+                W.appendString(publisher.authid, to: &out)
+                W.appendString("publisher_authrole", to: &out)
+                W.appendString(publisher.authrole, to: &out)
+            }
+            if retained {
+                W.appendString("retained", to: &out)
+                W.appendBool(true, to: &out)
+            }
         }
-        if hasPayload {
-            if payload.args.count > 0 { W.appendRaw(payload.args, to: &out) } else { W.appendArrayHeader(count: 0, to: &out) }
-            if payload.kwargs.count > 0 { W.appendRaw(payload.kwargs, to: &out) }
+        buffer.appendInPlace(maxBytes: payloadRoom) { writeBinaryEventTail(W.self, payload, to: $0, at: 0) }
+    }
+
+    /// Room for the longest binary head: array head (1) + 36 (2 in CBOR) + two ids (9 each) +
+    /// map head (1: at most 5 details).
+    private static let binaryEventHeadBytes = 22
+
+    /// Writes the array head (4 to 6 elements, as the payload needs), 36, the two ids and the
+    /// head of a details map of `detailCount` entries at `base`, which has room for
+    /// `binaryEventHeadBytes`; returns its length.
+    @inline(__always)
+    private static func writeBinaryEventHead<W: BinaryValueWriter>(_: W.Type, subscription: UInt64, publication: UInt64, payload: Payload,
+                                                                   detailCount: Int, to base: UnsafeMutableRawPointer) -> Int {
+        let elements = payload.kwargs.count > 0 ? 6 : payload.args.count > 0 ? 5 : 4
+        var k = W.writeArrayHeader(count: elements, to: base, at: 0)
+        k = W.writeUInt(36, to: base, at: k)
+        k = W.writeUInt(subscription, to: base, at: k)
+        k = W.writeUInt(publication, to: base, at: k)
+        return W.writeMapHeader(count: detailCount, to: base, at: k)
+    }
+
+    /// After the details: args (an empty array when only kwargs) and kwargs, verbatim, at
+    /// `offset` of `base`, which has room for the payload plus 1; returns the offset after them.
+    @inline(__always)
+    private static func writeBinaryEventTail<W: BinaryValueWriter>(_: W.Type, _ payload: Payload, to base: UnsafeMutableRawPointer,
+                                                                   at offset: Int) -> Int {
+        var k = offset
+        if payload.args.count > 0 {
+            k = write(payload.args, to: base, at: k)
+        } else if payload.kwargs.count > 0 {
+            k = W.writeArrayHeader(count: 0, to: base, at: k)
         }
+        if payload.kwargs.count > 0 { k = write(payload.kwargs, to: base, at: k) }
+        return k
     }
 }
 
