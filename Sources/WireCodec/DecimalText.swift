@@ -103,7 +103,7 @@ public enum DecimalText {
     @inlinable @inline(__always)
     public static func writeOverwritingTail(_ value: UInt64, to base: UnsafeMutableRawPointer, at offset: Int) -> Int {
         // 17 digits and more (never a WAMP id: those are ≤ 2^53): the exact writer.
-        guard value < 10_000_000_000_000_000 else { return write(value, to: base, at: offset) }
+        guard value < 10_000_000_000_000_000 else { return writeOutOfLine(value, to: base, at: offset) }
         if value >= 100_000_000 {
             let high = value / 100_000_000
             let low = value &- high &* 100_000_000
@@ -118,6 +118,13 @@ public enum DecimalText {
         let zeros = (digits | (1 &<< 56)).trailingZeroBitCount &>> 3   // 0 still has its one digit
         base.storeBytes(of: ((digits | asciiZeros) &>> (zeros &* 8)).littleEndian, toByteOffset: offset, as: UInt64.self)
         return offset &+ 8 &- zeros
+    }
+
+    /// `write` behind a call: keeps the rare 17-to-20-digit path out of `writeOverwritingTail`'s
+    /// inlined body, so that body stays small enough to inline and needs fewer registers.
+    @usableFromInline @inline(never)
+    static func writeOutOfLine(_ value: UInt64, to base: UnsafeMutableRawPointer, at offset: Int) -> Int {
+        write(value, to: base, at: offset)
     }
 
     /// Calls `body` with the digits of `value`, written into stack storage (no allocation).

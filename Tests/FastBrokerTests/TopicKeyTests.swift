@@ -30,6 +30,36 @@ final class TopicKeyTests: XCTestCase {
         }
     }
 
+    /// Equality compares bytes by words with an overlapping last word (memcmp beyond 64 bytes):
+    /// with the hash forced equal, a difference in any one byte, at every length, must still be
+    /// seen, and equal bytes in different buffers must compare equal.
+    func testEqualityComparesEveryByteAtEveryLength() {
+        for length in 0...80 {
+            let original = bytes(length)
+            original.withUnsafeBytes { a in
+                let copy = original
+                copy.withUnsafeBytes { b in
+                    XCTAssertEqual(TopicKey(borrowing: a, hash: 7), TopicKey(borrowing: b, hash: 7), "length \(length)")
+                    XCTAssertNotEqual(TopicKey(borrowing: a, hash: 7), TopicKey(borrowing: b, hash: 8), "length \(length)")
+                }
+                for position in 0..<length {
+                    var changed = original
+                    changed[position] ^= 0x20
+                    changed.withUnsafeBytes { b in
+                        XCTAssertNotEqual(TopicKey(borrowing: a, hash: 7), TopicKey(borrowing: b, hash: 7),
+                                          "length \(length), byte \(position)")
+                    }
+                }
+                if length > 0 {
+                    let shorter = Array(original.dropLast())
+                    shorter.withUnsafeBytes { b in
+                        XCTAssertNotEqual(TopicKey(borrowing: a, hash: 7), TopicKey(borrowing: b, hash: 7), "length \(length)")
+                    }
+                }
+            }
+        }
+    }
+
     func testHashDependsOnEveryByteAndTheLength() {
         for length in 1...40 {
             let base = bytes(length)
