@@ -98,6 +98,8 @@ public final class RingBuffer {
     }
 
     /// [offset, offset+count) from the read cursor when it does not cross the seam; nil when it does.
+    /// Inlined (once per frame): the caller has just checked the same bounds, so the check folds.
+    @inline(__always)
     public func contiguousBytes(at offset: Int, count length: Int) -> UnsafeMutableRawBufferPointer? {
         precondition(offset >= 0 && length >= 0 && offset + length <= count,
                      "contiguousBytes(at: \(offset), count: \(length)) beyond \(count) readable bytes")
