@@ -121,6 +121,7 @@ public final class RingBuffer {
     }
 
     /// Drops `consumed` bytes at the read cursor.
+    @inline(__always)   // once per frame, from the decoder
     public func consume(_ consumed: Int) {
         precondition(consumed >= 0 && consumed <= count, "consume(\(consumed)) beyond \(count) readable bytes")
         count -= consumed
