@@ -108,11 +108,12 @@ public struct RawSocketDecoder {
         if !helloSeen { return decodeHello(ring, readable: readable) }
 
         guard readable >= RawSocketFraming.headerSize else { return .needMore }
-        let first = ring.byte(at: 0)
+        let prefix = ring.bigEndianWordAtReadCursor()   // the 4-octet frame prefix
+        let first = UInt8(truncatingIfNeeded: prefix >> 24)
         guard first & 0xF0 == 0 else { return fail(.frameReservedBits(first)) }
         let typeBits = first & 0x07
         guard let type = RawSocketFrameType(rawValue: typeBits) else { return fail(.unknownFrameType(typeBits)) }
-        let low = Int(ring.byte(at: 1)) << 16 | Int(ring.byte(at: 2)) << 8 | Int(ring.byte(at: 3))
+        let low = Int(prefix & 0x00FF_FFFF)
         let length: Int
         if first & 0x08 != 0 {
             guard low == 0 else { return fail(.extendedLengthMisused(lowBits: low)) }

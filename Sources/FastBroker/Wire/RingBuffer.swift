@@ -97,7 +97,20 @@ public final class RingBuffer {
         return storage.load(fromByteOffset: (readPosition + offset) & mask, as: UInt8.self)
     }
 
+    /// The first four readable bytes as a big-endian number (a frame prefix): one load when they do
+    /// not cross the seam, else byte by byte.
+    @inline(__always)   // once per frame, from the decoder
+    public func bigEndianWordAtReadCursor() -> UInt32 {
+        precondition(count >= 4, "bigEndianWordAtReadCursor() beyond \(count) readable bytes")
+        if readPosition &+ 4 <= capacity {
+            return UInt32(bigEndian: UnsafeRawPointer(storage).loadUnaligned(fromByteOffset: readPosition, as: UInt32.self))
+        }
+        return UInt32(byte(at: 0)) << 24 | UInt32(byte(at: 1)) << 16 | UInt32(byte(at: 2)) << 8 | UInt32(byte(at: 3))
+    }
+
     /// [offset, offset+count) from the read cursor when it does not cross the seam; nil when it does.
+    /// Inlined (once per frame): the caller has just checked the same bounds, so the check folds.
+    @inline(__always)
     public func contiguousBytes(at offset: Int, count length: Int) -> UnsafeMutableRawBufferPointer? {
         precondition(offset >= 0 && length >= 0 && offset + length <= count,
                      "contiguousBytes(at: \(offset), count: \(length)) beyond \(count) readable bytes")
@@ -119,6 +132,7 @@ public final class RingBuffer {
     }
 
     /// Drops `consumed` bytes at the read cursor.
+    @inline(__always)   // once per frame, from the decoder
     public func consume(_ consumed: Int) {
         precondition(consumed >= 0 && consumed <= count, "consume(\(consumed)) beyond \(count) readable bytes")
         count -= consumed
