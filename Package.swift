@@ -105,6 +105,6 @@ let package = Package(
         .testTarget(name: "FilterVMTests", dependencies: ["FilterVM", "TestSupport"]),
         .testTarget(name: "FastBrokerTests", dependencies: ["FastBroker", "TestSupport"]),
         .testTarget(name: "FastBenchTests", dependencies: ["FastBench"], path: "Tests/bench/FastBenchTests"),
-        .testTarget(name: "ClusterTests", dependencies: ["BrokerCluster", "BrokerConfig"]),
+        .testTarget(name: "ClusterTests", dependencies: ["BrokerCluster", "BrokerConfig", "BrokerSync"]),
     ]
 )

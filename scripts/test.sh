@@ -103,7 +103,7 @@ fi
 # system's library folders, so the real jemalloc is never loaded).
 # (LoopBoundTests is left out: it checks a debug trap by re-running the test binary as a child,
 # which says nothing about races.)
-tsan_tests=${TSAN_TESTS:-"MPSCQueueTests|CrossLoopTests|CrossLoopBacklogTests|OutboundQueueTests|RemotePublicationTests|PThreadLockTests|ClusterRoutingTests|ClusterLeaseTests|ClusterReconnectTests|ClusterGroupTests"}
+tsan_tests=${TSAN_TESTS:-"MPSCQueueTests|CrossLoopTests|CrossLoopBacklogTests|OutboundQueueTests|RemotePublicationTests|PThreadLockTests|ClusterRoutingTests|ClusterLeaseTests|ClusterReconnectTests|ClusterGroupTests|ClusterRetentionTests"}
 tsan_build() {
   local lib=$PWD/.build-tsan/no-jemalloc
   mkdir -p "$lib" &&

@@ -5,14 +5,16 @@
 // checked after a marker written later by the same node (one writer thread, revision order).
 
 import BrokerCluster
+import BrokerSync
 import Foundation
-import Synchronization
+import Glibc
 import XCTest
 
 /// Records what a ClusterRetention hands to the broker side, in order.
 private final class RecordingRetained: ClusterRetainedDelivery, @unchecked Sendable {
-    private let mirrors = Mutex<[(publication: ClusterPublication, revision: UInt64)]>([])
-    private let settlements = Mutex<[(topic: String, sequence: UInt64, settlement: RetainedWriteSettlement)]>([])
+    // PThreadLock, not Mutex: ThreadSanitizer (CI runs these tests under it) cannot see Mutex's futex.
+    private let mirrors = PThreadLock<[(publication: ClusterPublication, revision: UInt64)]>([])
+    private let settlements = PThreadLock<[(topic: String, sequence: UInt64, settlement: RetainedWriteSettlement)]>([])
 
     func mirrorRetained(_ publication: ClusterPublication, revision: UInt64) {
         mirrors.withLock { $0.append((publication, revision)) }
@@ -88,6 +90,28 @@ final class ClusterRetentionTests: XCTestCase {
         XCTAssertTrue(onA.mirrored.isEmpty, "a node's own write is never mirrored back onto it")
         XCTAssertEqual(a.writtenCount, 1)
         XCTAssertTrue(a.lostByReason.allSatisfy { $0.count == 0 }, "\(a.lostByReason)")
+    }
+
+    /// Stopping while NATS is stalled (SIGSTOP) ends soon after the grace: every queued write and
+    /// the watcher's consumer delete are JetStream requests that would each wait 5 s for a reply;
+    /// `closeConnections(after:)` closes the links under them (what the broker's stop does).
+    func testStoppingWhileNATSIsStalledEndsSoonAfterTheGrace() throws {
+        let (retention, recorder) = try start("a")
+        _ = write(retention, "com.ready", "r")
+        XCTAssertTrue(eventually(within: 5) { recorder.settled.contains { $0.topic == "com.ready" && $0.settlement != .echoed } })
+        let node = running[0].node
+        running = []
+        server.send(SIGSTOP)
+        defer { server.send(SIGCONT) }
+        for i in 0..<10 { _ = write(retention, "com.w\(i)", "v") }
+        let started = Date()
+        let watchdog = node.closeConnections(after: 500)
+        retention.stop()
+        node.stop()
+        watchdog.cancel()
+        let took = Date().timeIntervalSince(started)
+        XCTAssertLessThan(took, 4, "10 queued writes would wait 50 s for NATS without the grace")
+        XCTAssertGreaterThan(took, 0.4, "the grace is waited out first")
     }
 
     func testANodeStartedLaterGetsTheLatestEntryOfEachTopic() throws {

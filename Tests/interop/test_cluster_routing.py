@@ -387,3 +387,38 @@ def test_a_stalled_nats_server_never_stalls_the_publishers_loop(tmp_path_factory
     finally:
         node.finish()
         stop_nats(proc)
+
+
+def test_sigterm_while_nats_is_stalled_ends_the_broker_in_bounded_time(tmp_path_factory):
+    """NATS stopped (SIGSTOP) with megabytes queued for it: the publisher thread is blocked in a
+    socket write that the server will never read. SIGTERM must still end the broker, exit 0, in
+    bounded time: the node gives up what it had not handed to NATS (counted lost) and libnats'
+    write deadline frees the blocked write."""
+    import signal
+    port = free_port()
+    proc = start_nats(port, tmp_path_factory.mktemp("nats-stalled-stop"))
+    node = make_broker(tmp_path_factory, "node-stalled-stop", mutate=joining("stalled-stop", f"nats://127.0.0.1:{port}")).start()
+    try:
+        async def body():
+            topic = unique("com.cluster.stalledstop")
+            inbox = Inbox(await connect(node, "ws", "realm1"))
+            await inbox.subscribe(topic)
+            bulk = await connect(node, "ws", "realm1")
+            await publish(bulk, topic, "linked")  # crossed to NATS while it was running
+            await inbox.get()
+            proc.send_signal(signal.SIGSTOP)
+            blob = "x" * (32 << 10)
+            for _ in range(600):  # 19 MiB: far beyond loopback socket buffers
+                bulk.publish(unique("com.cluster.bulk"), blob)
+            await publish(bulk, unique("com.cluster.bulk"), "end")  # acknowledged: all 600 were queued
+        try:
+            run(body(), timeout=60)
+            assert node.alive(), node.logs()
+            code, took = node.stop()
+            node.exit_checked = True
+            assert code == 0 and took < 8, f"exit {code} after {took:.1f}s with NATS stalled:\n{node.logs()}"
+        finally:
+            proc.send_signal(signal.SIGCONT)
+    finally:
+        node.finish()
+        stop_nats(proc)

@@ -105,7 +105,7 @@ public enum ClusterEnvelope {
         // check and a copy call per integer, a third of the publisher thread's time.
         let start = out.count
         let size = encodedSize(p)
-        out.append(contentsOf: repeatElement(0, count: size))
+        LittleEndianBytes.appendZeros(size, to: &out)
         out.withUnsafeMutableBytes { buffer in
             var cursor = EnvelopeCursor(buffer: buffer, offset: start)
             cursor.byte(magic[0])

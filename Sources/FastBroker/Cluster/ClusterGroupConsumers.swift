@@ -74,6 +74,9 @@ final class ClusterGroupConsumers: NatsConnectionEvents, @unchecked Sendable {
         self.log = log
     }
 
+    /// The group link (set by `start`, cleared by `stop`).
+    var natsConnection: NatsConnection? { state.withLock { $0.connection } }
+
     func start(servers: [String], delivery: any ClusterDelivery) throws(NatsError) {
         self.delivery = delivery
         var settings = NatsConnection.Settings(name: "fastbroker-\(nodeName)-groups", servers: servers)

@@ -12,15 +12,23 @@ extension ClusterNode {
 
     /// Publisher thread: one drained batch, in order, `publicationsPerLock` at a time under the
     /// link lock; consecutive publications on one subject share a NATS message (ClusterBatch).
+    /// Once the node is stopping, what is left of the batch is counted lost instead.
     func send(_ batch: [ClusterPublishQueue.Outgoing]) {
         var start = 0
         while start < batch.count {
             let end = min(batch.count, start + Self.publicationsPerLock)
-            link.withLock { link in
-                for publication in batch[start..<end] { stage(publication, link: &link) }
+            start = link.withLock { link in
+                var next = start
+                while next < end, !stopping.load(ordering: .relaxed) {
+                    stage(batch[next], link: &link)
+                    next += 1
+                }
                 if publisherScratch.batch.count > 0 { sendStaged(link: &link) }
+                return next
             }
-            start = end
+            if start < end {
+                return countLost(batch.count - start, on: "(any)", NatsError(NATS_CONNECTION_CLOSED, "node stopping"))
+            }
         }
     }
 

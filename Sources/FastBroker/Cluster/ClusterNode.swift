@@ -64,6 +64,12 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
     private let interest = PThreadLock<[String: InterestSubscription]>([:])
     /// Drops of subscriptions already removed (their counters die with them).
     private let retiredDrops = Atomic<UInt64>(0)
+    /// Set once by `stop`: the publisher thread then hands nothing more to NATS (what is left is
+    /// counted lost), so stop waits for one NATS call at most, not for a backlog.
+    let stopping = Atomic<Bool>(false)
+    /// Both links, set once by `start`; read by `closeConnections(after:)` without the link lock
+    /// (which a publish blocked on a stalled server holds). Locked by this mutex.
+    private let openedConnections = PThreadLock<[NatsConnection]>([])
     /// Receive side, per origin node: the newest (epoch, sequence) handed over. Touched only by
     /// the delivery thread; the mutex makes that safe even if libnats used several.
     private let lastDelivered = PThreadLock<[String: (epoch: UInt64, sequence: UInt64)]>([:])
@@ -107,11 +113,13 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
         let opened = try NatsConnection(settings, events: self)
         link.withLock { $0.connection = opened }
         try groups.start(servers: servers, delivery: delivery)
+        openedConnections.withLock { $0 = [opened] + (groups.natsConnection.map { [$0] } ?? []) }
         if !opened.isConnected { log("cluster: NATS not reachable yet at \(servers.joined(separator: ", ")); retrying") }
     }
 
     /// Closes the connection and forgets every interest subscription.
     public func stop() {
+        stopping.store(true, ordering: .relaxed)
         groups.stop()
         link.withLock { link in
             interest.withLock { table in
@@ -125,6 +133,24 @@ public final class ClusterNode: NatsConnectionEvents, @unchecked Sendable {
             link.connection?.close()
             link.connection = nil
         }
+        openedConnections.withLock { $0.removeAll() }
+    }
+
+    /// Shutdown's bound when NATS stopped answering: every JetStream call waits up to 5 s for
+    /// its reply and stopping makes several (the retained bucket's watcher, each lease release),
+    /// and a publish can wait out the write deadline. Unless cancelled first, after `milliseconds`
+    /// this closes both links under whatever still waits, so each such call fails at once (what
+    /// it was for — a lease release, a queued write — is lost and the lease expires by its TTL).
+    public func closeConnections(after milliseconds: Int) -> DispatchWorkItem {
+        let connections = openedConnections.withLock { $0 }
+        let log = log
+        let watchdog = DispatchWorkItem { [self] in
+            stopping.store(true, ordering: .relaxed)
+            log("cluster: NATS did not let the node stop within \(milliseconds) ms; closing its connections")
+            for connection in connections { connection.close() }
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(milliseconds), execute: watchdog)
+        return watchdog
     }
 
     // MARK: - Publishing (loop threads)

@@ -10,6 +10,23 @@ public enum LittleEndianBytes {
         // (A rebased buffer, not `prefix`: a slice takes the generic element-by-element path.)
         withUnsafeBytes(of: value.littleEndian) { out.append(contentsOf: UnsafeRawBufferPointer(rebasing: $0[..<width])) }
     }
+
+    /// Appends `count` zero bytes (room a caller then fills through one pointer), copied from a
+    /// zero page: `repeatElement(0, count:)` goes element by element through generic code in
+    /// unoptimised builds — seconds per megabyte under ASan, which held the publisher thread's
+    /// lock long enough to stall a node's shutdown.
+    public static func appendZeros(_ count: Int, to out: inout [UInt8]) {
+        var left = count
+        zeroPage.withUnsafeBytes { page in
+            while left > 0 {
+                let chunk = min(left, page.count)
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: page[..<chunk]))
+                left -= chunk
+            }
+        }
+    }
+
+    private static let zeroPage = [UInt8](repeating: 0, count: 4096)
 }
 
 public struct LittleEndianReader {

@@ -62,9 +62,16 @@ final class NatsConnection: @unchecked Sendable {
         /// 2 min × 2; then libnats reconnects (counted as a disconnect). One PING per 2 s is noise.
         var pingIntervalMs = 2_000
         var maxPingsOut = 3
+        /// A write to a server that stopped reading (stalled, SIGSTOP) fails after this instead
+        /// of blocking its thread — and the connection's lock, which `close` needs — for as long
+        /// as the stall lasts: without it, stopping a node during a stall never ended. The value
+        /// is nats-server's own write deadline towards its clients.
+        var writeDeadlineMs = 2_000
     }
 
-    /// The libnats connection; immutable after init, destroyed in `close()`. libnats locks it.
+    /// The libnats connection; immutable after init, closed by `close()` (from any thread, any
+    /// number of times), destroyed when the last reference goes — so a thread still holding this
+    /// object (a shutdown watchdog, a lease store) never calls into a destroyed connection.
     let handle: OpaquePointer
     private let events: Unmanaged<NatsEventsBox>
 
@@ -95,6 +102,7 @@ final class NatsConnection: @unchecked Sendable {
         if status == NATS_OK { status = natsOptions_SetReconnectWait(options, Int64(settings.reconnectWaitMs)) }
         if status == NATS_OK { status = natsOptions_SetPingInterval(options, Int64(settings.pingIntervalMs)) }
         if status == NATS_OK { status = natsOptions_SetMaxPingsOut(options, Int32(settings.maxPingsOut)) }
+        if status == NATS_OK { status = natsOptions_SetWriteDeadline(options, Int64(settings.writeDeadlineMs)) }
         if status == NATS_OK { status = natsOptions_SetReconnectBufSize(options, Int32(settings.reconnectBufferBytes)) }
         if status == NATS_OK { status = natsOptions_SetErrorHandler(options, natsErrorCallback, closure) }
         if status == NATS_OK { status = natsOptions_SetDisconnectedCB(options, natsDisconnectedCallback, closure) }
@@ -170,12 +178,13 @@ final class NatsConnection: @unchecked Sendable {
         try check(natsConnection_FlushTimeout(handle, Int64(timeoutMs)), "flush")
     }
 
-    /// Closes and destroys the connection; callbacks still in flight find the box's target gone
-    /// once its owner is released.
-    func close() {
-        natsConnection_Close(handle)
-        natsConnection_Destroy(handle)
-    }
+    /// Closes the connection: calls waiting on the server (requests, flushes) return at once
+    /// with "connection closed"; a write blocked on a server that stopped reading first runs
+    /// into the write deadline. Callbacks still in flight find the box's target gone once its
+    /// owner is released. Idempotent.
+    func close() { natsConnection_Close(handle) }
+
+    deinit { natsConnection_Destroy(handle) }
 }
 
 // MARK: - C callbacks (no captures: they convert to @convention(c))

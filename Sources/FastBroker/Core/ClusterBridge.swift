@@ -74,9 +74,15 @@ final class ClusterBridge: PublicationForwarding, ClusterDelivery, SubscriptionI
 
     func stop() {
         handoff.withLock { $0.stopped = true }
+        let watchdog = node.closeConnections(after: Self.stopGraceMs)
         retained?.retention.stop()   // its JetStream context uses the node's connection
         node.stop()
+        watchdog.cancel()
     }
+
+    /// How long stopping may wait on NATS (lease releases, the retained bucket, queued
+    /// publications) before the node's connections are closed under it (SIGTERM ends in bounded time).
+    static let stopGraceMs = 3_000
 
     // MARK: - Out (publisher's loop thread)
 
