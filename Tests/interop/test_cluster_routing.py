@@ -7,8 +7,10 @@
 # for a probe publication to cross, then checks. "Nothing else arrived" is checked with a
 # sentinel from the same publisher (per-publisher order holds across nodes).
 
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -352,73 +354,66 @@ def test_cross_serializer_delivery_across_nodes(nodes):
     run(body())
 
 
+@contextlib.contextmanager
+def node_on_own_nats(tmp_path_factory, name):
+    """A node on a nats-server of its own (the tests stop that server with SIGSTOP); the server is
+    resumed (SIGCONT), the node finished and the server stopped afterwards."""
+    port = free_port()
+    proc = start_nats(port, tmp_path_factory.mktemp(f"nats-{name}"))
+    node = make_broker(tmp_path_factory, f"node-{name}", mutate=joining(name, f"nats://127.0.0.1:{port}")).start()
+    try:
+        yield proc, node
+    finally:
+        proc.send_signal(signal.SIGCONT)
+        node.finish()
+        stop_nats(proc)
+
+
+async def stall_under_backlog(node, proc):
+    """Crosses one publication to NATS (the link is up), stops NATS with its sockets open
+    (SIGSTOP), then queues 600 × 32 KiB (19 MiB: far beyond loopback socket buffers, so the
+    publisher thread blocks in libnats) and gets the last one acknowledged. Returns the
+    subscriber's inbox, its topic and a session that was not publishing."""
+    topic = unique("com.cluster.stalled")
+    inbox = Inbox(await connect(node, "ws", "realm1"))
+    await inbox.subscribe(topic)
+    bulk = await connect(node, "ws", "realm1")
+    other = await connect(node, "ws", "realm1")
+    await publish(other, topic, "linked")
+    await inbox.get()
+    proc.send_signal(signal.SIGSTOP)
+    blob = "x" * (32 << 10)
+    for _ in range(600):
+        bulk.publish(unique("com.cluster.bulk"), blob)
+    await publish(bulk, unique("com.cluster.bulk"), "end")  # acknowledged: the loop got through
+    return inbox, topic, other
+
+
 def test_a_stalled_nats_server_never_stalls_the_publishers_loop(tmp_path_factory):
     """NATS stopped with its sockets open (SIGSTOP): libnats' publish would block once the socket
     buffers fill. The loop only queues for the node's publisher thread, so the publisher gets its
     acknowledgement and other sessions on the node keep being served, in bounded time."""
-    import signal
-    port = free_port()
-    proc = start_nats(port, tmp_path_factory.mktemp("nats-stalled"))
-    node = make_broker(tmp_path_factory, "node-stalled", mutate=joining("stalled", f"nats://127.0.0.1:{port}")).start()
-    try:
+    with node_on_own_nats(tmp_path_factory, "stalled") as (proc, node):
         async def body():
-            topic = unique("com.cluster.stalled")
-            inbox = Inbox(await connect(node, "ws", "realm1"))
-            await inbox.subscribe(topic)
-            bulk = await connect(node, "ws", "realm1")
-            other = await connect(node, "ws", "realm1")
-            await publish(other, topic, "linked")  # crossed to NATS while it was running
-            await inbox.get()
-            proc.send_signal(signal.SIGSTOP)
-            try:
-                blob = "x" * (32 << 10)
-                start = time.monotonic()
-                for _ in range(600):  # 19 MiB: far beyond loopback socket buffers
-                    bulk.publish(unique("com.cluster.bulk"), blob)
-                await publish(bulk, unique("com.cluster.bulk"), "end")  # acknowledged: the loop got through
-                await publish(other, topic, "still-served")
-                assert (await inbox.get(timeout=10)).args == ["still-served"]
-                took = time.monotonic() - start
-                assert took < 10, f"the loop took {took:.1f}s to serve others while NATS was stalled"
-            finally:
-                proc.send_signal(signal.SIGCONT)
+            start = time.monotonic()
+            inbox, topic, other = await stall_under_backlog(node, proc)
+            await publish(other, topic, "still-served")
+            assert (await inbox.get(timeout=10)).args == ["still-served"]
+            took = time.monotonic() - start
+            assert took < 10, f"the loop took {took:.1f}s to serve others while NATS was stalled"
 
         run(body(), timeout=60)
-    finally:
-        node.finish()
-        stop_nats(proc)
 
 
 def test_sigterm_while_nats_is_stalled_ends_the_broker_in_bounded_time(tmp_path_factory):
     """NATS stopped (SIGSTOP) with megabytes queued for it: the publisher thread is blocked in a
     socket write that the server will never read. SIGTERM must still end the broker, exit 0, in
-    bounded time: the node gives up what it had not handed to NATS (counted lost) and libnats'
-    write deadline frees the blocked write."""
-    import signal
-    port = free_port()
-    proc = start_nats(port, tmp_path_factory.mktemp("nats-stalled-stop"))
-    node = make_broker(tmp_path_factory, "node-stalled-stop", mutate=joining("stalled-stop", f"nats://127.0.0.1:{port}")).start()
-    try:
-        async def body():
-            topic = unique("com.cluster.stalledstop")
-            inbox = Inbox(await connect(node, "ws", "realm1"))
-            await inbox.subscribe(topic)
-            bulk = await connect(node, "ws", "realm1")
-            await publish(bulk, topic, "linked")  # crossed to NATS while it was running
-            await inbox.get()
-            proc.send_signal(signal.SIGSTOP)
-            blob = "x" * (32 << 10)
-            for _ in range(600):  # 19 MiB: far beyond loopback socket buffers
-                bulk.publish(unique("com.cluster.bulk"), blob)
-            await publish(bulk, unique("com.cluster.bulk"), "end")  # acknowledged: all 600 were queued
-        try:
-            run(body(), timeout=60)
-            assert node.alive(), node.logs()
-            code, took = node.stop()
-            node.exit_checked = True
-            assert code == 0 and took < 8, f"exit {code} after {took:.1f}s with NATS stalled:\n{node.logs()}"
-        finally:
-            proc.send_signal(signal.SIGCONT)
-    finally:
-        node.finish()
-        stop_nats(proc)
+    bounded time: the node stops handing publications over (the rest counted lost), libnats'
+    write deadline frees the blocked write, and JetStream calls still waiting after the grace
+    have the connections closed under them."""
+    with node_on_own_nats(tmp_path_factory, "stalled-stop") as (proc, node):
+        run(stall_under_backlog(node, proc), timeout=60)
+        assert node.alive(), node.logs()
+        code, took = node.stop()
+        node.exit_checked = True
+        assert code == 0 and took < 8, f"exit {code} after {took:.1f}s with NATS stalled:\n{node.logs()}"
