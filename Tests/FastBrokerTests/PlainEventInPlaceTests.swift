@@ -30,11 +30,7 @@ final class PlainEventInPlaceTests: XCTestCase {
 
     private func encode(_ value: JSONValue, _ format: WireFormat) -> [UInt8] {
         var out: [UInt8] = []
-        switch format {
-        case .json: JSONWriter.appendValue(value, to: &out)
-        case .msgpack: MessagePackWriter.appendValue(value, to: &out)
-        case .cbor: CBORWriter.appendValue(value, to: &out)
-        }
+        WampEncoder.write(value, format, &out)
         return out
     }
 
@@ -101,6 +97,35 @@ final class PlainEventInPlaceTests: XCTestCase {
                               "\(transport) \(format): in-place EVENTs on both sides of the 125/126 boundary")
             }
         }
+    }
+
+    /// A lone subscriber that does not read, with small EVENTs (the in-place path): the queue
+    /// fills to the soft bound (32 KiB of a 64 KiB budget) and the rest are dropped and counted,
+    /// as on the shared path.
+    func testALoneSlowSubscribersSmallEventsStopAtTheSoftBound() throws {
+        var limits = LimitsConfig()
+        limits.maxSessionOutboundBytes = 65_536
+        limits.slowConsumer = .drop
+        let broker = try EmbeddedBroker(limits: limits)
+        let subscriber = try broker.connect(socketBufferBytes: 4096)
+        XCTAssertNotNil(subscriber.joinRealm())
+        subscriber.sendFrame(#"[32,1,{},"com.t"]"#)
+        XCTAssertEqual(subscriber.readMessages().first?.hasPrefix("[33,1,"), true)
+        let publisher = try broker.connect()
+        XCTAssertNotNil(publisher.joinRealm())
+        let count = 1000
+        publisher.send((0..<count).flatMap { i in EmbeddedClient.frame(Array(#"[16,\#(i + 1),{},"com.t",[\#(i),"0123456789"]]"#.utf8)) })
+        XCTAssertLessThanOrEqual(subscriber.connection.output.queue.queuedBytes, 32_768)
+        let received = subscriber.readAll()
+        // The queue was at the bound when the drops began; the client's 4 KiB buffer took some.
+        XCTAssertGreaterThan(received.count, 32_768 - 100, "filled up to the bound")
+        XCTAssertLessThanOrEqual(received.count, 32_768 + 4096)
+        let frames = try XCTUnwrap(EmbeddedClient.frames(received))
+        let indices = frames.map { frame in frame.text.split(separator: "[").last.flatMap { Int($0.prefix { $0 != "," }) } ?? -1 }
+        XCTAssertEqual(indices, Array(0..<frames.count), "the first ones, in order")
+        XCTAssertEqual(broker.metrics.dropsSlowConsumer.current, count - frames.count)
+        XCTAssertGreaterThan(count - frames.count, 0)
+        XCTAssertFalse(subscriber.isClosed, "drop keeps the subscriber")
     }
 
     /// Through the router: the lone subscriber of `com.alone` and one of the two subscribers of

@@ -120,10 +120,7 @@ extension Connection {
         guard maxBytes <= peerMaxMessageBytes, headerRoom + maxBytes <= OutboundQueue.coalesceLimit,
               queuedBytes(plus: headerRoom + maxBytes) <= budget.softBound else { return nil }
         let opcode = format.webSocketOpcode
-        #if DEBUG
-        let queueBefore = ObjectIdentifier(output.queue)
-        #endif
-        Unmanaged.passUnretained(output.queue)._withUnsafeGuaranteedRef {   // as in `enqueue`
+        withQueue {
             $0.appendInPlace(maxBytes: headerRoom + maxBytes, chunks: context.bufferPool.chunks) { frame in
                 let length = write(frame + headerRoom)
                 if rawSocket {
@@ -136,9 +133,6 @@ extension Connection {
                 return WebSocketFraming.writeHeader(opcode: opcode, payloadLength: length, to: frame) + length
             }
         }
-        #if DEBUG
-        precondition(ObjectIdentifier(output.queue) == queueBefore, "a connection's outbound queue is never replaced")
-        #endif
         outboundChanged()
         scheduleFlush()
         return true
@@ -215,22 +209,28 @@ extension Connection {
                          bound: Int) -> Bool {
         let (header, headerLength) = frameHeader(for: message, rawSocketType: rawSocketType, webSocketOpcode: webSocketOpcode)
         guard queuedBytes(plus: headerLength + message.count) <= bound else { return false }
-        // The queue is a `let` of `output`, which is assigned once (init): it lives as long as
-        // this connection, so the call needs no retain of it (one per queued event otherwise).
-        #if DEBUG
-        let queueBefore = ObjectIdentifier(output.queue)
-        #endif
-        Unmanaged.passUnretained(output.queue)._withUnsafeGuaranteedRef {
+        withQueue {
             // Every caller recycles `message` once it is queued everywhere, so a small one may
             // be copied (coalesced) instead of kept.
             $0.append(header: header, headerLength: headerLength, message: message, groupDelivery: groupDelivery, mayCopy: true)
         }
-        #if DEBUG
-        precondition(ObjectIdentifier(output.queue) == queueBefore, "a connection's outbound queue is never replaced")
-        #endif
         outboundChanged()
         scheduleFlush()
         return true
+    }
+
+    /// Runs `body` on the outbound queue without a retain of it: the queue is a `let` of
+    /// `output`, which is assigned once (init), so it lives as long as this connection (a retain
+    /// per queued event otherwise). Debug builds check it was not replaced meanwhile.
+    @inline(__always)
+    private func withQueue(_ body: (OutboundQueue) -> Void) {
+        #if DEBUG
+        let queueBefore = ObjectIdentifier(output.queue)
+        #endif
+        Unmanaged.passUnretained(output.queue)._withUnsafeGuaranteedRef(body)
+        #if DEBUG
+        precondition(ObjectIdentifier(output.queue) == queueBefore, "a connection's outbound queue is never replaced")
+        #endif
     }
 
     /// The transport header for `message` (none before the transport handshake is done).

@@ -66,7 +66,8 @@ enum WampEncoder {
                       .object([("message", .string(message))]), .string(uri), .array([.string(message)])]), format, &out)
     }
 
-    private static func write(_ value: JSONValue, _ format: WireFormat, _ out: inout [UInt8]) {
+    /// `value` in `format`, by the format's generic writer.
+    static func write(_ value: JSONValue, _ format: WireFormat, _ out: inout [UInt8]) {
         switch format {
         case .json: JSONWriter.appendValue(value, to: &out)
         case .msgpack: MessagePackWriter.appendValue(value, to: &out)
