@@ -96,6 +96,48 @@ extension Connection {
         return queueEvent(message, groupDelivery: nil)
     }
 
+    /// Writes an EVENT of at most `maxBytes` bytes (by `write`, which returns its length)
+    /// straight into the outbound queue's coalescing chunk, skipping the shared buffer
+    /// (`enqueueEvent`) for a subscription's lone subscriber. Only where that buffer would have
+    /// been copied into the chunk anyway and, even at `maxBytes`, the EVENT surely passes every
+    /// check `queueEvent` makes: else nil, and the caller queues the shared encoding, which
+    /// meets the slow-consumer policy and the peer's limit as usual. Otherwise as `enqueueEvent`.
+    @inline(__always)   // per EVENT of a lone subscriber
+    func enqueuePlainEvent(maxBytes: Int, _ write: (UnsafeMutableRawPointer) -> Int) -> Bool? {
+        #if DEBUG   // per-event path: not even the property loads in release builds
+        context.loop.assertInLoopThread()
+        #endif
+        guard closeState == .open, output.slowConsumerAbort == nil else { return false }
+        // The transport header's room: a WebSocket length up to 125 takes 2 bytes, more 4 (the
+        // frame stays under coalesceLimit); the header is written once the length is known.
+        let headerRoom: Int
+        let rawSocket: Bool
+        switch phase {
+        case .rawSocket: (headerRoom, rawSocket) = (RawSocketFraming.headerSize, true)
+        case .webSocket: (headerRoom, rawSocket) = (maxBytes <= 125 ? 2 : 4, false)
+        case .rawSocketHandshake, .http: return nil
+        }
+        guard maxBytes <= peerMaxMessageBytes, headerRoom + maxBytes <= OutboundQueue.coalesceLimit,
+              queuedBytes(plus: headerRoom + maxBytes) <= budget.softBound else { return nil }
+        let opcode = format.webSocketOpcode
+        withQueue {
+            $0.appendInPlace(maxBytes: headerRoom + maxBytes, chunks: context.bufferPool.chunks) { frame in
+                let length = write(frame + headerRoom)
+                if rawSocket {
+                    RawSocketFraming.writeHeader(type: .message, length: length, to: frame)
+                    return headerRoom + length
+                }
+                // WebSocket: the minimal length encoding (RFC 6455), so a short EVENT written
+                // behind 4 bytes of room moves up to its 2-byte header.
+                if headerRoom == 4 && length <= 125 { (frame + 2).copyMemory(from: frame + 4, byteCount: length) }
+                return WebSocketFraming.writeHeader(opcode: opcode, payloadLength: length, to: frame) + length
+            }
+        }
+        outboundChanged()
+        scheduleFlush()
+        return true
+    }
+
     /// Queues a consumer-group EVENT, tagged so it can be re-dispatched if it never reaches the
     /// kernel. Returns false when it was not queued, and the caller sends it home for the next
     /// member.
@@ -167,22 +209,28 @@ extension Connection {
                          bound: Int) -> Bool {
         let (header, headerLength) = frameHeader(for: message, rawSocketType: rawSocketType, webSocketOpcode: webSocketOpcode)
         guard queuedBytes(plus: headerLength + message.count) <= bound else { return false }
-        // The queue is a `let` of `output`, which is assigned once (init): it lives as long as
-        // this connection, so the call needs no retain of it (one per queued event otherwise).
-        #if DEBUG
-        let queueBefore = ObjectIdentifier(output.queue)
-        #endif
-        Unmanaged.passUnretained(output.queue)._withUnsafeGuaranteedRef {
+        withQueue {
             // Every caller recycles `message` once it is queued everywhere, so a small one may
             // be copied (coalesced) instead of kept.
             $0.append(header: header, headerLength: headerLength, message: message, groupDelivery: groupDelivery, mayCopy: true)
         }
-        #if DEBUG
-        precondition(ObjectIdentifier(output.queue) == queueBefore, "a connection's outbound queue is never replaced")
-        #endif
         outboundChanged()
         scheduleFlush()
         return true
+    }
+
+    /// Runs `body` on the outbound queue without a retain of it: the queue is a `let` of
+    /// `output`, which is assigned once (init), so it lives as long as this connection (a retain
+    /// per queued event otherwise). Debug builds check it was not replaced meanwhile.
+    @inline(__always)
+    private func withQueue(_ body: (OutboundQueue) -> Void) {
+        #if DEBUG
+        let queueBefore = ObjectIdentifier(output.queue)
+        #endif
+        Unmanaged.passUnretained(output.queue)._withUnsafeGuaranteedRef(body)
+        #if DEBUG
+        precondition(ObjectIdentifier(output.queue) == queueBefore, "a connection's outbound queue is never replaced")
+        #endif
     }
 
     /// The transport header for `message` (none before the transport handshake is done).

@@ -7,7 +7,8 @@
 // many messages. One short memcpy is cheaper than what a frame of its own costs per message — a
 // slot, a use count on the shared buffer, a pair of iovecs, and the kernel's per-iovec work in
 // writev — so a burst of small EVENTs leaves as a few large buffers. A large message is still
-// queued by reference: every subscriber of a subscription shares its one encoding.
+// queued by reference: every subscriber of a subscription shares its one encoding. A small
+// EVENT for a subscription's lone subscriber is written straight into the chunk (appendInPlace).
 //
 // Header bytes must stay at a fixed address while a write that points at them is in flight, so
 // frames live in a ring of fixed slots that is only reallocated when no write is in flight.
@@ -117,6 +118,28 @@ final class OutboundQueue {
         at.storeBytes(of: header.0, as: UInt64.self)
         (at + 8).storeBytes(of: header.1, as: UInt64.self)
         (at + headerLength).copyMemory(from: message.base, byteCount: message.count)
+        slot.pointee.byteCount += frameBytes
+        queuedBytes += frameBytes
+    }
+
+    /// Writes a small frame straight into the coalescing chunk at the queue's tail, as
+    /// `appendCopy` would have copied it (a new chunk when that one has no room for `maxBytes`
+    /// or a write touched it): `write` gets where the frame starts, with room for `maxBytes`
+    /// (at most `coalesceLimit`), and returns the frame's length, header included.
+    @inline(__always)   // per EVENT of a lone subscriber
+    func appendInPlace(maxBytes: Int, chunks pool: CoalescingChunks, _ write: (UnsafeMutableRawPointer) -> Int) {
+        let last = count - 1
+        var slot = slots + ((head + last) & (capacity - 1))
+        if last < inFlightFrames || (last == 0 && writtenOfFirst > 0) || slot.pointee.chunk == nil
+            || slot.pointee.byteCount + maxBytes > CoalescingChunks.chunkBytes {
+            if chunks == nil { chunks = pool }
+            if count == capacity { grow() }
+            slot = slots + ((head + count) & (capacity - 1))
+            slot.initialize(to: OutboundFrame(chunk: chunks.unsafelyUnwrapped.take()))
+            count += 1
+        }
+        let frameBytes = write(slot.pointee.chunk.unsafelyUnwrapped + slot.pointee.byteCount)
+        precondition(frameBytes > 0 && frameBytes <= maxBytes, "wrote past the room reserved in a coalescing chunk")
         slot.pointee.byteCount += frameBytes
         queuedBytes += frameBytes
     }

@@ -4,7 +4,8 @@
 //   publish(_:)               a session on this loop published; reaches, in this order:
 //     1. this loop's subscribers: each subscription's EVENT is encoded once per format into a
 //        pooled MessageBuffer (WampEncoder.event) and the same buffer is queued on every
-//        subscriber's connection. Subscribers whose pattern is only partly permitted for their
+//        subscriber's connection (a lone subscriber's small EVENT is written straight into its
+//        outbound queue instead: deliverAlone). Subscribers whose pattern is only partly permitted for their
 //        role get each topic checked first (TopicPermissionCache); the others pay nothing for it.
 //     2. consumer groups homed on this loop (Router+Groups.swift), as the index meets them
 //     3. the other loops of this process (LoopContext.forwardToOtherLoops, through their inboxes)
@@ -229,6 +230,14 @@ final class Router {
             }
             // Index loops, not for-in: an unspecialized (debug) IndexingIterator allocates.
             var i = 0
+            if count == 1 && subscription.checkedSubscribers.elements.isEmpty {
+                // A lone subscriber: its EVENT may be written straight into its outbound queue.
+                if sessions.unsafelyUnwrapped[0]._withUnsafeGuaranteedRef({ subscriber in
+                    deliverAlone(publication, of: subscription, to: subscriber, events: &events, pool: pool, copy: &copy)
+                }) { delivered += 1 }
+                events.finish()
+                return
+            }
             while i < count {
                 let reached = sessions.unsafelyUnwrapped[i]._withUnsafeGuaranteedRef { subscriber in
                     deliver(publication, of: subscription, to: subscriber, events: &events, pool: pool, copy: &copy)
@@ -269,15 +278,41 @@ final class Router {
     @inline(__always)
     private func deliver(_ publication: Publication, of subscription: Subscription, to subscriber: Session,
                          events: inout EncodedEvents, pool: MessageBufferPool, copy: inout RemotePublication?) -> Bool {
-        if subscriber.id == publication.excludedSession { return false }
-        if let rules = publication.rules,
-           !rules.admits(session: subscriber.id, authid: subscriber.identity.authid, authrole: subscriber.identity.authrole) {
-            return false
-        }
+        if excludes(publication, subscriber) { return false }
         // The EVENT in the subscriber's format: encoded on first need, then shared.
         let format = subscriber.format
         let event = events[format] ?? events.keep(encodeEvent(publication, of: subscription, in: format, pool: pool, copy: &copy), for: format)
         return event._withUnsafeGuaranteedRef { subscriber.deliver($0) }
+    }
+
+    /// `deliver` for a subscription's only subscriber: its plain EVENT (no details: all a
+    /// queue's coalescing chunk would receive anyway) is written straight into its outbound
+    /// queue when it can be (`Connection.enqueuePlainEvent`), else it is queued as by `deliver`.
+    @inline(__always)
+    private func deliverAlone(_ publication: Publication, of subscription: Subscription, to subscriber: Session,
+                              events: inout EncodedEvents, pool: MessageBufferPool, copy: inout RemotePublication?) -> Bool {
+        if excludes(publication, subscriber) { return false }
+        let format = subscriber.format
+        if subscription.key.match == .exact && publication.disclosedPublisher == nil {
+            let payload = format == publication.format ? publication.payload : self.payload(publication, in: format, copy: &copy)
+            let queued = subscriber.connection.enqueuePlainEvent(maxBytes: WampEncoder.plainEventMaxBytes(payload, format: format)) {
+                WampEncoder.writePlainEvent(subscription: subscription.decimalID, publication: publication.id, payload: payload,
+                                            format: format, to: $0)
+            }
+            if let queued { return queued }
+        }
+        return deliver(publication, of: subscription, to: subscriber, events: &events, pool: pool, copy: &copy)
+    }
+
+    /// The publication's options keep it from `subscriber` (exclude_me, black/white lists).
+    @inline(__always)
+    private func excludes(_ publication: Publication, _ subscriber: Session) -> Bool {
+        if subscriber.id == publication.excludedSession { return true }
+        if let rules = publication.rules,
+           !rules.admits(session: subscriber.id, authid: subscriber.identity.authid, authrole: subscriber.identity.authrole) {
+            return true
+        }
+        return false
     }
 
     /// The subscription's EVENT for `publication` in `format`, in a pooled buffer.

@@ -7,7 +7,8 @@
 // Every EVENT — to a subscription's subscribers (Router) or to a consumer-group member
 // (Session+Groups) — is made by `event(…, pool:)`, written straight into the pooled buffer in
 // every format; only its details (topic, publisher, retained), when it has any, go through the
-// pool's byte-array scratch.
+// pool's byte-array scratch. The plain EVENT (no details) of a subscription with one subscriber
+// is written by the same `writePlainEvent` straight into that subscriber's outbound queue.
 
 import BrokerSerialization
 
@@ -65,7 +66,8 @@ enum WampEncoder {
                       .object([("message", .string(message))]), .string(uri), .array([.string(message)])]), format, &out)
     }
 
-    private static func write(_ value: JSONValue, _ format: WireFormat, _ out: inout [UInt8]) {
+    /// `value` in `format`, by the format's generic writer.
+    static func write(_ value: JSONValue, _ format: WireFormat, _ out: inout [UInt8]) {
         switch format {
         case .json: JSONWriter.appendValue(value, to: &out)
         case .msgpack: MessagePackWriter.appendValue(value, to: &out)
@@ -143,6 +145,42 @@ enum WampEncoder {
         return buffer
     }
 
+    // MARK: The plain EVENT, written in place
+
+    /// The most bytes the plain EVENT (`[36, s, p, {}, args?, kwargs?]`: no topic, publisher or
+    /// retained detail) takes in `format`: the room `writePlainEvent` needs.
+    @inline(__always)
+    static func plainEventMaxBytes(_ payload: Payload, format: WireFormat) -> Int {
+        payload.args.count + payload.kwargs.count + (format == .json ? jsonEventHeadBytes + 6 : binaryEventHeadBytes + 1)
+    }
+
+    /// Writes the plain EVENT in `format` at `base`, which has room for `plainEventMaxBytes`;
+    /// returns its length. The one writer of it: into a pooled buffer (`event`) and straight into
+    /// a subscriber's outbound queue (Connection.enqueuePlainEvent) alike.
+    @inline(__always)
+    static func writePlainEvent(subscription: DecimalID, publication: UInt64, payload: Payload, format: WireFormat,
+                                to base: UnsafeMutableRawPointer) -> Int {
+        switch format {
+        case .json:
+            let k = writeJSONEventHead(subscription: subscription, publication: publication, to: base)
+            base.storeBytes(of: UInt8(ascii: "}"), toByteOffset: k, as: UInt8.self)
+            return writeJSONEventTail(payload, to: base, at: k + 1)
+        case .msgpack:
+            return writeBinaryPlainEvent(MessagePackWriter.self, subscription: subscription.value, publication: publication,
+                                         payload: payload, to: base)
+        case .cbor:
+            return writeBinaryPlainEvent(CBORWriter.self, subscription: subscription.value, publication: publication,
+                                         payload: payload, to: base)
+        }
+    }
+
+    @inline(__always)
+    private static func writeBinaryPlainEvent<W: BinaryValueWriter>(_: W.Type, subscription: UInt64, publication: UInt64, payload: Payload,
+                                                                    to base: UnsafeMutableRawPointer) -> Int {
+        let k = writeBinaryEventHead(W.self, subscription: subscription, publication: publication, payload: payload, detailCount: 0, to: base)
+        return writeBinaryEventTail(W.self, payload, to: base, at: k)
+    }
+
     // MARK: JSON EVENT
 
     @inline(__always)
@@ -152,10 +190,8 @@ enum WampEncoder {
         let payloadRoom = payload.args.count + payload.kwargs.count + 5
         guard includeTopic || publisher != nil || retained else {
             // The common EVENT, `[36,s,p,{},args,kwargs]`, in one piece.
-            buffer.appendInPlace(maxBytes: jsonEventHeadBytes + 1 + payloadRoom) { base in
-                let k = writeJSONEventHead(subscription: subscription, publication: publication.id, to: base)
-                base.storeBytes(of: UInt8(ascii: "}"), toByteOffset: k, as: UInt8.self)
-                return writeJSONEventTail(payload, to: base, at: k + 1)
+            buffer.appendInPlace(maxBytes: plainEventMaxBytes(payload, format: .json)) { base in
+                writePlainEvent(subscription: subscription, publication: publication.id, payload: payload, format: .json, to: base)
             }
             return
         }
@@ -242,9 +278,7 @@ enum WampEncoder {
         guard detailCount > 0 else {
             // The common EVENT, `[36, s, p, {}, args?, kwargs?]`, in one piece.
             buffer.appendInPlace(maxBytes: binaryEventHeadBytes + payloadRoom) { base in
-                let k = writeBinaryEventHead(W.self, subscription: subscription, publication: publication.id, payload: payload,
-                                             detailCount: 0, to: base)
-                return writeBinaryEventTail(W.self, payload, to: base, at: k)
+                writeBinaryPlainEvent(W.self, subscription: subscription, publication: publication.id, payload: payload, to: base)
             }
             return
         }
