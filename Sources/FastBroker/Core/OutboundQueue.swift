@@ -127,12 +127,13 @@ final class OutboundQueue {
     /// or a write touched it): `write` gets where the frame starts, with room for `maxBytes`
     /// (at most `coalesceLimit`), and returns the frame's length, header included.
     @inline(__always)   // per EVENT of a lone subscriber
-    func appendInPlace(maxBytes: Int, chunks pool: CoalescingChunks, _ write: (UnsafeMutableRawPointer) -> Int) {
+    /// `pool` is asked for only when the queue has no chunk source yet (a retain per call otherwise).
+    func appendInPlace(maxBytes: Int, chunks pool: @autoclosure () -> CoalescingChunks, _ write: (UnsafeMutableRawPointer) -> Int) {
         let last = count - 1
         var slot = slots + ((head + last) & (capacity - 1))
         if last < inFlightFrames || (last == 0 && writtenOfFirst > 0) || slot.pointee.chunk == nil
             || slot.pointee.byteCount + maxBytes > CoalescingChunks.chunkBytes {
-            if chunks == nil { chunks = pool }
+            if chunks == nil { chunks = pool() }
             if count == capacity { grow() }
             slot = slots + ((head + count) & (capacity - 1))
             slot.initialize(to: OutboundFrame(chunk: chunks.unsafelyUnwrapped.take()))
