@@ -98,22 +98,12 @@ final class OutboundQueue {
     }
 
     /// Copies a small frame to the end of the last frame when that is a coalescing chunk with
-    /// room that no write has touched (none in flight, none partly written); else starts a chunk.
+    /// room (`coalescingSlot`).
     @inline(__always)   // per EVENT: no call and register saves of its own
     private func appendCopy(header: (UInt64, UInt64), headerLength: Int, message: MessageBuffer) {
         let frameBytes = headerLength + message.count
         // The header is stored as its two words: 16 bytes written, `headerLength` kept.
-        let room = message.count + 16
-        let last = count - 1
-        var slot = slots + ((head + last) & (capacity - 1))
-        if last < inFlightFrames || (last == 0 && writtenOfFirst > 0) || slot.pointee.chunk == nil
-            || slot.pointee.byteCount + room > CoalescingChunks.chunkBytes {
-            if chunks == nil { chunks = message.pool.chunks }
-            if count == capacity { grow() }
-            slot = slots + ((head + count) & (capacity - 1))
-            slot.initialize(to: OutboundFrame(chunk: chunks.unsafelyUnwrapped.take()))
-            count += 1
-        }
+        let slot = coalescingSlot(room: message.count + 16) { message.pool.chunks }
         let at = slot.pointee.chunk.unsafelyUnwrapped + slot.pointee.byteCount
         at.storeBytes(of: header.0, as: UInt64.self)
         (at + 8).storeBytes(of: header.1, as: UInt64.self)
@@ -123,26 +113,36 @@ final class OutboundQueue {
     }
 
     /// Writes a small frame straight into the coalescing chunk at the queue's tail, as
-    /// `appendCopy` would have copied it (a new chunk when that one has no room for `maxBytes`
-    /// or a write touched it): `write` gets where the frame starts, with room for `maxBytes`
-    /// (at most `coalesceLimit`), and returns the frame's length, header included.
-    @inline(__always)   // per EVENT of a lone subscriber
+    /// `appendCopy` would have copied it: `write` gets where the frame starts, with room for
+    /// `maxBytes` (at most `coalesceLimit`), and returns the frame's length, header included.
     /// `pool` is asked for only when the queue has no chunk source yet (a retain per call otherwise).
+    @inline(__always)   // per EVENT of a lone subscriber
     func appendInPlace(maxBytes: Int, chunks pool: @autoclosure () -> CoalescingChunks, _ write: (UnsafeMutableRawPointer) -> Int) {
-        let last = count - 1
-        var slot = slots + ((head + last) & (capacity - 1))
-        if last < inFlightFrames || (last == 0 && writtenOfFirst > 0) || slot.pointee.chunk == nil
-            || slot.pointee.byteCount + maxBytes > CoalescingChunks.chunkBytes {
-            if chunks == nil { chunks = pool() }
-            if count == capacity { grow() }
-            slot = slots + ((head + count) & (capacity - 1))
-            slot.initialize(to: OutboundFrame(chunk: chunks.unsafelyUnwrapped.take()))
-            count += 1
-        }
+        let slot = coalescingSlot(room: maxBytes, pool: pool)
         let frameBytes = write(slot.pointee.chunk.unsafelyUnwrapped + slot.pointee.byteCount)
         precondition(frameBytes > 0 && frameBytes <= maxBytes, "wrote past the room reserved in a coalescing chunk")
         slot.pointee.byteCount += frameBytes
         queuedBytes += frameBytes
+    }
+
+    /// The slot whose coalescing chunk takes the next `room` bytes: the last frame's, when it is
+    /// a chunk with that room that no write has touched (none in flight, none partly written);
+    /// else a new chunk in a new slot. `pool` (the loop's chunk source) is called only while the
+    /// queue has none yet.
+    @inline(__always)
+    private func coalescingSlot(room: Int, pool: () -> CoalescingChunks) -> UnsafeMutablePointer<OutboundFrame> {
+        let last = count - 1
+        let slot = slots + ((head + last) & (capacity - 1))
+        if last < inFlightFrames || (last == 0 && writtenOfFirst > 0) || slot.pointee.chunk == nil
+            || slot.pointee.byteCount + room > CoalescingChunks.chunkBytes {
+            if chunks == nil { chunks = pool() }
+            if count == capacity { grow() }
+            let fresh = slots + ((head + count) & (capacity - 1))
+            fresh.initialize(to: OutboundFrame(chunk: chunks.unsafelyUnwrapped.take()))
+            count += 1
+            return fresh
+        }
+        return slot
     }
 
     private func grow() {
